@@ -1,0 +1,371 @@
+/**
+ * The message protocol between the engine host (utility process, Web Worker, worker thread) and its
+ * clients (the renderer, the CLI). One file, plain JSON-able data only, so it crosses a MessagePort,
+ * a Worker boundary or a pipe unchanged.
+ *
+ * Directions:
+ *   client → engine: `Request` (`{type, id, ...}`); every request gets exactly one `Response` with the same `id`.
+ *   engine → client: `Response` (`{type: 'response', id, ok, ...}`) and `EngineEvent` (`{type: 'event', event, ...}`).
+ *
+ * Every incoming message is checked by `parseRequest` at the boundary: anything unknown or malformed
+ * is refused with an error response (`id` echoed when it could be read, else -1) and the host lives on.
+ *
+ * Stopping: a run is synchronous JavaScript inside the engine, so a `stop` request cannot be read
+ * until the run has ended. Runaway scripts are ended by the runner's own time limit (`timeoutMs`), which
+ * leaves the engine alive. To stop at once (Shift+F5) the client terminates the engine (Worker.terminate,
+ * utilityProcess kill), starts a new one, waits for its `ready` event and reports the run as stopped
+ * itself; the session of the killed engine is gone. `stop` sent to an idle engine only answers
+ * `{stopped: false}`; it exists so a future asynchronous runner can honour it without a protocol change.
+ *
+ * Streaming: the host forwards console lines and progress while the script runs (the host sends
+ * them from inside the synchronous run; a Worker/MessagePort delivers them to the other side at
+ * once because the receiver runs on another thread).
+ *
+ * Extending: add a member to `Query`/`QueryResultMap` for a new panel, a member to `Request` and
+ * `ResultMap` for a new command, a member to `EngineEvent` for a new event. Never rename.
+ */
+
+import type { TraceEvent } from '../trace/trace.ts';
+
+export const PROTOCOL_VERSION = 1;
+
+// ───────────────────────────── shared data ─────────────────────────────
+
+/** One script file of a run (an editor tab). `name` is how other files import it: `./name`. */
+export interface SourceFile {
+  name: string;
+  source: string;
+}
+
+export type RunStatus = 'passed' | 'failed' | 'error';
+
+/** A position in the user's own file (1-based line, 1-based column). */
+export interface SourceError {
+  message: string;
+  /** Error class name: 'SyntaxError', 'TypeError', 'ExpectationError', 'TimeoutError', 'KernelVersionError', … */
+  name?: string;
+  file?: string;
+  line?: number;
+  column?: number;
+}
+
+export type ConsoleLevel = 'log' | 'info' | 'warn' | 'error' | 'debug';
+
+export interface ConsoleLine {
+  level: ConsoleLevel;
+  text: string;
+  /** Where the call was made in the user's file, when it could be found. */
+  file?: string;
+  line?: number;
+  column?: number;
+}
+
+/** One `expect(...)` outcome, linked to its line (the Console panel lists them). */
+export interface ExpectationRecord {
+  passed: boolean;
+  /** e.g. 'toBe'; with `.not` it reads 'not.toBe'. */
+  matcher: string;
+  message: string;
+  file?: string;
+  line?: number;
+  column?: number;
+}
+
+export interface CheckRecord {
+  id: string;
+  step: number;
+  message: string;
+}
+
+/** The outcome of running one entry file (same fields as `iommu-lab run --json`, plus more). */
+export interface RunResult {
+  file: string;
+  status: RunStatus;
+  expectations: { passed: number; failed: number };
+  checks: CheckRecord[];
+  error?: SourceError;
+  /** API calls made (trace steps). */
+  steps: number;
+  console: ConsoleLine[];
+  /** Every expectation in order, passed and failed. */
+  expectationLog: ExpectationRecord[];
+  durationMs: number;
+  /** True when the script was ended by the time limit. */
+  timedOut: boolean;
+  /** True when the error was a `KernelVersionError` (the API is not in this kernel: 'n/a' in the matrix). */
+  unavailable: boolean;
+  kernel: string;
+}
+
+// ───────────────────────────── requests ─────────────────────────────
+
+export interface RunParams {
+  files: SourceFile[];
+  /** Name of the file to run; the others are importable from it. */
+  entry: string;
+  kernel?: string;
+  seed?: number;
+  params?: Record<string, string>;
+  /** Default 10 000 ms. */
+  timeoutMs?: number;
+  disabledChecks?: string[];
+}
+
+export interface RunRequest extends RunParams {
+  type: 'run';
+  id: number;
+}
+
+export interface StopRequest {
+  type: 'stop';
+  id: number;
+}
+
+export interface TraceFilter {
+  kinds?: TraceEvent['kind'][];
+  /** Substring of the event name. */
+  name?: string;
+  /** Only events whose `dev`/`device` field equals this. */
+  device?: string;
+  fromStep?: number;
+  toStep?: number;
+}
+
+/**
+ * What a panel can ask for. Windowed lists take `offset`/`limit` so big ones stay cheap.
+ * Panels add members here (e.g. `{what: 'domains'}`, `{what: 'iotlb', iommu}`); answer types go in `QueryResultMap`.
+ */
+export type Query =
+  | { what: 'summary' }
+  | { what: 'trace'; offset: number; limit: number; filter?: TraceFilter }
+  | { what: 'checks' }
+  | { what: 'console'; offset: number; limit: number }
+  | { what: 'state'; panel: string; args?: Record<string, unknown> };
+
+export interface QueryRequest {
+  type: 'query';
+  id: number;
+  query: Query;
+}
+
+/** Move every panel to the state after `step` (time travel). */
+export interface SeekRequest {
+  type: 'seek';
+  id: number;
+  step: number;
+}
+
+export interface MatrixParams {
+  files: SourceFile[];
+  entry: string;
+  /** Default: every driver. */
+  drivers?: string[];
+  /** Default: every kernel profile. */
+  kernels?: string[];
+  seed?: number;
+  params?: Record<string, string>;
+  timeoutMs?: number;
+  disabledChecks?: string[];
+}
+
+export interface MatrixRequest extends MatrixParams {
+  type: 'matrix';
+  id: number;
+}
+
+export interface PingRequest {
+  type: 'ping';
+  id: number;
+}
+
+export type Request = RunRequest | StopRequest | QueryRequest | SeekRequest | MatrixRequest | PingRequest;
+export type RequestType = Request['type'];
+
+// ───────────────────────────── results ─────────────────────────────
+
+export interface Summary {
+  /** False before the first run (or after an engine restart). */
+  hasRun: boolean;
+  file?: string;
+  status?: RunStatus;
+  kernel?: string;
+  steps: number;
+  traceLength: number;
+  checks: number;
+  /** The step panels currently show (after `seek`); equals `steps` when at the end. */
+  currentStep: number;
+}
+
+export interface TraceWindow {
+  offset: number;
+  /** Events matching the filter, in all. */
+  total: number;
+  events: TraceEvent[];
+}
+
+export interface ConsoleWindow {
+  offset: number;
+  total: number;
+  lines: ConsoleLine[];
+}
+
+export interface QueryResultMap {
+  summary: Summary;
+  trace: TraceWindow;
+  checks: CheckRecord[];
+  console: ConsoleWindow;
+  state: unknown;
+}
+
+export type QueryResult<Q extends Query = Query> = QueryResultMap[Q['what']];
+
+/** 'n/a': the script used something this kernel does not have (KernelVersionError). */
+export type MatrixCellStatus = RunStatus | 'n/a';
+
+export interface MatrixCell {
+  driver: string;
+  kernel: string;
+  status: MatrixCellStatus;
+  /** First failed expectation, or the error, or the reason it is not available. */
+  detail?: string;
+  line?: number;
+  column?: number;
+  expectations: { passed: number; failed: number };
+  steps: number;
+  durationMs: number;
+}
+
+export interface MatrixResult {
+  drivers: string[];
+  kernels: string[];
+  /** Row-major: drivers outer, kernels inner. */
+  cells: MatrixCell[];
+  /** True when every cell that is not 'n/a' passed. */
+  allPassed: boolean;
+}
+
+export interface ResultMap {
+  run: RunResult;
+  stop: { stopped: boolean };
+  query: unknown; // typed per query: QueryResult<Q>
+  seek: { step: number; steps: number };
+  matrix: MatrixResult;
+  ping: { pong: true; version: number };
+}
+
+// ───────────────────────────── engine → client ─────────────────────────────
+
+export type ErrorCode = 'bad-request' | 'unknown-request' | 'no-session' | 'busy' | 'failed' | 'unsupported';
+
+export type Response<T extends RequestType = RequestType> =
+  | { type: 'response'; id: number; ok: true; result: ResultMap[T] }
+  | { type: 'response'; id: number; ok: false; error: { code: ErrorCode; message: string } };
+
+export type EngineEvent =
+  /** Sent once when the host is up (and again by a restarted engine). */
+  | { type: 'event'; event: 'ready'; version: number }
+  | { type: 'event'; event: 'run-started'; runId: number; entry: string; kernel: string }
+  | { type: 'event'; event: 'console'; runId: number; lines: ConsoleLine[] }
+  | { type: 'event'; event: 'progress'; runId: number; steps: number; elapsedMs: number }
+  | { type: 'event'; event: 'run-finished'; runId: number; result: RunResult }
+  | { type: 'event'; event: 'matrix-cell'; runId: number; cell: MatrixCell; done: number; total: number }
+  /** Something went wrong outside any script: a malformed message, an engine bug. */
+  | { type: 'event'; event: 'engine-error'; message: string; stack?: string };
+
+export type EngineEventName = EngineEvent['event'];
+export type EngineMessage = Response | EngineEvent;
+
+/** `runId` in events is the `id` of the `run`/`matrix` request that started it. */
+
+// ───────────────────────────── validation ─────────────────────────────
+
+export type Parsed = { ok: true; request: Request } | { ok: false; id: number; code: ErrorCode; message: string };
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);
+const isStrArray = (v: unknown): v is string[] => Array.isArray(v) && v.every((s) => typeof s === 'string');
+const isStrRecord = (v: unknown): v is Record<string, string> =>
+  isObj(v) && Object.values(v).every((s) => typeof s === 'string');
+
+function checkRunLike(m: Record<string, unknown>): string | null {
+  if (!Array.isArray(m.files) || m.files.length === 0) return 'files must be a non-empty array';
+  for (const f of m.files) {
+    if (!isObj(f) || typeof f.name !== 'string' || typeof f.source !== 'string')
+      return 'each file must be {name: string, source: string}';
+  }
+  if (typeof m.entry !== 'string') return 'entry must be a string';
+  if (!(m.files as SourceFile[]).some((f) => f.name === m.entry)) return `entry '${m.entry}' is not among files`;
+  if (m.seed !== undefined && !isInt(m.seed)) return 'seed must be an integer';
+  if (m.params !== undefined && !isStrRecord(m.params)) return 'params must map names to strings';
+  if (m.timeoutMs !== undefined && !(isInt(m.timeoutMs) && m.timeoutMs > 0)) return 'timeoutMs must be a positive integer';
+  if (m.disabledChecks !== undefined && !isStrArray(m.disabledChecks)) return 'disabledChecks must be an array of strings';
+  return null;
+}
+
+function checkQuery(q: unknown): string | null {
+  if (!isObj(q) || typeof q.what !== 'string') return 'query must be {what: string, ...}';
+  switch (q.what) {
+    case 'summary':
+    case 'checks':
+      return null;
+    case 'trace':
+    case 'console':
+      if (!isInt(q.offset) || q.offset < 0) return 'offset must be a non-negative integer';
+      if (!isInt(q.limit) || q.limit < 0) return 'limit must be a non-negative integer';
+      if (q.what === 'trace' && q.filter !== undefined && !isObj(q.filter)) return 'filter must be an object';
+      return null;
+    case 'state':
+      if (typeof q.panel !== 'string') return 'panel must be a string';
+      if (q.args !== undefined && !isObj(q.args)) return 'args must be an object';
+      return null;
+    default:
+      return `unknown query '${q.what}'`;
+  }
+}
+
+/** Check a message from a client. Never throws. */
+export function parseRequest(msg: unknown): Parsed {
+  if (!isObj(msg)) return { ok: false, id: -1, code: 'bad-request', message: 'message must be an object' };
+  const id = isInt(msg.id) ? msg.id : -1;
+  if (id === -1) return { ok: false, id, code: 'bad-request', message: 'id must be an integer' };
+  let problem: string | null;
+  switch (msg.type) {
+    case 'run':
+      problem = checkRunLike(msg);
+      if (!problem && msg.kernel !== undefined && typeof msg.kernel !== 'string') problem = 'kernel must be a string';
+      break;
+    case 'matrix':
+      problem = checkRunLike(msg);
+      if (!problem && msg.drivers !== undefined && !isStrArray(msg.drivers)) problem = 'drivers must be an array of strings';
+      if (!problem && msg.kernels !== undefined && !isStrArray(msg.kernels)) problem = 'kernels must be an array of strings';
+      break;
+    case 'query':
+      problem = checkQuery(msg.query);
+      break;
+    case 'seek':
+      problem = isInt(msg.step) && msg.step >= 0 ? null : 'step must be a non-negative integer';
+      break;
+    case 'stop':
+    case 'ping':
+      problem = null;
+      break;
+    default:
+      return { ok: false, id, code: 'unknown-request', message: `unknown request type ${JSON.stringify(msg.type)}` };
+  }
+  if (problem) return { ok: false, id, code: 'bad-request', message: `${String(msg.type)}: ${problem}` };
+  return { ok: true, request: msg as unknown as Request };
+}
+
+/** Loose check for clients receiving engine messages. */
+export function isEngineMessage(msg: unknown): msg is EngineMessage {
+  if (!isObj(msg)) return false;
+  if (msg.type === 'response') return isInt(msg.id) && typeof msg.ok === 'boolean';
+  if (msg.type === 'event') return typeof msg.event === 'string';
+  return false;
+}
+
+/** The transport a host (or a client) talks over: a MessagePort, a Worker's self, a worker_threads port. */
+export interface Transport {
+  send(msg: EngineMessage): void;
+  onMessage(cb: (msg: unknown) => void): void;
+}
