@@ -1,0 +1,461 @@
+/**
+ * The `iommu-lab` module that scenario scripts import — contract v1 (SCRIPT-API.md).
+ *
+ * This one file is the editor's IntelliSense, the API reference, and the type the engine's own
+ * module implementation is checked against: they cannot drift apart.
+ *
+ * Conventions: kernel functions keep their Linux names and argument order. Functions that return
+ * an int in Linux return 0 or a negative errno (or a byte count); functions that return a pointer
+ * return the object or an error pointer (see IS_ERR). Addresses and sizes are non-negative safe
+ * integers; an aperture end that is 2^64−1 in Linux is reported as Number.MAX_SAFE_INTEGER.
+ */
+
+// ───────────────────────────── kernel profiles, drivers, objects ─────────────────────────────
+
+/** Kernel eras the lab models. `v6.6`: the 2023 iotlb_sync_map thread; `v6.8`: virtio queued MAPs; `v6.16`: modern. */
+export type KernelName = 'v6.6' | 'v6.8' | 'v6.16';
+
+export type DriverName =
+  | 'arm-smmu-v3'
+  | 'intel-iommu'
+  | 'amd-iommu'
+  | 'virtio-iommu'
+  | 'omap-iommu'
+  | 'tegra-gart'
+  | 's390-iommu';
+
+/** Options every driver takes. */
+export interface CommonIommuOptions {
+  /** IOTLB size in entries; small by default so eviction shows. */
+  tlb_entries?: number;
+}
+export interface ArmSmmuV3Options extends CommonIommuOptions {
+  /** Stage-1 input size in bits: 48, or 52 with VAX. */
+  ias?: number;
+  /** Output address size in bits. */
+  oas?: number;
+  granule?: 4096 | 16384 | 65536;
+}
+export interface IntelIommuOptions extends CommonIommuOptions {
+  agaw?: 39 | 48 | 57;
+  /** CM=1, as a virtual VT-d: not-present entries may be cached, so maps need a flush. */
+  caching_mode?: boolean;
+  /** Superpage sizes the unit supports (SLLPS): 0 none, 1 = 2M, 2 = 2M and 1G. */
+  superpages?: 0 | 1 | 2;
+  /** Scalable mode: first-stage paging domains from v6.13 on. */
+  scalable?: boolean;
+}
+export interface AmdIommuOptions extends CommonIommuOptions {
+  /** NpCache: the IOMMU caches non-present entries (typical of virtual AMD IOMMUs). */
+  np_cache?: boolean;
+}
+export interface VirtioIommuOptions extends CommonIommuOptions {
+  page_size_mask?: number;
+  /** Inclusive [start, end] of the input range. */
+  input_range?: [number, number];
+  /** Inclusive [first, last] domain IDs. */
+  domain_range?: [number, number];
+  /** config.bypass: unattached endpoints bypass translation. */
+  bypass?: boolean;
+  /** Feature names offered by the device, e.g. 'BYPASS_CONFIG', 'PROBE', 'MMIO'. */
+  features?: string[];
+}
+export interface OmapIommuOptions extends CommonIommuOptions {}
+export interface TegraGartOptions extends CommonIommuOptions {
+  aperture_start?: number;
+  aperture_size?: number;
+}
+export interface S390IommuOptions extends CommonIommuOptions {
+  start_dma?: number;
+  end_dma?: number;
+  /** The hypervisor shadows the tables (z/VM, KVM): new entries need RPCIT. */
+  tlb_refresh?: boolean;
+}
+export interface IommuOptionsByDriver {
+  'arm-smmu-v3': ArmSmmuV3Options;
+  'intel-iommu': IntelIommuOptions;
+  'amd-iommu': AmdIommuOptions;
+  'virtio-iommu': VirtioIommuOptions;
+  'omap-iommu': OmapIommuOptions;
+  'tegra-gart': TegraGartOptions;
+  's390-iommu': S390IommuOptions;
+}
+
+/** A reserved-region type: an IOMMU_RESV_* number or its sysfs word. */
+export type ResvType = number | 'direct' | 'direct-relaxable' | 'reserved' | 'msi';
+
+export interface ResvRegionSpec {
+  start: number;
+  length: number;
+  type: ResvType;
+  prot?: number;
+}
+
+/** struct iommu_resv_region as the core reports it; `type` is an IOMMU_RESV_* number. */
+export interface ResvRegion {
+  readonly start: number;
+  readonly length: number;
+  readonly prot: number;
+  readonly type: number;
+}
+
+export interface IommuDomainGeometry {
+  readonly aperture_start: number;
+  /** Inclusive; 2^64−1 is reported as Number.MAX_SAFE_INTEGER. */
+  readonly aperture_end: number;
+  readonly force_aperture: boolean;
+}
+
+export interface MapPagesResult {
+  readonly ret: number;
+  readonly mapped: number;
+}
+
+/** struct iommu_iotlb_gather. */
+export interface IommuIotlbGather {
+  readonly start: number;
+  readonly end: number;
+  readonly pgsize: number;
+  readonly queued: boolean;
+}
+
+/** struct iommu_domain_ops. An op the driver lacks is undefined, as a NULL pointer is. */
+export interface IommuDomainOps {
+  readonly attach_dev?: (domain: IommuDomain, dev: Device) => number;
+  readonly map_pages?: (
+    domain: IommuDomain,
+    iova: number,
+    paddr: number,
+    pgsize: number,
+    pgcount: number,
+    prot: number,
+  ) => MapPagesResult;
+  readonly unmap_pages?: (
+    domain: IommuDomain,
+    iova: number,
+    pgsize: number,
+    pgcount: number,
+    gather: IommuIotlbGather,
+  ) => number;
+  readonly iotlb_sync_map?: (domain: IommuDomain, iova: number, size: number) => number;
+  readonly iotlb_sync?: (domain: IommuDomain, gather: IommuIotlbGather) => void;
+  readonly flush_iotlb_all?: (domain: IommuDomain) => void;
+  readonly iova_to_phys?: (domain: IommuDomain, iova: number) => number;
+  readonly free?: (domain: IommuDomain) => void;
+}
+
+/** struct iommu_ops, as far as a script can call it. */
+export interface IommuOps {
+  readonly domain_alloc_paging?: (dev: Device) => IommuDomain | ErrPtr;
+  readonly domain_alloc?: (type: number) => IommuDomain | null;
+  readonly get_resv_regions: (dev: Device) => ResvRegion[];
+  readonly pgsize_bitmap: number;
+}
+
+export interface IommuDomain {
+  readonly id: number;
+  /** IOMMU_DOMAIN_* */
+  readonly type: number;
+  readonly pgsize_bitmap: number;
+  readonly geometry: IommuDomainGeometry;
+  readonly ops: IommuDomainOps;
+  /** The instance the domain is bound to, or null while unfinalised. */
+  readonly iommu: Iommu | null;
+}
+
+export interface IommuGroup {
+  readonly id: number;
+  readonly devices: readonly Device[];
+}
+
+export interface DmaResultOk {
+  readonly ok: true;
+  readonly pa: number;
+  /** 'stale': the IOTLB entry used no longer matches the page table (or the host). */
+  readonly tlb: 'hit' | 'miss' | 'stale';
+  /** The bytes read (dma_read only). */
+  readonly data?: Uint8Array;
+}
+export interface IommuFault {
+  readonly reason: string;
+  readonly iova: number;
+  readonly write: boolean;
+  readonly device?: string;
+  readonly step?: number;
+}
+export interface DmaResultFault {
+  readonly ok: false;
+  readonly fault: IommuFault;
+}
+export type DmaResult = DmaResultOk | DmaResultFault;
+
+export interface Device {
+  readonly name: string;
+  readonly iommu: Iommu;
+  readonly group: IommuGroup | null;
+  /** Device read through the IOMMU: IOTLB first, then the table walk (virtio: the host's mappings). */
+  dma_read(iova: number, length: number): DmaResult;
+  dma_write(iova: number, bytes: Uint8Array | number[]): DmaResult;
+}
+
+export interface IotlbEntry {
+  readonly tag: number;
+  readonly iova: number;
+  readonly size: number;
+  readonly pa: number;
+  readonly prot: number;
+  readonly stale: boolean;
+  /** A cached not-present entry. */
+  readonly negative: boolean;
+}
+export interface IotlbStats {
+  readonly hits: number;
+  readonly misses: number;
+  readonly stale_hits: number;
+  readonly invalidations: number;
+}
+export interface Iotlb {
+  entries(): IotlbEntry[];
+  readonly stats: IotlbStats;
+}
+
+/** A request the virtio-iommu host processed, in order. */
+export interface VirtioRequest {
+  readonly type: 'ATTACH' | 'DETACH' | 'MAP' | 'UNMAP' | 'PROBE';
+  readonly domain: number;
+  readonly endpoint?: number;
+  readonly virt_start?: number;
+  readonly virt_end?: number;
+  readonly phys_start?: number;
+  readonly flags?: number;
+  readonly status: 'OK' | 'IOERR' | 'UNSUPP' | 'DEVERR' | 'INVAL' | 'RANGE' | 'NOENT' | 'FAULT' | 'NOMEM';
+}
+export interface VirtioHost {
+  readonly requests: readonly VirtioRequest[];
+  /** How many times the driver kicked the request queue and waited. */
+  readonly kicks: number;
+}
+
+export interface Iommu {
+  readonly name: string;
+  readonly driver: DriverName;
+  readonly ops: IommuOps;
+  readonly tlb: Iotlb;
+  readonly faults: readonly IommuFault[];
+  /** virtio-iommu only. */
+  readonly host?: VirtioHost;
+}
+
+export interface Bus {
+  readonly name: 'pci' | 'platform';
+}
+
+export interface SgEntry {
+  paddr: number;
+  length: number;
+}
+
+export interface DeviceSpec {
+  iommu: Iommu;
+  resv?: ResvRegionSpec[];
+  /** Devices naming the same group string share an iommu_group. */
+  group?: string;
+  bus?: 'pci' | 'platform';
+  trusted?: boolean;
+  default_domain?: 'identity' | 'dma' | 'dma-fq' | 'blocked';
+}
+
+export interface LabCheck {
+  readonly id: string;
+  readonly step: number;
+  readonly message: string;
+}
+
+export interface TraceEvent {
+  readonly step: number;
+  readonly kind: 'call' | 'return' | 'pte' | 'tlb' | 'command' | 'virtio' | 'dma' | 'fault' | 'check';
+  readonly name: string;
+  readonly [field: string]: number | string | boolean;
+}
+
+export interface LabMem {
+  /** Physical address of zeroed, page-aligned simulated RAM. */
+  alloc(size: number): number;
+  write(paddr: number, bytes: Uint8Array | number[]): void;
+  read(paddr: number, length: number): Uint8Array;
+}
+
+export interface Lab {
+  /** Pick the kernel era before any hardware is added; with no argument, the profile in force. */
+  kernel(name?: KernelName): KernelName;
+  add_iommu<D extends DriverName>(name: string, driver: D, options?: IommuOptionsByDriver[D]): Iommu;
+  add_device(name: string, spec: DeviceSpec): Device;
+  bus(name: 'pci' | 'platform'): Bus;
+  readonly mem: LabMem;
+  /** Named values given from outside (`--param name=value`, the matrix sets `driver`). */
+  readonly params: Readonly<Record<string, string | undefined>>;
+  /** Seed the lab's random number generator. */
+  seed(n: number): void;
+  /** A deterministic random number in [0, 1). */
+  random(): number;
+  /** Move simulated time forward (flush-queue timers fire). */
+  advance_time(ms: number): void;
+  /** Simulated time in ms. */
+  now(): number;
+  /** Every check that fired so far. */
+  checks(): LabCheck[];
+  /** Every trace event so far, in order. */
+  trace(): TraceEvent[];
+  /** The next n-th page-table or memory allocation fails (-ENOMEM paths); 0 cancels. */
+  fail_nth_alloc(n: number): void;
+}
+
+/** An error pointer as returned by functions that return a pointer in Linux. */
+export interface ErrPtr {
+  readonly __err_ptr: number;
+}
+
+// ───────────────────────────── the lab ─────────────────────────────
+
+export declare const lab: Lab;
+
+// ───────────────────────────── core API (facts §1–§3) ─────────────────────────────
+
+/** v6.11+: a paging domain for `dev`, or an error pointer. */
+export declare function iommu_paging_domain_alloc(dev: Device): IommuDomain | ErrPtr;
+/** Legacy (removed in v6.13): unfinalised for drivers that finalise on attach; null on failure. */
+export declare function iommu_domain_alloc(bus: Bus): IommuDomain | null;
+export declare function iommu_domain_free(domain: IommuDomain): void;
+export declare function iommu_attach_device(domain: IommuDomain, dev: Device): number;
+export declare function iommu_detach_device(domain: IommuDomain, dev: Device): void;
+export declare function iommu_attach_group(domain: IommuDomain, group: IommuGroup): number;
+export declare function iommu_detach_group(domain: IommuDomain, group: IommuGroup): void;
+export declare function iommu_group_get(dev: Device): IommuGroup | null;
+export declare function iommu_get_domain_for_dev(dev: Device): IommuDomain | null;
+export declare function iommu_device_claim_dma_owner(dev: Device, owner: object | string | number): number;
+export declare function iommu_device_release_dma_owner(dev: Device): void;
+/** 0 or −errno; rolls back on failure; one iotlb_sync_map for the whole range. */
+export declare function iommu_map(domain: IommuDomain, iova: number, paddr: number, size: number, prot: number): number;
+/** Bytes mapped or −errno; one iotlb_sync_map for the whole list. */
+export declare function iommu_map_sg(domain: IommuDomain, iova: number, sg: SgEntry[], prot: number): number;
+/** Bytes unmapped; stops at the first hole. */
+export declare function iommu_unmap(domain: IommuDomain, iova: number, size: number): number;
+export declare function iommu_iotlb_gather_init(): IommuIotlbGather;
+export declare function iommu_unmap_fast(
+  domain: IommuDomain,
+  iova: number,
+  size: number,
+  gather: IommuIotlbGather,
+): number;
+export declare function iommu_iotlb_sync(domain: IommuDomain, gather: IommuIotlbGather): void;
+export declare function iommu_flush_iotlb_all(domain: IommuDomain): void;
+/** 0 if unmapped. */
+export declare function iommu_iova_to_phys(domain: IommuDomain, iova: number): number;
+export declare function iommu_get_resv_regions(dev: Device): ResvRegion[];
+export declare function iommu_get_group_resv_regions(group: IommuGroup): ResvRegion[];
+export declare function iommu_pgsize(
+  domain: IommuDomain,
+  iova: number,
+  paddr: number,
+  size: number,
+): { pgsize: number; count: number };
+
+export declare function IS_ERR(x: unknown): x is ErrPtr;
+export declare function PTR_ERR(x: ErrPtr): number;
+export declare function ERR_PTR(error: number): ErrPtr;
+export declare function IS_ERR_OR_NULL(x: unknown): x is ErrPtr | null | undefined;
+
+// ───────────────────────────── DMA API (facts §4) ─────────────────────────────
+
+/** DMA address or DMA_MAPPING_ERROR. */
+export declare function dma_map_single(dev: Device, paddr: number, size: number, dir: number): number;
+export declare function dma_unmap_single(dev: Device, dma_addr: number, size: number, dir: number): void;
+/** Number of DMA segments (0 on failure); each entry gets dma_address and dma_length. */
+export declare function dma_map_sg(dev: Device, sg: SgEntry[], dir: number): number;
+export declare function dma_unmap_sg(dev: Device, sg: SgEntry[], dir: number): void;
+export declare function dma_alloc_coherent(dev: Device, size: number): { cpu_addr: number; dma_handle: number } | null;
+export declare function dma_free_coherent(dev: Device, size: number, cpu_addr: number, dma_handle: number): void;
+export declare function dma_mapping_error(dev: Device, dma_addr: number): number;
+
+// ───────────────────────────── assertions ─────────────────────────────
+
+export interface Matchers {
+  readonly not: Matchers;
+  toBe(expected: unknown): void;
+  toEqual(expected: unknown): void;
+  toBeGreaterThan(n: number): void;
+  toBeGreaterThanOrEqual(n: number): void;
+  toBeLessThan(n: number): void;
+  toBeLessThanOrEqual(n: number): void;
+  toContain(item: unknown): void;
+  toHaveLength(n: number): void;
+  toMatchObject(expected: object): void;
+  toThrow(expected?: string | RegExp): void;
+  toBeTruthy(): void;
+  toBeFalsy(): void;
+}
+/** A failed expectation stops the script and is reported at the script's own line and column. */
+export declare function expect(actual: unknown): Matchers;
+
+// ───────────────────────────── constants ─────────────────────────────
+
+export declare const IOMMU_READ: 1;
+export declare const IOMMU_WRITE: 2;
+export declare const IOMMU_CACHE: 4;
+export declare const IOMMU_NOEXEC: 8;
+export declare const IOMMU_MMIO: 0x10;
+export declare const IOMMU_PRIV: 0x20;
+
+export declare const IOMMU_DOMAIN_BLOCKED: 0;
+export declare const IOMMU_DOMAIN_IDENTITY: 4;
+export declare const IOMMU_DOMAIN_UNMANAGED: 1;
+export declare const IOMMU_DOMAIN_DMA: 3;
+export declare const IOMMU_DOMAIN_DMA_FQ: 0xb;
+
+export declare const IOMMU_RESV_DIRECT: 0;
+export declare const IOMMU_RESV_DIRECT_RELAXABLE: 1;
+export declare const IOMMU_RESV_RESERVED: 2;
+export declare const IOMMU_RESV_MSI: 3;
+export declare const IOMMU_RESV_SW_MSI: 4;
+
+export declare const SZ_1K: 0x400;
+export declare const SZ_2K: 0x800;
+export declare const SZ_4K: 0x1000;
+export declare const SZ_8K: 0x2000;
+export declare const SZ_16K: 0x4000;
+export declare const SZ_32K: 0x8000;
+export declare const SZ_64K: 0x10000;
+export declare const SZ_128K: 0x20000;
+export declare const SZ_256K: 0x40000;
+export declare const SZ_512K: 0x80000;
+export declare const SZ_1M: 0x100000;
+export declare const SZ_2M: 0x200000;
+export declare const SZ_4M: 0x400000;
+export declare const SZ_8M: 0x800000;
+export declare const SZ_16M: 0x1000000;
+export declare const SZ_32M: 0x2000000;
+export declare const SZ_64M: 0x4000000;
+export declare const SZ_128M: 0x8000000;
+export declare const SZ_256M: 0x10000000;
+export declare const SZ_512M: 0x20000000;
+export declare const SZ_1G: 0x40000000;
+
+export declare const EPERM: 1;
+export declare const ENOENT: 2;
+export declare const EIO: 5;
+export declare const ENOMEM: 12;
+export declare const EFAULT: 14;
+export declare const EBUSY: 16;
+export declare const EEXIST: 17;
+export declare const ENODEV: 19;
+export declare const EINVAL: 22;
+export declare const ENOSPC: 28;
+export declare const ERANGE: 34;
+export declare const ENOSYS: 38;
+export declare const EOPNOTSUPP: 95;
+
+/** dma_map_* failure value (~0 in Linux; here the largest safe integer). */
+export declare const DMA_MAPPING_ERROR: number;
+export declare const DMA_BIDIRECTIONAL: 0;
+export declare const DMA_TO_DEVICE: 1;
+export declare const DMA_FROM_DEVICE: 2;
