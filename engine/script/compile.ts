@@ -1,0 +1,47 @@
+/**
+ * One user file → code ready for the sandbox, plus the way back from a position in that code to
+ * the user's own line and column: evaluated code → instrumented (a wrapper line on top) →
+ * transpiled (guard text removed) → source (sucrase's map).
+ */
+import { transpile, ScriptSyntaxError } from './transpile.ts';
+import { instrument, InstrumentError, GUARD } from './instrument.ts';
+
+/** The parameters every file's module function receives (CommonJS shape plus the lab's own). */
+export const MODULE_PARAMS = ['require', 'module', 'exports', 'console', GUARD] as const;
+
+export interface CompiledFile {
+  name: string;
+  /** `(function (require, module, exports, console, guard) {…})` with a sourceURL. */
+  code: string;
+  sourceUrl: string;
+  /** 1-based position in `code` → 1-based position in the user's file; undefined for the wrapper lines. */
+  toUser(line: number, column: number): { line: number; column: number } | undefined;
+}
+
+export function compileFile(name: string, source: string, sourceUrl: string): CompiledFile {
+  const { code: js, map } = transpile(source, name);
+  let inst;
+  try {
+    inst = instrument(js);
+  } catch (e) {
+    if (!(e instanceof InstrumentError)) throw e;
+    const before = js.slice(0, e.offset);
+    const line0 = before.split('\n').length - 1;
+    const col0 = e.offset - (before.lastIndexOf('\n') + 1);
+    const at = map.original(line0, col0);
+    throw new ScriptSyntaxError(e.message, at.line + 1, at.column + 1);
+  }
+  const code = `(function (${MODULE_PARAMS.join(', ')}) {'use strict';\n${inst.code}\n})\n//# sourceURL=${sourceUrl}`;
+  const lineCount = inst.code.split('\n').length;
+  return {
+    name,
+    code,
+    sourceUrl,
+    toUser(line, column) {
+      const l0 = line - 2;
+      if (l0 < 0 || l0 >= lineCount) return undefined;
+      const at = map.original(l0, inst.inputColumn(l0, column - 1));
+      return { line: at.line + 1, column: at.column + 1 };
+    },
+  };
+}

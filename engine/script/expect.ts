@@ -1,0 +1,319 @@
+/**
+ * `expect()` for scenario scripts: the matchers SCRIPT-API.md names, with messages that read
+ * like a kernel engineer would say them (`expected 0 but got -22 (-EINVAL)`). Every outcome is
+ * reported to the runner; a failed one throws an `ExpectationError`, which stops the script.
+ */
+import { entriesOf, formatValue } from './format.ts';
+import { errnoName } from '../core/errno.ts';
+
+export class ExpectationError extends Error {
+  override name = 'ExpectationError';
+  constructor(
+    message: string,
+    readonly matcher: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface ExpectationOutcome {
+  passed: boolean;
+  matcher: string;
+  message: string;
+  /** For a failure, the error about to be thrown (its stack points at the script's line). */
+  error?: ExpectationError;
+}
+
+export interface ExpectHooks {
+  record(outcome: ExpectationOutcome): void;
+  /** Errors that must pass through `toThrow` untouched (the time limit's). */
+  isInternalError?(e: unknown): boolean;
+  /** Make objects handed to the script immutable (SES `harden`). */
+  freeze?<T>(v: T): T;
+}
+
+/** Integers this large are also shown in hex: they are almost always addresses or sizes. */
+const HEX_FROM = 0x10000;
+
+/** A value for a message: numbers annotated with their errno name or hex form where that helps. */
+export function describe(v: unknown): string {
+  if (typeof v === 'number' && Number.isInteger(v)) {
+    const errno = errnoName(v);
+    if (errno) return `${v} (${errno})`;
+    if (Math.abs(v) >= HEX_FROM) return `${v} (${v < 0 ? '-' : ''}0x${Math.abs(v).toString(16)})`;
+  }
+  if (typeof v === 'string') return JSON.stringify(v);
+  return formatValue(v);
+}
+
+const TypedArrayProto = Object.getPrototypeOf(Uint8Array.prototype) as object;
+const isTyped = (v: object): v is ArrayLike<number> => TypedArrayProto.isPrototypeOf(v);
+
+const keyPath = (path: string, k: string | symbol | number) =>
+  typeof k === 'number' ? `${path}[${k}]` : typeof k === 'symbol' ? `${path}[${k.toString()}]` : /^[A-Za-z_$][\w$]*$/.test(k) ? `${path}.${k}` : `${path}[${JSON.stringify(k)}]`;
+
+interface Difference {
+  path: string;
+  expected: unknown;
+  actual: unknown;
+}
+
+/**
+ * Deep equality in the manner of Jest's `toEqual`: properties holding `undefined` count as absent,
+ * object classes are not compared, NaN equals NaN, and a typed array equals a plain array with
+ * the same numbers (so `expect(lab.mem.read(pa, 2)).toEqual([1, 2])` reads naturally).
+ * `subset`: only the expected side's properties are compared (`toMatchObject`).
+ * Returns the first difference, or undefined when equal.
+ */
+function difference(actual: unknown, expected: unknown, path: string, subset: boolean, seen: Map<object, object>): Difference | undefined {
+  if (Object.is(actual, expected)) return undefined;
+  if (typeof actual === 'number' && typeof expected === 'number') {
+    return actual === expected ? undefined : { path, expected, actual };
+  }
+  if (typeof actual !== 'object' || typeof expected !== 'object' || actual === null || expected === null) {
+    return { path, expected, actual };
+  }
+  if (seen.get(actual) === expected) return undefined;
+  seen.set(actual, expected);
+  const a = actual as object;
+  const e = expected as object;
+  if (e instanceof Date || a instanceof Date) {
+    return a instanceof Date && e instanceof Date && a.getTime() === e.getTime() ? undefined : { path, expected, actual };
+  }
+  if (e instanceof RegExp || a instanceof RegExp) {
+    return String(a) === String(e) && a instanceof RegExp && e instanceof RegExp ? undefined : { path, expected, actual };
+  }
+  const aList = Array.isArray(a) || isTyped(a);
+  const eList = Array.isArray(e) || isTyped(e);
+  if (aList !== eList) return { path, expected, actual };
+  if (aList && eList) {
+    const al = a as ArrayLike<unknown>;
+    const el = e as ArrayLike<unknown>;
+    if (al.length !== el.length) return { path: `${path}.length`, expected: el.length, actual: al.length };
+    for (let i = 0; i < el.length; i++) {
+      const d = difference(al[i], el[i], keyPath(path, i), subset, seen);
+      if (d) return d;
+    }
+    return undefined;
+  }
+  if (e instanceof Map || a instanceof Map) {
+    if (!(a instanceof Map && e instanceof Map)) return { path, expected, actual };
+    if (!subset && a.size !== e.size) return { path: `${path}.size`, expected: e.size, actual: a.size };
+    for (const [k, v] of e) {
+      if (!a.has(k)) return { path: `${path}.get(${formatValue(k)})`, expected: v, actual: undefined };
+      const d = difference(a.get(k), v, `${path}.get(${formatValue(k)})`, subset, seen);
+      if (d) return d;
+    }
+    return undefined;
+  }
+  if (e instanceof Set || a instanceof Set) {
+    if (!(a instanceof Set && e instanceof Set)) return { path, expected, actual };
+    if (a.size !== e.size && !subset) return { path: `${path}.size`, expected: e.size, actual: a.size };
+    for (const v of e) {
+      if (a.has(v)) continue;
+      if (![...a].some((x) => !difference(x, v, path, subset, new Map()))) return { path, expected, actual };
+    }
+    return undefined;
+  }
+  const aEntries = new Map(entriesOf(a).filter(([, v]) => v !== undefined));
+  const eEntries = entriesOf(e).filter(([, v]) => v !== undefined);
+  if (!subset) {
+    const eKeys = new Set(eEntries.map(([k]) => k));
+    for (const [k, v] of aEntries) {
+      if (!eKeys.has(k)) return { path: keyPath(path, k), expected: undefined, actual: v };
+    }
+  }
+  for (const [k, v] of eEntries) {
+    const d = difference(aEntries.get(k), v, keyPath(path, k), subset, seen);
+    if (d) return d;
+  }
+  return undefined;
+}
+
+function differenceText(d: Difference | undefined): string {
+  if (!d || d.path === '') return '';
+  return `\n  first difference at ${d.path.replace(/^\./, '')}: expected ${describe(d.expected)} but got ${describe(d.actual)}`;
+}
+
+/** Fields are #private so a script sees only the matchers (and cannot reach the runner's hooks). */
+class Assertion {
+  readonly #actual: unknown;
+  readonly #negated: boolean;
+  readonly #hooks: ExpectHooks;
+
+  constructor(actual: unknown, negated: boolean, hooks: ExpectHooks) {
+    this.#actual = actual;
+    this.#negated = negated;
+    this.#hooks = hooks;
+  }
+
+  get not(): Assertion {
+    return freeze(this.#hooks, new Assertion(this.#actual, !this.#negated, this.#hooks));
+  }
+
+  /** Report the outcome; `pass` is the un-negated result, `msg`/`notMsg` the failure texts. */
+  #settle(matcher: string, pass: boolean, msg: () => string, notMsg: () => string): void {
+    const name = this.#negated ? `not.${matcher}` : matcher;
+    const ok = pass !== this.#negated;
+    if (ok) {
+      this.#hooks.record({ passed: true, matcher: name, message: '' });
+      return;
+    }
+    const error = new ExpectationError(this.#negated ? notMsg() : msg(), name);
+    this.#hooks.record({ passed: false, matcher: name, message: error.message, error });
+    throw freeze(this.#hooks, error);
+  }
+
+  toBe(expected: unknown): void {
+    const a = this.#actual;
+    this.#settle(
+      'toBe',
+      Object.is(a, expected),
+      () => {
+        const same =
+          typeof a === 'object' && a !== null && typeof expected === 'object' && expected !== null && !difference(a, expected, '', false, new Map());
+        return `expected ${describe(expected)} but got ${describe(a)}${same ? ' (equal contents, but not the same object: use toEqual)' : ''}`;
+      },
+      () => `expected a value other than ${describe(expected)}`,
+    );
+  }
+
+  toEqual(expected: unknown): void {
+    const d = difference(this.#actual, expected, '', false, new Map());
+    this.#settle(
+      'toEqual',
+      !d,
+      () => `expected ${describe(expected)} but got ${describe(this.#actual)}${differenceText(d)}`,
+      () => `expected a value not equal to ${describe(expected)}`,
+    );
+  }
+
+  toMatchObject(expected: object): void {
+    if (typeof expected !== 'object' || expected === null) throw new TypeError('toMatchObject() needs an object or array to match against');
+    const d = difference(this.#actual, expected, '', true, new Map());
+    this.#settle(
+      'toMatchObject',
+      !d,
+      () => `expected ${describe(this.#actual)} to match ${describe(expected)}${differenceText(d)}`,
+      () => `expected ${describe(this.#actual)} not to match ${describe(expected)}`,
+    );
+  }
+
+  #compare(matcher: string, n: unknown, words: string, test: (a: number | bigint, b: number | bigint) => boolean): void {
+    const a = this.#actual;
+    const numeric = (x: unknown): x is number | bigint => typeof x === 'number' || typeof x === 'bigint';
+    if (!numeric(n)) throw new TypeError(`${matcher}() needs a number, got ${describe(n)}`);
+    this.#settle(
+      matcher,
+      numeric(a) && test(a, n),
+      () => (numeric(a) ? `expected ${describe(a)} to be ${words} ${describe(n)}` : `expected a number ${words} ${describe(n)} but got ${describe(a)}`),
+      () => `expected ${describe(a)} not to be ${words} ${describe(n)}`,
+    );
+  }
+
+  toBeGreaterThan(n: number): void {
+    this.#compare('toBeGreaterThan', n, 'greater than', (a, b) => a > b);
+  }
+  toBeGreaterThanOrEqual(n: number): void {
+    this.#compare('toBeGreaterThanOrEqual', n, 'greater than or equal to', (a, b) => a >= b);
+  }
+  toBeLessThan(n: number): void {
+    this.#compare('toBeLessThan', n, 'less than', (a, b) => a < b);
+  }
+  toBeLessThanOrEqual(n: number): void {
+    this.#compare('toBeLessThanOrEqual', n, 'less than or equal to', (a, b) => a <= b);
+  }
+
+  toContain(item: unknown): void {
+    const a = this.#actual;
+    let pass: boolean;
+    if (typeof a === 'string') {
+      pass = typeof item === 'string' && a.includes(item);
+    } else if (a instanceof Set || a instanceof Map) {
+      pass = a.has(item);
+    } else if (typeof a === 'object' && a !== null && (Array.isArray(a) || isTyped(a))) {
+      pass = Array.prototype.some.call(a, (x: unknown) => Object.is(x, item) || x === item);
+    } else {
+      throw new TypeError(`toContain() works on arrays, strings, Sets and Maps, not on ${describe(a)}`);
+    }
+    this.#settle(
+      'toContain',
+      pass,
+      () => `expected ${describe(a)} to contain ${describe(item)}`,
+      () => `expected ${describe(a)} not to contain ${describe(item)}`,
+    );
+  }
+
+  toHaveLength(n: number): void {
+    const a = this.#actual as { length?: unknown } | null | undefined;
+    const len = a === null || a === undefined ? undefined : a.length;
+    if (typeof len !== 'number') throw new TypeError(`toHaveLength(): ${describe(this.#actual)} has no length`);
+    this.#settle(
+      'toHaveLength',
+      len === n,
+      () => `expected length ${n} but got ${len}: ${describe(this.#actual)}`,
+      () => `expected a length other than ${n}`,
+    );
+  }
+
+  toThrow(expected?: string | RegExp): void {
+    const fn = this.#actual;
+    if (typeof fn !== 'function') throw new TypeError(`toThrow() needs a function to call, got ${describe(fn)}`);
+    let threw = false;
+    let thrown: unknown;
+    try {
+      (fn as () => unknown)();
+    } catch (e) {
+      if (this.#hooks.isInternalError?.(e)) throw e;
+      threw = true;
+      thrown = e;
+    }
+    const message = (() => {
+      try {
+        return thrown instanceof Error ? thrown.message : String(thrown);
+      } catch {
+        return '';
+      }
+    })();
+    const matches =
+      expected === undefined ? true : typeof expected === 'string' ? message.includes(expected) : expected.test(message);
+    const want = expected === undefined ? '' : typeof expected === 'string' ? ` an error containing ${JSON.stringify(expected)}` : ` an error matching ${String(expected)}`;
+    this.#settle(
+      'toThrow',
+      threw && matches,
+      () => (threw ? `expected the function to throw${want} but it threw ${JSON.stringify(message)}` : `expected the function to throw${want} but it returned normally`),
+      () => `expected the function not to throw${want} but it threw ${JSON.stringify(message)}`,
+    );
+  }
+
+  toBeTruthy(): void {
+    this.#settle(
+      'toBeTruthy',
+      !!this.#actual,
+      () => `expected ${describe(this.#actual)} to be truthy`,
+      () => `expected ${describe(this.#actual)} not to be truthy`,
+    );
+  }
+
+  toBeFalsy(): void {
+    this.#settle(
+      'toBeFalsy',
+      !this.#actual,
+      () => `expected ${describe(this.#actual)} to be falsy`,
+      () => `expected ${describe(this.#actual)} not to be falsy`,
+    );
+  }
+}
+
+function freeze<T>(hooks: ExpectHooks, v: T): T {
+  return hooks.freeze ? hooks.freeze(v) : v;
+}
+
+export type Matchers = Omit<Assertion, never>;
+
+/** Build the script's `expect` for one run. */
+export function createExpect(hooks: ExpectHooks): (actual: unknown) => Matchers {
+  return function expect(actual: unknown): Matchers {
+    return freeze(hooks, new Assertion(actual, false, hooks));
+  };
+}

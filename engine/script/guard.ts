@@ -1,0 +1,66 @@
+/**
+ * The time limit. Instrumented scripts call the guard at the top of every loop body and function
+ * body. It counts calls and reads the clock every `CHECK_EVERY` calls; once past the deadline it
+ * throws a `TimeoutError`, and keeps throwing on every later call, so a script's own `try/catch`
+ * cannot keep a loop alive: the next iteration or call throws again, outside that `try`.
+ * After the run has ended it throws on every call too (a late promise callback must not run on).
+ */
+
+/** How many guard calls between clock reads: cheap enough to leave loops fast, often enough to stop on time. */
+const CHECK_EVERY = 128;
+
+export class TimeoutError extends Error {
+  override name = 'TimeoutError';
+}
+
+export interface GuardOptions {
+  timeoutMs: number;
+  /** The host's clock (scripts have none). */
+  now: () => number;
+  /** Called at each clock read while running, with the elapsed time. */
+  onTick?: (elapsedMs: number) => void;
+}
+
+export class RunGuard {
+  readonly start: number;
+  readonly deadline: number;
+  timedOut = false;
+  ended = false;
+  /** The first TimeoutError thrown (its stack says where the script was). */
+  firstTimeout: TimeoutError | undefined;
+  private countdown = CHECK_EVERY;
+  /** The function handed to the script. */
+  readonly guard: () => void;
+
+  constructor(private readonly opts: GuardOptions) {
+    this.start = opts.now();
+    this.deadline = this.start + opts.timeoutMs;
+    this.guard = () => {
+      if (--this.countdown > 0 && !this.timedOut && !this.ended) return;
+      this.check();
+    };
+  }
+
+  private check(): void {
+    this.countdown = CHECK_EVERY;
+    if (this.ended) throw new TimeoutError('the run has ended; this callback was not run');
+    if (!this.timedOut) {
+      const t = this.opts.now();
+      this.opts.onTick?.(t - this.start);
+      if (t < this.deadline) return;
+      this.timedOut = true;
+    }
+    const err = new TimeoutError(`script stopped: time limit of ${this.opts.timeoutMs} ms exceeded`);
+    this.firstTimeout ??= err;
+    throw err;
+  }
+
+  /** True when `e` is one of this guard's own errors (matchers must not swallow them). */
+  static isGuardError(e: unknown): boolean {
+    return e instanceof TimeoutError;
+  }
+
+  end(): void {
+    this.ended = true;
+  }
+}

@@ -1,0 +1,299 @@
+/**
+ * The scenario runner: one call runs one script file (and the files it imports) in a fresh SES
+ * compartment against a fresh lab, under a time limit, and returns what happened. It never throws:
+ * syntax errors, exceptions, failed expectations and timeouts all come back as a result.
+ *
+ * Scripts run synchronously (the whole API is synchronous). Promise callbacks still pending when
+ * the script's last line has run are not waited for: once the run has ended, the guard stops
+ * them at their first loop or function call.
+ */
+import type { CheckRecord, ConsoleLevel, ConsoleLine, ExpectationRecord, RunResult, SourceError, SourceFile } from '../host/protocol.ts';
+import { compileFile, type CompiledFile } from './compile.ts';
+import { createExpect, ExpectationError } from './expect.ts';
+import { formatArgs, formatValue } from './format.ts';
+import { RunGuard, TimeoutError } from './guard.ts';
+import { deepFreeze, Sandbox } from './sandbox.ts';
+import { stackOf, userFrame, type UserPosition } from './stack.ts';
+import { ScriptSyntaxError } from './transpile.ts';
+
+/** What the lab module factory takes (engine/script/module.ts). */
+export interface LabModuleOptions {
+  kernel?: string;
+  seed?: number;
+  params?: Record<string, string>;
+  fixedKernel?: boolean;
+  disabledChecks?: string[];
+}
+
+/** The part of a lab session the runner reads. */
+export interface RunnerSession {
+  readonly steps: number;
+  checks(): CheckRecord[];
+}
+
+export type LabModuleFactory<S extends RunnerSession> = (opts: LabModuleOptions) => {
+  exports: Record<string, unknown>;
+  session: S;
+};
+
+export const DEFAULT_TIMEOUT_MS = 10_000;
+export const DEFAULT_KERNEL = 'v6.16';
+/** Output beyond this many console lines is dropped (a runaway `console.log` must not fill memory). */
+const MAX_CONSOLE_LINES = 10_000;
+/** Passed expectations beyond this many are counted but not listed one by one. */
+const MAX_EXPECTATION_RECORDS = 5_000;
+/** Engine frames can be deep (core → driver → page table): keep enough to reach the script's frame. */
+const STACK_FRAMES = 100;
+
+export interface RunOptions extends LabModuleOptions {
+  fileName: string;
+  source: string;
+  /** Other files of the run, importable as `./name` (with or without the extension). */
+  files?: SourceFile[];
+  timeoutMs?: number;
+  /** Each console line as it is written. */
+  onConsole?(line: ConsoleLine): void;
+  /** Now and then while the script runs. */
+  onProgress?(p: { steps: number; elapsedMs: number }): void;
+  /** How often `onProgress` may be called. Default 100 ms. */
+  progressEveryMs?: number;
+}
+
+export interface ScriptResult<S extends RunnerSession = RunnerSession> extends RunResult {
+  /** The live lab, for the host's later queries; undefined when the lab could not even be created. */
+  session: S | undefined;
+}
+
+/** The host's clock, taken before any script runs (compartments have none). */
+const now: () => number = Date.now.bind(Date);
+
+let runCounter = 0;
+
+export function runScriptWith<S extends RunnerSession>(factory: LabModuleFactory<S>, opts: RunOptions): ScriptResult<S> {
+  const runId = ++runCounter;
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const kernel = opts.kernel ?? DEFAULT_KERNEL;
+  const consoleLines: ConsoleLine[] = [];
+  const expectationLog: ExpectationRecord[] = [];
+  const counts = { passed: 0, failed: 0 };
+  let firstFailure: SourceError | undefined;
+  let session: S | undefined;
+  const compiled = new Map<string, CompiledFile>(); // by sourceURL
+
+  // V8's knob (absent elsewhere, where this is a harmless no-op).
+  const E = Error as { stackTraceLimit?: number };
+  if (typeof E.stackTraceLimit === 'number' && E.stackTraceLimit < STACK_FRAMES) E.stackTraceLimit = STACK_FRAMES;
+
+  const resolveFrame = (url: string, line: number, column: number): UserPosition | undefined => {
+    const f = compiled.get(url);
+    const pos = f?.toUser(line, column);
+    return f && pos ? { file: f.name, line: pos.line, column: pos.column } : undefined;
+  };
+  const where = (e: unknown) => userFrame(stackOf(e), resolveFrame);
+  const here = () => where(new Error());
+
+  const finish = (status: RunResult['status'], error: SourceError | undefined, extra: Partial<RunResult> = {}): ScriptResult<S> => {
+    guard?.end();
+    let steps = 0;
+    let checks: CheckRecord[] = [];
+    try {
+      steps = session?.steps ?? 0;
+      checks = (session?.checks() ?? []).map((c) => ({ id: c.id, step: c.step, message: c.message }));
+    } catch (e) {
+      error ??= { message: `engine error while collecting results: ${errorText(e)}` };
+      status = 'error';
+    }
+    return {
+      file: opts.fileName,
+      status,
+      expectations: { ...counts },
+      checks,
+      ...(error ? { error } : {}),
+      steps,
+      console: consoleLines,
+      expectationLog,
+      durationMs: now() - started,
+      timedOut: guard?.timedOut ?? false,
+      unavailable: false,
+      kernel,
+      ...extra,
+      session,
+    };
+  };
+
+  const started = now();
+  let guard: RunGuard | undefined;
+
+  // The lab itself.
+  let labExports: Record<string, unknown>;
+  try {
+    const created = factory({
+      kernel: opts.kernel,
+      seed: opts.seed,
+      params: opts.params,
+      fixedKernel: opts.fixedKernel,
+      disabledChecks: opts.disabledChecks,
+    });
+    session = created.session;
+    labExports = created.exports;
+  } catch (e) {
+    return finish('error', { message: `could not set up the lab: ${errorText(e)}`, name: errorName(e) });
+  }
+
+  // console
+  const emit = (level: ConsoleLevel, args: unknown[]) => {
+    if (consoleLines.length > MAX_CONSOLE_LINES) return;
+    const line: ConsoleLine =
+      consoleLines.length === MAX_CONSOLE_LINES
+        ? { level: 'warn', text: `… console output truncated after ${MAX_CONSOLE_LINES} lines` }
+        : { level, text: formatArgs(args), ...here() };
+    consoleLines.push(line);
+    opts.onConsole?.(line);
+  };
+  const scriptConsole = {
+    log: (...a: unknown[]) => emit('log', a),
+    info: (...a: unknown[]) => emit('info', a),
+    warn: (...a: unknown[]) => emit('warn', a),
+    error: (...a: unknown[]) => emit('error', a),
+    debug: (...a: unknown[]) => emit('debug', a),
+    dir: (v: unknown) => emit('log', [formatValue(v)]),
+  };
+
+  // expect
+  const expect = createExpect({
+    record(o) {
+      if (o.passed) counts.passed++;
+      else counts.failed++;
+      const logIt = !o.passed || expectationLog.length < MAX_EXPECTATION_RECORDS;
+      const pos = o.error ? where(o.error) : logIt ? here() : undefined;
+      if (!o.passed && !firstFailure) firstFailure = { message: o.message, name: 'ExpectationError', ...pos };
+      if (logIt) expectationLog.push({ passed: o.passed, matcher: o.matcher, message: o.message, ...pos });
+    },
+    isInternalError: (e) => e instanceof TimeoutError,
+    freeze: deepFreeze,
+  });
+
+  // The module as scripts see it: the lab's exports plus `expect`, copied (getters kept) and frozen.
+  let moduleExports: Record<string, unknown>;
+  try {
+    moduleExports = Object.defineProperties({}, Object.getOwnPropertyDescriptors(labExports));
+    Object.defineProperty(moduleExports, 'expect', { value: expect, enumerable: true });
+    deepFreeze(moduleExports);
+    deepFreeze(scriptConsole);
+  } catch (e) {
+    return finish('error', { message: `could not set up the lab: ${errorText(e)}`, name: errorName(e) });
+  }
+
+  const sandbox = new Sandbox();
+  const others = opts.files ?? [];
+  const modules = new Map<string, { exports: unknown }>();
+  let fileIndex = 0;
+
+  let lastTick = 0;
+  const progressEvery = opts.progressEveryMs ?? 100;
+  guard = new RunGuard({
+    timeoutMs,
+    now,
+    onTick: opts.onProgress
+      ? (elapsedMs) => {
+          if (elapsedMs - lastTick < progressEvery) return;
+          lastTick = elapsedMs;
+          let steps = 0;
+          try {
+            steps = session?.steps ?? 0;
+          } catch {
+            // progress is best effort
+          }
+          opts.onProgress?.({ steps, elapsedMs });
+        }
+      : undefined,
+  });
+  const guardFn = deepFreeze(guard.guard);
+
+  const findFile = (spec: string): SourceFile | undefined => {
+    const name = spec.replace(/^\.\//, '');
+    const all = [{ name: opts.fileName, source: opts.source }, ...others];
+    return (
+      all.find((f) => f.name === name) ??
+      all.find((f) => f.name.replace(/\.(ts|js|mts|mjs|cts|cjs)$/, '') === name.replace(/\.(ts|js|mts|mjs|cts|cjs)$/, ''))
+    );
+  };
+
+  const load = (file: SourceFile): unknown => {
+    const cached = modules.get(file.name);
+    if (cached) return cached.exports;
+    const sourceUrl = `lab-run${runId}-${fileIndex++}.js`;
+    let c: CompiledFile;
+    try {
+      c = compileFile(file.name, file.source, sourceUrl);
+    } catch (e) {
+      if (e instanceof ScriptSyntaxError) e.file = file.name;
+      throw e;
+    }
+    compiled.set(sourceUrl, c);
+    const fn = sandbox.evaluate(c.code);
+    const mod = { exports: {} as unknown };
+    modules.set(file.name, mod);
+    fn(requireFn, mod, mod.exports, scriptConsole, guardFn);
+    return mod.exports;
+  };
+
+  const requireFn = deepFreeze((spec: unknown): unknown => {
+    if (spec === 'iommu-lab') return moduleExports;
+    if (typeof spec === 'string' && spec.startsWith('./')) {
+      const f = findFile(spec);
+      if (f) return load(f);
+      throw new Error(`Cannot find module '${spec}': no file of that name in this run`);
+    }
+    throw new Error(`Cannot find module '${String(spec)}': scripts can import only 'iommu-lab' and this run's own files ('./name')`);
+  });
+
+  try {
+    const entry = { name: opts.fileName, source: opts.source };
+    load(entry);
+  } catch (e) {
+    if (guard.timedOut) return finish('error', timeoutError(guard, where));
+    if (e instanceof ScriptSyntaxError) {
+      return finish('error', { message: e.message, name: 'SyntaxError', file: e.file ?? opts.fileName, line: e.line, column: e.column });
+    }
+    if (e instanceof ExpectationError && firstFailure) return finish('failed', firstFailure);
+    const pos = where(e);
+    const name = errorName(e);
+    const err: SourceError = { message: errorText(e), ...(name ? { name } : {}), ...pos };
+    return finish('error', err, name === 'KernelVersionError' ? { unavailable: true } : {});
+  }
+  if (guard.timedOut) return finish('error', timeoutError(guard, where));
+  if (firstFailure) return finish('failed', firstFailure);
+  return finish('passed', undefined);
+}
+
+function timeoutError(guard: RunGuard, where: (e: unknown) => UserPosition | undefined): SourceError {
+  const t = guard.firstTimeout;
+  return { message: t?.message ?? 'script stopped: time limit exceeded', name: 'TimeoutError', ...(t ? where(t) : {}) };
+}
+
+function errorName(e: unknown): string | undefined {
+  try {
+    if (typeof e === 'object' && e !== null) {
+      const n = (e as { name?: unknown }).name;
+      return typeof n === 'string' ? n : undefined;
+    }
+  } catch {
+    // fall through
+  }
+  return undefined;
+}
+
+/** `RangeError: iova must be …`; a thrown non-Error is shown as a value. */
+function errorText(e: unknown): string {
+  try {
+    if (e instanceof Error || (typeof e === 'object' && e !== null && 'message' in e)) {
+      const { name, message } = e as { name?: unknown; message?: unknown };
+      const n = typeof name === 'string' ? name : 'Error';
+      return n === 'Error' || n === 'ExpectationError' ? String(message) : `${n}: ${String(message)}`;
+    }
+    return `uncaught ${formatValue(e)}`;
+  } catch {
+    return 'uncaught exception';
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * The SES sandbox. `lockdown()` freezes the shared intrinsics once per process (so nothing a script
+ * reaches can be used to change the engine's built-ins or to get at the host), then each run gets
+ * a fresh Compartment whose global object holds only the language's own globals: no `process`,
+ * no host `require`, no `fetch`, no timers, no `eval`/`Function` (they could build unguarded code).
+ * Everything a script may reach is passed to its module function, hardened.
+ */
+import 'ses';
+
+let lockedDown = false;
+
+/** Lock the realm down; idempotent. Call before handing anything to a script. */
+export function ensureLockdown(): void {
+  if (lockedDown) return;
+  // A host (or test) that already ran lockdown itself is fine.
+  if (Object.isFrozen(Array.prototype)) {
+    lockedDown = true;
+    return;
+  }
+  lockdown({
+    errorTaming: 'unsafe', // keep stacks: they carry the script's line and column
+    stackFiltering: 'verbose',
+    overrideTaming: 'severe', // plain assignment still works on objects whose prototype is frozen
+    consoleTaming: 'unsafe',
+    // The host decides what an uncaught error or a late rejection means (engine/host, engine/cli).
+    errorTrapping: 'none',
+    unhandledRejectionTrapping: 'none',
+  });
+  lockedDown = true;
+}
+
+/** Globals removed from every compartment (each compartment's own evaluators and constructors). */
+const REMOVED_GLOBALS = ['eval', 'Function', 'Compartment', 'lockdown', 'harden'];
+
+export class Sandbox {
+  private readonly compartment: Compartment;
+
+  constructor() {
+    ensureLockdown();
+    this.compartment = new Compartment({ __options__: true });
+    const g = this.compartment.globalThis as Record<string, unknown>;
+    for (const name of REMOVED_GLOBALS) delete g[name];
+  }
+
+  /** Evaluate one compiled module function's source; returns the function. */
+  evaluate(code: string): (...args: unknown[]) => unknown {
+    return this.compartment.evaluate(code, {
+      // `eval(` in a comment or string is harmless here: the compartment has no eval at all.
+      __rejectSomeDirectEvalExpressions__: false,
+    }) as (...args: unknown[]) => unknown;
+  }
+}
+
+/** `harden` from SES, typed. */
+export function deepFreeze<T>(value: T): T {
+  ensureLockdown();
+  return harden(value);
+}

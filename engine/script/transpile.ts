@@ -1,0 +1,65 @@
+/**
+ * TypeScript → JavaScript with sucrase: types stripped, `import … from 'iommu-lab'` turned into
+ * `require('iommu-lab')`. Sucrase keeps every line where it was, and its source map has one segment
+ * per token, so a position in the output maps back to the user's line and column exactly.
+ */
+import { transform } from 'sucrase';
+import { SourceMapLookup } from './source-map.ts';
+
+/** A syntax error in the user's file; `line` and `column` are 1-based. */
+export class ScriptSyntaxError extends Error {
+  override name = 'SyntaxError';
+  /** The file it is in, when known (set by the runner). */
+  file?: string;
+  constructor(
+    message: string,
+    readonly line: number,
+    readonly column: number,
+  ) {
+    super(message);
+  }
+}
+
+export interface Transpiled {
+  code: string;
+  map: SourceMapLookup;
+}
+
+/** 1-based line and column of a 0-based offset. */
+export function positionOf(text: string, offset: number): { line: number; column: number } {
+  let line = 1;
+  let lineStart = 0;
+  for (let i = 0; i < offset && i < text.length; i++) {
+    if (text.charCodeAt(i) === 10) {
+      line++;
+      lineStart = i + 1;
+    }
+  }
+  return { line, column: offset - lineStart + 1 };
+}
+
+export function isTypeScript(fileName: string): boolean {
+  return /\.(ts|mts|cts)$/i.test(fileName) || !/\.(js|mjs|cjs)$/i.test(fileName);
+}
+
+export function transpile(source: string, fileName: string): Transpiled {
+  try {
+    const out = transform(source, {
+      transforms: isTypeScript(fileName) ? ['typescript', 'imports'] : ['imports'],
+      filePath: fileName,
+      sourceMapOptions: { compiledFilename: fileName.replace(/\.[a-z]+$/i, '') + '.js' },
+      // `enum`s and the like compile as TypeScript does; no dev-only JSX helpers.
+      production: true,
+      // Left as written so the instrumenter can refuse it with a position (scripts load nothing).
+      preserveDynamicImport: true,
+    });
+    return { code: out.code, map: new SourceMapLookup(out.sourceMap?.mappings ?? '') };
+  } catch (e) {
+    const err = e as { message?: string; pos?: number };
+    const message = String(err.message ?? e)
+      .replace(/^Error transforming [^:]*: /, '')
+      .replace(/\s*\(\d+:\d+\)$/, '');
+    const where = typeof err.pos === 'number' ? positionOf(source, err.pos) : { line: 1, column: 1 };
+    throw new ScriptSyntaxError(message, where.line, where.column);
+  }
+}
