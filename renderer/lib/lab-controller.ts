@@ -1,0 +1,228 @@
+/**
+ * The window's actions: run, stop, tab and menu commands. It joins the engine client, the stores and
+ * the editor's markers; components call these and read the stores.
+ */
+import type { ConsoleLine, RunResult, SourceError } from '../../engine/host/protocol.ts';
+import type { MenuCommand } from '../../main/bridge-api.ts';
+import { DEFAULT_TIMEOUT_MS, EngineClient, type ConnectionState } from './engine-client.ts';
+import type { Disposer } from './emitter.ts';
+import { monaco } from './monaco.ts';
+import { run, KERNELS, type ConsoleEntry, type Kernel } from './run.svelte.ts';
+import { tabs } from './tabs.svelte.ts';
+import { layout } from './layout.svelte.ts';
+import { theme, type ThemeChoice } from './theme.svelte.ts';
+import { labBridge } from './shell.ts';
+import { revealInEditor } from './editor-bridge.ts';
+
+/** Markers we own, apart from TypeScript's own diagnostics. */
+export const MARKER_OWNER = 'iommu-lab';
+
+const client = new EngineClient();
+const disposers: Disposer[] = [];
+
+export function startLab(): Disposer {
+  disposers.push(client.onConnection(onConnection));
+  disposers.push(
+    client.onEvent((ev) => {
+      if (ev.event === 'console' && ev.runId === run.runId && run.running) run.append(ev.lines.map(consoleEntry));
+      else if (ev.event === 'progress' && ev.runId === run.runId) run.steps = ev.steps;
+      else if (ev.event === 'engine-error') console.error('engine:', ev.message, ev.stack ?? '');
+    }),
+  );
+  const bridge = labBridge();
+  if (bridge) disposers.push(bridge.onMenu(onMenu));
+  client.start();
+  return () => {
+    for (const d of disposers.splice(0)) d();
+    client.dispose();
+  };
+}
+
+function onConnection(s: ConnectionState): void {
+  if (s.state === 'ready') {
+    run.engine = 'ready';
+    run.engineMessage = '';
+    if (s.reason === 'crash') run.say('engine restarted — the editor kept your text; run again to rebuild the state', 'warn');
+  } else if (s.state === 'connecting') {
+    run.engine = 'connecting';
+  } else {
+    run.engine = 'failed';
+    run.engineMessage = s.message;
+    run.say(`engine failed: ${s.message}`, 'error');
+  }
+}
+
+export async function runActive(): Promise<void> {
+  const entry = tabs.active?.name;
+  if (!entry || run.running) return;
+  run.running = true;
+  run.runningEntry = entry;
+  run.entries = [{ kind: 'status', text: `▶ ${entry} · kernel ${run.kernel}` }];
+  run.result = null;
+  run.outcome = null;
+  run.steps = null;
+  run.durationMs = null;
+  run.notice = null;
+  clearMarkers();
+  const outcome = await client.run(
+    { files: tabs.files(), entry, kernel: run.kernel, timeoutMs: DEFAULT_TIMEOUT_MS },
+    (id) => (run.runId = id),
+  );
+  run.running = false;
+  if (outcome.kind === 'finished') {
+    showResult(outcome.result);
+  } else if (outcome.kind === 'stopped') {
+    run.outcome = 'stopped';
+    run.durationMs = outcome.elapsedMs;
+    const why = outcome.byWatchdog ? 'the engine did not answer after the time limit; restarted it' : 'stopped';
+    run.append([{ kind: 'status', text: `■ ${why} after ${formatMs(outcome.elapsedMs)}` }]);
+    run.say(why, outcome.byWatchdog ? 'warn' : 'info');
+  } else {
+    run.outcome = 'error';
+    run.append([{ kind: 'exception', text: outcome.message }]);
+    run.say(outcome.message, 'error');
+  }
+}
+
+export function stopRun(): void {
+  if (!run.running) return;
+  client.stop();
+}
+
+export function setKernel(k: string): void {
+  if ((KERNELS as readonly string[]).includes(k)) run.kernel = k as Kernel;
+}
+
+function showResult(r: RunResult): void {
+  run.result = r;
+  run.outcome = r.status;
+  run.steps = r.steps;
+  run.durationMs = r.durationMs;
+  const rows: ConsoleEntry[] = [run.entries[0]!, ...r.console.map(consoleEntry)];
+  for (const e of r.expectationLog) {
+    rows.push({ kind: e.passed ? 'pass' : 'fail', text: `${e.matcher}: ${e.message}`, ...where(e) });
+  }
+  for (const c of r.checks) rows.push({ kind: 'check', text: `check ${c.id} (step ${c.step}): ${c.message}` });
+  if (r.error) rows.push({ kind: 'exception', text: errorText(r.error, r), ...where(r.error) });
+  const { passed, failed } = r.expectations;
+  rows.push({
+    kind: 'status',
+    text: `${r.status === 'passed' ? '✓' : '✗'} ${r.status} · ${passed} passed, ${failed} failed · ${r.steps} steps · ${formatMs(r.durationMs)}`,
+  });
+  run.entries = rows;
+  setMarkers(r);
+  if (r.timedOut) run.say(`stopped by the time limit (${DEFAULT_TIMEOUT_MS / 1000} s)`, 'warn');
+}
+
+function errorText(e: SourceError, r: RunResult): string {
+  const name = e.name && !e.message.startsWith(e.name) ? `${e.name}: ` : '';
+  return r.timedOut ? `${name}${e.message} (time limit ${DEFAULT_TIMEOUT_MS / 1000} s)` : `${name}${e.message}`;
+}
+
+function consoleEntry(l: ConsoleLine): ConsoleEntry {
+  return { kind: l.level, text: l.text, ...where(l) };
+}
+
+function where(x: { file?: string; line?: number; column?: number }): Pick<ConsoleEntry, 'file' | 'line' | 'column'> {
+  const out: Pick<ConsoleEntry, 'file' | 'line' | 'column'> = {};
+  if (x.file !== undefined) out.file = x.file;
+  if (x.line !== undefined) out.line = x.line;
+  if (x.column !== undefined) out.column = x.column;
+  return out;
+}
+
+function setMarkers(r: RunResult): void {
+  const byFile = new Map<string, monaco.editor.IMarkerData[]>();
+  const add = (file: string | undefined, line: number | undefined, column: number | undefined, message: string): void => {
+    const name = file ?? r.file;
+    if (!line) return;
+    const list = byFile.get(name) ?? [];
+    const col = column ?? 1;
+    list.push({
+      severity: monaco.MarkerSeverity.Error,
+      message,
+      startLineNumber: line,
+      startColumn: col,
+      endLineNumber: line,
+      endColumn: col + 1,
+      source: 'iommu-lab',
+    });
+    byFile.set(name, list);
+  };
+  for (const e of r.expectationLog) if (!e.passed) add(e.file, e.line, e.column, `${e.matcher}: ${e.message}`);
+  if (r.error) add(r.error.file, r.error.line, r.error.column, errorText(r.error, r));
+  for (const [file, markers] of byFile) {
+    const model = tabs.modelByName(file);
+    if (!model) continue;
+    // Widen a one-character marker to the word at that spot so the squiggle is visible.
+    for (const m of markers) {
+      const word = model.getWordAtPosition({ lineNumber: m.startLineNumber, column: m.startColumn });
+      if (word) {
+        m.startColumn = word.startColumn;
+        m.endColumn = word.endColumn;
+      } else {
+        m.endColumn = model.getLineMaxColumn(m.startLineNumber);
+      }
+    }
+    monaco.editor.setModelMarkers(model, MARKER_OWNER, markers);
+  }
+}
+
+function clearMarkers(): void {
+  for (const model of monaco.editor.getModels()) monaco.editor.setModelMarkers(model, MARKER_OWNER, []);
+}
+
+export function formatMs(ms: number): string {
+  return ms < 10 ? `${ms.toFixed(2)} ms` : ms < 1000 ? `${ms.toFixed(1)} ms` : `${(ms / 1000).toFixed(2)} s`;
+}
+
+/** Jump to a console row's source line. */
+export function goToSource(e: ConsoleEntry): void {
+  if (!e.line) return;
+  const name = e.file ?? run.result?.file ?? run.runningEntry;
+  const tab = tabs.list.find((t) => t.name === name);
+  if (tab) tabs.activeId = tab.id;
+  revealInEditor(e.line, e.column ?? 1);
+}
+
+export function stepForward(): void {
+  run.say('stepping arrives with the Trace panel', 'info');
+}
+
+export function stepBack(): void {
+  run.say('stepping back arrives with the Trace panel', 'info');
+}
+
+function onMenu(cmd: MenuCommand): void {
+  switch (cmd.action) {
+    case 'run':
+      void runActive();
+      break;
+    case 'stop':
+      stopRun();
+      break;
+    case 'step':
+      stepForward();
+      break;
+    case 'step-back':
+      stepBack();
+      break;
+    case 'theme':
+      if (cmd.arg === 'system' || cmd.arg === 'light' || cmd.arg === 'dark') theme.set(cmd.arg as ThemeChoice);
+      break;
+    case 'toggle-panel':
+      layout.toggle(cmd.arg ?? 'side');
+      break;
+    case 'new':
+    case 'open':
+    case 'save':
+    case 'save-as':
+    case 'open-recent':
+      run.say(`${cmd.action}: session files are not wired up yet — the editor keeps its text`, 'info');
+      break;
+    case 'api-reference':
+    case 'gallery':
+      run.say(`${cmd.action === 'gallery' ? 'The scenario gallery' : 'The API reference'} is not in this build yet`, 'info');
+      break;
+  }
+}

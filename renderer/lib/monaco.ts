@@ -1,0 +1,88 @@
+/**
+ * Monaco, set up once: only the editor core, its features and TypeScript (the rest of the 100 MB
+ * package stays out of the bundle), the two workers, the lab's themes, and IntelliSense for
+ * `iommu-lab` from engine/script/iommu-lab.d.ts — the same file the engine is checked against, so
+ * completions cannot drift from what runs.
+ */
+import * as monaco from 'monaco-editor/editor';
+import 'monaco-editor/features/register.all';
+import 'monaco-editor/languages/definitions/typescript/register';
+import { typescriptDefaults, ScriptTarget, ModuleKind, ModuleResolutionKind } from 'monaco-editor/languages/features/typescript/register';
+import EditorWorker from 'monaco-editor/editor/editor.worker?worker';
+import TsWorker from 'monaco-editor/languages/features/typescript/ts.worker?worker';
+import labApi from '../../engine/script/iommu-lab.d.ts?raw';
+
+export { monaco };
+
+/** Where the declarations live for the TypeScript worker: `import … from 'iommu-lab'` resolves here. */
+export const LAB_API_URI = 'file:///node_modules/iommu-lab/index.d.ts';
+/** Scripts are models under this folder so tabs can import each other as `./name`. */
+export const SCRIPT_ROOT = 'file:///scripts/';
+
+export const LIGHT_THEME = 'iommu-lab-light';
+export const DARK_THEME = 'iommu-lab-dark';
+
+let initialised = false;
+
+export function initMonaco(): typeof monaco {
+  if (initialised) return monaco;
+  initialised = true;
+
+  self.MonacoEnvironment = {
+    getWorker(_workerId: string, label: string): Worker {
+      return label === 'typescript' || label === 'javascript' ? new TsWorker() : new EditorWorker();
+    },
+  };
+
+  typescriptDefaults.setCompilerOptions({
+    target: ScriptTarget.ES2020,
+    module: ModuleKind.ESNext,
+    moduleResolution: ModuleResolutionKind.NodeJs,
+    allowNonTsExtensions: true,
+    allowImportingTsExtensions: true,
+    noEmit: true,
+    strict: true,
+    lib: ['es2022'],
+    types: [],
+  });
+  typescriptDefaults.setDiagnosticsOptions({ noSemanticValidation: false, noSyntaxValidation: false });
+  typescriptDefaults.setEagerModelSync(true);
+  typescriptDefaults.addExtraLib(labApi, LAB_API_URI);
+  // The runner provides `console` (log/info/warn/error/debug) and nothing else of the DOM.
+  typescriptDefaults.addExtraLib(CONSOLE_DECL, 'file:///node_modules/@types/iommu-lab-console/index.d.ts');
+
+  monaco.editor.defineTheme(LIGHT_THEME, {
+    base: 'vs',
+    inherit: true,
+    rules: [],
+    colors: {
+      'editor.background': '#fbfbfa',
+      'editorGutter.background': '#fbfbfa',
+      'editorLineNumber.foreground': '#a4a7ad',
+      'editor.lineHighlightBackground': '#f0f1f3',
+    },
+  });
+  monaco.editor.defineTheme(DARK_THEME, {
+    base: 'vs-dark',
+    inherit: true,
+    rules: [],
+    colors: {
+      'editor.background': '#1b1d21',
+      'editorGutter.background': '#1b1d21',
+      'editorLineNumber.foreground': '#5b6069',
+      'editor.lineHighlightBackground': '#23262b',
+    },
+  });
+  return monaco;
+}
+
+const CONSOLE_DECL = `
+interface Console {
+  log(...data: unknown[]): void;
+  info(...data: unknown[]): void;
+  warn(...data: unknown[]): void;
+  error(...data: unknown[]): void;
+  debug(...data: unknown[]): void;
+}
+declare var console: Console;
+`;

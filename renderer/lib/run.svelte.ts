@@ -1,0 +1,53 @@
+/**
+ * Run state for the whole window: the engine's connection, the current run, the console entries and
+ * the numbers the status bar shows. Plain reactive data; lab-controller.ts changes it.
+ */
+import type { ConsoleLevel, RunResult } from '../../engine/host/protocol.ts';
+
+export const KERNELS = ['v6.6', 'v6.8', 'v6.16'] as const;
+export type Kernel = (typeof KERNELS)[number];
+
+export type EntryKind = ConsoleLevel | 'pass' | 'fail' | 'exception' | 'check' | 'status';
+
+/** One row of the Console panel; rows with a line link to the editor. */
+export interface ConsoleEntry {
+  kind: EntryKind;
+  text: string;
+  file?: string;
+  line?: number;
+  column?: number;
+}
+
+export type EngineState = 'connecting' | 'ready' | 'failed';
+
+export interface Notice {
+  text: string;
+  tone: 'info' | 'warn' | 'error';
+}
+
+class RunStore {
+  engine = $state<EngineState>('connecting');
+  engineMessage = $state('');
+  running = $state(false);
+  /** The request id of the run in progress (events carry it as runId). */
+  runId = $state(0);
+  runningEntry = $state('');
+  kernel = $state<Kernel>('v6.16');
+  entries = $state.raw<ConsoleEntry[]>([]);
+  result = $state.raw<RunResult | null>(null);
+  /** Steps and time of the last run, shown in the status bar. */
+  steps = $state<number | null>(null);
+  durationMs = $state<number | null>(null);
+  outcome = $state<'passed' | 'failed' | 'error' | 'stopped' | null>(null);
+  notice = $state<Notice | null>(null);
+
+  append(rows: ConsoleEntry[]): void {
+    if (rows.length) this.entries = [...this.entries, ...rows];
+  }
+
+  say(text: string, tone: Notice['tone'] = 'info'): void {
+    this.notice = { text, tone };
+  }
+}
+
+export const run = new RunStore();
