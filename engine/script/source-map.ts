@@ -66,9 +66,8 @@ export class SourceMapLookup {
   }
 
   /**
-   * Map a 0-based generated position to a 0-based source position. Inside a token the offset is
-   * carried over (the token text is the same on both sides); before the first token of a line the
-   * line's first token is used.
+   * Map a 0-based generated position to a 0-based source position; before the first token of a
+   * line, the line's first token is used.
    */
   original(line: number, column: number): { line: number; column: number } {
     const segs = this.lines[line];
@@ -84,10 +83,15 @@ export class SourceMapLookup {
       else hi = mid - 1;
     }
     const into = column - cols[lo];
-    // Never run past the next token's source column on the same source line.
+    // A segment covers its token and the text up to the next one. When both sides have the same
+    // length the text is the same and the offset carries over; when they differ (a rewritten import
+    // reference, stripped type annotations) the segment's own start is the honest answer.
+    const next = lo + 1;
     let srcCol = segs.srcCols[lo] + into;
-    const next = lo + 1 < cols.length ? lo + 1 : -1;
-    if (next >= 0 && segs.srcLines[next] === segs.srcLines[lo] && srcCol > segs.srcCols[next]) srcCol = segs.srcCols[next];
+    if (next < cols.length) {
+      const sameLine = segs.srcLines[next] === segs.srcLines[lo];
+      if (!sameLine || cols[next] - cols[lo] !== segs.srcCols[next] - segs.srcCols[lo]) srcCol = segs.srcCols[lo];
+    }
     return { line: segs.srcLines[lo], column: srcCol };
   }
 }

@@ -1,10 +1,11 @@
 /**
  * TypeScript → JavaScript with sucrase: types stripped, `import … from 'iommu-lab'` turned into
- * `require('iommu-lab')`. Sucrase keeps every line where it was, and its source map has one segment
- * per token, so a position in the output maps back to the user's line and column exactly.
+ * `require('iommu-lab')`. Sucrase keeps every line where it was; columns are mapped back by lining
+ * up tokens (token-align.ts), with sucrase's own source map as the fallback.
  */
 import { transform } from 'sucrase';
 import { SourceMapLookup } from './source-map.ts';
+import { TokenAligner } from './token-align.ts';
 
 /** A syntax error in the user's file; `line` and `column` are 1-based. */
 export class ScriptSyntaxError extends Error {
@@ -20,9 +21,27 @@ export class ScriptSyntaxError extends Error {
   }
 }
 
+/** 0-based output position → 0-based source position. */
+export interface PositionMap {
+  original(line: number, column: number): { line: number; column: number };
+}
+
 export interface Transpiled {
   code: string;
-  map: SourceMapLookup;
+  map: PositionMap;
+}
+
+/** Token alignment first (exact for every token the user wrote), sucrase's map where it has nothing. */
+class CombinedMap implements PositionMap {
+  constructor(
+    private readonly aligner: TokenAligner,
+    private readonly fallback: SourceMapLookup,
+  ) {}
+
+  original(line: number, column: number) {
+    const col = this.aligner.sourceColumn(line, column);
+    return col === undefined ? this.fallback.original(line, column) : { line, column: col };
+  }
 }
 
 /** 1-based line and column of a 0-based offset. */
@@ -53,7 +72,8 @@ export function transpile(source: string, fileName: string): Transpiled {
       // Left as written so the instrumenter can refuse it with a position (scripts load nothing).
       preserveDynamicImport: true,
     });
-    return { code: out.code, map: new SourceMapLookup(out.sourceMap?.mappings ?? '') };
+    const map = new CombinedMap(new TokenAligner(source, out.code), new SourceMapLookup(out.sourceMap?.mappings ?? ''));
+    return { code: out.code, map };
   } catch (e) {
     const err = e as { message?: string; pos?: number };
     const message = String(err.message ?? e)

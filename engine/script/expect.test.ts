@@ -1,0 +1,117 @@
+import { describe, expect as vexpect, it } from 'vitest';
+import { createExpect, describe as describeValue, ExpectationError, type ExpectationOutcome } from './expect.ts';
+
+function harness() {
+  const outcomes: ExpectationOutcome[] = [];
+  const expect = createExpect({ record: (o) => outcomes.push(o), isInternalError: (e) => e instanceof SyntaxError });
+  /** The failure message of `f`, or undefined when it passed. */
+  const fails = (f: () => void): string | undefined => {
+    try {
+      f();
+      return undefined;
+    } catch (e) {
+      vexpect(e).toBeInstanceOf(ExpectationError);
+      return (e as Error).message;
+    }
+  };
+  return { expect, outcomes, fails };
+}
+
+describe('matchers', () => {
+  const { expect, fails } = harness();
+
+  it('toBe', () => {
+    vexpect(fails(() => expect(0).toBe(0))).toBeUndefined();
+    vexpect(fails(() => expect(NaN).toBe(NaN))).toBeUndefined();
+    vexpect(fails(() => expect(-22).toBe(0))).toBe('expected 0 but got -22 (-EINVAL)');
+    vexpect(fails(() => expect(0x100000).toBe(0x200000))).toBe('expected 2097152 (0x200000) but got 1048576 (0x100000)');
+    vexpect(fails(() => expect({ a: 1 }).toBe({ a: 1 }))).toMatch(/not the same object: use toEqual/);
+    vexpect(fails(() => expect(1).not.toBe(1))).toBe('expected a value other than 1');
+    vexpect(fails(() => expect('a').toBe('b'))).toBe('expected "b" but got "a"');
+  });
+
+  it('toEqual', () => {
+    vexpect(fails(() => expect({ a: [1, { b: 2 }], c: undefined }).toEqual({ a: [1, { b: 2 }] }))).toBeUndefined();
+    vexpect(fails(() => expect(new Uint8Array([1, 2])).toEqual([1, 2]))).toBeUndefined();
+    vexpect(fails(() => expect(new Map([[1, { x: 1 }]])).toEqual(new Map([[1, { x: 1 }]])))).toBeUndefined();
+    vexpect(fails(() => expect(new Set([1, 2])).toEqual(new Set([2, 1])))).toBeUndefined();
+    vexpect(fails(() => expect({ a: [1, { b: 2 }] }).toEqual({ a: [1, { b: 3 }] }))).toMatch(/first difference at a\[1\]\.b: expected 3 but got 2$/);
+    vexpect(fails(() => expect([1, 2]).toEqual([1, 2, 3]))).toMatch(/length: expected 3 but got 2/);
+    vexpect(fails(() => expect({ a: 1, b: 2 }).toEqual({ a: 1 }))).toMatch(/at b: expected undefined but got 2/);
+    vexpect(fails(() => expect([1]).not.toEqual([1]))).toBe('expected a value not equal to [ 1 ]');
+  });
+
+  it('toMatchObject', () => {
+    vexpect(fails(() => expect({ ok: true, pa: 0x1000, tlb: 'hit' }).toMatchObject({ ok: true, tlb: 'hit' }))).toBeUndefined();
+    vexpect(fails(() => expect([{ a: 1, b: 2 }]).toMatchObject([{ a: 1 }]))).toBeUndefined();
+    vexpect(fails(() => expect({ ok: false, fault: { reason: 'translation' } }).toMatchObject({ ok: true }))).toMatch(/first difference at ok: expected true but got false/);
+  });
+
+  it('comparisons', () => {
+    vexpect(fails(() => expect(3).toBeGreaterThan(2))).toBeUndefined();
+    vexpect(fails(() => expect(2).toBeGreaterThanOrEqual(2))).toBeUndefined();
+    vexpect(fails(() => expect(1).toBeLessThan(2))).toBeUndefined();
+    vexpect(fails(() => expect(2).toBeLessThanOrEqual(2))).toBeUndefined();
+    vexpect(fails(() => expect(2).toBeGreaterThan(2))).toBe('expected 2 to be greater than 2');
+    vexpect(fails(() => expect(3).toBeLessThan(2))).toBe('expected 3 to be less than 2');
+    vexpect(fails(() => expect('3').toBeGreaterThan(2))).toBe('expected a number greater than 2 but got "3"');
+    vexpect(fails(() => expect(3).not.toBeGreaterThan(2))).toBe('expected 3 not to be greater than 2');
+  });
+
+  it('toContain and toHaveLength', () => {
+    vexpect(fails(() => expect([1, 2, 3]).toContain(2))).toBeUndefined();
+    vexpect(fails(() => expect('iommu_map').toContain('map'))).toBeUndefined();
+    vexpect(fails(() => expect(new Set(['a'])).toContain('a'))).toBeUndefined();
+    vexpect(fails(() => expect([1, 2]).toContain(5))).toBe('expected [ 1, 2 ] to contain 5');
+    vexpect(fails(() => expect([1, 2]).not.toContain(2))).toBe('expected [ 1, 2 ] not to contain 2');
+    vexpect(fails(() => expect([1, 2]).toHaveLength(2))).toBeUndefined();
+    vexpect(fails(() => expect('abc').toHaveLength(2))).toBe('expected length 2 but got 3: "abc"');
+  });
+
+  it('toThrow', () => {
+    vexpect(fails(() => expect(() => { throw new RangeError('iova must be …'); }).toThrow())).toBeUndefined();
+    vexpect(fails(() => expect(() => { throw new RangeError('iova must be …'); }).toThrow('iova'))).toBeUndefined();
+    vexpect(fails(() => expect(() => { throw new RangeError('iova must be …'); }).toThrow(/^iova/))).toBeUndefined();
+    vexpect(fails(() => expect(() => 1).toThrow())).toBe('expected the function to throw but it returned normally');
+    vexpect(fails(() => expect(() => { throw new Error('size'); }).toThrow('iova'))).toBe('expected the function to throw an error containing "iova" but it threw "size"');
+    vexpect(fails(() => expect(() => { throw new Error('x'); }).not.toThrow())).toBe('expected the function not to throw but it threw "x"');
+    // The runner's own errors (the time limit) pass straight through.
+    vexpect(() => expect(() => { throw new SyntaxError('internal'); }).toThrow()).toThrow(SyntaxError);
+  });
+
+  it('truthiness', () => {
+    vexpect(fails(() => expect(1).toBeTruthy())).toBeUndefined();
+    vexpect(fails(() => expect(null).toBeFalsy())).toBeUndefined();
+    vexpect(fails(() => expect(0).toBeTruthy())).toBe('expected 0 to be truthy');
+    vexpect(fails(() => expect('x').toBeFalsy())).toBe('expected "x" to be falsy');
+  });
+
+  it('misused matchers throw TypeError, not an expectation failure', () => {
+    vexpect(() => expect(1).toThrow()).toThrow(TypeError);
+    vexpect(() => expect(1).toHaveLength(1)).toThrow(TypeError);
+    vexpect(() => expect(1).toContain(1)).toThrow(TypeError);
+  });
+});
+
+describe('outcomes', () => {
+  it('records every pass and failure, with the error', () => {
+    const { expect, outcomes, fails } = harness();
+    expect(1).toBe(1);
+    fails(() => expect(1).not.toBe(1));
+    vexpect(outcomes.map((o) => [o.passed, o.matcher])).toEqual([
+      [true, 'toBe'],
+      [false, 'not.toBe'],
+    ]);
+    vexpect(outcomes[1].error).toBeInstanceOf(ExpectationError);
+  });
+});
+
+describe('describe()', () => {
+  it('annotates errno values and large integers, nothing else', () => {
+    vexpect(describeValue(-12)).toBe('-12 (-ENOMEM)');
+    vexpect(describeValue(-3)).toBe('-3');
+    vexpect(describeValue(4096)).toBe('4096');
+    vexpect(describeValue(0x40000000)).toBe('1073741824 (0x40000000)');
+    vexpect(describeValue(1.5)).toBe('1.5');
+  });
+});

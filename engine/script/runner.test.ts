@@ -1,0 +1,227 @@
+import { describe, expect, it } from 'vitest';
+import { runScriptWith, type LabModuleFactory, type RunOptions, type RunnerSession } from './runner.ts';
+
+/**
+ * A small stand-in for the lab module (plain exports, no engine), so the runner's own behaviour is
+ * tested in isolation; run-script.test.ts runs the real module.
+ */
+const seen: unknown[] = [];
+const factory: LabModuleFactory<RunnerSession> = (opts) => {
+  let steps = 0;
+  const session = {
+    get steps() {
+      return steps;
+    },
+    checks: () => (steps > 1 ? [{ id: 'demo-check', step: 2, message: 'demo' }] : []),
+  };
+  class KernelVersionError extends Error {
+    override name = 'KernelVersionError';
+  }
+  const exports = {
+    EINVAL: 22,
+    iommu_map: (iova: number) => {
+      steps++;
+      if (iova < 0) throw new RangeError('iova must be a non-negative safe integer');
+      return -22;
+    },
+    deep: (n: number): number => (n > 0 ? exports.deep(n - 1) : exports.iommu_map(-1)),
+    iommu_domain_alloc: () => {
+      throw new KernelVersionError('iommu_domain_alloc was removed in v6.12; use iommu_paging_domain_alloc');
+    },
+    record: (e: unknown) => {
+      seen.push(e);
+    },
+    lab: { params: Object.freeze({ ...opts.params }), kernel: () => opts.kernel ?? 'v6.16' },
+  };
+  return { exports, session };
+};
+
+const run = (source: string, extra: Partial<RunOptions> = {}) => runScriptWith(factory, { fileName: 'main.ts', source, ...extra });
+
+describe('results', () => {
+  it('passes, counting expectations and steps', () => {
+    const r = run(`import { iommu_map, expect, EINVAL } from 'iommu-lab';\nexpect(iommu_map(0)).toBe(-EINVAL);\nexpect(iommu_map(1)).toBeLessThan(0);\n`);
+    expect(r.status).toBe('passed');
+    expect(r.expectations).toEqual({ passed: 2, failed: 0 });
+    expect(r.steps).toBe(2);
+    expect(r.checks).toEqual([{ id: 'demo-check', step: 2, message: 'demo' }]);
+    expect(r.error).toBeUndefined();
+    expect(r.session?.steps).toBe(2);
+  });
+
+  it('stops at a failed expectation and reports its line and column', () => {
+    const r = run(`import { iommu_map, expect } from 'iommu-lab';\nconst ret: number = iommu_map(0);\n  expect(ret).toBe(0);\nexpect(1).toBe(1);\n`);
+    expect(r.status).toBe('failed');
+    expect(r.expectations).toEqual({ passed: 0, failed: 1 });
+    expect(r.error).toMatchObject({ message: 'expected 0 but got -22 (-EINVAL)', file: 'main.ts', line: 3, column: 15 });
+    expect(r.expectationLog[0]).toMatchObject({ passed: false, matcher: 'toBe', line: 3 });
+  });
+
+  it('a failed expectation caught by the script still fails the run', () => {
+    const r = run(`import { expect } from 'iommu-lab';\ntry { expect(1).toBe(2); } catch {}\nexpect(3).toBe(3);\n`);
+    expect(r.status).toBe('failed');
+    expect(r.expectations).toEqual({ passed: 1, failed: 1 });
+    expect(r.error?.line).toBe(2);
+  });
+
+  it('reports exceptions at the script line, through engine frames', () => {
+    const r = run(`import { deep } from 'iommu-lab';\n\nconst x: number = 1;\n    deep(30);\n`);
+    expect(r.status).toBe('error');
+    expect(r.error).toMatchObject({ message: 'RangeError: iova must be a non-negative safe integer', name: 'RangeError', line: 4, column: 5 });
+  });
+
+  it('reports a throw in the script itself', () => {
+    const r = run(`function f(): never {\n  throw new TypeError('mine');\n}\nf();\n`);
+    expect(r.error).toMatchObject({ message: 'TypeError: mine', line: 2, column: 9 });
+    const s = run(`throw 42;`);
+    expect(s.error?.message).toBe('uncaught 42');
+  });
+
+  it('reports syntax errors with the user line and column', () => {
+    const r = run(`const a = 1;\nconst b: number = a +* 2;\n`);
+    expect(r.status).toBe('error');
+    expect(r.error).toMatchObject({ name: 'SyntaxError', file: 'main.ts', line: 2, column: 22 });
+    const t = run(`const a = 1;\n  await a;\n`);
+    expect(t.error).toMatchObject({ name: 'SyntaxError', line: 2 });
+  });
+
+  it('marks KernelVersionError as not available', () => {
+    const r = run(`import { iommu_domain_alloc } from 'iommu-lab';\niommu_domain_alloc();\n`);
+    expect(r.status).toBe('error');
+    expect(r.unavailable).toBe(true);
+    expect(r.error?.name).toBe('KernelVersionError');
+  });
+
+  it('passes params and kernel to the module', () => {
+    const r = run(`import { lab, expect } from 'iommu-lab';\nexpect(lab.params.driver).toBe('amd-iommu');\nexpect(lab.kernel()).toBe('v6.6');\n`, {
+      params: { driver: 'amd-iommu' },
+      kernel: 'v6.6',
+    });
+    expect(r.status).toBe('passed');
+    expect(r.kernel).toBe('v6.6');
+  });
+
+  it('imports the other files of the run', () => {
+    const r = run(`import { twice } from './helper';\nimport { expect } from 'iommu-lab';\nexpect(twice(2)).toBe(4);\n`, {
+      files: [{ name: 'helper.ts', source: `export function twice(x: number): number {\n  return x * 2;\n}\n` }],
+    });
+    expect(r.status).toBe('passed');
+    const bad = run(`import { x } from './helper';\nx;\n`, { files: [{ name: 'helper.ts', source: `export const x = ;\n` }] });
+    expect(bad.error).toMatchObject({ name: 'SyntaxError', file: 'helper.ts', line: 1 });
+    const missing = run(`import { x } from './nope';\nx;\n`);
+    expect(missing.error?.message).toMatch(/Cannot find module '.\/nope'/);
+  });
+});
+
+describe('console', () => {
+  it('captures lines with level, text and line', () => {
+    const lines: string[] = [];
+    const r = run(`console.log('ret', -22, { a: [1, 2] });\nconsole.warn(new Uint8Array([1, 255]));\nconsole.error('%d pages', 3);\n`, {
+      onConsole: (l) => lines.push(l.text),
+    });
+    expect(r.console).toEqual([
+      { level: 'log', text: 'ret -22 { a: [ 1, 2 ] }', file: 'main.ts', line: 1, column: 9 },
+      { level: 'warn', text: 'Uint8Array(2) <01 ff>', file: 'main.ts', line: 2, column: 9 },
+      { level: 'error', text: '3 pages', file: 'main.ts', line: 3, column: 9 },
+    ]);
+    expect(lines).toEqual(r.console.map((l) => l.text));
+  });
+});
+
+describe('time limit', () => {
+  it('stops while(true) at the limit with an error naming the timeout', () => {
+    const r = run(`let i = 0;\nwhile (true) {\n  i++;\n}\n`, { timeoutMs: 300 });
+    expect(r.status).toBe('error');
+    expect(r.timedOut).toBe(true);
+    expect(r.error?.message).toMatch(/time limit of 300 ms/);
+    expect(r.error?.line).toBe(2);
+    expect(r.durationMs).toBeGreaterThanOrEqual(300);
+    expect(r.durationMs).toBeLessThan(2000);
+  });
+
+  it("is not swallowed by the script's own try/catch", () => {
+    const r = run(
+      `import { expect } from 'iommu-lab';\nlet caught = 0;\nfor (;;) {\n  try { while (true) {} } catch (e) { caught++; }\n}\n`,
+      { timeoutMs: 300 },
+    );
+    expect(r.status).toBe('error');
+    expect(r.error?.message).toMatch(/time limit/);
+    const s = run(`let c = 0;\ntry { while (true) {} } catch { c++; }\nconsole.log('went on', c);\n`, { timeoutMs: 300 });
+    expect(s.status).toBe('error');
+    expect(s.timedOut).toBe(true);
+  });
+
+  it('stops recursion that catches its own errors', () => {
+    const r = run(`function f(): void { try { f(); } catch { f(); } }\nf();\n`, { timeoutMs: 300 });
+    expect(r.status).toBe('error');
+  });
+
+  it('leaves the runner working for the next run', () => {
+    run(`while (true) {}`, { timeoutMs: 200 });
+    const r = run(`import { expect } from 'iommu-lab';\nlet s = 0;\nfor (let i = 0; i < 1e6; i++) s += i;\nexpect(s).toBe(499999500000);\n`);
+    expect(r.status).toBe('passed');
+    expect(r.durationMs).toBeLessThan(2000);
+  });
+
+  it('reports progress while running', () => {
+    const ticks: number[] = [];
+    run(`while (true) {}`, { timeoutMs: 350, onProgress: (p) => ticks.push(p.elapsedMs), progressEveryMs: 100 });
+    expect(ticks.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('stops promise callbacks that run after the script ended', async () => {
+    seen.length = 0;
+    const r = run(`import { record } from 'iommu-lab';\nPromise.resolve().then(() => { for (;;) {} }).catch(record);\n`);
+    expect(r.status).toBe('passed');
+    await new Promise((res) => setTimeout(res, 10));
+    expect(seen).toHaveLength(1);
+    expect(String(seen[0])).toMatch(/run has ended/);
+  });
+});
+
+describe('sandbox', () => {
+  it.each([
+    ['Function via a constructor chain', `({}).constructor.constructor('return process')()`],
+    ['Function via a lab function', `import { iommu_map } from 'iommu-lab';\n(iommu_map as any).constructor('return process')()`],
+    ['Function via expect', `import { expect } from 'iommu-lab';\n(expect as any).constructor('return process')()`],
+    ['Function via console', `(console.log as any).constructor('return process')()`],
+    ['an async function constructor', `(async function () {}).constructor('return process')()`],
+    ['a generator function constructor', `(function* () {}).constructor('return process')().next()`],
+    ['globalThis.process', `(globalThis as any).process.exit(1)`],
+    ['process', `process.exit(1)`],
+    ['host require', `require('fs')`],
+    ['dynamic import', `import('fs')`],
+    ['eval', `(0, eval)('1')`],
+    ['Function', `Function('return 1')()`],
+    ['Compartment', `new Compartment()`],
+    ['fetch', `fetch('http://127.0.0.1/')`],
+    ['timers', `setTimeout(() => {}, 1)`],
+    ['Date.now', `Date.now()`],
+    ['the guard', `__lab_guard = () => {}`],
+  ])('refuses %s', (_name, source) => {
+    const r = run(source);
+    expect(r.status).toBe('error');
+    expect(r.error?.message).not.toBe('');
+  });
+
+  it('exposes no host objects through the stack trace API', () => {
+    const r = run(
+      `import { expect } from 'iommu-lab';\n(Error as any).prepareStackTrace = (_e: unknown, frames: unknown) => frames;\nconst s = new Error('x').stack;\nexpect(typeof s).toBe('string');\n`,
+    );
+    expect(r.error?.message ?? '').not.toMatch(/expected/);
+  });
+
+  it('hands in frozen objects', () => {
+    const r = run(
+      `import * as lab from 'iommu-lab';\nimport { expect } from 'iommu-lab';\nexpect(Object.isFrozen(lab.iommu_map)).toBe(true);\nexpect(Object.isFrozen(console)).toBe(true);\nexpect(Object.isFrozen(Object.getPrototypeOf(expect(1)))).toBe(true);\nexpect(() => { (Array.prototype as any).x = 1; }).toThrow();\n`,
+    );
+    expect(r.error).toBeUndefined();
+    expect(r.status).toBe('passed');
+  });
+
+  it('gives each run a fresh global object', () => {
+    run(`(globalThis as any).leak = 1;`);
+    const r = run(`import { expect } from 'iommu-lab';\nexpect((globalThis as any).leak).toBe(undefined);\n`);
+    expect(r.status).toBe('passed');
+  });
+});
