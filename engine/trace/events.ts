@@ -28,13 +28,18 @@ export interface EventDef {
 /** At most this many arguments per event, so the columnar log can size its records. */
 export const MAX_EVENT_FIELDS = 6;
 
+/** Event ids are stored in 16 bits. */
+export const MAX_EVENTS = 0xffff;
+
 const byId: EventDef[] = [];
 const byName = new Map<string, EventDef>();
 
 /** Declare an event once, at module load: `defineEvent('smmu_cmdq_insert', 'command', ['op:s', 'asid:u'])`. */
 export function defineEvent(name: string, kind: EventKind, fields: readonly string[]): EventDef {
   if (byName.has(name)) throw new Error(`trace event '${name}' is defined twice`);
-  if (fields.length > MAX_EVENT_FIELDS) throw new Error(`trace event '${name}' has more than ${MAX_EVENT_FIELDS} fields`);
+  if (byId.length >= MAX_EVENTS) throw new Error(`more than ${MAX_EVENTS} trace events`);
+  if (fields.length > MAX_EVENT_FIELDS)
+    throw new Error(`trace event '${name}' has more than ${MAX_EVENT_FIELDS} fields`);
   const parsed = fields.map((f) => {
     const [fieldName, type] = f.split(':');
     if (!fieldName || !type || !'uixsb'.includes(type) || type.length !== 1)

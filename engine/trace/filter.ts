@@ -1,0 +1,186 @@
+import { allEvents, type EventDef, type EventKind } from './events.ts';
+import { fieldText } from './format.ts';
+
+/**
+ * What the Trace panel (and CSV export) can ask for. Every member narrows the result; an empty
+ * filter matches everything.
+ */
+export interface TraceFilter {
+  kinds?: readonly EventKind[];
+  /** Exact event names. */
+  names?: readonly string[];
+  /** Substring of the event name (case-insensitive). */
+  nameContains?: string;
+  /** First and last step, both included. */
+  fromStep?: number;
+  toStep?: number;
+  /**
+   * Case-insensitive substring of the row as the panel shows it: `name field=value ...`, with
+   * `x` fields in hex and strings as text. A text without `=` is looked for in the name, the field
+   * names and each value; with `=`, in each `field=value`.
+   */
+  text?: string;
+  /**
+   * Field values that must all match, e.g. `{ domain: 3 }` or `{ device: '0000:00:03.0' }`.
+   * A key may list alternatives, `'dev|device'`: the event matches if any field of those names
+   * equals the value. Events lacking every named field do not match.
+   */
+  fields?: Readonly<Record<string, number | string | boolean>>;
+}
+
+/** What a filter needs to read from the log while it is compiled and applied. */
+export interface FilterSource {
+  readonly strings: readonly string[];
+  stringId(s: string): number | undefined;
+  arg(index: number, field: number): number;
+}
+
+export const REJECT = 0;
+export const ACCEPT = 1;
+export const ASK_ROW = 2;
+
+export interface CompiledFilter {
+  /** Per event id: REJECT, ACCEPT, or ASK_ROW (call `row`). Ids past its end are rejected. */
+  readonly table: Uint8Array;
+  readonly fromStep: number;
+  readonly toStep: number;
+  /** True when every event in the step range matches, so no scan is needed. */
+  readonly all: boolean;
+  row(index: number, id: number): boolean;
+}
+
+/** A key that changes whenever the compiled form of `filter` would. */
+export function filterKey(filter: TraceFilter | undefined, src: FilterSource): string {
+  if (!filter) return '';
+  const dependsOnStrings = filter.text !== undefined || filter.fields !== undefined;
+  return JSON.stringify([
+    filter.kinds,
+    filter.names,
+    filter.nameContains,
+    filter.fromStep,
+    filter.toStep,
+    filter.text,
+    filter.fields,
+    allEvents().length,
+    dependsOnStrings ? src.strings.length : 0,
+  ]);
+}
+
+/** Per field of one event: which values or value texts can satisfy a condition. */
+type FieldCondition = { field: number; raw: number }[];
+
+/** Characters that can appear in a number as shown (`-0x1f`, `1.5`, `1e+21`, `NaN`, `Infinity`). */
+const NUMERIC_TEXT = /^[-+.0-9a-fxnity]+$/;
+
+export function compileFilter(filter: TraceFilter | undefined, src: FilterSource): CompiledFilter {
+  const defs = allEvents();
+  const table = new Uint8Array(defs.length);
+  const fromStep = filter?.fromStep ?? -Infinity;
+  const toStep = filter?.toStep ?? Infinity;
+  const kinds = filter?.kinds ? new Set(filter.kinds) : undefined;
+  const names = filter?.names ? new Set(filter.names) : undefined;
+  const nameContains = filter?.nameContains?.toLowerCase();
+  const text = filter?.text?.trim().toLowerCase() || undefined;
+  const fieldEntries = filter?.fields ? Object.entries(filter.fields) : [];
+
+  const conditions: (FieldCondition[] | undefined)[] = [];
+  const textFields: (number[] | undefined)[] = [];
+  let strMatch: Uint8Array | undefined;
+  if (text !== undefined && !text.includes('=')) {
+    strMatch = new Uint8Array(src.strings.length);
+    src.strings.forEach((s, i) => (strMatch![i] = s.toLowerCase().includes(text) ? 1 : 0));
+  }
+
+  let all = true;
+  for (const def of defs) {
+    table[def.id] = classify(def);
+    if (table[def.id] !== ACCEPT) all = false;
+  }
+
+  function classify(def: EventDef): number {
+    if (kinds && !kinds.has(def.kind)) return REJECT;
+    if (names && !names.has(def.name)) return REJECT;
+    if (nameContains !== undefined && !def.name.toLowerCase().includes(nameContains)) return REJECT;
+    let ask = false;
+    if (fieldEntries.length) {
+      const conds: FieldCondition[] = [];
+      for (const [key, want] of fieldEntries) {
+        const cond = fieldCondition(def, key, want);
+        if (!cond.length) return REJECT;
+        conds.push(cond);
+      }
+      conditions[def.id] = conds;
+      ask = true;
+    }
+    if (text !== undefined) {
+      const t = textClass(def, text);
+      if (t === REJECT) return REJECT;
+      if (t === ASK_ROW) ask = true;
+    }
+    return ask ? ASK_ROW : ACCEPT;
+  }
+
+  function fieldCondition(def: EventDef, key: string, want: number | string | boolean): FieldCondition {
+    const alternatives = key.split('|');
+    const cond: FieldCondition = [];
+    def.fields.forEach((f, k) => {
+      if (!alternatives.includes(f.name)) return;
+      let raw: number | undefined;
+      if (f.type === 's') raw = src.stringId(String(want));
+      else if (typeof want === 'boolean') raw = want ? 1 : 0;
+      else if (typeof want === 'number') raw = want;
+      else if (want.trim() !== '') raw = Number(want);
+      if (raw !== undefined && !Number.isNaN(raw)) cond.push({ field: k, raw });
+    });
+    return cond;
+  }
+
+  function textClass(def: EventDef, t: string): number {
+    if (def.name.toLowerCase().includes(t)) return ACCEPT;
+    const fields: number[] = [];
+    if (t.includes('=')) {
+      def.fields.forEach((_f, k) => fields.push(k));
+    } else {
+      const numeric = NUMERIC_TEXT.test(t) || 'true'.includes(t) || 'false'.includes(t);
+      for (let k = 0; k < def.fields.length; k++) {
+        const f = def.fields[k];
+        if (f.name.toLowerCase().includes(t)) return ACCEPT;
+        if (f.type === 's' || numeric) fields.push(k);
+      }
+    }
+    if (!fields.length) return REJECT;
+    textFields[def.id] = fields;
+    return ASK_ROW;
+  }
+
+  function textRow(index: number, def: EventDef, fields: number[], t: string): boolean {
+    const withName = t.includes('=');
+    for (const k of fields) {
+      const f = def.fields[k];
+      const raw = src.arg(index, k);
+      if (!withName && f.type === 's') {
+        if (strMatch![raw] === 1) return true;
+        continue;
+      }
+      const shown = fieldText(f.type, raw, src.strings).toLowerCase();
+      if ((withName ? f.name.toLowerCase() + '=' + shown : shown).includes(t)) return true;
+    }
+    return false;
+  }
+
+  function row(index: number, id: number): boolean {
+    const conds = conditions[id];
+    if (conds) {
+      for (const cond of conds) {
+        let ok = false;
+        for (const c of cond) if (src.arg(index, c.field) === c.raw) ok = true;
+        if (!ok) return false;
+      }
+    }
+    const fields = textFields[id];
+    if (fields && !textRow(index, defs[id], fields, text!)) return false;
+    return true;
+  }
+
+  return { table, fromStep, toStep, all, row };
+}
