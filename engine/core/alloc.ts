@@ -1,0 +1,102 @@
+/** Domain allocation (facts §1.5 "Allocation", §6 (e)). */
+import {
+  IOMMU_DOMAIN_BLOCKED,
+  IOMMU_DOMAIN_DMA,
+  IOMMU_DOMAIN_DMA_FQ,
+  IOMMU_DOMAIN_IDENTITY,
+  IOMMU_DOMAIN_UNMANAGED,
+} from './constants.ts';
+import type { Bus, Device } from './device.ts';
+import type { IommuDomain } from './domain.ts';
+import type { DomainOrErr, IommuDriver } from './driver.ts';
+import { ENODEV, EOPNOTSUPP } from './errno.ts';
+import type { Machine } from './machine.ts';
+import { ev } from './trace-events.ts';
+
+/** Driver helper: the next domain id and a live-domain registration, shared by every driver. */
+export function register_domain(machine: Machine, domain: IommuDomain): void {
+  machine.domains.push(domain);
+  machine.domain_by_id.set(domain.id, domain);
+  const t = machine.trace;
+  t.emit(ev.domain_alloc, domain.id, domain.type, t.str(domain.owner.name), t.str(domain.iommu?.name ?? ''));
+}
+
+/** Undo register_domain for a domain whose allocation failed half-way. */
+export function unregister_domain(domain: IommuDomain): void {
+  const list = domain.machine.domains;
+  const i = list.indexOf(domain);
+  if (i >= 0) list.splice(i, 1);
+}
+
+export function next_domain_id(machine: Machine): number {
+  return machine.next_domain_id++;
+}
+
+/**
+ * What the core does to every domain a driver hands back: set its type, and (the legacy fallback at
+ * the centre of the 2023 thread) copy the driver's global pgsize_bitmap when the driver left it 0.
+ */
+function iommu_domain_init(domain: IommuDomain, type: number, driver: IommuDriver): IommuDomain {
+  domain.type = type;
+  if (!domain.pgsize_bitmap) domain.pgsize_bitmap = driver.global_pgsize_bitmap(domain.machine);
+  return domain;
+}
+
+/**
+ * __iommu_domain_alloc for a device: static identity/blocked domains, domain_alloc_paging for
+ * paging types, else the legacy domain_alloc(type). The FQ bit never reaches the driver.
+ */
+export function __iommu_group_domain_alloc(dev: Device, type: number): DomainOrErr {
+  const driver = dev.iommu.driver;
+  const ops = dev.iommu.ops;
+  const m = dev.machine;
+  const allocType = type === IOMMU_DOMAIN_DMA_FQ ? IOMMU_DOMAIN_DMA : type;
+  let domain: IommuDomain | null = null;
+  if (type === IOMMU_DOMAIN_IDENTITY && ops.identity_domain) return ops.identity_domain(m);
+  if (type === IOMMU_DOMAIN_BLOCKED && ops.blocked_domain) return ops.blocked_domain(m);
+  if ((type & 1) !== 0 && ops.domain_alloc_paging && m.profile.has('domain_alloc_paging')) {
+    const r = ops.domain_alloc_paging(dev);
+    if (typeof r === 'number') return r;
+    domain = r;
+  } else if (ops.domain_alloc) {
+    domain = ops.domain_alloc(m, allocType);
+    if (!domain) return -EOPNOTSUPP;
+  } else {
+    return -EOPNOTSUPP;
+  }
+  return iommu_domain_init(domain, type, driver);
+}
+
+/** iommu_paging_domain_alloc(dev) (v6.11+): an UNMANAGED paging domain for dev, or an error. */
+export function iommu_paging_domain_alloc(dev: Device): DomainOrErr {
+  dev.machine.profile.require('iommu_paging_domain_alloc', 'iommu_paging_domain_alloc()');
+  if (!dev.probed) return -ENODEV;
+  return __iommu_group_domain_alloc(dev, IOMMU_DOMAIN_UNMANAGED);
+}
+
+/**
+ * iommu_domain_alloc(bus) (legacy, removed in v6.13). v6.6 asks the bus's ops; after bus ops went
+ * away (v6.8) the first device on the bus picks the driver. Either way a finalise-on-attach driver
+ * returns a domain bound to no instance. null on failure.
+ */
+export function iommu_domain_alloc(machine: Machine, bus: Bus): IommuDomain | null {
+  machine.profile.require('iommu_domain_alloc', 'iommu_domain_alloc()');
+  const dev = machine.devices.find((d) => d.bus === bus && d.probed);
+  if (!dev) return null;
+  const driver = dev.iommu.driver;
+  const ops = dev.iommu.ops;
+  if (machine.profile.has('bus_ops') || !ops.domain_alloc_paging || !machine.profile.has('domain_alloc_paging')) {
+    const domain = ops.domain_alloc?.(machine, IOMMU_DOMAIN_UNMANAGED) ?? null;
+    return domain && iommu_domain_init(domain, IOMMU_DOMAIN_UNMANAGED, driver);
+  }
+  const r = __iommu_group_domain_alloc(dev, IOMMU_DOMAIN_UNMANAGED);
+  return typeof r === 'number' ? null : r;
+}
+
+export function iommu_domain_free(domain: IommuDomain): void {
+  if (domain.is_static || domain.freed) return;
+  domain.freed = true;
+  domain.ops.free?.(domain);
+  unregister_domain(domain);
+  domain.machine.trace.emit(ev.domain_free, domain.id);
+}

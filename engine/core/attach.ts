@@ -1,0 +1,152 @@
+/** Attach, detach and DMA ownership (facts §1.5). */
+import { raise_check } from './checks.ts';
+import { IOMMU_DOMAIN_BLOCKED, IOMMU_DOMAIN_UNMANAGED } from './constants.ts';
+import type { Device } from './device.ts';
+import type { IommuDomain } from './domain.ts';
+import { EBUSY, EINVAL, ENODEV, EPERM } from './errno.ts';
+import { __iommu_group_domain_alloc } from './alloc.ts';
+import type { IommuGroup } from './group.ts';
+import { ev } from './trace-events.ts';
+
+function __iommu_attach_device(domain: IommuDomain, dev: Device): number {
+  const attach = domain.ops.attach_dev;
+  const ret = attach ? attach(domain, dev) : -ENODEV;
+  dev.machine.trace.emit(ev.attach_device_to_domain, dev.machine.trace.str(dev.name), domain.id, ret);
+  return ret;
+}
+
+function __iommu_device_set_domain(group: IommuGroup, dev: Device, domain: IommuDomain): number {
+  // A device with a DIRECT region must never lose its 1:1 mappings (facts §1.5 require_direct).
+  if (dev.require_direct && (domain.type === IOMMU_DOMAIN_BLOCKED || domain === group.blocking_domain)) {
+    raise_check(dev.machine, 'require-direct-blocked', `${dev.name} has a direct region and cannot be attached to a blocking domain`);
+    return -EINVAL;
+  }
+  return __iommu_attach_device(domain, dev);
+}
+
+function move_attachment(group: IommuGroup, to: IommuDomain | null): void {
+  const from = group.domain;
+  if (from) for (const dev of group.devices) from.devices.splice(from.devices.indexOf(dev), 1);
+  if (to) to.devices.push(...group.devices);
+  group.domain = to;
+}
+
+/**
+ * Attach every device of the group; on a failure re-attach the devices already moved to the
+ * previous domain. `must_succeed` is IOMMU_SET_DOMAIN_MUST_SUCCEED (a failure there is a WARN).
+ */
+export function __iommu_group_set_domain(group: IommuGroup, domain: IommuDomain, must_succeed = false): number {
+  if (group.domain === domain) return 0;
+  let done = 0;
+  let ret = 0;
+  for (const dev of group.devices) {
+    ret = __iommu_device_set_domain(group, dev, domain);
+    if (ret) break;
+    done++;
+  }
+  if (ret && !must_succeed) {
+    const old = group.domain;
+    if (old) for (const dev of group.devices.slice(0, done)) __iommu_attach_device(old, dev);
+    return ret;
+  }
+  move_attachment(group, domain);
+  return ret;
+}
+
+/** The blocking domain: the driver's static one, else an empty paging domain (v6.7+ behaviour). */
+export function __iommu_group_alloc_blocking_domain(group: IommuGroup): number {
+  if (group.blocking_domain) return 0;
+  const dev = group.devices[0];
+  let d = __iommu_group_domain_alloc(dev, IOMMU_DOMAIN_BLOCKED);
+  if (typeof d === 'number') d = __iommu_group_domain_alloc(dev, IOMMU_DOMAIN_UNMANAGED);
+  if (typeof d === 'number') return d;
+  group.blocking_domain = d;
+  return 0;
+}
+
+/** Back to the core's own domain: blocking while a DMA owner holds the group, else the default. */
+export function __iommu_group_set_core_domain(group: IommuGroup): void {
+  if (group.owner !== null && group.blocking_domain) {
+    __iommu_group_set_domain(group, group.blocking_domain, true);
+    return;
+  }
+  if (group.default_domain) {
+    __iommu_group_set_domain(group, group.default_domain, true);
+    return;
+  }
+  // v6.6 drivers without a default domain detach through set_platform_dma_ops.
+  for (const dev of group.devices) dev.iommu.ops.set_platform_dma_ops?.(dev);
+  move_attachment(group, null);
+}
+
+export function __iommu_attach_group(domain: IommuDomain, group: IommuGroup): number {
+  if (group.domain && group.domain !== group.default_domain && group.domain !== group.blocking_domain) return -EBUSY;
+  const dev = group.devices[0];
+  if (dev.machine.profile.has('owner_check_on_attach') && domain.owner !== dev.iommu.driver) return -EINVAL;
+  return __iommu_group_set_domain(group, domain);
+}
+
+export function iommu_attach_device(domain: IommuDomain, dev: Device): number {
+  const group = dev.group;
+  if (!group) return -ENODEV;
+  if (group.devices.length !== 1) return -EINVAL;
+  return __iommu_attach_group(domain, group);
+}
+
+export function iommu_attach_group(domain: IommuDomain, group: IommuGroup): number {
+  return __iommu_attach_group(domain, group);
+}
+
+export function iommu_detach_device(domain: IommuDomain, dev: Device): void {
+  const group = dev.group;
+  if (!group) return;
+  if (domain !== group.domain || group.devices.length !== 1) {
+    raise_check(
+      dev.machine,
+      'detach-not-current-domain',
+      `iommu_detach_device(domain ${domain.id}, ${dev.name}): ${domain !== group.domain ? 'not the current domain' : 'the group has more than one device'}`,
+    );
+    return;
+  }
+  __iommu_group_set_core_domain(group);
+}
+
+export function iommu_detach_group(domain: IommuDomain, group: IommuGroup): void {
+  if (domain !== group.domain) {
+    raise_check(group.devices[0].machine, 'detach-not-current-domain', `iommu_detach_group: domain ${domain.id} is not group ${group.id}'s current domain`);
+    return;
+  }
+  __iommu_group_set_core_domain(group);
+}
+
+/** iommu_device_claim_dma_owner: take the group away from the DMA API (VFIO, iommufd). */
+export function iommu_device_claim_dma_owner(dev: Device, owner: unknown): number {
+  if (owner === null || owner === undefined) return -EINVAL;
+  const group = dev.group;
+  if (!group) return -ENODEV;
+  if (group.owner_cnt) {
+    if (group.owner !== owner) return -EPERM;
+    group.owner_cnt++;
+    return 0;
+  }
+  if (group.domain && group.domain !== group.default_domain) return -EBUSY;
+  let ret = __iommu_group_alloc_blocking_domain(group);
+  if (ret) return ret;
+  ret = __iommu_group_set_domain(group, group.blocking_domain!);
+  if (ret) return ret;
+  group.owner = owner;
+  group.owner_cnt++;
+  return 0;
+}
+
+export function iommu_device_release_dma_owner(dev: Device): void {
+  const group = dev.group;
+  if (!group || !group.owner_cnt) return;
+  if (group.owner_cnt > 1) {
+    group.owner_cnt--;
+    return;
+  }
+  group.owner_cnt = 0;
+  group.owner = null;
+  if (group.default_domain) __iommu_group_set_domain(group, group.default_domain, true);
+}

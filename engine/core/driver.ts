@@ -1,0 +1,50 @@
+import type { Device } from './device.ts';
+import type { DomainOps, IommuDomain } from './domain.ts';
+import type { IommuDevice } from './iommu-device.ts';
+import type { Machine } from './machine.ts';
+import type { OptionTable } from './options.ts';
+import type { ResvRegion } from './resv.ts';
+
+/** What a paging-domain allocation returns: the domain, or a negative errno (an error pointer). */
+export type DomainOrErr = IommuDomain | number;
+
+/**
+ * struct iommu_ops: one static table per driver. Functions take the objects they act on; the
+ * instance is reached through `dev.iommu`, as Linux reaches it through dev->iommu.
+ */
+export interface IommuOps {
+  /** 0, or -ENODEV: not this driver's device. */
+  probe_device(dev: Device): number;
+  release_device?(dev: Device): void;
+  /** IOMMU_DOMAIN_IDENTITY, IOMMU_DOMAIN_DMA, or 0 for no preference. */
+  def_domain_type?(dev: Device): number;
+  get_resv_regions(dev: Device): ResvRegion[];
+  domain_alloc_paging?(dev: Device): DomainOrErr;
+  /** Legacy bus-based allocation: no device, so finalise-style drivers return unfinalised domains. */
+  domain_alloc?(machine: Machine, type: number): IommuDomain | null;
+  /** Static domains (modern kernels): one per machine, made on first use. */
+  identity_domain?(machine: Machine): IommuDomain;
+  blocked_domain?(machine: Machine): IommuDomain;
+  /** v6.6 drivers with no default domain: how a device leaves its last domain. */
+  set_platform_dma_ops?(dev: Device): void;
+  /** IOMMU_CAP_DEFERRED_FLUSH: unmap does no TLB work, so the lazy flush queue pays off. */
+  deferred_flush?(dev: Device): boolean;
+}
+
+/** A driver model: its options, its instance factory and its ops. One file or folder per driver. */
+// The options type is each driver's own; code that handles any driver sees `any` there.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export interface IommuDriver<O extends object = any> {
+  readonly name: string;
+  /** Options with their Linux/QEMU defaults and validation. */
+  readonly options: OptionTable<O>;
+  /** The arch the driver lives on picks the Kconfig default: lazy DMA on x86 and s390, strict elsewhere. */
+  readonly arch: 'arm64' | 'x86' | 's390' | 'any';
+  /** Throw a KernelVersionError when the profile's kernel lacks the driver. */
+  check_available?(machine: Machine): void;
+  create(machine: Machine, name: string, options: O): IommuDevice;
+  ops(machine: Machine): IommuOps;
+  /** ops->pgsize_bitmap: a global that some legacy drivers write at probe (so it lives per machine). */
+  global_pgsize_bitmap(machine: Machine): number;
+  readonly default_domain_ops: DomainOps;
+}

@@ -1,0 +1,110 @@
+/**
+ * Kernel eras. Every behaviour that differs between kernel versions is one named switch in
+ * FEATURES, with the version that introduced it (and, where it went away, the one that removed it):
+ * code asks `profile.has('feature')`, never compares versions itself.
+ */
+
+export type KernelName = 'v6.6' | 'v6.8' | 'v6.16';
+export const KERNEL_NAMES: readonly KernelName[] = ['v6.6', 'v6.8', 'v6.16'];
+export const DEFAULT_KERNEL: KernelName = 'v6.16';
+
+/** A version as major * 100 + minor: v6.8 → 608. */
+type Version = number;
+
+interface Feature {
+  readonly since: Version;
+  /** First version without it. */
+  readonly until?: Version;
+  readonly what: string;
+}
+
+export const FEATURES = {
+  // ── core allocation API (facts §6 (e)) ──
+  domain_alloc_paging: { since: 607, what: 'iommu_ops.domain_alloc_paging(dev); the core prefers it' },
+  owner_check_on_attach: { since: 608, what: 'attach refuses a domain whose owner is another driver (-EINVAL)' },
+  bus_ops: { since: 0, until: 608, what: 'per-bus iommu_ops (bus->iommu_ops)' },
+  iommu_paging_domain_alloc: { since: 611, what: 'iommu_paging_domain_alloc(dev)' },
+  iommu_domain_alloc: { since: 0, until: 613, what: 'iommu_domain_alloc(bus)' },
+  // ── map / unmap (facts §1.4, §2) ──
+  iotlb_sync_map_returns_int: {
+    since: 607,
+    what: 'ops.iotlb_sync_map returns an int; iommu_map unmaps the range when it fails',
+  },
+  // ── direct mappings (facts §3.3) ──
+  direct_mappings_flush_all: {
+    since: 0,
+    until: 613,
+    what: 'iommu_create_device_direct_mappings ends with iommu_flush_iotlb_all',
+  },
+  // ── io-pgtable-arm (facts §2.3, §5.4) ──
+  arm_lpae_split_blocks: {
+    since: 0,
+    until: 613,
+    what: 'io-pgtable-arm splits a block on a partial unmap (from v6.13: WARN and return 0)',
+  },
+  arm_lpae_prot_none_einval: {
+    since: 613,
+    what: 'io-pgtable-arm refuses a map with neither READ nor WRITE (-EINVAL) instead of mapping nothing; the exact release of this change is not pinned down here (v6.6 returns 0, v6.16 -EINVAL)',
+  },
+  // ── drivers (facts §5, §6) ──
+  arm_smmu_v3_paging: { since: 609, what: 'arm-smmu-v3: domain_alloc_paging, no finalise on attach' },
+  intel_paging: { since: 613, what: 'intel-iommu: domain_alloc_paging; first-stage domains in scalable mode' },
+  virtio_iotlb_sync_map: {
+    since: 608,
+    what: 'virtio-iommu: map_pages queues MAPs, iotlb_sync_map syncs once per iommu_map',
+  },
+  virtio_deferred_flush: { since: 608, what: 'virtio-iommu: flush_iotlb_all and DEFERRED_FLUSH (DMA-FQ)' },
+  virtio_paging: {
+    since: 616,
+    what: 'virtio-iommu: domain_alloc_paging, identity domain, no global pgsize_bitmap',
+  },
+  tegra_gart: { since: 0, until: 607, what: 'the tegra-gart driver (removed in v6.7)' },
+  amd_ht_range_ignore: { since: 616, what: 'amd-iommu: HTRangeIgnore skips the HyperTransport reserved range' },
+  s390_rsx_rfx: { since: 616, what: 's390-iommu: region-second and region-first table roots' },
+} as const satisfies Record<string, Feature>;
+
+export type FeatureName = keyof typeof FEATURES;
+
+/** Thrown when a script asks for something its kernel era lacks; the matrix shows such cells as n/a. */
+export class KernelVersionError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'KernelVersionError';
+  }
+}
+
+function versionOf(name: KernelName): Version {
+  const [major, minor] = name.slice(1).split('.').map(Number);
+  return major * 100 + minor;
+}
+
+export function versionName(v: Version): string {
+  return `v${Math.floor(v / 100)}.${v % 100}`;
+}
+
+export class KernelProfile {
+  readonly version: Version;
+  constructor(readonly name: KernelName) {
+    this.version = versionOf(name);
+  }
+
+  has(feature: FeatureName): boolean {
+    const f: Feature = FEATURES[feature];
+    return this.version >= f.since && (f.until === undefined || this.version < f.until);
+  }
+
+  /** Throw a KernelVersionError naming the version when `feature` is absent from this era. */
+  require(feature: FeatureName, what: string): void {
+    if (this.has(feature)) return;
+    const f: Feature = FEATURES[feature];
+    const why =
+      f.until !== undefined && this.version >= f.until
+        ? `was removed in ${versionName(f.until)}`
+        : `was added in ${versionName(f.since)}`;
+    throw new KernelVersionError(`${what} ${why}; the lab runs ${this.name}`);
+  }
+}
+
+export function isKernelName(name: unknown): name is KernelName {
+  return typeof name === 'string' && (KERNEL_NAMES as readonly string[]).includes(name);
+}

@@ -1,0 +1,93 @@
+import { PhysMem } from '../mem/phys-mem.ts';
+import { Trace } from '../trace/trace.ts';
+import type { CheckId, CheckRecord } from './checks.ts';
+import type { Device } from './device.ts';
+import type { IommuDomain } from './domain.ts';
+import type { IommuIotlbGather } from './gather.ts';
+import type { IommuGroup } from './group.ts';
+import type { IommuDevice } from './iommu-device.ts';
+import { KernelProfile, type KernelName } from './kernel-profile.ts';
+
+/** Something that runs at a simulated time: a flush-queue timer. An object, so state stays cloneable. */
+export interface Timer {
+  readonly due_ms: number;
+  fire(machine: Machine): void;
+}
+
+/**
+ * The simulated machine: everything a run changes. It holds plain data only (no closures), so a
+ * checkpoint is a deep clone of it.
+ */
+export class Machine {
+  readonly profile: KernelProfile;
+  readonly mem: PhysMem;
+  /** Not part of checkpoints: the log is shared by every replay of the same run. */
+  trace: Trace;
+  readonly iommus: IommuDevice[] = [];
+  readonly devices: Device[] = [];
+  readonly groups: IommuGroup[] = [];
+  /** Live domains (allocated, not freed), in allocation order. */
+  readonly domains: IommuDomain[] = [];
+  /** Every domain ever allocated, by id (freed ones too: a script may still hold their handles). */
+  readonly domain_by_id = new Map<number, IommuDomain>();
+  /** Objects the script layer made and names by key (gathers), so replays find them again. */
+  readonly script_objects = new Map<string, object>();
+  /** Per-driver globals (struct iommu_ops fields a driver may write, static domains). */
+  readonly driver_globals = new Map<string, Record<string, unknown>>();
+  readonly checks: CheckRecord[] = [];
+  readonly disabled_checks = new Set<CheckId>();
+  readonly timers: Timer[] = [];
+  /** Gathers filled by iommu_unmap_fast and not yet synced (the unmap-without-sync check). */
+  readonly pending_unsynced = new Map<IommuDomain, IommuIotlbGather>();
+  next_domain_id = 1;
+  next_group_id = 0;
+  clock_ms = 0;
+  /** xorshift32 state for lab.random(). */
+  rng_state = 0x9e3779b9;
+  /** iommu.strict= on the kernel command line: null means the Kconfig default for the driver's arch. */
+  iommu_strict: boolean | null = null;
+  /** iommu.passthrough=1 */
+  iommu_passthrough = false;
+
+  constructor(kernel: KernelName, trace = new Trace()) {
+    this.profile = new KernelProfile(kernel);
+    this.mem = new PhysMem();
+    this.trace = trace;
+  }
+
+  globals(driver: string): Record<string, unknown> {
+    let g = this.driver_globals.get(driver);
+    if (!g) this.driver_globals.set(driver, (g = {}));
+    return g;
+  }
+
+  seed(n: number): void {
+    this.rng_state = n >>> 0 || 0x9e3779b9;
+  }
+
+  /** xorshift32: deterministic, and the state is one number. */
+  random(): number {
+    let x = this.rng_state;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    this.rng_state = x >>> 0;
+    return this.rng_state / 0x1_0000_0000;
+  }
+
+  /** Move simulated time and fire the timers that come due, in due order. */
+  advance_time(ms: number): void {
+    const until = this.clock_ms + ms;
+    for (;;) {
+      let next = -1;
+      for (let i = 0; i < this.timers.length; i++)
+        if (this.timers[i].due_ms <= until && (next < 0 || this.timers[i].due_ms < this.timers[next].due_ms))
+          next = i;
+      if (next < 0) break;
+      const [timer] = this.timers.splice(next, 1);
+      this.clock_ms = Math.max(this.clock_ms, timer.due_ms);
+      timer.fire(this);
+    }
+    this.clock_ms = until;
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * iommu_map and friends (facts §2.1): the core's half of mapping. The core never checks the
+ * aperture or the attachment state; those are the drivers' business, and the lab's checks say so.
+ */
+import { raise_check } from './checks.ts';
+import { __IOMMU_DOMAIN_PAGING, IOMMU_RESV_MSI, IOMMU_RESV_RESERVED } from './constants.ts';
+import type { IommuDomain } from './domain.ts';
+import { EINVAL, ENODEV } from './errno.ts';
+import { bitmap_min_size, iommu_pgsize } from './pgsize.ts';
+import { device_resv_regions, ranges_overlap, resv_type_name } from './resv.ts';
+import { ev } from './trace-events.ts';
+import { iommu_unmap } from './unmap.ts';
+import { hex } from './format.ts';
+
+/** Map without the final iotlb_sync_map; on failure the mapped prefix is unmapped again. */
+export function iommu_map_nosync(domain: IommuDomain, iova: number, paddr: number, size: number, prot: number): number {
+  const ops = domain.ops;
+  if (!(domain.type & __IOMMU_DOMAIN_PAGING)) {
+    raise_check(domain.machine, 'map-on-non-paging-domain', `iommu_map on domain ${domain.id}, which is not a paging domain`);
+    return -EINVAL;
+  }
+  if (!ops.map_pages || domain.pgsize_bitmap === 0) return -ENODEV;
+  const min = bitmap_min_size(domain.pgsize_bitmap);
+  if (iova % min || paddr % min || size % min) {
+    raise_check(
+      domain.machine,
+      'unaligned-map',
+      `unaligned: iova ${hex(iova)} pa ${hex(paddr)} size ${hex(size)} min_pagesz ${hex(min)}`,
+    );
+    return -EINVAL;
+  }
+  if (size === 0) return 0;
+  check_map_target(domain, iova, size);
+
+  const t = domain.machine.trace;
+  let left = size;
+  let ret = 0;
+  let cur = iova;
+  let pa = paddr;
+  while (left) {
+    const { pgsize, count } = iommu_pgsize(domain, cur, pa, left);
+    const r = ops.map_pages(domain, cur, pa, pgsize, count, prot);
+    t.emit(ev.map_pages, domain.id, cur, pa, pgsize, count, r.ret);
+    left -= r.mapped;
+    ret = r.ret;
+    if (ret) break;
+    cur += r.mapped;
+    pa += r.mapped;
+  }
+  if (ret) iommu_unmap(domain, iova, size - left);
+  else t.emit(ev.map, domain.id, iova, paddr, size, 0);
+  return ret;
+}
+
+/** ops->iotlb_sync_map once for the whole range; from v6.7 a failure unmaps the range again. */
+export function iommu_sync_map(domain: IommuDomain, iova: number, size: number): number {
+  const sync = domain.ops.iotlb_sync_map;
+  if (!sync) return 0;
+  const ret = sync(domain, iova, size);
+  domain.machine.trace.emit(ev.iotlb_sync_map, domain.id, iova, size, ret);
+  return domain.machine.profile.has('iotlb_sync_map_returns_int') ? ret : 0;
+}
+
+export function iommu_map(domain: IommuDomain, iova: number, paddr: number, size: number, prot: number): number {
+  let ret = iommu_map_nosync(domain, iova, paddr, size, prot);
+  if (ret) return ret;
+  ret = iommu_sync_map(domain, iova, size);
+  if (ret) iommu_unmap(domain, iova, size);
+  return ret;
+}
+
+export interface SgEntry {
+  paddr: number;
+  length: number;
+}
+
+/**
+ * iommu_map_sg: physically contiguous entries are mapped as one run, and iotlb_sync_map runs once
+ * for the whole list. On failure everything mapped is unmapped and the error returned.
+ */
+export function iommu_map_sg(domain: IommuDomain, iova: number, sg: readonly SgEntry[], prot: number): number {
+  let mapped = 0;
+  let start = 0;
+  let len = 0;
+  let ret = 0;
+  for (let i = 0; i <= sg.length && !ret; i++) {
+    const e = sg[i];
+    if (e && len && e.paddr === start + len) {
+      len += e.length;
+      continue;
+    }
+    if (len) {
+      ret = iommu_map_nosync(domain, iova + mapped, start, len, prot);
+      if (!ret) mapped += len;
+    }
+    if (e) {
+      start = e.paddr;
+      len = e.length;
+    }
+  }
+  if (!ret) ret = iommu_sync_map(domain, iova, mapped);
+  if (ret) {
+    if (mapped) iommu_unmap(domain, iova, mapped);
+    return ret;
+  }
+  return mapped;
+}
+
+/** The lab's checks on what the core lets through: a map outside the aperture or over a reserved region. */
+function check_map_target(domain: IommuDomain, iova: number, size: number): void {
+  const m = domain.machine;
+  const g = domain.geometry;
+  if (g.force_aperture && (iova < g.aperture_start || iova + size - 1 > g.aperture_end)) {
+    raise_check(
+      m,
+      'out-of-aperture-map',
+      `map [${hex(iova)}, ${hex(iova + size - 1)}] is outside the aperture [${hex(g.aperture_start)}, ${hex(g.aperture_end)}] of domain ${domain.id}`,
+    );
+  }
+  for (const dev of domain.devices) {
+    for (const r of device_resv_regions(dev)) {
+      if ((r.type === IOMMU_RESV_RESERVED || r.type === IOMMU_RESV_MSI) && ranges_overlap(iova, size, r.start, r.length)) {
+        raise_check(
+          m,
+          'map-overlaps-reserved',
+          `map [${hex(iova)}, ${hex(iova + size - 1)}] overlaps ${dev.name}'s ${resv_type_name(r.type)} region [${hex(r.start)}, ${hex(r.start + r.length - 1)}]`,
+        );
+        return;
+      }
+    }
+  }
+}

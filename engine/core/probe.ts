@@ -1,0 +1,121 @@
+/** Adding a device: probe, group, default domain, direct mappings, attach (facts §1.5). */
+import { __iommu_group_domain_alloc } from './alloc.ts';
+import { __iommu_group_set_domain } from './attach.ts';
+import { raise_check } from './checks.ts';
+import {
+  IOMMU_DOMAIN_BLOCKED,
+  IOMMU_DOMAIN_DMA,
+  IOMMU_DOMAIN_DMA_FQ,
+  IOMMU_DOMAIN_IDENTITY,
+  domainTypeName,
+} from './constants.ts';
+import { Device, type Bus, type DefaultDomainRequest } from './device.ts';
+import { iommu_create_device_direct_mappings } from './direct-mappings.ts';
+import type { IommuDomain } from './domain.ts';
+import { errnoName } from './errno.ts';
+import { IommuGroup } from './group.ts';
+import type { IommuDevice } from './iommu-device.ts';
+import type { Machine } from './machine.ts';
+import type { ResvRegion } from './resv.ts';
+import { ev } from './trace-events.ts';
+
+export interface DeviceOptions {
+  resv: readonly ResvRegion[];
+  group: string | null;
+  bus: Bus;
+  trusted: boolean;
+  default_domain: DefaultDomainRequest | null;
+}
+
+const REQUEST_TYPES: Record<DefaultDomainRequest, number> = {
+  identity: IOMMU_DOMAIN_IDENTITY,
+  dma: IOMMU_DOMAIN_DMA,
+  'dma-fq': IOMMU_DOMAIN_DMA_FQ,
+  blocked: IOMMU_DOMAIN_BLOCKED,
+};
+
+/** Probe a new device behind `iommu`, as Linux's iommu_probe_device does. Throws on what Linux would refuse. */
+export function iommu_probe_device(machine: Machine, name: string, iommu: IommuDevice, o: DeviceOptions): Device {
+  const dev = new Device(machine, name, iommu, o.bus, o.resv, o.trusted, o.group, o.default_domain);
+  const ret = iommu.ops.probe_device(dev);
+  if (ret) throw new Error(`${iommu.driver.name} did not take ${name}: probe_device returned ${errnoName(ret) ?? ret}`);
+  machine.devices.push(dev);
+
+  let group = o.group === null ? undefined : machine.groups.find((g) => g.name === o.group);
+  if (group && group.devices[0].iommu !== iommu)
+    throw new Error(
+      `group '${o.group}' is behind ${group.devices[0].iommu.name}; ${name} is behind ${iommu.name} — a group never spans IOMMUs`,
+    );
+  const isNew = !group;
+  group ??= new IommuGroup(machine.next_group_id++, o.group);
+  if (isNew) machine.groups.push(group);
+  group.devices.push(dev);
+  dev.group = group;
+  dev.probed = true;
+  machine.trace.emit(ev.add_device_to_group, group.id, machine.trace.str(name));
+
+  if (isNew) {
+    iommu_setup_default_domain(group);
+  } else if (group.default_domain) {
+    // A hot-added device gets its direct mappings in the existing default domain, then joins the group's domain.
+    iommu_create_device_direct_mappings(group.default_domain, dev);
+    if (group.domain) {
+      const r = group.domain.ops.attach_dev?.(group.domain, dev) ?? 0;
+      machine.trace.emit(ev.attach_device_to_domain, machine.trace.str(name), group.domain.id, r);
+      if (!r) group.domain.devices.push(dev);
+    }
+  }
+  return dev;
+}
+
+/** iommu_get_def_domain_type over the group: the driver's or the script's wish, untrusted forcing DMA. */
+function requested_type(group: IommuGroup): number {
+  let type = 0;
+  for (const dev of group.devices) {
+    let t = dev.iommu.ops.def_domain_type?.(dev) ?? 0;
+    if (dev.default_domain_request) t = REQUEST_TYPES[dev.default_domain_request];
+    if (dev.bus === 'pci' && !dev.trusted && dev.default_domain_request === null) {
+      if (t === IOMMU_DOMAIN_IDENTITY)
+        throw new Error(`${dev.name} is untrusted, but its driver requires an identity domain: probe fails`);
+      t = IOMMU_DOMAIN_DMA;
+    }
+    if (t && type && t !== type) type = IOMMU_DOMAIN_IDENTITY; // Linux logs the conflict; identity wins
+    else if (t) type = t;
+  }
+  return type;
+}
+
+function global_default_type(group: IommuGroup): number {
+  const m = group.devices[0].machine;
+  if (m.iommu_passthrough) return IOMMU_DOMAIN_IDENTITY;
+  // Kconfig: IOMMU_DEFAULT_DMA_LAZY on x86 and s390, IOMMU_DEFAULT_DMA_STRICT elsewhere.
+  const arch = group.devices[0].iommu.driver.arch;
+  const strict = m.iommu_strict ?? !(arch === 'x86' || arch === 's390');
+  return strict ? IOMMU_DOMAIN_DMA : IOMMU_DOMAIN_DMA_FQ;
+}
+
+function iommu_setup_default_domain(group: IommuGroup): void {
+  const dev = group.devices[0];
+  const m = dev.machine;
+  const req = requested_type(group);
+  let type = req || global_default_type(group);
+  const anyUntrusted = group.devices.some((d) => d.bus === 'pci' && !d.trusted);
+  if (type === IOMMU_DOMAIN_DMA_FQ && (!dev.iommu.ops.deferred_flush?.(dev) || anyUntrusted)) type = IOMMU_DOMAIN_DMA;
+
+  let dom = __iommu_group_domain_alloc(dev, type);
+  if (typeof dom === 'number' && !req && type !== IOMMU_DOMAIN_DMA) dom = __iommu_group_domain_alloc(dev, IOMMU_DOMAIN_DMA);
+  if (typeof dom === 'number') return; // no default domain: the device stays unattached (v6.6 platform drivers)
+  const domain: IommuDomain = dom;
+
+  const failed = group.devices.filter((d) => iommu_create_device_direct_mappings(domain, d) !== 0);
+  group.default_domain = domain;
+  __iommu_group_set_domain(group, domain, true);
+  for (const d of failed) {
+    raise_check(
+      m,
+      'direct-mapping-after-attach',
+      `${d.name}'s direct mappings failed before its ${domainTypeName(domain.type)} default domain was attached; the core mapped them after attach, leaving a window without them`,
+    );
+    iommu_create_device_direct_mappings(domain, d);
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * The device side: a DMA access translated as the hardware would — the IOTLB first, then the walk
+ * (or the virtio host's mappings) — with permission checks and faults recorded on the instance.
+ */
+import { raise_check } from './checks.ts';
+import { IOMMU_READ, IOMMU_WRITE } from './constants.ts';
+import type { Device } from './device.ts';
+import { hex } from './format.ts';
+import { DMA_ABORT, DMA_BYPASS, WalkOut } from './iommu-device.ts';
+import { ev } from './trace-events.ts';
+
+export type TlbOutcome = 'hit' | 'miss' | 'stale';
+
+export interface DmaFault {
+  reason: string;
+  iova: number;
+  write: boolean;
+}
+
+export type DmaResult =
+  | { ok: true; pa: number; tlb: TlbOutcome; data?: Uint8Array }
+  | { ok: false; fault: DmaFault };
+
+/** One translated page of an access: where it went and how the IOTLB answered. */
+class PageResult {
+  pa = 0;
+  /** Bytes left in the page (or leaf) from this IOVA. */
+  span = 0;
+  tlb: TlbOutcome = 'hit';
+  fault = '';
+}
+
+const walkOut = new WalkOut();
+const pageOut = new PageResult();
+
+function translate_one(dev: Device, iova: number, write: boolean, out: PageResult): void {
+  const iommu = dev.iommu;
+  const tlb = iommu.tlb;
+  out.fault = '';
+  const tag = iommu.dma_tag(dev);
+  if (tag === DMA_BYPASS) {
+    out.pa = iova;
+    out.span = 0x1000 - (iova % 0x1000);
+    out.tlb = 'hit';
+    return;
+  }
+  if (tag === DMA_ABORT) {
+    out.fault = iommu.dma_abort_reason(dev);
+    return;
+  }
+  const need = write ? IOMMU_WRITE : IOMMU_READ;
+  const i = tlb.lookup(tag, iova);
+  if (i >= 0) {
+    const stale = tlb.is_stale(i);
+    if (stale) tlb.stats.stale_hits++;
+    else tlb.stats.hits++;
+    if (tlb.is_negative(i)) {
+      out.fault = 'translation';
+      out.tlb = stale ? 'stale' : 'hit';
+      return;
+    }
+    const base = tlb.iova_of(i);
+    out.pa = tlb.pa_of(i) + (iova - base);
+    out.span = base + tlb.size_of(i) - iova;
+    out.tlb = stale ? 'stale' : 'hit';
+    if (!(tlb.prot_of(i) & need)) out.fault = 'permission';
+    return;
+  }
+  tlb.stats.misses++;
+  out.tlb = 'miss';
+  if (!iommu.dma_walk(dev, iova, walkOut)) {
+    out.fault = walkOut.fault || 'translation';
+    if (iommu.caches_not_present) {
+      const page = Math.floor(iova / 0x1000) * 0x1000;
+      tlb.insert(tag, page, 0x1000, 0, 0, true);
+    }
+    return;
+  }
+  tlb.insert(tag, walkOut.iova, walkOut.size, walkOut.pa, walkOut.prot, false);
+  out.pa = walkOut.pa + (iova - walkOut.iova);
+  out.span = walkOut.iova + walkOut.size - iova;
+  if (!(walkOut.prot & need)) out.fault = 'permission';
+}
+
+function record_fault(dev: Device, iova: number, write: boolean, reason: string): DmaResult {
+  const m = dev.machine;
+  const fault = { reason, iova, write, device: dev.name, step: m.trace.step };
+  dev.iommu.faults.push(fault);
+  m.trace.emit(ev.io_page_fault, m.trace.str(dev.name), iova, write ? 1 : 0, m.trace.str(reason));
+  return { ok: false, fault: { reason, iova, write } };
+}
+
+const WORST: Record<TlbOutcome, number> = { hit: 0, miss: 1, stale: 2 };
+
+/**
+ * A device access of `length` bytes at `iova`, page by page. The result's `pa` is where the first
+ * byte went; `tlb` is the worst IOTLB outcome over the pages ('stale' beats 'miss' beats 'hit').
+ */
+export function device_dma(dev: Device, iova: number, length: number, write: boolean, bytes?: Uint8Array): DmaResult {
+  const m = dev.machine;
+  let done = 0;
+  let firstPa = 0;
+  let outcome: TlbOutcome = 'hit';
+  const data = write ? undefined : new Uint8Array(length);
+  do {
+    const cur = iova + done;
+    translate_one(dev, cur, write, pageOut);
+    if (pageOut.tlb === 'stale') {
+      raise_check(m, 'stale-iotlb-hit', `${dev.name} ${write ? 'wrote' : 'read'} ${hex(cur)} through a stale IOTLB entry on ${dev.iommu.name}`);
+      note_unsynced(dev, cur);
+    }
+    if (pageOut.fault) return record_fault(dev, cur, write, pageOut.fault);
+    if (WORST[pageOut.tlb] > WORST[outcome]) outcome = pageOut.tlb;
+    if (done === 0) firstPa = pageOut.pa;
+    const n = Math.min(pageOut.span, length - done);
+    if (n > 0) {
+      if (write) m.mem.write(pageOut.pa, bytes!.subarray(done, done + n));
+      else data!.set(m.mem.read(pageOut.pa, n), done);
+    }
+    done += n;
+  } while (done < length);
+  m.trace.emit(ev.dma_access, m.trace.str(dev.name), iova, length, write ? 1 : 0, firstPa, m.trace.str(outcome));
+  return data ? { ok: true, pa: firstPa, tlb: outcome, data } : { ok: true, pa: firstPa, tlb: outcome };
+}
+
+/** A stale hit inside a range still waiting for its iotlb_sync is the unmap-without-sync bug. */
+function note_unsynced(dev: Device, iova: number): void {
+  const m = dev.machine;
+  for (const [domain, gather] of m.pending_unsynced) {
+    if (gather.end !== 0 && iova >= gather.start && iova <= gather.end)
+      raise_check(
+        m,
+        'unmap-without-sync',
+        `${dev.name} reached ${hex(iova)} after iommu_unmap_fast on domain ${domain.id} without iommu_iotlb_sync`,
+      );
+  }
+}

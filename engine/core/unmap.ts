@@ -1,0 +1,62 @@
+/** iommu_unmap and friends (facts §2.3). */
+import { raise_check } from './checks.ts';
+import { __IOMMU_DOMAIN_PAGING, IOMMU_DOMAIN_BLOCKED, IOMMU_DOMAIN_IDENTITY } from './constants.ts';
+import type { IommuDomain } from './domain.ts';
+import { hex } from './format.ts';
+import { IommuIotlbGather, iommu_iotlb_gather_init, iommu_iotlb_sync } from './gather.ts';
+import { bitmap_min_size, iommu_pgsize } from './pgsize.ts';
+import { ev } from './trace-events.ts';
+
+/** Unmap without the sync; stops at the first hole and returns the bytes unmapped. */
+export function __iommu_unmap(domain: IommuDomain, iova: number, size: number, gather: IommuIotlbGather): number {
+  const ops = domain.ops;
+  if (!(domain.type & __IOMMU_DOMAIN_PAGING)) return 0;
+  if (!ops.unmap_pages || domain.pgsize_bitmap === 0) return 0;
+  const min = bitmap_min_size(domain.pgsize_bitmap);
+  if (iova % min || size % min) return 0;
+
+  const t = domain.machine.trace;
+  let unmapped = 0;
+  while (unmapped < size) {
+    const cur = iova + unmapped;
+    const { pgsize, count } = iommu_pgsize(domain, cur, cur, size - unmapped);
+    const got = ops.unmap_pages(domain, cur, pgsize, count, gather);
+    t.emit(ev.unmap_pages, domain.id, cur, pgsize, count, got);
+    if (!got) break;
+    unmapped += got;
+  }
+  t.emit(ev.unmap, domain.id, iova, size, unmapped);
+  if (unmapped < size)
+    raise_check(
+      domain.machine,
+      'unmap-of-hole',
+      `unmap [${hex(iova)}, +${hex(size)}) on domain ${domain.id} stopped at ${hex(iova + unmapped)}: nothing mapped there`,
+    );
+  return unmapped;
+}
+
+export function iommu_unmap(domain: IommuDomain, iova: number, size: number): number {
+  const gather = iommu_iotlb_gather_init();
+  const ret = __iommu_unmap(domain, iova, size, gather);
+  iommu_iotlb_sync(domain, gather);
+  return ret;
+}
+
+/** Unmap and leave the invalidation in `gather` for a later iommu_iotlb_sync. */
+export function iommu_unmap_fast(domain: IommuDomain, iova: number, size: number, gather: IommuIotlbGather): number {
+  const ret = __iommu_unmap(domain, iova, size, gather);
+  if (!gather.queued && gather.end !== 0) domain.machine.pending_unsynced.set(domain, gather);
+  return ret;
+}
+
+export function iommu_flush_iotlb_all(domain: IommuDomain): void {
+  domain.machine.trace.emit(ev.flush_iotlb_all, domain.id);
+  domain.ops.flush_iotlb_all?.(domain);
+}
+
+/** IDENTITY returns the IOVA, BLOCKED returns 0, otherwise the driver answers (0 = unmapped). */
+export function iommu_iova_to_phys(domain: IommuDomain, iova: number): number {
+  if (domain.type === IOMMU_DOMAIN_IDENTITY) return iova;
+  if (domain.type === IOMMU_DOMAIN_BLOCKED) return 0;
+  return domain.ops.iova_to_phys?.(domain, iova) ?? 0;
+}

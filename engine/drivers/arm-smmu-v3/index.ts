@@ -1,0 +1,226 @@
+/**
+ * arm-smmu-v3 with io-pgtable-arm stage-1 tables (facts §5.4).
+ *
+ * Two lifecycles: before v6.9 `domain_alloc(type)` returns a domain with no table; the first attach
+ * finalises it on that SMMU (ASID, table, geometry), so a map before it fails with -ENODEV and an
+ * attach to another SMMU with -EINVAL. From v6.9 `domain_alloc_paging(dev)` does that work at
+ * allocation, and identity/blocked are static domains.
+ */
+import { next_domain_id, register_domain, unregister_domain } from '../../core/alloc.ts';
+import { raise_check } from '../../core/checks.ts';
+import {
+  IOMMU_DOMAIN_BLOCKED,
+  IOMMU_DOMAIN_IDENTITY,
+  IOMMU_DOMAIN_UNMANAGED,
+  IOMMU_MMIO,
+  IOMMU_NOEXEC,
+  IOMMU_RESV_SW_MSI,
+  IOMMU_WRITE,
+  MSI_IOVA_BASE,
+  MSI_IOVA_LENGTH,
+} from '../../core/constants.ts';
+import type { Device } from '../../core/device.ts';
+import { IommuDomain, type DomainOps } from '../../core/domain.ts';
+import type { IommuDriver, IommuOps } from '../../core/driver.ts';
+import { EINVAL, ENODEV, ENOMEM, ENOSPC } from '../../core/errno.ts';
+import type { IommuIotlbGather } from '../../core/gather.ts';
+import type { Machine } from '../../core/machine.ts';
+import type { OptionTable } from '../../core/options.ts';
+import { bitmap_union } from '../../core/pgsize.ts';
+import { iommu_alloc_resv_region, type ResvRegion } from '../../core/resv.ts';
+import { ARM_LPAE_S1 } from '../../pgtable/formats/arm-lpae.ts';
+import { IoPgtable } from '../../pgtable/io-pgtable.ts';
+import { ArmSmmuDomain } from './domain.ts';
+import { ArmSmmuV3, CMDQ_OP_TLBI_NH_ASID, CMDQ_OP_TLBI_NH_VA, type ArmSmmuV3Options } from './smmu.ts';
+import { ev } from './trace-events.ts';
+
+const DRIVER = 'arm-smmu-v3';
+
+const options: OptionTable<ArmSmmuV3Options> = {
+  ias: { kind: 'int', default: 48, values: [48, 52], doc: 'stage-1 input size in bits (52 needs VAX)' },
+  oas: { kind: 'int', default: 48, values: [32, 36, 40, 42, 44, 48, 52], doc: 'output address size in bits' },
+  granule: { kind: 'int', default: 4096, values: [4096, 16384, 65536], doc: 'translation granule' },
+  tlb_entries: { kind: 'int', default: 32, min: 1, max: 65536, doc: 'IOTLB entries' },
+  asid_bits: { kind: 'int', default: 16, values: [8, 16], doc: 'ASID size (IDR0.ASID16)' },
+};
+
+function smmuOf(dev: Device): ArmSmmuV3 {
+  return dev.iommu as ArmSmmuV3;
+}
+
+/** Give a domain its ASID, table and geometry on `smmu` (arm_smmu_domain_finalise). */
+function arm_smmu_domain_finalise(domain: ArmSmmuDomain, smmu: ArmSmmuV3): number {
+  const m = domain.machine;
+  const asid = smmu.alloc_asid();
+  if (!asid) return -ENOSPC;
+  const pgtbl = new IoPgtable(
+    m.mem,
+    m.trace,
+    ARM_LPAE_S1,
+    {
+      ias: smmu.cfg.ias,
+      oas: smmu.cfg.oas,
+      granule: smmu.cfg.granule,
+      pgsize_bitmap: smmu.pgsize_bitmap,
+      split_blocks_on_partial_unmap: m.profile.has('arm_lpae_split_blocks'),
+      prot_none_is_einval: m.profile.has('arm_lpae_prot_none_einval'),
+    },
+    domain,
+  );
+  if (!pgtbl.root) {
+    smmu.free_asid(asid);
+    return -ENOMEM;
+  }
+  domain.asid = asid;
+  domain.pgtbl = pgtbl;
+  domain.iommu = smmu;
+  domain.pgsize_bitmap = pgtbl.cfg.pgsize_bitmap;
+  domain.geometry = { aperture_start: 0, aperture_end: 2 ** smmu.cfg.ias - 1, force_aperture: true };
+  m.trace.emit(ev.finalise, m.trace.str(smmu.name), domain.id, asid, smmu.cfg.ias);
+  return 0;
+}
+
+// ── domain ops ──
+
+const paging_ops: DomainOps = Object.freeze({
+  attach_dev(d: IommuDomain, dev: Device): number {
+    const domain = d as ArmSmmuDomain;
+    const smmu = smmuOf(dev);
+    if (!domain.pgtbl) {
+      const ret = arm_smmu_domain_finalise(domain, smmu);
+      if (ret) return ret;
+      raise_check(
+        domain.machine,
+        'attach-time-finalise',
+        `arm-smmu-v3 finalised domain ${domain.id} at its first attach (${dev.name} on ${smmu.name}): its table, ASID and geometry did not exist before`,
+      );
+    } else if (domain.iommu !== smmu) {
+      return -EINVAL; // a domain belongs to one SMMU
+    }
+    smmu.write_ste(dev, { kind: 's1', domain });
+    return 0;
+  },
+  map_pages(d: IommuDomain, iova: number, paddr: number, pgsize: number, pgcount: number, prot: number) {
+    const domain = d as ArmSmmuDomain;
+    if (!domain.pgtbl) return { ret: -ENODEV, mapped: 0 };
+    return domain.pgtbl.map_pages(iova, paddr, pgsize, pgcount, prot);
+  },
+  unmap_pages(d: IommuDomain, iova: number, pgsize: number, pgcount: number, gather: IommuIotlbGather): number {
+    const domain = d as ArmSmmuDomain;
+    return domain.pgtbl ? domain.pgtbl.unmap_pages(iova, pgsize, pgcount, gather) : 0;
+  },
+  iotlb_sync(d: IommuDomain, gather: IommuIotlbGather): void {
+    const domain = d as ArmSmmuDomain;
+    const smmu = domain.smmu;
+    if (!smmu || !gather.pgsize) return;
+    // One TLBI_NH_VA per granule of the gathered range (no range invalidation modelled), then CMD_SYNC.
+    const count = (gather.end - gather.start + 1) / gather.pgsize;
+    smmu.cmdq_issue(CMDQ_OP_TLBI_NH_VA, domain.asid, gather.start, count, gather.pgsize);
+    smmu.cmd_sync();
+  },
+  flush_iotlb_all(d: IommuDomain): void {
+    const domain = d as ArmSmmuDomain;
+    const smmu = domain.smmu;
+    if (!smmu) return;
+    smmu.cmdq_issue(CMDQ_OP_TLBI_NH_ASID, domain.asid);
+    smmu.cmd_sync();
+  },
+  iova_to_phys(d: IommuDomain, iova: number): number {
+    const domain = d as ArmSmmuDomain;
+    return domain.pgtbl ? domain.pgtbl.iova_to_phys(iova) : 0;
+  },
+  free(d: IommuDomain): void {
+    const domain = d as ArmSmmuDomain;
+    const smmu = domain.smmu;
+    if (!smmu || !domain.pgtbl) return;
+    // Invalidate the ASID before it can be reused, then free the table.
+    smmu.cmdq_issue(CMDQ_OP_TLBI_NH_ASID, domain.asid);
+    smmu.cmd_sync();
+    domain.pgtbl.free();
+    domain.pgtbl = null;
+    smmu.free_asid(domain.asid);
+  },
+});
+
+function static_ops(kind: 'bypass' | 'abort'): DomainOps {
+  return Object.freeze({
+    attach_dev(_d: IommuDomain, dev: Device): number {
+      smmuOf(dev).write_ste(dev, { kind });
+      return 0;
+    },
+  });
+}
+const identity_ops = static_ops('bypass');
+const blocked_ops = static_ops('abort');
+
+function static_domain(machine: Machine, type: number): IommuDomain {
+  const g = machine.globals(DRIVER);
+  const key = type === IOMMU_DOMAIN_IDENTITY ? 'identity_domain' : 'blocked_domain';
+  let d = g[key] as IommuDomain | undefined;
+  if (!d) {
+    d = new IommuDomain(machine, next_domain_id(machine), type, arm_smmu_v3, type === IOMMU_DOMAIN_IDENTITY ? identity_ops : blocked_ops, null);
+    d.is_static = true;
+    register_domain(machine, d);
+    g[key] = d;
+  }
+  return d;
+}
+
+function new_paging_domain(machine: Machine, type: number): ArmSmmuDomain {
+  const d = new ArmSmmuDomain(machine, next_domain_id(machine), type, arm_smmu_v3, paging_ops, null);
+  register_domain(machine, d);
+  return d;
+}
+
+function get_resv_regions(dev: Device): ResvRegion[] {
+  // The software MSI window first, then what firmware describes (iommu_dma_get_resv_regions).
+  return [
+    iommu_alloc_resv_region(MSI_IOVA_BASE, MSI_IOVA_LENGTH, IOMMU_WRITE | IOMMU_NOEXEC | IOMMU_MMIO, IOMMU_RESV_SW_MSI),
+    ...dev.fw_resv,
+  ];
+}
+
+const common_ops = {
+  probe_device: (): number => 0,
+  get_resv_regions,
+  deferred_flush: (): boolean => true,
+};
+
+/** v6.9+: domains are complete at allocation; identity and blocked are static. */
+const modern_ops: IommuOps = Object.freeze({
+  ...common_ops,
+  domain_alloc_paging(dev: Device) {
+    const domain = new_paging_domain(dev.machine, IOMMU_DOMAIN_UNMANAGED);
+    const ret = arm_smmu_domain_finalise(domain, smmuOf(dev));
+    if (ret) unregister_domain(domain);
+    return ret || domain;
+  },
+  identity_domain: (m: Machine) => static_domain(m, IOMMU_DOMAIN_IDENTITY),
+  blocked_domain: (m: Machine) => static_domain(m, IOMMU_DOMAIN_BLOCKED),
+});
+
+/** Before v6.9: domain_alloc(type) with no device; finalise at the first attach. */
+const legacy_ops: IommuOps = Object.freeze({
+  ...common_ops,
+  domain_alloc(m: Machine, type: number): IommuDomain | null {
+    if (type === IOMMU_DOMAIN_IDENTITY) return static_domain(m, IOMMU_DOMAIN_IDENTITY);
+    if (type === IOMMU_DOMAIN_BLOCKED) return null;
+    return new_paging_domain(m, type);
+  },
+});
+
+export const arm_smmu_v3: IommuDriver<ArmSmmuV3Options> = {
+  name: DRIVER,
+  options,
+  arch: 'arm64',
+  create(machine: Machine, name: string, opts: ArmSmmuV3Options) {
+    const smmu = new ArmSmmuV3(machine, name, arm_smmu_v3, opts);
+    // arm_smmu_ops.pgsize_bitmap accumulates every probed SMMU's sizes (a global before v6.9).
+    const g = machine.globals(DRIVER);
+    g.pgsize_bitmap = bitmap_union((g.pgsize_bitmap as number | undefined) ?? 0, smmu.pgsize_bitmap);
+    return smmu;
+  },
+  ops: (m: Machine) => (m.profile.has('arm_smmu_v3_paging') ? modern_ops : legacy_ops),
+  global_pgsize_bitmap: (m: Machine) => (m.globals(DRIVER).pgsize_bitmap as number | undefined) ?? 0,
+  default_domain_ops: paging_ops,
+};

@@ -1,0 +1,16 @@
+/** Every driver model the lab has, by the name scripts use in lab.add_iommu(). */
+import type { IommuDriver } from '../core/driver.ts';
+import { arm_smmu_v3 } from './arm-smmu-v3/index.ts';
+
+export const DRIVERS: ReadonlyMap<string, IommuDriver> = new Map<string, IommuDriver>([[arm_smmu_v3.name, arm_smmu_v3]]);
+
+/** The driver names SCRIPT-API.md lists, modelled or not, in its order. */
+export const DRIVER_NAMES = [
+  'arm-smmu-v3',
+  'intel-iommu',
+  'amd-iommu',
+  'virtio-iommu',
+  'omap-iommu',
+  'tegra-gart',
+  's390-iommu',
+] as const;

@@ -1,0 +1,479 @@
+/**
+ * Every function of the `iommu-lab` module by name, with the checks on its arguments. Top-level
+ * functions keep their Linux names; handle methods are `device.dma_read`, `domain.ops.map_pages`,
+ * `iommu.ops.domain_alloc_paging`. `query` entries read state without changing it and are not steps.
+ */
+import { iommu_domain_alloc, iommu_domain_free, iommu_paging_domain_alloc } from '../core/alloc.ts';
+import {
+  iommu_attach_device,
+  iommu_attach_group,
+  iommu_detach_device,
+  iommu_detach_group,
+  iommu_device_claim_dma_owner,
+  iommu_device_release_dma_owner,
+} from '../core/attach.ts';
+import type { Bus, DefaultDomainRequest } from '../core/device.ts';
+import { IommuIotlbGather, iommu_iotlb_gather_init, iommu_iotlb_sync } from '../core/gather.ts';
+import { isKernelName, KERNEL_NAMES, KernelVersionError } from '../core/kernel-profile.ts';
+import { iommu_map, iommu_map_sg, type SgEntry } from '../core/map.ts';
+import { parse_options } from '../core/options.ts';
+import { iommu_pgsize } from '../core/pgsize.ts';
+import { iommu_probe_device } from '../core/probe.ts';
+import { device_resv_regions, merge_resv_regions, parse_resv_region, type ResvRegion } from '../core/resv.ts';
+import { device_dma } from '../core/translate.ts';
+import { iommu_flush_iotlb_all, iommu_iova_to_phys, iommu_unmap, iommu_unmap_fast } from '../core/unmap.ts';
+import {
+  dma_alloc_coherent,
+  dma_free_coherent,
+  dma_map_sg,
+  dma_map_single,
+  dma_unmap_sg,
+  dma_unmap_single,
+} from '../dma/dma-iommu.ts';
+import { DRIVER_NAMES, DRIVERS } from '../drivers/index.ts';
+import { bytesOf, describe, int, str, u64 } from './args.ts';
+import type { LabContext } from './lab-context.ts';
+
+export interface ApiEntry {
+  /** Parameter names, for the trace and the API reference. */
+  readonly params: readonly string[];
+  /** Reads state only: not a step, not recorded. */
+  readonly query?: boolean;
+  // Arguments are checked inside: a script may pass anything.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  impl(ctx: LabContext, ...args: any[]): unknown;
+}
+
+const frozenRegion = (r: ResvRegion) => Object.freeze({ start: r.start, length: r.length, prot: r.prot, type: r.type });
+
+type DmaSgEntry = SgEntry & { dma_address?: number; dma_length?: number };
+
+function sgList(v: unknown): SgEntry[] {
+  if (!Array.isArray(v)) throw new TypeError(`sg must be an array of {paddr, length} (got ${describe(v)})`);
+  return v.map((e, i) => {
+    if (typeof e !== 'object' || e === null) throw new TypeError(`sg[${i}] must be an object {paddr, length}`);
+    return { paddr: u64(`sg[${i}].paddr`, e.paddr), length: u64(`sg[${i}].length`, e.length) };
+  });
+}
+
+function noHardwareYet(ctx: LabContext, what: string): void {
+  if (ctx.machine.iommus.length || ctx.machine.devices.length)
+    throw new Error(`${what} must come before any lab.add_iommu/add_device`);
+}
+
+export const API: Record<string, ApiEntry> = {
+  // ───────────── the lab ─────────────
+  'lab.kernel': {
+    params: ['name'],
+    impl(ctx, name?: unknown) {
+      if (name === undefined) return ctx.machine.profile.name;
+      if (!isKernelName(name))
+        throw new Error(`unknown kernel profile ${describe(name)}; the lab models ${KERNEL_NAMES.join(', ')}`);
+      if (name === ctx.machine.profile.name) return name;
+      if (ctx.options.fixedKernel)
+        throw new Error(`the matrix fixed this cell's kernel to ${ctx.machine.profile.name}; lab.kernel('${name}') cannot change it`);
+      noHardwareYet(ctx, 'lab.kernel()');
+      ctx.switchKernel(name);
+      return name;
+    },
+  },
+  'lab.add_iommu': {
+    params: ['name', 'driver', 'options'],
+    impl(ctx, name: unknown, driverName: unknown, options: unknown) {
+      const n = str('name', name);
+      if (ctx.machine.iommus.some((i) => i.name === n)) throw new Error(`an IOMMU named '${n}' exists already`);
+      const driver = DRIVERS.get(str('driver', driverName));
+      if (!driver) {
+        const known = (DRIVER_NAMES as readonly string[]).includes(driverName as string);
+        throw new Error(
+          known
+            ? `the ${driverName} driver model is not in this build of the lab yet; modelled: ${[...DRIVERS.keys()].join(', ')}`
+            : `unknown driver ${describe(driverName)}; the lab knows ${DRIVER_NAMES.join(', ')}`,
+        );
+      }
+      driver.check_available?.(ctx.machine);
+      const iommu = driver.create(ctx.machine, n, parse_options(driver.name, driver.options, options));
+      ctx.machine.iommus.push(iommu);
+      return ctx.handles.iommu(iommu);
+    },
+  },
+  'lab.add_device': {
+    params: ['name', 'spec'],
+    impl(ctx, name: unknown, spec: unknown) {
+      const n = str('name', name);
+      if (ctx.machine.devices.some((d) => d.name === n)) throw new Error(`a device named '${n}' exists already`);
+      if (typeof spec !== 'object' || spec === null) throw new TypeError('spec must be an object {iommu, resv?, group?, bus?, trusted?, default_domain?}');
+      const s = spec as Record<string, unknown>;
+      const allowed = ['iommu', 'resv', 'group', 'bus', 'trusted', 'default_domain'];
+      for (const k of Object.keys(s)) if (!allowed.includes(k)) throw new Error(`lab.add_device: unknown field '${k}'; it accepts ${allowed.join(', ')}`);
+      const iommu = ctx.iommu(s.iommu, 'spec.iommu');
+      if (s.resv !== undefined && !Array.isArray(s.resv)) throw new TypeError('spec.resv must be an array of {start, length, type}');
+      const resv = ((s.resv as unknown[] | undefined) ?? []).map((r, i) => parse_resv_region(r, `spec.resv[${i}]`));
+      const bus = (s.bus ?? 'pci') as Bus;
+      if (bus !== 'pci' && bus !== 'platform') throw new Error(`spec.bus must be 'pci' or 'platform' (got ${describe(s.bus)})`);
+      if (s.group !== undefined) str('spec.group', s.group);
+      if (s.trusted !== undefined && typeof s.trusted !== 'boolean') throw new TypeError('spec.trusted must be true or false');
+      const dd = s.default_domain as DefaultDomainRequest | undefined;
+      if (dd !== undefined && !['identity', 'dma', 'dma-fq', 'blocked'].includes(dd))
+        throw new Error(`spec.default_domain must be 'identity', 'dma', 'dma-fq' or 'blocked' (got ${describe(dd)})`);
+      const dev = iommu_probe_device(ctx.machine, n, iommu, {
+        resv,
+        group: (s.group as string | undefined) ?? null,
+        bus,
+        trusted: (s.trusted as boolean | undefined) ?? true,
+        default_domain: dd ?? null,
+      });
+      return ctx.handles.device(dev);
+    },
+  },
+  'lab.bus': {
+    params: ['name'],
+    query: true,
+    impl(ctx, name: unknown) {
+      if (name !== 'pci' && name !== 'platform') throw new Error(`lab.bus() takes 'pci' or 'platform' (got ${describe(name)})`);
+      return ctx.handles.bus(name);
+    },
+  },
+  'lab.mem.alloc': {
+    params: ['size'],
+    impl(ctx, size: unknown) {
+      const n = u64('size', size);
+      if (n === 0) throw new RangeError('size must be greater than 0');
+      const pa = ctx.machine.mem.alloc_pages(n);
+      if (!pa) throw new Error(`lab.mem.alloc(${n}): out of simulated memory (or an injected allocation failure)`);
+      return pa;
+    },
+  },
+  'lab.mem.write': {
+    params: ['paddr', 'bytes'],
+    impl(ctx, paddr: unknown, bytes: unknown) {
+      ctx.machine.mem.write(u64('paddr', paddr), bytesOf('bytes', bytes));
+    },
+  },
+  'lab.mem.read': {
+    params: ['paddr', 'length'],
+    query: true,
+    impl(ctx, paddr: unknown, length: unknown) {
+      return ctx.machine.mem.read(u64('paddr', paddr), u64('length', length));
+    },
+  },
+  'lab.seed': {
+    params: ['n'],
+    impl(ctx, n: unknown) {
+      ctx.machine.seed(int('n', n));
+    },
+  },
+  'lab.random': { params: [], impl: (ctx) => ctx.machine.random() },
+  'lab.advance_time': {
+    params: ['ms'],
+    impl(ctx, ms: unknown) {
+      ctx.machine.advance_time(u64('ms', ms));
+    },
+  },
+  'lab.now': { params: [], query: true, impl: (ctx) => ctx.machine.clock_ms },
+  'lab.checks': {
+    params: [],
+    query: true,
+    impl: (ctx) => ctx.machine.checks.map((c) => Object.freeze({ id: c.id, step: c.step, message: c.message })),
+  },
+  'lab.trace': {
+    params: [],
+    query: true,
+    impl(ctx) {
+      const t = ctx.machine.trace;
+      const out = [];
+      for (let i = 0; i < t.length; i++) out.push(Object.freeze(t.event(i)));
+      return out;
+    },
+  },
+  'lab.fail_nth_alloc': {
+    params: ['n'],
+    impl(ctx, n: unknown) {
+      ctx.machine.mem.fail_nth_alloc(u64('n', n));
+    },
+  },
+
+  // ───────────── core API ─────────────
+  iommu_paging_domain_alloc: {
+    params: ['dev'],
+    impl(ctx, dev: unknown) {
+      const r = iommu_paging_domain_alloc(ctx.device(dev));
+      return typeof r === 'number' ? ctx.handles.errPtr(r) : ctx.handles.domain(r);
+    },
+  },
+  iommu_domain_alloc: {
+    params: ['bus'],
+    impl(ctx, bus: unknown) {
+      const name = (bus as { name?: unknown } | null)?.name;
+      if (bus !== ctx.handles.bus('pci') && bus !== ctx.handles.bus('platform'))
+        throw new TypeError(`bus must be lab.bus('pci') or lab.bus('platform') (got ${describe(bus)})`);
+      return ctx.handles.domain(iommu_domain_alloc(ctx.machine, name as Bus));
+    },
+  },
+  iommu_domain_free: {
+    params: ['domain'],
+    impl(ctx, d: unknown) {
+      iommu_domain_free(ctx.domain(d));
+    },
+  },
+  iommu_attach_device: {
+    params: ['domain', 'dev'],
+    impl: (ctx, d: unknown, dev: unknown) => iommu_attach_device(ctx.domain(d), ctx.device(dev)),
+  },
+  iommu_detach_device: {
+    params: ['domain', 'dev'],
+    impl(ctx, d: unknown, dev: unknown) {
+      iommu_detach_device(ctx.domain(d), ctx.device(dev));
+    },
+  },
+  iommu_attach_group: {
+    params: ['domain', 'group'],
+    impl: (ctx, d: unknown, g: unknown) => iommu_attach_group(ctx.domain(d), ctx.group(g)),
+  },
+  iommu_detach_group: {
+    params: ['domain', 'group'],
+    impl(ctx, d: unknown, g: unknown) {
+      iommu_detach_group(ctx.domain(d), ctx.group(g));
+    },
+  },
+  iommu_group_get: {
+    params: ['dev'],
+    query: true,
+    impl: (ctx, dev: unknown) => ctx.handles.group(ctx.device(dev).group),
+  },
+  iommu_get_domain_for_dev: {
+    params: ['dev'],
+    query: true,
+    impl: (ctx, dev: unknown) => ctx.handles.domain(ctx.device(dev).group?.domain ?? null),
+  },
+  iommu_device_claim_dma_owner: {
+    params: ['dev', 'owner'],
+    impl: (ctx, dev: unknown, owner: unknown) => iommu_device_claim_dma_owner(ctx.device(dev), owner),
+  },
+  iommu_device_release_dma_owner: {
+    params: ['dev'],
+    impl(ctx, dev: unknown) {
+      iommu_device_release_dma_owner(ctx.device(dev));
+    },
+  },
+  iommu_map: {
+    params: ['domain', 'iova', 'paddr', 'size', 'prot'],
+    impl: (ctx, d: unknown, iova: unknown, paddr: unknown, size: unknown, prot: unknown) =>
+      iommu_map(ctx.domain(d), u64('iova', iova), u64('paddr', paddr), u64('size', size), u64('prot', prot)),
+  },
+  iommu_map_sg: {
+    params: ['domain', 'iova', 'sg', 'prot'],
+    impl: (ctx, d: unknown, iova: unknown, sg: unknown, prot: unknown) =>
+      iommu_map_sg(ctx.domain(d), u64('iova', iova), sgList(sg), u64('prot', prot)),
+  },
+  iommu_unmap: {
+    params: ['domain', 'iova', 'size'],
+    impl: (ctx, d: unknown, iova: unknown, size: unknown) => iommu_unmap(ctx.domain(d), u64('iova', iova), u64('size', size)),
+  },
+  iommu_iotlb_gather_init: {
+    params: [],
+    impl(ctx) {
+      const id = ctx.machine.script_objects.size;
+      const g = iommu_iotlb_gather_init(new IommuIotlbGather());
+      ctx.machine.script_objects.set(`t:${id}`, g);
+      return ctx.handles.gather(g, id);
+    },
+  },
+  iommu_unmap_fast: {
+    params: ['domain', 'iova', 'size', 'gather'],
+    impl: (ctx, d: unknown, iova: unknown, size: unknown, g: unknown) =>
+      iommu_unmap_fast(ctx.domain(d), u64('iova', iova), u64('size', size), ctx.gather(g)),
+  },
+  iommu_iotlb_sync: {
+    params: ['domain', 'gather'],
+    impl(ctx, d: unknown, g: unknown) {
+      iommu_iotlb_sync(ctx.domain(d), ctx.gather(g));
+    },
+  },
+  iommu_flush_iotlb_all: {
+    params: ['domain'],
+    impl(ctx, d: unknown) {
+      iommu_flush_iotlb_all(ctx.domain(d));
+    },
+  },
+  iommu_iova_to_phys: {
+    params: ['domain', 'iova'],
+    impl: (ctx, d: unknown, iova: unknown) => iommu_iova_to_phys(ctx.domain(d), u64('iova', iova)),
+  },
+  iommu_get_resv_regions: {
+    params: ['dev'],
+    query: true,
+    impl: (ctx, dev: unknown) => device_resv_regions(ctx.device(dev)).map(frozenRegion),
+  },
+  iommu_get_group_resv_regions: {
+    params: ['group'],
+    query: true,
+    impl(ctx, g: unknown) {
+      let list: ResvRegion[] = [];
+      for (const dev of ctx.group(g).devices) list = merge_resv_regions(list, device_resv_regions(dev));
+      return list.map(frozenRegion);
+    },
+  },
+  iommu_pgsize: {
+    params: ['domain', 'iova', 'paddr', 'size'],
+    query: true,
+    impl(ctx, d: unknown, iova: unknown, paddr: unknown, size: unknown) {
+      const r = iommu_pgsize(ctx.domain(d), u64('iova', iova), u64('paddr', paddr), u64('size', size));
+      return Object.freeze({ pgsize: r.pgsize, count: r.count });
+    },
+  },
+
+  // ───────────── DMA API ─────────────
+  dma_map_single: {
+    params: ['dev', 'paddr', 'size', 'dir'],
+    impl: (ctx, dev: unknown, paddr: unknown, size: unknown, dir: unknown) =>
+      dma_map_single(ctx.device(dev), u64('paddr', paddr), u64('size', size), direction(dir)),
+  },
+  dma_unmap_single: {
+    params: ['dev', 'dma_addr', 'size', 'dir'],
+    impl(ctx, dev: unknown, addr: unknown, size: unknown, dir: unknown) {
+      dma_unmap_single(ctx.device(dev), u64('dma_addr', addr), u64('size', size), direction(dir));
+    },
+  },
+  dma_map_sg: {
+    params: ['dev', 'sg', 'dir'],
+    impl(ctx, dev: unknown, sg: unknown, dir: unknown) {
+      const list: DmaSgEntry[] = sgList(sg);
+      const n = dma_map_sg(ctx.device(dev), list, direction(dir));
+      // Hand the DMA addresses back on the script's own entries, as Linux fills in the scatterlist.
+      list.forEach((e, i) => Object.assign((sg as object[])[i], { dma_address: e.dma_address, dma_length: e.dma_length }));
+      return n;
+    },
+  },
+  dma_unmap_sg: {
+    params: ['dev', 'sg', 'dir'],
+    impl(ctx, dev: unknown, sg: unknown, dir: unknown) {
+      const list = (sg as { paddr: number; length: number; dma_address?: number; dma_length?: number }[]).map((e, i) => ({
+        ...sgList([e])[0],
+        dma_address: e.dma_address === undefined ? undefined : u64(`sg[${i}].dma_address`, e.dma_address),
+        dma_length: e.dma_length === undefined ? undefined : u64(`sg[${i}].dma_length`, e.dma_length),
+      }));
+      dma_unmap_sg(ctx.device(dev), list, direction(dir));
+    },
+  },
+  dma_alloc_coherent: {
+    params: ['dev', 'size'],
+    impl(ctx, dev: unknown, size: unknown) {
+      const r = dma_alloc_coherent(ctx.device(dev), u64('size', size));
+      return r && Object.freeze({ ...r });
+    },
+  },
+  dma_free_coherent: {
+    params: ['dev', 'size', 'cpu_addr', 'dma_handle'],
+    impl(ctx, dev: unknown, size: unknown, cpu: unknown, handle: unknown) {
+      dma_free_coherent(ctx.device(dev), u64('size', size), u64('cpu_addr', cpu), u64('dma_handle', handle));
+    },
+  },
+
+  // ───────────── handle methods ─────────────
+  'device.dma_read': {
+    params: ['dev', 'iova', 'length'],
+    impl(ctx, dev: unknown, iova: unknown, length: unknown) {
+      const n = u64('length', length);
+      if (n === 0) throw new RangeError('length must be greater than 0');
+      return Object.freeze(device_dma(ctx.device(dev), u64('iova', iova), n, false));
+    },
+  },
+  'device.dma_write': {
+    params: ['dev', 'iova', 'bytes'],
+    impl(ctx, dev: unknown, iova: unknown, bytes: unknown) {
+      const b = bytesOf('bytes', bytes);
+      if (b.length === 0) throw new RangeError('bytes must not be empty');
+      return Object.freeze(device_dma(ctx.device(dev), u64('iova', iova), b.length, true, b));
+    },
+  },
+  'domain.ops.attach_dev': {
+    params: ['domain', 'dev'],
+    impl: (ctx, d: unknown, dev: unknown) => op(ctx, d, 'attach_dev')(ctx.domain(d), ctx.device(dev)),
+  },
+  'domain.ops.map_pages': {
+    params: ['domain', 'iova', 'paddr', 'pgsize', 'pgcount', 'prot'],
+    impl(ctx, d: unknown, iova: unknown, paddr: unknown, pgsize: unknown, pgcount: unknown, prot: unknown) {
+      const r = op(ctx, d, 'map_pages')(
+        ctx.domain(d),
+        u64('iova', iova),
+        u64('paddr', paddr),
+        u64('pgsize', pgsize),
+        u64('pgcount', pgcount),
+        u64('prot', prot),
+      );
+      return Object.freeze({ ret: r.ret, mapped: r.mapped });
+    },
+  },
+  'domain.ops.unmap_pages': {
+    params: ['domain', 'iova', 'pgsize', 'pgcount', 'gather'],
+    impl: (ctx, d: unknown, iova: unknown, pgsize: unknown, pgcount: unknown, g: unknown) =>
+      op(ctx, d, 'unmap_pages')(ctx.domain(d), u64('iova', iova), u64('pgsize', pgsize), u64('pgcount', pgcount), ctx.gather(g)),
+  },
+  'domain.ops.iotlb_sync_map': {
+    params: ['domain', 'iova', 'size'],
+    impl: (ctx, d: unknown, iova: unknown, size: unknown) => op(ctx, d, 'iotlb_sync_map')(ctx.domain(d), u64('iova', iova), u64('size', size)),
+  },
+  'domain.ops.iotlb_sync': {
+    params: ['domain', 'gather'],
+    impl(ctx, d: unknown, g: unknown) {
+      op(ctx, d, 'iotlb_sync')(ctx.domain(d), ctx.gather(g));
+    },
+  },
+  'domain.ops.flush_iotlb_all': {
+    params: ['domain'],
+    impl(ctx, d: unknown) {
+      op(ctx, d, 'flush_iotlb_all')(ctx.domain(d));
+    },
+  },
+  'domain.ops.iova_to_phys': {
+    params: ['domain', 'iova'],
+    impl: (ctx, d: unknown, iova: unknown) => op(ctx, d, 'iova_to_phys')(ctx.domain(d), u64('iova', iova)),
+  },
+  'domain.ops.free': {
+    params: ['domain'],
+    impl(ctx, d: unknown) {
+      iommu_domain_free(ctx.domain(d));
+    },
+  },
+  'iommu.ops.domain_alloc_paging': {
+    params: ['iommu', 'dev'],
+    impl(ctx, i: unknown, dev: unknown) {
+      const alloc = ctx.iommu(i).ops.domain_alloc_paging;
+      if (!alloc) throw new TypeError('this driver has no domain_alloc_paging op');
+      // Called directly, the op skips the core (no type or bitmap set by iommu_domain_init), as in Linux.
+      const r = alloc(ctx.device(dev));
+      return typeof r === 'number' ? ctx.handles.errPtr(r) : ctx.handles.domain(r);
+    },
+  },
+  'iommu.ops.domain_alloc': {
+    params: ['iommu', 'type'],
+    impl(ctx, i: unknown, type: unknown) {
+      const alloc = ctx.iommu(i).ops.domain_alloc;
+      if (!alloc) throw new TypeError('this driver has no domain_alloc op');
+      return ctx.handles.domain(alloc(ctx.machine, u64('type', type)));
+    },
+  },
+  'iommu.ops.get_resv_regions': {
+    params: ['iommu', 'dev'],
+    query: true,
+    impl: (ctx, i: unknown, dev: unknown) => ctx.iommu(i).ops.get_resv_regions(ctx.device(dev)).map(frozenRegion),
+  },
+};
+
+function op<K extends 'attach_dev' | 'map_pages' | 'unmap_pages' | 'iotlb_sync_map' | 'iotlb_sync' | 'flush_iotlb_all' | 'iova_to_phys'>(
+  ctx: LabContext,
+  d: unknown,
+  name: K,
+): NonNullable<ReturnType<LabContext['domain']>['ops'][K]> {
+  const fn = ctx.domain(d).ops[name];
+  if (!fn) throw new TypeError(`domain.ops.${name} is NULL for this driver`);
+  return fn as NonNullable<ReturnType<LabContext['domain']>['ops'][K]>;
+}
+
+function direction(v: unknown): number {
+  if (v !== 0 && v !== 1 && v !== 2) throw new RangeError(`dir must be DMA_BIDIRECTIONAL, DMA_TO_DEVICE or DMA_FROM_DEVICE (got ${describe(v)})`);
+  return v;
+}
+
+export { KernelVersionError };

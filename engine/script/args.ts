@@ -1,0 +1,39 @@
+/** Argument checks at the script boundary: errors name the argument and what it must be. */
+
+export function u64(name: string, v: unknown): number {
+  if (typeof v === 'bigint') throw new RangeError(`${name} must be a number, not a bigint (addresses are safe integers)`);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)
+    throw new RangeError(`${name} must be a non-negative safe integer (got ${describe(v)})`);
+  return v;
+}
+
+export function int(name: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw new RangeError(`${name} must be an integer (got ${describe(v)})`);
+  return v;
+}
+
+export function str(name: string, v: unknown): string {
+  if (typeof v !== 'string' || v === '') throw new TypeError(`${name} must be a non-empty string (got ${describe(v)})`);
+  return v;
+}
+
+export function bytesOf(name: string, v: unknown): Uint8Array {
+  if (v instanceof Uint8Array) return v;
+  if (Array.isArray(v)) {
+    v.forEach((b, i) => {
+      if (typeof b !== 'number' || !Number.isInteger(b) || b < 0 || b > 255)
+        throw new RangeError(`${name}[${i}] must be a byte value 0–255 (got ${describe(b)})`);
+    });
+    return Uint8Array.from(v as number[]);
+  }
+  throw new TypeError(`${name} must be a Uint8Array or an array of byte values (got ${describe(v)})`);
+}
+
+export function describe(v: unknown): string {
+  if (typeof v === 'bigint') return `${v}n`;
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (Array.isArray(v)) return 'an array';
+  if (v === null) return 'null';
+  if (typeof v === 'object') return 'an object';
+  return String(v);
+}
