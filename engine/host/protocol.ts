@@ -121,14 +121,23 @@ export interface StopRequest {
   id: number;
 }
 
+/**
+ * Which trace events a window shows. Same shape as engine/trace's `TraceFilter` (the trace applies it):
+ * every member narrows the result; an empty filter matches everything.
+ */
 export interface TraceFilter {
   kinds?: TraceEvent['kind'][];
-  /** Substring of the event name. */
-  name?: string;
-  /** Only events whose `dev`/`device` field equals this. */
-  device?: string;
+  /** Exact event names. */
+  names?: string[];
+  /** Case-insensitive substring of the event name. */
+  nameContains?: string;
+  /** First and last step, both included. */
   fromStep?: number;
   toStep?: number;
+  /** Case-insensitive text searched in the row as shown (`name field=value …`). */
+  text?: string;
+  /** Field values that must all match, e.g. `{domain: 3}`; a key may list alternatives: `'dev|device'`. */
+  fields?: Record<string, number | string | boolean>;
 }
 
 /**
@@ -201,6 +210,8 @@ export interface TraceWindow {
   /** Events matching the filter, in all. */
   total: number;
   events: TraceEvent[];
+  /** Each event's index in the whole log (to link rows, to seek to their step). */
+  indices: number[];
 }
 
 export interface ConsoleWindow {
@@ -312,7 +323,7 @@ function checkQuery(q: unknown): string | null {
     case 'console':
       if (!isInt(q.offset) || q.offset < 0) return 'offset must be a non-negative integer';
       if (!isInt(q.limit) || q.limit < 0) return 'limit must be a non-negative integer';
-      if (q.what === 'trace' && q.filter !== undefined && !isObj(q.filter)) return 'filter must be an object';
+      if (q.what === 'trace' && q.filter !== undefined) return checkTraceFilter(q.filter);
       return null;
     case 'state':
       if (typeof q.panel !== 'string') return 'panel must be a string';
@@ -321,6 +332,21 @@ function checkQuery(q: unknown): string | null {
     default:
       return `unknown query '${q.what}'`;
   }
+}
+
+function checkTraceFilter(f: unknown): string | null {
+  if (!isObj(f)) return 'filter must be an object';
+  if (f.kinds !== undefined && !isStrArray(f.kinds)) return 'filter.kinds must be an array of strings';
+  if (f.names !== undefined && !isStrArray(f.names)) return 'filter.names must be an array of strings';
+  for (const k of ['nameContains', 'text'] as const)
+    if (f[k] !== undefined && typeof f[k] !== 'string') return `filter.${k} must be a string`;
+  for (const k of ['fromStep', 'toStep'] as const) if (f[k] !== undefined && !isInt(f[k])) return `filter.${k} must be an integer`;
+  if (f.fields !== undefined) {
+    if (!isObj(f.fields)) return 'filter.fields must be an object';
+    for (const v of Object.values(f.fields))
+      if (!['number', 'string', 'boolean'].includes(typeof v)) return 'filter.fields values must be numbers, strings or booleans';
+  }
+  return null;
 }
 
 /** Check a message from a client. Never throws. */

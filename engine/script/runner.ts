@@ -29,6 +29,8 @@ export interface LabModuleOptions {
 export interface RunnerSession {
   readonly steps: number;
   checks(): CheckRecord[];
+  /** End-of-run rules (e.g. an unmap never synced), called once after the script's last line. */
+  finish?(): void;
 }
 
 export type LabModuleFactory<S extends RunnerSession> = (opts: LabModuleOptions) => {
@@ -97,6 +99,7 @@ export function runScriptWith<S extends RunnerSession>(factory: LabModuleFactory
     let steps = 0;
     let checks: CheckRecord[] = [];
     try {
+      session?.finish?.();
       steps = session?.steps ?? 0;
       checks = (session?.checks() ?? []).map((c) => ({ id: c.id, step: c.step, message: c.message }));
     } catch (e) {

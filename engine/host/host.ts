@@ -1,0 +1,290 @@
+/**
+ * The engine host loop: reads protocol requests from one transport, runs scripts, answers queries
+ * about the last run's lab, and streams events. Pure: no Node or DOM, so the same loop serves the
+ * Electron utility process, the browser's Web Worker and worker threads (see node/ and web/).
+ *
+ * Requests are handled one at a time, in order. A run is synchronous: while it runs, nothing else
+ * is read (see protocol.ts on stopping).
+ */
+import {
+  parseRequest,
+  PROTOCOL_VERSION,
+  type CheckRecord,
+  type ConsoleLine,
+  type EngineEvent,
+  type ErrorCode,
+  type MatrixCell,
+  type MatrixParams,
+  type MatrixRequest,
+  type MatrixResult,
+  type Query,
+  type Request,
+  type Response,
+  type RunResult,
+  type Summary,
+  type TraceFilter,
+  type TraceWindow,
+  type Transport,
+} from './protocol.ts';
+import { cellFromResult, cellRunParams, matrixAxes, matrixCells, matrixResult, type MatrixCellSpec } from './matrix.ts';
+import type { TraceEvent } from '../trace/trace.ts';
+
+/** What the host reads from a lab session (the core's LabSession has these; optional ones may come later). */
+export interface HostSession {
+  readonly steps: number;
+  checks(): CheckRecord[];
+  readonly trace?: {
+    readonly length: number;
+    query?(offset: number, limit: number, filter?: TraceFilter): { total: number; indices: number[]; events: TraceEvent[] };
+    event?(index: number): TraceEvent;
+  };
+  /** Time travel: rebuild the state after `step`. */
+  seek?(step: number): void;
+  /** Panel state queries (domains, iotlb, …), answered by the lab. */
+  query?(panel: string, args?: Record<string, unknown>): unknown;
+}
+
+export interface RunInput {
+  fileName: string;
+  source: string;
+  files: { name: string; source: string }[];
+  kernel?: string;
+  seed?: number;
+  params?: Record<string, string>;
+  timeoutMs?: number;
+  disabledChecks?: string[];
+  fixedKernel?: boolean;
+  onConsole?(line: ConsoleLine): void;
+  onProgress?(p: { steps: number; elapsedMs: number }): void;
+}
+
+export type RunFn = (input: RunInput) => RunResult & { session: HostSession | undefined };
+
+/** Runs matrix cells somewhere else (worker threads); the host runs them in turn without one. */
+export type CellRunner = (
+  params: MatrixParams,
+  cells: MatrixCellSpec[],
+  onCell: (cell: MatrixCell) => void,
+) => Promise<MatrixCell[]>;
+
+export interface HostOptions {
+  run: RunFn;
+  runCells?: CellRunner;
+  /** Diagnostics (malformed messages, engine bugs); default: dropped. */
+  log?(message: string): void;
+  /** Console lines are sent in batches: at most this many per event… */
+  consoleBatch?: number;
+  /** …and at least this often (ms) while a script writes. */
+  consoleFlushMs?: number;
+}
+
+const now = () => Date.now();
+
+export class EngineHost {
+  private session: HostSession | undefined;
+  private last: RunResult | undefined;
+  private currentStep = 0;
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly transport: Transport,
+    private readonly opts: HostOptions,
+  ) {}
+
+  /** Listen and say `ready`. */
+  start(): void {
+    this.transport.onMessage((msg) => {
+      this.queue = this.queue.then(() => this.handle(msg)).catch((e) => this.internalError(e));
+    });
+    this.event({ type: 'event', event: 'ready', version: PROTOCOL_VERSION });
+  }
+
+  /** Resolves when every message received so far has been answered (tests, orderly shutdown). */
+  idle(): Promise<void> {
+    return this.queue;
+  }
+
+  private send(msg: Response | EngineEvent): void {
+    try {
+      this.transport.send(msg);
+    } catch (e) {
+      this.opts.log?.(`could not send a ${msg.type}: ${String(e)}`);
+    }
+  }
+
+  private event(ev: EngineEvent): void {
+    this.send(ev);
+  }
+
+  private ok(id: number, result: unknown): void {
+    this.send({ type: 'response', id, ok: true, result } as Response);
+  }
+
+  private fail(id: number, code: ErrorCode, message: string): void {
+    this.send({ type: 'response', id, ok: false, error: { code, message } });
+  }
+
+  private internalError(e: unknown): void {
+    const err = e instanceof Error ? e : new Error(String(e));
+    this.opts.log?.(`engine error: ${err.stack ?? err.message}`);
+    this.event({ type: 'event', event: 'engine-error', message: err.message, ...(err.stack ? { stack: err.stack } : {}) });
+  }
+
+  private async handle(msg: unknown): Promise<void> {
+    const parsed = parseRequest(msg);
+    if (!parsed.ok) {
+      this.opts.log?.(`refused message: ${parsed.message}`);
+      this.fail(parsed.id, parsed.code, parsed.message);
+      return;
+    }
+    const req = parsed.request;
+    try {
+      await this.dispatch(req);
+    } catch (e) {
+      this.internalError(e);
+      this.fail(req.id, 'failed', e instanceof Error ? e.message : String(e));
+    }
+  }
+
+  private async dispatch(req: Request): Promise<void> {
+    switch (req.type) {
+      case 'ping':
+        return this.ok(req.id, { pong: true, version: PROTOCOL_VERSION });
+      case 'stop':
+        // Reached only when no run is going on (runs are synchronous): nothing to stop.
+        return this.ok(req.id, { stopped: false });
+      case 'run':
+        return this.ok(req.id, this.runFiles(req.id, req));
+      case 'query':
+        return this.query(req.id, req.query);
+      case 'seek':
+        return this.seek(req.id, req.step);
+      case 'matrix':
+        return this.ok(req.id, await this.matrix(req));
+    }
+  }
+
+  private runFiles(runId: number, p: Extract<Request, { type: 'run' }>): RunResult {
+    const entry = p.files.find((f) => f.name === p.entry)!;
+    this.event({ type: 'event', event: 'run-started', runId, entry: p.entry, kernel: p.kernel ?? 'v6.16' });
+
+    const batch = this.opts.consoleBatch ?? 100;
+    const flushMs = this.opts.consoleFlushMs ?? 50;
+    let pending: ConsoleLine[] = [];
+    let firstPendingAt = 0;
+    const flush = () => {
+      if (pending.length === 0) return;
+      this.event({ type: 'event', event: 'console', runId, lines: pending });
+      pending = [];
+    };
+
+    // The previous lab goes first: a run replaces it whatever happens.
+    this.session = undefined;
+    this.last = undefined;
+    const r = this.opts.run({
+      fileName: entry.name,
+      source: entry.source,
+      files: p.files.filter((f) => f !== entry),
+      kernel: p.kernel,
+      seed: p.seed,
+      params: p.params,
+      timeoutMs: p.timeoutMs,
+      disabledChecks: p.disabledChecks,
+      onConsole: (line) => {
+        if (pending.length === 0) firstPendingAt = now();
+        pending.push(line);
+        if (pending.length >= batch || now() - firstPendingAt >= flushMs) flush();
+      },
+      onProgress: (pr) => {
+        flush();
+        this.event({ type: 'event', event: 'progress', runId, steps: pr.steps, elapsedMs: pr.elapsedMs });
+      },
+    });
+    flush();
+    const { session, ...result } = r;
+    this.session = session;
+    this.last = result;
+    this.currentStep = result.steps;
+    this.event({ type: 'event', event: 'run-finished', runId, result });
+    return result;
+  }
+
+  private query(id: number, q: Query): void {
+    if (q.what === 'summary') return this.ok(id, this.summary());
+    if (q.what === 'console') {
+      const lines = this.last?.console ?? [];
+      return this.ok(id, { offset: q.offset, total: lines.length, lines: lines.slice(q.offset, q.offset + q.limit) });
+    }
+    const s = this.session;
+    if (!s) return this.fail(id, 'no-session', 'nothing has run yet');
+    switch (q.what) {
+      case 'checks':
+        return this.ok(id, s.checks());
+      case 'trace': {
+        const t = s.trace;
+        if (!t?.query) return this.fail(id, 'unsupported', 'this lab has no trace to query');
+        const page = t.query(q.offset, q.limit, q.filter);
+        const win: TraceWindow = { offset: q.offset, total: page.total, events: page.events, indices: page.indices };
+        return this.ok(id, win);
+      }
+      case 'state':
+        if (!s.query) return this.fail(id, 'unsupported', `no panel queries yet ('${q.panel}')`);
+        return this.ok(id, s.query(q.panel, q.args));
+    }
+  }
+
+  private summary(): Summary {
+    const s = this.session;
+    const r = this.last;
+    if (!r) return { hasRun: false, steps: 0, traceLength: 0, checks: 0, currentStep: 0 };
+    return {
+      hasRun: true,
+      file: r.file,
+      status: r.status,
+      kernel: r.kernel,
+      steps: r.steps,
+      traceLength: s?.trace?.length ?? 0,
+      checks: r.checks.length,
+      currentStep: this.currentStep,
+    };
+  }
+
+  private seek(id: number, step: number): void {
+    const s = this.session;
+    if (!s) return this.fail(id, 'no-session', 'nothing has run yet');
+    if (!s.seek) return this.fail(id, 'unsupported', 'time travel is not available in this lab yet');
+    const steps = s.steps;
+    const target = Math.min(step, steps);
+    s.seek(target);
+    this.currentStep = target;
+    this.ok(id, { step: target, steps });
+  }
+
+  private async matrix(req: MatrixRequest): Promise<MatrixResult> {
+    const { drivers, kernels } = matrixAxes(req);
+    const specs = matrixCells(drivers, kernels);
+    let done = 0;
+    const onCell = (cell: MatrixCell) => {
+      done++;
+      this.event({ type: 'event', event: 'matrix-cell', runId: req.id, cell, done, total: specs.length });
+    };
+    let cells: MatrixCell[];
+    if (this.opts.runCells) {
+      cells = await this.opts.runCells(req, specs, onCell);
+    } else {
+      const entry = req.files.find((f) => f.name === req.entry)!;
+      cells = specs.map((spec) => {
+        const r = this.opts.run({
+          fileName: entry.name,
+          source: entry.source,
+          files: req.files.filter((f) => f !== entry),
+          ...cellRunParams(req, spec),
+        });
+        const cell = cellFromResult(spec, r);
+        onCell(cell);
+        return cell;
+      });
+    }
+    return matrixResult(drivers, kernels, cells);
+  }
+}

@@ -1,0 +1,13 @@
+/**
+ * `runScript`: the runner bound to the real lab module. Hosts and the CLI call this; the runner's
+ * own tests use `runScriptWith` with a small stand-in module.
+ */
+import { createLabModule } from './module.ts';
+import { runScriptWith, type RunOptions, type ScriptResult } from './runner.ts';
+import type { LabSession } from './session.ts';
+
+export type { RunOptions, ScriptResult } from './runner.ts';
+
+export function runScript(opts: RunOptions): ScriptResult<LabSession> {
+  return runScriptWith(createLabModule, opts);
+}
