@@ -190,6 +190,7 @@ export class EngineHost {
       params: p.params,
       timeoutMs: p.timeoutMs,
       disabledChecks: p.disabledChecks,
+      fixedKernel: p.fixedKernel,
       onConsole: (line) => {
         if (pending.length === 0) firstPendingAt = now();
         pending.push(line);

@@ -109,6 +109,8 @@ export interface RunParams {
   /** Default 10 000 ms. */
   timeoutMs?: number;
   disabledChecks?: string[];
+  /** The kernel profile is set from outside (a matrix cell): `lab.kernel('other')` throws. */
+  fixedKernel?: boolean;
 }
 
 export interface RunRequest extends RunParams {
@@ -359,6 +361,7 @@ export function parseRequest(msg: unknown): Parsed {
     case 'run':
       problem = checkRunLike(msg);
       if (!problem && msg.kernel !== undefined && typeof msg.kernel !== 'string') problem = 'kernel must be a string';
+      if (!problem && msg.fixedKernel !== undefined && typeof msg.fixedKernel !== 'boolean') problem = 'fixedKernel must be a boolean';
       break;
     case 'matrix':
       problem = checkRunLike(msg);

@@ -293,7 +293,7 @@ function errorText(e: unknown): string {
     if (e instanceof Error || (typeof e === 'object' && e !== null && 'message' in e)) {
       const { name, message } = e as { name?: unknown; message?: unknown };
       const n = typeof name === 'string' ? name : 'Error';
-      return n === 'Error' || n === 'ExpectationError' ? String(message) : `${n}: ${String(message)}`;
+      return n === 'Error' || n === 'ExpectationError' || n === 'KernelVersionError' ? String(message) : `${n}: ${String(message)}`;
     }
     return `uncaught ${formatValue(e)}`;
   } catch {
