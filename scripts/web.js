@@ -142,13 +142,18 @@ function parsePort(argv) {
   return n;
 }
 
-async function main() {
-  const argv = process.argv.slice(2);
+/** The `npm run web` command; scripts/start.js falls back to it when there is no Electron. */
+export async function runWebMode(argv = process.argv.slice(2)) {
   if (argv.includes('--help')) {
     console.log('usage: npm run web [-- --port N] [-- --rebuild]\nServes IOMMU Lab in the browser on 127.0.0.1.');
     return;
   }
-  ensureWebBuild({ force: argv.includes('--rebuild') });
+  try {
+    ensureWebBuild({ force: argv.includes('--rebuild') });
+  } catch (err) {
+    console.error(err.message);
+    process.exit(1);
+  }
   const port = parsePort(argv);
   let server;
   try {
@@ -164,5 +169,5 @@ async function main() {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
-  await main();
+  await runWebMode();
 }

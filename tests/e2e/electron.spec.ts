@@ -1,0 +1,56 @@
+/**
+ * The desktop app, through Playwright's Electron support. Runs where an Electron binary exists
+ * (tests/run-e2e.js passes it in ELECTRON_BINARY and builds out/ first); elsewhere it is skipped and says so.
+ */
+import { _electron as electron, expect, test } from '@playwright/test';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const binary = process.env.ELECTRON_BINARY ?? '';
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+test('desktop: sandboxed window, engine in a utility process, run and restart', async () => {
+  test.skip(!binary, 'skipped: no Electron binary on this machine (it cannot be downloaded here)');
+  const app = await electron.launch({ executablePath: binary, args: [root], cwd: root });
+  try {
+    const page = await app.firstWindow();
+    await expect(page.getByTestId('status')).toContainText('engine ready', { timeout: 30_000 });
+    await expect(page.getByTestId('status')).toContainText('desktop');
+
+    // Isolation: no Node in the page, only the small bridge.
+    expect(await page.evaluate(() => typeof (globalThis as { require?: unknown }).require)).toBe('undefined');
+    expect(await page.evaluate(() => typeof (globalThis as { process?: unknown }).process)).toBe('undefined');
+    expect(await page.evaluate(() => Object.keys((window as unknown as { iommuLab: object }).iommuLab).sort())).toContain('connectEngine');
+    const prefs = await app.evaluate(({ BrowserWindow }) => {
+      const wp = BrowserWindow.getAllWindows()[0]!.webContents.getLastWebPreferences();
+      return { sandbox: wp?.sandbox, contextIsolation: wp?.contextIsolation, nodeIntegration: wp?.nodeIntegration };
+    });
+    expect(prefs).toEqual({ sandbox: true, contextIsolation: true, nodeIntegration: false });
+
+    // A run goes through the utility process.
+    await page.locator('.monaco-editor .view-lines').click();
+    await page.keyboard.press('ControlOrMeta+A');
+    await page.keyboard.insertText("console.log('from the utility process');\n");
+    await page.keyboard.press('Control+Enter');
+    await expect(page.getByTestId('console')).toContainText('from the utility process', { timeout: 30_000 });
+
+    // Kill the engine: main starts another, the page says so and keeps the text.
+    const killed = await app.evaluate(async ({ app: a }) => {
+      const metrics = a.getAppMetrics().filter((m) => m.type === 'Utility' && (m.name === 'IOMMU Lab engine' || m.serviceName === 'IOMMU Lab engine'));
+      for (const m of metrics) process.kill(m.pid, 'SIGKILL');
+      return metrics.length;
+    });
+    expect(killed).toBe(1);
+    await expect(page.getByTestId('notice')).toContainText('engine restarted', { timeout: 20_000 });
+    await expect(page.locator('.monaco-editor .view-lines')).toContainText('from the utility process');
+
+    // Navigation away is refused.
+    await page.evaluate(() => {
+      location.href = 'https://example.com/';
+    });
+    await page.waitForTimeout(500);
+    expect(page.url()).toMatch(/^app:\/\/lab\//);
+  } finally {
+    await app.close();
+  }
+});

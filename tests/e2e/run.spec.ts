@@ -1,0 +1,48 @@
+import { expect, test } from '@playwright/test';
+import { consoleRows, newTab, openLab, runScript, setScript } from './lab.ts';
+
+test('Ctrl+Enter runs the active tab and the console links to the line', async ({ page }) => {
+  await openLab(page);
+  await newTab(page);
+  await setScript(
+    page,
+    [
+      "import { expect } from 'iommu-lab';",
+      '',
+      "console.log('hello from the lab', 0x1000);",
+      'expect(1 + 1).toBe(2);',
+      '',
+    ].join('\n'),
+  );
+  await runScript(page);
+  await expect(page.getByTestId('outcome')).toHaveText('passed');
+  const hello = consoleRows(page).filter({ hasText: 'hello from the lab' });
+  await expect(hello).toHaveCount(1);
+  await expect(consoleRows(page).filter({ hasText: /toBe/ })).toHaveCount(1);
+  await expect(page.getByTestId('steps')).not.toHaveText('steps —');
+  await expect(page.getByTestId('time')).not.toHaveText('time —');
+  // The row's link moves the editor's cursor to the console.log line.
+  await page.locator('[data-testid=tab]').first().click();
+  await hello.locator('.loc').click();
+  await expect(page.getByTestId('status')).toContainText('Ln 3,');
+});
+
+test('F5 runs too, and a failed expectation is marked at its line', async ({ page }) => {
+  await openLab(page);
+  await newTab(page);
+  await setScript(page, ["import { expect } from 'iommu-lab';", '', 'const pages = 3;', 'expect(pages).toBe(4);', ''].join('\n'));
+  await page.keyboard.press('F5');
+  await expect(page.getByTestId('outcome')).toHaveText('failed', { timeout: 30_000 });
+  const fail = consoleRows(page).filter({ hasText: /toBe/ }).first();
+  await expect(fail.locator('.loc')).toContainText(':4');
+  await expect(page.locator('.monaco-editor .squiggly-error').first()).toBeVisible();
+});
+
+test('the starter scenario maps a page and the device reads it through the SMMU', async ({ page }) => {
+  await openLab(page);
+  await page.getByTestId('kernel').selectOption('v6.16');
+  await runScript(page);
+  await expect(page.getByTestId('outcome')).toHaveText('passed');
+  await expect(consoleRows(page).filter({ hasText: /dma_read #1: iova 0x10000 -> pa 0x[0-9a-f]+ \(miss\)/ })).toHaveCount(1);
+  await expect(consoleRows(page).filter({ hasText: /dma_read #2: .*\(hit\)/ })).toHaveCount(1);
+});

@@ -1,0 +1,49 @@
+import { expect, test } from '@playwright/test';
+import { consoleRows, openLab, runScript, setScript } from './lab.ts';
+
+test('tabs: new, rename, switch, close — each keeps its own text', async ({ page }) => {
+  await openLab(page);
+  const tabs = page.getByTestId('tab');
+  await expect(tabs).toHaveCount(1);
+  await expect(tabs.first()).toContainText('main.ts');
+
+  await page.getByTestId('tab-new').click();
+  await expect(tabs).toHaveCount(2);
+  await setScript(page, "console.log('from the second tab');\n");
+
+  // Rename by double-click; a bad name is refused, a good one sticks.
+  await tabs.nth(1).dblclick();
+  const input = page.getByTestId('tab-rename');
+  await input.fill('bad name');
+  await input.press('Enter');
+  await expect(input).toHaveAttribute('aria-invalid', 'true');
+  await input.fill('second.ts');
+  await input.press('Enter');
+  await expect(tabs.nth(1)).toContainText('second.ts');
+
+  // The renamed tab still has its text and runs under its new name.
+  await runScript(page);
+  await expect(consoleRows(page).filter({ hasText: 'from the second tab' })).toHaveCount(1);
+  await expect(consoleRows(page).first()).toContainText('second.ts');
+
+  // Switching back shows the first script.
+  await tabs.first().click();
+  await expect(page.locator('.monaco-editor .view-lines')).toContainText('lab.add_iommu');
+
+  // Closing the second leaves one tab, which cannot be closed.
+  await tabs.nth(1).hover();
+  await tabs.nth(1).getByTestId('tab-close').click();
+  await expect(tabs).toHaveCount(1);
+  await expect(page.getByTestId('tab-close')).toHaveCount(0);
+});
+
+test('tabs survive a reload', async ({ page }) => {
+  await openLab(page);
+  await page.getByTestId('tab-new').click();
+  await setScript(page, "console.log('kept');\n");
+  await page.waitForTimeout(600);
+  await page.reload();
+  await expect(page.getByTestId('tab')).toHaveCount(2);
+  await page.getByTestId('tab').nth(1).click();
+  await expect(page.locator('.monaco-editor .view-lines')).toContainText("console.log('kept')");
+});
