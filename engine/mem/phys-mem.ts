@@ -66,7 +66,8 @@ export class PhysMem {
     const size = checkAddr('ram_size', opts.ram_size ?? 4 * 1024 * 1024 * 1024);
     if (base % CHUNK_SIZE !== 0) throw new RangeError('ram_base must be 2 MiB aligned');
     if (base === 0) throw new RangeError('ram_base must not be 0 (0 is the allocator failure value)');
-    if (size === 0 || size % CHUNK_SIZE !== 0) throw new RangeError('ram_size must be a positive multiple of 2 MiB');
+    if (size === 0 || size % CHUNK_SIZE !== 0)
+      throw new RangeError('ram_size must be a positive multiple of 2 MiB');
     if (!Number.isSafeInteger(base + size)) throw new RangeError('ram_base + ram_size is beyond 2^53');
     this.ram_base = base;
     this.ram_size = size;
@@ -181,9 +182,12 @@ export class PhysMem {
     const npages = Math.ceil(size / PAGE_SIZE);
     const key = (pa - this.ram_base) / PAGE_SIZE;
     const have = this.allocs.get(key);
-    if (have === undefined) throw new RangeError(`free_pages: 0x${pa.toString(16)} is not an allocated block`);
+    if (have === undefined)
+      throw new RangeError(`free_pages: 0x${pa.toString(16)} is not an allocated block`);
     if (have !== npages)
-      throw new RangeError(`free_pages: 0x${pa.toString(16)} was allocated with ${have} pages, freed with ${npages}`);
+      throw new RangeError(
+        `free_pages: 0x${pa.toString(16)} was allocated with ${have} pages, freed with ${npages}`,
+      );
     this.allocs.delete(key);
     this.allocated -= npages * PAGE_SIZE;
     this.push_free(npages, pa);
@@ -212,7 +216,8 @@ export class PhysMem {
   /** Live allocations in address order (for panels). */
   pages(): PhysRange[] {
     const out: PhysRange[] = [];
-    for (const [key, npages] of this.allocs) out.push({ pa: this.ram_base + key * PAGE_SIZE, size: npages * PAGE_SIZE });
+    for (const [key, npages] of this.allocs)
+      out.push({ pa: this.ram_base + key * PAGE_SIZE, size: npages * PAGE_SIZE });
     return out.sort((a, b) => a.pa - b.pa);
   }
 
@@ -294,7 +299,8 @@ export class PhysMem {
 
   write_u32(pa: number, v: number): void {
     checkAddr('pa', pa);
-    if (!Number.isInteger(v) || v < -0x8000_0000 || v > 0xffff_ffff) throw new RangeError(`value must be a 32-bit integer, got ${v}`);
+    if (!Number.isInteger(v) || v < -0x8000_0000 || v > 0xffff_ffff)
+      throw new RangeError(`value must be a 32-bit integer, got ${v}`);
     if (pa % 4 === 0) {
       const arr = this.view_w(pa);
       arr[this.view_off] = v;
