@@ -52,6 +52,8 @@ export interface MenuCommand {
 export interface LabBridge {
   readonly platform: string;
   readonly versions: { app: string; electron: string; chrome: string; node: string };
+  /** How the preload itself runs (the end-to-end test checks the window's hardening with it). */
+  readonly runtime: { sandboxed: boolean; contextIsolated: boolean };
   /** The page is listening: post the pending engine port now and every later one at once. */
   connectEngine(): void;
   /** Kill the engine and start a fresh one; the new port arrives with reason 'stop'. */

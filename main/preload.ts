@@ -6,10 +6,15 @@
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
 import { IPC, type EnginePortMessage, type EnginePortReason, type LabBridge, type MenuCommand, type ThemeSource } from './bridge-api.ts';
 
-let pageListening = false;
-let pending: { port: MessagePort; reason: EnginePortReason } | null = null;
+/** The DOM's MessagePort as Electron types it (this file is checked without the DOM lib). */
+type PagePort = IpcRendererEvent['ports'][number];
+/** The one DOM member used here: the page's window, to hand it the port. */
+declare const window: { postMessage(message: unknown, targetOrigin: string, transfer: PagePort[]): void };
 
-function postPort(port: MessagePort, reason: EnginePortReason): void {
+let pageListening = false;
+let pending: { port: PagePort; reason: EnginePortReason } | null = null;
+
+function postPort(port: PagePort, reason: EnginePortReason): void {
   const msg: EnginePortMessage = { source: 'iommu-lab', type: 'engine-port', reason };
   window.postMessage(msg, '*', [port]);
 }
@@ -34,6 +39,10 @@ const bridge: LabBridge = {
     electron: process.versions.electron ?? '',
     chrome: process.versions.chrome ?? '',
     node: process.versions.node ?? '',
+  },
+  runtime: {
+    sandboxed: (process as { sandboxed?: boolean }).sandboxed === true,
+    contextIsolated: (process as { contextIsolated?: boolean }).contextIsolated === true,
   },
   connectEngine() {
     pageListening = true;

@@ -4,16 +4,7 @@
  * Run through tests/run-e2e.js, which builds, serves and sets E2E_BASE_URL.
  */
 import { defineConfig } from '@playwright/test';
-
-export const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from './chromium.js';
 
 export default defineConfig({
   testDir: './e2e',
@@ -36,7 +27,7 @@ export default defineConfig({
       testIgnore: /electron\.spec\.ts/,
       use: {
         browserName: 'chromium',
-        launchOptions: { executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_ARGS },
+        launchOptions: { executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS },
       },
     },
     { name: 'electron', testMatch: /electron\.spec\.ts/ },

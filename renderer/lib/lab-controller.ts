@@ -2,6 +2,7 @@
  * The window's actions: run, stop, tab and menu commands. It joins the engine client, the stores and
  * the editor's markers; components call these and read the stores.
  */
+import { tick } from 'svelte';
 import type { ConsoleLine, RunResult, SourceError } from '../../engine/host/protocol.ts';
 import type { MenuCommand } from '../../main/bridge-api.ts';
 import { DEFAULT_TIMEOUT_MS, EngineClient, type ConnectionState } from './engine-client.ts';
@@ -64,13 +65,23 @@ export async function runActive(): Promise<void> {
   run.durationMs = null;
   run.notice = null;
   clearMarkers();
+  for (const m of ['lab:run-requested', 'lab:run-finished', 'lab:panels-updated']) performance.clearMarks(m);
+  for (const m of ['lab:run', 'lab:panel-update']) performance.clearMeasures(m);
+  performance.mark('lab:run-requested');
   const outcome = await client.run(
     { files: tabs.files(), entry, kernel: run.kernel, timeoutMs: DEFAULT_TIMEOUT_MS },
     (id) => (run.runId = id),
   );
   run.running = false;
   if (outcome.kind === 'finished') {
+    // Marks for `npm run bench:ui`: request → answer, and answer → panels drawn.
+    performance.mark('lab:run-finished');
     showResult(outcome.result);
+    await tick();
+    await new Promise<void>((r) => requestAnimationFrame(() => r()));
+    performance.mark('lab:panels-updated');
+    performance.measure('lab:run', 'lab:run-requested', 'lab:run-finished');
+    performance.measure('lab:panel-update', 'lab:run-finished', 'lab:panels-updated');
   } else if (outcome.kind === 'stopped') {
     run.outcome = 'stopped';
     run.durationMs = outcome.elapsedMs;

@@ -11,12 +11,12 @@ test('theme: light, dark and follow-system; Monaco follows', async ({ page }) =>
   await page.getByTestId('theme').selectOption('dark');
   await expect(html).toHaveAttribute('data-theme', 'dark');
   await expect(editor).toHaveClass(/vs-dark/);
-  const darkBg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  const darkBg = await page.evaluate<string>('getComputedStyle(document.body).backgroundColor');
 
   await page.getByTestId('theme').selectOption('light');
   await expect(html).toHaveAttribute('data-theme', 'light');
   await expect(editor).not.toHaveClass(/vs-dark/);
-  expect(await page.evaluate(() => getComputedStyle(document.body).backgroundColor)).not.toBe(darkBg);
+  expect(await page.evaluate<string>('getComputedStyle(document.body).backgroundColor')).not.toBe(darkBg);
 
   // Follow the system: switching the OS preference switches the lab.
   await page.getByTestId('theme').selectOption('system');
