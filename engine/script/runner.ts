@@ -52,6 +52,8 @@ export interface RunOptions extends LabModuleOptions {
   source: string;
   /** Other files of the run, importable as `./name` (with or without the extension). */
   files?: SourceFile[];
+  /** Asked for a `./name` import not among `files` (the CLI reads it from disk next to the script). */
+  resolveFile?(spec: string): SourceFile | undefined;
   timeoutMs?: number;
   /** Each console line as it is written. */
   onConsole?(line: ConsoleLine): void;
@@ -244,7 +246,7 @@ export function runScriptWith<S extends RunnerSession>(factory: LabModuleFactory
   const requireFn = deepFreeze((spec: unknown): unknown => {
     if (spec === 'iommu-lab') return moduleExports;
     if (typeof spec === 'string' && spec.startsWith('./')) {
-      const f = findFile(spec);
+      const f = findFile(spec) ?? opts.resolveFile?.(spec);
       if (f) return load(f);
       throw new Error(`Cannot find module '${spec}': no file of that name in this run`);
     }

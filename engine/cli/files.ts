@@ -1,0 +1,81 @@
+/** Script files on disk: reading them, and the `./name` imports next to them. */
+import { readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import type { SourceFile } from '../host/protocol.ts';
+import { UsageError } from './usage.ts';
+
+export function readScript(path: string): string {
+  let isFile = false;
+  try {
+    isFile = statSync(path).isFile();
+  } catch {
+    // missing
+  }
+  if (!isFile) throw new UsageError(`no such file: ${path}`);
+  if (path.endsWith('.iommulab'))
+    // Session files come later: `run x.iommulab` will run the session's scripts (see main.ts).
+    throw new UsageError(`${path}: session files are not supported by 'run' yet`);
+  return readFileSync(path, 'utf8');
+}
+
+/** Sources by display name, filled as files are read (for code frames in reports). */
+export class SourceCache {
+  private readonly map = new Map<string, string>();
+
+  set(name: string, source: string): void {
+    this.map.set(name, source);
+  }
+
+  get = (name: string): string | undefined => this.map.get(name);
+
+  /** The runner's `resolveFile` for a script at `entry`: `./name` read from its folder. */
+  resolverFor(entry: string): (spec: string) => SourceFile | undefined {
+    return (spec) => {
+      const base = join(dirname(entry), spec);
+      for (const candidate of [base, `${base}.ts`, `${base}.js`]) {
+        try {
+          if (!statSync(candidate).isFile()) continue;
+        } catch {
+          continue;
+        }
+        const name = relative(process.cwd(), candidate) || candidate;
+        const source = readFileSync(candidate, 'utf8');
+        this.set(name, source);
+        return { name, source };
+      }
+      return undefined;
+    };
+  }
+}
+
+const IMPORT_SPEC = /(?:\bfrom\s*|\brequire\s*\(\s*|\bimport\s*)(['"])(\.\/[^'"]+)\1/g;
+
+/**
+ * The `./name` files a script imports, directly or through each other, read from its folder and
+ * named as the script writes them (`helper.ts` for `./helper`), for runs that cannot read the disk
+ * themselves (worker threads).
+ */
+export function siblingImports(entry: string, source: string): SourceFile[] {
+  const out = new Map<string, SourceFile>();
+  const dir = dirname(entry);
+  const visit = (src: string) => {
+    for (const m of src.matchAll(IMPORT_SPEC)) {
+      const spec = m[2].slice(2);
+      for (const name of [spec, `${spec}.ts`, `${spec}.js`]) {
+        if (out.has(name)) break;
+        const path = join(dir, name);
+        try {
+          if (!statSync(path).isFile()) continue;
+        } catch {
+          continue;
+        }
+        const file = { name, source: readFileSync(path, 'utf8') };
+        out.set(name, file);
+        visit(file.source);
+        break;
+      }
+    }
+  };
+  visit(source);
+  return [...out.values()];
+}

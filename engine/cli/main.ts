@@ -1,0 +1,81 @@
+/**
+ * The `iommu-lab` command: `run` and `matrix` (SCRIPT-API.md "Command line"), `--help`, `--version`.
+ * Bad usage prints one line to stderr and exits 3.
+ *
+ * Session files come later: `iommu-lab session …` gets its own entry in COMMANDS, and `run` will
+ * accept `.iommulab` files (files.ts refuses them with a clear message until then).
+ */
+import { readFileSync } from 'node:fs';
+import { TimeoutError } from '../script/guard.ts';
+import { processIo, type Io } from './io.ts';
+import { matrixCommand, MATRIX_HELP } from './matrix-command.ts';
+import { runCommand, RUN_HELP } from './run-command.ts';
+import { EXIT, UsageError } from './usage.ts';
+
+const COMMANDS: Record<string, (argv: string[], io: Io) => number | Promise<number>> = {
+  run: runCommand,
+  matrix: matrixCommand,
+  // session: later (open, inspect, run the scripts of a .iommulab file)
+};
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+export const HELP = `iommu-lab — IOMMU Lab from the command line
+
+Usage:
+  iommu-lab run <file...> [--kernel v6.6|v6.8|v6.16] [--param name=value]… [--json] [--timeout ms]
+  iommu-lab matrix <file> [--drivers a,b,…] [--kernels v6.6,…] [--json]
+  iommu-lab <command> --help
+  iommu-lab --version
+
+${RUN_HELP.split('\n').slice(2).join('\n')}
+
+${MATRIX_HELP.split('\n').slice(2, 4).join('\n')}`;
+
+export async function main(argv: string[], io: Io): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first === undefined) {
+    io.err(HELP);
+    return EXIT.usage;
+  }
+  if (first === '--help' || first === '-h' || first === 'help') {
+    io.out(HELP);
+    return EXIT.ok;
+  }
+  if (first === '--version' || first === '-v') {
+    io.out(version());
+    return EXIT.ok;
+  }
+  try {
+    const command = COMMANDS[first];
+    if (!command) {
+      throw new UsageError(first.startsWith('-') ? `unknown option '${first}' (commands: ${Object.keys(COMMANDS).join(', ')})` : `unknown command '${first}' (commands: ${Object.keys(COMMANDS).join(', ')})`);
+    }
+    return await command(rest, io);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.err(`iommu-lab: ${e.message}`);
+      return EXIT.usage;
+    }
+    throw e;
+  }
+}
+
+// A script's promise callbacks stopped after its run ended leave TimeoutError rejections behind:
+// expected, and not the command's business.
+process.on('unhandledRejection', (reason) => {
+  if (reason instanceof TimeoutError) return;
+  process.stderr.write(`iommu-lab: internal error: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}\n`);
+  process.exitCode = EXIT.error;
+});
+
+const io = processIo();
+try {
+  process.exitCode = await main(process.argv.slice(2), io);
+} catch (e) {
+  io.err(`iommu-lab: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+  process.exitCode = EXIT.error;
+}

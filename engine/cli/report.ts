@@ -1,0 +1,77 @@
+/**
+ * How results look in a terminal: one line per file, the script's console, the error with
+ * `file:line:column` and the source line with a caret under the column.
+ */
+import type { ConsoleLine, RunResult, SourceError } from '../host/protocol.ts';
+
+export interface Style {
+  green(s: string): string;
+  red(s: string): string;
+  yellow(s: string): string;
+  dim(s: string): string;
+  bold(s: string): string;
+}
+
+const wrap = (open: number, close: number) => (s: string) => `\x1b[${open}m${s}\x1b[${close}m`;
+export const COLOR: Style = { green: wrap(32, 39), red: wrap(31, 39), yellow: wrap(33, 39), dim: wrap(2, 22), bold: wrap(1, 22) };
+const id = (s: string) => s;
+export const PLAIN: Style = { green: id, red: id, yellow: id, dim: id, bold: id };
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/** The source line and a caret under `column`, with the line number in a gutter. */
+export function codeFrame(source: string, line: number, column: number, st: Style): string {
+  const text = source.split('\n')[line - 1];
+  if (text === undefined) return '';
+  const gutter = String(line);
+  const shown = text.replace(/\t/g, ' ');
+  const caret = ' '.repeat(Math.max(0, column - 1)) + '^';
+  return `${st.dim(`${gutter} | `)}${shown}\n${st.dim(`${' '.repeat(gutter.length)} | `)}${st.red(caret)}`;
+}
+
+export function where(file: string, e: SourceError): string {
+  return e.line !== undefined ? `${e.file ?? file}:${e.line}:${e.column ?? 1}` : (e.file ?? file);
+}
+
+function consoleText(l: ConsoleLine, st: Style): string {
+  const text = l.text.replace(/\n/g, '\n    ');
+  if (l.level === 'error') return `    ${st.red(text)}`;
+  if (l.level === 'warn') return `    ${st.yellow(text)}`;
+  return `    ${text}`;
+}
+
+/** One file's report. `sourceOf` gives a file's text (for the code frame). */
+export function formatRun(r: RunResult, sourceOf: (file: string) => string | undefined, st: Style): string {
+  const out: string[] = [];
+  const { passed, failed } = r.expectations;
+  const counts = [plural(r.steps, 'step'), `${passed} passed`, ...(failed ? [`${failed} failed`] : [])].join(', ');
+  const mark = r.status === 'passed' ? st.green('✓') : r.status === 'failed' ? st.red('✗') : st.red('!');
+  const tag = r.status === 'error' ? st.red(r.unavailable ? ' not available in this kernel' : r.timedOut ? ' timed out' : ' error') : '';
+  out.push(`${mark} ${st.bold(r.file)}${tag}  ${st.dim(`${counts} · ${r.kernel} · ${Math.round(r.durationMs)} ms`)}`);
+  for (const l of r.console) out.push(consoleText(l, st));
+  for (const c of r.checks) out.push(`  ${st.yellow('check')} ${c.id} ${st.dim(`(step ${c.step})`)}: ${c.message}`);
+  if (r.error) {
+    const e = r.error;
+    const label = r.status === 'failed' ? 'expectation failed' : (e.name ?? 'error');
+    out.push(`  ${st.red(label)} at ${where(r.file, e)}`);
+    out.push(`  ${e.message.replace(/\n/g, '\n  ')}`);
+    const src = sourceOf(e.file ?? r.file);
+    if (src !== undefined && e.line !== undefined) {
+      const frame = codeFrame(src, e.line, e.column ?? 1, st);
+      if (frame) out.push(frame.replace(/^/gm, '    '));
+    }
+  }
+  return out.join('\n');
+}
+
+/** The `--json` object for one file: exactly the fields SCRIPT-API.md names. */
+export function jsonRecord(r: RunResult): Record<string, unknown> {
+  return {
+    file: r.file,
+    status: r.status,
+    expectations: { passed: r.expectations.passed, failed: r.expectations.failed },
+    checks: r.checks.map((c) => ({ id: c.id, step: c.step, message: c.message })),
+    ...(r.error ? { error: { message: r.error.message, line: r.error.line, column: r.error.column } } : {}),
+    steps: r.steps,
+  };
+}

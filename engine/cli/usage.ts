@@ -1,0 +1,56 @@
+/**
+ * Command-line parsing shared by the commands. Bad usage is a `UsageError`: main prints its one-line
+ * reason to stderr and exits 3.
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { KERNEL_NAMES } from '../core/kernel-profile.ts';
+
+export class UsageError extends Error {}
+
+export const EXIT = { ok: 0, failed: 1, error: 2, usage: 3 } as const;
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+/** util.parseArgs with its messages turned into UsageErrors that name the command. */
+export function parse<O extends Options>(command: string, argv: string[], options: O) {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (e) {
+    const msg = (e as Error).message.replace(/\. To specify a positional argument.*$/s, '').replace(/^Option '(.*?)'/, "option '$1'");
+    throw new UsageError(`${command}: ${msg.charAt(0).toLowerCase()}${msg.slice(1)}`);
+  }
+}
+
+export function checkKernel(k: string): string {
+  if (!(KERNEL_NAMES as readonly string[]).includes(k))
+    throw new UsageError(`unknown kernel '${k}' (choose from ${KERNEL_NAMES.join(', ')})`);
+  return k;
+}
+
+/** `--param name=value`, repeatable; a later value for the same name wins. */
+export function parseParams(list: string[] | undefined): Record<string, string> | undefined {
+  if (!list?.length) return undefined;
+  const out: Record<string, string> = {};
+  for (const p of list) {
+    const eq = p.indexOf('=');
+    const name = eq < 0 ? '' : p.slice(0, eq);
+    if (!/^[A-Za-z_][\w.-]*$/.test(name)) throw new UsageError(`bad --param '${p}' (want name=value, the name a word)`);
+    out[name] = p.slice(eq + 1);
+  }
+  return out;
+}
+
+export function parseTimeout(s: string | undefined): number | undefined {
+  if (s === undefined) return undefined;
+  if (!/^\d+$/.test(s) || Number(s) <= 0 || !Number.isSafeInteger(Number(s)))
+    throw new UsageError(`bad --timeout '${s}' (want a positive number of milliseconds)`);
+  return Number(s);
+}
+
+export function parseList(flag: string, s: string | undefined, allowed: readonly string[], what: string): string[] | undefined {
+  if (s === undefined) return undefined;
+  const items = s.split(',').map((x) => x.trim()).filter(Boolean);
+  if (items.length === 0) throw new UsageError(`${flag} needs at least one ${what}`);
+  for (const i of items) if (!allowed.includes(i)) throw new UsageError(`unknown ${what} '${i}' in ${flag} (choose from ${allowed.join(', ')})`);
+  return items;
+}
