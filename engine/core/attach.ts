@@ -28,6 +28,7 @@ function move_attachment(group: IommuGroup, to: IommuDomain | null): void {
   const from = group.domain;
   if (from) for (const dev of group.devices) from.devices.splice(from.devices.indexOf(dev), 1);
   if (to) to.devices.push(...group.devices);
+  if (to) to.ever_attached = true;
   group.domain = to;
 }
 

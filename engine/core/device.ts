@@ -15,6 +15,8 @@ export class Device {
   priv: unknown = null;
   /** dma-iommu's per-device state (engine/dma), created on first use. */
   dma: unknown = null;
+  /** dev->iommu->shadow_on_flush: flushes are costly (s390 shadow tables), so dma-iommu uses one large flush queue. */
+  shadow_on_flush = false;
   /** The driver's reserved regions, computed once (resv.ts device_resv_regions). */
   resv_regions: readonly ResvRegion[] | null = null;
   /** Set once probe finished: the device is on its IOMMU. */

@@ -53,6 +53,8 @@ export class IommuDomain {
   iommu: IommuDevice | null;
   /** Devices attached now (the core keeps this; drivers count their own endpoints as Linux does). */
   readonly devices: Device[] = [];
+  /** Set by the first successful attach (the map-before-attach-failed check watches for maps before it). */
+  ever_attached = false;
   /** dma-iommu's cookie (engine/dma): the IOVA allocator and flush queue, created on first use. */
   dma_cookie: unknown = null;
   /** A static domain (identity, blocked) is never freed. */

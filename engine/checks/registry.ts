@@ -1,0 +1,210 @@
+/**
+ * The doc page of every named check: what fired, why it matters in Linux, what to do about it,
+ * and where IOMMU-FACTS.md has the facts. Typed against CHECK_IDS, so a new id without a page
+ * fails the type check.
+ */
+import type { CheckId } from '../core/checks.ts';
+
+export interface CheckDoc {
+  /** One line, for lists and the console. */
+  readonly title: string;
+  /** What fired, why it matters in Linux, what to do. */
+  readonly doc: string;
+  /** The IOMMU-FACTS.md section(s) behind the rule, e.g. "IOMMU-FACTS §6 (a)". */
+  readonly facts: string;
+  /** Which drivers break the rule, in which kernel era, and why (the seed-debate invariants). */
+  readonly drivers?: string;
+}
+
+export const CHECK_DOCS: Record<CheckId, CheckDoc> = {
+  'stale-iotlb-hit': {
+    title: 'A device access was translated by a stale IOTLB entry',
+    doc:
+      'A device read or wrote through an IOTLB entry that no longer matches the page table: the mapping was ' +
+      'changed or removed and the IOTLB was not invalidated yet. In Linux this is expected for a short while ' +
+      'in lazy (DMA-FQ) mode, where unmaps wait in the flush queue until flush_iotlb_all, and it is a real bug ' +
+      'anywhere else: the device keeps reaching memory that may already belong to someone else. If the domain ' +
+      'is strict, find the unmap that was not followed by iommu_iotlb_sync (or a driver that skipped its TLB ' +
+      'invalidation); if it is lazy, the window ends at the next flush-queue flush (256 unmaps or 10 ms).',
+    facts: 'IOMMU-FACTS §2.4, §4.3',
+  },
+  'unmap-without-sync': {
+    title: 'iommu_unmap_fast was not followed by iommu_iotlb_sync before a device used the range',
+    doc:
+      'A device hit an IOVA inside a range that iommu_unmap_fast removed while the gather holding its ' +
+      'invalidation was never synced. iommu_unmap_fast leaves the TLB work in the gather on purpose, so the ' +
+      'caller can batch it; until iommu_iotlb_sync runs, the IOTLB may still translate the old mapping. ' +
+      'Call iommu_iotlb_sync(domain, gather) after the last iommu_unmap_fast of a batch, before the memory is ' +
+      'reused or the IOVA handed out again (only a flush queue with gather.queued may defer it).',
+    facts: 'IOMMU-FACTS §2.3, §2.4',
+  },
+  'map-overlaps-reserved': {
+    title: 'iommu_map over a RESERVED or MSI region of an attached device',
+    doc:
+      'A map covers part of a reserved region (type RESERVED or MSI) of a device attached to the domain. ' +
+      'The core does not refuse it, but the hardware or host will not translate there: RESERVED ranges ' +
+      '(AMD HyperTransport, virtio RESV_MEM, s390 outside the DMA window) fault or are rejected, and MSI ' +
+      'windows go to the interrupt controller untranslated. dma-iommu keeps these out of its allocator with ' +
+      'reserve_iova; a caller managing its own IOVA space (VFIO, iommufd) must read ' +
+      'iommu_get_group_resv_regions and avoid them too.',
+    facts: 'IOMMU-FACTS §3.1, §3.4',
+  },
+  'partial-unmap-of-large-page': {
+    title: 'An unmap covered only part of a block (large page) mapping',
+    doc:
+      'An unmap started or ended inside a leaf larger than the range asked for. What happens depends on the ' +
+      'driver and era: io-pgtable-arm split the block into smaller entries before v6.13 and from v6.13 WARNs and ' +
+      'unmaps nothing (returns 0); Intel and AMD v1 remove the whole entry and report its size; the virtio ' +
+      'guest driver returns 0 for a range starting inside a mapping. Callers should unmap exactly what they ' +
+      'mapped, or map with page sizes that match how they will unmap.',
+    facts: 'IOMMU-FACTS §2.3',
+  },
+  'out-of-aperture-map': {
+    title: 'iommu_map outside the domain aperture',
+    doc:
+      'A map reaches outside [aperture_start, aperture_end] of a domain with force_aperture. The core never ' +
+      "checks the aperture, so the result is the driver's: s390 returns -EINVAL, io-pgtable-arm -ERANGE " +
+      "beyond its input size, the virtio host answers RANGE. Jason Gunthorpe's rule in the 2023 thread: an " +
+      'out-of-aperture map is a caller bug. Read domain.geometry before choosing IOVAs.',
+    facts: 'IOMMU-FACTS §1.3, §6 (Jason (2))',
+  },
+  'unmap-of-hole': {
+    title: 'iommu_unmap stopped at an unmapped address',
+    doc:
+      'An unmap reached an IOVA with nothing mapped and stopped there: iommu_unmap returns the bytes unmapped so ' +
+      'far, which is less than asked for. Drivers WARN on the hole (io-pgtable-arm does) and a DMA-API ' +
+      'caller WARNs when the size differs. Usually a double unmap, an unmap with the wrong size, or one that ' +
+      'spans two separate mappings; check the returned byte count.',
+    facts: 'IOMMU-FACTS §2.3, §2.5',
+  },
+  'map-before-attach-failed': {
+    title: 'iommu_map failed on a paging domain that was never attached (invariant (a))',
+    doc:
+      'A map on a paging domain that no device was ever attached to failed with an error other than an ' +
+      "alignment, aperture or out-of-memory error. Jason Gunthorpe's rule from the September 2023 " +
+      'iotlb_sync_map thread: a domain is the storage of its IO page table and exists before any attach, so ' +
+      'map_pages must succeed for any aligned, in-aperture IOVA with valid flags whatever the attachment ' +
+      'state. The core depends on it: it creates direct mappings (RMRR, IORT RMR) in a default domain before ' +
+      "attaching it, and VFIO/iommufd map before attaching. A driver that fails here forces the core's " +
+      'post-attach retry of direct mappings (see direct-mapping-after-attach, which usually fires next). ' +
+      'Allocate the domain for the device (iommu_paging_domain_alloc, v6.11+) so the driver can finish it ' +
+      'at allocation, or attach before mapping on the eras listed below.',
+    facts: 'IOMMU-FACTS §6 (a), §2.5',
+    drivers:
+      'virtio-iommu before v6.16: domain_alloc returns an unfinalised domain (map_flags 0, no viommu), so a map ' +
+      'fails with -EINVAL, or -ENODEV when no viommu has probed; fixed by domain_alloc_paging in v6.16. ' +
+      'arm-smmu-v3 before v6.9: the page table and ASID are made at the first attach, so map_pages returns ' +
+      '-ENODEV; fixed by domain_alloc_paging in v6.9. omap-iommu, still: the page tables belong to the attached ' +
+      'instances, and with none attached map returns -EINVAL. tegra-gart (removed in v6.7): never failed, but ' +
+      "wrote the single global hardware table, so an unattached domain's map was live for everyone. Intel " +
+      'legacy domains accepted the map at a 57-bit width and failed the later attach (-EINVAL) when the IOVA ' +
+      "exceeded the unit's real width.",
+  },
+  'mappings-lost-on-detach': {
+    title: 'Mappings disappeared when the last device left the domain (invariant (b))',
+    doc:
+      'After the last detach the domain no longer translates (or no longer holds) mappings it held before. A ' +
+      "domain's mappings belong to the domain, not to the attachment: VFIO and iommufd keep a domain across " +
+      'detach and re-attach, and unmap what they mapped later; mappings that vanished make those unmaps ' +
+      'WARN and leak the pinned pages (Jason Gunthorpe, Sep 25 2023). Do not rely on a detached domain ' +
+      'keeping its contents on the drivers listed below; re-map after re-attach there.',
+    facts: 'IOMMU-FACTS §6 (b)',
+    drivers:
+      'tegra-gart (up to v6.6): no software page table, so the global hardware table is all there is and ' +
+      'detach leaves it to whoever attaches next. omap-iommu, still: detach clears and frees the per-instance ' +
+      'tables, so every mapping is lost. virtio-iommu: the host destroys an empty domain with its mappings, ' +
+      'but the guest keeps its interval tree and replays it at the next attach, which hides the loss.',
+  },
+  'attach-time-finalise': {
+    title: 'A driver finished a domain at its first attach (invariant (c))',
+    doc:
+      "The domain's page sizes, aperture or page table were set only when it was first attached, so before that " +
+      "the core saw a placeholder: the pgsize_bitmap it copied from the driver's global ops and a zero " +
+      'geometry. This is the "temporary core behaviour" the 2023 thread was about: maps before attach fail or ' +
+      'use the wrong granule, the aperture cannot be checked, and a domain finalised on one instance fails ' +
+      'to attach to another (-EINVAL). Modern drivers fix everything at allocation from the device ' +
+      '(domain_alloc_paging); on the eras below, attach first or allocate per device.',
+    facts: 'IOMMU-FACTS §6 (c), §6 (e), §1.3',
+    drivers:
+      'virtio-iommu before v6.16 (viommu_domain_finalise at first attach; the global bitmap written by the first ' +
+      'probed instance). arm-smmu-v3 before v6.9 (arm_smmu_domain_finalise at first attach). arm-smmu (v2) ' +
+      'before v6.8. mtk-iommu. Fixed as each driver moved to domain_alloc_paging: SMMUv2 v6.8, SMMUv3 v6.9, ' +
+      "Intel v6.13 (its legacy domains were trimmed from 57 bits to the unit's width at attach), virtio v6.16.",
+  },
+  'direct-mapping-after-attach': {
+    title: 'Direct mappings were created only after the default domain was attached (invariant (d))',
+    doc:
+      'iommu_create_device_direct_mappings failed before the DMA default domain was attached, so the core ' +
+      'attached it anyway and retried the 1:1 mappings afterwards (iommu_setup_default_domain calls this a ' +
+      'hack for drivers that cannot map before attach). Between the attach and the retry the device has no ' +
+      'mapping for its DIRECT regions (RMRR, IORT RMR): DMA that firmware set up and expects to keep ' +
+      'running (a framebuffer scan-out, a USB controller) faults. The cause is a driver that violates ' +
+      'map-before-attach (a).',
+    facts: 'IOMMU-FACTS §6 (d), §1.5, §3.3',
+    drivers:
+      'Any driver that fails map before attach: virtio-iommu before v6.16, arm-smmu-v3 before v6.9, omap-iommu. ' +
+      'Related rules: a device with a DIRECT region can never be attached to a blocking domain, and direct ' +
+      'mappings are made only in DMA-API domains.',
+  },
+  'unaligned-map': {
+    title: 'iommu_map with an IOVA, physical address or size not aligned to the domain granule',
+    doc:
+      "The IOVA, the physical address or the size is not a multiple of the smallest page size in the domain's " +
+      'pgsize_bitmap, so the core refused the map with -EINVAL ("unaligned") before calling the driver. ' +
+      'Align all three to the granule (1 << __ffs(pgsize_bitmap)); the DMA API does this for you with ' +
+      'iova_align.',
+    facts: 'IOMMU-FACTS §2.1, §2.5',
+  },
+  'map-on-non-paging-domain': {
+    title: 'iommu_map on an IDENTITY or BLOCKED domain',
+    doc:
+      'The domain has no page table: identity domains translate 1:1 and blocking domains translate nothing. ' +
+      'The core returns -EINVAL (v6.2 returned -ENODEV first). Map into a paging domain (UNMANAGED, DMA, DMA-FQ); ' +
+      "check iommu_get_domain_for_dev(dev)->type before mapping into a device's current domain.",
+    facts: 'IOMMU-FACTS §1.2, §2.1, §2.5',
+  },
+  'detach-not-current-domain': {
+    title: 'iommu_detach_device/group with a domain that is not the current one',
+    doc:
+      "The domain passed to detach is not the group's current domain, or the group has more than one device " +
+      '(iommu_detach_device only works on singleton groups). Linux WARNs and does nothing. Detach the domain ' +
+      'you attached, with the same device or group; use iommu_detach_group for multi-device groups.',
+    facts: 'IOMMU-FACTS §1.5',
+  },
+  'require-direct-blocked': {
+    title: 'A device with a DIRECT reserved region was to be attached to a blocking domain',
+    doc:
+      'The device has a DIRECT region (require_direct), which must stay mapped 1:1 at all times; a blocking ' +
+      'domain would cut it, so the core refuses the attach with -EINVAL. As a consequence VFIO cannot claim ' +
+      'such a device (iommu_group_claim_dma_owner fails). Firmware usually marks these regions DIRECT_RELAXABLE ' +
+      'when they may be dropped (RMRRs of USB and graphics devices).',
+    facts: 'IOMMU-FACTS §1.5 (require_direct), §3.1',
+  },
+  'iova-not-from-allocator': {
+    title: 'The DMA layer freed an IOVA its allocator had not handed out',
+    doc:
+      "An unmap gave back an IOVA range that the domain's IOVA allocator does not hold as allocated: never " +
+      'handed out, already freed (a double unmap), still waiting in the flush queue, inside a larger ' +
+      'allocation, or in a reserved region. Linux does not check: free_iova_fast puts the pfn into the ' +
+      'per-CPU IOVA cache and a later dma_map hands it out again, so two live mappings can share one IOVA and ' +
+      'a device writes into the wrong buffer. The lab does not cache such an IOVA. Unmap each DMA address ' +
+      'once, with the address the map returned.',
+    facts: 'IOMMU-FACTS §4.2, §4.3',
+  },
+  'dma-unmap-mismatch': {
+    title: 'A DMA-API unmap does not match a live mapping',
+    doc:
+      'dma_unmap_single, dma_unmap_sg or dma_free_coherent named a DMA address the device has no mapping at, ' +
+      'or a size, entry count or mapping kind that differs from the map. CONFIG_DMA_API_DEBUG reports the ' +
+      'same ("device driver tries to free DMA memory it has not allocated", "frees DMA memory with different ' +
+      'size"). Without it Linux unmaps what the arguments say: a wrong size leaves part of the IOVA mapped or ' +
+      "unmaps a neighbour, and a wrong address frees another buffer's IOVA. Pass the exact dma_addr, size, " +
+      'direction and scatterlist that the map used.',
+    facts: 'IOMMU-FACTS §4.2, §4.3',
+  },
+};
+
+/** The section references a check names, for the doc page's links: "§6 (a)", "§2.4"… */
+export function facts_sections(doc: CheckDoc): string[] {
+  return doc.facts.match(/§\d+(\.\d+)?( \([a-z]\))?/g) ?? [];
+}

@@ -1,0 +1,69 @@
+/**
+ * Checks raised by watching the trace rather than from inside the core or a driver: a rule that is
+ * about a pattern of events (which driver answered what, in which state) lives here, so the core
+ * stays the model of Linux and the drivers the models of theirs.
+ *
+ * Raised elsewhere, not here: stale-iotlb-hit, unmap-without-sync (core/translate.ts),
+ * out-of-aperture-map, map-overlaps-reserved, unaligned-map, map-on-non-paging-domain (core/map.ts),
+ * unmap-of-hole (core/unmap.ts), direct-mapping-after-attach (core/probe.ts), attach-time-finalise
+ * (the drivers), dma-unmap-mismatch and iova-not-from-allocator (engine/dma).
+ */
+import { raise_check } from '../core/checks.ts';
+import { __IOMMU_DOMAIN_PAGING, domainTypeName } from '../core/constants.ts';
+import { EEXIST, ENOMEM, ERANGE, errnoName } from '../core/errno.ts';
+import { hex } from '../core/format.ts';
+import type { Machine } from '../core/machine.ts';
+import { ev } from '../core/trace-events.ts';
+import type { Disposable, Trace } from '../trace/trace.ts';
+
+/**
+ * Errors that do not break invariant (a): out of memory (allowed by the rule), already mapped (a
+ * caller bug), and out-of-range IOVAs (io-pgtable-arm's -ERANGE; the aperture is the caller's
+ * business). Misalignment never reaches map_pages: the core refuses it first.
+ */
+const ALLOWED_ERRORS = new Set([-ENOMEM, -EEXIST, -ERANGE]);
+
+// map_pages fields: domain, iova, paddr, pgsize, pgcount, ret (core/trace-events.ts)
+const F_DOMAIN = 0;
+const F_IOVA = 1;
+const F_PGSIZE = 3;
+const F_PGCOUNT = 4;
+const F_RET = 5;
+
+/**
+ * map-before-attach-failed (facts §6 (a)): a driver's map_pages failed on a paging domain no device
+ * was ever attached to, for an in-aperture IOVA, with an error the rule does not allow.
+ */
+function watch_map_before_attach(machine: () => Machine, trace: Trace, index: number): void {
+  const ret = trace.arg(index, F_RET);
+  if (ret >= 0 || ALLOWED_ERRORS.has(ret)) return;
+  const m = machine();
+  const domain = m.domain_by_id.get(trace.arg(index, F_DOMAIN));
+  if (!domain || !(domain.type & __IOMMU_DOMAIN_PAGING) || domain.ever_attached || domain.devices.length)
+    return;
+  const iova = trace.arg(index, F_IOVA);
+  const size = trace.arg(index, F_PGSIZE) * trace.arg(index, F_PGCOUNT);
+  const g = domain.geometry;
+  if (g.force_aperture && (iova < g.aperture_start || iova + size - 1 > g.aperture_end)) return;
+  raise_check(
+    m,
+    'map-before-attach-failed',
+    `${domain.owner.name} map_pages returned ${errnoName(ret) ?? ret} for [${hex(iova)}, +${hex(size)}) on ${domainTypeName(domain.type)} domain ${domain.id}, which has never been attached: a domain must accept maps before its first attach`,
+  );
+}
+
+/**
+ * Start watching. `machine` may be a function returning the machine in force, for a caller that
+ * replaces it (a new kernel profile, a restored checkpoint) while the trace stays the same; with
+ * a plain machine, dispose and install again when it is replaced.
+ */
+export function install_watchers(machine: Machine | (() => Machine)): Disposable {
+  const get = typeof machine === 'function' ? machine : () => machine;
+  const trace = get().trace;
+  const subs = [trace.on(ev.map_pages, (t, i) => watch_map_before_attach(get, t, i))];
+  return {
+    dispose: () => {
+      for (const s of subs) s.dispose();
+    },
+  };
+}

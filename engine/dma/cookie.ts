@@ -1,0 +1,85 @@
+/**
+ * The DMA cookie of a DMA or DMA-FQ domain (struct iommu_dma_cookie) and its setup,
+ * iommu_dma_init_domain (facts §4.1): the IOVA allocator over the domain's granule and aperture,
+ * the reserved regions kept out of it, and the flush queue when the domain is lazy.
+ */
+import { IOMMU_DOMAIN_DMA_FQ, IOMMU_RESV_SW_MSI } from '../core/constants.ts';
+import type { Device } from '../core/device.ts';
+import type { IommuDomain } from '../core/domain.ts';
+import { bitmap_min_size } from '../core/pgsize.ts';
+import { device_resv_regions } from '../core/resv.ts';
+import { PAGE_SIZE } from '../mem/phys-mem.ts';
+import {
+  IOVA_DEFAULT_FQ_SIZE,
+  IOVA_DEFAULT_FQ_TIMEOUT,
+  IOVA_SINGLE_FQ_SIZE,
+  IOVA_SINGLE_FQ_TIMEOUT,
+  IovaFq,
+} from './flush-queue.ts';
+import { IovaDomain } from './iova.ts';
+import { ev } from './trace-events.ts';
+
+export class IommuDmaCookie {
+  /** Flush queue; null for a strict (DMA) domain. */
+  fq: IovaFq | null = null;
+  fq_timeout = IOVA_DEFAULT_FQ_TIMEOUT;
+  fq_flush_start_cnt = 0;
+  fq_flush_finish_cnt = 0;
+  fq_timer_on = false;
+  /** Devices whose reserved regions are already kept out of the allocator. */
+  readonly reserved_for = new Set<string>();
+
+  constructor(readonly iovad: IovaDomain) {}
+}
+
+/**
+ * The cookie of `domain`, made on first use by `dev` (Linux makes it at default-domain setup; the
+ * lab waits for the first DMA-API call, which gives the same allocator). null when the domain
+ * cannot back the DMA API: no page sizes yet, or a granule larger than the CPU page, which
+ * init_iova_domain does not support.
+ */
+export function iommu_dma_cookie(domain: IommuDomain, dev: Device): IommuDmaCookie | null {
+  let cookie = domain.dma_cookie as IommuDmaCookie | null;
+  if (!cookie) {
+    const granule = bitmap_min_size(domain.pgsize_bitmap);
+    if (!granule || granule > PAGE_SIZE) return null;
+    const g = domain.geometry;
+    // IOVA 0 is never handed out: 0 means failure to alloc_iova_fast's callers.
+    let base_pfn = 1;
+    if (g.force_aperture) base_pfn = Math.max(base_pfn, Math.floor(g.aperture_start / granule));
+    cookie = new IommuDmaCookie(new IovaDomain(granule, base_pfn));
+    if (domain.type === IOMMU_DOMAIN_DMA_FQ) {
+      // iommu_dma_init_options: an IOMMU that shadows its tables on flush (s390) takes one big
+      // queue and a long timeout, so flushes stay rare.
+      const single = dev.shadow_on_flush;
+      cookie.fq = new IovaFq(single ? IOVA_SINGLE_FQ_SIZE : IOVA_DEFAULT_FQ_SIZE);
+      cookie.fq_timeout = single ? IOVA_SINGLE_FQ_TIMEOUT : IOVA_DEFAULT_FQ_TIMEOUT;
+    }
+    domain.dma_cookie = cookie;
+  }
+  iova_reserve_iommu_regions(domain, cookie, dev);
+  return cookie;
+}
+
+/**
+ * iova_reserve_iommu_regions: every reserved region of the device except SW_MSI (where software
+ * maps MSI doorbells with ordinary IOVAs) is taken out of the allocator. Linux does this for the
+ * device whose setup initialised the cookie; the lab does it for each device of the group as it
+ * first uses the DMA API, so a device added later is protected too.
+ */
+function iova_reserve_iommu_regions(domain: IommuDomain, cookie: IommuDmaCookie, dev: Device): void {
+  const devices = dev.group ? dev.group.devices : [dev];
+  for (const d of devices) {
+    if (cookie.reserved_for.has(d.name)) continue;
+    cookie.reserved_for.add(d.name);
+    const iovad = cookie.iovad;
+    for (const r of device_resv_regions(d)) {
+      if (r.type === IOMMU_RESV_SW_MSI) continue;
+      const lo = iovad.iova_pfn(r.start);
+      const hi = iovad.iova_pfn(r.start + r.length - 1);
+      iovad.reserve_iova(lo, hi);
+      const t = domain.machine.trace;
+      t.emit(ev.iova_reserve, domain.id, r.start, r.start + r.length - 1, t.str(d.name));
+    }
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * What the DMA layer keeps per device: the PCI 32-bit IOVA preference and, as CONFIG_DMA_API_DEBUG
+ * does, every live mapping, so an unmap that matches none can be reported.
+ */
+import type { Device } from '../core/device.ts';
+import type { IommuDomain } from '../core/domain.ts';
+
+export type DmaMapKind = 'single' | 'sg' | 'coherent';
+
+/** One live DMA-API mapping, keyed by the DMA address the driver was given. */
+export class DmaMapRecord {
+  constructor(
+    readonly kind: DmaMapKind,
+    readonly dma_addr: number,
+    /** The size the driver asked for (single, coherent), or the IOVA length (sg). */
+    readonly size: number,
+    /** paddr for single mappings, cpu_addr for coherent ones, 0 for sg. */
+    readonly paddr: number,
+    /** Scatterlist entries (sg only). */
+    readonly nents: number,
+    /** The DMA domain it was mapped in; null for dma-direct. */
+    readonly domain: IommuDomain | null,
+  ) {}
+}
+
+export class DeviceDma {
+  /**
+   * dev->iommu->pci_32bit_workaround: a PCI device first asks for IOVAs below 4 GiB (single address
+   * cycles); the first failure there clears it for good. iommu.forcedac=1 is not modelled.
+   */
+  pci_32bit_workaround: boolean;
+  /** Live mappings by DMA address (dma-direct hands out the same address for each map of a buffer). */
+  readonly maps = new Map<number, DmaMapRecord[]>();
+
+  constructor(dev: Device) {
+    this.pci_32bit_workaround = dev.bus === 'pci';
+  }
+}
+
+export function dev_dma_state(dev: Device): DeviceDma {
+  return (dev.dma ??= new DeviceDma(dev)) as DeviceDma;
+}

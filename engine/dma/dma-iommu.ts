@@ -1,0 +1,543 @@
+/**
+ * The DMA API as a driver sees it (dma_map_single, dma_map_sg, dma_alloc_coherent and their
+ * unmaps), routed as Linux routes it: dma-direct when the device is not translated, dma-iommu
+ * (drivers/iommu/dma-iommu.c) over a DMA or DMA-FQ domain (facts §4).
+ */
+import { raise_check } from '../core/checks.ts';
+import {
+  DMA_BIDIRECTIONAL,
+  DMA_FROM_DEVICE,
+  DMA_MAPPING_ERROR,
+  DMA_TO_DEVICE,
+  IOMMU_CACHE,
+  IOMMU_DOMAIN_BLOCKED,
+  IOMMU_DOMAIN_IDENTITY,
+  IOMMU_READ,
+  IOMMU_WRITE,
+  domainTypeName,
+  iommu_is_dma_domain,
+} from '../core/constants.ts';
+import type { Device } from '../core/device.ts';
+import type { IommuDomain } from '../core/domain.ts';
+import { hex } from '../core/format.ts';
+import { iommu_iotlb_gather_init, iommu_iotlb_sync, type IommuIotlbGather } from '../core/gather.ts';
+import { iommu_map, iommu_map_sg, type SgEntry } from '../core/map.ts';
+import { iommu_unmap_fast } from '../core/unmap.ts';
+import { PAGE_SIZE } from '../mem/phys-mem.ts';
+import { iommu_dma_cookie, type IommuDmaCookie } from './cookie.ts';
+import { DmaMapRecord, dev_dma_state, type DmaMapKind } from './device-dma.ts';
+import { queue_iova } from './flush-queue.ts';
+import { IOVA_RANGE_CACHE_MAX_SIZE, roundup_pow_of_two } from './iova.ts';
+import { ev } from './trace-events.ts';
+
+export { DMA_MAPPING_ERROR };
+
+/** A scatterlist entry: the buffer, and what dma_map_sg filled in. */
+export interface DmaSgEntry {
+  paddr: number;
+  length: number;
+  dma_address?: number;
+  dma_length?: number;
+}
+
+/** DMA_BIT_MASK(32): the last address a device using single address cycles can reach. */
+const DMA_BIT_MASK_32 = 0xffff_ffff;
+/**
+ * The device's DMA mask: DMA_BIT_MASK(64), as a driver sets with dma_set_mask_and_coherent(dev, 64).
+ * 2^64 − 1 is not a safe integer; the largest one stands in for it (every aperture is below it).
+ */
+const DMA_MASK_64 = Number.MAX_SAFE_INTEGER;
+/** dma_get_max_seg_size() without a driver-set limit (include/linux/dma-mapping.h: SZ_64K). */
+const DEFAULT_MAX_SEG_SIZE = 0x10000;
+/** dma_get_seg_boundary(): PCI sets 0xffffffff at device setup; other buses leave ULONG_MAX (no boundary). */
+const PCI_SEG_BOUNDARY = 0x1_0000_0000;
+
+type DmaOps = { kind: 'direct' } | { kind: 'iommu'; domain: IommuDomain } | { kind: 'none'; why: string };
+
+/**
+ * Which DMA ops serve `dev` now. Linux picks them at probe from the default domain (dev->dma_iommu)
+ * and iommu-dma always maps into the default domain (iommu_get_dma_domain); in every normal flow
+ * the current domain is that default one, so the lab follows the group's current domain:
+ * - no domain, or IDENTITY: dma-direct, the DMA address is the physical address (dma_iommu false;
+ *   the device bypasses translation);
+ * - DMA or DMA-FQ: iommu-dma, an IOVA from the domain's cookie;
+ * - UNMANAGED or BLOCKED: the group belongs to someone else (VFIO/iommufd claimed it, or a driver
+ *   attached its own domain). A kernel driver must not use the DMA API then; Linux would still map
+ *   into the unattached default domain, so the device would fault on the address it was given.
+ *   The lab fails the mapping instead (DMA_MAPPING_ERROR / NULL), which is where that bug ends.
+ */
+function dma_ops(dev: Device): DmaOps {
+  const domain = dev.group?.domain ?? null;
+  if (!domain || domain.type === IOMMU_DOMAIN_IDENTITY) return { kind: 'direct' };
+  if (iommu_is_dma_domain(domain.type)) return { kind: 'iommu', domain };
+  const what = domain.type === IOMMU_DOMAIN_BLOCKED ? 'a blocking' : `an ${domainTypeName(domain.type)}`;
+  return { kind: 'none', why: `${dev.name} is attached to ${what} domain (${domain.id})` };
+}
+
+function check_dir(dir: number): void {
+  if (dir !== DMA_BIDIRECTIONAL && dir !== DMA_TO_DEVICE && dir !== DMA_FROM_DEVICE)
+    throw new RangeError(
+      `dir must be DMA_BIDIRECTIONAL (0), DMA_TO_DEVICE (1) or DMA_FROM_DEVICE (2) (got ${dir}); Linux BUGs on any other direction`,
+    );
+}
+
+/** dma_info_to_prot: the device reads what goes to it and writes what comes from it; coherent → CACHE. */
+function dma_info_to_prot(dir: number): number {
+  const prot = IOMMU_CACHE; // the lab's devices are DMA-coherent (dev_is_dma_coherent)
+  if (dir === DMA_TO_DEVICE) return prot | IOMMU_READ;
+  if (dir === DMA_FROM_DEVICE) return prot | IOMMU_WRITE;
+  return prot | IOMMU_READ | IOMMU_WRITE;
+}
+
+// ── IOVA allocation and release (iommu_dma_alloc_iova, iommu_dma_free_iova) ──
+
+/**
+ * An IOVA range of `size` bytes (granule-aligned) below the device's limit, top-down. PCI devices
+ * try below 4 GiB first; the first failure there makes them use the whole range from then on.
+ * Returns 0 when nothing fits.
+ */
+function iommu_dma_alloc_iova(
+  domain: IommuDomain,
+  cookie: IommuDmaCookie,
+  size: number,
+  dma_limit: number,
+  dev: Device,
+): number {
+  const iovad = cookie.iovad;
+  const g = iovad.granule;
+  const iova_len = size / g;
+  if (domain.geometry.force_aperture) dma_limit = Math.min(dma_limit, domain.geometry.aperture_end);
+  const st = dev_dma_state(dev);
+  const out = { from_cache: false };
+  let pfn = 0;
+  if (dma_limit > DMA_BIT_MASK_32 && st.pci_32bit_workaround) {
+    pfn = iovad.alloc_iova_fast(iova_len, Math.floor(DMA_BIT_MASK_32 / g), false, out);
+    if (!pfn) st.pci_32bit_workaround = false; // Linux: "Using 64-bit DMA addresses"
+  }
+  const limit = pfn ? DMA_BIT_MASK_32 : dma_limit;
+  if (!pfn) pfn = iovad.alloc_iova_fast(iova_len, Math.floor(dma_limit / g), true, out);
+  const t = domain.machine.trace;
+  const len = iova_len < 2 ** (IOVA_RANGE_CACHE_MAX_SIZE - 1) ? roundup_pow_of_two(iova_len) : iova_len;
+  t.emit(
+    ev.iova_alloc,
+    domain.id,
+    pfn * g,
+    pfn ? len * g : 0,
+    limit,
+    t.str(pfn ? (out.from_cache ? 'rcache' : 'tree') : 'failed'),
+  );
+  return pfn * g;
+}
+
+/** Give an IOVA range back: through the flush queue when the unmap was queued, else at once. */
+function iommu_dma_free_iova(
+  domain: IommuDomain,
+  cookie: IommuDmaCookie,
+  iova: number,
+  size: number,
+  gather: IommuIotlbGather | null,
+): void {
+  const iovad = cookie.iovad;
+  const pfn = iovad.iova_pfn(iova);
+  const pages = size / iovad.granule;
+  const m = domain.machine;
+  const node = iovad.find_iova(pfn);
+  if (!node || node.pfn_lo !== pfn || node.state !== 'live') {
+    const what = !node
+      ? 'the allocator never handed it out'
+      : node.state === 'reserved'
+        ? 'it lies in a reserved region'
+        : node.pfn_lo !== pfn
+          ? `it is inside the range that starts at ${hex(node.pfn_lo * iovad.granule)}`
+          : node.state === 'queued'
+            ? 'it is already waiting in the flush queue'
+            : 'it was already freed';
+    raise_check(
+      m,
+      'iova-not-from-allocator',
+      `IOVA ${hex(iova)} (+${hex(size)}) freed on domain ${domain.id}, but ${what}; Linux would put it in the IOVA cache and hand it out again while in use`,
+    );
+    return;
+  }
+  if (gather?.queued) {
+    queue_iova(domain, cookie, pfn, pages, gather.freelist);
+    return;
+  }
+  const to = iovad.free_iova_fast(pfn, pages);
+  m.trace.emit(ev.iova_free, domain.id, iova, size, m.trace.str(to));
+}
+
+// ── map / unmap of one range (__iommu_dma_map, __iommu_dma_unmap) ──
+
+function __iommu_dma_map(
+  dev: Device,
+  domain: IommuDomain,
+  phys: number,
+  size: number,
+  prot: number,
+  dma_mask: number,
+): number {
+  const cookie = iommu_dma_cookie(domain, dev);
+  if (!cookie) return DMA_MAPPING_ERROR;
+  const iovad = cookie.iovad;
+  const iova_off = iovad.iova_offset(phys);
+  const len = iovad.iova_align(size + iova_off);
+  const iova = iommu_dma_alloc_iova(domain, cookie, len, dma_mask, dev);
+  if (!iova) return DMA_MAPPING_ERROR;
+  if (iommu_map(domain, iova, phys - iova_off, len, prot)) {
+    iommu_dma_free_iova(domain, cookie, iova, len, null);
+    return DMA_MAPPING_ERROR;
+  }
+  return iova + iova_off;
+}
+
+/**
+ * Unmap without waiting for the TLB when the domain is lazy (gather.queued: the core skips the
+ * sync, drivers skip their per-page invalidations, the flush queue flushes later); strict
+ * domains sync at once and free the IOVA after.
+ */
+function __iommu_dma_unmap(dev: Device, domain: IommuDomain, dma_addr: number, size: number): void {
+  const cookie = iommu_dma_cookie(domain, dev);
+  if (!cookie) return;
+  const iovad = cookie.iovad;
+  const iova_off = iovad.iova_offset(dma_addr);
+  dma_addr -= iova_off;
+  size = iovad.iova_align(size + iova_off);
+  const gather = iommu_iotlb_gather_init();
+  gather.queued = cookie.fq !== null;
+  // A short unmap is a WARN in Linux; the core raises unmap-of-hole for it.
+  iommu_unmap_fast(domain, dma_addr, size, gather);
+  if (!gather.queued) iommu_iotlb_sync(domain, gather);
+  iommu_dma_free_iova(domain, cookie, dma_addr, size, gather);
+}
+
+// ── the dma-debug style bookkeeping ──
+
+const KIND_FN: Record<DmaMapKind, string> = {
+  single: 'dma_map_single',
+  sg: 'dma_map_sg',
+  coherent: 'dma_alloc_coherent',
+};
+
+function record_map(dev: Device, rec: DmaMapRecord): void {
+  const maps = dev_dma_state(dev).maps;
+  const list = maps.get(rec.dma_addr);
+  if (list) list.push(rec);
+  else maps.set(rec.dma_addr, [rec]);
+}
+
+/**
+ * Find and forget the mapping an unmap names; raise dma-unmap-mismatch, as CONFIG_DMA_API_DEBUG
+ * reports it, when there is none, or its size or kind differ. Returns the record found (even a
+ * mismatching one: dma-debug forgets it too), or null.
+ */
+function take_map(
+  dev: Device,
+  kind: DmaMapKind,
+  fn: string,
+  dma_addr: number,
+  size: number,
+  nents: number,
+): DmaMapRecord | null {
+  const maps = dev_dma_state(dev).maps;
+  const list = maps.get(dma_addr);
+  const m = dev.machine;
+  if (!list) {
+    raise_check(
+      m,
+      'dma-unmap-mismatch',
+      `${fn}(${dev.name}, ${hex(dma_addr)}, size ${hex(size)}): ${dev.name} has no DMA mapping at ${hex(dma_addr)}`,
+    );
+    return null;
+  }
+  let i = list.findIndex((r) => r.kind === kind && (kind === 'sg' ? r.nents === nents : r.size === size));
+  if (i < 0) {
+    i = 0;
+    const r = list[0];
+    const why =
+      r.kind !== kind
+        ? `it was mapped with ${KIND_FN[r.kind]}`
+        : kind === 'sg'
+          ? `it was mapped with ${r.nents} entries, unmapped with ${nents}`
+          : `it was mapped with size ${hex(r.size)}`;
+    raise_check(m, 'dma-unmap-mismatch', `${fn}(${dev.name}, ${hex(dma_addr)}, size ${hex(size)}): ${why}`);
+  }
+  const [rec] = list.splice(i, 1);
+  if (!list.length) maps.delete(dma_addr);
+  return rec;
+}
+
+// ── dma_map_single / dma_unmap_single ──
+
+/** dma_map_single (dma_map_page_attrs): the DMA address for [paddr, paddr + size), or DMA_MAPPING_ERROR. */
+export function dma_map_single(dev: Device, paddr: number, size: number, dir: number): number {
+  check_dir(dir);
+  const ops = dma_ops(dev);
+  let dma = DMA_MAPPING_ERROR;
+  if (size === 0) {
+    // dma-debug warns about zero-length mappings; iommu-dma would allocate nothing.
+  } else if (ops.kind === 'direct') {
+    dma = paddr; // dma_direct_map_page: a 64-bit mask reaches every address
+  } else if (ops.kind === 'iommu') {
+    dma = __iommu_dma_map(dev, ops.domain, paddr, size, dma_info_to_prot(dir), DMA_MASK_64);
+  }
+  const t = dev.machine.trace;
+  t.emit(ev.dma_map, t.str(dev.name), dir, paddr, size, dma);
+  if (dma !== DMA_MAPPING_ERROR)
+    record_map(
+      dev,
+      new DmaMapRecord('single', dma, size, paddr, 0, ops.kind === 'iommu' ? ops.domain : null),
+    );
+  return dma;
+}
+
+export function dma_unmap_single(dev: Device, dma_addr: number, size: number, dir: number): void {
+  check_dir(dir);
+  const t = dev.machine.trace;
+  t.emit(ev.dma_unmap, t.str(dev.name), dir, dma_addr, size);
+  const rec = take_map(dev, 'single', 'dma_unmap_single', dma_addr, size, 0);
+  const domain = unmap_domain(dev, rec);
+  if (domain) __iommu_dma_unmap(dev, domain, dma_addr, size);
+}
+
+/**
+ * The domain an unmap acts on: the one the mapping was made in (Linux's iommu-dma always unmaps
+ * from the default domain, which is where it mapped), else the current DMA domain; null for
+ * dma-direct, which has nothing to undo.
+ */
+function unmap_domain(dev: Device, rec: DmaMapRecord | null): IommuDomain | null {
+  if (rec) return rec.domain && !rec.domain.freed ? rec.domain : null;
+  const ops = dma_ops(dev);
+  return ops.kind === 'iommu' ? ops.domain : null;
+}
+
+// ── dma_map_sg / dma_unmap_sg ──
+
+/**
+ * dma_map_sg: the number of DMA segments, 0 on failure. dma-direct maps each entry at its physical
+ * address. iommu-dma lays the whole list out in one IOVA range — each entry keeps its offset in
+ * the granule, padded so no entry crosses the device's segment boundary — maps it with one
+ * iommu_map_sg, then merges entries that continue each other into segments up to the maximum
+ * segment size (__finalise_sg). Unused entries get dma_address DMA_MAPPING_ERROR, dma_length 0.
+ */
+export function dma_map_sg(dev: Device, sg: DmaSgEntry[], dir: number): number {
+  check_dir(dir);
+  const ops = dma_ops(dev);
+  let count = 0;
+  let iova = 0;
+  let iova_len = 0;
+  if (sg.length === 0) {
+    // nothing to map: dma_map_sg returns 0
+  } else if (ops.kind === 'direct') {
+    for (const s of sg) {
+      s.dma_address = s.paddr;
+      s.dma_length = s.length;
+    }
+    count = sg.length;
+    iova = sg[0].paddr;
+  } else if (ops.kind === 'iommu') {
+    const r = iommu_dma_map_sg(dev, ops.domain, sg, dir);
+    count = r.count;
+    iova = r.iova;
+    iova_len = r.iova_len;
+  }
+  const t = dev.machine.trace;
+  t.emit(
+    ev.dma_map_sg,
+    t.str(dev.name),
+    dir,
+    sg.length,
+    count,
+    iova,
+    iova_len || sg.reduce((a, s) => a + s.length, 0),
+  );
+  if (count)
+    record_map(
+      dev,
+      new DmaMapRecord(
+        'sg',
+        sg[0].dma_address!,
+        iova_len,
+        0,
+        sg.length,
+        ops.kind === 'iommu' ? ops.domain : null,
+      ),
+    );
+  return count;
+}
+
+function iommu_dma_map_sg(
+  dev: Device,
+  domain: IommuDomain,
+  sg: DmaSgEntry[],
+  dir: number,
+): { count: number; iova: number; iova_len: number } {
+  const fail = { count: 0, iova: 0, iova_len: 0 };
+  const cookie = iommu_dma_cookie(domain, dev);
+  if (!cookie) return fail;
+  const iovad = cookie.iovad;
+  const boundary = dev.bus === 'pci' ? PCI_SEG_BOUNDARY : Infinity;
+  // Per entry: its offset in the granule and the IOVA space it takes (aligned, plus padding).
+  const offs: number[] = [];
+  const spans: number[] = [];
+  const list: SgEntry[] = [];
+  let iova_len = 0;
+  for (let i = 0; i < sg.length; i++) {
+    const s = sg[i];
+    const off = iovad.iova_offset(s.paddr);
+    const span = iovad.iova_align(s.length + off);
+    // The single allocation is aligned to its size, so padding the previous entry up to the next
+    // boundary keeps an entry that would straddle one clear of it.
+    const pad = boundary === Infinity ? 0 : (boundary - (iova_len % boundary)) % boundary;
+    if (pad && pad < span - 1) {
+      spans[i - 1] += pad;
+      list[i - 1].length += pad;
+      iova_len += pad;
+    }
+    offs.push(off);
+    spans.push(span);
+    list.push({ paddr: s.paddr - off, length: span });
+    iova_len += span;
+  }
+  const iova = iommu_dma_alloc_iova(domain, cookie, iova_len, DMA_MASK_64, dev);
+  if (!iova) return fail;
+  const ret = iommu_map_sg(domain, iova, list, dma_info_to_prot(dir));
+  if (ret < 0 || ret < iova_len) {
+    iommu_dma_free_iova(domain, cookie, iova, iova_len, null);
+    return fail;
+  }
+  return { count: __finalise_sg(dev, sg, offs, spans, iova, boundary), iova, iova_len };
+}
+
+/** Merge entries that start on a granule and continue the previous one into DMA segments. */
+function __finalise_sg(
+  dev: Device,
+  sg: DmaSgEntry[],
+  offs: number[],
+  spans: number[],
+  dma_addr: number,
+  boundary: number,
+): number {
+  void dev;
+  const max_len = DEFAULT_MAX_SEG_SIZE;
+  let cur = -1;
+  let cur_len = 0;
+  let count = 0;
+  for (const s of sg) {
+    s.dma_address = DMA_MAPPING_ERROR;
+    s.dma_length = 0;
+  }
+  for (let i = 0; i < sg.length; i++) {
+    const off = offs[i];
+    const len = sg[i].length;
+    const atBoundary = boundary !== Infinity && dma_addr % boundary === 0;
+    if (cur_len && !off && !atBoundary && max_len - cur_len >= len) {
+      cur_len += len;
+    } else {
+      cur++;
+      cur_len = len;
+      count++;
+      sg[cur].dma_address = dma_addr + off;
+    }
+    sg[cur].dma_length = cur_len;
+    dma_addr += spans[i];
+    // An entry that does not fill its IOVA span ends the segment: the next cannot continue it.
+    if (len + off < spans[i]) cur_len = 0;
+  }
+  return count;
+}
+
+export function dma_unmap_sg(dev: Device, sg: DmaSgEntry[], dir: number): void {
+  check_dir(dir);
+  // iommu_dma_unmap_sg: the IOVA range runs from the first DMA segment to the end of the last.
+  let start = 0;
+  let end = 0;
+  for (let i = 0; i < sg.length; i++) {
+    const s = sg[i];
+    if (!s.dma_length || s.dma_address === undefined || s.dma_address === DMA_MAPPING_ERROR) break;
+    if (i === 0) start = s.dma_address;
+    end = s.dma_address + s.dma_length;
+  }
+  const t = dev.machine.trace;
+  t.emit(ev.dma_unmap_sg, t.str(dev.name), dir, sg.length, start, end - start);
+  const rec = take_map(dev, 'sg', 'dma_unmap_sg', sg[0]?.dma_address ?? 0, end - start, sg.length);
+  const domain = unmap_domain(dev, rec);
+  if (domain && end) __iommu_dma_unmap(dev, domain, start, end - start);
+}
+
+// ── dma_alloc_coherent / dma_free_coherent ──
+
+/**
+ * dma_alloc_coherent: zeroed RAM (rounded up to whole pages) mapped for the device both ways.
+ * `cpu_addr` is the physical address (the lab has no kernel virtual addresses). null on failure.
+ */
+export function dma_alloc_coherent(
+  dev: Device,
+  size: number,
+): { cpu_addr: number; dma_handle: number } | null {
+  const ops = dma_ops(dev);
+  const m = dev.machine;
+  const alloc = Math.ceil(size / PAGE_SIZE) * PAGE_SIZE;
+  let cpu_addr = 0;
+  let dma = DMA_MAPPING_ERROR;
+  if (size > 0 && ops.kind !== 'none') cpu_addr = m.mem.alloc_pages(alloc);
+  if (cpu_addr) {
+    if (ops.kind === 'direct') dma = cpu_addr;
+    else if (ops.kind === 'iommu')
+      dma = __iommu_dma_map(
+        dev,
+        ops.domain,
+        cpu_addr,
+        alloc,
+        dma_info_to_prot(DMA_BIDIRECTIONAL),
+        DMA_MASK_64,
+      );
+    if (dma === DMA_MAPPING_ERROR) {
+      m.mem.free_pages(cpu_addr, alloc);
+      cpu_addr = 0;
+    }
+  }
+  const t = m.trace;
+  t.emit(ev.dma_alloc, t.str(dev.name), cpu_addr, dma, size);
+  if (!cpu_addr) return null;
+  record_map(
+    dev,
+    new DmaMapRecord('coherent', dma, size, cpu_addr, 0, ops.kind === 'iommu' ? ops.domain : null),
+  );
+  return { cpu_addr, dma_handle: dma };
+}
+
+export function dma_free_coherent(dev: Device, size: number, cpu_addr: number, dma_handle: number): void {
+  const m = dev.machine;
+  const t = m.trace;
+  t.emit(ev.dma_free, t.str(dev.name), cpu_addr, dma_handle, size);
+  const rec = take_map(dev, 'coherent', 'dma_free_coherent', dma_handle, size, 0);
+  const domain = unmap_domain(dev, rec);
+  if (domain) __iommu_dma_unmap(dev, domain, dma_handle, Math.ceil(size / PAGE_SIZE) * PAGE_SIZE);
+  // Linux frees whatever pages cpu_addr names; the lab frees only the block it handed out, so a
+  // wrong cpu_addr or size (reported above) cannot corrupt the page allocator.
+  if (rec && rec.paddr === cpu_addr) m.mem.free_pages(cpu_addr, Math.ceil(rec.size / PAGE_SIZE) * PAGE_SIZE);
+  else if (rec)
+    raise_check(
+      m,
+      'dma-unmap-mismatch',
+      `dma_free_coherent(${dev.name}): cpu_addr ${hex(cpu_addr)} is not ${hex(rec.paddr)}, the buffer allocated with DMA handle ${hex(dma_handle)}`,
+    );
+}
+
+// ── for panels and tests ──
+
+/** The IOVA ranges of a DMA domain's allocator (reserved, live, cached, queued), or [] before first use. */
+export function dma_iova_ranges(domain: IommuDomain): { start: number; end: number; state: string }[] {
+  const cookie = domain.dma_cookie as IommuDmaCookie | null;
+  if (!cookie) return [];
+  const g = cookie.iovad.granule;
+  return cookie.iovad
+    .ranges()
+    .map((r) => ({ start: r.pfn_lo * g, end: (r.pfn_hi + 1) * g - 1, state: r.state }));
+}
+
+/** Entries waiting in a lazy domain's flush queue. */
+export function dma_fq_length(domain: IommuDomain): number {
+  return (domain.dma_cookie as IommuDmaCookie | null)?.fq?.entries.length ?? 0;
+}

@@ -1,0 +1,40 @@
+/**
+ * DMA-API events. dma_map_phys/dma_unmap_phys, dma_map_sg/dma_unmap_sg and dma_alloc/dma_free
+ * follow include/trace/events/dma.h (newer kernels name the single-mapping pair dma_map_phys and
+ * dma_unmap_phys; older ones dma_map_page). dma-iommu and iova.c have no tracepoints, so the IOVA
+ * allocator and flush queue events carry plain descriptive names.
+ */
+import { defineEvent } from '../trace/events.ts';
+
+export const ev = {
+  /** dma_addr is DMA_MAPPING_ERROR when the mapping failed. */
+  dma_map: defineEvent('dma_map_phys', 'dma', ['device:s', 'dir:u', 'phys_addr:x', 'size:x', 'dma_addr:x']),
+  dma_unmap: defineEvent('dma_unmap_phys', 'dma', ['device:s', 'dir:u', 'dma_addr:x', 'size:x']),
+  /** ents: DMA segments produced (0 on failure); dma_addr/length: the IOVA range or first segment. */
+  dma_map_sg: defineEvent('dma_map_sg', 'dma', [
+    'device:s',
+    'dir:u',
+    'nents:u',
+    'ents:u',
+    'dma_addr:x',
+    'length:x',
+  ]),
+  dma_unmap_sg: defineEvent('dma_unmap_sg', 'dma', [
+    'device:s',
+    'dir:u',
+    'nents:u',
+    'dma_addr:x',
+    'length:x',
+  ]),
+  dma_alloc: defineEvent('dma_alloc', 'dma', ['device:s', 'phys_addr:x', 'dma_addr:x', 'size:x']),
+  dma_free: defineEvent('dma_free', 'dma', ['device:s', 'phys_addr:x', 'dma_addr:x', 'size:x']),
+  /** from: 'rcache' (a recently freed range of the same order) or 'tree' (a fresh top-down search). */
+  iova_alloc: defineEvent('iova_alloc', 'dma', ['domain:u', 'iova:x', 'size:x', 'limit:x', 'from:s']),
+  /** to: 'rcache' or 'tree'. */
+  iova_free: defineEvent('iova_free', 'dma', ['domain:u', 'iova:x', 'size:x', 'to:s']),
+  iova_reserve: defineEvent('iova_reserve', 'dma', ['domain:u', 'start:x', 'end:x', 'device:s']),
+  /** counter: the flush count the entry waits for; queued: entries in the queue after this one. */
+  fq_enqueue: defineEvent('fq_enqueue', 'dma', ['domain:u', 'iova:x', 'size:x', 'counter:u', 'queued:u']),
+  /** reason: 'full' (the ring had no room) or 'timeout' (the queue timer fired); freed: entries released. */
+  fq_flush: defineEvent('fq_flush', 'dma', ['domain:u', 'reason:s', 'freed:u']),
+};
