@@ -8,18 +8,22 @@
 import { readFileSync } from 'node:fs';
 import { TimeoutError } from '../script/guard.ts';
 import { processIo, type Io } from './io.ts';
-import { matrixCommand, MATRIX_HELP } from './matrix-command.ts';
-import { runCommand, RUN_HELP } from './run-command.ts';
+import { MATRIX_HELP, RUN_HELP } from './help.ts';
 import { EXIT, UsageError } from './usage.ts';
 
-const COMMANDS: Record<string, (argv: string[], io: Io) => number | Promise<number>> = {
-  run: runCommand,
-  matrix: matrixCommand,
+type Command = (argv: string[], io: Io) => number | Promise<number>;
+
+/** Loaded on use, so `--help` and bad usage answer even when the engine cannot load. */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  run: async () => (await import('./run-command.ts')).runCommand,
+  matrix: async () => (await import('./matrix-command.ts')).matrixCommand,
   // session: later (open, inspect, run the scripts of a .iommulab file)
 };
 
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
   return pkg.version;
 }
 
@@ -52,9 +56,15 @@ export async function main(argv: string[], io: Io): Promise<number> {
   try {
     const command = COMMANDS[first];
     if (!command) {
-      throw new UsageError(first.startsWith('-') ? `unknown option '${first}' (commands: ${Object.keys(COMMANDS).join(', ')})` : `unknown command '${first}' (commands: ${Object.keys(COMMANDS).join(', ')})`);
+      throw new UsageError(
+        first.startsWith('-')
+          ? `unknown option '${first}' (commands: ${Object.keys(COMMANDS).join(', ')})`
+          : `unknown command '${first}' (commands: ${Object.keys(COMMANDS).join(', ')})`,
+      );
     }
-    return await command(rest, io);
+    return await (
+      await command()
+    )(rest, io);
   } catch (e) {
     if (e instanceof UsageError) {
       io.err(`iommu-lab: ${e.message}`);
@@ -68,7 +78,9 @@ export async function main(argv: string[], io: Io): Promise<number> {
 // expected, and not the command's business.
 process.on('unhandledRejection', (reason) => {
   if (reason instanceof TimeoutError) return;
-  process.stderr.write(`iommu-lab: internal error: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}\n`);
+  process.stderr.write(
+    `iommu-lab: internal error: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}\n`,
+  );
   process.exitCode = EXIT.error;
 });
 

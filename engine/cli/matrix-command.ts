@@ -7,27 +7,22 @@
 import { availableParallelism } from 'node:os';
 import { runScript } from '../script/run-script.ts';
 import { KERNEL_NAMES } from '../core/kernel-profile.ts';
-import { cellFromResult, cellRunParams, matrixAxes, matrixCells, matrixResult, MATRIX_DRIVERS, type MatrixCellSpec } from '../host/matrix.ts';
+import {
+  cellFromResult,
+  cellRunParams,
+  matrixAxes,
+  matrixCells,
+  matrixResult,
+  MATRIX_DRIVERS,
+  type MatrixCellSpec,
+} from '../host/matrix.ts';
 import type { MatrixCell, MatrixParams, MatrixResult } from '../host/protocol.ts';
 import { readScript, siblingImports } from './files.ts';
 import type { Io } from './io.ts';
 import type { Style } from './report.ts';
+import { MATRIX_HELP } from './help.ts';
 import { EXIT, parse, parseList, parseParams, parseTimeout, UsageError } from './usage.ts';
 import { EnginePool } from './worker-pool.ts';
-
-export const MATRIX_HELP = `iommu-lab matrix <file> [options]
-
-Run one scenario once per (driver, kernel) pair, with lab.params.driver set and the kernel
-profile fixed, and print a drivers × kernels table.
-
-  --drivers <a,b,…>    drivers (default: ${MATRIX_DRIVERS.join(', ')})
-  --kernels <k,…>      kernel profiles (default: ${KERNEL_NAMES.join(', ')})
-  --param <name=value> a value for lab.params (repeatable; driver is set by the matrix)
-  --timeout <ms>       time limit per cell (default: 10000)
-  --jobs <n>           worker threads (default: one per core, 1 = run in this process)
-  --json               print the result as one JSON object
-
-Exit status: 0 every available cell passed, 1 a cell failed, 2 a cell errored, 3 bad usage.`;
 
 /** Below this many cells, starting threads costs more than it saves. */
 const MIN_CELLS_FOR_THREADS = 4;
@@ -37,7 +32,15 @@ async function runCells(params: MatrixParams, specs: MatrixCellSpec[], jobs: num
   const others = params.files.slice(1);
   if (jobs <= 1 || specs.length < MIN_CELLS_FOR_THREADS) {
     return specs.map((spec) =>
-      cellFromResult(spec, runScript({ fileName: entry.name, source: entry.source, files: others, ...cellRunParams(params, spec) })),
+      cellFromResult(
+        spec,
+        runScript({
+          fileName: entry.name,
+          source: entry.source,
+          files: others,
+          ...cellRunParams(params, spec),
+        }),
+      ),
     );
   }
   const pool = new EnginePool(Math.min(jobs, specs.length));
@@ -49,7 +52,14 @@ async function runCells(params: MatrixParams, specs: MatrixCellSpec[], jobs: num
           const r = await pool.run({ files: params.files, entry: entry.name, ...c });
           return cellFromResult(spec, r);
         } catch (e) {
-          const cell: MatrixCell = { ...spec, status: 'error', detail: `engine: ${(e as Error).message}`, expectations: { passed: 0, failed: 0 }, steps: 0, durationMs: 0 };
+          const cell: MatrixCell = {
+            ...spec,
+            status: 'error',
+            detail: `engine: ${(e as Error).message}`,
+            expectations: { passed: 0, failed: 0 },
+            steps: 0,
+            durationMs: 0,
+          };
           return cell;
         }
       }),
@@ -59,7 +69,12 @@ async function runCells(params: MatrixParams, specs: MatrixCellSpec[], jobs: num
   }
 }
 
-const CELL_TEXT: Record<MatrixCell['status'], string> = { passed: '✓ passed', failed: '✗ failed', error: '! error', 'n/a': '– n/a' };
+const CELL_TEXT: Record<MatrixCell['status'], string> = {
+  passed: '✓ passed',
+  failed: '✗ failed',
+  error: '! error',
+  'n/a': '– n/a',
+};
 
 function paint(status: MatrixCell['status'], text: string, st: Style): string {
   return status === 'passed' ? st.green(text) : status === 'n/a' ? st.dim(text) : st.red(text);
@@ -67,19 +82,34 @@ function paint(status: MatrixCell['status'], text: string, st: Style): string {
 
 export function formatMatrix(file: string, m: MatrixResult, st: Style): string {
   const rowHead = Math.max(...m.drivers.map((d) => d.length), 6) + 2;
-  const colWidth = Math.max(...Object.values(CELL_TEXT).map((t) => t.length), ...m.kernels.map((k) => k.length)) + 2;
+  const colWidth =
+    Math.max(...Object.values(CELL_TEXT).map((t) => t.length), ...m.kernels.map((k) => k.length)) + 2;
   const lines: string[] = [st.bold(`matrix ${file}`), ''];
-  lines.push(' '.repeat(rowHead) + m.kernels.map((k) => st.bold(k.padEnd(colWidth))).join('').trimEnd());
+  lines.push(
+    ' '.repeat(rowHead) +
+      m.kernels
+        .map((k) => st.bold(k.padEnd(colWidth)))
+        .join('')
+        .trimEnd(),
+  );
   for (const d of m.drivers) {
     const cells = m.kernels.map((k) => m.cells.find((c) => c.driver === d && c.kernel === k)!);
-    lines.push(d.padEnd(rowHead) + cells.map((c) => paint(c.status, CELL_TEXT[c.status].padEnd(colWidth), st)).join('').trimEnd());
+    lines.push(
+      d.padEnd(rowHead) +
+        cells
+          .map((c) => paint(c.status, CELL_TEXT[c.status].padEnd(colWidth), st))
+          .join('')
+          .trimEnd(),
+    );
   }
   const bad = m.cells.filter((c) => c.status === 'failed' || c.status === 'error');
   if (bad.length) {
     lines.push('');
     for (const c of bad) {
       const at = c.line !== undefined ? `${file}:${c.line}:${c.column ?? 1}: ` : '';
-      lines.push(`${paint(c.status, `${c.driver} × ${c.kernel}`, st)}  ${at}${(c.detail ?? '').split('\n')[0]}`);
+      lines.push(
+        `${paint(c.status, `${c.driver} × ${c.kernel}`, st)}  ${at}${(c.detail ?? '').split('\n')[0]}`,
+      );
     }
   }
   const available = m.cells.filter((c) => c.status !== 'n/a').length;
@@ -113,13 +143,21 @@ export async function matrixCommand(argv: string[], io: Io): Promise<number> {
   const timeoutMs = parseTimeout(values.timeout);
   let jobs = availableParallelism();
   if (values.jobs !== undefined) {
-    if (!/^\d+$/.test(values.jobs) || Number(values.jobs) < 1) throw new UsageError(`bad --jobs '${values.jobs}' (want a positive number)`);
+    if (!/^\d+$/.test(values.jobs) || Number(values.jobs) < 1)
+      throw new UsageError(`bad --jobs '${values.jobs}' (want a positive number)`);
     jobs = Number(values.jobs);
   }
   const path = positionals[0];
   const source = readScript(path);
   // Cells may run on threads that cannot read the disk: the files it imports go along.
-  const req: MatrixParams = { files: [{ name: path, source }, ...siblingImports(path, source)], entry: path, drivers, kernels, params, timeoutMs };
+  const req: MatrixParams = {
+    files: [{ name: path, source }, ...siblingImports(path, source)],
+    entry: path,
+    drivers,
+    kernels,
+    params,
+    timeoutMs,
+  };
   const axes = matrixAxes(req);
   const specs = matrixCells(axes.drivers, axes.kernels);
   const cells = await runCells(req, specs, jobs);

@@ -13,7 +13,13 @@ export interface Style {
 }
 
 const wrap = (open: number, close: number) => (s: string) => `\x1b[${open}m${s}\x1b[${close}m`;
-export const COLOR: Style = { green: wrap(32, 39), red: wrap(31, 39), yellow: wrap(33, 39), dim: wrap(2, 22), bold: wrap(1, 22) };
+export const COLOR: Style = {
+  green: wrap(32, 39),
+  red: wrap(31, 39),
+  yellow: wrap(33, 39),
+  dim: wrap(2, 22),
+  bold: wrap(1, 22),
+};
 const id = (s: string) => s;
 export const PLAIN: Style = { green: id, red: id, yellow: id, dim: id, bold: id };
 
@@ -44,12 +50,20 @@ function consoleText(l: ConsoleLine, st: Style): string {
 export function formatRun(r: RunResult, sourceOf: (file: string) => string | undefined, st: Style): string {
   const out: string[] = [];
   const { passed, failed } = r.expectations;
-  const counts = [plural(r.steps, 'step'), `${passed} passed`, ...(failed ? [`${failed} failed`] : [])].join(', ');
+  const counts = [plural(r.steps, 'step'), `${passed} passed`, ...(failed ? [`${failed} failed`] : [])].join(
+    ', ',
+  );
   const mark = r.status === 'passed' ? st.green('✓') : r.status === 'failed' ? st.red('✗') : st.red('!');
-  const tag = r.status === 'error' ? st.red(r.unavailable ? ' not available in this kernel' : r.timedOut ? ' timed out' : ' error') : '';
-  out.push(`${mark} ${st.bold(r.file)}${tag}  ${st.dim(`${counts} · ${r.kernel} · ${Math.round(r.durationMs)} ms`)}`);
+  const tag =
+    r.status === 'error'
+      ? st.red(r.unavailable ? ' not available in this kernel' : r.timedOut ? ' timed out' : ' error')
+      : '';
+  out.push(
+    `${mark} ${st.bold(r.file)}${tag}  ${st.dim(`${counts} · ${r.kernel} · ${Math.round(r.durationMs)} ms`)}`,
+  );
   for (const l of r.console) out.push(consoleText(l, st));
-  for (const c of r.checks) out.push(`  ${st.yellow('check')} ${c.id} ${st.dim(`(step ${c.step})`)}: ${c.message}`);
+  for (const c of r.checks)
+    out.push(`  ${st.yellow('check')} ${c.id} ${st.dim(`(step ${c.step})`)}: ${c.message}`);
   if (r.error) {
     const e = r.error;
     const label = r.status === 'failed' ? 'expectation failed' : (e.name ?? 'error');

@@ -4,23 +4,12 @@
  * (syntax, exception, timeout); 3: bad usage.
  */
 import { runScript } from '../script/run-script.ts';
-import { DEFAULT_TIMEOUT_MS } from '../script/runner.ts';
 import type { RunResult } from '../host/protocol.ts';
 import { readScript, SourceCache } from './files.ts';
 import type { Io } from './io.ts';
 import { formatRun, jsonRecord } from './report.ts';
+import { RUN_HELP } from './help.ts';
 import { checkKernel, EXIT, parse, parseParams, parseTimeout, UsageError } from './usage.ts';
-
-export const RUN_HELP = `iommu-lab run <file...> [options]
-
-Run scenario scripts and report their expectations.
-
-  --kernel <v6.6|v6.8|v6.16>  kernel profile (default: v6.16, or what the script picks)
-  --param <name=value>        a value for lab.params (repeatable)
-  --timeout <ms>              stop a script after this long (default: ${DEFAULT_TIMEOUT_MS})
-  --json                      one JSON object per file instead of the report
-
-Exit status: 0 all passed, 1 an expectation failed, 2 a script error, 3 bad usage.`;
 
 export function exitCodeFor(results: RunResult[]): number {
   if (results.some((r) => r.status === 'error')) return EXIT.error;
@@ -70,7 +59,11 @@ export function runCommand(argv: string[], io: Io): number {
   }
   if (!values.json && results.length > 1) {
     const count = (s: RunResult['status']) => results.filter((r) => r.status === s).length;
-    const parts = [`${count('passed')} passed`, ...(count('failed') ? [`${count('failed')} failed`] : []), ...(count('error') ? [`${count('error')} errored`] : [])];
+    const parts = [
+      `${count('passed')} passed`,
+      ...(count('failed') ? [`${count('failed')} failed`] : []),
+      ...(count('error') ? [`${count('error')} errored`] : []),
+    ];
     io.out(io.style.dim(`${results.length} files: ${parts.join(', ')}`));
   }
   return exitCodeFor(results);

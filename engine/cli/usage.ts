@@ -16,7 +16,9 @@ export function parse<O extends Options>(command: string, argv: string[], option
   try {
     return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   } catch (e) {
-    const msg = (e as Error).message.replace(/\. To specify a positional argument.*$/s, '').replace(/^Option '(.*?)'/, "option '$1'");
+    const msg = (e as Error).message
+      .replace(/\. To specify a positional argument.*$/s, '')
+      .replace(/^Option '(.*?)'/, "option '$1'");
     throw new UsageError(`${command}: ${msg.charAt(0).toLowerCase()}${msg.slice(1)}`);
   }
 }
@@ -34,7 +36,8 @@ export function parseParams(list: string[] | undefined): Record<string, string> 
   for (const p of list) {
     const eq = p.indexOf('=');
     const name = eq < 0 ? '' : p.slice(0, eq);
-    if (!/^[A-Za-z_][\w.-]*$/.test(name)) throw new UsageError(`bad --param '${p}' (want name=value, the name a word)`);
+    if (!/^[A-Za-z_][\w.-]*$/.test(name))
+      throw new UsageError(`bad --param '${p}' (want name=value, the name a word)`);
     out[name] = p.slice(eq + 1);
   }
   return out;
@@ -47,10 +50,20 @@ export function parseTimeout(s: string | undefined): number | undefined {
   return Number(s);
 }
 
-export function parseList(flag: string, s: string | undefined, allowed: readonly string[], what: string): string[] | undefined {
+export function parseList(
+  flag: string,
+  s: string | undefined,
+  allowed: readonly string[],
+  what: string,
+): string[] | undefined {
   if (s === undefined) return undefined;
-  const items = s.split(',').map((x) => x.trim()).filter(Boolean);
+  const items = s
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
   if (items.length === 0) throw new UsageError(`${flag} needs at least one ${what}`);
-  for (const i of items) if (!allowed.includes(i)) throw new UsageError(`unknown ${what} '${i}' in ${flag} (choose from ${allowed.join(', ')})`);
+  for (const i of items)
+    if (!allowed.includes(i))
+      throw new UsageError(`unknown ${what} '${i}' in ${flag} (choose from ${allowed.join(', ')})`);
   return items;
 }

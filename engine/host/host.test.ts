@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { EngineHost, type HostSession, type RunFn } from './host.ts';
-import { parseRequest, type EngineEvent, type EngineMessage, type Response, type Transport } from './protocol.ts';
+import {
+  parseRequest,
+  type EngineEvent,
+  type EngineMessage,
+  type Response,
+  type Transport,
+} from './protocol.ts';
 import { runScriptWith, type LabModuleFactory } from '../script/runner.ts';
 
 /** A small stand-in lab (the real one is exercised through the CLI tests): a trace of one event per call. */
@@ -19,7 +25,9 @@ const factory: LabModuleFactory<HostSession> = (opts) => {
         return events.length;
       },
       query: (offset, limit, filter) => {
-        const all = events.map((e, i) => ({ e, i })).filter(({ e }) => !filter?.nameContains || e.name.includes(filter.nameContains));
+        const all = events
+          .map((e, i) => ({ e, i }))
+          .filter(({ e }) => !filter?.nameContains || e.name.includes(filter.nameContains));
         const page = all.slice(offset, offset + limit);
         return { total: all.length, indices: page.map((p) => p.i), events: page.map((p) => p.e) };
       },
@@ -44,7 +52,10 @@ const run: RunFn = (input) => runScriptWith(factory, input);
 function setup(extra: Partial<ConstructorParameters<typeof EngineHost>[1]> = {}) {
   const out: EngineMessage[] = [];
   let deliver: (m: unknown) => void = () => {};
-  const transport: Transport = { send: (m) => out.push(structuredClone(m)), onMessage: (cb) => (deliver = cb) };
+  const transport: Transport = {
+    send: (m) => out.push(structuredClone(m)),
+    onMessage: (cb) => (deliver = cb),
+  };
   const logs: string[] = [];
   const host = new EngineHost(transport, { run, log: (m) => logs.push(m), ...extra });
   host.start();
@@ -52,11 +63,14 @@ function setup(extra: Partial<ConstructorParameters<typeof EngineHost>[1]> = {})
     deliver(msg);
     await host.idle();
     const id = (msg as { id?: unknown }).id;
-    const res = out.filter((m): m is Response => m.type === 'response' && (m.id === id || m.id === -1)).at(-1);
+    const res = out
+      .filter((m): m is Response => m.type === 'response' && (m.id === id || m.id === -1))
+      .at(-1);
     if (!res) throw new Error('no response');
     return res;
   };
-  const events = (name?: string) => out.filter((m): m is EngineEvent => m.type === 'event' && (!name || m.event === name));
+  const events = (name?: string) =>
+    out.filter((m): m is EngineEvent => m.type === 'event' && (!name || m.event === name));
   return { out, request, events, logs };
 }
 
@@ -66,27 +80,54 @@ describe('engine host', () => {
   it('says ready and answers ping', async () => {
     const h = setup();
     expect(h.events('ready')).toEqual([{ type: 'event', event: 'ready', version: 1 }]);
-    expect(await h.request({ type: 'ping', id: 1 })).toEqual({ type: 'response', id: 1, ok: true, result: { pong: true, version: 1 } });
+    expect(await h.request({ type: 'ping', id: 1 })).toEqual({
+      type: 'response',
+      id: 1,
+      ok: true,
+      result: { pong: true, version: 1 },
+    });
   });
 
   it('refuses malformed and unknown messages and lives on', async () => {
     const h = setup();
     expect(await h.request('hello')).toMatchObject({ id: -1, ok: false, error: { code: 'bad-request' } });
-    expect(await h.request({ type: 'launch', id: 2 })).toMatchObject({ id: 2, ok: false, error: { code: 'unknown-request' } });
-    expect(await h.request({ type: 'run', id: 3, files: [], entry: 'x' })).toMatchObject({ id: 3, ok: false, error: { code: 'bad-request', message: expect.stringMatching(/files/) } });
-    expect(await h.request({ type: 'query', id: 4, query: { what: 'trace', offset: -1, limit: 5 } })).toMatchObject({ ok: false });
+    expect(await h.request({ type: 'launch', id: 2 })).toMatchObject({
+      id: 2,
+      ok: false,
+      error: { code: 'unknown-request' },
+    });
+    expect(await h.request({ type: 'run', id: 3, files: [], entry: 'x' })).toMatchObject({
+      id: 3,
+      ok: false,
+      error: { code: 'bad-request', message: expect.stringMatching(/files/) },
+    });
+    expect(
+      await h.request({ type: 'query', id: 4, query: { what: 'trace', offset: -1, limit: 5 } }),
+    ).toMatchObject({ ok: false });
     expect(h.logs.length).toBe(4);
     expect(await h.request({ type: 'ping', id: 5 })).toMatchObject({ ok: true });
   });
 
   it('runs a script: run-started, console, run-finished, then the response', async () => {
     const h = setup();
-    const res = await h.request({ type: 'run', id: 7, ...file(`import { call, expect } from 'iommu-lab';\nconsole.log('hi');\ncall('iommu_map');\nexpect(1).toBe(1);\n`) });
-    expect(res).toMatchObject({ ok: true, result: { status: 'passed', steps: 1, expectations: { passed: 1, failed: 0 } } });
+    const res = await h.request({
+      type: 'run',
+      id: 7,
+      ...file(
+        `import { call, expect } from 'iommu-lab';\nconsole.log('hi');\ncall('iommu_map');\nexpect(1).toBe(1);\n`,
+      ),
+    });
+    expect(res).toMatchObject({
+      ok: true,
+      result: { status: 'passed', steps: 1, expectations: { passed: 1, failed: 0 } },
+    });
     expect((res as { result: object }).result).not.toHaveProperty('session');
     const kinds = h.out.filter((m) => m.type === 'event').map((m) => (m as EngineEvent).event);
     expect(kinds).toEqual(['ready', 'run-started', 'console', 'run-finished']);
-    expect(h.events('console')[0]).toMatchObject({ runId: 7, lines: [{ level: 'log', text: 'hi', line: 2 }] });
+    expect(h.events('console')[0]).toMatchObject({
+      runId: 7,
+      lines: [{ level: 'log', text: 'hi', line: 2 }],
+    });
     expect(h.events('run-finished')[0]).toMatchObject({ runId: 7, result: { status: 'passed' } });
   });
 
@@ -98,18 +139,43 @@ describe('engine host', () => {
 
   it('answers queries about the last run', async () => {
     const h = setup();
-    expect(await h.request({ type: 'query', id: 1, query: { what: 'summary' } })).toMatchObject({ ok: true, result: { hasRun: false } });
-    expect(await h.request({ type: 'query', id: 2, query: { what: 'checks' } })).toMatchObject({ ok: false, error: { code: 'no-session' } });
-    await h.request({ type: 'run', id: 3, ...file(`import { call } from 'iommu-lab';\ncall('a_map'); call('b_unmap'); call('c_map');\nconsole.log('x');\n`) });
+    expect(await h.request({ type: 'query', id: 1, query: { what: 'summary' } })).toMatchObject({
+      ok: true,
+      result: { hasRun: false },
+    });
+    expect(await h.request({ type: 'query', id: 2, query: { what: 'checks' } })).toMatchObject({
+      ok: false,
+      error: { code: 'no-session' },
+    });
+    await h.request({
+      type: 'run',
+      id: 3,
+      ...file(
+        `import { call } from 'iommu-lab';\ncall('a_map'); call('b_unmap'); call('c_map');\nconsole.log('x');\n`,
+      ),
+    });
     expect(await h.request({ type: 'query', id: 4, query: { what: 'summary' } })).toMatchObject({
       result: { hasRun: true, steps: 3, traceLength: 3, status: 'passed', currentStep: 3 },
     });
-    expect(await h.request({ type: 'query', id: 5, query: { what: 'trace', offset: 1, limit: 5, filter: { nameContains: 'map' } } })).toMatchObject({
+    expect(
+      await h.request({
+        type: 'query',
+        id: 5,
+        query: { what: 'trace', offset: 1, limit: 5, filter: { nameContains: 'map' } },
+      }),
+    ).toMatchObject({
       result: { offset: 1, total: 3, indices: [1, 2], events: [{ name: 'b_unmap' }, { name: 'c_map' }] },
     });
-    expect(await h.request({ type: 'query', id: 6, query: { what: 'console', offset: 0, limit: 10 } })).toMatchObject({ result: { total: 1, lines: [{ text: 'x' }] } });
-    expect(await h.request({ type: 'query', id: 7, query: { what: 'state', panel: 'domains' } })).toMatchObject({ ok: false, error: { code: 'unsupported' } });
-    expect(await h.request({ type: 'seek', id: 8, step: 1 })).toMatchObject({ ok: false, error: { code: 'unsupported' } });
+    expect(
+      await h.request({ type: 'query', id: 6, query: { what: 'console', offset: 0, limit: 10 } }),
+    ).toMatchObject({ result: { total: 1, lines: [{ text: 'x' }] } });
+    expect(
+      await h.request({ type: 'query', id: 7, query: { what: 'state', panel: 'domains' } }),
+    ).toMatchObject({ ok: false, error: { code: 'unsupported' } });
+    expect(await h.request({ type: 'seek', id: 8, step: 1 })).toMatchObject({
+      ok: false,
+      error: { code: 'unsupported' },
+    });
   });
 
   it('runs a matrix in turn, cell by cell', async () => {
@@ -117,7 +183,9 @@ describe('engine host', () => {
     const res = await h.request({
       type: 'matrix',
       id: 9,
-      ...file(`import { lab, old_api, expect } from 'iommu-lab';\nold_api();\nexpect(lab.params.driver).not.toBe('amd-iommu');\n`),
+      ...file(
+        `import { lab, old_api, expect } from 'iommu-lab';\nold_api();\nexpect(lab.params.driver).not.toBe('amd-iommu');\n`,
+      ),
       drivers: ['arm-smmu-v3', 'amd-iommu'],
       kernels: ['v6.6', 'v6.16'],
     });
@@ -130,7 +198,13 @@ describe('engine host', () => {
         cells: [
           { driver: 'arm-smmu-v3', kernel: 'v6.6', status: 'passed' },
           { driver: 'arm-smmu-v3', kernel: 'v6.16', status: 'n/a', detail: 'old_api was removed in v6.12' },
-          { driver: 'amd-iommu', kernel: 'v6.6', status: 'failed', detail: 'expected a value other than "amd-iommu"', line: 3 },
+          {
+            driver: 'amd-iommu',
+            kernel: 'v6.6',
+            status: 'failed',
+            detail: 'expected a value other than "amd-iommu"',
+            line: 3,
+          },
           { driver: 'amd-iommu', kernel: 'v6.16', status: 'n/a' },
         ],
       },
@@ -141,8 +215,24 @@ describe('engine host', () => {
 
 describe('parseRequest', () => {
   it('accepts well-formed requests', () => {
-    expect(parseRequest({ type: 'run', id: 1, files: [{ name: 'a.ts', source: '' }], entry: 'a.ts', kernel: 'v6.6', params: { driver: 'x' }, timeoutMs: 100 }).ok).toBe(true);
-    expect(parseRequest({ type: 'query', id: 1, query: { what: 'trace', offset: 0, limit: 10, filter: { kinds: ['call'], fields: { domain: 1 } } } }).ok).toBe(true);
+    expect(
+      parseRequest({
+        type: 'run',
+        id: 1,
+        files: [{ name: 'a.ts', source: '' }],
+        entry: 'a.ts',
+        kernel: 'v6.6',
+        params: { driver: 'x' },
+        timeoutMs: 100,
+      }).ok,
+    ).toBe(true);
+    expect(
+      parseRequest({
+        type: 'query',
+        id: 1,
+        query: { what: 'trace', offset: 0, limit: 10, filter: { kinds: ['call'], fields: { domain: 1 } } },
+      }).ok,
+    ).toBe(true);
     expect(parseRequest({ type: 'seek', id: 1, step: 0 }).ok).toBe(true);
   });
   it('refuses bad fields with a reason', () => {

@@ -26,7 +26,14 @@ import {
   type TraceWindow,
   type Transport,
 } from './protocol.ts';
-import { cellFromResult, cellRunParams, matrixAxes, matrixCells, matrixResult, type MatrixCellSpec } from './matrix.ts';
+import {
+  cellFromResult,
+  cellRunParams,
+  matrixAxes,
+  matrixCells,
+  matrixResult,
+  type MatrixCellSpec,
+} from './matrix.ts';
 import type { TraceEvent } from '../trace/trace.ts';
 
 /** What the host reads from a lab session (the core's LabSession has these; optional ones may come later). */
@@ -35,7 +42,11 @@ export interface HostSession {
   checks(): CheckRecord[];
   readonly trace?: {
     readonly length: number;
-    query?(offset: number, limit: number, filter?: TraceFilter): { total: number; indices: number[]; events: TraceEvent[] };
+    query?(
+      offset: number,
+      limit: number,
+      filter?: TraceFilter,
+    ): { total: number; indices: number[]; events: TraceEvent[] };
     event?(index: number): TraceEvent;
   };
   /** Time travel: rebuild the state after `step`. */
@@ -127,7 +138,12 @@ export class EngineHost {
   private internalError(e: unknown): void {
     const err = e instanceof Error ? e : new Error(String(e));
     this.opts.log?.(`engine error: ${err.stack ?? err.message}`);
-    this.event({ type: 'event', event: 'engine-error', message: err.message, ...(err.stack ? { stack: err.stack } : {}) });
+    this.event({
+      type: 'event',
+      event: 'engine-error',
+      message: err.message,
+      ...(err.stack ? { stack: err.stack } : {}),
+    });
   }
 
   private async handle(msg: unknown): Promise<void> {
@@ -214,7 +230,11 @@ export class EngineHost {
     if (q.what === 'summary') return this.ok(id, this.summary());
     if (q.what === 'console') {
       const lines = this.last?.console ?? [];
-      return this.ok(id, { offset: q.offset, total: lines.length, lines: lines.slice(q.offset, q.offset + q.limit) });
+      return this.ok(id, {
+        offset: q.offset,
+        total: lines.length,
+        lines: lines.slice(q.offset, q.offset + q.limit),
+      });
     }
     const s = this.session;
     if (!s) return this.fail(id, 'no-session', 'nothing has run yet');
@@ -225,7 +245,12 @@ export class EngineHost {
         const t = s.trace;
         if (!t?.query) return this.fail(id, 'unsupported', 'this lab has no trace to query');
         const page = t.query(q.offset, q.limit, q.filter);
-        const win: TraceWindow = { offset: q.offset, total: page.total, events: page.events, indices: page.indices };
+        const win: TraceWindow = {
+          offset: q.offset,
+          total: page.total,
+          events: page.events,
+          indices: page.indices,
+        };
         return this.ok(id, win);
       }
       case 'state':

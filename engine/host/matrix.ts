@@ -25,7 +25,10 @@ export interface MatrixCellSpec {
   kernel: string;
 }
 
-export function matrixAxes(p: Pick<MatrixParams, 'drivers' | 'kernels'>): { drivers: string[]; kernels: string[] } {
+export function matrixAxes(p: Pick<MatrixParams, 'drivers' | 'kernels'>): {
+  drivers: string[];
+  kernels: string[];
+} {
   return {
     drivers: p.drivers?.length ? [...p.drivers] : [...MATRIX_DRIVERS],
     kernels: p.kernels?.length ? [...p.kernels] : [...MATRIX_KERNELS],
@@ -68,5 +71,10 @@ export function cellFromResult(cell: MatrixCellSpec, r: RunResult): MatrixCell {
 }
 
 export function matrixResult(drivers: string[], kernels: string[], cells: MatrixCell[]): MatrixResult {
-  return { drivers, kernels, cells, allPassed: cells.every((c) => c.status === 'passed' || c.status === 'n/a') };
+  return {
+    drivers,
+    kernels,
+    cells,
+    allPassed: cells.every((c) => c.status === 'passed' || c.status === 'n/a'),
+  };
 }

@@ -1,7 +1,8 @@
 /**
  * The message protocol between the engine host (utility process, Web Worker, worker thread) and its
- * clients (the renderer, the CLI). One file, plain JSON-able data only, so it crosses a MessagePort,
- * a Worker boundary or a pipe unchanged.
+ * clients (the renderer, the CLI). Plain JSON-able data only, so it crosses a MessagePort, a Worker
+ * boundary or a pipe unchanged. The types of a run's result live with the runner
+ * (engine/script/result.ts) and are re-exported here: clients need only this file.
  *
  * Directions:
  *   client → engine: `Request` (`{type, id, ...}`); every request gets exactly one `Response` with the same `id`.
@@ -31,71 +32,18 @@ export const PROTOCOL_VERSION = 1;
 
 // ───────────────────────────── shared data ─────────────────────────────
 
-/** One script file of a run (an editor tab). `name` is how other files import it: `./name`. */
-export interface SourceFile {
-  name: string;
-  source: string;
-}
-
-export type RunStatus = 'passed' | 'failed' | 'error';
-
-/** A position in the user's own file (1-based line, 1-based column). */
-export interface SourceError {
-  message: string;
-  /** Error class name: 'SyntaxError', 'TypeError', 'ExpectationError', 'TimeoutError', 'KernelVersionError', … */
-  name?: string;
-  file?: string;
-  line?: number;
-  column?: number;
-}
-
-export type ConsoleLevel = 'log' | 'info' | 'warn' | 'error' | 'debug';
-
-export interface ConsoleLine {
-  level: ConsoleLevel;
-  text: string;
-  /** Where the call was made in the user's file, when it could be found. */
-  file?: string;
-  line?: number;
-  column?: number;
-}
-
-/** One `expect(...)` outcome, linked to its line (the Console panel lists them). */
-export interface ExpectationRecord {
-  passed: boolean;
-  /** e.g. 'toBe'; with `.not` it reads 'not.toBe'. */
-  matcher: string;
-  message: string;
-  file?: string;
-  line?: number;
-  column?: number;
-}
-
-export interface CheckRecord {
-  id: string;
-  step: number;
-  message: string;
-}
-
-/** The outcome of running one entry file (same fields as `iommu-lab run --json`, plus more). */
-export interface RunResult {
-  file: string;
-  status: RunStatus;
-  expectations: { passed: number; failed: number };
-  checks: CheckRecord[];
-  error?: SourceError;
-  /** API calls made (trace steps). */
-  steps: number;
-  console: ConsoleLine[];
-  /** Every expectation in order, passed and failed. */
-  expectationLog: ExpectationRecord[];
-  durationMs: number;
-  /** True when the script was ended by the time limit. */
-  timedOut: boolean;
-  /** True when the error was a `KernelVersionError` (the API is not in this kernel: 'n/a' in the matrix). */
-  unavailable: boolean;
-  kernel: string;
-}
+// The run's own data (what a script run produces) is defined by the runner, one layer down.
+export type {
+  CheckRecord,
+  ConsoleLevel,
+  ConsoleLine,
+  ExpectationRecord,
+  RunResult,
+  RunStatus,
+  SourceError,
+  SourceFile,
+} from '../script/result.ts';
+import type { CheckRecord, ConsoleLine, RunResult, RunStatus, SourceFile } from '../script/result.ts';
 
 // ───────────────────────────── requests ─────────────────────────────
 
@@ -292,9 +240,11 @@ export type EngineMessage = Response | EngineEvent;
 
 // ───────────────────────────── validation ─────────────────────────────
 
-export type Parsed = { ok: true; request: Request } | { ok: false; id: number; code: ErrorCode; message: string };
+export type Parsed =
+  { ok: true; request: Request } | { ok: false; id: number; code: ErrorCode; message: string };
 
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isObj = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);
 const isStrArray = (v: unknown): v is string[] => Array.isArray(v) && v.every((s) => typeof s === 'string');
 const isStrRecord = (v: unknown): v is Record<string, string> =>
@@ -307,11 +257,14 @@ function checkRunLike(m: Record<string, unknown>): string | null {
       return 'each file must be {name: string, source: string}';
   }
   if (typeof m.entry !== 'string') return 'entry must be a string';
-  if (!(m.files as SourceFile[]).some((f) => f.name === m.entry)) return `entry '${m.entry}' is not among files`;
+  if (!(m.files as SourceFile[]).some((f) => f.name === m.entry))
+    return `entry '${m.entry}' is not among files`;
   if (m.seed !== undefined && !isInt(m.seed)) return 'seed must be an integer';
   if (m.params !== undefined && !isStrRecord(m.params)) return 'params must map names to strings';
-  if (m.timeoutMs !== undefined && !(isInt(m.timeoutMs) && m.timeoutMs > 0)) return 'timeoutMs must be a positive integer';
-  if (m.disabledChecks !== undefined && !isStrArray(m.disabledChecks)) return 'disabledChecks must be an array of strings';
+  if (m.timeoutMs !== undefined && !(isInt(m.timeoutMs) && m.timeoutMs > 0))
+    return 'timeoutMs must be a positive integer';
+  if (m.disabledChecks !== undefined && !isStrArray(m.disabledChecks))
+    return 'disabledChecks must be an array of strings';
   return null;
 }
 
@@ -342,11 +295,13 @@ function checkTraceFilter(f: unknown): string | null {
   if (f.names !== undefined && !isStrArray(f.names)) return 'filter.names must be an array of strings';
   for (const k of ['nameContains', 'text'] as const)
     if (f[k] !== undefined && typeof f[k] !== 'string') return `filter.${k} must be a string`;
-  for (const k of ['fromStep', 'toStep'] as const) if (f[k] !== undefined && !isInt(f[k])) return `filter.${k} must be an integer`;
+  for (const k of ['fromStep', 'toStep'] as const)
+    if (f[k] !== undefined && !isInt(f[k])) return `filter.${k} must be an integer`;
   if (f.fields !== undefined) {
     if (!isObj(f.fields)) return 'filter.fields must be an object';
     for (const v of Object.values(f.fields))
-      if (!['number', 'string', 'boolean'].includes(typeof v)) return 'filter.fields values must be numbers, strings or booleans';
+      if (!['number', 'string', 'boolean'].includes(typeof v))
+        return 'filter.fields values must be numbers, strings or booleans';
   }
   return null;
 }
@@ -360,13 +315,17 @@ export function parseRequest(msg: unknown): Parsed {
   switch (msg.type) {
     case 'run':
       problem = checkRunLike(msg);
-      if (!problem && msg.kernel !== undefined && typeof msg.kernel !== 'string') problem = 'kernel must be a string';
-      if (!problem && msg.fixedKernel !== undefined && typeof msg.fixedKernel !== 'boolean') problem = 'fixedKernel must be a boolean';
+      if (!problem && msg.kernel !== undefined && typeof msg.kernel !== 'string')
+        problem = 'kernel must be a string';
+      if (!problem && msg.fixedKernel !== undefined && typeof msg.fixedKernel !== 'boolean')
+        problem = 'fixedKernel must be a boolean';
       break;
     case 'matrix':
       problem = checkRunLike(msg);
-      if (!problem && msg.drivers !== undefined && !isStrArray(msg.drivers)) problem = 'drivers must be an array of strings';
-      if (!problem && msg.kernels !== undefined && !isStrArray(msg.kernels)) problem = 'kernels must be an array of strings';
+      if (!problem && msg.drivers !== undefined && !isStrArray(msg.drivers))
+        problem = 'drivers must be an array of strings';
+      if (!problem && msg.kernels !== undefined && !isStrArray(msg.kernels))
+        problem = 'kernels must be an array of strings';
       break;
     case 'query':
       problem = checkQuery(msg.query);
@@ -379,7 +338,12 @@ export function parseRequest(msg: unknown): Parsed {
       problem = null;
       break;
     default:
-      return { ok: false, id, code: 'unknown-request', message: `unknown request type ${JSON.stringify(msg.type)}` };
+      return {
+        ok: false,
+        id,
+        code: 'unknown-request',
+        message: `unknown request type ${JSON.stringify(msg.type)}`,
+      };
   }
   if (problem) return { ok: false, id, code: 'bad-request', message: `${String(msg.type)}: ${problem}` };
   return { ok: true, request: msg as unknown as Request };

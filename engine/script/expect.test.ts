@@ -1,9 +1,17 @@
 import { describe, expect as vexpect, it } from 'vitest';
-import { createExpect, describe as describeValue, ExpectationError, type ExpectationOutcome } from './expect.ts';
+import {
+  createExpect,
+  describe as describeValue,
+  ExpectationError,
+  type ExpectationOutcome,
+} from './expect.ts';
 
 function harness() {
   const outcomes: ExpectationOutcome[] = [];
-  const expect = createExpect({ record: (o) => outcomes.push(o), isInternalError: (e) => e instanceof SyntaxError });
+  const expect = createExpect({
+    record: (o) => outcomes.push(o),
+    isInternalError: (e) => e instanceof SyntaxError,
+  });
   /** The failure message of `f`, or undefined when it passed. */
   const fails = (f: () => void): string | undefined => {
     try {
@@ -24,27 +32,39 @@ describe('matchers', () => {
     vexpect(fails(() => expect(0).toBe(0))).toBeUndefined();
     vexpect(fails(() => expect(NaN).toBe(NaN))).toBeUndefined();
     vexpect(fails(() => expect(-22).toBe(0))).toBe('expected 0 but got -22 (-EINVAL)');
-    vexpect(fails(() => expect(0x100000).toBe(0x200000))).toBe('expected 2097152 (0x200000) but got 1048576 (0x100000)');
+    vexpect(fails(() => expect(0x100000).toBe(0x200000))).toBe(
+      'expected 2097152 (0x200000) but got 1048576 (0x100000)',
+    );
     vexpect(fails(() => expect({ a: 1 }).toBe({ a: 1 }))).toMatch(/not the same object: use toEqual/);
     vexpect(fails(() => expect(1).not.toBe(1))).toBe('expected a value other than 1');
     vexpect(fails(() => expect('a').toBe('b'))).toBe('expected "b" but got "a"');
   });
 
   it('toEqual', () => {
-    vexpect(fails(() => expect({ a: [1, { b: 2 }], c: undefined }).toEqual({ a: [1, { b: 2 }] }))).toBeUndefined();
+    vexpect(
+      fails(() => expect({ a: [1, { b: 2 }], c: undefined }).toEqual({ a: [1, { b: 2 }] })),
+    ).toBeUndefined();
     vexpect(fails(() => expect(new Uint8Array([1, 2])).toEqual([1, 2]))).toBeUndefined();
     vexpect(fails(() => expect(new Map([[1, { x: 1 }]])).toEqual(new Map([[1, { x: 1 }]])))).toBeUndefined();
     vexpect(fails(() => expect(new Set([1, 2])).toEqual(new Set([2, 1])))).toBeUndefined();
-    vexpect(fails(() => expect({ a: [1, { b: 2 }] }).toEqual({ a: [1, { b: 3 }] }))).toMatch(/first difference at a\[1\]\.b: expected 3 but got 2$/);
+    vexpect(fails(() => expect({ a: [1, { b: 2 }] }).toEqual({ a: [1, { b: 3 }] }))).toMatch(
+      /first difference at a\[1\]\.b: expected 3 but got 2$/,
+    );
     vexpect(fails(() => expect([1, 2]).toEqual([1, 2, 3]))).toMatch(/length: expected 3 but got 2/);
-    vexpect(fails(() => expect({ a: 1, b: 2 }).toEqual({ a: 1 }))).toMatch(/at b: expected undefined but got 2/);
+    vexpect(fails(() => expect({ a: 1, b: 2 }).toEqual({ a: 1 }))).toMatch(
+      /at b: expected undefined but got 2/,
+    );
     vexpect(fails(() => expect([1]).not.toEqual([1]))).toBe('expected a value not equal to [ 1 ]');
   });
 
   it('toMatchObject', () => {
-    vexpect(fails(() => expect({ ok: true, pa: 0x1000, tlb: 'hit' }).toMatchObject({ ok: true, tlb: 'hit' }))).toBeUndefined();
+    vexpect(
+      fails(() => expect({ ok: true, pa: 0x1000, tlb: 'hit' }).toMatchObject({ ok: true, tlb: 'hit' })),
+    ).toBeUndefined();
     vexpect(fails(() => expect([{ a: 1, b: 2 }]).toMatchObject([{ a: 1 }]))).toBeUndefined();
-    vexpect(fails(() => expect({ ok: false, fault: { reason: 'translation' } }).toMatchObject({ ok: true }))).toMatch(/first difference at ok: expected true but got false/);
+    vexpect(
+      fails(() => expect({ ok: false, fault: { reason: 'translation' } }).toMatchObject({ ok: true })),
+    ).toMatch(/first difference at ok: expected true but got false/);
   });
 
   it('comparisons', () => {
@@ -69,14 +89,50 @@ describe('matchers', () => {
   });
 
   it('toThrow', () => {
-    vexpect(fails(() => expect(() => { throw new RangeError('iova must be …'); }).toThrow())).toBeUndefined();
-    vexpect(fails(() => expect(() => { throw new RangeError('iova must be …'); }).toThrow('iova'))).toBeUndefined();
-    vexpect(fails(() => expect(() => { throw new RangeError('iova must be …'); }).toThrow(/^iova/))).toBeUndefined();
-    vexpect(fails(() => expect(() => 1).toThrow())).toBe('expected the function to throw but it returned normally');
-    vexpect(fails(() => expect(() => { throw new Error('size'); }).toThrow('iova'))).toBe('expected the function to throw an error containing "iova" but it threw "size"');
-    vexpect(fails(() => expect(() => { throw new Error('x'); }).not.toThrow())).toBe('expected the function not to throw but it threw "x"');
+    vexpect(
+      fails(() =>
+        expect(() => {
+          throw new RangeError('iova must be …');
+        }).toThrow(),
+      ),
+    ).toBeUndefined();
+    vexpect(
+      fails(() =>
+        expect(() => {
+          throw new RangeError('iova must be …');
+        }).toThrow('iova'),
+      ),
+    ).toBeUndefined();
+    vexpect(
+      fails(() =>
+        expect(() => {
+          throw new RangeError('iova must be …');
+        }).toThrow(/^iova/),
+      ),
+    ).toBeUndefined();
+    vexpect(fails(() => expect(() => 1).toThrow())).toBe(
+      'expected the function to throw but it returned normally',
+    );
+    vexpect(
+      fails(() =>
+        expect(() => {
+          throw new Error('size');
+        }).toThrow('iova'),
+      ),
+    ).toBe('expected the function to throw an error containing "iova" but it threw "size"');
+    vexpect(
+      fails(() =>
+        expect(() => {
+          throw new Error('x');
+        }).not.toThrow(),
+      ),
+    ).toBe('expected the function not to throw but it threw "x"');
     // The runner's own errors (the time limit) pass straight through.
-    vexpect(() => expect(() => { throw new SyntaxError('internal'); }).toThrow()).toThrow(SyntaxError);
+    vexpect(() =>
+      expect(() => {
+        throw new SyntaxError('internal');
+      }).toThrow(),
+    ).toThrow(SyntaxError);
   });
 
   it('truthiness', () => {

@@ -50,7 +50,13 @@ const TypedArrayProto = Object.getPrototypeOf(Uint8Array.prototype) as object;
 const isTyped = (v: object): v is ArrayLike<number> => TypedArrayProto.isPrototypeOf(v);
 
 const keyPath = (path: string, k: string | symbol | number) =>
-  typeof k === 'number' ? `${path}[${k}]` : typeof k === 'symbol' ? `${path}[${k.toString()}]` : /^[A-Za-z_$][\w$]*$/.test(k) ? `${path}.${k}` : `${path}[${JSON.stringify(k)}]`;
+  typeof k === 'number'
+    ? `${path}[${k}]`
+    : typeof k === 'symbol'
+      ? `${path}[${k.toString()}]`
+      : /^[A-Za-z_$][\w$]*$/.test(k)
+        ? `${path}.${k}`
+        : `${path}[${JSON.stringify(k)}]`;
 
 interface Difference {
   path: string;
@@ -65,7 +71,13 @@ interface Difference {
  * `subset`: only the expected side's properties are compared (`toMatchObject`).
  * Returns the first difference, or undefined when equal.
  */
-function difference(actual: unknown, expected: unknown, path: string, subset: boolean, seen: Map<object, object>): Difference | undefined {
+function difference(
+  actual: unknown,
+  expected: unknown,
+  path: string,
+  subset: boolean,
+  seen: Map<object, object>,
+): Difference | undefined {
   if (Object.is(actual, expected)) return undefined;
   if (typeof actual === 'number' && typeof expected === 'number') {
     return actual === expected ? undefined : { path, expected, actual };
@@ -78,10 +90,14 @@ function difference(actual: unknown, expected: unknown, path: string, subset: bo
   const a = actual as object;
   const e = expected as object;
   if (e instanceof Date || a instanceof Date) {
-    return a instanceof Date && e instanceof Date && a.getTime() === e.getTime() ? undefined : { path, expected, actual };
+    return a instanceof Date && e instanceof Date && a.getTime() === e.getTime()
+      ? undefined
+      : { path, expected, actual };
   }
   if (e instanceof RegExp || a instanceof RegExp) {
-    return String(a) === String(e) && a instanceof RegExp && e instanceof RegExp ? undefined : { path, expected, actual };
+    return String(a) === String(e) && a instanceof RegExp && e instanceof RegExp
+      ? undefined
+      : { path, expected, actual };
   }
   const aList = Array.isArray(a) || isTyped(a);
   const eList = Array.isArray(e) || isTyped(e);
@@ -171,7 +187,11 @@ class Assertion {
       Object.is(a, expected),
       () => {
         const same =
-          typeof a === 'object' && a !== null && typeof expected === 'object' && expected !== null && !difference(a, expected, '', false, new Map());
+          typeof a === 'object' &&
+          a !== null &&
+          typeof expected === 'object' &&
+          expected !== null &&
+          !difference(a, expected, '', false, new Map());
         return `expected ${describe(expected)} but got ${describe(a)}${same ? ' (equal contents, but not the same object: use toEqual)' : ''}`;
       },
       () => `expected a value other than ${describe(expected)}`,
@@ -189,7 +209,8 @@ class Assertion {
   }
 
   toMatchObject(expected: object): void {
-    if (typeof expected !== 'object' || expected === null) throw new TypeError('toMatchObject() needs an object or array to match against');
+    if (typeof expected !== 'object' || expected === null)
+      throw new TypeError('toMatchObject() needs an object or array to match against');
     const d = difference(this.#actual, expected, '', true, new Map());
     this.#settle(
       'toMatchObject',
@@ -199,14 +220,22 @@ class Assertion {
     );
   }
 
-  #compare(matcher: string, n: unknown, words: string, test: (a: number | bigint, b: number | bigint) => boolean): void {
+  #compare(
+    matcher: string,
+    n: unknown,
+    words: string,
+    test: (a: number | bigint, b: number | bigint) => boolean,
+  ): void {
     const a = this.#actual;
     const numeric = (x: unknown): x is number | bigint => typeof x === 'number' || typeof x === 'bigint';
     if (!numeric(n)) throw new TypeError(`${matcher}() needs a number, got ${describe(n)}`);
     this.#settle(
       matcher,
       numeric(a) && test(a, n),
-      () => (numeric(a) ? `expected ${describe(a)} to be ${words} ${describe(n)}` : `expected a number ${words} ${describe(n)} but got ${describe(a)}`),
+      () =>
+        numeric(a)
+          ? `expected ${describe(a)} to be ${words} ${describe(n)}`
+          : `expected a number ${words} ${describe(n)} but got ${describe(a)}`,
       () => `expected ${describe(a)} not to be ${words} ${describe(n)}`,
     );
   }
@@ -247,7 +276,8 @@ class Assertion {
   toHaveLength(n: number): void {
     const a = this.#actual as { length?: unknown } | null | undefined;
     const len = a === null || a === undefined ? undefined : a.length;
-    if (typeof len !== 'number') throw new TypeError(`toHaveLength(): ${describe(this.#actual)} has no length`);
+    if (typeof len !== 'number')
+      throw new TypeError(`toHaveLength(): ${describe(this.#actual)} has no length`);
     this.#settle(
       'toHaveLength',
       len === n,
@@ -258,7 +288,8 @@ class Assertion {
 
   toThrow(expected?: string | RegExp): void {
     const fn = this.#actual;
-    if (typeof fn !== 'function') throw new TypeError(`toThrow() needs a function to call, got ${describe(fn)}`);
+    if (typeof fn !== 'function')
+      throw new TypeError(`toThrow() needs a function to call, got ${describe(fn)}`);
     let threw = false;
     let thrown: unknown;
     try {
@@ -276,12 +307,24 @@ class Assertion {
       }
     })();
     const matches =
-      expected === undefined ? true : typeof expected === 'string' ? message.includes(expected) : expected.test(message);
-    const want = expected === undefined ? '' : typeof expected === 'string' ? ` an error containing ${JSON.stringify(expected)}` : ` an error matching ${String(expected)}`;
+      expected === undefined
+        ? true
+        : typeof expected === 'string'
+          ? message.includes(expected)
+          : expected.test(message);
+    const want =
+      expected === undefined
+        ? ''
+        : typeof expected === 'string'
+          ? ` an error containing ${JSON.stringify(expected)}`
+          : ` an error matching ${String(expected)}`;
     this.#settle(
       'toThrow',
       threw && matches,
-      () => (threw ? `expected the function to throw${want} but it threw ${JSON.stringify(message)}` : `expected the function to throw${want} but it returned normally`),
+      () =>
+        threw
+          ? `expected the function to throw${want} but it threw ${JSON.stringify(message)}`
+          : `expected the function to throw${want} but it returned normally`,
       () => `expected the function not to throw${want} but it threw ${JSON.stringify(message)}`,
     );
   }

@@ -5,7 +5,7 @@ describe('formatValue', () => {
   it('primitives', () => {
     expect(formatValue(4096)).toBe('4096');
     expect(formatValue(-0)).toBe('-0');
-    expect(formatValue('a\'b')).toBe("'a\\'b'");
+    expect(formatValue("a'b")).toBe("'a\\'b'");
     expect(formatValue(10n)).toBe('10n');
     expect(formatValue(undefined)).toBe('undefined');
     expect(formatValue(null)).toBe('null');
@@ -28,7 +28,9 @@ describe('formatValue', () => {
 
   it('long output breaks into lines', () => {
     const v = { first_field_name: 0x1000, second_field_name: 0x2000, third_field_name: 'something long' };
-    expect(formatValue(v)).toBe("{\n  first_field_name: 4096,\n  second_field_name: 8192,\n  third_field_name: 'something long'\n}");
+    expect(formatValue(v)).toBe(
+      "{\n  first_field_name: 4096,\n  second_field_name: 8192,\n  third_field_name: 'something long'\n}",
+    );
   });
 
   it('byte arrays as bytes, other typed arrays as numbers', () => {
@@ -57,7 +59,9 @@ describe('formatArgs', () => {
     expect(formatArgs([])).toBe('');
   });
   it('substitutes printf-style directives', () => {
-    expect(formatArgs(['%s mapped %d bytes (%i%%)', 'dom1', 4096, 99.9])).toBe('dom1 mapped 4096 bytes (99%)');
+    expect(formatArgs(['%s mapped %d bytes (%i%%)', 'dom1', 4096, 99.9])).toBe(
+      'dom1 mapped 4096 bytes (99%)',
+    );
     expect(formatArgs(['%o', [1]])).toBe('[ 1 ]');
     expect(formatArgs(['%j', { a: 1 }])).toBe('{"a":1}');
     expect(formatArgs(['%d extra', 1, 2])).toBe('1 extra 2');

@@ -23,17 +23,32 @@ describe('guard insertion', () => {
     ['for with empty body', 'let i = 0; for (; i < 5; i++); return i;', 5, 5],
     ['for-of', 'let s = 0; for (const x of [1, 2, 3]) s += x; return s;', 6, 3],
     ['for-in', 'let s = ""; for (const k in { a: 1, b: 2 }) { s += k; } return s;', 'ab', 2],
-    ['labelled loops', 'let n = 0; outer: for (let i = 0; i < 3; i++) inner: for (let j = 0; j < 3; j++) { if (j === 1) continue outer; n++; } return n;', 3, 3 + 6],
+    [
+      'labelled loops',
+      'let n = 0; outer: for (let i = 0; i < 3; i++) inner: for (let j = 0; j < 3; j++) { if (j === 1) continue outer; n++; } return n;',
+      3,
+      3 + 6,
+    ],
     ['function declaration', 'function f(x) { return x + 1; } return f(f(1));', 3, 2],
     ['function expression', 'const f = function (x) { return x * 2; }; return f(4);', 8, 1],
     ['arrow with block', 'const f = (x) => { return x * 2; }; return f(4);', 8, 1],
     ['arrow with expression body', 'const f = (x) => x * 2; return [1, 2, 3].map(f)[2];', 6, 3],
     ['arrow returning an object', 'const f = () => ({ a: 1 }); return f().a;', 1, 1],
     ['nested arrows', 'const f = (a) => (b) => a + b; return f(1)(2);', 3, 2],
-    ['methods, getters, setters', 'class C { m() { return 1; } get g() { return 2; } set s(v) { this.v = v; } } const c = new C(); c.s = 3; return c.m() + c.g + c.v;', 6, 3],
+    [
+      'methods, getters, setters',
+      'class C { m() { return 1; } get g() { return 2; } set s(v) { this.v = v; } } const c = new C(); c.s = 3; return c.m() + c.g + c.v;',
+      6,
+      3,
+    ],
     ['object method shorthand', 'const o = { m() { return 5; } }; return o.m();', 5, 1],
     ['generator', 'function* g() { yield 1; yield 2; } return [...g()].length;', 2, 1],
-    ['a directive stays a directive', "function f() { 'use strict'; return this; } return f() === undefined;", true, 1],
+    [
+      'a directive stays a directive',
+      "function f() { 'use strict'; return this; } return f() === undefined;",
+      true,
+      1,
+    ],
   ])('%s', (_name, code, value, calls) => {
     const r = run(code);
     expect(r.value).toEqual(value);
@@ -41,7 +56,8 @@ describe('guard insertion', () => {
   });
 
   it('keeps line numbers', () => {
-    const code = 'let i = 0;\nwhile (i < 3)\n  i++;\nconst f = (x) =>\n  x + 1;\nfunction g() {\n  return f(i);\n}\n';
+    const code =
+      'let i = 0;\nwhile (i < 3)\n  i++;\nconst f = (x) =>\n  x + 1;\nfunction g() {\n  return f(i);\n}\n';
     const out = instrument(code).code;
     expect(out.split('\n')).toHaveLength(code.split('\n').length);
     expect(out.split('\n')[6]).toContain('return f(i);');

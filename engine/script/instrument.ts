@@ -45,7 +45,13 @@ function isNode(v: unknown): v is AnyNode {
   return typeof v === 'object' && v !== null && typeof (v as { type?: unknown }).type === 'string';
 }
 
-const LOOPS = new Set(['WhileStatement', 'DoWhileStatement', 'ForStatement', 'ForInStatement', 'ForOfStatement']);
+const LOOPS = new Set([
+  'WhileStatement',
+  'DoWhileStatement',
+  'ForStatement',
+  'ForInStatement',
+  'ForOfStatement',
+]);
 const FUNCTIONS = new Set(['FunctionDeclaration', 'FunctionExpression', 'ArrowFunctionExpression']);
 
 // The patterns SES rejects (ses/src/transforms.js), written so this file does not contain them.
@@ -63,7 +69,8 @@ export function instrument(code: string): Instrumented {
       allowReturnOutsideFunction: true,
       onComment: comments,
       onToken: (t: Token) => {
-        if (t.type === tokTypes.string || t.type === tokTypes.template || t.type === tokTypes.regexp) literals.push(t);
+        if (t.type === tokTypes.string || t.type === tokTypes.template || t.type === tokTypes.regexp)
+          literals.push(t);
       },
     }) as unknown as AnyNode;
   } catch (e) {
@@ -89,8 +96,10 @@ export function instrument(code: string): Instrumented {
   const visit = (node: AnyNode) => {
     if (node.type === 'Identifier' && node.name === GUARD)
       throw new InstrumentError(`'${GUARD}' is reserved by the lab`, node.start);
-    if (node.type === 'ImportExpression') throw new InstrumentError('dynamic import() is not available in lab scripts', node.start);
-    if (node.type === 'MetaProperty') throw new InstrumentError('import.meta is not available in lab scripts', node.start);
+    if (node.type === 'ImportExpression')
+      throw new InstrumentError('dynamic import() is not available in lab scripts', node.start);
+    if (node.type === 'MetaProperty')
+      throw new InstrumentError('import.meta is not available in lab scripts', node.start);
     if (LOOPS.has(node.type)) guardBody(node.body as AnyNode);
     if (FUNCTIONS.has(node.type)) {
       const body = node.body as AnyNode;
@@ -207,7 +216,13 @@ function offsetIn(text: string, line: number, column: number): number {
  * (same length); inside a string, template or regexp literal, write that character as a `\u` escape
  * (same value). Between operators in code (`x-->0`), separate them with a space.
  */
-function defuseSesPatterns(code: string, comments: Comment[], literals: Token[], edits: Edit[], nextSeq: () => number): void {
+function defuseSesPatterns(
+  code: string,
+  comments: Comment[],
+  literals: Token[],
+  edits: Edit[],
+  nextSeq: () => number,
+): void {
   const inRange = (list: { start: number; end: number }[], pos: number) =>
     list.some((r) => pos >= r.start && pos < r.end);
   const fix = (pos: number, code1: string, inComment: string) => {

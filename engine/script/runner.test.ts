@@ -36,11 +36,14 @@ const factory: LabModuleFactory<RunnerSession> = (opts) => {
   return { exports, session };
 };
 
-const run = (source: string, extra: Partial<RunOptions> = {}) => runScriptWith(factory, { fileName: 'main.ts', source, ...extra });
+const run = (source: string, extra: Partial<RunOptions> = {}) =>
+  runScriptWith(factory, { fileName: 'main.ts', source, ...extra });
 
 describe('results', () => {
   it('passes, counting expectations and steps', () => {
-    const r = run(`import { iommu_map, expect, EINVAL } from 'iommu-lab';\nexpect(iommu_map(0)).toBe(-EINVAL);\nexpect(iommu_map(1)).toBeLessThan(0);\n`);
+    const r = run(
+      `import { iommu_map, expect, EINVAL } from 'iommu-lab';\nexpect(iommu_map(0)).toBe(-EINVAL);\nexpect(iommu_map(1)).toBeLessThan(0);\n`,
+    );
     expect(r.status).toBe('passed');
     expect(r.expectations).toEqual({ passed: 2, failed: 0 });
     expect(r.steps).toBe(2);
@@ -50,15 +53,24 @@ describe('results', () => {
   });
 
   it('stops at a failed expectation and reports its line and column', () => {
-    const r = run(`import { iommu_map, expect } from 'iommu-lab';\nconst ret: number = iommu_map(0);\n  expect(ret).toBe(0);\nexpect(1).toBe(1);\n`);
+    const r = run(
+      `import { iommu_map, expect } from 'iommu-lab';\nconst ret: number = iommu_map(0);\n  expect(ret).toBe(0);\nexpect(1).toBe(1);\n`,
+    );
     expect(r.status).toBe('failed');
     expect(r.expectations).toEqual({ passed: 0, failed: 1 });
-    expect(r.error).toMatchObject({ message: 'expected 0 but got -22 (-EINVAL)', file: 'main.ts', line: 3, column: 15 });
+    expect(r.error).toMatchObject({
+      message: 'expected 0 but got -22 (-EINVAL)',
+      file: 'main.ts',
+      line: 3,
+      column: 15,
+    });
     expect(r.expectationLog[0]).toMatchObject({ passed: false, matcher: 'toBe', line: 3 });
   });
 
   it('a failed expectation caught by the script still fails the run', () => {
-    const r = run(`import { expect } from 'iommu-lab';\ntry { expect(1).toBe(2); } catch {}\nexpect(3).toBe(3);\n`);
+    const r = run(
+      `import { expect } from 'iommu-lab';\ntry { expect(1).toBe(2); } catch {}\nexpect(3).toBe(3);\n`,
+    );
     expect(r.status).toBe('failed');
     expect(r.expectations).toEqual({ passed: 1, failed: 1 });
     expect(r.error?.line).toBe(2);
@@ -67,7 +79,12 @@ describe('results', () => {
   it('reports exceptions at the script line, through engine frames', () => {
     const r = run(`import { deep } from 'iommu-lab';\n\nconst x: number = 1;\n    deep(30);\n`);
     expect(r.status).toBe('error');
-    expect(r.error).toMatchObject({ message: 'RangeError: iova must be a non-negative safe integer', name: 'RangeError', line: 4, column: 5 });
+    expect(r.error).toMatchObject({
+      message: 'RangeError: iova must be a non-negative safe integer',
+      name: 'RangeError',
+      line: 4,
+      column: 5,
+    });
   });
 
   it('reports a throw in the script itself', () => {
@@ -93,20 +110,30 @@ describe('results', () => {
   });
 
   it('passes params and kernel to the module', () => {
-    const r = run(`import { lab, expect } from 'iommu-lab';\nexpect(lab.params.driver).toBe('amd-iommu');\nexpect(lab.kernel()).toBe('v6.6');\n`, {
-      params: { driver: 'amd-iommu' },
-      kernel: 'v6.6',
-    });
+    const r = run(
+      `import { lab, expect } from 'iommu-lab';\nexpect(lab.params.driver).toBe('amd-iommu');\nexpect(lab.kernel()).toBe('v6.6');\n`,
+      {
+        params: { driver: 'amd-iommu' },
+        kernel: 'v6.6',
+      },
+    );
     expect(r.status).toBe('passed');
     expect(r.kernel).toBe('v6.6');
   });
 
   it('imports the other files of the run', () => {
-    const r = run(`import { twice } from './helper';\nimport { expect } from 'iommu-lab';\nexpect(twice(2)).toBe(4);\n`, {
-      files: [{ name: 'helper.ts', source: `export function twice(x: number): number {\n  return x * 2;\n}\n` }],
-    });
+    const r = run(
+      `import { twice } from './helper';\nimport { expect } from 'iommu-lab';\nexpect(twice(2)).toBe(4);\n`,
+      {
+        files: [
+          { name: 'helper.ts', source: `export function twice(x: number): number {\n  return x * 2;\n}\n` },
+        ],
+      },
+    );
     expect(r.status).toBe('passed');
-    const bad = run(`import { x } from './helper';\nx;\n`, { files: [{ name: 'helper.ts', source: `export const x = ;\n` }] });
+    const bad = run(`import { x } from './helper';\nx;\n`, {
+      files: [{ name: 'helper.ts', source: `export const x = ;\n` }],
+    });
     expect(bad.error).toMatchObject({ name: 'SyntaxError', file: 'helper.ts', line: 1 });
     const missing = run(`import { x } from './nope';\nx;\n`);
     expect(missing.error?.message).toMatch(/Cannot find module '.\/nope'/);
@@ -116,9 +143,12 @@ describe('results', () => {
 describe('console', () => {
   it('captures lines with level, text and line', () => {
     const lines: string[] = [];
-    const r = run(`console.log('ret', -22, { a: [1, 2] });\nconsole.warn(new Uint8Array([1, 255]));\nconsole.error('%d pages', 3);\n`, {
-      onConsole: (l) => lines.push(l.text),
-    });
+    const r = run(
+      `console.log('ret', -22, { a: [1, 2] });\nconsole.warn(new Uint8Array([1, 255]));\nconsole.error('%d pages', 3);\n`,
+      {
+        onConsole: (l) => lines.push(l.text),
+      },
+    );
     expect(r.console).toEqual([
       { level: 'log', text: 'ret -22 { a: [ 1, 2 ] }', file: 'main.ts', line: 1, column: 9 },
       { level: 'warn', text: 'Uint8Array(2) <01 ff>', file: 'main.ts', line: 2, column: 9 },
@@ -146,7 +176,9 @@ describe('time limit', () => {
     );
     expect(r.status).toBe('error');
     expect(r.error?.message).toMatch(/time limit/);
-    const s = run(`let c = 0;\ntry { while (true) {} } catch { c++; }\nconsole.log('went on', c);\n`, { timeoutMs: 300 });
+    const s = run(`let c = 0;\ntry { while (true) {} } catch { c++; }\nconsole.log('went on', c);\n`, {
+      timeoutMs: 300,
+    });
     expect(s.status).toBe('error');
     expect(s.timedOut).toBe(true);
   });
@@ -158,20 +190,28 @@ describe('time limit', () => {
 
   it('leaves the runner working for the next run', () => {
     run(`while (true) {}`, { timeoutMs: 200 });
-    const r = run(`import { expect } from 'iommu-lab';\nlet s = 0;\nfor (let i = 0; i < 1e6; i++) s += i;\nexpect(s).toBe(499999500000);\n`);
+    const r = run(
+      `import { expect } from 'iommu-lab';\nlet s = 0;\nfor (let i = 0; i < 1e6; i++) s += i;\nexpect(s).toBe(499999500000);\n`,
+    );
     expect(r.status).toBe('passed');
     expect(r.durationMs).toBeLessThan(2000);
   });
 
   it('reports progress while running', () => {
     const ticks: number[] = [];
-    run(`while (true) {}`, { timeoutMs: 350, onProgress: (p) => ticks.push(p.elapsedMs), progressEveryMs: 100 });
+    run(`while (true) {}`, {
+      timeoutMs: 350,
+      onProgress: (p) => ticks.push(p.elapsedMs),
+      progressEveryMs: 100,
+    });
     expect(ticks.length).toBeGreaterThanOrEqual(2);
   });
 
   it('stops promise callbacks that run after the script ended', async () => {
     seen.length = 0;
-    const r = run(`import { record } from 'iommu-lab';\nPromise.resolve().then(() => { for (;;) {} }).catch(record);\n`);
+    const r = run(
+      `import { record } from 'iommu-lab';\nPromise.resolve().then(() => { for (;;) {} }).catch(record);\n`,
+    );
     expect(r.status).toBe('passed');
     await new Promise((res) => setTimeout(res, 10));
     expect(seen).toHaveLength(1);
@@ -182,8 +222,14 @@ describe('time limit', () => {
 describe('sandbox', () => {
   it.each([
     ['Function via a constructor chain', `({}).constructor.constructor('return process')()`],
-    ['Function via a lab function', `import { iommu_map } from 'iommu-lab';\n(iommu_map as any).constructor('return process')()`],
-    ['Function via expect', `import { expect } from 'iommu-lab';\n(expect as any).constructor('return process')()`],
+    [
+      'Function via a lab function',
+      `import { iommu_map } from 'iommu-lab';\n(iommu_map as any).constructor('return process')()`,
+    ],
+    [
+      'Function via expect',
+      `import { expect } from 'iommu-lab';\n(expect as any).constructor('return process')()`,
+    ],
     ['Function via console', `(console.log as any).constructor('return process')()`],
     ['an async function constructor', `(async function () {}).constructor('return process')()`],
     ['a generator function constructor', `(function* () {}).constructor('return process')().next()`],

@@ -7,7 +7,15 @@
  * the script's last line has run are not waited for: once the run has ended, the guard stops
  * them at their first loop or function call.
  */
-import type { CheckRecord, ConsoleLevel, ConsoleLine, ExpectationRecord, RunResult, SourceError, SourceFile } from '../host/protocol.ts';
+import type {
+  CheckRecord,
+  ConsoleLevel,
+  ConsoleLine,
+  ExpectationRecord,
+  RunResult,
+  SourceError,
+  SourceFile,
+} from './result.ts';
 import { compileFile, type CompiledFile } from './compile.ts';
 import { createExpect, ExpectationError } from './expect.ts';
 import { formatArgs, formatValue } from './format.ts';
@@ -73,7 +81,10 @@ const now: () => number = Date.now.bind(Date);
 
 let runCounter = 0;
 
-export function runScriptWith<S extends RunnerSession>(factory: LabModuleFactory<S>, opts: RunOptions): ScriptResult<S> {
+export function runScriptWith<S extends RunnerSession>(
+  factory: LabModuleFactory<S>,
+  opts: RunOptions,
+): ScriptResult<S> {
   const runId = ++runCounter;
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const kernel = opts.kernel ?? DEFAULT_KERNEL;
@@ -86,7 +97,8 @@ export function runScriptWith<S extends RunnerSession>(factory: LabModuleFactory
 
   // V8's knob (absent elsewhere, where this is a harmless no-op).
   const E = Error as { stackTraceLimit?: number };
-  if (typeof E.stackTraceLimit === 'number' && E.stackTraceLimit < STACK_FRAMES) E.stackTraceLimit = STACK_FRAMES;
+  if (typeof E.stackTraceLimit === 'number' && E.stackTraceLimit < STACK_FRAMES)
+    E.stackTraceLimit = STACK_FRAMES;
 
   const resolveFrame = (url: string, line: number, column: number): UserPosition | undefined => {
     const f = compiled.get(url);
@@ -96,8 +108,12 @@ export function runScriptWith<S extends RunnerSession>(factory: LabModuleFactory
   const where = (e: unknown) => userFrame(stackOf(e), resolveFrame);
   const here = () => where(new Error());
 
-  const finish = (status: RunResult['status'], error: SourceError | undefined, extra: Partial<RunResult> = {}): ScriptResult<S> => {
-    guard?.end();
+  const finish = (
+    status: RunResult['status'],
+    error: SourceError | undefined,
+    extra: Partial<RunResult> = {},
+  ): ScriptResult<S> => {
+    guard.end();
     let steps = 0;
     let checks: CheckRecord[] = [];
     try {
@@ -118,7 +134,7 @@ export function runScriptWith<S extends RunnerSession>(factory: LabModuleFactory
       console: consoleLines,
       expectationLog,
       durationMs: now() - started,
-      timedOut: guard?.timedOut ?? false,
+      timedOut: guard.timedOut,
       unavailable: false,
       kernel,
       ...extra,
@@ -127,7 +143,25 @@ export function runScriptWith<S extends RunnerSession>(factory: LabModuleFactory
   };
 
   const started = now();
-  let guard: RunGuard | undefined;
+  let lastTick = 0;
+  const progressEvery = opts.progressEveryMs ?? 100;
+  const guard = new RunGuard({
+    timeoutMs,
+    now,
+    onTick: opts.onProgress
+      ? (elapsedMs) => {
+          if (elapsedMs - lastTick < progressEvery) return;
+          lastTick = elapsedMs;
+          let steps = 0;
+          try {
+            steps = session?.steps ?? 0;
+          } catch {
+            // progress is best effort
+          }
+          opts.onProgress?.({ steps, elapsedMs });
+        }
+      : undefined,
+  });
 
   // The lab itself.
   let labExports: Record<string, unknown>;
@@ -194,25 +228,6 @@ export function runScriptWith<S extends RunnerSession>(factory: LabModuleFactory
   const modules = new Map<string, { exports: unknown }>();
   let fileIndex = 0;
 
-  let lastTick = 0;
-  const progressEvery = opts.progressEveryMs ?? 100;
-  guard = new RunGuard({
-    timeoutMs,
-    now,
-    onTick: opts.onProgress
-      ? (elapsedMs) => {
-          if (elapsedMs - lastTick < progressEvery) return;
-          lastTick = elapsedMs;
-          let steps = 0;
-          try {
-            steps = session?.steps ?? 0;
-          } catch {
-            // progress is best effort
-          }
-          opts.onProgress?.({ steps, elapsedMs });
-        }
-      : undefined,
-  });
   const guardFn = deepFreeze(guard.guard);
 
   const findFile = (spec: string): SourceFile | undefined => {
@@ -220,7 +235,10 @@ export function runScriptWith<S extends RunnerSession>(factory: LabModuleFactory
     const all = [{ name: opts.fileName, source: opts.source }, ...others];
     return (
       all.find((f) => f.name === name) ??
-      all.find((f) => f.name.replace(/\.(ts|js|mts|mjs|cts|cjs)$/, '') === name.replace(/\.(ts|js|mts|mjs|cts|cjs)$/, ''))
+      all.find(
+        (f) =>
+          f.name.replace(/\.(ts|js|mts|mjs|cts|cjs)$/, '') === name.replace(/\.(ts|js|mts|mjs|cts|cjs)$/, ''),
+      )
     );
   };
 
@@ -250,7 +268,9 @@ export function runScriptWith<S extends RunnerSession>(factory: LabModuleFactory
       if (f) return load(f);
       throw new Error(`Cannot find module '${spec}': no file of that name in this run`);
     }
-    throw new Error(`Cannot find module '${String(spec)}': scripts can import only 'iommu-lab' and this run's own files ('./name')`);
+    throw new Error(
+      `Cannot find module '${String(spec)}': scripts can import only 'iommu-lab' and this run's own files ('./name')`,
+    );
   });
 
   try {
@@ -259,7 +279,13 @@ export function runScriptWith<S extends RunnerSession>(factory: LabModuleFactory
   } catch (e) {
     if (guard.timedOut) return finish('error', timeoutError(guard, where));
     if (e instanceof ScriptSyntaxError) {
-      return finish('error', { message: e.message, name: 'SyntaxError', file: e.file ?? opts.fileName, line: e.line, column: e.column });
+      return finish('error', {
+        message: e.message,
+        name: 'SyntaxError',
+        file: e.file ?? opts.fileName,
+        line: e.line,
+        column: e.column,
+      });
     }
     if (e instanceof ExpectationError && firstFailure) return finish('failed', firstFailure);
     const pos = where(e);
@@ -274,7 +300,11 @@ export function runScriptWith<S extends RunnerSession>(factory: LabModuleFactory
 
 function timeoutError(guard: RunGuard, where: (e: unknown) => UserPosition | undefined): SourceError {
   const t = guard.firstTimeout;
-  return { message: t?.message ?? 'script stopped: time limit exceeded', name: 'TimeoutError', ...(t ? where(t) : {}) };
+  return {
+    message: t?.message ?? 'script stopped: time limit exceeded',
+    name: 'TimeoutError',
+    ...(t ? where(t) : {}),
+  };
 }
 
 function errorName(e: unknown): string | undefined {
@@ -295,7 +325,9 @@ function errorText(e: unknown): string {
     if (e instanceof Error || (typeof e === 'object' && e !== null && 'message' in e)) {
       const { name, message } = e as { name?: unknown; message?: unknown };
       const n = typeof name === 'string' ? name : 'Error';
-      return n === 'Error' || n === 'ExpectationError' || n === 'KernelVersionError' ? String(message) : `${n}: ${String(message)}`;
+      return n === 'Error' || n === 'ExpectationError' || n === 'KernelVersionError'
+        ? String(message)
+        : `${n}: ${String(message)}`;
     }
     return `uncaught ${formatValue(e)}`;
   } catch {

@@ -90,7 +90,8 @@ export class SourceMapLookup {
     let srcCol = segs.srcCols[lo] + into;
     if (next < cols.length) {
       const sameLine = segs.srcLines[next] === segs.srcLines[lo];
-      if (!sameLine || cols[next] - cols[lo] !== segs.srcCols[next] - segs.srcCols[lo]) srcCol = segs.srcCols[lo];
+      if (!sameLine || cols[next] - cols[lo] !== segs.srcCols[next] - segs.srcCols[lo])
+        srcCol = segs.srcCols[lo];
     }
     return { line: segs.srcLines[lo], column: srcCol };
   }

@@ -35,7 +35,10 @@ function lcs(a: Tok[], b: Tok[]): Int32Array {
   const dp = new Uint16Array((n + 1) * w);
   for (let i = n - 1; i >= 0; i--) {
     for (let j = m - 1; j >= 0; j--) {
-      dp[i * w + j] = a[i].text === b[j].text ? dp[(i + 1) * w + j + 1] + 1 : Math.max(dp[(i + 1) * w + j], dp[i * w + j + 1]);
+      dp[i * w + j] =
+        a[i].text === b[j].text
+          ? dp[(i + 1) * w + j + 1] + 1
+          : Math.max(dp[(i + 1) * w + j], dp[i * w + j + 1]);
     }
   }
   let i = 0;
@@ -69,7 +72,10 @@ export class TokenAligner {
     if (entry === undefined) {
       const src = tokens(this.srcLines[l] ?? '');
       const out = tokens(this.outLines[l] ?? '');
-      entry = src.length * out.length > MAX_CELLS || src.length >= 0xffff ? null : { out, src, match: lcs(src, out) };
+      entry =
+        src.length * out.length > MAX_CELLS || src.length >= 0xffff
+          ? null
+          : { out, src, match: lcs(src, out) };
       this.cache.set(l, entry);
     }
     return entry;
@@ -89,7 +95,12 @@ export class TokenAligner {
       if (i < 0) continue;
       const t = e.out[j];
       best = column < t.col + t.text.length ? e.src[i].col + (column - t.col) : e.src[i].col;
-      if (column >= t.col + t.text.length && j + 1 < e.out.length && e.match[j + 1] >= 0 && e.out[j + 1].col > column) {
+      if (
+        column >= t.col + t.text.length &&
+        j + 1 < e.out.length &&
+        e.match[j + 1] >= 0 &&
+        e.out[j + 1].col > column
+      ) {
         // Between two matched tokens (whitespace): keep the same distance from the earlier one.
         const gap = column - (t.col + t.text.length);
         const srcEnd = e.src[i].col + t.text.length;

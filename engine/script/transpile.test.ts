@@ -15,7 +15,10 @@ function checkMarkers(source: string, fileName = 'main.ts') {
       const count = (s: string) => s.split(new RegExp(`\\b${m[0]}\\b`)).length;
       if (count(text) !== count(srcLines[line])) continue;
       const at = map.original(line, m.index);
-      expect(srcLines[at.line].slice(at.column, at.column + m[0].length), `${m[0]} on output line ${line + 1}`).toBe(m[0]);
+      expect(
+        srcLines[at.line].slice(at.column, at.column + m[0].length),
+        `${m[0]} on output line ${line + 1}`,
+      ).toBe(m[0]);
       checked++;
     }
   });
@@ -24,7 +27,8 @@ function checkMarkers(source: string, fileName = 'main.ts') {
 
 describe('transpile', () => {
   it('keeps line numbers', () => {
-    const src = 'import { lab } from "iommu-lab";\ntype T = number;\ninterface X { a: T }\nconst y: T = 1;\nlab.kernel();\n';
+    const src =
+      'import { lab } from "iommu-lab";\ntype T = number;\ninterface X { a: T }\nconst y: T = 1;\nlab.kernel();\n';
     const { code } = transpile(src, 'main.ts');
     expect(code.split('\n')).toHaveLength(src.split('\n').length);
     expect(code.split('\n')[3]).toContain('const y');

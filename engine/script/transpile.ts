@@ -72,7 +72,10 @@ export function transpile(source: string, fileName: string): Transpiled {
       // Left as written so the instrumenter can refuse it with a position (scripts load nothing).
       preserveDynamicImport: true,
     });
-    const map = new CombinedMap(new TokenAligner(source, out.code), new SourceMapLookup(out.sourceMap?.mappings ?? ''));
+    const map = new CombinedMap(
+      new TokenAligner(source, out.code),
+      new SourceMapLookup(out.sourceMap?.mappings ?? ''),
+    );
     return { code: out.code, map };
   } catch (e) {
     const err = e as { message?: string; pos?: number };

@@ -10,7 +10,12 @@ import type { EngineEvent } from '../protocol.ts';
 export function installLateErrorHandlers(report: (ev: EngineEvent) => void): void {
   const toEvent = (e: unknown): EngineEvent => {
     const err = e instanceof Error ? e : new Error(String(e));
-    return { type: 'event', event: 'engine-error', message: err.message, ...(err.stack ? { stack: err.stack } : {}) };
+    return {
+      type: 'event',
+      event: 'engine-error',
+      message: err.message,
+      ...(err.stack ? { stack: err.stack } : {}),
+    };
   };
   process.on('unhandledRejection', (reason) => {
     if (reason instanceof TimeoutError) return;

@@ -1,0 +1,248 @@
+/**
+ * The real command, spawned as users run it (`node bin/iommu-lab.js …`), on small scripts in a
+ * temporary folder: exit codes, --json, errors with positions, the time limit, the matrix.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const BIN = new URL('../../bin/iommu-lab.js', import.meta.url).pathname;
+let dir = '';
+
+function cli(...args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    cwd: dir,
+    encoding: 'utf8',
+    env: { ...process.env, NO_COLOR: '1' },
+    timeout: 60_000,
+  });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+function write(name: string, source: string): string {
+  writeFileSync(join(dir, name), source);
+  return name;
+}
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'iommu-lab-cli-'));
+  write(
+    'pass.ts',
+    `import { expect, SZ_4K, lab } from 'iommu-lab';\nconst size: number = SZ_4K;\nexpect(size).toBe(4096);\nconsole.log('size', size);\n`,
+  );
+  write(
+    'fail.ts',
+    `import { expect, EINVAL } from 'iommu-lab';\nconst ret: number = -EINVAL;\n  expect(ret).toBe(0);\n`,
+  );
+  write(
+    'throws.ts',
+    `const n: number = 1;\nfunction boom(): never {\n  throw new RangeError('iova must be a safe integer');\n}\nboom();\n`,
+  );
+  write('syntax.ts', `const a: number = 1;\nconst b = a +* 2;\n`);
+  write('loop.ts', `let i: number = 0;\ntry {\n  while (true) { i++; }\n} catch {}\nfor (;;) {}\n`);
+  write(
+    'params.ts',
+    `import { lab, expect } from 'iommu-lab';\nexpect(lab.params.driver).toBe('amd-iommu');\nexpect(lab.kernel()).toBe('v6.6');\n`,
+  );
+  write(
+    'uses-helper.ts',
+    `import { expect } from 'iommu-lab';\nimport { twice } from './helper';\nexpect(twice(21)).toBe(42);\n`,
+  );
+  write('helper.ts', `export function twice(x: number): number {\n  return 2 * x;\n}\n`);
+  write(
+    'matrix.ts',
+    `import { lab, expect } from 'iommu-lab';\nconst driver = lab.params.driver ?? 'arm-smmu-v3';\nexpect(driver === 'amd-iommu' && lab.kernel() === 'v6.6').toBe(false);\n`,
+  );
+});
+
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('iommu-lab run', () => {
+  it('exit 0 when every expectation holds; the report shows the file, counts and console', () => {
+    const r = cli('run', 'pass.ts');
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^✓ pass\.ts .*1 passed/m);
+    expect(r.out).toContain('    size 4096');
+  });
+
+  it('exit 1 when an expectation fails, with file:line:column and a caret', () => {
+    const r = cli('run', 'fail.ts');
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/^✗ fail\.ts/m);
+    expect(r.out).toContain('expectation failed at fail.ts:3:15');
+    expect(r.out).toContain('expected 0 but got -22 (-EINVAL)');
+    expect(r.out).toContain('3 |   expect(ret).toBe(0);');
+    expect(r.out).toMatch(/\n\s+\|\s{15}\^/);
+  });
+
+  it('exit 2 on an exception, at the line that threw', () => {
+    const r = cli('run', 'throws.ts', '--json');
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.out)).toEqual({
+      file: 'throws.ts',
+      status: 'error',
+      expectations: { passed: 0, failed: 0 },
+      checks: [],
+      error: { message: 'RangeError: iova must be a safe integer', line: 3, column: 9 },
+      steps: 0,
+    });
+  });
+
+  it('exit 2 on a syntax error, at its line and column', () => {
+    const r = cli('run', 'syntax.ts', '--json');
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.out).error).toMatchObject({ line: 2, column: 14 });
+    const human = cli('run', 'syntax.ts');
+    expect(human.out).toContain('syntax.ts:2:14');
+  });
+
+  it('stops a script that loops forever at --timeout, exit 2', () => {
+    const t0 = Date.now();
+    const r = cli('run', 'loop.ts', '--timeout', '300', '--json');
+    expect(r.code).toBe(2);
+    const j = JSON.parse(r.out);
+    expect(j.status).toBe('error');
+    expect(j.error.message).toMatch(/time limit of 300 ms/);
+    expect(j.error.line).toBe(3);
+    expect(Date.now() - t0).toBeLessThan(15_000);
+  });
+
+  it('--json prints one object per file with the documented fields', () => {
+    const r = cli('run', 'pass.ts', 'fail.ts', '--json');
+    expect(r.code).toBe(1);
+    const lines = r.out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines.map((l) => l.file)).toEqual(['pass.ts', 'fail.ts']);
+    expect(Object.keys(lines[0]).sort()).toEqual(['checks', 'expectations', 'file', 'status', 'steps']);
+    expect(Object.keys(lines[1]).sort()).toEqual([
+      'checks',
+      'error',
+      'expectations',
+      'file',
+      'status',
+      'steps',
+    ]);
+    expect(Object.keys(lines[1].error).sort()).toEqual(['column', 'line', 'message']);
+  });
+
+  it('the worst outcome sets the exit code', () => {
+    expect(cli('run', 'pass.ts', 'fail.ts', 'throws.ts').code).toBe(2);
+  });
+
+  it('passes --param and --kernel to the lab', () => {
+    expect(cli('run', 'params.ts', '--param', 'driver=amd-iommu', '--kernel', 'v6.6').code).toBe(0);
+    expect(cli('run', 'params.ts', '--param', 'driver=intel-iommu', '--kernel', 'v6.6').code).toBe(1);
+  });
+
+  it("reads './name' imports next to the script", () => {
+    const r = cli('run', 'uses-helper.ts');
+    expect(r.out + r.err).toMatch(/✓ uses-helper\.ts/);
+    expect(r.code).toBe(0);
+  });
+
+  it.each([
+    [['run', 'nope.ts'], /no such file: nope\.ts/],
+    [['run'], /at least one script/],
+    [['run', 'pass.ts', '--frobnicate'], /unknown option '--frobnicate'/],
+    [['run', 'pass.ts', '--kernel', 'v5.4'], /unknown kernel 'v5\.4'/],
+    [['run', 'pass.ts', '--param', 'novalue'], /bad --param 'novalue'/],
+    [['run', 'pass.ts', '--param', '=x'], /bad --param/],
+    [['run', 'pass.ts', '--timeout', 'soon'], /bad --timeout 'soon'/],
+    [['run', 'pass.ts', '--timeout', '0'], /bad --timeout/],
+    [['frobnicate'], /unknown command 'frobnicate'/],
+    [['matrix', 'matrix.ts', '--drivers', 'arm-smmu-v9'], /unknown driver 'arm-smmu-v9'/],
+    [['matrix', 'matrix.ts', '--kernels', 'v7'], /unknown kernel 'v7'/],
+    [['matrix'], /exactly one script/],
+  ])('bad usage %j: exit 3 with a one-line reason', (args, reason) => {
+    const r = cli(...args);
+    expect(r.code).toBe(3);
+    expect(r.err).toMatch(reason);
+    expect(r.err.trim().split('\n')).toHaveLength(1);
+    expect(r.out).toBe('');
+  });
+
+  it('no arguments: help on stderr, exit 3', () => {
+    const r = cli();
+    expect(r.code).toBe(3);
+    expect(r.err).toContain('Usage:');
+  });
+});
+
+describe('iommu-lab --help / --version', () => {
+  it('prints help and version, exit 0', () => {
+    const h = cli('--help');
+    expect(h.code).toBe(0);
+    expect(h.out).toContain('iommu-lab run <file...>');
+    expect(h.out).toContain('iommu-lab matrix <file>');
+    const v = cli('--version');
+    expect(v.code).toBe(0);
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+    expect(v.out.trim()).toBe(pkg.version);
+    expect(cli('run', '--help').out).toContain('--timeout');
+  });
+});
+
+describe('iommu-lab matrix', () => {
+  it('runs every cell with the driver and kernel set, on threads, and prints a table', () => {
+    const r = cli(
+      'matrix',
+      'matrix.ts',
+      '--drivers',
+      'arm-smmu-v3,amd-iommu',
+      '--kernels',
+      'v6.6,v6.16',
+      '--jobs',
+      '2',
+      '--json',
+    );
+    expect(r.err).toBe('');
+    expect(r.code).toBe(1);
+    const m = JSON.parse(r.out);
+    expect(m).toMatchObject({
+      file: 'matrix.ts',
+      drivers: ['arm-smmu-v3', 'amd-iommu'],
+      kernels: ['v6.6', 'v6.16'],
+      allPassed: false,
+    });
+    expect(m.cells.map((c: { status: string }) => c.status)).toEqual([
+      'passed',
+      'passed',
+      'failed',
+      'passed',
+    ]);
+    expect(m.cells[2]).toMatchObject({
+      driver: 'amd-iommu',
+      kernel: 'v6.6',
+      line: 3,
+      detail: 'expected false but got true',
+    });
+
+    const human = cli(
+      'matrix',
+      'matrix.ts',
+      '--drivers',
+      'arm-smmu-v3,amd-iommu',
+      '--kernels',
+      'v6.6,v6.16',
+      '--jobs',
+      '1',
+    );
+    expect(human.code).toBe(1);
+    expect(human.out).toMatch(/^arm-smmu-v3\s+✓ passed\s+✓ passed$/m);
+    expect(human.out).toMatch(/^amd-iommu\s+✗ failed\s+✓ passed$/m);
+    expect(human.out).toContain('amd-iommu × v6.6  matrix.ts:3:');
+  });
+
+  it('exit 0 when every cell passes', () => {
+    const r = cli('matrix', 'pass.ts', '--drivers', 'arm-smmu-v3', '--kernels', 'v6.8');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('every available cell passed');
+  });
+});

@@ -1,0 +1,70 @@
+/**
+ * What running a script produces, as plain JSON-able data. The host protocol (engine/host/protocol.ts)
+ * re-exports these types; clients import them from there.
+ */
+
+/** One script file of a run (an editor tab). `name` is how other files import it: `./name`. */
+export interface SourceFile {
+  name: string;
+  source: string;
+}
+
+export type RunStatus = 'passed' | 'failed' | 'error';
+
+/** A position in the user's own file (1-based line, 1-based column). */
+export interface SourceError {
+  message: string;
+  /** Error class name: 'SyntaxError', 'TypeError', 'ExpectationError', 'TimeoutError', 'KernelVersionError', … */
+  name?: string;
+  file?: string;
+  line?: number;
+  column?: number;
+}
+
+export type ConsoleLevel = 'log' | 'info' | 'warn' | 'error' | 'debug';
+
+export interface ConsoleLine {
+  level: ConsoleLevel;
+  text: string;
+  /** Where the call was made in the user's file, when it could be found. */
+  file?: string;
+  line?: number;
+  column?: number;
+}
+
+/** One `expect(...)` outcome, linked to its line (the Console panel lists them). */
+export interface ExpectationRecord {
+  passed: boolean;
+  /** e.g. 'toBe'; with `.not` it reads 'not.toBe'. */
+  matcher: string;
+  message: string;
+  file?: string;
+  line?: number;
+  column?: number;
+}
+
+export interface CheckRecord {
+  id: string;
+  step: number;
+  message: string;
+}
+
+/** The outcome of running one entry file (same fields as `iommu-lab run --json`, plus more). */
+export interface RunResult {
+  file: string;
+  status: RunStatus;
+  expectations: { passed: number; failed: number };
+  checks: CheckRecord[];
+  error?: SourceError;
+  /** API calls made (trace steps). */
+  steps: number;
+  console: ConsoleLine[];
+  /** Every expectation in order, passed and failed. */
+  expectationLog: ExpectationRecord[];
+  durationMs: number;
+  /** True when the script was ended by the time limit. */
+  timedOut: boolean;
+  /** True when the error was a `KernelVersionError` (the API is not in this kernel: 'n/a' in the matrix). */
+  unavailable: boolean;
+  kernel: string;
+}
