@@ -155,7 +155,7 @@ export class IovaDomain {
     let curr = limit_pfn <= this.dma_32bit_pfn ? this.cached32_node : this.cached_node;
     let ci = this.nodes.indexOf(curr);
     const retry_pfn = curr.pfn_hi;
-    let new_pfn = -1;
+    let new_pfn: number;
     for (;;) {
       // Walk backwards over the nodes while the candidate overlaps the one below.
       for (;;) {

@@ -1,0 +1,336 @@
+/**
+ * The DMA API through the real core and the real arm-smmu-v3 model: IOVA order, reserved regions,
+ * the PCI 32-bit preference, strict and lazy unmap as a device sees them, coherent buffers.
+ */
+import { describe, expect, it } from 'vitest';
+import { iommu_paging_domain_alloc } from '../core/alloc.ts';
+import { iommu_attach_device } from '../core/attach.ts';
+import {
+  DMA_BIDIRECTIONAL,
+  DMA_FROM_DEVICE,
+  DMA_MAPPING_ERROR,
+  DMA_TO_DEVICE,
+  IOMMU_DOMAIN_DMA,
+  IOMMU_DOMAIN_DMA_FQ,
+  IOMMU_RESV_DIRECT,
+  IOMMU_RESV_RESERVED,
+  MSI_IOVA_BASE,
+} from '../core/constants.ts';
+import type { Bus, DefaultDomainRequest } from '../core/device.ts';
+import type { IommuDomain } from '../core/domain.ts';
+import { Machine } from '../core/machine.ts';
+import { parse_options } from '../core/options.ts';
+import { iommu_probe_device } from '../core/probe.ts';
+import type { ResvRegion } from '../core/resv.ts';
+import { device_dma } from '../core/translate.ts';
+import { iommu_iova_to_phys } from '../core/unmap.ts';
+import { arm_smmu_v3 } from '../drivers/arm-smmu-v3/index.ts';
+import {
+  dma_alloc_coherent,
+  dma_fq_length,
+  dma_free_coherent,
+  dma_iova_ranges,
+  dma_map_sg,
+  dma_map_single,
+  dma_unmap_sg,
+  dma_unmap_single,
+  type DmaSgEntry,
+} from './dma-iommu.ts';
+import { dev_dma_state } from './device-dma.ts';
+
+interface Setup {
+  default_domain?: DefaultDomainRequest;
+  resv?: ResvRegion[];
+  bus?: Bus;
+}
+
+function lab(o: Setup = {}) {
+  const m = new Machine('v6.16');
+  const smmu = arm_smmu_v3.create(m, 'smmu0', parse_options(arm_smmu_v3.name, arm_smmu_v3.options, {}));
+  m.iommus.push(smmu);
+  const dev = iommu_probe_device(m, 'nic0', smmu, {
+    resv: o.resv ?? [],
+    group: null,
+    bus: o.bus ?? 'pci',
+    trusted: true,
+    default_domain: o.default_domain ?? null,
+  });
+  const domain = dev.group!.domain as IommuDomain;
+  const buf = m.mem.alloc_pages(0x10000);
+  return { m, smmu, dev, domain, buf };
+}
+
+const read = (l: ReturnType<typeof lab>, iova: number, n = 4) => device_dma(l.dev, iova, n, false);
+const checkIds = (m: Machine) => m.checks.map((c) => c.id);
+
+describe('dma_map_single over an SMMUv3 DMA domain', () => {
+  it('is strict by default on arm64 and hands out IOVAs top-down from 4 GiB, keeping the page offset', () => {
+    const l = lab();
+    expect(l.domain.type).toBe(IOMMU_DOMAIN_DMA);
+    expect(dma_map_single(l.dev, l.buf, 0x1000, DMA_TO_DEVICE)).toBe(0xffff_f000);
+    expect(dma_map_single(l.dev, l.buf + 0x1000, 0x1000, DMA_TO_DEVICE)).toBe(0xffff_e000);
+    expect(dma_map_single(l.dev, l.buf + 0x2123, 0x10, DMA_TO_DEVICE)).toBe(0xffff_d123);
+    expect(iommu_iova_to_phys(l.domain, 0xffff_d123)).toBe(l.buf + 0x2123);
+  });
+
+  it('rounds small sizes up to a power of two of pages and aligns the start to it', () => {
+    const l = lab();
+    expect(dma_map_single(l.dev, l.buf, 0x3000, DMA_BIDIRECTIONAL)).toBe(0xffff_c000);
+    expect(dma_map_single(l.dev, l.buf, 0x1000, DMA_BIDIRECTIONAL)).toBe(0xffff_b000);
+    // 33 pages: not rounded (≥ 32 granules), but the start is aligned to 64 pages
+    const big = dma_map_single(l.dev, l.buf, 0x21000, DMA_BIDIRECTIONAL);
+    expect(big % 0x40000).toBe(0);
+    expect(dma_iova_ranges(l.domain)).toContainEqual({ start: big, end: big + 0x21000 - 1, state: 'live' });
+    expect(dma_iova_ranges(l.domain)).toContainEqual({ start: 0xffff_c000, end: 0xffff_ffff, state: 'live' });
+  });
+
+  it('keeps DIRECT and RESERVED regions out of the allocator, but not the SW_MSI window', () => {
+    const l = lab({
+      resv: [
+        { start: 0xffff_e000, length: 0x2000, prot: 3, type: IOMMU_RESV_DIRECT },
+        { start: 0xffff_c000, length: 0x1000, prot: 0, type: IOMMU_RESV_RESERVED },
+      ],
+    });
+    // the core mapped the DIRECT region 1:1 in the default domain
+    expect(iommu_iova_to_phys(l.domain, 0xffff_e000)).toBe(0xffff_e000);
+    expect(dma_map_single(l.dev, l.buf, 0x1000, DMA_TO_DEVICE)).toBe(0xffff_d000);
+    expect(dma_map_single(l.dev, l.buf, 0x1000, DMA_TO_DEVICE)).toBe(0xffff_b000);
+    const reserved = dma_iova_ranges(l.domain).filter((r) => r.state === 'reserved');
+    expect(reserved).toEqual([
+      { start: 0xffff_c000, end: 0xffff_cfff, state: 'reserved' },
+      { start: 0xffff_e000, end: 0xffff_ffff, state: 'reserved' },
+    ]);
+    expect(reserved.some((r) => r.start <= MSI_IOVA_BASE && MSI_IOVA_BASE <= r.end)).toBe(false);
+  });
+
+  it('never hands out IOVA 0: once 4 GiB is full a PCI device moves above it for good', () => {
+    const l = lab();
+    const pa = 0x2_0000_0000;
+    const got: number[] = [];
+    for (let size = 0x8000_0000; size >= 0x1000; size /= 2)
+      got.push(dma_map_single(l.dev, pa, size, DMA_TO_DEVICE));
+    // 2G at 2G, 1G at 1G, … 4K at 4K: everything below 4 GiB but page 0
+    expect(got[0]).toBe(0x8000_0000);
+    expect(got[got.length - 1]).toBe(0x1000);
+    expect(dev_dma_state(l.dev).pci_32bit_workaround).toBe(true);
+    // the next one cannot use page 0: it goes to the top of the 48-bit aperture instead
+    expect(dma_map_single(l.dev, pa, 0x1000, DMA_TO_DEVICE)).toBe(2 ** 48 - 0x1000);
+    expect(dev_dma_state(l.dev).pci_32bit_workaround).toBe(false);
+    expect(dma_map_single(l.dev, pa, 0x1000, DMA_TO_DEVICE)).toBe(2 ** 48 - 0x2000);
+  });
+
+  it('a platform device takes IOVAs from the top of the aperture straight away', () => {
+    const l = lab({ bus: 'platform' });
+    expect(dma_map_single(l.dev, l.buf, 0x1000, DMA_TO_DEVICE)).toBe(2 ** 48 - 0x1000);
+  });
+
+  it('maps with the direction as prot: a device cannot write a DMA_TO_DEVICE buffer', () => {
+    const l = lab();
+    const to = dma_map_single(l.dev, l.buf, 0x1000, DMA_TO_DEVICE);
+    const from = dma_map_single(l.dev, l.buf + 0x1000, 0x1000, DMA_FROM_DEVICE);
+    expect(read(l, to).ok).toBe(true);
+    expect(device_dma(l.dev, to, 4, true, new Uint8Array(4)).ok).toBe(false);
+    expect(device_dma(l.dev, from, 4, true, new Uint8Array([1, 2, 3, 4])).ok).toBe(true);
+    expect([...l.m.mem.read(l.buf + 0x1000, 4)]).toEqual([1, 2, 3, 4]);
+  });
+});
+
+describe('strict unmap (DMA domain)', () => {
+  it('invalidates the IOTLB before returning: the next device access faults', () => {
+    const l = lab();
+    const iova = dma_map_single(l.dev, l.buf, 0x1000, DMA_TO_DEVICE);
+    expect(read(l, iova)).toMatchObject({ ok: true, tlb: 'miss' });
+    expect(read(l, iova)).toMatchObject({ ok: true, tlb: 'hit' });
+    dma_unmap_single(l.dev, iova, 0x1000, DMA_TO_DEVICE);
+    expect(read(l, iova).ok).toBe(false);
+    expect(checkIds(l.m)).not.toContain('stale-iotlb-hit');
+    // freed at once: the next mapping of that size gets it back
+    expect(dma_map_single(l.dev, l.buf, 0x1000, DMA_TO_DEVICE)).toBe(iova);
+  });
+});
+
+describe('lazy unmap (DMA-FQ domain)', () => {
+  it('lets a stale IOTLB hit through until the 256th unmap flushes, and never reuses the IOVA before', () => {
+    const l = lab({ default_domain: 'dma-fq' });
+    expect(l.domain.type).toBe(IOMMU_DOMAIN_DMA_FQ);
+    l.m.mem.write(l.buf, [0xde, 0xad, 0xbe, 0xef]);
+    const a = dma_map_single(l.dev, l.buf, 0x1000, DMA_TO_DEVICE);
+    expect(read(l, a).ok).toBe(true);
+    dma_unmap_single(l.dev, a, 0x1000, DMA_TO_DEVICE);
+    expect(iommu_iova_to_phys(l.domain, a)).toBe(0);
+    const stale = read(l, a);
+    expect(stale).toMatchObject({ ok: true, tlb: 'stale' });
+    expect(checkIds(l.m)).toContain('stale-iotlb-hit');
+    expect(checkIds(l.m)).not.toContain('unmap-without-sync');
+
+    const seen = new Set<number>([a]);
+    // 254 more unmaps: 255 entries fill the 256-slot ring (one slot stays empty)
+    for (let i = 0; i < 254; i++) {
+      const x = dma_map_single(l.dev, l.buf + 0x1000, 0x1000, DMA_TO_DEVICE);
+      expect(seen.has(x)).toBe(false);
+      seen.add(x);
+      dma_unmap_single(l.dev, x, 0x1000, DMA_TO_DEVICE);
+    }
+    expect(dma_fq_length(l.domain)).toBe(255);
+    expect(read(l, a)).toMatchObject({ ok: true, tlb: 'stale' });
+
+    const last = dma_map_single(l.dev, l.buf + 0x1000, 0x1000, DMA_TO_DEVICE);
+    expect(seen.has(last)).toBe(false);
+    dma_unmap_single(l.dev, last, 0x1000, DMA_TO_DEVICE); // the 256th: the ring is full, flush
+    expect(read(l, a).ok).toBe(false);
+    expect(dma_fq_length(l.domain)).toBe(1);
+    // the flushed IOVAs are free again now
+    expect(seen.has(dma_map_single(l.dev, l.buf, 0x1000, DMA_TO_DEVICE))).toBe(true);
+  });
+
+  it('flushes 10 ms after the first queued unmap, and only then frees the IOVA', () => {
+    const l = lab({ default_domain: 'dma-fq' });
+    const a = dma_map_single(l.dev, l.buf, 0x1000, DMA_TO_DEVICE);
+    read(l, a);
+    dma_unmap_single(l.dev, a, 0x1000, DMA_TO_DEVICE);
+    const b = dma_map_single(l.dev, l.buf, 0x1000, DMA_TO_DEVICE);
+    expect(b).not.toBe(a);
+    l.m.advance_time(9);
+    expect(read(l, a)).toMatchObject({ ok: true, tlb: 'stale' });
+    l.m.advance_time(1);
+    expect(read(l, a).ok).toBe(false);
+    expect(dma_fq_length(l.domain)).toBe(0);
+    expect(dma_map_single(l.dev, l.buf, 0x1000, DMA_TO_DEVICE)).toBe(a);
+    // the timer is armed again by the next enqueue
+    dma_unmap_single(l.dev, b, 0x1000, DMA_TO_DEVICE);
+    expect(l.m.timers).toHaveLength(1);
+    expect(l.m.timers[0].due_ms).toBe(20);
+  });
+
+  it('uses one 32768-entry queue and a 1 s timer when the device asks for shadow_on_flush', () => {
+    const l = lab({ default_domain: 'dma-fq' });
+    l.dev.shadow_on_flush = true;
+    const a = dma_map_single(l.dev, l.buf, 0x1000, DMA_TO_DEVICE);
+    read(l, a);
+    dma_unmap_single(l.dev, a, 0x1000, DMA_TO_DEVICE);
+    for (let i = 0; i < 300; i++)
+      dma_unmap_single(l.dev, dma_map_single(l.dev, l.buf, 0x1000, DMA_TO_DEVICE), 0x1000, DMA_TO_DEVICE);
+    l.m.advance_time(999);
+    expect(read(l, a)).toMatchObject({ ok: true, tlb: 'stale' });
+    expect(dma_fq_length(l.domain)).toBe(301);
+    l.m.advance_time(1);
+    expect(read(l, a).ok).toBe(false);
+  });
+});
+
+describe('dma_map_sg', () => {
+  it('maps the whole list into one IOVA range and merges page-aligned entries into one segment', () => {
+    const l = lab();
+    const pages = [l.buf + 0x3000, l.buf, l.buf + 0x8000];
+    pages.forEach((pa, i) => l.m.mem.write(pa, [i + 1]));
+    const sg: DmaSgEntry[] = pages.map((paddr) => ({ paddr, length: 0x1000 }));
+    expect(dma_map_sg(l.dev, sg, DMA_TO_DEVICE)).toBe(1);
+    const base = sg[0].dma_address!;
+    expect(base).toBe(0xffff_c000); // 3 pages round to 4
+    expect(sg[0].dma_length).toBe(0x3000);
+    expect(sg[1]).toMatchObject({ dma_address: DMA_MAPPING_ERROR, dma_length: 0 });
+    for (let i = 0; i < 3; i++)
+      expect(read(l, base + i * 0x1000, 1)).toMatchObject({
+        ok: true,
+        pa: pages[i],
+        data: new Uint8Array([i + 1]),
+      });
+    dma_unmap_sg(l.dev, sg, DMA_TO_DEVICE);
+    expect(read(l, base + 0x2000).ok).toBe(false);
+    expect(l.m.checks).toEqual([]);
+  });
+
+  it('starts a new segment at an entry that does not begin on a granule', () => {
+    const l = lab();
+    const sg: DmaSgEntry[] = [
+      { paddr: l.buf, length: 0x1000 },
+      { paddr: l.buf + 0x2100, length: 0x100 },
+    ];
+    expect(dma_map_sg(l.dev, sg, DMA_BIDIRECTIONAL)).toBe(2);
+    expect(sg[1].dma_address).toBe(sg[0].dma_address! + 0x1100);
+    expect(iommu_iova_to_phys(l.domain, sg[1].dma_address!)).toBe(l.buf + 0x2100);
+  });
+
+  it('dma-direct: every entry at its physical address', () => {
+    const l = lab({ default_domain: 'identity' });
+    const sg: DmaSgEntry[] = [
+      { paddr: l.buf, length: 0x1000 },
+      { paddr: l.buf + 0x5000, length: 0x800 },
+    ];
+    expect(dma_map_sg(l.dev, sg, DMA_TO_DEVICE)).toBe(2);
+    expect(sg.map((s) => s.dma_address)).toEqual([l.buf, l.buf + 0x5000]);
+  });
+});
+
+describe('dma_alloc_coherent', () => {
+  it('gives zeroed RAM that the device reads and writes at the DMA handle, and frees both', () => {
+    const l = lab();
+    const r = dma_alloc_coherent(l.dev, 0x1800)!;
+    expect(r).not.toBeNull();
+    expect(l.m.mem.is_allocated(r.cpu_addr)).toBe(true);
+    expect(r.dma_handle).toBe(0xffff_e000); // two pages
+    l.m.mem.write(r.cpu_addr + 0x1000, [7, 8, 9]);
+    expect(device_dma(l.dev, r.dma_handle + 0x1000, 3, false)).toMatchObject({
+      ok: true,
+      data: new Uint8Array([7, 8, 9]),
+    });
+    expect(device_dma(l.dev, r.dma_handle, 2, true, new Uint8Array([5, 6])).ok).toBe(true);
+    expect([...l.m.mem.read(r.cpu_addr, 2)]).toEqual([5, 6]);
+    dma_free_coherent(l.dev, 0x1800, r.cpu_addr, r.dma_handle);
+    expect(l.m.mem.is_allocated(r.cpu_addr)).toBe(false);
+    expect(read(l, r.dma_handle).ok).toBe(false);
+    expect(l.m.checks).toEqual([]);
+  });
+});
+
+describe('which DMA ops serve the device', () => {
+  it('identity: dma-direct, the DMA address is the physical address', () => {
+    const l = lab({ default_domain: 'identity' });
+    expect(dma_map_single(l.dev, l.buf + 0x10, 0x100, DMA_TO_DEVICE)).toBe(l.buf + 0x10);
+    expect(dma_alloc_coherent(l.dev, 0x1000)).toMatchObject({ dma_handle: expect.any(Number) });
+    expect(dma_iova_ranges(l.domain)).toEqual([]);
+  });
+
+  it('an UNMANAGED domain attached by someone else: the DMA API fails', () => {
+    const l = lab();
+    const d = iommu_paging_domain_alloc(l.dev) as IommuDomain;
+    expect(iommu_attach_device(d, l.dev)).toBe(0);
+    expect(dma_map_single(l.dev, l.buf, 0x1000, DMA_TO_DEVICE)).toBe(DMA_MAPPING_ERROR);
+    expect(dma_alloc_coherent(l.dev, 0x1000)).toBeNull();
+    expect(dma_map_sg(l.dev, [{ paddr: l.buf, length: 0x1000 }], DMA_TO_DEVICE)).toBe(0);
+  });
+
+  it('blocked: the DMA API fails', () => {
+    const l = lab({ default_domain: 'blocked' });
+    expect(dma_map_single(l.dev, l.buf, 0x1000, DMA_TO_DEVICE)).toBe(DMA_MAPPING_ERROR);
+  });
+
+  it('rejects a direction Linux would BUG on', () => {
+    const l = lab();
+    expect(() => dma_map_single(l.dev, l.buf, 0x1000, 3)).toThrow(RangeError);
+  });
+});
+
+describe('unmap checks', () => {
+  it('dma-unmap-mismatch for an address that was never mapped, and for a wrong size', () => {
+    const l = lab();
+    dma_unmap_single(l.dev, 0x1234_5000, 0x1000, DMA_TO_DEVICE);
+    expect(checkIds(l.m)).toContain('dma-unmap-mismatch');
+    const l2 = lab();
+    const iova = dma_map_single(l2.dev, l2.buf, 0x2000, DMA_TO_DEVICE);
+    dma_unmap_single(l2.dev, iova, 0x1000, DMA_TO_DEVICE);
+    expect(l2.m.checks.find((c) => c.id === 'dma-unmap-mismatch')?.message).toMatch(/mapped it|size 0x2000/);
+  });
+
+  it('a double unmap: dma-unmap-mismatch and iova-not-from-allocator, and the IOVA is not handed out twice', () => {
+    const l = lab();
+    const iova = dma_map_single(l.dev, l.buf, 0x1000, DMA_TO_DEVICE);
+    dma_unmap_single(l.dev, iova, 0x1000, DMA_TO_DEVICE);
+    dma_unmap_single(l.dev, iova, 0x1000, DMA_TO_DEVICE);
+    expect(checkIds(l.m)).toEqual(expect.arrayContaining(['dma-unmap-mismatch', 'iova-not-from-allocator']));
+    const x = dma_map_single(l.dev, l.buf, 0x1000, DMA_TO_DEVICE);
+    const y = dma_map_single(l.dev, l.buf, 0x1000, DMA_TO_DEVICE);
+    expect(x).toBe(iova);
+    expect(y).not.toBe(iova);
+  });
+});
