@@ -38,8 +38,11 @@ export interface IommuDriver<O extends object = any> {
   readonly name: string;
   /** Options with their Linux/QEMU defaults and validation. */
   readonly options: OptionTable<O>;
-  /** The arch the driver lives on picks the Kconfig default: lazy DMA on x86 and s390, strict elsewhere. */
-  readonly arch: 'arm64' | 'x86' | 's390' | 'any';
+  /**
+   * The arch the driver lives on picks the Kconfig default: lazy DMA on x86 and s390, strict
+   * elsewhere; 32-bit Arm ('arm': omap, tegra-gart) has no CONFIG_IOMMU_DMA, so IDENTITY.
+   */
+  readonly arch: 'arm64' | 'arm' | 'x86' | 's390' | 'any';
   /** Throw a KernelVersionError when the profile's kernel lacks the driver. */
   check_available?(machine: Machine): void;
   create(machine: Machine, name: string, options: O): IommuDevice;

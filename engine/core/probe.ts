@@ -90,6 +90,8 @@ function global_default_type(group: IommuGroup): number {
   if (m.iommu_passthrough) return IOMMU_DOMAIN_IDENTITY;
   // Kconfig: IOMMU_DEFAULT_DMA_LAZY on x86 and s390, IOMMU_DEFAULT_DMA_STRICT elsewhere.
   const arch = group.devices[0].iommu.driver.arch;
+  // Without CONFIG_IOMMU_DMA (32-bit Arm) the default is IDENTITY (facts §1.5, type selection step 3).
+  if (arch === 'arm') return IOMMU_DOMAIN_IDENTITY;
   const strict = m.iommu_strict ?? !(arch === 'x86' || arch === 's390');
   return strict ? IOMMU_DOMAIN_DMA : IOMMU_DOMAIN_DMA_FQ;
 }
