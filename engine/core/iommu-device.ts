@@ -39,6 +39,8 @@ export abstract class IommuDevice {
   readonly faults: IommuFault[] = [];
   /** IOMMU_CAP_*-style facts the hardware model exposes to the core's DMA path. */
   caches_not_present = false;
+  /** False for hardware with no translation cache at all (the Tegra GART): DMA never touches `tlb`. */
+  has_iotlb = true;
 
   constructor(
     readonly machine: Machine,

@@ -49,7 +49,9 @@ function translate_one(dev: Device, iova: number, write: boolean, out: PageResul
     return;
   }
   const need = write ? IOMMU_WRITE : IOMMU_READ;
-  const i = tlb.lookup(tag, iova);
+  // Without an IOTLB (the Tegra GART) every access reads the translation afresh: always a 'miss'.
+  const cached = iommu.has_iotlb;
+  const i = cached ? tlb.lookup(tag, iova) : -1;
   if (i >= 0) {
     const stale = tlb.is_stale(i);
     if (stale) tlb.stats.stale_hits++;
@@ -66,17 +68,17 @@ function translate_one(dev: Device, iova: number, write: boolean, out: PageResul
     if (!(tlb.prot_of(i) & need)) out.fault = 'permission';
     return;
   }
-  tlb.stats.misses++;
+  if (cached) tlb.stats.misses++;
   out.tlb = 'miss';
   if (!iommu.dma_walk(dev, iova, walkOut)) {
     out.fault = walkOut.fault || 'translation';
-    if (iommu.caches_not_present) {
+    if (cached && iommu.caches_not_present) {
       const page = Math.floor(iova / 0x1000) * 0x1000;
       tlb.insert(tag, page, 0x1000, 0, 0, true);
     }
     return;
   }
-  tlb.insert(tag, walkOut.iova, walkOut.size, walkOut.pa, walkOut.prot, false);
+  if (cached) tlb.insert(tag, walkOut.iova, walkOut.size, walkOut.pa, walkOut.prot, false);
   out.pa = walkOut.pa + (iova - walkOut.iova);
   out.span = walkOut.iova + walkOut.size - iova;
   if (!(walkOut.prot & need)) out.fault = 'permission';
