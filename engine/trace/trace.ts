@@ -93,13 +93,14 @@ interface MatchCache {
  * string table, about 8 bytes per event plus 0–8 bytes per argument (typically 2).
  *
  * `step` is the number of the script-level API call being executed; every event emitted
- * meanwhile carries it. Steps must not decrease. Arguments are numbers (strings go through
- * `str()`); `-0` is recorded as `0`.
+ * meanwhile carries it. Steps must not decrease (`indexOfStep` and step filters rely on it).
+ * Arguments are numbers (strings go through `str()`); `-0` is recorded as `0`.
  *
  * The trace is outside time travel: `deepClone` shares it (it is `STATIC`) and checkpoints do
  * not contain it, so listeners may be ordinary closures. When a state is rebuilt by replaying
  * recorded calls, call `replayFrom(index)` first: events emitted while replaying are compared
- * with the log instead of appended, and listeners are called again with their recorded index.
+ * with the log instead of appended, and listeners are called again with their recorded index
+ * (a listener that only forwards events, like the host's progress stream, checks `replaying`).
  */
 export class Trace {
   declare readonly [STATIC]: true;
