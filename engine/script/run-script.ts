@@ -9,5 +9,8 @@ import type { LabSession } from './session.ts';
 export type { RunOptions, ScriptResult } from './runner.ts';
 
 export function runScript(opts: RunOptions): ScriptResult<LabSession> {
-  return runScriptWith(createLabModule, opts);
+  const r = runScriptWith(createLabModule, opts);
+  // The profile in force at the end: the script may have picked one with lab.kernel(name).
+  if (r.session) r.kernel = r.session.machine.profile.name;
+  return r;
 }
