@@ -15,6 +15,9 @@ export default defineConfig({
   main: {
     build: {
       target: 'node20',
+      // Bundle the engine's runtime dependencies (ses, sucrase, acorn) into the output, so the packaged
+      // app runs from out/ alone and the utility process never resolves node_modules at run time.
+      externalizeDeps: false,
       outDir: at('./out/main'),
       rolldownOptions: {
         input: { index: at('./main/index.ts'), 'engine-host': at('./engine/host/node/utility.ts') },
@@ -29,7 +32,7 @@ export default defineConfig({
       rolldownOptions: {
         input: { index: at('./main/preload.ts') },
         // A sandboxed preload is a classic script: CommonJS, one file, nothing to import at run time but electron.
-        output: { format: 'cjs', entryFileNames: '[name].cjs', inlineDynamicImports: true },
+        output: { format: 'cjs', entryFileNames: '[name].cjs', codeSplitting: false },
       },
     },
   },

@@ -43,7 +43,9 @@ export function rendererOptions(outDir: string): UserConfig {
     plugins: [svelte(), cspMeta()],
     worker: {
       format: 'es',
-      rolldownOptions: { output: { entryFileNames: workerFileName, chunkFileNames: 'workers/[name]-[hash].js' } },
+      rolldownOptions: {
+        output: { entryFileNames: workerFileName, chunkFileNames: 'workers/[name]-[hash].js' },
+      },
     },
     build: {
       outDir,

@@ -61,7 +61,9 @@ export class EngineHost {
       this.crashes = this.crashes.filter((t) => now - t < CRASH_WINDOW_MS);
       this.crashes.push(now);
       if (this.crashes.length > MAX_CRASHES) {
-        this.log(`engine crashed ${this.crashes.length} times in ${CRASH_WINDOW_MS / 1000} s; not restarting`);
+        this.log(
+          `engine crashed ${this.crashes.length} times in ${CRASH_WINDOW_MS / 1000} s; not restarting`,
+        );
         return;
       }
       this.spawn('crash');

@@ -23,7 +23,8 @@ const paths = {
 registerAppScheme();
 app.enableSandbox();
 
-if (!app.requestSingleInstanceLock()) app.quit();
+// A second launch (e.g. opening a .iommulab file) focuses the running window instead.
+if (!app.requestSingleInstanceLock()) app.exit(0);
 
 let win: BrowserWindow | null = null;
 let engine: EngineHost | null = null;
@@ -34,7 +35,8 @@ function send(cmd: MenuCommand): void {
 }
 
 function installMenu(): void {
-  Menu.setApplicationMenu(buildMenu({
+  Menu.setApplicationMenu(
+    buildMenu({
       window: () => win,
       send,
       recentFiles: () => recentFiles,

@@ -15,10 +15,8 @@ export interface MenuContext {
 const isMac = process.platform === 'darwin';
 
 export function buildMenu(ctx: MenuContext): Menu {
-  const cmd =
-    (action: MenuAction, arg?: string) =>
-    (): void =>
-      ctx.send(arg === undefined ? { action } : { action, arg });
+  const cmd = (action: MenuAction, arg?: string) => (): void =>
+    ctx.send(arg === undefined ? { action } : { action, arg });
 
   const recent = ctx.recentFiles();
   const recentItems: MenuItemConstructorOptions[] = recent.length
@@ -34,7 +32,11 @@ export function buildMenu(ctx: MenuContext): Menu {
         { label: 'Open…', accelerator: 'CmdOrCtrl+O', click: cmd('open') },
         {
           label: 'Open Recent',
-          submenu: [...recentItems, { type: 'separator' }, { label: 'Clear Recent', enabled: recent.length > 0, click: ctx.clearRecent }],
+          submenu: [
+            ...recentItems,
+            { type: 'separator' },
+            { label: 'Clear Recent', enabled: recent.length > 0, click: ctx.clearRecent },
+          ],
         },
         { type: 'separator' },
         { label: 'Save', accelerator: 'CmdOrCtrl+S', click: cmd('save') },

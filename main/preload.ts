@@ -4,7 +4,14 @@
  * goes through window.postMessage with the port as a transfer.
  */
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
-import { IPC, type EnginePortMessage, type EnginePortReason, type LabBridge, type MenuCommand, type ThemeSource } from './bridge-api.ts';
+import {
+  IPC,
+  type EnginePortMessage,
+  type EnginePortReason,
+  type LabBridge,
+  type MenuCommand,
+  type ThemeSource,
+} from './bridge-api.ts';
 
 /** The DOM's MessagePort as Electron types it (this file is checked without the DOM lib). */
 type PagePort = IpcRendererEvent['ports'][number];

@@ -57,10 +57,14 @@ export function ensureWebBuild({ force = false, log = console.log } = {}) {
   if (!force && built > sources) return false;
   log(built ? 'Sources changed since the last web build; rebuilding…' : 'Building the web bundle…');
   const vite = path.join(ROOT, 'node_modules/vite/bin/vite.js');
-  const res = spawnSync(process.execPath, [vite, 'build', '--config', 'vite.web.config.ts', '--logLevel', 'warn'], {
-    cwd: ROOT,
-    stdio: 'inherit',
-  });
+  const res = spawnSync(
+    process.execPath,
+    [vite, 'build', '--config', 'vite.web.config.ts', '--logLevel', 'warn'],
+    {
+      cwd: ROOT,
+      stdio: 'inherit',
+    },
+  );
   if (res.status !== 0) throw new Error(`web build failed (exit ${res.status})`);
   return true;
 }
@@ -145,7 +149,9 @@ function parsePort(argv) {
 /** The `npm run web` command; scripts/start.js falls back to it when there is no Electron. */
 export async function runWebMode(argv = process.argv.slice(2)) {
   if (argv.includes('--help')) {
-    console.log('usage: npm run web [-- --port N] [-- --rebuild]\nServes IOMMU Lab in the browser on 127.0.0.1.');
+    console.log(
+      'usage: npm run web [-- --port N] [-- --rebuild]\nServes IOMMU Lab in the browser on 127.0.0.1.',
+    );
     return;
   }
   try {
@@ -159,7 +165,11 @@ export async function runWebMode(argv = process.argv.slice(2)) {
   try {
     server = await startServer({ port });
   } catch (err) {
-    console.error(err.code === 'EADDRINUSE' ? `Port ${port} is in use; try --port ${port + 1} (or 0 for any free port).` : err.message);
+    console.error(
+      err.code === 'EADDRINUSE'
+        ? `Port ${port} is in use; try --port ${port + 1} (or 0 for any free port).`
+        : err.message,
+    );
     process.exit(1);
   }
   console.log(`IOMMU Lab (browser mode) is at ${server.url}  — Ctrl+C to stop`);

@@ -57,7 +57,13 @@ try {
     await page.close();
   }
   for (const [name, xs] of Object.entries({ ...loads, ...runs })) {
-    results.push({ name, value: Math.round(median(xs) * 10) / 10, unit: 'ms', n: xs.length, detail: 'median, Chromium, browser build' });
+    results.push({
+      name,
+      value: Math.round(median(xs) * 10) / 10,
+      unit: 'ms',
+      n: xs.length,
+      detail: 'median, Chromium, browser build',
+    });
   }
 } finally {
   await browser.close();

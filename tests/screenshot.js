@@ -19,7 +19,11 @@ try {
     ['light', 'lab.png'],
     ['dark', 'lab-dark.png'],
   ]) {
-    const page = await browser.newPage({ viewport: { width: 1440, height: 860 }, colorScheme: scheme, deviceScaleFactor: 1 });
+    const page = await browser.newPage({
+      viewport: { width: 1440, height: 860 },
+      colorScheme: scheme,
+      deviceScaleFactor: 1,
+    });
     await page.goto(server.url);
     await page.locator('.monaco-editor .view-lines').waitFor();
     await page.getByTestId('status').filter({ hasText: 'engine ready' }).waitFor({ timeout: 30_000 });

@@ -14,7 +14,12 @@ import {
   type RunParams,
   type RunResult,
 } from '../../engine/host/protocol.ts';
-import { createConnector, type ConnectReason, type Endpoint, type EngineConnector } from './engine-connector.ts';
+import {
+  createConnector,
+  type ConnectReason,
+  type Endpoint,
+  type EngineConnector,
+} from './engine-connector.ts';
 import { Emitter, type Disposer } from './emitter.ts';
 
 /** The runner's own limit when the caller gives none (protocol default). */
@@ -175,7 +180,10 @@ export class EngineClient {
     if (msg.event === 'ready') {
       if (this.readyTimer) clearTimeout(this.readyTimer);
       if (msg.version !== PROTOCOL_VERSION) {
-        this.setState({ state: 'failed', message: `engine speaks protocol ${msg.version}, this window ${PROTOCOL_VERSION}` });
+        this.setState({
+          state: 'failed',
+          message: `engine speaks protocol ${msg.version}, this window ${PROTOCOL_VERSION}`,
+        });
         return;
       }
       this.setState({ state: 'ready', reason, version: msg.version });

@@ -57,7 +57,11 @@ class WorkerConnector implements EngineConnector {
         // A worker whose module fails to load only says so through 'error'; surface it as a message.
         worker.onerror = (e: ErrorEvent) => {
           e.preventDefault();
-          listener({ type: 'event', event: 'engine-error', message: e.message || 'the engine worker failed to start' });
+          listener({
+            type: 'event',
+            event: 'engine-error',
+            message: e.message || 'the engine worker failed to start',
+          });
         };
       },
       close: () => worker.terminate(),

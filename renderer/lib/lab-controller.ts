@@ -25,7 +25,8 @@ export function startLab(): Disposer {
   disposers.push(client.onConnection(onConnection));
   disposers.push(
     client.onEvent((ev) => {
-      if (ev.event === 'console' && ev.runId === run.runId && run.running) run.append(ev.lines.map(consoleEntry));
+      if (ev.event === 'console' && ev.runId === run.runId && run.running)
+        run.append(ev.lines.map(consoleEntry));
       else if (ev.event === 'progress' && ev.runId === run.runId) run.steps = ev.steps;
       else if (ev.event === 'engine-error') console.error('engine:', ev.message, ev.stack ?? '');
     }),
@@ -43,7 +44,8 @@ function onConnection(s: ConnectionState): void {
   if (s.state === 'ready') {
     run.engine = 'ready';
     run.engineMessage = '';
-    if (s.reason === 'crash') run.say('engine restarted — the editor kept your text; run again to rebuild the state', 'warn');
+    if (s.reason === 'crash')
+      run.say('engine restarted — the editor kept your text; run again to rebuild the state', 'warn');
   } else if (s.state === 'connecting') {
     run.engine = 'connecting';
   } else {
@@ -85,7 +87,9 @@ export async function runActive(): Promise<void> {
   } else if (outcome.kind === 'stopped') {
     run.outcome = 'stopped';
     run.durationMs = outcome.elapsedMs;
-    const why = outcome.byWatchdog ? 'the engine did not answer after the time limit; restarted it' : 'stopped';
+    const why = outcome.byWatchdog
+      ? 'the engine did not answer after the time limit; restarted it'
+      : 'stopped';
     run.append([{ kind: 'status', text: `■ ${why} after ${formatMs(outcome.elapsedMs)}` }]);
     run.say(why, outcome.byWatchdog ? 'warn' : 'info');
   } else {
@@ -113,7 +117,8 @@ function showResult(r: RunResult): void {
   for (const e of r.expectationLog) {
     rows.push({ kind: e.passed ? 'pass' : 'fail', text: `${e.matcher}: ${e.message}`, ...where(e) });
   }
-  for (const c of r.checks) rows.push({ kind: 'check', text: `check ${c.id} (step ${c.step}): ${c.message}` });
+  for (const c of r.checks)
+    rows.push({ kind: 'check', text: `check ${c.id} (step ${c.step}): ${c.message}` });
   if (r.error) rows.push({ kind: 'exception', text: errorText(r.error, r), ...where(r.error) });
   const { passed, failed } = r.expectations;
   rows.push({
@@ -127,14 +132,20 @@ function showResult(r: RunResult): void {
 
 function errorText(e: SourceError, r: RunResult): string {
   const name = e.name && !e.message.startsWith(e.name) ? `${e.name}: ` : '';
-  return r.timedOut ? `${name}${e.message} (time limit ${DEFAULT_TIMEOUT_MS / 1000} s)` : `${name}${e.message}`;
+  return r.timedOut
+    ? `${name}${e.message} (time limit ${DEFAULT_TIMEOUT_MS / 1000} s)`
+    : `${name}${e.message}`;
 }
 
 function consoleEntry(l: ConsoleLine): ConsoleEntry {
   return { kind: l.level, text: l.text, ...where(l) };
 }
 
-function where(x: { file?: string; line?: number; column?: number }): Pick<ConsoleEntry, 'file' | 'line' | 'column'> {
+function where(x: {
+  file?: string;
+  line?: number;
+  column?: number;
+}): Pick<ConsoleEntry, 'file' | 'line' | 'column'> {
   const out: Pick<ConsoleEntry, 'file' | 'line' | 'column'> = {};
   if (x.file !== undefined) out.file = x.file;
   if (x.line !== undefined) out.line = x.line;
@@ -144,7 +155,12 @@ function where(x: { file?: string; line?: number; column?: number }): Pick<Conso
 
 function setMarkers(r: RunResult): void {
   const byFile = new Map<string, monaco.editor.IMarkerData[]>();
-  const add = (file: string | undefined, line: number | undefined, column: number | undefined, message: string): void => {
+  const add = (
+    file: string | undefined,
+    line: number | undefined,
+    column: number | undefined,
+    message: string,
+  ): void => {
     const name = file ?? r.file;
     if (!line) return;
     const list = byFile.get(name) ?? [];
@@ -160,7 +176,8 @@ function setMarkers(r: RunResult): void {
     });
     byFile.set(name, list);
   };
-  for (const e of r.expectationLog) if (!e.passed) add(e.file, e.line, e.column, `${e.matcher}: ${e.message}`);
+  for (const e of r.expectationLog)
+    if (!e.passed) add(e.file, e.line, e.column, `${e.matcher}: ${e.message}`);
   if (r.error) add(r.error.file, r.error.line, r.error.column, errorText(r.error, r));
   for (const [file, markers] of byFile) {
     const model = tabs.modelByName(file);
@@ -219,7 +236,8 @@ function onMenu(cmd: MenuCommand): void {
       stepBack();
       break;
     case 'theme':
-      if (cmd.arg === 'system' || cmd.arg === 'light' || cmd.arg === 'dark') theme.set(cmd.arg as ThemeChoice);
+      if (cmd.arg === 'system' || cmd.arg === 'light' || cmd.arg === 'dark')
+        theme.set(cmd.arg as ThemeChoice);
       break;
     case 'toggle-panel':
       layout.toggle(cmd.arg ?? 'side');
@@ -233,7 +251,10 @@ function onMenu(cmd: MenuCommand): void {
       break;
     case 'api-reference':
     case 'gallery':
-      run.say(`${cmd.action === 'gallery' ? 'The scenario gallery' : 'The API reference'} is not in this build yet`, 'info');
+      run.say(
+        `${cmd.action === 'gallery' ? 'The scenario gallery' : 'The API reference'} is not in this build yet`,
+        'info',
+      );
       break;
   }
 }

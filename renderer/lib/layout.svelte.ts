@@ -64,7 +64,11 @@ class LayoutStore {
 
   private save(): void {
     try {
-      const l: SavedLayout = { sideWidth: this.sideWidth, sideVisible: this.sideVisible, sidePanel: this.sidePanel };
+      const l: SavedLayout = {
+        sideWidth: this.sideWidth,
+        sideVisible: this.sideVisible,
+        sidePanel: this.sidePanel,
+      };
       localStorage.setItem(STORAGE_KEY, JSON.stringify(l));
     } catch {
       // Layout is a convenience; losing it is harmless.

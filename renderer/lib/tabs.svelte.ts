@@ -135,7 +135,11 @@ function loadSaved(): SourceFile[] | null {
     if (!Array.isArray(data)) return null;
     const files = data.filter(
       (f): f is SourceFile =>
-        typeof f === 'object' && f !== null && typeof f.name === 'string' && NAME_RE.test(f.name) && typeof f.source === 'string',
+        typeof f === 'object' &&
+        f !== null &&
+        typeof f.name === 'string' &&
+        NAME_RE.test(f.name) &&
+        typeof f.source === 'string',
     );
     return files.length ? files : null;
   } catch {

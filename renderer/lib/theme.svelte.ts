@@ -12,7 +12,9 @@ const STORAGE_KEY = 'iommu-lab.theme';
 class ThemeStore {
   choice = $state<ThemeChoice>('system');
   systemDark = $state(false);
-  effective = $derived<'light' | 'dark'>(this.choice === 'system' ? (this.systemDark ? 'dark' : 'light') : this.choice);
+  effective = $derived<'light' | 'dark'>(
+    this.choice === 'system' ? (this.systemDark ? 'dark' : 'light') : this.choice,
+  );
 
   /** Start following the system setting; returns the disposer of that listener. */
   init(): Disposer {

@@ -33,7 +33,12 @@ test('desktop: sandboxed window, engine in a utility process, run and restart', 
 
     // Kill the engine: main starts another, the page says so and keeps the text.
     const killed = await app.evaluate(async ({ app: a }) => {
-      const metrics = a.getAppMetrics().filter((m) => m.type === 'Utility' && (m.name === 'IOMMU Lab engine' || m.serviceName === 'IOMMU Lab engine'));
+      const metrics = a
+        .getAppMetrics()
+        .filter(
+          (m) =>
+            m.type === 'Utility' && (m.name === 'IOMMU Lab engine' || m.serviceName === 'IOMMU Lab engine'),
+        );
       for (const m of metrics) process.kill(m.pid, 'SIGKILL');
       return metrics.length;
     });

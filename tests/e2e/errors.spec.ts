@@ -4,7 +4,10 @@ import { consoleRows, lineTop, newTab, openLab, runScript, setScript } from './l
 test('a syntax error is reported at its line, in the console and in the editor', async ({ page }) => {
   await openLab(page);
   await newTab(page);
-  await setScript(page, ["import { lab } from 'iommu-lab';", '', 'const = 5;', "console.log('unreached');", ''].join('\n'));
+  await setScript(
+    page,
+    ["import { lab } from 'iommu-lab';", '', 'const = 5;', "console.log('unreached');", ''].join('\n'),
+  );
   await runScript(page);
   await expect(page.getByTestId('outcome')).toHaveText('error');
   const err = consoleRows(page).filter({ hasText: /SyntaxError/ });
@@ -22,7 +25,12 @@ test('a syntax error is reported at its line, in the console and in the editor',
 test('an exception thrown by the script points at the throwing line', async ({ page }) => {
   await openLab(page);
   await newTab(page);
-  await setScript(page, ['const a = 1;', 'function boom(): never {', "  throw new Error('kaboom');", '}', 'boom();', ''].join('\n'));
+  await setScript(
+    page,
+    ['const a = 1;', 'function boom(): never {', "  throw new Error('kaboom');", '}', 'boom();', ''].join(
+      '\n',
+    ),
+  );
   await runScript(page);
   await expect(page.getByTestId('outcome')).toHaveText('error');
   const err = consoleRows(page).filter({ hasText: 'kaboom' });

@@ -25,7 +25,10 @@ test('the editor type-checks calls against the lab API', async ({ page }) => {
   // Line 2 gets a TypeScript error squiggle (wrong argument type and count).
   await expect(page.locator('.monaco-editor .squiggly-error').first()).toBeVisible({ timeout: 45_000 });
   // And a correct import of a real export has none on line 1.
-  await setScript(page, "import { iommu_map, SZ_4K } from 'iommu-lab';\nconst n: number = SZ_4K;\nconsole.log(n, typeof iommu_map);\n");
+  await setScript(
+    page,
+    "import { iommu_map, SZ_4K } from 'iommu-lab';\nconst n: number = SZ_4K;\nconsole.log(n, typeof iommu_map);\n",
+  );
   await page.waitForTimeout(2500);
   await expect(page.locator('.monaco-editor .squiggly-error')).toHaveCount(0);
 });

@@ -36,7 +36,10 @@ export async function runScript(page: Page): Promise<void> {
 
 /** The y of a line-number cell in the gutter (for checking where a marker sits). */
 export async function lineTop(page: Page, line: number): Promise<number> {
-  const cell = page.locator('.monaco-editor .line-numbers').filter({ hasText: new RegExp(`^${line}$`) }).first();
+  const cell = page
+    .locator('.monaco-editor .line-numbers')
+    .filter({ hasText: new RegExp(`^${line}$`) })
+    .first();
   const box = await cell.boundingBox();
   if (!box) throw new Error(`line ${line} is not on screen`);
   return box.y;

@@ -30,7 +30,10 @@ test('Ctrl+Enter runs the active tab and the console links to the line', async (
 test('F5 runs too, and a failed expectation is marked at its line', async ({ page }) => {
   await openLab(page);
   await newTab(page);
-  await setScript(page, ["import { expect } from 'iommu-lab';", '', 'const pages = 3;', 'expect(pages).toBe(4);', ''].join('\n'));
+  await setScript(
+    page,
+    ["import { expect } from 'iommu-lab';", '', 'const pages = 3;', 'expect(pages).toBe(4);', ''].join('\n'),
+  );
   await page.keyboard.press('F5');
   await expect(page.getByTestId('outcome')).toHaveText('failed', { timeout: 30_000 });
   const fail = consoleRows(page).filter({ hasText: /toBe/ }).first();
@@ -43,6 +46,8 @@ test('the starter scenario maps a page and the device reads it through the SMMU'
   await page.getByTestId('kernel').selectOption('v6.16');
   await runScript(page);
   await expect(page.getByTestId('outcome')).toHaveText('passed');
-  await expect(consoleRows(page).filter({ hasText: /dma_read #1: iova 0x10000 -> pa 0x[0-9a-f]+ \(miss\)/ })).toHaveCount(1);
+  await expect(
+    consoleRows(page).filter({ hasText: /dma_read #1: iova 0x10000 -> pa 0x[0-9a-f]+ \(miss\)/ }),
+  ).toHaveCount(1);
   await expect(consoleRows(page).filter({ hasText: /dma_read #2: .*\(hit\)/ })).toHaveCount(1);
 });
