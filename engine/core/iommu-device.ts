@@ -1,4 +1,5 @@
 import { Iotlb } from '../iotlb/iotlb.ts';
+import { WalkResult } from '../pgtable/types.ts';
 import type { Device } from './device.ts';
 import type { IommuDriver, IommuOps } from './driver.ts';
 import type { Machine } from './machine.ts';
@@ -28,6 +29,15 @@ export class WalkOut {
   prot = 0;
   /** Why a walk failed, when it did: 'translation', 'address-size', 'permission', ... */
   fault = '';
+
+  /** Take what a page-table walk found. */
+  from(w: WalkResult): true {
+    this.iova = w.iova_base;
+    this.pa = w.pa_base;
+    this.size = w.size;
+    this.prot = w.prot;
+    return true;
+  }
 }
 
 /**

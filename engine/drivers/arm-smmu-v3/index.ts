@@ -28,7 +28,7 @@ import type { Machine } from '../../core/machine.ts';
 import type { OptionTable } from '../../core/options.ts';
 import { bitmap_union } from '../../core/pgsize.ts';
 import { iommu_alloc_resv_region, type ResvRegion } from '../../core/resv.ts';
-import { ARM_LPAE_S1 } from '../../pgtable/formats/arm-lpae.ts';
+import { ARM_LPAE_S1 } from '../../pgtable/formats/arm-lpae-s1.ts';
 import { IoPgtable } from '../../pgtable/io-pgtable.ts';
 import { ArmSmmuDomain } from './domain.ts';
 import { ArmSmmuV3, CMDQ_OP_TLBI_NH_ASID, CMDQ_OP_TLBI_NH_VA, type ArmSmmuV3Options } from './smmu.ts';
@@ -53,7 +53,7 @@ function arm_smmu_domain_finalise(domain: ArmSmmuDomain, smmu: ArmSmmuV3): numbe
   const m = domain.machine;
   const asid = smmu.alloc_asid();
   if (!asid) return -ENOSPC;
-  const pgtbl = new IoPgtable(
+  const pgtbl = IoPgtable.try_alloc(
     m.mem,
     m.trace,
     ARM_LPAE_S1,
@@ -67,7 +67,7 @@ function arm_smmu_domain_finalise(domain: ArmSmmuDomain, smmu: ArmSmmuV3): numbe
     },
     domain,
   );
-  if (!pgtbl.root) {
+  if (!pgtbl) {
     smmu.free_asid(asid);
     return -ENOMEM;
   }

@@ -7,6 +7,7 @@ import { DMA_ABORT, DMA_BYPASS, IommuDevice, type WalkOut } from '../../core/iom
 import type { Machine } from '../../core/machine.ts';
 import type { IommuDriver } from '../../core/driver.ts';
 import type { ArmSmmuDomain } from './domain.ts';
+import { WalkResult } from '../../pgtable/types.ts';
 import { ev } from './trace-events.ts';
 
 export const CMDQ_OP_CFGI_STE = 0x03;
@@ -32,6 +33,7 @@ export interface ArmSmmuV3Options {
 /** STE.Config as the lab models it: abort, bypass, or stage-1 translation with a context (ASID). */
 export type SteConfig = { kind: 'abort' } | { kind: 'bypass' } | { kind: 's1'; domain: ArmSmmuDomain };
 
+const walk = new WalkResult();
 const ABORT: SteConfig = Object.freeze({ kind: 'abort' });
 
 export class ArmSmmuV3 extends IommuDevice {
@@ -114,6 +116,6 @@ export class ArmSmmuV3 extends IommuDevice {
       return false;
     }
     out.fault = '';
-    return ste.domain.pgtbl.walk(iova, out);
+    return ste.domain.pgtbl.walk(iova, walk) && out.from(walk);
   }
 }
