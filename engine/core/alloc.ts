@@ -53,6 +53,10 @@ export function __iommu_group_domain_alloc(dev: Device, type: number): DomainOrE
   const allocType = type === IOMMU_DOMAIN_DMA_FQ ? IOMMU_DOMAIN_DMA : type;
   let domain: IommuDomain | null = null;
   if (type === IOMMU_DOMAIN_IDENTITY && ops.identity_domain) return ops.identity_domain(m);
+  if (type === IOMMU_DOMAIN_IDENTITY && ops.domain_alloc_identity) {
+    const r = ops.domain_alloc_identity(dev);
+    return typeof r === 'number' ? r : iommu_domain_init(r, type, driver);
+  }
   if (type === IOMMU_DOMAIN_BLOCKED && ops.blocked_domain) return ops.blocked_domain(m);
   if ((type & 1) !== 0 && ops.domain_alloc_paging && m.profile.has('domain_alloc_paging')) {
     const r = ops.domain_alloc_paging(dev);

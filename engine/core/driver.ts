@@ -22,6 +22,8 @@ export interface IommuOps {
   domain_alloc_paging?(dev: Device): DomainOrErr;
   /** Legacy bus-based allocation: no device, so finalise-style drivers return unfinalised domains. */
   domain_alloc?(machine: Machine, type: number): IommuDomain | null;
+  /** ops->domain_alloc_identity(dev) (v6.16): an identity domain for dev, static or not (virtio). */
+  domain_alloc_identity?(dev: Device): DomainOrErr;
   /** Static domains (modern kernels): one per machine, made on first use. */
   identity_domain?(machine: Machine): IommuDomain;
   blocked_domain?(machine: Machine): IommuDomain;

@@ -1,8 +1,12 @@
 /** Every driver model the lab has, by the name scripts use in lab.add_iommu(). */
 import type { IommuDriver } from '../core/driver.ts';
 import { arm_smmu_v3 } from './arm-smmu-v3/index.ts';
+import { virtio_iommu } from './virtio-iommu/index.ts';
 
-export const DRIVERS: ReadonlyMap<string, IommuDriver> = new Map<string, IommuDriver>([[arm_smmu_v3.name, arm_smmu_v3]]);
+export const DRIVERS: ReadonlyMap<string, IommuDriver> = new Map<string, IommuDriver>([
+  [arm_smmu_v3.name, arm_smmu_v3],
+  [virtio_iommu.name, virtio_iommu],
+]);
 
 /** The driver names SCRIPT-API.md lists, modelled or not, in its order. */
 export const DRIVER_NAMES = [

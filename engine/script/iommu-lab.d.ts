@@ -59,6 +59,8 @@ export interface VirtioIommuOptions extends CommonIommuOptions {
   bypass?: boolean;
   /** Feature names offered by the device, e.g. 'BYPASS_CONFIG', 'PROBE', 'MMIO'. */
   features?: string[];
+  /** The host also applies the spec's MAP checks QEMU leaves out: alignment, input_range, reserved regions. */
+  spec_checks?: boolean;
 }
 export interface OmapIommuOptions extends CommonIommuOptions {}
 export interface TegraGartOptions extends CommonIommuOptions {
