@@ -62,10 +62,15 @@ export interface VirtioIommuOptions extends CommonIommuOptions {
   /** The host also applies the spec's MAP checks QEMU leaves out: alignment, input_range, reserved regions. */
   spec_checks?: boolean;
 }
-export interface OmapIommuOptions extends CommonIommuOptions {}
+export interface OmapIommuOptions extends CommonIommuOptions {
+  /** MMUs the client uses, programmed as mirrors: 1, or 2 for a DRA7 DSP. */
+  mmus?: 1 | 2;
+}
 export interface TegraGartOptions extends CommonIommuOptions {
   aperture_start?: number;
   aperture_size?: number;
+  /** The gart_debug module parameter: map refuses a VALID entry, unmap an invalid one. */
+  gart_debug?: boolean;
 }
 export interface S390IommuOptions extends CommonIommuOptions {
   start_dma?: number;

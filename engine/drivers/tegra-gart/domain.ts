@@ -1,0 +1,34 @@
+/**
+ * A tegra-gart domain is a bare struct iommu_domain: no page table of its own. Everything it maps
+ * goes straight into the one GART, and everything any domain mapped is what it sees (facts §5.3).
+ */
+import { IommuDomain, type DomainOps, type MappingRange } from '../../core/domain.ts';
+import type { IommuDriver } from '../../core/driver.ts';
+import type { Machine } from '../../core/machine.ts';
+import type { TegraGart } from './gart.ts';
+
+export class TegraGartDomain extends IommuDomain {
+  constructor(machine: Machine, id: number, type: number, owner: IommuDriver, ops: DomainOps, gart: TegraGart) {
+    super(machine, id, type, owner, ops, gart);
+  }
+
+  get gart(): TegraGart {
+    return this.iommu as TegraGart;
+  }
+
+  /** The global table: the same for every domain. */
+  override mappings(): MappingRange[] {
+    return this.gart.table.mappings();
+  }
+
+  override describe(): Record<string, string | number | boolean> {
+    const g = this.gart;
+    return {
+      active: g.active_domain === this,
+      active_devices: g.active_domain === this ? g.active_devices : 0,
+      shared_table: true,
+      valid_entries: g.valid_entries(),
+      aperture: `[0x${g.iovmm_base.toString(16)}, 0x${g.iovmm_end.toString(16)})`,
+    };
+  }
+}
