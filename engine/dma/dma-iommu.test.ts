@@ -4,12 +4,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { iommu_paging_domain_alloc } from '../core/alloc.ts';
-import { iommu_attach_device } from '../core/attach.ts';
+import { iommu_attach_device, iommu_device_claim_dma_owner } from '../core/attach.ts';
 import {
   DMA_BIDIRECTIONAL,
   DMA_FROM_DEVICE,
   DMA_MAPPING_ERROR,
   DMA_TO_DEVICE,
+  IOMMU_DOMAIN_BLOCKED,
   IOMMU_DOMAIN_DMA,
   IOMMU_DOMAIN_DMA_FQ,
   IOMMU_RESV_DIRECT,
@@ -25,6 +26,7 @@ import type { ResvRegion } from '../core/resv.ts';
 import { device_dma } from '../core/translate.ts';
 import { iommu_iova_to_phys } from '../core/unmap.ts';
 import { arm_smmu_v3 } from '../drivers/arm-smmu-v3/index.ts';
+import { deepClone } from '../trace/deep-clone.ts';
 import {
   dma_alloc_coherent,
   dma_fq_length,
@@ -218,6 +220,26 @@ describe('lazy unmap (DMA-FQ domain)', () => {
   });
 });
 
+describe('time travel', () => {
+  it('the allocator, flush queue and timer are plain state: a clone goes on exactly like the original', () => {
+    const l = lab({ default_domain: 'dma-fq' });
+    const a = dma_map_single(l.dev, l.buf, 0x1000, DMA_TO_DEVICE);
+    read(l, a);
+    dma_unmap_single(l.dev, a, 0x1000, DMA_TO_DEVICE);
+    const copy = deepClone(l.m);
+    const cdev = copy.devices[0];
+    const cdom = cdev.group!.domain!;
+    copy.advance_time(10);
+    // the clone flushed and reuses the IOVA; the original still waits
+    expect(device_dma(cdev, a, 4, false).ok).toBe(false);
+    expect(dma_map_single(cdev, l.buf, 0x1000, DMA_TO_DEVICE)).toBe(a);
+    expect(dma_fq_length(cdom)).toBe(0);
+    expect(dma_fq_length(l.domain)).toBe(1);
+    expect(read(l, a)).toMatchObject({ ok: true, tlb: 'stale' });
+    expect(dma_map_single(l.dev, l.buf, 0x1000, DMA_TO_DEVICE)).not.toBe(a);
+  });
+});
+
 describe('dma_map_sg', () => {
   it('maps the whole list into one IOVA range and merges page-aligned entries into one segment', () => {
     const l = lab();
@@ -300,8 +322,10 @@ describe('which DMA ops serve the device', () => {
     expect(dma_map_sg(l.dev, [{ paddr: l.buf, length: 0x1000 }], DMA_TO_DEVICE)).toBe(0);
   });
 
-  it('blocked: the DMA API fails', () => {
-    const l = lab({ default_domain: 'blocked' });
+  it('blocked (VFIO claimed the group): the DMA API fails', () => {
+    const l = lab();
+    expect(iommu_device_claim_dma_owner(l.dev, 'vfio')).toBe(0);
+    expect(l.dev.group!.domain!.type).toBe(IOMMU_DOMAIN_BLOCKED);
     expect(dma_map_single(l.dev, l.buf, 0x1000, DMA_TO_DEVICE)).toBe(DMA_MAPPING_ERROR);
   });
 
