@@ -3,7 +3,7 @@ import { iommu_domain_alloc, iommu_paging_domain_alloc } from '../core/alloc.ts'
 import { iommu_attach_device, iommu_detach_device } from '../core/attach.ts';
 import { IOMMU_READ, IOMMU_RESV_DIRECT, IOMMU_WRITE } from '../core/constants.ts';
 import type { IommuDomain } from '../core/domain.ts';
-import { ENODEV, ERANGE } from '../core/errno.ts';
+import { EINVAL, ENODEV, ERANGE } from '../core/errno.ts';
 import type { KernelName } from '../core/kernel-profile.ts';
 import { Machine } from '../core/machine.ts';
 import { iommu_map } from '../core/map.ts';
@@ -11,6 +11,7 @@ import { parse_options } from '../core/options.ts';
 import { iommu_probe_device } from '../core/probe.ts';
 import type { ResvRegion } from '../core/resv.ts';
 import { arm_smmu_v3 } from '../drivers/arm-smmu-v3/index.ts';
+import { virtio_iommu } from '../drivers/virtio-iommu/index.ts';
 import { install_watchers } from './watchers.ts';
 
 const RW = IOMMU_READ | IOMMU_WRITE;
@@ -46,6 +47,27 @@ describe('map-before-attach-failed', () => {
     const ids = m.checks.map((c) => c.id);
     expect(ids).toContain('map-before-attach-failed');
     expect(ids).toContain('direct-mapping-after-attach');
+  });
+
+  it('fires when virtio-iommu before v6.16 refuses a map on an unfinalised domain (-EINVAL: map_flags is 0)', () => {
+    const m = new Machine('v6.6');
+    install_watchers(m);
+    const viommu = virtio_iommu.create(
+      m,
+      'viommu0',
+      parse_options(virtio_iommu.name, virtio_iommu.options, {}),
+    );
+    m.iommus.push(viommu);
+    iommu_probe_device(m, 'nic0', viommu, {
+      resv: [],
+      group: null,
+      bus: 'pci',
+      trusted: true,
+      default_domain: null,
+    });
+    const d = iommu_domain_alloc(m, 'pci')!;
+    expect(iommu_map(d, 0x10_0000, 0x4000_0000, 0x1000, RW)).toBe(-EINVAL);
+    expect(fired(m)[0].message).toMatch(/virtio-iommu.*-EINVAL/);
   });
 
   it('does not fire once the domain was attached, even after it is detached again', () => {
