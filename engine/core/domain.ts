@@ -3,6 +3,7 @@ import type { IommuDevice } from './iommu-device.ts';
 import type { IommuDriver } from './driver.ts';
 import type { Machine } from './machine.ts';
 import type { IommuIotlbGather } from './gather.ts';
+import type { IoPgtable } from '../pgtable/io-pgtable.ts';
 
 export interface MapPagesResult {
   ret: number;
@@ -77,6 +78,11 @@ export class IommuDomain {
   /** The mappings for panels and oracles, in IOVA order. Drivers with a table override this. */
   mappings(): MappingRange[] {
     return [];
+  }
+
+  /** The domain's own page table, for the panels' table view (null: none, or not the domain's). */
+  page_table(): IoPgtable | null {
+    return null;
   }
 
   /** A short description of the driver-specific state for the Domains panel (ASID, levels...). */

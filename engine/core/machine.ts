@@ -19,7 +19,8 @@ export interface Timer {
  * checkpoint is a deep clone of it.
  */
 export class Machine {
-  readonly profile: KernelProfile;
+  /** Changes only through lab.kernel() before any hardware exists. */
+  profile: KernelProfile;
   readonly mem: PhysMem;
   /** Not part of checkpoints: the log is shared by every replay of the same run. */
   trace: Trace;

@@ -10,8 +10,8 @@ import { IommuIotlbGather } from '../core/gather.ts';
 import { IommuGroup } from '../core/group.ts';
 import { IommuDevice } from '../core/iommu-device.ts';
 import { Machine } from '../core/machine.ts';
-import type { KernelName } from '../core/kernel-profile.ts';
-import { Trace } from '../trace/trace.ts';
+import { KernelProfile, type KernelName } from '../core/kernel-profile.ts';
+import { Trace, TraceDivergenceError } from '../trace/trace.ts';
 import { CallLog, decodeArgs, type LoggedCall } from './call-log.ts';
 import { HandleTable, handleKey } from './handles.ts';
 import { ev } from './trace-events.ts';
@@ -36,12 +36,19 @@ export class LabContext {
   readonly log: CallLog | null;
   private readonly fnIds = new Map<string, number>();
 
+  /**
+   * A lab over `machine` (a fresh one when not given). Replays pass the machine they rebuild and
+   * the step it is at; only the script's own lab records a log.
+   */
   constructor(
     readonly options: LabOptions,
     trace: Trace,
     record: boolean,
+    machine?: Machine,
+    steps = 0,
   ) {
-    this.machine = LabContext.newMachine(options, trace);
+    this.machine = machine ?? LabContext.newMachine(options, trace);
+    this.steps = steps;
     this.handles = new HandleTable((name, args) => this.invoke(name, args));
     this.log = record ? new CallLog() : null;
   }
@@ -53,9 +60,9 @@ export class LabContext {
     return m;
   }
 
-  /** lab.kernel(name) before any hardware: a new machine of that era, same trace. */
+  /** lab.kernel(name) before any hardware: the machine takes that era's profile. */
   switchKernel(kernel: KernelName): void {
-    this.machine = LabContext.newMachine({ ...this.options, kernel }, this.machine.trace);
+    this.machine.profile = new KernelProfile(kernel);
   }
 
   get trace(): Trace {
@@ -79,8 +86,7 @@ export class LabContext {
     } finally {
       this.depth--;
     }
-    // lab.kernel() may have replaced the machine (and so its trace object is the same one).
-    this.machine.trace.emit(ev.api_return, fn, traceRet(ret));
+    t.emit(ev.api_return, fn, traceRet(ret));
     return ret;
   }
 
@@ -95,8 +101,10 @@ export class LabContext {
       );
       try {
         this.invoke(c.name, args);
-      } catch {
-        // The original call threw too (bad arguments, a kernel-version error): same step, same state.
+      } catch (e) {
+        // A replay that no longer matches the recorded events is a bug to report, not to hide.
+        if (e instanceof TraceDivergenceError) throw e;
+        // Otherwise the original call threw too (bad arguments, a kernel-version error): same state.
       }
     }
   }

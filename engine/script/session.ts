@@ -1,23 +1,49 @@
 /**
  * What the host keeps of a run: the live lab for queries, and time travel — the state after any
- * step rebuilt by replaying the recorded calls on a fresh lab (user code never runs again).
+ * step rebuilt by replaying the recorded calls on a fresh lab, helped by checkpoints (user code
+ * never runs again). While a replay runs, the shared trace checks the replayed events against the
+ * recorded ones instead of appending them, so a replay that diverged would be caught at once.
  */
+import { install_watchers } from '../checks/watchers.ts';
 import type { CheckRecord } from '../core/checks.ts';
 import { raise_check } from '../core/checks.ts';
 import { hex } from '../core/format.ts';
 import type { Machine } from '../core/machine.ts';
+import { deepClone } from '../trace/deep-clone.ts';
+import { Timeline } from '../trace/timeline.ts';
 import type { Trace } from '../trace/trace.ts';
 import { LabContext } from './lab-context.ts';
+import { panelQuery } from './panels.ts';
 
 export class LabSession {
-  constructor(private readonly ctx: LabContext) {}
+  /** The machine the trace's listeners (check watchers) act on now: the live one, or a replay's. */
+  private active: Machine;
+  private timeline: Timeline<Machine> | null = null;
+  /** The machine panels show after seek(); null means the live one (the end of the run). */
+  private view: Machine | null = null;
+  private viewStep = -1;
+
+  constructor(private readonly ctx: LabContext) {
+    this.active = ctx.machine;
+    install_watchers(() => this.active);
+  }
 
   get steps(): number {
     return this.ctx.steps;
   }
 
+  /** The machine at the end of the run. */
   get machine(): Machine {
     return this.ctx.machine;
+  }
+
+  /** The machine panels show: the one at the step seek() chose. */
+  get shown(): Machine {
+    return this.view ?? this.ctx.machine;
+  }
+
+  get currentStep(): number {
+    return this.view ? this.viewStep : this.ctx.steps;
   }
 
   get trace(): Trace {
@@ -28,7 +54,7 @@ export class LabSession {
     return [...this.ctx.machine.checks];
   }
 
-  /** End-of-run rules: gathers that were filled by iommu_unmap_fast and never synced. */
+  /** End-of-run rules: gathers filled by iommu_unmap_fast and never synced. */
   finish(): void {
     const m = this.ctx.machine;
     for (const [domain, gather] of m.pending_unsynced) {
@@ -42,13 +68,60 @@ export class LabSession {
     m.pending_unsynced.clear();
   }
 
-  /** The machine after `step` steps, rebuilt from the call log on a fresh lab (events go to a scratch trace). */
+  /** Show the state after `step` steps (time travel); the end of the run shows the live lab. */
+  seek(step: number): Machine {
+    const target = Math.max(0, Math.min(Math.floor(step), this.ctx.steps));
+    if (target === this.ctx.steps) {
+      this.view = null;
+      return this.ctx.machine;
+    }
+    this.view = this.getTimeline().seek(target);
+    this.viewStep = target;
+    return this.view;
+  }
+
+  /** Prepare checkpoints for later seeks, for about `budgetMs` (call again while not done). */
+  buildCheckpoints(budgetMs: number): boolean {
+    return this.getTimeline().buildCheckpoints(this.ctx.steps, budgetMs).done;
+  }
+
+  /** A panel's data at the shown step. */
+  query(panel: string, args?: Record<string, unknown>): unknown {
+    return panelQuery(this.shown, panel, { step: this.currentStep, ...args });
+  }
+
+  /** The machine after `step` steps, rebuilt from scratch by replaying the call log (no checkpoints). */
   stateAt(step: number): Machine {
+    const m = this.fresh();
+    this.replay(m, 0, step);
+    return m;
+  }
+
+  private fresh(): Machine {
+    return LabContext.newMachine(this.ctx.options, this.ctx.machine.trace);
+  }
+
+  private replay(machine: Machine, from: number, to: number): void {
     const log = this.ctx.log;
     if (!log) throw new Error('this session recorded no calls');
-    const target = Math.max(0, Math.min(step, log.calls.length));
-    const replay = new LabContext(this.ctx.options, new (this.ctx.machine.trace.constructor as new () => Trace)(), false);
-    replay.replay(log.calls, 0, target);
-    return replay.machine;
+    const t = machine.trace;
+    const prev = this.active;
+    this.active = machine;
+    t.replayFrom(from === 0 ? 0 : t.indexOfStep(from + 1));
+    try {
+      new LabContext(this.ctx.options, t, false, machine, from).replay(log.calls, from, to);
+    } finally {
+      t.endReplay();
+      this.active = prev;
+    }
+  }
+
+  private getTimeline(): Timeline<Machine> {
+    this.timeline ??= new Timeline<Machine>({
+      initial: () => this.fresh(),
+      replay: (m, from, to) => this.replay(m, from, to),
+      clone: (m) => deepClone(m),
+    });
+    return this.timeline;
   }
 }

@@ -44,6 +44,10 @@ export class ArmSmmuDomain extends IommuDomain {
     return this.pgtbl ? this.pgtbl.mappings() : [];
   }
 
+  override page_table(): IoPgtable | null {
+    return this.pgtbl;
+  }
+
   override describe(): Record<string, string | number | boolean> {
     const smmu = this.smmu;
     if (!smmu || !this.pgtbl) return { finalised: false };
