@@ -68,19 +68,22 @@ export function iommu_probe_device(machine: Machine, name: string, iommu: IommuD
   return dev;
 }
 
-/** iommu_get_def_domain_type over the group: the driver's or the script's wish, untrusted forcing DMA. */
-function requested_type(group: IommuGroup): number {
-  let type = 0;
+/**
+ * iommu_get_def_domain_type over the group: the driver's or the script's wish, untrusted forcing
+ * DMA. null is "no preference" (IOMMU_DOMAIN_BLOCKED is 0, so 0 cannot mean that here).
+ */
+function requested_type(group: IommuGroup): number | null {
+  let type: number | null = null;
   for (const dev of group.devices) {
-    let t = dev.iommu.ops.def_domain_type?.(dev) ?? 0;
+    let t: number | null = dev.iommu.ops.def_domain_type?.(dev) || null;
     if (dev.default_domain_request) t = REQUEST_TYPES[dev.default_domain_request];
     if (dev.bus === 'pci' && !dev.trusted && dev.default_domain_request === null) {
       if (t === IOMMU_DOMAIN_IDENTITY)
         throw new Error(`${dev.name} is untrusted, but its driver requires an identity domain: probe fails`);
       t = IOMMU_DOMAIN_DMA;
     }
-    if (t && type && t !== type) type = IOMMU_DOMAIN_IDENTITY; // Linux logs the conflict; identity wins
-    else if (t) type = t;
+    if (t !== null && type !== null && t !== type) type = IOMMU_DOMAIN_IDENTITY; // Linux logs the conflict; identity wins
+    else if (t !== null) type = t;
   }
   return type;
 }
@@ -100,12 +103,12 @@ function iommu_setup_default_domain(group: IommuGroup): void {
   const dev = group.devices[0];
   const m = dev.machine;
   const req = requested_type(group);
-  let type = req || global_default_type(group);
+  let type = req ?? global_default_type(group);
   const anyUntrusted = group.devices.some((d) => d.bus === 'pci' && !d.trusted);
   if (type === IOMMU_DOMAIN_DMA_FQ && (!dev.iommu.ops.deferred_flush?.(dev) || anyUntrusted)) type = IOMMU_DOMAIN_DMA;
 
   let dom = __iommu_group_domain_alloc(dev, type);
-  if (typeof dom === 'number' && !req && type !== IOMMU_DOMAIN_DMA) dom = __iommu_group_domain_alloc(dev, IOMMU_DOMAIN_DMA);
+  if (typeof dom === 'number' && req === null && type !== IOMMU_DOMAIN_DMA) dom = __iommu_group_domain_alloc(dev, IOMMU_DOMAIN_DMA);
   if (typeof dom === 'number') return; // no default domain: the device stays unattached (v6.6 platform drivers)
   const domain: IommuDomain = dom;
 

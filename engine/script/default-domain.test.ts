@@ -1,0 +1,53 @@
+/**
+ * Default domain type selection (IOMMU-FACTS §1.5 "Default type selection"), through the module a
+ * script imports.
+ */
+import { describe, expect, it } from 'vitest';
+import type * as Api from './iommu-lab.d.ts';
+import { createLabModule } from './module.ts';
+
+function lab(kernel: Api.KernelName = 'v6.16') {
+  const L = createLabModule({ kernel }).exports as unknown as typeof Api;
+  return { L, smmu: L.lab.add_iommu('smmu0', 'arm-smmu-v3') };
+}
+
+describe('default domain type', () => {
+  it('is DMA (strict) for an arm64 driver by default: Kconfig IOMMU_DEFAULT_DMA_STRICT', () => {
+    const { L, smmu } = lab();
+    const d = L.lab.add_device('d', { iommu: smmu });
+    expect(L.iommu_get_domain_for_dev(d)?.type).toBe(L.IOMMU_DOMAIN_DMA);
+  });
+
+  it.each([
+    ['identity', 4],
+    ['dma', 3],
+    ['dma-fq', 0xb],
+    ['blocked', 0],
+  ] as const)("follows default_domain: '%s'", (request, type) => {
+    const { L, smmu } = lab();
+    const d = L.lab.add_device('d', { iommu: smmu, default_domain: request });
+    expect(L.iommu_get_domain_for_dev(d)?.type).toBe(type);
+  });
+
+  it('a blocked default domain stops DMA', () => {
+    const { L, smmu } = lab();
+    const d = L.lab.add_device('d', { iommu: smmu, default_domain: 'blocked' });
+    expect(d.dma_read(0x1000, 4).ok).toBe(false);
+  });
+
+  it('an untrusted device gets a strict DMA domain even when the default would be lazy', () => {
+    const { L, smmu } = lab();
+    const d = L.lab.add_device('d', { iommu: smmu, trusted: false });
+    expect(L.iommu_get_domain_for_dev(d)?.type).toBe(L.IOMMU_DOMAIN_DMA);
+  });
+
+  it('v6.6 arm-smmu-v3: the default domain is finalised at its first attach, after the direct mappings failed', () => {
+    const { L, smmu } = lab('v6.6');
+    const d = L.lab.add_device('d', { iommu: smmu, resv: [{ start: 0x10_0000, length: 0x1000, type: 'direct' }] });
+    const dom = L.iommu_get_domain_for_dev(d)!;
+    expect(L.iommu_iova_to_phys(dom, 0x10_0000)).toBe(0x10_0000);
+    const ids = L.lab.checks().map((c) => c.id);
+    expect(ids).toContain('attach-time-finalise');
+    expect(ids).toContain('direct-mapping-after-attach');
+  });
+});
