@@ -15,6 +15,8 @@
 export const PAGE_SIZE = 4096;
 /** RAM backing granule: big enough that a walk rarely changes chunk, small enough to stay sparse. */
 export const CHUNK_SIZE = 2 * 1024 * 1024;
+const CHUNK_SHIFT = 21;
+const CHUNK_FRAMES = CHUNK_SIZE / 4096;
 const CHUNK_WORDS = CHUNK_SIZE / 4;
 const PAGE_WORDS = PAGE_SIZE / 4;
 
@@ -58,12 +60,18 @@ export class PhysMem {
   /** Countdown of fail_nth_alloc: the allocation that brings it from 1 to 0 fails. */
   private fail_countdown = 0;
 
+  /** ram_base and ram_size in 4 KiB frames. */
+  private readonly ram_frame0: number;
+  private readonly ram_frames: number;
+
   /** Word index into the array `view()` / `view_w()` returned last. */
   view_off = 0;
 
   constructor(opts: PhysMemOptions = {}) {
     const base = checkAddr('ram_base', opts.ram_base ?? 0x4000_0000);
     const size = checkAddr('ram_size', opts.ram_size ?? 4 * 1024 * 1024 * 1024);
+    // Offsets into the pool stay below 2^32 so walks can use 32-bit arithmetic on them.
+    if (size > 4 * 1024 * 1024 * 1024) throw new RangeError('ram_size must be at most 4 GiB');
     if (base % CHUNK_SIZE !== 0) throw new RangeError('ram_base must be 2 MiB aligned');
     if (base === 0) throw new RangeError('ram_base must not be 0 (0 is the allocator failure value)');
     if (size === 0 || size % CHUNK_SIZE !== 0)
@@ -72,6 +80,8 @@ export class PhysMem {
     this.ram_base = base;
     this.ram_size = size;
     this.ram_end = base + size;
+    this.ram_frame0 = base / PAGE_SIZE;
+    this.ram_frames = size / PAGE_SIZE;
     this.chunks = new Array<Uint32Array | undefined>(size / CHUNK_SIZE).fill(undefined);
     this.bump = base;
   }
@@ -86,21 +96,44 @@ export class PhysMem {
   view(pa: number): Uint32Array {
     const rel = pa - this.ram_base;
     if (rel >= 0 && rel < this.ram_size) {
-      const ci = Math.floor(rel / CHUNK_SIZE);
-      this.view_off = (rel - ci * CHUNK_SIZE) >>> 2;
-      return this.chunks[ci] ?? ZERO_CHUNK;
+      this.view_off = (rel & (CHUNK_SIZE - 1)) >>> 2;
+      return this.chunks[rel >>> CHUNK_SHIFT] ?? ZERO_CHUNK;
     }
     const pn = Math.floor(pa / PAGE_SIZE);
     this.view_off = (pa - pn * PAGE_SIZE) >>> 2;
     return this.sparse.get(pn) ?? ZERO_CHUNK;
   }
 
+  /**
+   * `view()` for a page-aligned table given by its frame number (pa / 4096): integer arithmetic
+   * only, which is what keeps table walks fast.
+   */
+  view_frame(frame: number): Uint32Array {
+    const rf = frame - this.ram_frame0;
+    if (rf >= 0 && rf < this.ram_frames) {
+      this.view_off = (rf & (CHUNK_FRAMES - 1)) << 10;
+      return this.chunks[rf >>> (CHUNK_SHIFT - 12)] ?? ZERO_CHUNK;
+    }
+    return this.view(frame * PAGE_SIZE);
+  }
+
+  /** `view_frame()` for writing: creates the backing when missing. */
+  view_frame_w(frame: number): Uint32Array {
+    const rf = frame - this.ram_frame0;
+    if (rf >= 0 && rf < this.ram_frames) {
+      const ci = rf >>> (CHUNK_SHIFT - 12);
+      this.view_off = (rf & (CHUNK_FRAMES - 1)) << 10;
+      return this.chunks[ci] ?? this.make_chunk(ci);
+    }
+    return this.view_w(frame * PAGE_SIZE);
+  }
+
   /** Like `view()` but for writing: creates the backing when missing. */
   view_w(pa: number): Uint32Array {
     const rel = pa - this.ram_base;
     if (rel >= 0 && rel < this.ram_size) {
-      const ci = Math.floor(rel / CHUNK_SIZE);
-      this.view_off = (rel - ci * CHUNK_SIZE) >>> 2;
+      const ci = rel >>> CHUNK_SHIFT;
+      this.view_off = (rel & (CHUNK_SIZE - 1)) >>> 2;
       return this.chunks[ci] ?? this.make_chunk(ci);
     }
     const pn = Math.floor(pa / PAGE_SIZE);

@@ -17,7 +17,6 @@ import {
   type IoPgtableCfg,
   type MapPagesResult,
 } from './types.ts';
-import { bitmap_has } from './bitmap.ts';
 
 /** Entry kinds as `kind()` reports them. */
 export const KIND_EMPTY = 0;
@@ -95,6 +94,13 @@ export abstract class PgtableFormat {
   // ── decoding ───────────────────────────────────────────────────────────────────────────────
   abstract kind(lo: number, hi: number, lvl: number): number;
   abstract table_pa(lo: number, hi: number, lvl: number): number;
+  /**
+   * The next table's frame number (pa / 4096). Walks use frames so they stay in 32-bit integer
+   * arithmetic; formats override this with a few bit operations.
+   */
+  table_frame(lo: number, hi: number, lvl: number): number {
+    return Math.floor(this.table_pa(lo, hi, lvl) / 4096);
+  }
   /** Output address of a leaf, aligned to its size. */
   abstract leaf_pa(lo: number, hi: number, lvl: number, lg2: number): number;
   /** log2 of the bytes a leaf maps; `shift` is the level's entry size. */
@@ -158,8 +164,8 @@ export abstract class PgtableFormat {
     _pgcount: number,
     prot: number,
   ): number {
-    if (!bitmap_has(pt.cfg.pgsize_bitmap, pgsize)) return -EINVAL;
-    if (iova >= 2 ** pt.cfg.ias || paddr >= 2 ** pt.cfg.oas) return -ERANGE;
+    if (pt.pgsize_lg2(pgsize) < 0) return -EINVAL;
+    if (iova >= pt.ias_size || paddr >= pt.oas_size) return -ERANGE;
     if (!(prot & (IOMMU_READ | IOMMU_WRITE))) return -EINVAL;
     return 0;
   }

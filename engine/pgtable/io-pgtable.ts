@@ -25,7 +25,6 @@ import {
   type PgtableFormat,
 } from './format.ts';
 import { ev } from './trace-events.ts';
-import { bitmap_has } from './bitmap.ts';
 import {
   DEFAULT_CFG,
   EEXIST,
@@ -42,6 +41,12 @@ import {
 import { iter_leaves, collect_mappings, collect_tables, type Leaf } from './pgtable-view.ts';
 
 const TWO32 = 0x1_0000_0000;
+
+/** x mod p for a power of two p, without the slow floating-point remainder. */
+function low(x: number, p: number): number {
+  return x - Math.floor(x / p) * p;
+}
+
 /** walk_alloc's answer when the format keeps an entry that is in the way (VT-d). */
 const WALK_KEEP = -1000;
 
@@ -63,6 +68,8 @@ export class IoPgtable {
   readonly cfg: IoPgtableCfg;
   /** Physical address of the top table (0 once freed). */
   root = 0;
+  /** root / 4096, what walks start from. */
+  root_frame = 0;
   /** Levels in use now (amd-v1 grows it). */
   levels: number;
   readonly max_levels: number;
@@ -82,10 +89,18 @@ export class IoPgtable {
   limit = 0;
   /** 32-bit words per entry: 1 or 2. */
   readonly wpe: number;
+  /** 2^ias and 2^oas, for range checks. */
+  readonly ias_size: number;
+  readonly oas_size: number;
+  /** cfg.pgsize_bitmap as two 32-bit halves, for quick membership tests. */
+  private readonly bm_lo: number;
+  private readonly bm_hi: number;
 
   // Scratch: the IOVA being walked (relative to iova_bias) as 32-bit halves.
   private ilo = 0;
   private ihi = 0;
+  /** Index at the target level of the last walk_alloc. */
+  wa_idx = 0;
   // Scratch: what find() reached.
   f_lvl = 0;
   f_table = 0;
@@ -129,9 +144,14 @@ export class IoPgtable {
     this.iova_bias = geo.iova_bias;
     this.span = geo.span ?? Infinity;
     this.wpe = fmt.pte_bytes / 4;
+    this.ias_size = 2 ** full.ias;
+    this.oas_size = 2 ** full.oas;
+    this.bm_lo = (full.pgsize_bitmap % TWO32) | 0;
+    this.bm_hi = Math.floor(full.pgsize_bitmap / TWO32) | 0;
     this.update_limit();
     this.root = this.alloc_table(this.levels - 1, this.iova_bias);
     if (this.root === 0) throw new PgtableNoMemError();
+    this.root_frame = (this.root / 4096) | 0;
   }
 
   private update_limit(): void {
@@ -200,19 +220,21 @@ export class IoPgtable {
     const mem = this.mem;
     const fmt = this.fmt;
     const wpe = this.wpe;
-    let pa = this.root;
+    const shift = this.shift;
+    const mask = this.mask;
+    let frame = this.root_frame;
     for (let lvl = this.levels - 1; lvl >= 0; lvl--) {
-      const sh = this.shift[lvl];
-      const m = this.mask[lvl];
+      const sh = shift[lvl];
+      const m = mask[lvl];
       const idx =
         sh >= 32 ? (hi >>> (sh - 32)) & m : sh === 0 ? lo & m : ((lo >>> sh) | (hi << (32 - sh))) & m;
-      const arr = mem.view(pa);
+      const arr = mem.view_frame(frame);
       const o = mem.view_off + idx * wpe;
       const elo = arr[o];
       const ehi = wpe === 2 ? arr[o + 1] : 0;
       const k = fmt.kind(elo, ehi, lvl);
       if (k === KIND_TABLE && lvl > 0) {
-        pa = fmt.table_pa(elo, ehi, lvl);
+        frame = fmt.table_frame(elo, ehi, lvl);
         continue;
       }
       if (k !== KIND_LEAF) {
@@ -220,12 +242,14 @@ export class IoPgtable {
         return false;
       }
       const lg2 = fmt.leaf_lg2(elo, ehi, lvl, sh);
-      const size = POW2[lg2];
-      out.size = size;
+      out.size = POW2[lg2];
       out.pa_base = fmt.leaf_pa(elo, ehi, lvl, lg2);
       out.prot = fmt.leaf_prot(elo, ehi, lvl);
       out.level = fmt.native_level(lvl, this.levels);
-      out.iova_base = iova - (rel % size);
+      out.iova_base =
+        lg2 < 32
+          ? iova - ((lo & ((1 << lg2) - 1)) >>> 0)
+          : iova - ((hi & ((1 << (lg2 - 32)) - 1)) * TWO32 + lo);
       return true;
     }
     return false;
@@ -238,6 +262,7 @@ export class IoPgtable {
     const root = this.root;
     this.free_tree(root, this.levels - 1, 0, false);
     this.root = 0;
+    this.root_frame = 0;
     this.trace.emit(ev.free, this.cfg.id, root, before - this.table_count);
   }
 
@@ -264,6 +289,29 @@ export class IoPgtable {
   }
 
   // ── helpers the formats and views use ─────────────────────────────────────────────────────────
+
+  /** log2 of `size` when it is one of cfg.pgsize_bitmap's sizes, else -1. */
+  pgsize_lg2(size: number): number {
+    if (size >= 1 && size <= 0x8000_0000) {
+      if ((size & (size - 1)) !== 0) return -1;
+      const lg2 = 31 - Math.clz32(size);
+      return (this.bm_lo >>> lg2) & 1 ? lg2 : -1;
+    }
+    const hi = size / TWO32;
+    if (!(hi >= 1 && hi <= 0x8000_0000) || (hi & (hi - 1)) !== 0 || hi !== Math.floor(hi)) return -1;
+    const lg2 = 31 - Math.clz32(hi);
+    return (this.bm_hi >>> lg2) & 1 ? lg2 + 32 : -1;
+  }
+
+  /** Whether `x` is a multiple of the power of two `p`. */
+  aligned(x: number, p: number): boolean {
+    return Math.floor(x / p) * p === x;
+  }
+
+  /** `x` rounded down to a multiple of the power of two `p`, counted from iova_bias. */
+  align_iova(x: number, p: number): number {
+    return x - low(x - this.iova_bias, p);
+  }
 
   /** Bytes of IOVA the tree covers from iova_bias with the levels in use. */
   coverage(): number {
@@ -488,11 +536,11 @@ export class IoPgtable {
     const chk = fmt.check_map(this, iova, paddr, pgsize, pgcount, prot);
     if (chk === MAP_NOTHING) return { ret: 0, mapped: 0 };
     if (chk < 0) return { ret: chk, mapped: 0 };
-    let lg2 = Math.log2(pgsize);
+    let lg2 = Math.round(Math.log2(pgsize));
     let lvl = this.leaf_level(lg2);
     if (lvl < 0 && !fmt.chooses_leaf_size) return { ret: -EINVAL, mapped: 0 };
     // Linux BUGs or writes garbage on a misaligned call; the core never makes one.
-    if (iova % pgsize !== 0 || paddr % pgsize !== 0) return { ret: -EINVAL, mapped: 0 };
+    if (!this.aligned(iova, pgsize) || !this.aligned(paddr, pgsize)) return { ret: -EINVAL, mapped: 0 };
     const total = pgsize * pgcount;
     let done = 0;
     let ret = 0;
@@ -518,8 +566,11 @@ export class IoPgtable {
         ret = table;
         break;
       }
-      this.set_iova(cur);
-      const idx = this.index(lvl);
+      if (table === WALK_KEEP) {
+        this.set_iova(cur);
+        this.wa_idx = this.index(lvl);
+      }
+      const idx = this.wa_idx;
       const n = POW2[lg2 - this.shift[lvl]];
       const fit = Math.floor((this.entries(lvl) - idx) / n);
       let run = Math.min(fit, (total - done) / ls);
@@ -527,7 +578,7 @@ export class IoPgtable {
       if (table === WALK_KEEP) {
         this.emit_pte_exists(cur, lvl + 1, 'kept');
       } else {
-        const r = this.write_run(table, lvl, idx, cur, cpa, lg2, n, run, prot);
+        const r = this.write_run(table * 4096, lvl, idx, cur, cpa, lg2, n, run, prot);
         if (r < 0) {
           ret = r;
           break;
@@ -550,7 +601,7 @@ export class IoPgtable {
     for (let lvl = 1; lvl < this.levels; lvl++) {
       if (!this.leaf_mask[lvl]) break;
       const sz = POW2[this.shift[lvl]];
-      if (iova % sz !== 0 || pa % sz !== 0 || left < sz) break;
+      if (!this.aligned(iova, sz) || !this.aligned(pa, sz) || left < sz) break;
       best = lvl;
     }
     return best;
@@ -567,28 +618,34 @@ export class IoPgtable {
       const lg2 = this.found_lg2();
       const n = POW2[lg2 - this.shift[this.f_lvl]];
       this.clear_entries(this.f_table, this.f_idx - (this.f_idx % n), n, this.f_lvl);
-      cur = cur - ((cur - this.iova_bias) % POW2[lg2]) + POW2[lg2];
+      cur = this.align_iova(cur, POW2[lg2]) + POW2[lg2];
     }
   }
 
   /**
    * Walk down to the table at `target` for `iova`, allocating missing tables. Returns the table's
-   * pa, -errno, or WALK_KEEP when the format keeps a leaf found on the way.
+   * frame (pa / 4096), -errno, or WALK_KEEP when the format keeps a leaf found on the way. Leaves
+   * the index of `iova` in that table in `wa_idx`.
    */
   walk_alloc(iova: number, target: number): number {
     const fmt = this.fmt;
-    let pa = this.root;
+    const mem = this.mem;
+    const wpe = this.wpe;
+    this.set_iova(iova);
+    let frame = this.root_frame;
     for (let lvl = this.levels - 1; lvl > target; lvl--) {
-      this.set_iova(iova);
       const idx = this.index(lvl);
-      const lo = this.read_lo(pa, idx);
-      const hi = this.read_hi(pa, idx);
+      const arr = mem.view_frame_w(frame);
+      const o = mem.view_off + idx * wpe;
+      const lo = arr[o];
+      const hi = wpe === 2 ? arr[o + 1] : 0;
       const k = fmt.kind(lo, hi, lvl);
       if (k === KIND_TABLE) {
-        pa = fmt.table_pa(lo, hi, lvl);
+        frame = fmt.table_frame(lo, hi, lvl);
         continue;
       }
       if (k === KIND_BAD) return -ENOMEM; // amd-v1: "no level skipping support yet" → alloc_pte fails
+      const table = frame * 4096;
       if (k === KIND_LEAF) {
         const pol = fmt.leaf_above_policy(lvl);
         if (pol === POLICY_EEXIST) {
@@ -598,20 +655,20 @@ export class IoPgtable {
         if (pol === POLICY_KEEP) return WALK_KEEP;
         const lg2 = fmt.leaf_lg2(lo, hi, lvl, this.shift[lvl]);
         const n = POW2[lg2 - this.shift[lvl]];
-        const first = idx - (idx % n);
-        this.clear_entries(pa, first, n, lvl);
+        this.clear_entries(table, idx - (idx % n), n, lvl);
         const lsize = POW2[lg2];
-        const base = iova - ((iova - this.iova_bias) % lsize);
+        const base = this.align_iova(iova, lsize);
         this.emit_pte_exists(base, lvl, 'replaced');
         this.note_changed(base, lsize);
       }
-      const tbase = iova - ((iova - this.iova_bias) % POW2[this.shift[lvl]]);
-      const child = this.alloc_table(lvl - 1, tbase);
+      const child = this.alloc_table(lvl - 1, this.align_iova(iova, POW2[this.shift[lvl]]));
       if (child === 0) return -ENOMEM;
-      this.write_entry(pa, idx, fmt.table_lo(child, lvl), fmt.table_hi(child, lvl));
-      pa = child;
+      this.write_entry(table, idx, fmt.table_lo(child, lvl), fmt.table_hi(child, lvl));
+      this.set_iova(iova);
+      frame = (child / 4096) | 0;
     }
-    return pa;
+    this.wa_idx = this.index(target);
+    return frame;
   }
 
   /**
@@ -708,6 +765,7 @@ export class IoPgtable {
       if (top === 0) return -ENOMEM;
       this.write_entry(top, 0, this.fmt.table_lo(this.root, lvl), this.fmt.table_hi(this.root, lvl));
       this.root = top;
+      this.root_frame = (top / 4096) | 0;
       this.levels++;
       this.update_limit();
       this.trace.emit(ev.increase_top, this.cfg.id, top, this.levels);
@@ -724,9 +782,10 @@ export class IoPgtable {
    * (cfg.split_blocks_on_partial_unmap) or refused with 0.
    */
   unmap_by_size(iova: number, pgsize: number, pgcount: number, gather: unknown): number {
-    if (!bitmap_has(this.cfg.pgsize_bitmap, pgsize)) return 0;
-    if (iova < this.iova_bias || iova >= this.limit || iova % pgsize !== 0) return 0;
-    const target = this.leaf_level(Math.log2(pgsize));
+    const lg2 = this.pgsize_lg2(pgsize);
+    if (lg2 < 0) return 0;
+    if (iova < this.iova_bias || iova >= this.limit || !this.aligned(iova, pgsize)) return 0;
+    const target = this.leaf_level(lg2);
     if (target < 0) return 0;
     return this.unmap_by_size_from(this.root, this.levels - 1, target, iova, pgsize, pgcount, gather);
   }
@@ -741,15 +800,19 @@ export class IoPgtable {
     gather: unknown,
   ): number {
     const fmt = this.fmt;
+    const mem = this.mem;
+    const wpe = this.wpe;
     this.set_iova(iova);
-    let pa = table;
+    let frame = (table / 4096) | 0;
     for (let lvl = top; lvl > target; lvl--) {
       const idx = this.index(lvl);
-      const lo = this.read_lo(pa, idx);
-      const hi = this.read_hi(pa, idx);
+      const arr = mem.view_frame(frame);
+      const o = mem.view_off + idx * wpe;
+      const lo = arr[o];
+      const hi = wpe === 2 ? arr[o + 1] : 0;
       const k = fmt.kind(lo, hi, lvl);
       if (k === KIND_TABLE) {
-        pa = fmt.table_pa(lo, hi, lvl);
+        frame = fmt.table_frame(lo, hi, lvl);
         continue;
       }
       if (k !== KIND_LEAF) {
@@ -758,11 +821,12 @@ export class IoPgtable {
       }
       const lsize = POW2[fmt.leaf_lg2(lo, hi, lvl, this.shift[lvl])];
       if (this.cfg.split_blocks_on_partial_unmap)
-        return this.split_blk_unmap(pa, idx, lvl, iova, pgsize, pgcount, gather);
+        return this.split_blk_unmap(frame * 4096, idx, lvl, iova, pgsize, pgcount, gather);
       // v6.13+: "Unmap of a partial large IOPTE is not allowed"
       this.emit_partial(iova, pgsize * pgcount, lsize, 'refused');
       return 0;
     }
+    const pa = frame * 4096;
     const idx = this.index(target);
     const num = Math.min(pgcount, this.entries(target) - idx);
     const arr0 = this.mem.view_w(pa);
@@ -807,7 +871,7 @@ export class IoPgtable {
     const blk_size = POW2[blk_lg2];
     const blk_pa = fmt.leaf_pa(lo, hi, lvl, blk_lg2);
     const prot = fmt.leaf_prot(lo, hi, lvl);
-    const blk_iova = iova - ((iova - this.iova_bias) % blk_size);
+    const blk_iova = this.align_iova(iova, blk_size);
     const child_lvl = lvl - 1;
     const split_lg2 = this.shift[child_lvl];
     const split_sz = POW2[split_lg2];
@@ -924,7 +988,7 @@ export class IoPgtable {
       const lsize = POW2[lg2];
       const n = POW2[lg2 - this.shift[this.f_lvl]];
       this.clear_entries(this.f_table, this.f_idx - (this.f_idx % n), n, this.f_lvl);
-      const base = cur - ((cur - this.iova_bias) % lsize);
+      const base = this.align_iova(cur, lsize);
       if (base !== cur || lsize > size - unmapped) this.emit_partial(cur, size - unmapped, lsize, 'whole');
       this.flush?.tlb_add_page(gather, base, lsize);
       this.note_unmapped(base, lsize, this.f_lvl);

@@ -130,6 +130,10 @@ export class ArmLpaeS1Format extends PgtableFormat {
     return ((lo & ~0xfff) >>> 0) + (hi & ADDR_HI_MASK) * 0x1_0000_0000;
   }
 
+  override table_frame(lo: number, hi: number, _lvl: number): number {
+    return (lo >>> 12) | ((hi & ADDR_HI_MASK) << 20);
+  }
+
   leaf_pa(lo: number, hi: number, _lvl: number, lg2: number): number {
     if (lg2 >= 32) return (hi & ADDR_HI_MASK & -(1 << (lg2 - 32))) * 0x1_0000_0000;
     return ((lo & -(1 << lg2)) >>> 0) + (hi & ADDR_HI_MASK) * 0x1_0000_0000;
@@ -218,8 +222,8 @@ export class ArmLpaeS1Format extends PgtableFormat {
     _pgcount: number,
     prot: number,
   ): number {
-    if (!bitmap_has(pt.cfg.pgsize_bitmap, pgsize)) return -EINVAL;
-    if (iova >= 2 ** pt.cfg.ias || paddr >= 2 ** pt.cfg.oas) return -ERANGE;
+    if (pt.pgsize_lg2(pgsize) < 0) return -EINVAL;
+    if (iova >= pt.ias_size || paddr >= pt.oas_size) return -ERANGE;
     if (!(prot & (IOMMU_READ | IOMMU_WRITE))) return pt.cfg.prot_none_is_einval ? -EINVAL : MAP_NOTHING;
     return 0;
   }
