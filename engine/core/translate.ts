@@ -137,3 +137,17 @@ function note_unsynced(dev: Device, iova: number): void {
       );
   }
 }
+
+/**
+ * The hardware's translation of one access, without data movement or the lab's dma_access event:
+ * the PA, or -1 when the access faults (the fault is recorded as for any access). The device-side
+ * benchmarks time this path.
+ */
+export function device_translate(dev: Device, iova: number, write: boolean): number {
+  translate_one(dev, iova, write, pageOut);
+  if (pageOut.fault) {
+    record_fault(dev, iova, write, pageOut.fault);
+    return -1;
+  }
+  return pageOut.pa;
+}
