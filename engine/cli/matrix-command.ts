@@ -5,7 +5,6 @@
  * Cells run on worker threads when there are enough of them and more than one core.
  */
 import { availableParallelism } from 'node:os';
-import { runScript } from '../script/run-script.ts';
 import { KERNEL_NAMES } from '../core/kernel-profile.ts';
 import {
   cellFromResult,
@@ -31,6 +30,7 @@ async function runCells(params: MatrixParams, specs: MatrixCellSpec[], jobs: num
   const entry = params.files[0];
   const others = params.files.slice(1);
   if (jobs <= 1 || specs.length < MIN_CELLS_FOR_THREADS) {
+    const { runScript } = await import('../script/run-script.ts');
     return specs.map((spec) =>
       cellFromResult(
         spec,

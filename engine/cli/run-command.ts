@@ -3,7 +3,6 @@
  * Exit 0: every script ran and every expectation held; 1: an expectation failed; 2: a script error
  * (syntax, exception, timeout); 3: bad usage.
  */
-import { runScript } from '../script/run-script.ts';
 import type { RunResult } from '../host/protocol.ts';
 import { readScript, SourceCache } from './files.ts';
 import type { Io } from './io.ts';
@@ -17,7 +16,7 @@ export function exitCodeFor(results: RunResult[]): number {
   return EXIT.ok;
 }
 
-export function runCommand(argv: string[], io: Io): number {
+export async function runCommand(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parse('run', argv, {
     kernel: { type: 'string' },
     param: { type: 'string', multiple: true },
@@ -42,6 +41,8 @@ export function runCommand(argv: string[], io: Io): number {
     return { path, source };
   });
 
+  // The engine loads only now: bad usage answers without it.
+  const { runScript } = await import('../script/run-script.ts');
   const results: RunResult[] = [];
   for (const f of files) {
     const r = runScript({

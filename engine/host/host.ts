@@ -49,8 +49,12 @@ export interface HostSession {
     ): { total: number; indices: number[]; events: TraceEvent[] };
     event?(index: number): TraceEvent;
   };
-  /** Time travel: rebuild the state after `step`. */
-  seek?(step: number): void;
+  /** Time travel: show the state after `step`. */
+  seek?(step: number): unknown;
+  /** The step panels show now (after `seek`). */
+  readonly currentStep?: number;
+  /** Prepare time-travel checkpoints for about `budgetMs`; true when done. */
+  buildCheckpoints?(budgetMs: number): boolean;
   /** Panel state queries (domains, iotlb, …), answered by the lab. */
   query?(panel: string, args?: Record<string, unknown>): unknown;
 }
@@ -87,7 +91,15 @@ export interface HostOptions {
   consoleBatch?: number;
   /** …and at least this often (ms) while a script writes. */
   consoleFlushMs?: number;
+  /**
+   * Let the host's event loop run (a macrotask: setTimeout/setImmediate). Given, the host prepares
+   * time-travel checkpoints after a run in small slices between requests; otherwise seeks build them.
+   */
+  yieldToHost?(): Promise<void>;
 }
+
+/** One slice of background checkpoint building (ms). */
+const CHECKPOINT_SLICE_MS = 20;
 
 const now = () => Date.now();
 
@@ -223,7 +235,20 @@ export class EngineHost {
     this.last = result;
     this.currentStep = result.steps;
     this.event({ type: 'event', event: 'run-finished', runId, result });
+    if (session) void this.prepareCheckpoints(session);
     return result;
+  }
+
+  /** Build checkpoints in slices, yielding between them, until done or another run replaced the lab. */
+  private async prepareCheckpoints(session: HostSession): Promise<void> {
+    const yieldToHost = this.opts.yieldToHost;
+    if (!yieldToHost || !session.buildCheckpoints) return;
+    try {
+      await yieldToHost();
+      while (this.session === session && !session.buildCheckpoints(CHECKPOINT_SLICE_MS)) await yieldToHost();
+    } catch (e) {
+      this.internalError(e);
+    }
   }
 
   private query(id: number, q: Query): void {
@@ -271,7 +296,7 @@ export class EngineHost {
       steps: r.steps,
       traceLength: s?.trace?.length ?? 0,
       checks: r.checks.length,
-      currentStep: this.currentStep,
+      currentStep: s?.currentStep ?? this.currentStep,
     };
   }
 

@@ -39,7 +39,11 @@ parentPort.on('message', (e) => {
       send: (msg: EngineMessage) => p.postMessage(msg),
       onMessage: (cb) => p.on('message', (ev) => cb(ev.data)),
     },
-    { run: runScript, log: (m) => process.stderr.write(`[engine] ${m}\n`) },
+    {
+      run: runScript,
+      log: (m) => process.stderr.write(`[engine] ${m}\n`),
+      yieldToHost: () => new Promise((r) => setImmediate(r)),
+    },
   );
   host.start();
   p.start();

@@ -26,6 +26,7 @@ function portTransport(port: MessagePort): Transport {
 }
 
 const log = (m: string) => console.warn(`[engine] ${m}`);
+const yieldToHost = () => new Promise<void>((r) => setTimeout(r, 0));
 
 // A script's promise callbacks stopped after its run ended leave a TimeoutError rejection: expected.
 scope.addEventListener('unhandledrejection', (e) => {
@@ -36,7 +37,7 @@ let selfListener: ((msg: unknown) => void) | null = null;
 scope.addEventListener('message', (e: MessageEvent) => {
   const data = e.data as { type?: unknown } | null;
   if (data?.type === 'engine-port' && e.ports[0]) {
-    new EngineHost(portTransport(e.ports[0]), { run: runScript, log }).start();
+    new EngineHost(portTransport(e.ports[0]), { run: runScript, log, yieldToHost }).start();
     return;
   }
   selfListener?.(e.data);
@@ -49,5 +50,5 @@ new EngineHost(
       selfListener = cb;
     },
   },
-  { run: runScript, log },
+  { run: runScript, log, yieldToHost },
 ).start();
