@@ -1,0 +1,239 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { Trace } from '../trace/trace.ts';
+import { Iotlb } from './iotlb.ts';
+
+const K = 1024;
+const M = 1024 * K;
+const G = 1024 * M;
+
+function names(trace: Trace): string[] {
+  return Array.from({ length: trace.length }, (_, i) => trace.event(i).name);
+}
+
+describe('Iotlb lookups', () => {
+  it('hits inside an entry of the right tag, misses elsewhere', () => {
+    const tlb = new Iotlb(8, new Trace());
+    const i = tlb.insert(1, 0x1000, 4 * K, 0x8000_0000, 3);
+    expect(tlb.lookup(1, 0x1234)).toBe(i);
+    expect(tlb.lookup(1, 0x1fff)).toBe(i);
+    expect(tlb.lookup(2, 0x1234)).toBe(-1);
+    expect(tlb.lookup(1, 0x2000)).toBe(-1);
+    expect(tlb.lookup(1, 0xfff)).toBe(-1);
+    expect([tlb.iova_of(i), tlb.size_of(i), tlb.pa_of(i), tlb.prot_of(i), tlb.tag_of(i)]).toEqual([
+      0x1000,
+      4 * K,
+      0x8000_0000,
+      3,
+      1,
+    ]);
+    expect(tlb.is_stale(i) || tlb.is_negative(i)).toBe(false);
+  });
+
+  it('finds entries of every size present: 2M and 1G blocks, an AMD 8K page, a 2^40 page', () => {
+    const tlb = new Iotlb(16, new Trace());
+    const a = tlb.insert(1, 2 * M, 2 * M, 0x4000_0000, 1);
+    const b = tlb.insert(1, 4 * G, 1 * G, 0x1_0000_0000, 3);
+    const c = tlb.insert(1, 0x10_0000 + 8 * K, 8 * K, 0x9000_0000, 3);
+    const d = tlb.insert(1, 2 ** 41, 2 ** 40, 2 ** 42, 3);
+    expect(tlb.lookup(1, 2 * M + 0x1f_ffff)).toBe(a);
+    expect(tlb.lookup(1, 4 * G + 0x3fff_ffff)).toBe(b);
+    expect(tlb.lookup(1, 0x10_0000 + 12 * K)).toBe(c);
+    expect(tlb.lookup(1, 2 ** 41 + 2 ** 39)).toBe(d);
+    expect(tlb.lookup(1, 4 * M)).toBe(-1);
+  });
+
+  it('replaces an entry with the same tag, base and size in place', () => {
+    const trace = new Trace();
+    const tlb = new Iotlb(4, trace);
+    const i = tlb.insert(7, 0, 4 * K, 0x1000, 1);
+    expect(tlb.insert(7, 0, 4 * K, 0x2000, 3)).toBe(i);
+    expect(tlb.count).toBe(1);
+    expect(tlb.pa_of(i)).toBe(0x2000);
+    expect(names(trace)).toEqual(['iotlb_insert', 'iotlb_insert']);
+  });
+
+  it('validates what it is given', () => {
+    const tlb = new Iotlb(4, new Trace());
+    expect(() => tlb.insert(1, 0x1000, 3000, 0, 1)).toThrow(/power of two/);
+    expect(() => tlb.insert(1, 0x1000, 8 * K, 0, 1)).toThrow(/aligned/);
+    expect(() => tlb.insert(-1, 0, 4 * K, 0, 1)).toThrow(/tag/);
+    expect(() => new Iotlb(0, new Trace())).toThrow(RangeError);
+  });
+});
+
+describe('Iotlb replacement', () => {
+  it('evicts the least recently used entry, a hit counting as a use', () => {
+    const trace = new Trace();
+    const tlb = new Iotlb(4, trace);
+    for (let p = 0; p < 4; p++) tlb.insert(1, p * 4 * K, 4 * K, 0x10_0000 + p * 4 * K, 3);
+    expect(tlb.lookup(1, 0)).toBeGreaterThanOrEqual(0); // page 0 is now most recent; page 1 the oldest
+    tlb.insert(1, 0x10_0000, 4 * K, 0, 3);
+    expect(tlb.lookup(1, 4 * K)).toBe(-1);
+    expect(tlb.lookup(1, 0)).toBeGreaterThanOrEqual(0);
+    const ev = trace.event(names(trace).indexOf('iotlb_evict'));
+    expect(ev).toMatchObject({ tag: 1, iova: 4 * K, size: 4 * K, stale: false });
+    // Then pages 2, 3 (never used since) go next, oldest first.
+    tlb.insert(1, 0x20_0000, 4 * K, 0, 3);
+    expect(tlb.lookup(1, 8 * K)).toBe(-1);
+    expect(tlb.lookup(1, 12 * K)).toBeGreaterThanOrEqual(0);
+  });
+
+  it('is deterministic: the same operations give the same entries and order', () => {
+    const run = () => {
+      const tlb = new Iotlb(8, new Trace());
+      for (let i = 0; i < 100; i++) {
+        tlb.insert(i % 3, ((i * 37) % 20) * 4 * K, 4 * K, i * 4 * K, 3);
+        tlb.lookup(i % 3, ((i * 11) % 20) * 4 * K);
+      }
+      return [tlb.entries(), tlb.lru_order()];
+    };
+    expect(run()).toEqual(run());
+  });
+});
+
+describe('Iotlb stale marking and invalidation', () => {
+  function filled() {
+    const trace = new Trace();
+    const tlb = new Iotlb(16, trace);
+    tlb.insert(1, 0, 4 * K, 0x1000, 3);
+    tlb.insert(1, 4 * K, 4 * K, 0x2000, 3);
+    tlb.insert(1, 2 * M, 2 * M, 0x40_0000, 3);
+    tlb.insert(2, 0, 4 * K, 0x9000, 3);
+    return { tlb, trace };
+  }
+
+  it('mark_stale touches only entries of that tag overlapping the range, by probe or by scan', () => {
+    const { tlb, trace } = filled();
+    expect(tlb.mark_stale(1, 0x800, 0x1000)).toBe(2);
+    expect(tlb.is_stale(tlb.lookup(1, 0))).toBe(true);
+    expect(tlb.is_stale(tlb.lookup(1, 4 * K))).toBe(true);
+    expect(tlb.is_stale(tlb.lookup(2, 0))).toBe(false);
+    expect(tlb.is_stale(tlb.lookup(1, 2 * M))).toBe(false);
+    expect(tlb.mark_stale(1, 0x800, 0x1000)).toBe(0);
+    // A range far bigger than the TLB: a scan instead of probes, same answer.
+    expect(tlb.mark_stale(1, 0, 1 * G)).toBe(1);
+    expect(trace.event(names(trace).lastIndexOf('iotlb_mark_stale'))).toMatchObject({ tag: 1, count: 1 });
+    expect(new Iotlb(4, new Trace()).mark_stale(1, 0, 4 * K)).toBe(0);
+  });
+
+  it('a stale entry still hits until invalidated', () => {
+    const { tlb } = filled();
+    tlb.mark_stale(1, 2 * M + 4 * K, 4 * K);
+    const i = tlb.lookup(1, 2 * M + 0x123);
+    expect(i).toBeGreaterThanOrEqual(0);
+    expect(tlb.is_stale(i)).toBe(true);
+    expect(tlb.entries().find((e) => e.size === 2 * M)).toMatchObject({ stale: true });
+  });
+
+  it('invalidate_range removes overlapping entries of one tag and counts them', () => {
+    const { tlb } = filled();
+    expect(tlb.invalidate_range(1, 4 * K, 2 * M)).toBe(2);
+    expect(tlb.lookup(1, 0)).toBeGreaterThanOrEqual(0);
+    expect(tlb.lookup(1, 4 * K)).toBe(-1);
+    expect(tlb.lookup(1, 2 * M)).toBe(-1);
+    expect(tlb.stats.invalidations).toBe(2);
+    expect(tlb.invalidate_range(1, 0, 2 ** 40)).toBe(1);
+    expect(tlb.count).toBe(1);
+  });
+
+  it('invalidate_range_all_tags, invalidate_tag and invalidate_all', () => {
+    const { tlb, trace } = filled();
+    expect(tlb.invalidate_range_all_tags(0, 4 * K)).toBe(2);
+    expect(trace.event(trace.length - 1)).toMatchObject({
+      name: 'iotlb_invalidate_range',
+      tag: -1,
+      removed: 2,
+    });
+    expect(tlb.invalidate_tag(1)).toBe(2);
+    expect(tlb.count).toBe(0);
+    const again = filled().tlb;
+    expect(again.invalidate_all()).toBe(4);
+    expect(again.entries()).toEqual([]);
+    expect(again.lookup(1, 0)).toBe(-1);
+    again.insert(3, 0, 4 * K, 0, 1);
+    expect(again.lookup(3, 0)).toBeGreaterThanOrEqual(0);
+    expect(again.stats.invalidations).toBe(4);
+  });
+
+  it('negative entries cache a not-present translation', () => {
+    const trace = new Trace();
+    const tlb = new Iotlb(4, trace);
+    const i = tlb.insert(1, 0x5000, 4 * K, 0x1234_5000, 3, true);
+    expect(tlb.is_negative(i)).toBe(true);
+    expect(tlb.pa_of(i)).toBe(0);
+    expect(tlb.entries()).toEqual([
+      { tag: 1, iova: 0x5000, size: 4 * K, pa: 0, prot: 0, stale: false, negative: true },
+    ]);
+    expect(names(trace)).toEqual(['iotlb_insert_negative']);
+  });
+
+  it('entries() lists by tag, then IOVA', () => {
+    const { tlb } = filled();
+    expect(tlb.entries().map((e) => [e.tag, e.iova])).toEqual([
+      [1, 0],
+      [1, 4 * K],
+      [1, 2 * M],
+      [2, 0],
+    ]);
+  });
+});
+
+describe('Iotlb hash table', () => {
+  it('agrees with a plain model over random inserts, lookups and invalidations', () => {
+    const op = fc.record({ kind: fc.nat(9), tag: fc.nat(2), page: fc.nat(63), big: fc.boolean() });
+    fc.assert(
+      fc.property(fc.array(op, { minLength: 100, maxLength: 400 }), (ops) => {
+        const cap = 12;
+        const tlb = new Iotlb(cap, new Trace());
+        // The model: key → entry, with an LRU list.
+        const model = new Map<string, { tag: number; iova: number; size: number }>();
+        const lru: string[] = [];
+        const use = (k: string) => {
+          lru.splice(lru.indexOf(k), 1);
+          lru.push(k);
+        };
+        for (const o of ops) {
+          const size = o.big ? 2 * M : 4 * K;
+          const iova = Math.floor((o.page * 64 * K) / size) * size;
+          const key = `${o.tag}:${iova}:${size}`;
+          if (o.kind < 5) {
+            if (!model.has(key)) {
+              if (model.size === cap) model.delete(lru.shift()!);
+              model.set(key, { tag: o.tag, iova, size });
+              lru.push(key);
+            } else use(key);
+            tlb.insert(o.tag, iova, size, 0, 3);
+          } else if (o.kind < 9) {
+            const at = o.page * 64 * K + 100;
+            const hits = [...model.entries()]
+              .filter(([, e]) => e.tag === o.tag && at >= e.iova && at < e.iova + e.size)
+              .sort((a, b) => a[1].size - b[1].size);
+            const i = tlb.lookup(o.tag, at);
+            if (hits.length === 0) expect(i).toBe(-1);
+            else {
+              expect(i).toBeGreaterThanOrEqual(0);
+              expect(tlb.size_of(i)).toBe(hits[0][1].size);
+              use(hits[0][0]);
+            }
+          } else {
+            const start = o.page * 64 * K;
+            for (const [k, e] of [...model.entries()])
+              if (e.tag === o.tag && e.iova < start + 256 * K && start < e.iova + e.size) {
+                model.delete(k);
+                lru.splice(lru.indexOf(k), 1);
+              }
+            tlb.invalidate_range(o.tag, start, 256 * K);
+          }
+          expect(tlb.count).toBe(model.size);
+        }
+        const got = tlb
+          .entries()
+          .map((e) => `${e.tag}:${e.iova}:${e.size}`)
+          .sort();
+        expect(got).toEqual([...model.keys()].sort());
+      }),
+      { numRuns: 50, seed: 0x7b },
+    );
+  });
+});
