@@ -398,6 +398,7 @@ describe('virtio-iommu partial unmap (IOMMU-FACTS §7.7, §2.3)', () => {
       const mark2 = host.requests.length;
       expect(L.iommu_unmap(d, base + 0x1000, 0x1000)).toBe(0);
       expect(since(mark2)).toHaveLength(0);
+      expect(L.lab.checks().map((c) => c.id)).toContain('partial-unmap-of-large-page');
       expect(L.iommu_iova_to_phys(d, base + 0x1000)).toBe(PA + 0x1000);
     });
   }
