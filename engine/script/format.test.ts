@@ -33,6 +33,16 @@ describe('formatValue', () => {
     );
   });
 
+  it('nested broken lines indent one step per level', () => {
+    const v = {
+      geometry: { aperture_start: 0, aperture_end: 281474976710655, force_aperture: true },
+      name: 'a-fairly-long-name',
+    };
+    expect(formatValue(v)).toBe(
+      "{\n  geometry: {\n    aperture_start: 0,\n    aperture_end: 281474976710655,\n    force_aperture: true\n  },\n  name: 'a-fairly-long-name'\n}",
+    );
+  });
+
   it('byte arrays as bytes, other typed arrays as numbers', () => {
     expect(formatValue(new Uint8Array([0, 1, 0xab]))).toBe('Uint8Array(3) <00 01 ab>');
     expect(formatValue(new Uint8Array(70))).toMatch(/^Uint8Array\(70\) <00( 00){63} … 6 more>$/);

@@ -54,12 +54,12 @@ function className(o: object): string | undefined {
   }
 }
 
-function join(open: string, items: string[], close: string, indent: string): string {
+/** Items on one line when short, else one per line, indented relative to the opening bracket's line. */
+function join(open: string, items: string[], close: string): string {
   if (items.length === 0) return `${open}${close}`;
   const flat = `${open} ${items.join(', ')} ${close}`;
   if (flat.length <= BREAK_AT && !flat.includes('\n')) return flat;
-  const inner = indent + '  ';
-  return `${open}\n${items.map((i) => inner + i.replace(/\n/g, '\n' + inner)).join(',\n')}\n${indent}${close}`;
+  return `${open}\n${items.map((i) => '  ' + i.replace(/\n/g, '\n  ')).join(',\n')}\n${close}`;
 }
 
 /** Own enumerable properties, plus getters from class prototypes (handles expose their fields that way). */
@@ -101,7 +101,7 @@ function bytes(a: Uint8Array | Uint8ClampedArray): string {
   return `${className(a) ?? 'Uint8Array'}(${a.length}) <${shown.join(' ')}${more}>`;
 }
 
-function inner(v: unknown, depth: number, seen: Set<object>, indent: string): string {
+function inner(v: unknown, depth: number, seen: Set<object>): string {
   switch (typeof v) {
     case 'string':
       return quote(v);
@@ -132,29 +132,29 @@ function inner(v: unknown, depth: number, seen: Set<object>, indent: string): st
       typeof x === 'bigint' ? `${x}n` : formatNumber(x),
     );
     if (o.length > MAX_ITEMS) items.push(`… ${o.length - MAX_ITEMS} more`);
-    return `${className(o)}(${o.length}) ${join('[', items, ']', indent)}`;
+    return `${className(o)}(${o.length}) ${join('[', items, ']')}`;
   }
   const name = className(o);
   if (depth >= MAX_DEPTH) return Array.isArray(o) ? '[Array]' : `[${name ?? 'Object'}]`;
   seen.add(o);
   try {
-    const next = (x: unknown) => inner(x, depth + 1, seen, indent + '  ');
+    const next = (x: unknown) => inner(x, depth + 1, seen);
     if (Array.isArray(o)) {
       const items = o.slice(0, MAX_ITEMS).map(next);
       if (o.length > MAX_ITEMS) items.push(`… ${o.length - MAX_ITEMS} more`);
-      return join('[', items, ']', indent);
+      return join('[', items, ']');
     }
     if (o instanceof Map) {
       const items = [...o].slice(0, MAX_ITEMS).map(([k, x]) => `${next(k)} => ${next(x)}`);
-      return `Map(${o.size}) ${join('{', items, '}', indent)}`;
+      return `Map(${o.size}) ${join('{', items, '}')}`;
     }
     if (o instanceof Set) {
-      return `Set(${o.size}) ${join('{', [...o].slice(0, MAX_ITEMS).map(next), '}', indent)}`;
+      return `Set(${o.size}) ${join('{', [...o].slice(0, MAX_ITEMS).map(next), '}')}`;
     }
     const items = entriesOf(o)
       .slice(0, MAX_ITEMS)
       .map(([k, x]) => `${keyText(k)}: ${next(x)}`);
-    const body = join('{', items, '}', indent);
+    const body = join('{', items, '}');
     return name ? `${name} ${body}` : body;
   } finally {
     seen.delete(o);
@@ -164,7 +164,7 @@ function inner(v: unknown, depth: number, seen: Set<object>, indent: string): st
 /** A value as it appears inside other output: strings quoted. */
 export function formatValue(v: unknown): string {
   try {
-    return inner(v, 0, new Set(), '');
+    return inner(v, 0, new Set());
   } catch {
     return '[unprintable]';
   }
