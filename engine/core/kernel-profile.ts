@@ -60,6 +60,19 @@ export const FEATURES = {
   },
   tegra_gart: { since: 0, until: 607, what: 'the tegra-gart driver (removed in v6.7)' },
   amd_ht_range_ignore: { since: 616, what: 'amd-iommu: HTRangeIgnore skips the HyperTransport reserved range' },
+  amd_paging: {
+    since: 613,
+    what: 'amd-iommu: domain_alloc_paging_flags with static identity/blocked domains; legacy domain_alloc(type) removed',
+  },
+  amd_pgsizes_genmask: {
+    since: 611,
+    what: 'amd-iommu: AMD_IOMMU_PGSIZES is GENMASK(51, 12) ^ 512G (no sizes at or above 2^52); the exact release is not pinned down here (v6.6 has the old mask, v6.11 the new)',
+  },
+  s390_dma_iommu: {
+    since: 607,
+    what: 's390-iommu: the DMA API on dma-iommu (domain_alloc_paging, DEFERRED_FLUSH, shadow_on_flush); iotlb_sync_map may fail',
+  },
+  s390_blocking_domain: { since: 613, what: 's390-iommu: static blocking domain, devices start blocked' },
   s390_rsx_rfx: { since: 616, what: 's390-iommu: region-second and region-first table roots' },
 } as const satisfies Record<string, Feature>;
 

@@ -37,17 +37,22 @@ export interface ArmSmmuV3Options extends CommonIommuOptions {
   granule?: 4096 | 16384 | 65536;
 }
 export interface IntelIommuOptions extends CommonIommuOptions {
+  /** Address width (3, 4 or 5 levels); default 48, QEMU's aw-bits since QEMU 9.2. */
   agaw?: 39 | 48 | 57;
   /** CM=1, as a virtual VT-d: not-present entries may be cached, so maps need a flush. */
   caching_mode?: boolean;
-  /** Superpage sizes the unit supports (SLLPS): 0 none, 1 = 2M, 2 = 2M and 1G. */
+  /** Superpage sizes the unit supports (SLLPS): 0 none, 1 = 2M, 2 = 2M and 1G (default, as QEMU). */
   superpages?: 0 | 1 | 2;
   /** Scalable mode: first-stage paging domains from v6.13 on. */
   scalable?: boolean;
+  /** CAP.ND: 2^(4 + 2·nd) domain IDs, 0–6; default 6 (16-bit DIDs, as QEMU). DID 0 is never used. */
+  nd?: number;
 }
 export interface AmdIommuOptions extends CommonIommuOptions {
   /** NpCache: the IOMMU caches non-present entries (typical of virtual AMD IOMMUs). */
   np_cache?: boolean;
+  /** EFR2 HTRangeIgnore: the HyperTransport range is not reserved (honoured from v6.16). */
+  ht_range_ignore?: boolean;
 }
 export interface VirtioIommuOptions extends CommonIommuOptions {
   page_size_mask?: number;
@@ -73,10 +78,20 @@ export interface TegraGartOptions extends CommonIommuOptions {
   gart_debug?: boolean;
 }
 export interface S390IommuOptions extends CommonIommuOptions {
+  /** First IOVA of the DMA window; default 4 GiB (QEMU's ZPCI_SDMA_ADDR). */
   start_dma?: number;
+  /** Last IOVA of the DMA window before the driver clamps it (to the root table, and from v6.7 to the top of RAM). */
   end_dma?: number;
   /** The hypervisor shadows the tables (z/VM, KVM): new entries need RPCIT. */
   tlb_refresh?: boolean;
+  /** An ISM function: no deferred flush, so its default domain is strict. */
+  ism?: boolean;
+  /** Fault injection: the n-th RPCIT of this function (from 1) fails with -ENOMEM; 0 (default) never. */
+  rpcit_fail_nth?: number;
+  /** Fault injection: how many RPCITs fail from rpcit_fail_nth on (default 1). */
+  rpcit_fail_count?: number;
+  /** Fault injection: registering the I/O address translation fails, so attach returns -EIO. */
+  fail_register_ioat?: boolean;
 }
 export interface IommuOptionsByDriver {
   'arm-smmu-v3': ArmSmmuV3Options;

@@ -1,0 +1,58 @@
+/** struct protection_domain: a v1 page table, a global domain ID, and the IOMMUs its devices sit behind. */
+import type { Device } from '../../core/device.ts';
+import { IommuDomain, type DomainOps, type MappingRange } from '../../core/domain.ts';
+import type { IommuDriver } from '../../core/driver.ts';
+import type { Machine } from '../../core/machine.ts';
+import type { IoPgtable } from '../../pgtable/io-pgtable.ts';
+import type { AmdIommu } from './amd-iommu.ts';
+
+export class ProtectionDomain extends IommuDomain {
+  pgtbl: IoPgtable | null = null;
+  /** The ID written to DTEs and used by INVALIDATE_IOMMU_PAGES (domain->id). */
+  readonly pd_id: number;
+  /** Devices per IOMMU (domain->dev_iommu[]): flushes go to every IOMMU with one. */
+  readonly units = new Map<AmdIommu, number>();
+  /** Devices attached (domain->dev_list), to rewrite their DTEs when the table grows. */
+  readonly dev_list: Device[] = [];
+
+  constructor(machine: Machine, id: number, type: number, owner: IommuDriver, ops: DomainOps, pd_id: number) {
+    super(machine, id, type, owner, ops, null);
+    this.pd_id = pd_id;
+  }
+
+  // ── iommu_flush_ops for the page table ──
+
+  /** amd_iommu_unmap_pages gathers the unmapped range itself. */
+  tlb_add_page(): void {}
+
+  tlb_flush_walk(): void {}
+
+  pte_changed(iova: number, size: number): void {
+    for (const unit of this.units.keys()) unit.tlb.mark_stale(this.pd_id, iova, size);
+  }
+
+  /**
+   * increase_address_space added a level: every DTE of the domain gets the new root and mode, and
+   * the domain's TLB is flushed (amd_iommu_domain_update).
+   */
+  root_changed(): void {
+    for (const dev of this.dev_list) (dev.iommu as AmdIommu).set_dte(dev, { kind: 'v1', domain: this });
+    for (const unit of this.units.keys()) {
+      unit.inv_iommu_pages_all(this.pd_id);
+      unit.completion_wait();
+    }
+  }
+
+  override mappings(): MappingRange[] {
+    return this.pgtbl ? this.pgtbl.mappings() : [];
+  }
+
+  override describe(): Record<string, string | number | boolean> {
+    return {
+      table: 'v1',
+      domid: this.pd_id,
+      mode: this.pgtbl ? this.pgtbl.levels : 0,
+      iommus: [...this.units.keys()].map((u) => u.name).join(' ') || 'none',
+    };
+  }
+}

@@ -1,0 +1,434 @@
+/**
+ * intel-iommu (VT-d) with second-level tables (facts §5.5).
+ *
+ * Two lifecycles. Before v6.13 `domain_alloc(type)` makes a domain at 57 bits (5 levels, no
+ * superpages, the core's 4 KiB bitmap) for no unit in particular; its first attach fits it to the
+ * unit: -EINVAL if something is mapped above the unit's width, otherwise the extra levels go, the
+ * aperture shrinks and superpages become usable. From v6.13 `domain_alloc_paging(dev)` sizes the
+ * domain for the device's unit, first-stage when the unit is in scalable mode, and an attach to an
+ * unlike unit is refused.
+ *
+ * Caching mode (QEMU's virtual VT-d): the unit may cache not-present entries, so iotlb_sync_map
+ * issues a page-selective invalidation for second-stage domains after every map.
+ */
+import { next_domain_id, register_domain, unregister_domain } from '../../core/alloc.ts';
+import { raise_check } from '../../core/checks.ts';
+import {
+  IOMMU_DOMAIN_BLOCKED,
+  IOMMU_DOMAIN_IDENTITY,
+  IOMMU_DOMAIN_UNMANAGED,
+  IOMMU_READ,
+  IOMMU_RESV_MSI,
+  IOMMU_WRITE,
+  SZ_1G,
+  SZ_2M,
+  SZ_4K,
+  X86_MSI_END,
+  X86_MSI_START,
+} from '../../core/constants.ts';
+import type { Device } from '../../core/device.ts';
+import { IommuDomain, type DomainOps } from '../../core/domain.ts';
+import type { IommuDriver, IommuOps } from '../../core/driver.ts';
+import { EFAULT, EINVAL, ENOMEM, ENOSPC } from '../../core/errno.ts';
+import { iommu_iotlb_gather_add_page, type IommuIotlbGather } from '../../core/gather.ts';
+import type { Machine } from '../../core/machine.ts';
+import type { OptionTable } from '../../core/options.ts';
+import { iommu_alloc_resv_region, type ResvRegion } from '../../core/resv.ts';
+import { pgtable_format } from '../../pgtable/formats/index.ts';
+import { IoPgtable } from '../../pgtable/io-pgtable.ts';
+import { DmarDomain, DomainUnitInfo } from './domain.ts';
+import { IntelIommu, type IntelIommuOptions } from './intel-iommu.ts';
+import { ev } from './trace-events.ts';
+
+const DRIVER = 'intel-iommu';
+
+/** Width legacy domains are made with before they meet a unit (DEFAULT_DOMAIN_ADDRESS_WIDTH). */
+const DEFAULT_DOMAIN_ADDRESS_WIDTH = 57;
+
+const options: OptionTable<IntelIommuOptions> = {
+  agaw: {
+    kind: 'int',
+    default: 48,
+    values: [39, 48, 57],
+    doc: "address width in bits (3, 4 or 5 levels); QEMU's aw-bits is 48 since QEMU 9.2 and 39 on older machine types",
+  },
+  caching_mode: {
+    kind: 'bool',
+    default: false,
+    doc: 'CAP.CM as QEMU caching-mode=on sets it (needed for VFIO assignment): not-present entries may be cached',
+  },
+  superpages: {
+    kind: 'int',
+    default: 2,
+    values: [0, 1, 2],
+    doc: 'CAP.SLLPS: 0 none, 1 = 2 MiB, 2 = 2 MiB and 1 GiB (QEMU reports both)',
+  },
+  scalable: {
+    kind: 'bool',
+    default: false,
+    doc: 'scalable mode with first-stage tables (QEMU x-scalable-mode=on, x-flts=on); paging domains are first-stage from v6.13',
+  },
+  nd: {
+    kind: 'int',
+    default: 6,
+    min: 0,
+    max: 6,
+    doc: 'CAP.ND: 2^(4 + 2·ND) domain IDs; QEMU reports 16-bit DIDs (ND = 6)',
+  },
+  tlb_entries: { kind: 'int', default: 32, min: 1, max: 65536, doc: 'IOTLB entries' },
+};
+
+function unitOf(dev: Device): IntelIommu {
+  return dev.iommu as IntelIommu;
+}
+
+/** SLLPS bits for a superpage count (domain->iommu_superpage): 1 → 2 MiB, 2 → 2 MiB | 1 GiB. */
+function sllps_bits(superpage: number): number {
+  return superpage >= 2 ? 3 : superpage;
+}
+
+/** domain_super_pgsize_bitmap(). */
+function super_pgsize_bitmap(superpage: number): number {
+  return superpage >= 2 ? SZ_2M + SZ_1G : superpage === 1 ? SZ_2M : 0;
+}
+
+function aperture_end(gaw: number, first_stage: boolean): number {
+  // First-stage input must be canonical, so bit gaw-1 is not usable (paging_domain_alloc).
+  return Math.min(2 ** (first_stage ? gaw - 1 : gaw) - 1, Number.MAX_SAFE_INTEGER);
+}
+
+function alloc_table(domain: DmarDomain): boolean {
+  const m = domain.machine;
+  domain.pgtbl = IoPgtable.try_alloc(
+    m.mem,
+    m.trace,
+    pgtable_format('vtd-sl'),
+    { ias: domain.gaw, oas: 52, sllps: sllps_bits(domain.iommu_superpage), id: domain.id },
+    domain,
+  );
+  return domain.pgtbl !== null;
+}
+
+/**
+ * domain_update_iommu_cap for a table that already holds mappings: from now on map_pages may build
+ * the superpages `sllps` allows. The format derives which levels may hold leaves from its
+ * configuration, so the derivation is run again and its answer put in place.
+ */
+function enable_superpages(pgtbl: IoPgtable, sllps: number): void {
+  const cfg = { ...pgtbl.cfg, pgsize_bitmap: 0, sllps };
+  const geo = pgtbl.fmt.setup(cfg);
+  pgtbl.leaf_mask.set(geo.leaf_mask.slice(0, pgtbl.leaf_mask.length));
+  pgtbl.cfg.sllps = sllps;
+  pgtbl.cfg.pgsize_bitmap = geo.pgsize_bitmap;
+}
+
+/** The superpages a legacy domain may use once attached: the least any unit offers (domain_update_iommu_superpage). */
+function least_superpage(m: Machine): number {
+  let sp = 2;
+  for (const iommu of m.iommus)
+    if (iommu instanceof IntelIommu) sp = Math.min(sp, iommu.superpage_capability(false));
+  return sp;
+}
+
+/**
+ * prepare_domain_attach_device (before v6.13): a legacy domain takes the unit's width. Mappings above
+ * it refuse the attach; otherwise the top levels the unit cannot walk go (the lab keeps the table
+ * and walks it from entry 0 down, which is what the remaining levels hold) and superpages start.
+ */
+function prepare_domain_attach_device(domain: DmarDomain, unit: IntelIommu): number {
+  const addr_width = unit.gaw;
+  if (domain.max_addr > 2 ** addr_width) return -EINVAL;
+  const m = domain.machine;
+  const before = { gaw: domain.gaw, bitmap: domain.pgsize_bitmap };
+  domain.gaw = addr_width;
+  domain.levels = Math.min(domain.levels, unit.levels);
+  const sp = least_superpage(m);
+  if (domain.pgtbl && sp !== domain.iommu_superpage) {
+    domain.iommu_superpage = sp;
+    enable_superpages(domain.pgtbl, sllps_bits(sp));
+  }
+  domain.pgsize_bitmap = SZ_4K + super_pgsize_bitmap(domain.iommu_superpage);
+  domain.geometry = {
+    aperture_start: 0,
+    aperture_end: aperture_end(domain.gaw, false),
+    force_aperture: true,
+  };
+  if (before.gaw !== domain.gaw || before.bitmap !== domain.pgsize_bitmap) {
+    m.trace.emit(ev.trim, domain.id, domain.gaw, domain.levels, domain.iommu_superpage);
+    raise_check(
+      m,
+      'attach-time-finalise',
+      `intel-iommu fitted legacy domain ${domain.id} to ${unit.name} at attach: ${before.gaw} → ${domain.gaw} bits, ` +
+        `page sizes set only now (superpages ${domain.iommu_superpage})`,
+    );
+  }
+  return 0;
+}
+
+/** paging_domain_compatible (v6.13+): the domain was sized for one unit and must fit this one. */
+function paging_domain_compatible(domain: DmarDomain, unit: IntelIommu): number {
+  if (domain.iommu_superpage !== unit.superpage_capability(domain.use_first_level)) return -EINVAL;
+  if (domain.use_first_level && !unit.cfg.scalable) return -EINVAL;
+  if (domain.gaw > unit.gaw || domain.levels > unit.levels) return -EINVAL;
+  return 0;
+}
+
+/** domain_detach_iommu: one device fewer on `unit`; the DID goes back with the last one. */
+function domain_detach_iommu(domain: DmarDomain, unit: IntelIommu): void {
+  const info = domain.units.get(unit);
+  if (!info || --info.refcnt > 0) return;
+  domain.units.delete(unit);
+  unit.free_did(info.did);
+  const t = domain.machine.trace;
+  t.emit(ev.did_free, t.str(unit.name), domain.id, info.did);
+}
+
+/** device_block_translation: the device's entry goes (with its flushes) and it leaves its domain. */
+function device_block_translation(dev: Device): void {
+  const unit = unitOf(dev);
+  const ce = unit.context.get(dev);
+  if (!ce) return;
+  unit.write_context(dev, { kind: 'blocked' });
+  if (ce.kind === 'sl' || ce.kind === 'fl') domain_detach_iommu(ce.domain, unit);
+}
+
+/** domain_attach_iommu + the context mapping: a DID on the unit (the first device there takes it). */
+function dmar_domain_attach_device(domain: DmarDomain, dev: Device): number {
+  const unit = unitOf(dev);
+  let info = domain.units.get(unit);
+  if (info) {
+    info.refcnt++;
+  } else {
+    const did = unit.alloc_did();
+    if (did < 0) return -ENOSPC;
+    info = new DomainUnitInfo(did, 1);
+    domain.units.set(unit, info);
+    const t = domain.machine.trace;
+    t.emit(ev.did_alloc, t.str(unit.name), domain.id, did);
+  }
+  domain.iommu ??= unit;
+  unit.write_context(dev, { kind: domain.use_first_level ? 'fl' : 'sl', domain, did: info.did });
+  return 0;
+}
+
+// ── domain ops ──
+
+const paging_ops: DomainOps = Object.freeze({
+  attach_dev(d: IommuDomain, dev: Device): number {
+    const domain = d as DmarDomain;
+    const unit = unitOf(dev);
+    // The old entry goes first: if the checks below refuse, the device is left blocked.
+    device_block_translation(dev);
+    const ret = domain.legacy
+      ? prepare_domain_attach_device(domain, unit)
+      : paging_domain_compatible(domain, unit);
+    if (ret) return ret;
+    return dmar_domain_attach_device(domain, dev);
+  },
+  map_pages(d: IommuDomain, iova: number, paddr: number, pgsize: number, pgcount: number, prot: number) {
+    const domain = d as DmarDomain;
+    if (!domain.pgtbl) return { ret: -ENOMEM, mapped: 0 };
+    if ((pgsize !== SZ_4K && pgsize !== SZ_2M && pgsize !== SZ_1G) || iova % pgsize || paddr % pgsize)
+      return { ret: -EINVAL, mapped: 0 };
+    if (!(prot & (IOMMU_READ | IOMMU_WRITE))) return { ret: -EINVAL, mapped: 0 };
+    const end = iova + pgsize * pgcount;
+    if (domain.max_addr < end) {
+      // "iommu width is not sufficient for the mapped address" (intel_iommu_map)
+      if (2 ** domain.gaw < end) return { ret: -EFAULT, mapped: 0 };
+      domain.max_addr = end;
+    }
+    const r = domain.pgtbl.map_pages(iova, paddr, pgsize, pgcount, prot);
+    // intel_iommu_map_pages reports the size only when the whole call succeeded.
+    return r.ret ? { ret: r.ret, mapped: 0 } : r;
+  },
+  unmap_pages(
+    d: IommuDomain,
+    iova: number,
+    pgsize: number,
+    pgcount: number,
+    gather: IommuIotlbGather,
+  ): number {
+    const domain = d as DmarDomain;
+    if (!domain.pgtbl) return 0;
+    // intel_iommu_unmap rounds the size up to the leaf at `iova` and clears all of it.
+    const size = domain.pgtbl.unmap_pages(iova, pgsize, pgcount, gather);
+    if (!size) return 0;
+    if (domain.max_addr === iova + size) domain.max_addr = iova;
+    // A flush queue invalidates the whole domain later, so nothing is gathered then.
+    if (!gather.queued) iommu_iotlb_gather_add_page(domain, gather, iova, size);
+    return size;
+  },
+  iotlb_sync(d: IommuDomain, gather: IommuIotlbGather): void {
+    const domain = d as DmarDomain;
+    if (!gather.end) return;
+    for (const [unit, info] of domain.units) {
+      unit.qi_flush_iotlb_range(info.did, gather.start, gather.end - gather.start + 1);
+      unit.qi_wait();
+    }
+  },
+  flush_iotlb_all(d: IommuDomain): void {
+    const domain = d as DmarDomain;
+    for (const [unit, info] of domain.units) {
+      unit.qi_iotlb_domain(info.did);
+      unit.qi_wait();
+    }
+  },
+  /**
+   * A map changed entries from not present to present. Only a unit in caching mode may have
+   * cached them, and only second-stage tables are flushed for it (__mapping_notify_one before
+   * v6.10, cache_tag_flush_range_np after).
+   */
+  iotlb_sync_map(d: IommuDomain, iova: number, size: number): number {
+    const domain = d as DmarDomain;
+    for (const [unit, info] of domain.units) {
+      if (!unit.cfg.caching_mode || domain.use_first_level) continue;
+      unit.qi_flush_iotlb_range(info.did, iova, size);
+      unit.qi_wait();
+    }
+    return 0;
+  },
+  iova_to_phys(d: IommuDomain, iova: number): number {
+    const domain = d as DmarDomain;
+    return domain.pgtbl ? domain.pgtbl.iova_to_phys(iova) : 0;
+  },
+  free(d: IommuDomain): void {
+    const domain = d as DmarDomain;
+    domain.pgtbl?.free();
+    domain.pgtbl = null;
+  },
+});
+
+const identity_ops: DomainOps = Object.freeze({
+  attach_dev(_d: IommuDomain, dev: Device): number {
+    device_block_translation(dev);
+    unitOf(dev).write_context(dev, { kind: 'pt' });
+    return 0;
+  },
+});
+
+const blocked_ops: DomainOps = Object.freeze({
+  attach_dev(_d: IommuDomain, dev: Device): number {
+    device_block_translation(dev);
+    return 0;
+  },
+});
+
+function static_domain(m: Machine, type: number): IommuDomain {
+  const g = m.globals(DRIVER);
+  const key = type === IOMMU_DOMAIN_IDENTITY ? 'identity_domain' : 'blocked_domain';
+  let d = g[key] as IommuDomain | undefined;
+  if (!d) {
+    d = new IommuDomain(
+      m,
+      next_domain_id(m),
+      type,
+      intel_iommu,
+      type === IOMMU_DOMAIN_IDENTITY ? identity_ops : blocked_ops,
+      null,
+    );
+    d.is_static = true;
+    register_domain(m, d);
+    g[key] = d;
+  }
+  return d;
+}
+
+/** The legacy DMA/UNMANAGED domain: 57 bits, no unit, bitmap left 0 for the core to fill (md_domain_init). */
+function legacy_paging_domain(m: Machine, type: number): IommuDomain | null {
+  const domain = new DmarDomain(
+    m,
+    next_domain_id(m),
+    type,
+    intel_iommu,
+    paging_ops,
+    null,
+    DEFAULT_DOMAIN_ADDRESS_WIDTH,
+    true,
+  );
+  register_domain(m, domain);
+  if (!alloc_table(domain)) {
+    unregister_domain(domain);
+    return null;
+  }
+  domain.geometry = {
+    aperture_start: 0,
+    aperture_end: aperture_end(domain.gaw, false),
+    force_aperture: true,
+  };
+  return domain;
+}
+
+/** paging_domain_alloc (v6.13+): everything from the device's unit, first-stage in scalable mode. */
+function paging_domain_alloc(dev: Device): DmarDomain | number {
+  const unit = unitOf(dev);
+  const m = dev.machine;
+  const first_stage = unit.cfg.scalable;
+  const domain = new DmarDomain(
+    m,
+    next_domain_id(m),
+    IOMMU_DOMAIN_UNMANAGED,
+    intel_iommu,
+    paging_ops,
+    unit,
+    unit.gaw,
+    false,
+  );
+  domain.use_first_level = first_stage;
+  domain.iommu_superpage = unit.superpage_capability(first_stage);
+  domain.pgsize_bitmap = SZ_4K + super_pgsize_bitmap(domain.iommu_superpage);
+  domain.geometry = {
+    aperture_start: 0,
+    aperture_end: aperture_end(domain.gaw, first_stage),
+    force_aperture: true,
+  };
+  register_domain(m, domain);
+  if (!alloc_table(domain)) {
+    unregister_domain(domain);
+    return -ENOMEM;
+  }
+  return domain;
+}
+
+/** RMRRs (the device's firmware DIRECT regions), then the x86 interrupt window (intel_iommu_get_resv_regions). */
+function get_resv_regions(dev: Device): ResvRegion[] {
+  return [
+    ...dev.fw_resv,
+    iommu_alloc_resv_region(X86_MSI_START, X86_MSI_END - X86_MSI_START + 1, 0, IOMMU_RESV_MSI),
+  ];
+}
+
+const common_ops = {
+  probe_device: (): number => 0,
+  get_resv_regions,
+  deferred_flush: (): boolean => true,
+};
+
+/** Before v6.13: bus-style domain_alloc(type); legacy domains fitted at attach. */
+const legacy_ops: IommuOps = Object.freeze({
+  ...common_ops,
+  domain_alloc(m: Machine, type: number): IommuDomain | null {
+    if (type === IOMMU_DOMAIN_IDENTITY || type === IOMMU_DOMAIN_BLOCKED) return static_domain(m, type);
+    return legacy_paging_domain(m, type);
+  },
+});
+
+/** v6.13+: domain_alloc_paging(dev) and static identity/blocked domains. */
+const modern_ops: IommuOps = Object.freeze({
+  ...common_ops,
+  domain_alloc_paging: paging_domain_alloc,
+  identity_domain: (m: Machine) => static_domain(m, IOMMU_DOMAIN_IDENTITY),
+  blocked_domain: (m: Machine) => static_domain(m, IOMMU_DOMAIN_BLOCKED),
+});
+
+export const intel_iommu: IommuDriver<IntelIommuOptions> = {
+  name: DRIVER,
+  options,
+  arch: 'x86',
+  create(machine: Machine, name: string, opts: IntelIommuOptions) {
+    return new IntelIommu(machine, name, intel_iommu, opts);
+  },
+  ops: (m: Machine) => (m.profile.has('intel_paging') ? modern_ops : legacy_ops),
+  // intel_iommu_ops.pgsize_bitmap: SZ_4K; domains add their superpages themselves.
+  global_pgsize_bitmap: () => SZ_4K,
+  default_domain_ops: paging_ops,
+};

@@ -1,0 +1,220 @@
+/**
+ * The VT-d hardware model behind intel-iommu: context entries (one per device), domain IDs, the
+ * IOTLB tagged by DID, and the Queued Invalidation interface whose descriptors act on that IOTLB.
+ * Defaults follow QEMU's emulated unit (hw/i386/intel_iommu.c), since that is where caching mode lives.
+ */
+import type { Device } from '../../core/device.ts';
+import type { IommuDriver } from '../../core/driver.ts';
+import { DMA_ABORT, DMA_BYPASS, IommuDevice, type WalkOut } from '../../core/iommu-device.ts';
+import type { Machine } from '../../core/machine.ts';
+import { WalkResult } from '../../pgtable/types.ts';
+import type { DmarDomain } from './domain.ts';
+import { ev } from './trace-events.ts';
+
+export interface IntelIommuOptions {
+  /** Adjusted guest address width in bits: 39, 48 or 57 → 3, 4 or 5 second-level table levels. */
+  agaw: number;
+  /** CAP.CM: the unit may cache not-present entries, so software flushes on non-present → present. */
+  caching_mode: boolean;
+  /** CAP.SLLPS as a count: 0 none, 1 = 2 MiB, 2 = 2 MiB and 1 GiB. */
+  superpages: number;
+  /** Scalable mode with first-stage support: paging domains are first-stage from v6.13 on. */
+  scalable: boolean;
+  /** CAP.ND: 2^(4 + 2·ND) domain IDs. */
+  nd: number;
+  tlb_entries: number;
+}
+
+/** CAP.MAMV of QEMU's unit (VTD_MAMV, hw/i386/intel_iommu_internal.h): the largest PSI is 2^18 pages. */
+export const VTD_MAMV = 18;
+
+/** VT-d page size (VTD_PAGE_SHIFT). */
+const VTD_PAGE_SIZE = 0x1000;
+
+/**
+ * Domain ID used for scalable-mode pass-through and first-stage defaults (FLPT_DEFAULT_DID), which
+ * Linux keeps out of the allocator in scalable mode, as it keeps DID 0 out always (with CM, invalid
+ * entries are tagged with DID 0).
+ */
+export const FLPT_DEFAULT_DID = 1;
+
+/** A context entry as the lab models it: not present, pass-through, or translating with a DID. */
+export type ContextEntry =
+  | { readonly kind: 'blocked' }
+  | { readonly kind: 'pt' }
+  | { readonly kind: 'sl' | 'fl'; readonly domain: DmarDomain; readonly did: number };
+
+const BLOCKED: ContextEntry = Object.freeze({ kind: 'blocked' });
+
+const walkScratch = new WalkResult();
+
+export class IntelIommu extends IommuDevice {
+  /** Per device: the context (or scalable-mode PASID) entry in force. Absent = not present. */
+  readonly context = new Map<Device, ContextEntry>();
+  /** Domain IDs in use on this unit, reserved ones included (iommu->domain_ids). */
+  readonly domain_ids = new Set<number>();
+  /** 2^(4 + 2·ND) (cap_ndoms). */
+  readonly ndoms: number;
+  /** Descriptors queued since the last wait descriptor. */
+  pending_descs = 0;
+
+  constructor(
+    machine: Machine,
+    name: string,
+    driver: IommuDriver,
+    readonly cfg: IntelIommuOptions,
+  ) {
+    super(machine, name, driver, cfg.tlb_entries);
+    this.caches_not_present = cfg.caching_mode;
+    this.ndoms = 2 ** (4 + 2 * cfg.nd);
+    this.domain_ids.add(0);
+    if (cfg.scalable) this.domain_ids.add(FLPT_DEFAULT_DID);
+  }
+
+  /** Address width the unit translates (agaw_to_width(iommu->agaw), capped by MGAW: the same here). */
+  get gaw(): number {
+    return this.cfg.agaw;
+  }
+
+  /** Second-level table levels for the unit's AGAW (agaw_to_level). */
+  get levels(): number {
+    return (this.cfg.agaw - 30) / 9 + 2;
+  }
+
+  /**
+   * iommu_superpage_capability(): fls(SLLPS) for second-stage tables; first-stage tables always
+   * have 2 MiB pages and 1 GiB ones with FS1GP, which QEMU's scalable unit reports with 1 GiB SLLPS.
+   */
+  superpage_capability(first_stage: boolean): number {
+    if (first_stage) return this.cfg.superpages >= 2 ? 2 : 1;
+    return this.cfg.superpages;
+  }
+
+  alloc_did(): number {
+    for (let did = 0; did < this.ndoms; did++) {
+      if (!this.domain_ids.has(did)) {
+        this.domain_ids.add(did);
+        return did;
+      }
+    }
+    return -1;
+  }
+
+  free_did(did: number): void {
+    this.domain_ids.delete(did);
+  }
+
+  // ── Queued Invalidation (each descriptor acts on the IOTLB as the hardware would) ──
+
+  /** Page-selective IOTLB invalidation over [iova, iova+size), or domain-selective when too large. */
+  qi_flush_iotlb_range(did: number, iova: number, size: number): void {
+    const first = Math.floor(iova / VTD_PAGE_SIZE);
+    const last = Math.floor((iova + size - 1) / VTD_PAGE_SIZE);
+    // The smallest naturally aligned block of 2^mask pages holding the range (PSI masks low address bits).
+    let mask = 0;
+    while (Math.floor(first / 2 ** mask) !== Math.floor(last / 2 ** mask)) mask++;
+    if (mask > VTD_MAMV) {
+      this.qi_iotlb_domain(did);
+      return;
+    }
+    const addr = Math.floor(first / 2 ** mask) * 2 ** mask * VTD_PAGE_SIZE;
+    const t = this.machine.trace;
+    t.emit(ev.iotlb_pages, t.str(this.name), did, addr, mask);
+    this.pending_descs++;
+    this.tlb.invalidate_range(did, addr, 2 ** mask * VTD_PAGE_SIZE);
+  }
+
+  qi_iotlb_domain(did: number): void {
+    const t = this.machine.trace;
+    t.emit(ev.iotlb_domain, t.str(this.name), did);
+    this.pending_descs++;
+    this.tlb.invalidate_tag(did);
+  }
+
+  qi_iotlb_global(): void {
+    const t = this.machine.trace;
+    t.emit(ev.iotlb_global, t.str(this.name));
+    this.pending_descs++;
+    this.tlb.invalidate_all();
+  }
+
+  qi_context_device(dev: Device, did: number): void {
+    const t = this.machine.trace;
+    t.emit(ev.cc_device, t.str(this.name), t.str(dev.name), did);
+    this.pending_descs++;
+  }
+
+  /** The wait descriptor: the driver's sync point for everything queued before it. */
+  qi_wait(): void {
+    const t = this.machine.trace;
+    t.emit(ev.wait, t.str(this.name), this.pending_descs);
+    this.pending_descs = 0;
+  }
+
+  // ── context entries ──
+
+  /**
+   * Make `dev`'s context entry `entry`. Tearing down a present entry flushes the context cache and
+   * the old DID's IOTLB (domain_context_clear_one); making one present under caching mode flushes
+   * too, since a not-present context may have been cached under DID 0 (domain_context_mapping_one).
+   */
+  write_context(dev: Device, entry: ContextEntry): void {
+    const old = this.context.get(dev) ?? BLOCKED;
+    const t = this.machine.trace;
+    if (old.kind !== 'blocked') {
+      const oldDid = old.kind === 'pt' ? 0 : old.did;
+      this.context.delete(dev);
+      t.emit(ev.context, t.str(this.name), t.str(dev.name), t.str('blocked'), 0, 0);
+      this.qi_context_device(dev, oldDid);
+      if (old.kind !== 'pt') this.qi_iotlb_domain(oldDid);
+      this.qi_wait();
+    }
+    if (entry.kind === 'blocked') return;
+    this.context.set(dev, entry);
+    const did = entry.kind === 'pt' ? 0 : entry.did;
+    const levels = entry.kind === 'pt' ? 0 : entry.domain.levels;
+    t.emit(ev.context, t.str(this.name), t.str(dev.name), t.str(entry.kind), did, levels);
+    if (this.cfg.caching_mode) {
+      this.qi_context_device(dev, 0);
+      if (entry.kind !== 'pt') this.qi_iotlb_domain(did);
+      this.qi_wait();
+    }
+    // Without CM a not-present → present change needs only a write-buffer flush, and QEMU's unit
+    // does not report RWBF, so nothing is issued.
+  }
+
+  // ── the device side ──
+
+  override dma_tag(dev: Device): number {
+    const ce = this.context.get(dev);
+    if (!ce || ce.kind === 'blocked') return DMA_ABORT;
+    if (ce.kind === 'pt') return DMA_BYPASS;
+    return ce.did;
+  }
+
+  override dma_abort_reason(): string {
+    return 'context-not-present';
+  }
+
+  override dma_walk(dev: Device, iova: number, out: WalkOut): boolean {
+    const ce = this.context.get(dev);
+    if (!ce || (ce.kind !== 'sl' && ce.kind !== 'fl')) return false;
+    // Caching mode lets the unit keep not-present second-stage entries only; a first-stage miss is
+    // never cached, which is why Linux skips the flush on map for first-stage domains.
+    this.caches_not_present = this.cfg.caching_mode && ce.kind === 'sl';
+    const domain = ce.domain;
+    if (!domain.pgtbl) return false;
+    // Beyond the address width the context entry programs: VTD_FR_ADDR_BEYOND_MGAW.
+    if (iova > domain.geometry.aperture_end) {
+      out.fault = 'address-size';
+      return false;
+    }
+    out.fault = '';
+    if (!domain.pgtbl.walk(iova, walkScratch)) return false;
+    out.iova = walkScratch.iova_base;
+    out.pa = walkScratch.pa_base;
+    out.size = walkScratch.size;
+    out.prot = walkScratch.prot;
+    return true;
+  }
+}
