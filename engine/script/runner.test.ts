@@ -271,3 +271,14 @@ describe('sandbox', () => {
     expect(r.status).toBe('passed');
   });
 });
+
+describe('hostile throwables', () => {
+  it('a thrown Proxy cannot stall the runner while it reads the error', () => {
+    const t0 = Date.now();
+    const r = run(`const p = new Proxy({}, { get() { for (;;) {} }, has() { for (;;) {} } });\nthrow p;\n`, {
+      timeoutMs: 5000,
+    });
+    expect(r.status).toBe('error');
+    expect(Date.now() - t0).toBeLessThan(2000);
+  });
+});

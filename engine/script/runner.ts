@@ -277,6 +277,8 @@ export function runScriptWith<S extends RunnerSession>(
     const entry = { name: opts.fileName, source: opts.source };
     load(entry);
   } catch (e) {
+    // From here on no script code may run: reading the thrown value (a Proxy, a getter) would.
+    guard.end();
     if (guard.timedOut) return finish('error', timeoutError(guard, where));
     if (e instanceof ScriptSyntaxError) {
       return finish('error', {
