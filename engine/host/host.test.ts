@@ -250,3 +250,27 @@ describe('parseRequest', () => {
     for (const m of bad) expect(parseRequest(m), JSON.stringify(m)).toMatchObject({ ok: false });
   });
 });
+
+describe('transport failures', () => {
+  it('a result that cannot be sent is answered with an error', async () => {
+    const out: EngineMessage[] = [];
+    let deliver: (m: unknown) => void = () => {};
+    const transport: Transport = {
+      send: (m) => {
+        if (m.type === 'response' && m.ok && m.id === 2) throw new Error('DataCloneError');
+        out.push(m);
+      },
+      onMessage: (cb) => (deliver = cb),
+    };
+    const host = new EngineHost(transport, { run });
+    host.start();
+    deliver({ type: 'ping', id: 2 });
+    await host.idle();
+    expect(out.at(-1)).toMatchObject({
+      type: 'response',
+      id: 2,
+      ok: false,
+      error: { code: 'failed', message: expect.stringMatching(/DataCloneError/) },
+    });
+  });
+});

@@ -131,7 +131,16 @@ export class EngineHost {
     try {
       this.transport.send(msg);
     } catch (e) {
+      // A result that cannot cross the boundary (not cloneable) still gets an answer.
       this.opts.log?.(`could not send a ${msg.type}: ${String(e)}`);
+      if (msg.type === 'response' && msg.ok) {
+        this.send({
+          type: 'response',
+          id: msg.id,
+          ok: false,
+          error: { code: 'failed', message: `the result could not be sent: ${String(e)}` },
+        });
+      }
     }
   }
 
