@@ -10,7 +10,12 @@ import { PhysMem } from '../mem/phys-mem.ts';
 import { Trace } from '../trace/trace.ts';
 import { map_all, unmap_all } from './core-loops.ts';
 import type { PgtableFormat } from './format.ts';
+import { AMD_V1 } from './formats/amd-v1.ts';
 import { ARM_LPAE_S1 } from './formats/arm-lpae-s1.ts';
+import { GART } from './formats/gart.ts';
+import { OMAP } from './formats/omap.ts';
+import { S390 } from './formats/s390.ts';
+import { VTD_SL } from './formats/vtd-sl.ts';
 import { IoPgtable } from './io-pgtable.ts';
 import { EEXIST, IOMMU_READ, IOMMU_WRITE, type IoPgtableCfg } from './types.ts';
 
@@ -38,6 +43,8 @@ interface Case {
   hole: 'zero' | 'counted';
   /** iova_to_phys drops the offset inside the page. */
   page_only?: boolean;
+  /** Physical base for the mappings (below 4 GiB, or 2 GiB, for 32-bit formats). */
+  pa?: number;
 }
 
 const CASES: Case[] = [
@@ -89,6 +96,83 @@ const CASES: Case[] = [
     partial: 'refused',
     hole: 'zero',
   },
+  {
+    name: 'vtd-sl 4-level',
+    fmt: VTD_SL,
+    cfg: {},
+    sizes: [4 * K, 2 * M, 1 * G],
+    random_sizes: [4 * K, 4 * K, 2 * M],
+    base: 0,
+    window: 4 * G,
+    remap: 'kept',
+    partial: 'whole',
+    hole: 'counted',
+  },
+  {
+    name: 'vtd-sl 3-level without superpages',
+    fmt: VTD_SL,
+    cfg: { ias: 39, sllps: 0 },
+    sizes: [4 * K],
+    random_sizes: [4 * K],
+    base: 0,
+    window: 1 * G,
+    remap: 'kept',
+    partial: 'none',
+    hole: 'counted',
+  },
+  {
+    name: 'amd-v1',
+    fmt: AMD_V1,
+    cfg: {},
+    sizes: [4 * K, 8 * K, 64 * K, 2 * M, 4 * M, 1 * G, 2 * G, 2 ** 40],
+    random_sizes: [4 * K, 8 * K, 64 * K, 2 * M],
+    base: 0,
+    window: 4 * G,
+    remap: 'replaced',
+    partial: 'whole',
+    hole: 'zero',
+    pa: 2 ** 41,
+  },
+  {
+    name: 'omap',
+    fmt: OMAP,
+    cfg: {},
+    sizes: [4 * K, 64 * K, 1 * M, 16 * M],
+    random_sizes: [4 * K, 4 * K, 64 * K, 1 * M],
+    base: 0,
+    window: 1 * G,
+    remap: 'replaced',
+    partial: 'whole',
+    hole: 'counted',
+    pa: 0x8000_0000,
+  },
+  {
+    name: 'gart',
+    fmt: GART,
+    cfg: {},
+    sizes: [4 * K],
+    random_sizes: [4 * K],
+    base: 0x5800_0000,
+    window: 32 * M,
+    remap: 'replaced',
+    partial: 'none',
+    hole: 'counted',
+    page_only: true,
+    pa: 0x1000_0000,
+  },
+  {
+    name: 's390',
+    fmt: S390,
+    cfg: {},
+    sizes: [4 * K],
+    random_sizes: [4 * K],
+    base: 0,
+    window: 4 * G,
+    remap: 'replaced',
+    partial: 'none',
+    hole: 'counted',
+    page_only: true,
+  },
 ];
 
 function setup(c: Case) {
@@ -111,9 +195,9 @@ function count_leaf_entries(pt: IoPgtable): number {
   return n;
 }
 
-const PA = 0x8_0000_0000; // a physical base aligned for every size used
-
 for (const c of CASES) {
+  // A physical base aligned for every size used.
+  const PA = c.pa ?? 0x8_0000_0000;
   describe(`conformance: ${c.name}`, () => {
     it('maps every page size as one leaf of that size', () => {
       for (const size of c.sizes) {
