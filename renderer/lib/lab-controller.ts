@@ -7,7 +7,8 @@ import type { ConsoleLine, RunResult, SourceError } from '../../engine/host/prot
 import type { MenuCommand } from '../../main/bridge-api.ts';
 import { DEFAULT_TIMEOUT_MS, EngineClient, type ConnectionState } from './engine-client.ts';
 import type { Disposer } from './emitter.ts';
-import { monaco } from './monaco.ts';
+import type { monaco } from './monaco.ts';
+import { monacoLoader } from './monaco-loader.svelte.ts';
 import { run, KERNELS, type ConsoleEntry, type Kernel } from './run.svelte.ts';
 import { tabs } from './tabs.svelte.ts';
 import { layout } from './layout.svelte.ts';
@@ -115,7 +116,11 @@ function showResult(r: RunResult): void {
   run.durationMs = r.durationMs;
   const rows: ConsoleEntry[] = [run.entries[0]!, ...r.console.map(consoleEntry)];
   for (const e of r.expectationLog) {
-    rows.push({ kind: e.passed ? 'pass' : 'fail', text: `${e.matcher}: ${e.message}`, ...where(e) });
+    rows.push({
+      kind: e.passed ? 'pass' : 'fail',
+      text: e.message ? `${e.matcher}: ${e.message}` : e.matcher,
+      ...where(e),
+    });
   }
   for (const c of r.checks)
     rows.push({ kind: 'check', text: `check ${c.id} (step ${c.step}): ${c.message}` });
@@ -154,6 +159,8 @@ function where(x: {
 }
 
 function setMarkers(r: RunResult): void {
+  const m = monacoLoader.current?.monaco;
+  if (!m) return;
   const byFile = new Map<string, monaco.editor.IMarkerData[]>();
   const add = (
     file: string | undefined,
@@ -166,7 +173,7 @@ function setMarkers(r: RunResult): void {
     const list = byFile.get(name) ?? [];
     const col = column ?? 1;
     list.push({
-      severity: monaco.MarkerSeverity.Error,
+      severity: m.MarkerSeverity.Error,
       message,
       startLineNumber: line,
       startColumn: col,
@@ -192,12 +199,13 @@ function setMarkers(r: RunResult): void {
         m.endColumn = model.getLineMaxColumn(m.startLineNumber);
       }
     }
-    monaco.editor.setModelMarkers(model, MARKER_OWNER, markers);
+    m.editor.setModelMarkers(model, MARKER_OWNER, markers);
   }
 }
 
 function clearMarkers(): void {
-  for (const model of monaco.editor.getModels()) monaco.editor.setModelMarkers(model, MARKER_OWNER, []);
+  const m = monacoLoader.current?.monaco;
+  for (const model of m?.editor.getModels() ?? []) m!.editor.setModelMarkers(model, MARKER_OWNER, []);
 }
 
 export function formatMs(ms: number): string {

@@ -4,7 +4,8 @@
  * live outside reactive state (Svelte must not proxy them); the reactive list holds ids and names.
  */
 import type { SourceFile } from '../../engine/host/protocol.ts';
-import { initMonaco, monaco, SCRIPT_ROOT } from './monaco.ts';
+import type { monaco } from './monaco.ts';
+import { monacoLoader } from './monaco-loader.svelte.ts';
 import { INITIAL_SCRIPT, NEW_TAB_SCRIPT } from './initial-script.ts';
 
 export interface TabInfo {
@@ -15,8 +16,17 @@ export interface TabInfo {
 const STORAGE_KEY = 'iommu-lab.tabs.v1';
 const NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]*\.(ts|js)$/;
 
+type Monaco = typeof monaco;
+
+/** Monaco's API; only called once `init` has loaded it. */
+function api(): Monaco {
+  const m = monacoLoader.current;
+  if (!m) throw new Error('the editor is not loaded yet');
+  return m.monaco;
+}
+
 function uriFor(name: string): monaco.Uri {
-  return monaco.Uri.parse(SCRIPT_ROOT + name);
+  return api().Uri.parse(monacoLoader.current!.SCRIPT_ROOT + name);
 }
 
 class TabsStore {
@@ -39,9 +49,9 @@ class TabsStore {
     return tab ? this.models.get(tab.id) : undefined;
   }
 
-  /** Restore the last tabs (browser storage) or open the starter scenario. */
-  init(): void {
-    initMonaco();
+  /** Load the editor, then restore the last tabs (browser storage) or open the starter scenario. */
+  async init(): Promise<void> {
+    await monacoLoader.load();
     if (this.list.length) return;
     const saved = loadSaved();
     if (saved?.length) for (const t of saved) this.add(t.name, t.source);
@@ -79,7 +89,7 @@ class TabsStore {
     if (this.list.some((t) => t.name === trimmed)) return `${trimmed} is already open`;
     // A model's URI is fixed, and the URI is the file name TypeScript sees: make a new model.
     const old = this.models.get(id)!;
-    const model = monaco.editor.createModel(old.getValue(), languageOf(trimmed), uriFor(trimmed));
+    const model = api().editor.createModel(old.getValue(), languageOf(trimmed), uriFor(trimmed));
     this.watch(model);
     this.models.set(id, model);
     old.dispose();
@@ -95,9 +105,9 @@ class TabsStore {
 
   private add(name: string, source: string): TabInfo {
     const id = this.nextId++;
-    const existing = monaco.editor.getModel(uriFor(name));
+    const existing = api().editor.getModel(uriFor(name));
     existing?.dispose();
-    const model = monaco.editor.createModel(source, languageOf(name), uriFor(name));
+    const model = api().editor.createModel(source, languageOf(name), uriFor(name));
     this.watch(model);
     this.models.set(id, model);
     const tab = { id, name };

@@ -2,7 +2,7 @@
  * Light, dark or follow the system. The page's colours come from CSS variables keyed on
  * `<html data-theme>`; Monaco gets the matching theme; the desktop shell is told so native frames follow.
  */
-import { DARK_THEME, LIGHT_THEME, monaco } from './monaco.ts';
+import { monacoLoader } from './monaco-loader.svelte.ts';
 import { labBridge } from './shell.ts';
 import type { Disposer } from './emitter.ts';
 
@@ -36,10 +36,12 @@ class ThemeStore {
     labBridge()?.setThemeSource(choice);
   }
 
-  /** Apply the effective theme to the document and Monaco (call from an effect). */
+  /** Apply the effective theme to the document and Monaco (call from an effect; reruns once Monaco loads). */
   apply(): void {
     document.documentElement.dataset.theme = this.effective;
-    monaco.editor.setTheme(this.effective === 'dark' ? DARK_THEME : LIGHT_THEME);
+    if (!monacoLoader.loaded) return;
+    const m = monacoLoader.current!;
+    m.monaco.editor.setTheme(this.effective === 'dark' ? m.DARK_THEME : m.LIGHT_THEME);
   }
 }
 
