@@ -44,6 +44,8 @@ export function startLab(): Disposer {
 function onConnection(s: ConnectionState): void {
   if (s.state === 'ready') {
     run.engine = 'ready';
+    // A new engine holds no session: there is nothing to step through until the next run.
+    if (s.reason !== 'start') run.currentStep = null;
     run.engineMessage = '';
     if (s.reason === 'crash')
       run.say('engine restarted — the editor kept your text; run again to rebuild the state', 'warn');
@@ -65,6 +67,7 @@ export async function runActive(): Promise<void> {
   run.result = null;
   run.outcome = null;
   run.steps = null;
+  run.currentStep = null;
   run.durationMs = null;
   run.notice = null;
   clearMarkers();
@@ -113,6 +116,7 @@ function showResult(r: RunResult): void {
   run.result = r;
   run.outcome = r.status;
   run.steps = r.steps;
+  run.currentStep = r.steps;
   run.durationMs = r.durationMs;
   const rows: ConsoleEntry[] = [run.entries[0]!, ...r.console.map(consoleEntry)];
   for (const e of r.expectationLog) {
@@ -140,6 +144,14 @@ function errorText(e: SourceError, r: RunResult): string {
   return r.timedOut
     ? `${name}${e.message} (time limit ${DEFAULT_TIMEOUT_MS / 1000} s)`
     : `${name}${e.message}`;
+}
+
+/** The statement on a line of a tab, shortened, so a bare "toBe" row says what it checked. */
+function sourceExcerpt(file: string, line: number | undefined): string {
+  const model = line ? tabs.modelByName(file) : undefined;
+  if (!model || !line || line > model.getLineCount()) return '';
+  const text = model.getLineContent(line).trim();
+  return text.length > 90 ? `${text.slice(0, 89)}…` : text;
 }
 
 function consoleEntry(l: ConsoleLine): ConsoleEntry {
@@ -221,12 +233,28 @@ export function goToSource(e: ConsoleEntry): void {
   revealInEditor(e.line, e.column ?? 1);
 }
 
+/** Move the engine's state (and so every panel) to another step of the last run. */
+async function seekBy(delta: number): Promise<void> {
+  if (run.running || run.currentStep === null || run.steps === null) {
+    run.say('run a script first: stepping moves through its recorded steps', 'info');
+    return;
+  }
+  const target = Math.max(0, Math.min(run.steps, run.currentStep + delta));
+  if (target === run.currentStep) return;
+  try {
+    const r = await client.request<'seek'>({ type: 'seek', step: target });
+    run.currentStep = r.step;
+  } catch (err) {
+    run.say(`step: ${err instanceof Error ? err.message : String(err)}`, 'warn');
+  }
+}
+
 export function stepForward(): void {
-  run.say('stepping arrives with the Trace panel', 'info');
+  void seekBy(1);
 }
 
 export function stepBack(): void {
-  run.say('stepping back arrives with the Trace panel', 'info');
+  void seekBy(-1);
 }
 
 function onMenu(cmd: MenuCommand): void {

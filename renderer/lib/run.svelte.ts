@@ -38,6 +38,8 @@ class RunStore {
   /** Steps and time of the last run, shown in the status bar. */
   steps = $state<number | null>(null);
   durationMs = $state<number | null>(null);
+  /** The step the engine's state is shown at (time travel); equals `steps` at the end of a run. */
+  currentStep = $state<number | null>(null);
   outcome = $state<'passed' | 'failed' | 'error' | 'stopped' | null>(null);
   notice = $state<Notice | null>(null);
 

@@ -51,3 +51,21 @@ test('the starter scenario maps a page and the device reads it through the SMMU'
   ).toHaveCount(1);
   await expect(consoleRows(page).filter({ hasText: /dma_read #2: .*\(hit\)/ })).toHaveCount(1);
 });
+
+test('F10 and Shift+F10 move through the recorded steps of the last run', async ({ page }) => {
+  await openLab(page);
+  await runScript(page);
+  await expect(page.getByTestId('outcome')).toHaveText('passed');
+  const steps = page.getByTestId('steps');
+  const total = Number((await steps.textContent())?.match(/steps (\d+)/)?.[1]);
+  expect(total).toBeGreaterThan(2);
+  await page.keyboard.press('Shift+F10');
+  await expect(steps).toHaveText(`step ${total - 1} / ${total}`);
+  await page.keyboard.press('Shift+F10');
+  await expect(steps).toHaveText(`step ${total - 2} / ${total}`);
+  await page.getByTestId('step').click();
+  await expect(steps).toHaveText(`step ${total - 1} / ${total}`);
+  await page.keyboard.press('F10');
+  await expect(steps).toHaveText(`steps ${total}`);
+  await expect(page.getByTestId('step')).toBeDisabled();
+});
