@@ -46,8 +46,8 @@ test('desktop: sandboxed window, engine in a utility process, run and restart', 
     await expect(page.getByTestId('notice')).toContainText('engine restarted', { timeout: 20_000 });
     await expect(page.locator('.monaco-editor .view-lines')).toContainText('from the utility process');
 
-    // Navigation away is refused.
-    await page.evaluate("location.href = 'https://example.com/'");
+    // Navigation away is refused (an http URL: https ones would be handed to the system browser).
+    await page.evaluate("location.href = 'http://127.0.0.1:9/'");
     await page.waitForTimeout(500);
     expect(page.url()).toMatch(/^app:\/\/lab\//);
   } finally {
