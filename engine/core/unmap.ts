@@ -22,17 +22,37 @@ export function __iommu_unmap(domain: IommuDomain, iova: number, size: number, g
     const { pgsize, count } = iommu_pgsize(domain, cur, cur, size - unmapped);
     const got = ops.unmap_pages(domain, cur, pgsize, count, gather);
     t.emit(ev.unmap_pages, domain.id, cur, pgsize, count, got);
-    if (!got) break;
+    if (!got) {
+      report_short_unmap(domain, iova, size, cur);
+      break;
+    }
     unmapped += got;
   }
   t.emit(ev.unmap, domain.id, iova, size, unmapped);
-  if (unmapped < size)
+  if (unmapped > size)
+    raise_check(
+      domain.machine,
+      'partial-unmap-of-large-page',
+      `unmap [${hex(iova)}, +${hex(size)}) on domain ${domain.id} removed ${hex(unmapped)} bytes: the driver dropped a larger mapping whole`,
+    );
+  return unmapped;
+}
+
+/** The driver unmapped nothing at `at`: a hole, or part of a larger mapping it will not split. */
+function report_short_unmap(domain: IommuDomain, iova: number, size: number, at: number): void {
+  const mapped = domain.ops.iova_to_phys?.(domain, at) ?? 0;
+  if (mapped)
+    raise_check(
+      domain.machine,
+      'partial-unmap-of-large-page',
+      `unmap [${hex(iova)}, +${hex(size)}) on domain ${domain.id}: ${hex(at)} is inside a larger mapping the driver will not split, so it unmapped nothing there`,
+    );
+  else
     raise_check(
       domain.machine,
       'unmap-of-hole',
-      `unmap [${hex(iova)}, +${hex(size)}) on domain ${domain.id} stopped at ${hex(iova + unmapped)}: nothing mapped there`,
+      `unmap [${hex(iova)}, +${hex(size)}) on domain ${domain.id} stopped at ${hex(at)}: nothing mapped there`,
     );
-  return unmapped;
 }
 
 export function iommu_unmap(domain: IommuDomain, iova: number, size: number): number {

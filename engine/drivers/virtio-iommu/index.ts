@@ -437,18 +437,9 @@ function viommu_unmap_pages(
 ): number {
   const vdomain = d as ViommuDomain;
   const size = pgsize * pgcount;
-  const first = vdomain.tree.first_overlap(iova, iova + size - 1);
-  const splits = first >= 0 && vdomain.tree.start[first] < iova;
-  // Nodes removed here stay removed even when the total falls short and 0 is returned.
+  // Nodes removed here stay removed even when the total falls short and 0 is returned. A range
+  // starting inside a node removes nothing there (a MAP is never split); the core reports that.
   const unmapped = viommu_del_mappings(vdomain, iova, iova + size - 1);
-  // Only the start tells: the core hands the driver power-of-two pieces, so a node running past one
-  // piece is normal when the caller unmaps what it mapped.
-  if (splits)
-    raise_check(
-      vdomain.machine,
-      'partial-unmap-of-large-page',
-      `virtio-iommu unmap at ${hex(iova)} starts inside a mapping of domain ${vdomain.id} that begins at ${hex(vdomain.tree.start[first])}: a MAP is never split, so nothing is unmapped there`,
-    );
   if (unmapped < size) return 0;
   // Detached: the host already dropped every mapping of this domain.
   if (!vdomain.nr_endpoints) return unmapped;
