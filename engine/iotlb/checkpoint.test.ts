@@ -1,12 +1,12 @@
 /** Page tables, memory and the IOTLB survive the generic deep copy time travel uses. */
 import { describe, expect, it } from 'vitest';
-import { Iotlb } from '../iotlb/iotlb.ts';
+import { Iotlb } from './iotlb.ts';
 import { PhysMem } from '../mem/phys-mem.ts';
 import { deepClone } from '../trace/deep-clone.ts';
 import { Trace } from '../trace/trace.ts';
-import { AMD_V1 } from './formats/amd-v1.ts';
-import { IoPgtable } from './io-pgtable.ts';
-import { IOMMU_READ, IOMMU_WRITE } from './types.ts';
+import { AMD_V1 } from '../pgtable/formats/amd-v1.ts';
+import { IoPgtable } from '../pgtable/io-pgtable.ts';
+import { IOMMU_READ, IOMMU_WRITE } from '../pgtable/types.ts';
 
 describe('checkpoints', () => {
   it('a deep copy is independent and keeps working', () => {
