@@ -120,11 +120,9 @@ function showResult(r: RunResult): void {
   run.durationMs = r.durationMs;
   const rows: ConsoleEntry[] = [run.entries[0]!, ...r.console.map(consoleEntry)];
   for (const e of r.expectationLog) {
-    rows.push({
-      kind: e.passed ? 'pass' : 'fail',
-      text: e.message ? `${e.matcher}: ${e.message}` : e.matcher,
-      ...where(e),
-    });
+    const excerpt = sourceExcerpt(e.file ?? r.file, e.line);
+    const text = e.message ? `${e.matcher}: ${e.message}` : excerpt || e.matcher;
+    rows.push({ kind: e.passed ? 'pass' : 'fail', text: text.trimEnd(), ...where(e) });
   }
   for (const c of r.checks)
     rows.push({ kind: 'check', text: `check ${c.id} (step ${c.step}): ${c.message}` });
