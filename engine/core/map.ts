@@ -3,7 +3,7 @@
  * aperture or the attachment state; those are the drivers' business, and the lab's checks say so.
  */
 import { raise_check } from './checks.ts';
-import { __IOMMU_DOMAIN_PAGING, IOMMU_RESV_MSI, IOMMU_RESV_RESERVED } from './constants.ts';
+import { __IOMMU_DOMAIN_PAGING, IOMMU_RESV_MSI, IOMMU_RESV_RESERVED, IOMMU_RESV_SW_MSI, iommu_is_dma_domain } from './constants.ts';
 import type { IommuDomain } from './domain.ts';
 import { EINVAL, ENODEV } from './errno.ts';
 import { bitmap_min_size, iommu_pgsize } from './pgsize.ts';
@@ -117,9 +117,13 @@ function check_map_target(domain: IommuDomain, iova: number, size: number): void
       `map [${hex(iova)}, ${hex(iova + size - 1)}] is outside the aperture [${hex(g.aperture_start)}, ${hex(g.aperture_end)}] of domain ${domain.id}`,
     );
   }
+  // RESERVED and MSI windows are never mappable; the SW_MSI window is where an UNMANAGED (VFIO)
+  // domain's MSI cookie maps doorbells, while dma-iommu hands it out as ordinary IOVAs (facts §3.4).
+  const swMsiReserved = !iommu_is_dma_domain(domain.type);
   for (const dev of domain.devices) {
     for (const r of device_resv_regions(dev)) {
-      if ((r.type === IOMMU_RESV_RESERVED || r.type === IOMMU_RESV_MSI) && ranges_overlap(iova, size, r.start, r.length)) {
+      const never = r.type === IOMMU_RESV_RESERVED || r.type === IOMMU_RESV_MSI || (swMsiReserved && r.type === IOMMU_RESV_SW_MSI);
+      if (never && ranges_overlap(iova, size, r.start, r.length)) {
         raise_check(
           m,
           'map-overlaps-reserved',

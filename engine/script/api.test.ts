@@ -1,0 +1,152 @@
+/**
+ * The module's contract at its boundary (SCRIPT-API.md "Conventions"): arguments checked with errors
+ * that name them, stable handles, error pointers, constants, and the named checks with their switch.
+ */
+import { describe, expect, it } from 'vitest';
+import type * as Api from './iommu-lab.d.ts';
+import { createLabModule } from './module.ts';
+
+function lab(opts: Parameters<typeof createLabModule>[0] = {}) {
+  const L = createLabModule(opts).exports as unknown as typeof Api;
+  const smmu = L.lab.add_iommu('smmu0', 'arm-smmu-v3');
+  const dev = L.lab.add_device('dev0', { iommu: smmu });
+  const domain = L.iommu_paging_domain_alloc(dev) as Api.IommuDomain;
+  return { L, smmu, dev, domain };
+}
+
+describe('argument checks', () => {
+  const { L, domain } = lab();
+  it.each([
+    ['a negative', -0x1000],
+    ['a fraction', 4096.5],
+    ['NaN', NaN],
+    ['past 2^53 − 1', 2 ** 53],
+    ['a bigint', 0x1000n],
+    ['a string', '0x1000'],
+  ])('iommu_map refuses %s IOVA with a RangeError naming iova', (_what, iova) => {
+    expect(() => L.iommu_map(domain, iova as number, 0x8000_0000, 0x1000, 3)).toThrow(RangeError);
+    expect(() => L.iommu_map(domain, iova as number, 0x8000_0000, 0x1000, 3)).toThrow(/iova/);
+  });
+
+  it('names the argument that is wrong, not the first one', () => {
+    expect(() => L.iommu_map(domain, 0x1000, 0x8000_0000, -1, 3)).toThrow(/size/);
+    expect(() => L.iommu_unmap(domain, 0x1000, 2 ** 60)).toThrow(/size/);
+  });
+
+  it('refuses an object that is not a handle with a TypeError naming the parameter', () => {
+    expect(() => L.iommu_map({ id: 1 } as unknown as Api.IommuDomain, 0, 0, 0x1000, 3)).toThrow(TypeError);
+    expect(() => L.iommu_attach_device(domain, {} as Api.Device)).toThrow(/dev must be a Device/);
+    expect(() => L.iommu_map(L.ERR_PTR(-22) as unknown as Api.IommuDomain, 0, 0, 0x1000, 3)).toThrow(/IS_ERR/);
+  });
+
+  it('lists what is accepted for an unknown driver or option', () => {
+    expect(() => L.lab.add_iommu('x', 'no-such-iommu' as 'arm-smmu-v3')).toThrow(/arm-smmu-v3.*intel-iommu/);
+    expect(() => L.lab.add_iommu('y', 'arm-smmu-v3', { ias: 47 } as Api.ArmSmmuV3Options)).toThrow(/ias.*48, 52/);
+    expect(() => L.lab.add_iommu('z', 'arm-smmu-v3', { colour: 'red' } as never)).toThrow(/no option 'colour'.*granule/);
+    expect(() => L.lab.add_device('d', { iommu: L.lab.add_iommu('w', 'arm-smmu-v3'), resv: [{ start: 0, length: 0x1000, type: 'nope' as 'direct' }] })).toThrow(
+      /spec.resv\[0\].type/,
+    );
+  });
+
+  it('lab.kernel() after hardware exists says why it cannot change', () => {
+    expect(() => L.lab.kernel('v6.6')).toThrow(/before any lab.add_iommu/);
+    expect(L.lab.kernel()).toBe('v6.16');
+  });
+
+  it('a function the kernel era lacks throws naming the version', () => {
+    expect(() => L.iommu_domain_alloc(L.lab.bus('pci'))).toThrow(/iommu_domain_alloc\(\) was removed in v6.13/);
+    const old = createLabModule({ kernel: 'v6.8' }).exports as unknown as typeof Api;
+    const s = old.lab.add_iommu('s', 'arm-smmu-v3');
+    const d = old.lab.add_device('d', { iommu: s });
+    expect(() => old.iommu_paging_domain_alloc(d)).toThrow(/was added in v6.11/);
+  });
+});
+
+describe('handles', () => {
+  it('are stable: the same object every time, as a pointer would be', () => {
+    const { L, dev, domain, smmu } = lab();
+    expect(L.iommu_group_get(dev)).toBe(L.iommu_group_get(dev));
+    expect(L.iommu_get_domain_for_dev(dev)).toBe(L.iommu_get_domain_for_dev(dev));
+    expect(dev.iommu).toBe(smmu);
+    expect(L.iommu_attach_device(domain, dev)).toBe(0);
+    expect(L.iommu_get_domain_for_dev(dev)).toBe(domain);
+    expect(domain.iommu).toBe(smmu);
+  });
+
+  it('cannot be changed by a script', () => {
+    const { domain } = lab();
+    expect(() => {
+      (domain as { pgsize_bitmap: number }).pgsize_bitmap = 0;
+    }).toThrow(TypeError);
+    expect(domain.pgsize_bitmap).toBe(0x40201000);
+  });
+
+  it('error pointers work as in Linux', () => {
+    const { L } = lab();
+    const e = L.ERR_PTR(-L.ENODEV);
+    expect(L.IS_ERR(e)).toBe(true);
+    expect(L.PTR_ERR(e)).toBe(-19);
+    expect(L.IS_ERR_OR_NULL(null)).toBe(true);
+    expect(() => L.ERR_PTR(5)).toThrow(RangeError);
+  });
+});
+
+describe('constants', () => {
+  it('have Linux values', () => {
+    const { L } = lab();
+    expect([L.IOMMU_READ, L.IOMMU_WRITE, L.IOMMU_CACHE, L.IOMMU_NOEXEC, L.IOMMU_MMIO, L.IOMMU_PRIV]).toEqual([1, 2, 4, 8, 0x10, 0x20]);
+    expect([L.IOMMU_DOMAIN_BLOCKED, L.IOMMU_DOMAIN_IDENTITY, L.IOMMU_DOMAIN_UNMANAGED, L.IOMMU_DOMAIN_DMA, L.IOMMU_DOMAIN_DMA_FQ]).toEqual([0, 4, 1, 3, 0xb]);
+    expect([L.IOMMU_RESV_DIRECT, L.IOMMU_RESV_DIRECT_RELAXABLE, L.IOMMU_RESV_RESERVED, L.IOMMU_RESV_MSI, L.IOMMU_RESV_SW_MSI]).toEqual([0, 1, 2, 3, 4]);
+    expect([L.SZ_1K, L.SZ_4K, L.SZ_2M, L.SZ_1G]).toEqual([0x400, 0x1000, 0x200000, 0x40000000]);
+    expect([L.EPERM, L.ENOENT, L.EIO, L.ENOMEM, L.EFAULT, L.EBUSY, L.EEXIST, L.ENODEV, L.EINVAL, L.ENOSPC, L.ERANGE, L.ENOSYS, L.EOPNOTSUPP]).toEqual([
+      1, 2, 5, 12, 14, 16, 17, 19, 22, 28, 34, 38, 95,
+    ]);
+    expect([L.DMA_BIDIRECTIONAL, L.DMA_TO_DEVICE, L.DMA_FROM_DEVICE]).toEqual([0, 1, 2]);
+  });
+});
+
+describe('named checks', () => {
+  function fired(opts: Parameters<typeof createLabModule>[0], body: (x: ReturnType<typeof lab>) => void): string[] {
+    const x = lab(opts);
+    body(x);
+    return x.L.lab.checks().map((c) => c.id);
+  }
+  const RW = 3;
+  const cases: [string, (x: ReturnType<typeof lab>) => void][] = [
+    [
+      'stale-iotlb-hit',
+      ({ L, dev, domain }) => {
+        L.iommu_attach_device(domain, dev);
+        L.iommu_map(domain, 0x1000, 0x8000_0000, 0x1000, RW);
+        dev.dma_read(0x1000, 4);
+        const g = L.iommu_iotlb_gather_init();
+        L.iommu_unmap_fast(domain, 0x1000, 0x1000, g);
+        dev.dma_read(0x1000, 4);
+      },
+    ],
+    [
+      'unmap-without-sync',
+      ({ L, dev, domain }) => {
+        L.iommu_attach_device(domain, dev);
+        L.iommu_map(domain, 0x1000, 0x8000_0000, 0x1000, RW);
+        dev.dma_read(0x1000, 4);
+        L.iommu_unmap_fast(domain, 0x1000, 0x1000, L.iommu_iotlb_gather_init());
+        dev.dma_read(0x1000, 4);
+      },
+    ],
+    [
+      'map-overlaps-reserved',
+      ({ L, dev, domain }) => {
+        L.iommu_attach_device(domain, dev);
+        L.iommu_map(domain, 0x800_0000, 0x8000_0000, 0x1000, RW); // the SMMU's SW_MSI window
+      },
+    ],
+    ['partial-unmap-of-large-page', ({ L, domain }) => (L.iommu_map(domain, 0x20_0000, 0x4000_0000, 0x20_0000, RW), L.iommu_unmap(domain, 0x20_0000, 0x1000))],
+    ['out-of-aperture-map', ({ L, domain }) => L.iommu_map(domain, 2 ** 48, 0x8000_0000, 0x1000, RW)],
+    ['unmap-of-hole', ({ L, domain }) => L.iommu_unmap(domain, 0x1000, 0x1000)],
+  ];
+  it.each(cases)('%s fires, and not when the session turns it off', (id, body) => {
+    expect(fired({}, body)).toContain(id);
+    expect(fired({ disabledChecks: [id] }, body)).not.toContain(id);
+  });
+});
