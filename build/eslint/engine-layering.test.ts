@@ -32,6 +32,7 @@ tester.run('engine-layering', rule, {
     ok('engine/cli/main.ts', "import fs from 'node:fs'; import { host } from '../host/host.ts';"),
     ok('engine/host/node/port.ts', "import { Worker } from 'node:worker_threads';"),
     ok('engine/trace/trace.test.ts', "import { readFileSync } from 'node:fs';"),
+    ok('engine/drivers/conformance.test.ts', "import { createLabModule } from '../script/module.ts';"),
     ok('engine/trace/trace.ts', "const m = await import('./events.ts');"),
     ok('renderer/app.ts', "import fs from 'node:fs'; import { x } from '../engine/core/iommu.ts';"),
     ok('main/index.ts', "import { app } from 'electron';"),
