@@ -6,6 +6,8 @@
  *
  *   trace (base, beside mem: importable by all)
  *   mem ← pgtable ← iotlb ← core ← drivers ← dma, checks (same level) ← script ← host ← cli
+ *   session (the .iommulab file format): pure data, so it sees only trace and core's constants
+ *   (kernel profile names, check ids); host and cli may import it, the simulation never does.
  *
  * Engine code is also environment-free: outside engine/cli/ and folders named `node/` it may not
  * import Node builtins or electron, and nothing in engine/ may import from renderer/ or main/.
@@ -27,9 +29,12 @@ const RANK = {
   dma: 6,
   checks: 6,
   script: 7,
+  session: 7.5,
   host: 8,
   cli: 9,
 };
+/** Layers that may import less than their rank allows. */
+const ONLY = { session: ['trace', 'core'] };
 const LAYERS = /** @type {(keyof typeof RANK)[]} */ (Object.keys(RANK));
 const NODE_BUILTINS = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
 
@@ -37,7 +42,8 @@ const NODE_BUILTINS = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
 export function allowedLayers(layer) {
   if (!(layer in RANK)) return [];
   const rank = RANK[/** @type {keyof typeof RANK} */ (layer)];
-  return LAYERS.filter((l) => l === 'trace' || RANK[l] <= rank);
+  const only = /** @type {Record<string, string[]>} */ (ONLY)[layer];
+  return LAYERS.filter((l) => (only ? only.includes(l) : l === 'trace' || RANK[l] <= rank));
 }
 
 /**

@@ -36,6 +36,10 @@ tester.run('engine-layering', rule, {
     ok('engine/trace/trace.ts', "const m = await import('./events.ts');"),
     ok('renderer/app.ts', "import fs from 'node:fs'; import { x } from '../engine/core/iommu.ts';"),
     ok('main/index.ts', "import { app } from 'electron';"),
+    ok('engine/session/load.ts', "import { KERNEL_NAMES } from '../core/kernel-profile.ts';"),
+    ok('engine/session/load.ts', "import { h } from '../trace/hash64.ts'; import s from './x.schema.json';"),
+    ok('engine/host/host.ts', "import { loadSession } from '../session/load.ts';"),
+    ok('engine/cli/session-command.ts', "import { loadSession } from '../session/load.ts';"),
   ],
   invalid: [
     bad('engine/trace/trace.ts', "import { PhysMem } from '../mem/phys-mem.ts';", 'layer', {
@@ -62,6 +66,15 @@ tester.run('engine-layering', rule, {
     bad('engine/host/host.ts', "const cp = require('child_process');", 'builtin'),
     bad('engine/host/protocol.ts', "import type { Panel } from '../../renderer/panels.ts';", 'ui'),
     bad('engine/cli/main.ts', "import { win } from '../../main/window.ts';", 'ui'),
+    bad('engine/session/load.ts', "import { runScript } from '../script/run-script.ts';", 'layer', {
+      layer: 'session',
+      target: 'script',
+      allowed: 'engine/trace, engine/core',
+    }),
+    bad('engine/session/load.ts', "import { PhysMem } from '../mem/phys-mem.ts';", 'layer'),
+    bad('engine/script/lab.ts', "import { loadSession } from '../session/load.ts';", 'layer'),
+    bad('engine/core/iommu.ts', "import { loadSession } from '../session/load.ts';", 'layer'),
+    bad('engine/session/load.ts', "import { readFileSync } from 'node:fs';", 'builtin'),
   ],
 });
 
@@ -70,7 +83,9 @@ describe('allowedLayers', () => {
     if (allowedLayers('trace').join() !== 'trace') throw new Error('trace imports only itself');
     if (allowedLayers('checks').join() !== 'trace,mem,pgtable,iotlb,core,drivers,dma,checks')
       throw new Error(`checks: ${allowedLayers('checks').join()}`);
-    if (allowedLayers('cli').length !== 11) throw new Error('cli imports every layer');
+    if (allowedLayers('cli').length !== 12) throw new Error('cli imports every layer');
     if (allowedLayers('renderer').length !== 0) throw new Error('not a layer');
+    if (allowedLayers('session').join() !== 'trace,core') throw new Error('session: trace and core only');
+    if (!allowedLayers('host').includes('session')) throw new Error('host may import session');
   });
 });
