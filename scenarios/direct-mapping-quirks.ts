@@ -19,9 +19,17 @@ import {
 } from 'iommu-lab';
 
 const smmu = lab.add_iommu('smmu0', 'arm-smmu-v3');
-lab.add_device('first', { iommu: smmu, group: 'g', resv: [{ start: 0x2000, length: 0x1000, type: 'direct' }] });
+lab.add_device('first', {
+  iommu: smmu,
+  group: 'g',
+  resv: [{ start: 0x2000, length: 0x1000, type: 'direct' }],
+});
 const mapsBefore = lab.trace().filter((e) => e.name === 'map').length;
-const second = lab.add_device('second', { iommu: smmu, group: 'g', resv: [{ start: 0x1800, length: 0x1000, type: 'direct' }] });
+const second = lab.add_device('second', {
+  iommu: smmu,
+  group: 'g',
+  resv: [{ start: 0x1800, length: 0x1000, type: 'direct' }],
+});
 const mapsAfter = lab.trace().filter((e) => e.name === 'map').length;
 
 const dma = iommu_get_domain_for_dev(second);
@@ -35,5 +43,9 @@ expect(iommu_iova_to_phys(dma, 0x1800)).toBe(0);
 const unmanaged = iommu_paging_domain_alloc(second);
 if (IS_ERR(unmanaged)) throw new Error('no paging domain');
 expect(iommu_iova_to_phys(unmanaged, 0x2000)).toBe(0);
-const ident = lab.add_device('ident', { iommu: smmu, default_domain: 'identity', resv: [{ start: 0x4000, length: 0x1000, type: 'direct' }] });
+const ident = lab.add_device('ident', {
+  iommu: smmu,
+  default_domain: 'identity',
+  resv: [{ start: 0x4000, length: 0x1000, type: 'direct' }],
+});
 expect(iommu_device_claim_dma_owner(ident, 'vfio')).toBe(-EINVAL);

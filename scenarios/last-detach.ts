@@ -20,20 +20,24 @@ import {
   SZ_4K,
   expect,
 } from 'iommu-lab';
+import { iova_window } from './lib/iova-window.ts';
 
 const driver = lab.params.driver ?? 'virtio-iommu';
 const kernel = lab.kernel();
 const platform = driver === 'omap-iommu' || driver === 'tegra-gart';
 const iommu = lab.add_iommu('iommu0', driver as 'arm-smmu-v3');
 const dev = lab.add_device('dev0', { iommu, bus: platform ? 'platform' : 'pci' });
-const domain = kernel === 'v6.16' ? iommu_paging_domain_alloc(dev) : iommu_domain_alloc(lab.bus(platform ? 'platform' : 'pci'));
+const domain =
+  kernel === 'v6.16'
+    ? iommu_paging_domain_alloc(dev)
+    : iommu_domain_alloc(lab.bus(platform ? 'platform' : 'pci'));
 if (!domain || IS_ERR(domain)) throw new Error(`${driver} gave no paging domain`);
 
 expect(iommu_attach_device(domain, dev)).toBe(0);
-const g = domain.geometry;
-const base = g.force_aperture && g.aperture_start ? g.aperture_start + 0x10_0000 : 0x10_0000;
+const base = iova_window(dev, domain);
 const buf = lab.mem.alloc(16 * SZ_4K);
-for (let i = 0; i < 16; i++) expect(iommu_map(domain, base + i * SZ_4K, buf + i * SZ_4K, SZ_4K, IOMMU_READ | IOMMU_WRITE)).toBe(0);
+for (let i = 0; i < 16; i++)
+  expect(iommu_map(domain, base + i * SZ_4K, buf + i * SZ_4K, SZ_4K, IOMMU_READ | IOMMU_WRITE)).toBe(0);
 expect(dev.dma_read(base, 4).ok).toBe(true);
 
 iommu_detach_device(domain, dev);

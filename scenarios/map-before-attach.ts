@@ -22,6 +22,7 @@ import {
   SZ_4K,
   expect,
 } from 'iommu-lab';
+import { iova_window } from './lib/iova-window.ts';
 
 const driver = lab.params.driver ?? 'arm-smmu-v3';
 const kernel = lab.kernel();
@@ -29,12 +30,14 @@ const platform = driver === 'omap-iommu' || driver === 'tegra-gart';
 const iommu = lab.add_iommu('iommu0', driver as 'arm-smmu-v3');
 const dev = lab.add_device('dev0', { iommu, bus: platform ? 'platform' : 'pci' });
 
-const domain = kernel === 'v6.16' ? iommu_paging_domain_alloc(dev) : iommu_domain_alloc(lab.bus(platform ? 'platform' : 'pci'));
+const domain =
+  kernel === 'v6.16'
+    ? iommu_paging_domain_alloc(dev)
+    : iommu_domain_alloc(lab.bus(platform ? 'platform' : 'pci'));
 if (!domain || IS_ERR(domain)) throw new Error(`${driver} gave no paging domain`);
 
 // An IOVA inside every driver's aperture (the GART's is a window at 0x58000000; s390's starts at start_dma).
-const g = domain.geometry;
-const iova = g.force_aperture && g.aperture_start ? g.aperture_start + 0x10_0000 : 0x10_0000;
+const iova = iova_window(dev, domain);
 const pa = lab.mem.alloc(SZ_4K);
 const RW = IOMMU_READ | IOMMU_WRITE;
 

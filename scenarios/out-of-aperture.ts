@@ -8,17 +8,34 @@
  * iommu_map fail, from v6.8 the queued MAP's status is never read, so the guest believes a mapping
  * the host does not have — and the device faults.
  */
-import { lab, iommu_paging_domain_alloc, iommu_domain_alloc, iommu_attach_device, iommu_map, IS_ERR, IOMMU_READ, IOMMU_WRITE, EINVAL, ERANGE, SZ_4K, expect } from 'iommu-lab';
+import {
+  lab,
+  iommu_paging_domain_alloc,
+  iommu_domain_alloc,
+  iommu_attach_device,
+  iommu_map,
+  IS_ERR,
+  IOMMU_READ,
+  IOMMU_WRITE,
+  EINVAL,
+  ERANGE,
+  SZ_4K,
+  expect,
+} from 'iommu-lab';
 
 const driver = lab.params.driver ?? 'arm-smmu-v3';
 const kernel = lab.kernel();
 const platform = driver === 'omap-iommu' || driver === 'tegra-gart';
 // virtio: a 48-bit input range, as an emulated 48-bit IOMMU reports it, and a host that checks
 // MAPs against it as the spec says (QEMU does not: spec_checks turns the checks on).
-const options = driver === 'virtio-iommu' ? { input_range: [0, 2 ** 48 - 1] as [number, number], spec_checks: true } : {};
+const options =
+  driver === 'virtio-iommu' ? { input_range: [0, 2 ** 48 - 1] as [number, number], spec_checks: true } : {};
 const iommu = lab.add_iommu('iommu0', driver as 'arm-smmu-v3', options);
 const dev = lab.add_device('dev0', { iommu, bus: platform ? 'platform' : 'pci' });
-const domain = kernel === 'v6.16' ? iommu_paging_domain_alloc(dev) : iommu_domain_alloc(lab.bus(platform ? 'platform' : 'pci'));
+const domain =
+  kernel === 'v6.16'
+    ? iommu_paging_domain_alloc(dev)
+    : iommu_domain_alloc(lab.bus(platform ? 'platform' : 'pci'));
 if (!domain || IS_ERR(domain)) throw new Error(`${driver} gave no paging domain`);
 expect(iommu_attach_device(domain, dev)).toBe(0);
 

@@ -8,7 +8,23 @@
  * - Intel and AMD remove the whole large entry and return its size;
  * - drivers with 4K pages only (s390, tegra-gart) mapped 512 pages and remove one.
  */
-import { lab, iommu_paging_domain_alloc, iommu_domain_alloc, iommu_attach_device, iommu_map, iommu_unmap, iommu_iova_to_phys, IS_ERR, IOMMU_READ, IOMMU_WRITE, SZ_4K, SZ_2M, SZ_1M, expect } from 'iommu-lab';
+import {
+  lab,
+  iommu_paging_domain_alloc,
+  iommu_domain_alloc,
+  iommu_attach_device,
+  iommu_map,
+  iommu_unmap,
+  iommu_iova_to_phys,
+  IS_ERR,
+  IOMMU_READ,
+  IOMMU_WRITE,
+  SZ_4K,
+  SZ_2M,
+  SZ_1M,
+  expect,
+} from 'iommu-lab';
+import { iova_window } from './lib/iova-window.ts';
 
 const driver = lab.params.driver ?? 'arm-smmu-v3';
 const kernel = lab.kernel();
@@ -16,13 +32,16 @@ const platform = driver === 'omap-iommu' || driver === 'tegra-gart';
 const options = driver === 'intel-iommu' ? { superpages: 2 as const } : {};
 const iommu = lab.add_iommu('iommu0', driver as 'arm-smmu-v3', options);
 const dev = lab.add_device('dev0', { iommu, bus: platform ? 'platform' : 'pci' });
-const domain = kernel === 'v6.16' ? iommu_paging_domain_alloc(dev) : iommu_domain_alloc(lab.bus(platform ? 'platform' : 'pci'));
+const domain =
+  kernel === 'v6.16'
+    ? iommu_paging_domain_alloc(dev)
+    : iommu_domain_alloc(lab.bus(platform ? 'platform' : 'pci'));
 if (!domain || IS_ERR(domain)) throw new Error(`${driver} gave no paging domain`);
 expect(iommu_attach_device(domain, dev)).toBe(0);
 
-const g = domain.geometry;
-const base = (g.force_aperture && g.aperture_start ? Math.ceil(g.aperture_start / SZ_2M) * SZ_2M : 0) + 0x4000_0000 % (g.aperture_end > 0x8000_0000 ? 2 ** 40 : SZ_2M * 8);
-const pa = 0x2_0000_0000;
+const base = iova_window(dev, domain, SZ_2M);
+// 2M-aligned RAM the device can address (the GART holds 31-bit physical addresses).
+const pa = Math.ceil(lab.mem.alloc(2 * SZ_2M) / SZ_2M) * SZ_2M;
 expect(iommu_map(domain, base, pa, SZ_2M, IOMMU_READ | IOMMU_WRITE)).toBe(0);
 
 const got = iommu_unmap(domain, base, SZ_4K);

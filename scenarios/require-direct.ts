@@ -6,11 +6,24 @@
  * starts with exactly that, fails with -EINVAL. A DIRECT_RELAXABLE region (USB, graphics RMRRs)
  * does not set require_direct, and the claim succeeds.
  */
-import { lab, iommu_device_claim_dma_owner, iommu_device_release_dma_owner, iommu_get_domain_for_dev, EINVAL, expect } from 'iommu-lab';
+import {
+  lab,
+  iommu_device_claim_dma_owner,
+  iommu_device_release_dma_owner,
+  iommu_get_domain_for_dev,
+  EINVAL,
+  expect,
+} from 'iommu-lab';
 
 const smmu = lab.add_iommu('smmu0', 'arm-smmu-v3');
-const gpu = lab.add_device('gpu', { iommu: smmu, resv: [{ start: 0x8000_0000, length: 0x10_0000, type: 'direct' }] });
-const usb = lab.add_device('usb', { iommu: smmu, resv: [{ start: 0x9000_0000, length: 0x10_0000, type: 'direct-relaxable' }] });
+const gpu = lab.add_device('gpu', {
+  iommu: smmu,
+  resv: [{ start: 0x8000_0000, length: 0x10_0000, type: 'direct' }],
+});
+const usb = lab.add_device('usb', {
+  iommu: smmu,
+  resv: [{ start: 0x9000_0000, length: 0x10_0000, type: 'direct-relaxable' }],
+});
 
 const before = iommu_get_domain_for_dev(gpu);
 expect(iommu_device_claim_dma_owner(gpu, 'vfio')).toBe(-EINVAL);

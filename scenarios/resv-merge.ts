@@ -17,7 +17,11 @@ import {
 } from 'iommu-lab';
 
 const smmu = lab.add_iommu('smmu0', 'arm-smmu-v3');
-const a = lab.add_device('a', { iommu: smmu, group: 'slot0', resv: [{ start: 0x1000, length: 0x2000, type: 'direct' }] });
+const a = lab.add_device('a', {
+  iommu: smmu,
+  group: 'slot0',
+  resv: [{ start: 0x1000, length: 0x2000, type: 'direct' }],
+});
 lab.add_device('b', {
   iommu: smmu,
   group: 'slot0',
@@ -30,10 +34,18 @@ lab.add_device('b', {
 const group = iommu_group_get(a);
 if (!group) throw new Error('no group');
 expect(group.devices).toHaveLength(2);
-const regions = iommu_get_group_resv_regions(group).map((r) => ({ start: r.start, end: r.start + r.length - 1, type: r.type }));
+const regions = iommu_get_group_resv_regions(group).map((r) => ({
+  start: r.start,
+  end: r.start + r.length - 1,
+  type: r.type,
+}));
 expect(regions).toEqual([
   { start: 0x1000, end: 0x3fff, type: IOMMU_RESV_DIRECT },
   { start: 0x2000, end: 0x5fff, type: IOMMU_RESV_RESERVED },
   { start: 0x8000000, end: 0x80fffff, type: IOMMU_RESV_SW_MSI },
 ]);
-console.log(regions.map((r) => `0x${r.start.toString(16).padStart(16, '0')} 0x${r.end.toString(16).padStart(16, '0')}`).join('\n'));
+console.log(
+  regions
+    .map((r) => `0x${r.start.toString(16).padStart(16, '0')} 0x${r.end.toString(16).padStart(16, '0')}`)
+    .join('\n'),
+);
