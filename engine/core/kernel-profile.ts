@@ -48,6 +48,10 @@ export const FEATURES = {
   },
   // ── drivers (facts §5, §6) ──
   arm_smmu_v3_paging: { since: 609, what: 'arm-smmu-v3: domain_alloc_paging, no finalise on attach' },
+  intel_did_1_reserved: {
+    since: 612,
+    what: 'intel-iommu: DID 1 (FLPT_DEFAULT_DID) is kept back in legacy mode too, domains start at DID 2 (IDA_START_DID); the exact release is not pinned down here (v6.6: only in scalable mode)',
+  },
   intel_paging: { since: 613, what: 'intel-iommu: domain_alloc_paging; first-stage domains in scalable mode' },
   virtio_iotlb_sync_map: {
     since: 608,

@@ -275,7 +275,8 @@ function v1_domain(m: Machine, type: number): ProtectionDomain | number {
     pd_ids(m).delete(domain.pd_id);
     return -ENOMEM;
   }
-  domain.pgsize_bitmap = domain.pgtbl.cfg.pgsize_bitmap;
+  // The era's AMD_IOMMU_PGSIZES, as the driver reports it (the table maps up to 2^51 either way).
+  domain.pgsize_bitmap = pgsizes(m);
   // dma_max_address() for v1 tables: the whole 64-bit space, as the lab's largest safe integer.
   domain.geometry = { aperture_start: 0, aperture_end: U64_MAX, force_aperture: true };
   return domain;

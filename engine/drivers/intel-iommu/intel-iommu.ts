@@ -32,9 +32,9 @@ export const VTD_MAMV = 18;
 const VTD_PAGE_SIZE = 0x1000;
 
 /**
- * Domain ID used for scalable-mode pass-through and first-stage defaults (FLPT_DEFAULT_DID), which
- * Linux keeps out of the allocator in scalable mode, as it keeps DID 0 out always (with CM, invalid
- * entries are tagged with DID 0).
+ * Domain ID of scalable-mode pass-through and first-stage-only PASID entries (FLPT_DEFAULT_DID).
+ * Linux keeps DID 0 out of the allocator always (with CM, invalid entries are tagged with it) and
+ * DID 1 in scalable mode — in legacy mode too in newer kernels, where identity uses it (IDA_START_DID 2).
  */
 export const FLPT_DEFAULT_DID = 1;
 
@@ -68,7 +68,7 @@ export class IntelIommu extends IommuDevice {
     this.caches_not_present = cfg.caching_mode;
     this.ndoms = 2 ** (4 + 2 * cfg.nd);
     this.domain_ids.add(0);
-    if (cfg.scalable) this.domain_ids.add(FLPT_DEFAULT_DID);
+    if (cfg.scalable || machine.profile.has('intel_did_1_reserved')) this.domain_ids.add(FLPT_DEFAULT_DID);
   }
 
   /** Address width the unit translates (agaw_to_width(iommu->agaw), capped by MGAW: the same here). */

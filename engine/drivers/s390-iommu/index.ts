@@ -95,34 +95,26 @@ function max_tbl_size(origin: S390Origin): number {
 }
 
 /**
- * The window the driver settles on and the root it needs. Before v6.7 the window is only clipped
- * to a region-third table (s390_iommu_probe_device). From v6.7 it is also clipped to the top of
- * RAM (s390_iommu_aperture = high_memory); from v6.16 a larger window takes a region-second or
- * region-first root instead of being clipped to 2^42 (s390_domain_alloc_paging).
+ * The window the driver settles on. Before v6.7 it is only clipped to a region-third table
+ * (s390_iommu_probe_device); from v6.7 also to the top of RAM (s390_iommu_aperture = high_memory,
+ * zpci_init_iommu). v6.16 would take a region-second or -first root for a window past 2^42
+ * (s390_domain_alloc_paging); the lab's s390 table format has the region-third root only, so such
+ * a window is clipped as before — with the lab's RAM (top at 5 GiB) Linux picks RTX anyway.
  */
 function settle_window(m: Machine, unit: S390Iommu): S390Origin {
   const start = unit.cfg.start_dma;
-  let end = Math.max(unit.cfg.end_dma, start);
+  const end = Math.max(unit.cfg.end_dma, start);
   if (!m.profile.has('s390_dma_iommu')) {
     unit.end_dma = Math.min(end, ZPCI_TABLE_SIZE_RT - 1);
     return 'rtx';
   }
   const start_dma = Math.ceil(start / SZ_4K) * SZ_4K;
   const ram_top = m.mem.ram_base + m.mem.ram_size;
-  let size = Math.min(ram_top, end - start_dma + 1);
-  let origin: S390Origin = 'rtx';
-  if (size > ZPCI_TABLE_SIZE_RT - start_dma) {
-    if (m.profile.has('s390_rsx_rfx')) origin = size <= ZPCI_TABLE_SIZE_RS - start_dma ? 'rsx' : 'rfx';
-    else size = ZPCI_TABLE_SIZE_RT - start_dma;
-  }
-  end = Math.min(start_dma + size - 1, Number.MAX_SAFE_INTEGER);
+  const size = Math.min(ram_top, ZPCI_TABLE_SIZE_RT - start_dma, end - start_dma + 1);
   unit.start_dma = start_dma;
-  unit.end_dma = end;
-  return origin;
+  unit.end_dma = start_dma + size - 1;
+  return 'rtx';
 }
-
-/** Levels of the tables under each root type: region-third + segment + page, plus one per region level above. */
-const ORIGIN_LEVELS: Record<S390Origin, number> = { rtx: 3, rsx: 4, rfx: 5 };
 
 // ── domain ops ──
 
@@ -159,9 +151,12 @@ const paging_ops: DomainOps = Object.freeze({
     if (iova < domain.geometry.aperture_start || iova + size - 1 > domain.geometry.aperture_end)
       return { ret: -EINVAL, mapped: 0 };
     if (iova % pgsize || paddr % pgsize) return { ret: -EINVAL, mapped: 0 };
-    // Until the v6.7 rework a mapping had to be readable; without WRITE it is PROTECTED either way.
-    if (!domain.machine.profile.has('s390_dma_iommu') && !(prot & IOMMU_READ))
-      return { ret: -EINVAL, mapped: 0 };
+    // Until the v6.7 rework a mapping had to be readable. After it any prot goes: zPCI entries have
+    // no read-disable bit, so a valid entry is readable, and without WRITE it is PROTECTED.
+    if (!(prot & IOMMU_READ)) {
+      if (!domain.machine.profile.has('s390_dma_iommu')) return { ret: -EINVAL, mapped: 0 };
+      prot |= IOMMU_READ;
+    }
     const r = domain.pgtbl.map_pages(iova, paddr, pgsize, pgcount, prot);
     // s390_iommu_validate_trans undoes a partial map, and *mapped is set only on success.
     return r.ret ? { ret: r.ret, mapped: 0 } : { ret: 0, mapped: size };
@@ -177,8 +172,9 @@ const paging_ops: DomainOps = Object.freeze({
     if (!domain.pgtbl) return 0;
     const size = pgsize * pgcount;
     if (iova < domain.geometry.aperture_start || iova + size - 1 > domain.geometry.aperture_end) return 0;
-    // Every page of the range is invalidated whether it was mapped or not, and the size reported.
-    domain.pgtbl.unmap_pages(iova, pgsize, pgcount, gather);
+    // Every page of the range is invalidated whether it was mapped or not, and the size reported;
+    // only a table allocation failing on the way reports 0.
+    if (!domain.pgtbl.unmap_pages(iova, pgsize, pgcount, gather)) return 0;
     iommu_iotlb_gather_add_range(gather, iova, size);
     return size;
   },
@@ -253,13 +249,7 @@ function new_paging_domain(m: Machine, type: number, origin: S390Origin): S390Do
   const domain = new S390Domain(m, next_domain_id(m), type, s390_iommu, paging_ops);
   register_domain(m, domain);
   domain.origin = origin;
-  domain.pgtbl = IoPgtable.try_alloc(
-    m.mem,
-    m.trace,
-    pgtable_format('s390'),
-    { levels: ORIGIN_LEVELS[origin], id: domain.id },
-    domain,
-  );
+  domain.pgtbl = IoPgtable.try_alloc(m.mem, m.trace, pgtable_format('s390'), { id: domain.id }, domain);
   if (!domain.pgtbl) {
     unregister_domain(domain);
     return null;

@@ -1,0 +1,277 @@
+/**
+ * intel-iommu driven as a script drives it, over QEMU's VT-d by default. One test per quirk, each
+ * naming the IOMMU-FACTS section it checks.
+ */
+import { describe, expect, it } from 'vitest';
+// Tests drive the engine the way scripts do, through the script module (the driver guide's pattern).
+import type * as Api from '../../script/iommu-lab.d.ts';
+import { createLabModule } from '../../script/module.ts';
+import type { DmarDomain } from './domain.ts';
+import type { IntelIommu } from './intel-iommu.ts';
+
+const KERNELS = ['v6.6', 'v6.8', 'v6.16'] as const;
+type Kernel = (typeof KERNELS)[number];
+const RW = 3;
+const PA = 0x8000_0000;
+const IOVA = 0x10_0000;
+const SZ_4K = 0x1000;
+const SZ_2M = 0x20_0000;
+
+function lab(kernel: Kernel, options: Api.IntelIommuOptions = {}, device: Partial<Api.DeviceSpec> = {}) {
+  const { exports, session } = createLabModule({ kernel });
+  const L = exports as unknown as typeof Api;
+  const vtd = L.lab.add_iommu('dmar0', 'intel-iommu', options);
+  const dev = L.lab.add_device('nic0', { iommu: vtd, ...device });
+  const unit = session.machine.iommus[0] as IntelIommu;
+  const internal = (d: Api.IommuDomain) => session.machine.domain_by_id.get(d.id) as DmarDomain;
+  /** A fresh UNMANAGED domain the way each era's callers get one. */
+  const domain = (): Api.IommuDomain => {
+    const d = kernel === 'v6.16' ? L.iommu_paging_domain_alloc(dev) : L.iommu_domain_alloc(L.lab.bus('pci'));
+    if (!d || L.IS_ERR(d)) throw new Error('no domain');
+    return d;
+  };
+  const events = (name: string, from = 0) =>
+    L.lab
+      .trace()
+      .slice(from)
+      .filter((e) => e.name === name);
+  return { L, session, vtd, dev, unit, internal, domain, events };
+}
+
+describe('intel-iommu caching mode (IOMMU-FACTS §7.13, §5.5 "Caching Mode")', () => {
+  for (const kernel of KERNELS) {
+    it(`${kernel}: CM=1 second-level: a DMA before the map caches a not-present entry; the map's PSI clears it`, () => {
+      const { L, vtd, dev, unit, domain, events } = lab(kernel, { caching_mode: true });
+      const d = domain();
+      expect(L.iommu_attach_device(d, dev)).toBe(0);
+      const did = unit.dma_tag(unit.machine.devices[0]);
+
+      const before = dev.dma_read(IOVA, 16);
+      expect(before.ok).toBe(false);
+      expect(vtd.tlb.entries().filter((e) => e.negative && e.tag === did && e.iova === IOVA)).toHaveLength(1);
+
+      const mark = L.lab.trace().length;
+      expect(L.iommu_map(d, IOVA, PA, SZ_4K, RW)).toBe(0);
+      const psi = events('vtd_inv_desc_iotlb_pages', mark);
+      expect(psi).toHaveLength(1);
+      expect(psi[0]).toMatchObject({ domain: did, addr: IOVA, mask: 0 });
+      expect(events('vtd_inv_desc_wait_sw', mark)).toHaveLength(1);
+
+      const after = dev.dma_read(IOVA, 16);
+      expect(after.ok).toBe(true);
+    });
+
+    it(`${kernel}: CM=1, map_pages called directly (no iotlb_sync_map): the cached not-present entry still faults`, () => {
+      const { L, dev, domain, events } = lab(kernel, { caching_mode: true });
+      const d = domain();
+      L.iommu_attach_device(d, dev);
+      expect(dev.dma_read(IOVA, 16).ok).toBe(false);
+      const mark = L.lab.trace().length;
+      expect(d.ops.map_pages!(d, IOVA, PA, SZ_4K, 1, RW)).toEqual({ ret: 0, mapped: SZ_4K });
+      expect(L.iommu_iova_to_phys(d, IOVA)).toBe(PA);
+      expect(events('vtd_inv_desc_iotlb_pages', mark)).toHaveLength(0);
+      const r = dev.dma_read(IOVA, 16);
+      expect(r.ok).toBe(false);
+      // The entry the device used is the negative one the map made stale.
+      expect(L.lab.checks().some((c) => c.id === 'stale-iotlb-hit')).toBe(true);
+    });
+  }
+
+  it('without CM the miss is not cached: the DMA works right after the map and the map issues no descriptor', () => {
+    const { L, dev, domain, events } = lab('v6.16');
+    const d = domain();
+    L.iommu_attach_device(d, dev);
+    expect(dev.dma_read(IOVA, 16).ok).toBe(false);
+    const mark = L.lab.trace().length;
+    expect(L.iommu_map(d, IOVA, PA, SZ_4K, RW)).toBe(0);
+    expect(events('iotlb_sync_map', mark)).toHaveLength(1);
+    expect(events('vtd_inv_desc_iotlb_pages', mark)).toHaveLength(0);
+    expect(dev.dma_read(IOVA, 16).ok).toBe(true);
+  });
+
+  it('iommu_map_sg: one iotlb_sync_map, one PSI covering the whole list (CM=1)', () => {
+    const { L, dev, domain, events } = lab('v6.16', { caching_mode: true });
+    const d = domain();
+    L.iommu_attach_device(d, dev);
+    const sg = Array.from({ length: 8 }, (_, i) => ({ paddr: PA + i * 0x2000, length: SZ_4K }));
+    const mark = L.lab.trace().length;
+    expect(L.iommu_map_sg(d, IOVA, sg, RW)).toBe(8 * SZ_4K);
+    expect(events('iotlb_sync_map', mark)).toHaveLength(1);
+    const psi = events('vtd_inv_desc_iotlb_pages', mark);
+    expect(psi).toHaveLength(1);
+    // 8 pages from a 32-page-aligned IOVA: one aligned block of 2^3 pages.
+    expect(psi[0]).toMatchObject({ addr: IOVA, mask: 3 });
+  });
+
+  it('v6.16 scalable mode: first-stage domains are not flushed on map even with CM, and their misses are not cached', () => {
+    const { L, dev, domain, internal, events } = lab('v6.16', { caching_mode: true, scalable: true });
+    const d = domain();
+    expect(internal(d).use_first_level).toBe(true);
+    L.iommu_attach_device(d, dev);
+    expect(dev.dma_read(IOVA, 16).ok).toBe(false);
+    const mark = L.lab.trace().length;
+    expect(L.iommu_map(d, IOVA, PA, SZ_4K, RW)).toBe(0);
+    expect(events('vtd_inv_desc_iotlb_pages', mark)).toHaveLength(0);
+    expect(dev.dma_read(IOVA, 16).ok).toBe(true);
+  });
+});
+
+describe('intel-iommu partial unmap (IOMMU-FACTS §7.7, §2.3)', () => {
+  for (const kernel of KERNELS) {
+    it(`${kernel}: unmapping 4K at the start of a 2M superpage removes the whole superpage and returns 2M`, () => {
+      const { L, dev, domain, internal } = lab(kernel);
+      const d = domain();
+      // Legacy domains get superpages only once attached to a unit (domain_update_iommu_cap).
+      L.iommu_attach_device(d, dev);
+      expect(L.iommu_map(d, SZ_2M, 0x4000_0000, SZ_2M, RW)).toBe(0);
+      const leaves = [...internal(d).pgtbl!.leaves()];
+      expect(leaves).toHaveLength(1);
+      expect(leaves[0].size).toBe(SZ_2M);
+      expect(L.iommu_unmap(d, SZ_2M, SZ_4K)).toBe(SZ_2M);
+      expect(L.iommu_iova_to_phys(d, SZ_2M + SZ_4K)).toBe(0);
+      expect(L.lab.checks().some((c) => c.id === 'partial-unmap-of-large-page')).toBe(true);
+      expect([...internal(d).pgtbl!.leaves()]).toHaveLength(0);
+    });
+  }
+});
+
+describe('intel-iommu address width (IOMMU-FACTS §5.5 "Width", §6 (a))', () => {
+  for (const kernel of ['v6.6', 'v6.8'] as const) {
+    it(`${kernel}: a legacy domain maps above the unit's width, then the attach fails with -EINVAL`, () => {
+      const { L, dev, domain, internal } = lab(kernel, { agaw: 48 });
+      const d = domain();
+      expect(internal(d).gaw).toBe(57);
+      expect(d.pgsize_bitmap).toBe(SZ_4K);
+      expect(L.iommu_map(d, 2 ** 48, PA, SZ_4K, RW)).toBe(0);
+      expect(L.iommu_attach_device(d, dev)).toBe(-L.EINVAL);
+    });
+
+    it(`${kernel}: a legacy domain is trimmed to the unit at attach: 48 bits, 4 levels, superpages`, () => {
+      const { L, dev, domain, internal } = lab(kernel, { agaw: 48 });
+      const d = domain();
+      expect(L.iommu_map(d, IOVA, PA, SZ_4K, RW)).toBe(0);
+      expect(L.iommu_attach_device(d, dev)).toBe(0);
+      expect(internal(d).gaw).toBe(48);
+      expect(internal(d).levels).toBe(4);
+      expect(d.geometry.aperture_end).toBe(2 ** 48 - 1);
+      expect(d.pgsize_bitmap).toBe(SZ_4K + SZ_2M + 0x4000_0000);
+      expect(L.lab.checks().some((c) => c.id === 'attach-time-finalise')).toBe(true);
+      // The mapping made at 57 bits is what the trimmed table translates.
+      expect(dev.dma_read(IOVA, 16)).toMatchObject({ ok: true, pa: PA });
+      // Now the width is the unit's: a map above it is refused (intel_iommu_map).
+      expect(L.iommu_map(d, 2 ** 48, PA, SZ_4K, RW)).toBe(-L.EFAULT);
+    });
+  }
+
+  it('v6.16: domains are sized for the unit at allocation; a map above the width fails with -EFAULT', () => {
+    const { L, domain, internal } = lab('v6.16', { agaw: 39 });
+    const d = domain();
+    expect(internal(d).gaw).toBe(39);
+    expect(internal(d).levels).toBe(3);
+    expect(d.geometry.aperture_end).toBe(2 ** 39 - 1);
+    expect(L.iommu_map(d, 2 ** 39, PA, SZ_4K, RW)).toBe(-L.EFAULT);
+  });
+
+  it('v6.16: a domain for a 48-bit unit does not attach to a 39-bit one (-EINVAL)', () => {
+    const { exports } = createLabModule({ kernel: 'v6.16' });
+    const L = exports as unknown as typeof Api;
+    const wide = L.lab.add_iommu('dmar0', 'intel-iommu', { agaw: 48 });
+    const narrow = L.lab.add_iommu('dmar1', 'intel-iommu', { agaw: 39 });
+    const a = L.lab.add_device('a', { iommu: wide });
+    const b = L.lab.add_device('b', { iommu: narrow });
+    const d = L.iommu_paging_domain_alloc(a);
+    if (L.IS_ERR(d)) throw new Error('no domain');
+    expect(L.iommu_attach_device(d, b)).toBe(-L.EINVAL);
+  });
+});
+
+describe('intel-iommu domain IDs (IOMMU-FACTS §5.5 "Domain IDs")', () => {
+  it('DID 0 is never handed out: v6.6 in legacy mode starts at DID 1', () => {
+    const { unit, session } = lab('v6.6');
+    expect(unit.domain_ids.has(0)).toBe(true);
+    expect(unit.dma_tag(session.machine.devices[0])).toBe(1);
+  });
+
+  it('DID 1 (FLPT_DEFAULT_DID) is kept back in scalable mode, and in every mode by v6.16 (IDA_START_DID)', () => {
+    const sm = lab('v6.6', { scalable: true });
+    expect(sm.unit.dma_tag(sm.session.machine.devices[0])).toBe(2);
+    const cur = lab('v6.16');
+    expect(cur.unit.dma_tag(cur.session.machine.devices[0])).toBe(2);
+  });
+
+  it('ND = 0: 16 DIDs; with all usable ones taken an attach that needs a new one gets -ENOSPC', () => {
+    const { exports, session } = createLabModule({ kernel: 'v6.16' });
+    const L = exports as unknown as typeof Api;
+    const vtd = L.lab.add_iommu('dmar0', 'intel-iommu', { nd: 0 });
+    const unit = session.machine.iommus[0] as IntelIommu;
+    expect(unit.ndoms).toBe(16);
+    // Default domains take a DID each: single devices, then a two-device group for the last one.
+    const free = unit.ndoms - unit.domain_ids.size;
+    for (let i = 0; i < free - 1; i++) L.lab.add_device(`d${i}`, { iommu: vtd });
+    const a = L.lab.add_device('ga', { iommu: vtd, group: 'g' });
+    L.lab.add_device('gb', { iommu: vtd, group: 'g' });
+    expect(unit.domain_ids.size).toBe(16);
+    const d = L.iommu_paging_domain_alloc(a);
+    if (L.IS_ERR(d)) throw new Error('no domain');
+    // The first device leaves the shared default domain (its DID stays: the other device uses it),
+    // so the new domain needs a DID the unit does not have.
+    expect(L.iommu_attach_group(d, L.iommu_group_get(a)!)).toBe(-L.ENOSPC);
+  });
+});
+
+describe('intel-iommu invalidation (IOMMU-FACTS §5.5 "Invalidation", §4.3)', () => {
+  it('strict unmap: one PSI with the address-mask order over the range, then the wait descriptor', () => {
+    const { L, dev, domain, events } = lab('v6.16');
+    const d = domain();
+    L.iommu_attach_device(d, dev);
+    L.iommu_map(d, IOVA, PA, 4 * SZ_4K, RW);
+    expect(dev.dma_read(IOVA, 16).ok).toBe(true);
+    const mark = L.lab.trace().length;
+    expect(L.iommu_unmap(d, IOVA, 4 * SZ_4K)).toBe(4 * SZ_4K);
+    expect(events('vtd_inv_desc_iotlb_pages', mark)).toEqual([
+      expect.objectContaining({ addr: IOVA, mask: 2 }),
+    ]);
+    expect(events('vtd_inv_desc_wait_sw', mark)).toHaveLength(1);
+    expect(dev.dma_read(IOVA, 16).ok).toBe(false);
+  });
+
+  it('flush_iotlb_all is a domain-selective invalidation', () => {
+    const { L, dev, domain, unit, events } = lab('v6.16');
+    const d = domain();
+    L.iommu_attach_device(d, dev);
+    const did = unit.dma_tag(unit.machine.devices[0]);
+    const mark = L.lab.trace().length;
+    L.iommu_flush_iotlb_all(d);
+    expect(events('vtd_inv_desc_iotlb_domain', mark)).toEqual([expect.objectContaining({ domain: did })]);
+  });
+
+  it('x86 is lazy by default and Intel reports DEFERRED_FLUSH: the default domain is DMA-FQ', () => {
+    const { L, dev } = lab('v6.16');
+    expect(L.iommu_get_domain_for_dev(dev)?.type).toBe(L.IOMMU_DOMAIN_DMA_FQ);
+  });
+});
+
+describe('intel-iommu reserved regions (IOMMU-FACTS §3.1, §3.4)', () => {
+  it('RMRRs (the firmware DIRECT regions), then MSI 0xfee00000–0xfeefffff with prot 0', () => {
+    const { L, dev } = lab(
+      'v6.16',
+      {},
+      { resv: [{ start: 0xe000_0000, length: 0x10_0000, type: 'direct' }] },
+    );
+    expect(L.iommu_get_resv_regions(dev)).toEqual([
+      { start: 0xe000_0000, length: 0x10_0000, prot: 3, type: L.IOMMU_RESV_DIRECT },
+      { start: 0xfee0_0000, length: 0x10_0000, prot: 0, type: L.IOMMU_RESV_MSI },
+    ]);
+    // The RMRR is mapped 1:1 in the DMA default domain.
+    expect(L.iommu_iova_to_phys(L.iommu_get_domain_for_dev(dev)!, 0xe000_0000)).toBe(0xe000_0000);
+  });
+});
+
+describe('intel-iommu eras (IOMMU-FACTS §6 (e))', () => {
+  it('v6.6 has domain_alloc and no domain_alloc_paging; v6.16 the reverse', () => {
+    expect(lab('v6.6').vtd.ops.domain_alloc).toBeDefined();
+    expect(lab('v6.6').vtd.ops.domain_alloc_paging).toBeUndefined();
+    expect(lab('v6.16').vtd.ops.domain_alloc).toBeUndefined();
+    expect(lab('v6.16').vtd.ops.domain_alloc_paging).toBeDefined();
+  });
+});
