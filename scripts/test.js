@@ -2,6 +2,7 @@
 /**
  * `npm test`: every check the project has, in the order that fails fastest — types, lint, unit
  * tests, the build, every scenario through the command line, and the end-to-end tests in Chromium.
+ * Scenarios that read lab.params.driver run across the matrix too (every driver × kernel).
  * Each step runs even when an earlier one failed, so one run shows everything that is wrong; the
  * exit code is non-zero when any step failed. The last line counts the tests of every step.
  *
@@ -21,6 +22,8 @@ const npmRun = (script, ...args) => ['npm', ['run', '--silent', script, ...(args
 const scenarioFiles = readdirSync(path.join(ROOT, 'scenarios'))
   .filter((f) => f.endsWith('.ts'))
   .map((f) => path.join('scenarios', f));
+// Scenarios written for the matrix read lab.params.driver: they also run on every driver × kernel.
+const matrixFiles = scenarioFiles.filter((f) => readFileSync(path.join(ROOT, f), 'utf8').includes('lab.params.driver'));
 
 /** Each step: a command, and how to count its tests from what it wrote. */
 const STEPS = {
@@ -46,6 +49,28 @@ const STEPS = {
         console.log(`  ${r.status === 'passed' ? '✓' : '✗'} ${r.file}${r.error ? `  ${r.error.message}` : ''}`);
       const passed = rows.filter((r) => r.status === 'passed').length;
       return { passed, failed: scenarioFiles.length - passed };
+    },
+  },
+  matrix: {
+    cmd: ['sh', ['-c', matrixFiles.map((f) => `node bin/iommu-lab.js matrix ${f} --json`).join('; ')]],
+    capture: true,
+    count: (stdout) => {
+      const tables = stdout
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l));
+      let passed = 0;
+      let failed = 0;
+      for (const t of tables) {
+        const bad = t.cells.filter((c) => c.status !== 'passed' && c.status !== 'n/a');
+        const ok = t.cells.filter((c) => c.status === 'passed').length;
+        const na = t.cells.length - ok - bad.length;
+        passed += ok;
+        failed += bad.length;
+        console.log(`  ${bad.length ? '✗' : '✓'} ${t.file}: ${ok} passed, ${bad.length} failed, ${na} not in that kernel`);
+        for (const c of bad) console.log(`      ${c.driver} × ${c.kernel}: ${c.status} ${c.detail ?? ''}`);
+      }
+      return { passed, failed: failed + (matrixFiles.length - tables.length) };
     },
   },
   e2e: {
