@@ -110,7 +110,13 @@ function omap_iommu_attach_init(dev: Device, domain: OmapIommuDomain): number {
   const m = domain.machine;
   for (const mmu of inst.mmus) {
     const owner = new OmapTableOwner(mmu);
-    const pt = IoPgtable.try_alloc(m.mem, m.trace, pgtable_format('omap'), { id: domain.id, ias: 32, oas: 32 }, owner);
+    const pt = IoPgtable.try_alloc(
+      m.mem,
+      m.trace,
+      pgtable_format('omap'),
+      { id: domain.id, ias: 32, oas: 32 },
+      owner,
+    );
     if (!pt) return -ENOMEM;
     owner.pt = pt;
     domain.iommus.push(new OmapIommuSlot(null, pt));
@@ -155,7 +161,11 @@ const paging_ops: DomainOps = Object.freeze({
     let i = 0;
     for (; i < domain.iommus.length; i++) {
       const mmu = domain.iommus[i].iommu_dev;
-      if (!mmu?.iopgd) oops('omap_iopgtable_store_entry', `${mmu?.name ?? 'an MMU'} has no table: another domain's detach took it`);
+      if (!mmu?.iopgd)
+        oops(
+          'omap_iopgtable_store_entry',
+          `${mmu?.name ?? 'an MMU'} has no table: another domain's detach took it`,
+        );
       mmu.flush_iotlb_page(iova);
       ret = mmu.iopgd.map_pages(iova, paddr, pgsize, 1, prot).ret;
       if (ret) break;
@@ -168,13 +178,23 @@ const paging_ops: DomainOps = Object.freeze({
   },
 
   /** omap_iommu_unmap: clear the leaf at iova through every MMU; 0 if any MMU had nothing there. */
-  unmap_pages(d: IommuDomain, iova: number, pgsize: number, _pgcount: number, _gather: IommuIotlbGather): number {
+  unmap_pages(
+    d: IommuDomain,
+    iova: number,
+    pgsize: number,
+    _pgcount: number,
+    _gather: IommuIotlbGather,
+  ): number {
     const domain = d as OmapIommuDomain;
     let bytes = 0;
     let error = false;
     for (const slot of domain.iommus) {
       const mmu = slot.iommu_dev;
-      if (!mmu?.iopgd) oops('iopgtable_clear_entry', `${mmu?.name ?? 'an MMU'} has no table: another domain's detach took it`);
+      if (!mmu?.iopgd)
+        oops(
+          'iopgtable_clear_entry',
+          `${mmu?.name ?? 'an MMU'} has no table: another domain's detach took it`,
+        );
       bytes = clear_entry(mmu, iova, pgsize);
       if (!bytes) error = true;
     }
@@ -185,8 +205,10 @@ const paging_ops: DomainOps = Object.freeze({
     const domain = d as OmapIommuDomain;
     // The lookup uses the first MMU only, through omap_domain->iommus, which is NULL until attach.
     const mmu = domain.iommus[0]?.iommu_dev;
-    if (!mmu) oops('omap_iommu_iova_to_phys', `domain ${domain.id} is not attached: omap_domain->iommus is NULL`);
-    if (!mmu.iopgd) oops('omap_iommu_iova_to_phys', `${mmu.name} has no table: another domain's detach took it`);
+    if (!mmu)
+      oops('omap_iommu_iova_to_phys', `domain ${domain.id} is not attached: omap_domain->iommus is NULL`);
+    if (!mmu.iopgd)
+      oops('omap_iommu_iova_to_phys', `${mmu.name} has no table: another domain's detach took it`);
     return mmu.iopgd.iova_to_phys(iova);
   },
 
@@ -218,7 +240,14 @@ function identity_domain(machine: Machine): IommuDomain {
   const g = machine.globals(DRIVER);
   let d = g.identity_domain as IommuDomain | undefined;
   if (!d) {
-    d = new IommuDomain(machine, next_domain_id(machine), IOMMU_DOMAIN_IDENTITY, omap_iommu, identity_ops, null);
+    d = new IommuDomain(
+      machine,
+      next_domain_id(machine),
+      IOMMU_DOMAIN_IDENTITY,
+      omap_iommu,
+      identity_ops,
+      null,
+    );
     d.is_static = true;
     register_domain(machine, d);
     g.identity_domain = d;
@@ -227,7 +256,13 @@ function identity_domain(machine: Machine): IommuDomain {
 }
 
 function new_domain(machine: Machine): OmapIommuDomain {
-  const d = new OmapIommuDomain(machine, next_domain_id(machine), IOMMU_DOMAIN_UNMANAGED, omap_iommu, paging_ops);
+  const d = new OmapIommuDomain(
+    machine,
+    next_domain_id(machine),
+    IOMMU_DOMAIN_UNMANAGED,
+    omap_iommu,
+    paging_ops,
+  );
   // The domain's own geometry (omap_iommu_domain_alloc*): the MMU's 32-bit input space.
   d.geometry = { aperture_start: 0, aperture_end: 0xffff_ffff, force_aperture: true };
   register_domain(machine, d);
@@ -264,7 +299,8 @@ export const omap_iommu: IommuDriver<OmapIommuOptions> = {
   name: DRIVER,
   options,
   arch: 'arm',
-  create: (machine: Machine, name: string, opts: OmapIommuOptions) => new OmapIommu(machine, name, omap_iommu, opts),
+  create: (machine: Machine, name: string, opts: OmapIommuOptions) =>
+    new OmapIommu(machine, name, omap_iommu, opts),
   // The identity domain and domain_alloc_paging came together in v6.7 (the default-domain series).
   ops: (m: Machine) => (m.profile.has('domain_alloc_paging') ? modern_ops : legacy_ops),
   global_pgsize_bitmap: () => OMAP_IOMMU_PGSIZES,

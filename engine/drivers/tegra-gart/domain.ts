@@ -5,15 +5,23 @@
 import { IommuDomain, type DomainOps, type MappingRange } from '../../core/domain.ts';
 import type { IommuDriver } from '../../core/driver.ts';
 import type { Machine } from '../../core/machine.ts';
-import type { TegraGart } from './gart.ts';
+import type { GartHandle, TegraGart } from './gart.ts';
 
 export class TegraGartDomain extends IommuDomain {
-  constructor(machine: Machine, id: number, type: number, owner: IommuDriver, ops: DomainOps, gart: TegraGart) {
-    super(machine, id, type, owner, ops, gart);
+  constructor(
+    machine: Machine,
+    id: number,
+    type: number,
+    owner: IommuDriver,
+    ops: DomainOps,
+    instance: TegraGart,
+  ) {
+    super(machine, id, type, owner, ops, instance);
   }
 
-  get gart(): TegraGart {
-    return this.iommu as TegraGart;
+  /** gart_handle: the driver reaches the one GART through the global, never through the domain. */
+  get gart(): GartHandle {
+    return (this.iommu as TegraGart).gart;
   }
 
   /** The global table: the same for every domain. */

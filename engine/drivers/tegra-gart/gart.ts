@@ -7,11 +7,13 @@
  * translation aperture", the removal commit says). An access to an aperture page whose entry is
  * not VALID is reported by the MC as INVALID_GART_PAGE.
  *
- * There is one GART and one set of entries per machine (the driver's gart_handle is "unique for a
- * system"), shared by every domain. The entries are registers written through an address/data
- * pair; the lab keeps them in a flat table of engine/pgtable's `gart` format so the panels can
- * show them. Nothing caches them: the driver never invalidates anything, and its sync ops only read
- * GART_CONFIG back to push posted writes out, so the instance has no IOTLB (has_iotlb = false).
+ * There is one GART per machine: the driver keeps it in a single global, gart_handle ("unique for
+ * a system"), and every op uses that, whichever instance or domain it was called for. The lab
+ * does the same: every 'tegra-gart' instance of a machine shares one GartHandle. Its entries are
+ * registers written through an address/data pair; the lab keeps them in a flat table of
+ * engine/pgtable's `gart` format so the panels can show them. Nothing caches them: the driver
+ * never invalidates anything and its sync ops only read GART_CONFIG back to push posted writes
+ * out, so the instances have no IOTLB (has_iotlb = false).
  */
 import type { Device } from '../../core/device.ts';
 import type { IommuDomain } from '../../core/domain.ts';
@@ -41,8 +43,8 @@ export const GART_PAGE_MASK = 0x7fff_f000;
 /** DMA through the GART is never tagged: there is no cache to tag. */
 const GART_TAG = 0;
 
-/** struct gart_device */
-export class TegraGart extends IommuDevice {
+/** struct gart_device: the one GART of the machine (gart_handle). */
+export class GartHandle {
   /** iovmm_base / iovmm_end: the aperture, end exclusive (from the MC's second DT reg entry). */
   readonly iovmm_base: number;
   readonly iovmm_end: number;
@@ -51,14 +53,17 @@ export class TegraGart extends IommuDevice {
   /** active_domain / active_devices: the one domain devices are attached to now, and how many. */
   active_domain: IommuDomain | null = null;
   active_devices = 0;
-  /** The lab's own record: the domain active before the current one, to say whose entries a newcomer inherits. */
+  /** The lab's own record: the domain active before, to say whose entries a newcomer inherits. */
   last_active: IommuDomain | null = null;
   /** The gart_debug module parameter: map refuses a VALID entry, unmap an invalid one. */
   readonly gart_debug: boolean;
 
-  constructor(machine: Machine, name: string, driver: IommuDriver, cfg: TegraGartOptions) {
-    super(machine, name, driver, cfg.tlb_entries);
-    this.has_iotlb = false;
+  constructor(
+    readonly machine: Machine,
+    /** The name trace events give it: the instance that probed it. */
+    readonly name: string,
+    cfg: TegraGartOptions,
+  ) {
     this.iovmm_base = cfg.aperture_start;
     this.iovmm_end = cfg.aperture_start + cfg.aperture_size;
     this.gart_debug = cfg.gart_debug;
@@ -79,20 +84,27 @@ export class TegraGart extends IommuDevice {
     return iova < this.iovmm_base || bytes !== GART_PAGE_SIZE || iova + bytes > this.iovmm_end;
   }
 
-  private index(iova: number): number {
-    return (iova - this.iovmm_base) / GART_PAGE_SIZE;
+  /**
+   * gart_set_pte(iova, VALID | pa): the address/data register pair in hardware, the table's
+   * format here (which keeps address bits 30:12, as the entry does). Returns 0 or -errno.
+   */
+  set_pte_valid(iova: number, pa: number, prot: number): number {
+    const r = this.table.map_pages(iova, pa, GART_PAGE_SIZE, 1, prot);
+    const t = this.machine.trace;
+    t.emit(ev.set_pte, t.str(this.name), iova, this.read_pte(iova));
+    return r.ret;
   }
 
-  /** gart_set_pte: the address/data register pair. `pte` is stored as written, 32 bits. */
-  set_pte(iova: number, pte: number): void {
-    this.table.write_entry(this.table.root, this.index(iova), pte >>> 0, 0);
+  /** gart_set_pte(iova, 0) */
+  clear_pte(iova: number): void {
+    this.table.unmap_pages(iova, GART_PAGE_SIZE, 1, null);
     const t = this.machine.trace;
-    t.emit(ev.set_pte, t.str(this.name), iova, pte >>> 0);
+    t.emit(ev.set_pte, t.str(this.name), iova, 0);
   }
 
   /** gart_read_pte */
   read_pte(iova: number): number {
-    return this.table.read_lo(this.table.root, this.index(iova));
+    return this.table.read_lo(this.table.root, (iova - this.iovmm_base) / GART_PAGE_SIZE);
   }
 
   /** FLUSH_GART_REGS */
@@ -108,6 +120,20 @@ export class TegraGart extends IommuDevice {
       if (this.read_pte(iova) & GART_ENTRY_PHYS_ADDR_VALID) n++;
     return n;
   }
+}
+
+/** A 'tegra-gart' instance: an iommu_device over the machine's one GART. */
+export class TegraGart extends IommuDevice {
+  constructor(
+    machine: Machine,
+    name: string,
+    driver: IommuDriver,
+    cfg: TegraGartOptions,
+    readonly gart: GartHandle,
+  ) {
+    super(machine, name, driver, cfg.tlb_entries);
+    this.has_iotlb = false;
+  }
 
   /** Every client goes through the memory controller, attached to a domain or not. */
   override dma_tag(_dev: Device): number {
@@ -115,17 +141,18 @@ export class TegraGart extends IommuDevice {
   }
 
   override dma_walk(_dev: Device, iova: number, out: WalkOut): boolean {
+    const gart = this.gart;
     out.fault = '';
     const page = Math.floor(iova / GART_PAGE_SIZE) * GART_PAGE_SIZE;
     // The GART has no permission bits: what it translates, it translates for reads and writes.
     out.prot = IOMMU_READ | IOMMU_WRITE;
     out.iova = page;
     out.size = GART_PAGE_SIZE;
-    if (iova < this.iovmm_base || iova >= this.iovmm_end) {
+    if (iova < gart.iovmm_base || iova >= gart.iovmm_end) {
       out.pa = page; // outside the aperture: untranslated
       return true;
     }
-    const pte = this.read_pte(page);
+    const pte = gart.read_pte(page);
     if (!(pte & GART_ENTRY_PHYS_ADDR_VALID)) {
       out.fault = 'invalid-gart-page'; // MC_INT_INVALID_GART_PAGE
       return false;

@@ -26,7 +26,14 @@ import type { Machine } from '../../core/machine.ts';
 import type { OptionTable } from '../../core/options.ts';
 import type { ResvRegion } from '../../core/resv.ts';
 import { TegraGartDomain } from './domain.ts';
-import { GART_ENTRY_PHYS_ADDR_VALID, GART_PAGE_MASK, GART_PAGE_SIZE, TegraGart, type TegraGartOptions } from './gart.ts';
+import {
+  GART_ENTRY_PHYS_ADDR_VALID,
+  GART_PAGE_MASK,
+  GART_PAGE_SIZE,
+  GartHandle,
+  TegraGart,
+  type TegraGartOptions,
+} from './gart.ts';
 import { ev } from './trace-events.ts';
 
 const DRIVER = 'tegra-gart';
@@ -43,20 +50,41 @@ export const GART_PHYS_EINVAL = 0x1_0000_0000 - EINVAL;
 
 const options: OptionTable<TegraGartOptions> = {
   // Tegra20 DT (nvidia,tegra20-mc-gart): reg = <0x7000f000 0x400>, <0x58000000 0x02000000>.
-  aperture_start: { kind: 'int', default: 0x5800_0000, min: 0, max: 0xffff_f000, doc: "GART aperture base (the MC's second DT reg entry)" },
-  aperture_size: { kind: 'int', default: 0x200_0000, min: GART_PAGE_SIZE, max: 0x8000_0000, doc: 'GART aperture size in bytes (a multiple of 4 KiB)' },
-  gart_debug: { kind: 'bool', default: false, doc: 'module parameter gart_debug: map refuses a VALID entry and unmap an invalid one (-EINVAL inside the driver)' },
-  tlb_entries: { kind: 'int', default: 1, min: 1, doc: 'ignored: the GART has no IOTLB (its entries are memory-controller registers, read on every access)' },
+  aperture_start: {
+    kind: 'int',
+    default: 0x5800_0000,
+    min: 0,
+    max: 0xffff_f000,
+    doc: "GART aperture base (the MC's second DT reg entry)",
+  },
+  aperture_size: {
+    kind: 'int',
+    default: 0x200_0000,
+    min: GART_PAGE_SIZE,
+    max: 0x8000_0000,
+    doc: 'GART aperture size in bytes (a multiple of 4 KiB)',
+  },
+  gart_debug: {
+    kind: 'bool',
+    default: false,
+    doc: 'module parameter gart_debug: map refuses a VALID entry and unmap an invalid one (-EINVAL inside the driver)',
+  },
+  tlb_entries: {
+    kind: 'int',
+    default: 1,
+    min: 1,
+    doc: 'ignored: the GART has no IOTLB (its entries are memory-controller registers, read on every access)',
+  },
 };
 
-/** gart_handle: the one GART of the machine. */
-function gart_handle(machine: Machine): TegraGart {
-  const g = machine.globals(DRIVER).gart_handle as TegraGart | undefined;
+/** The instance whose probe set gart_handle: the one GART of the machine, and the iommu_device domains name. */
+function first_instance(machine: Machine): TegraGart {
+  const g = machine.globals(DRIVER).first as TegraGart | undefined;
   if (!g) throw new Error('tegra-gart: no GART on this machine (gart_handle is NULL)');
   return g;
 }
 
-function gartOf(domain: IommuDomain): TegraGart {
+function gartOf(domain: IommuDomain): GartHandle {
   return (domain as TegraGartDomain).gart;
 }
 
@@ -77,7 +105,7 @@ function gart_iommu_attach_dev(domain: IommuDomain, dev: Device): number {
  * Nothing was cleared when the last domain's devices left, so a domain that becomes active inherits
  * every entry still in the GART: the previous domain's mappings are now whoever's is attached.
  */
-function note_inherited(gart: TegraGart, domain: IommuDomain): void {
+function note_inherited(gart: GartHandle, domain: IommuDomain): void {
   const prev = gart.last_active;
   gart.last_active = domain;
   if (!prev || prev === domain) return;
@@ -95,22 +123,29 @@ const domain_ops: DomainOps = Object.freeze({
   attach_dev: gart_iommu_attach_dev,
 
   /** gart_iommu_map: one 4 KiB page into the global GART, attached or not; prot is ignored. */
-  map_pages(d: IommuDomain, iova: number, paddr: number, pgsize: number, _pgcount: number, _prot: number) {
+  map_pages(d: IommuDomain, iova: number, paddr: number, pgsize: number, _pgcount: number, prot: number) {
     const gart = gartOf(d);
     if (gart.iova_range_invalid(iova, pgsize)) return { ret: -EINVAL, mapped: 0 };
     // "Page entry is in-use" (only with gart_debug).
-    if (gart.gart_debug && gart.read_pte(iova) & GART_ENTRY_PHYS_ADDR_VALID) return { ret: -EINVAL, mapped: 0 };
+    if (gart.gart_debug && gart.read_pte(iova) & GART_ENTRY_PHYS_ADDR_VALID)
+      return { ret: -EINVAL, mapped: 0 };
     // GART_ENTRY_PHYS_ADDR_VALID | pa, pa cast to a 32-bit unsigned long as the driver does.
-    gart.set_pte(iova, (GART_ENTRY_PHYS_ADDR_VALID | (paddr >>> 0)) >>> 0);
-    return { ret: 0, mapped: GART_PAGE_SIZE };
+    const ret = gart.set_pte_valid(iova, paddr, prot);
+    return { ret, mapped: ret ? 0 : GART_PAGE_SIZE };
   },
 
   /** gart_iommu_unmap: clear one entry; 4 KiB even where nothing was mapped (unless gart_debug). */
-  unmap_pages(d: IommuDomain, iova: number, pgsize: number, _pgcount: number, _gather: IommuIotlbGather): number {
+  unmap_pages(
+    d: IommuDomain,
+    iova: number,
+    pgsize: number,
+    _pgcount: number,
+    _gather: IommuIotlbGather,
+  ): number {
     const gart = gartOf(d);
     if (gart.iova_range_invalid(iova, pgsize)) return 0;
     if (gart.gart_debug && !(gart.read_pte(iova) & GART_ENTRY_PHYS_ADDR_VALID)) return 0; // "Page entry is invalid"
-    gart.set_pte(iova, 0);
+    gart.clear_pte(iova);
     return pgsize;
   },
 
@@ -151,15 +186,16 @@ const ops: IommuOps = Object.freeze({
   /** gart_iommu_domain_alloc: UNMANAGED only, with the GART's aperture. */
   domain_alloc(m: Machine, type: number): IommuDomain | null {
     if (type !== IOMMU_DOMAIN_UNMANAGED) return null;
-    const gart = gart_handle(m);
-    const d = new TegraGartDomain(m, next_domain_id(m), type, tegra_gart, domain_ops, gart);
+    const inst = first_instance(m);
+    const gart = inst.gart;
+    const d = new TegraGartDomain(m, next_domain_id(m), type, tegra_gart, domain_ops, inst);
     d.geometry = { aperture_start: gart.iovmm_base, aperture_end: gart.iovmm_end - 1, force_aperture: true };
     register_domain(m, d);
     return d;
   },
   /** gart_iommu_set_platform_dma: the device leaves; the last one out makes no domain active. */
   set_platform_dma_ops(dev: Device): void {
-    const gart = dev.iommu as TegraGart;
+    const gart = (dev.iommu as TegraGart).gart;
     const domain = dev.group?.domain ?? null;
     if (dev.priv === domain) {
       dev.priv = null;
@@ -176,16 +212,30 @@ export const tegra_gart: IommuDriver<TegraGartOptions> = {
     machine.profile.require('tegra_gart', 'the tegra-gart driver');
   },
   create(machine: Machine, name: string, opts: TegraGartOptions): TegraGart {
-    const g = machine.globals(DRIVER);
-    if (g.gart_handle)
-      throw new Error(`tegra-gart: a Tegra20 has one memory controller and so one GART ('${(g.gart_handle as TegraGart).name}' exists already)`);
     if (opts.aperture_start % GART_PAGE_SIZE || opts.aperture_size % GART_PAGE_SIZE)
       throw new RangeError('tegra-gart aperture_start and aperture_size must be multiples of 4 KiB');
     if (opts.aperture_start + opts.aperture_size > 0x1_0000_0000)
-      throw new RangeError('tegra-gart: the aperture must end at or below 4 GiB (a 32-bit memory controller)');
-    const gart = new TegraGart(machine, name, tegra_gart, opts);
-    g.gart_handle = gart;
-    return gart;
+      throw new RangeError(
+        'tegra-gart: the aperture must end at or below 4 GiB (a 32-bit memory controller)',
+      );
+    const g = machine.globals(DRIVER);
+    let gart = g.gart_handle as GartHandle | undefined;
+    if (!gart) {
+      gart = new GartHandle(machine, name, opts);
+      g.gart_handle = gart;
+    } else if (
+      gart.iovmm_base !== opts.aperture_start ||
+      gart.iovmm_end !== opts.aperture_start + opts.aperture_size ||
+      gart.gart_debug !== opts.gart_debug
+    ) {
+      // Every op goes through the one global, so a second instance cannot bring its own aperture.
+      throw new Error(
+        `tegra-gart: every instance shares the machine's one GART (gart_handle: aperture [0x${gart.iovmm_base.toString(16)}, 0x${gart.iovmm_end.toString(16)}), gart_debug ${gart.gart_debug}); give '${name}' the same options`,
+      );
+    }
+    const inst = new TegraGart(machine, name, tegra_gart, opts, gart);
+    g.first ??= inst;
+    return inst;
   },
   ops: () => ops,
   global_pgsize_bitmap: () => GART_IOMMU_PGSIZES,
