@@ -44,6 +44,27 @@ export type {
   SourceFile,
 } from '../script/result.ts';
 import type { CheckRecord, ConsoleLine, RunResult, RunStatus, SourceFile } from '../script/result.ts';
+/**
+ * What `{what: 'state', panel, args}` answers, per panel (engine/script/panels.ts computes them at the
+ * step the panels show): 'domains' → DomainCard[]; 'mappings' {domain, offset, limit} →
+ * {total, items: MappingRow[]}; 'pgtable' {domain} → PageTableView | null; 'resv' → ResvView;
+ * 'iotlb' → IotlbView[]; 'tlb-series' {iommu?} → TlbPoint[].
+ */
+export type {
+  DomainCard,
+  MappingRow,
+  ResvRow,
+  ResvDeviceView,
+  ResvGroupView,
+  IotlbEntryRow,
+  IotlbView,
+  TlbPoint,
+  PageTableView,
+  ResvView,
+  TableView,
+  TableEntryView,
+  DecodedEntry,
+} from '../script/panels.ts';
 
 // ───────────────────────────── requests ─────────────────────────────
 

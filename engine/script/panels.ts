@@ -9,6 +9,8 @@ import type { Machine } from '../core/machine.ts';
 import { format_bitmap, format_size } from '../core/pgsize.ts';
 import { device_resv_regions, merge_resv_regions, resv_regions_sysfs, type ResvRegion } from '../core/resv.ts';
 import type { TableView } from '../pgtable/types.ts';
+
+export type { TableView, TableEntryView, DecodedEntry } from '../pgtable/types.ts';
 import type { Trace } from '../trace/trace.ts';
 
 export interface DomainCard {
@@ -162,7 +164,7 @@ function resvRows(regions: readonly ResvRegion[]): ResvRow[] {
   }));
 }
 
-export function resvView(m: Machine): { devices: ResvDeviceView[]; groups: ResvGroupView[] } {
+export function resvView(m: Machine): ResvView {
   const devices = m.devices.map((dev): ResvDeviceView => {
     const d = dev.group?.domain ?? null;
     return {
@@ -212,7 +214,19 @@ export function tlbSeries(trace: Trace, step: number, iommuDevices: ReadonlyMap<
   return [...points.values()];
 }
 
-export function pageTableView(m: Machine, domainId: number): { domain: number; format: string; levels: number; tables: TableView[] } | null {
+export interface PageTableView {
+  domain: number;
+  format: string;
+  levels: number;
+  tables: TableView[];
+}
+
+export interface ResvView {
+  devices: ResvDeviceView[];
+  groups: ResvGroupView[];
+}
+
+export function pageTableView(m: Machine, domainId: number): PageTableView | null {
   const d = m.domain_by_id.get(domainId);
   const t = d?.page_table();
   if (!d || !t) return null;
