@@ -16,7 +16,14 @@ const files = readdirSync(SCENARIOS).filter((f) => f.endsWith('.ts'));
 
 function run(file: string) {
   const source = readFileSync(path.join(SCENARIOS, file), 'utf8');
-  return runScript({ fileName: file, source, timeoutMs: 60_000 });
+  // Scenarios may import helpers next to them (./lib/…), as the command line reads them.
+  const resolveFile = (spec: string) => {
+    const name = spec.endsWith('.ts') ? spec : `${spec}.ts`;
+    return { name, source: readFileSync(path.join(SCENARIOS, name), 'utf8') };
+  };
+  const r = runScript({ fileName: file, source, timeoutMs: 60_000, resolveFile });
+  expect(r.error?.message).toBeUndefined();
+  return r;
 }
 
 /** Everything a panel can show of a machine, as one comparable value. */
