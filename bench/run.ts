@@ -4,6 +4,7 @@
  * not asserted: record them in docs/BENCHMARKS.md with the machine and the date.
  */
 import os from 'node:os';
+import { run as drivers } from './drivers.bench.ts';
 import { run as engine } from './engine.bench.ts';
 import { run as trace } from './trace.bench.ts';
 import type { BenchResult } from './trace.bench.ts';
@@ -25,13 +26,14 @@ const TARGETS: Record<string, string> = {
 const args = process.argv.slice(3);
 const json = args.includes('--json');
 const only = args.filter((a) => !a.startsWith('--'));
-const results: BenchResult[] = [...engine(), ...trace()].filter((r) => !only.length || only.includes(r.name));
+const results: BenchResult[] = [...engine(), ...trace(), ...drivers()].filter((r) => !only.length || only.includes(r.name));
 if (json) {
   for (const r of results) console.log(JSON.stringify(r));
 } else {
   console.log(`IOMMU Lab benchmarks — ${os.cpus()[0]?.model ?? 'cpu'} × ${os.cpus().length}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`);
   for (const r of results) {
     const v = r.value >= 100 ? r.value.toFixed(0) : r.value.toFixed(2);
-    console.log(`${r.name.padEnd(24)} ${`${v} ${r.unit}`.padStart(16)}   target ${(TARGETS[r.name] ?? '-').padEnd(10)} ${r.detail ?? ''}`);
+    const target = TARGETS[r.name] ?? TARGETS[r.name.replace(/\[.*\]$/, '')] ?? '-';
+    console.log(`${r.name.padEnd(34)} ${`${v} ${r.unit}`.padStart(16)}   target ${target.padEnd(10)} ${r.detail ?? ''}`);
   }
 }
