@@ -3,25 +3,44 @@
  * aperture or the attachment state; those are the drivers' business, and the lab's checks say so.
  */
 import { raise_check } from './checks.ts';
-import { __IOMMU_DOMAIN_PAGING, IOMMU_RESV_MSI, IOMMU_RESV_RESERVED, IOMMU_RESV_SW_MSI, iommu_is_dma_domain } from './constants.ts';
+import {
+  __IOMMU_DOMAIN_PAGING,
+  IOMMU_RESV_MSI,
+  IOMMU_RESV_RESERVED,
+  IOMMU_RESV_SW_MSI,
+  iommu_is_dma_domain,
+} from './constants.ts';
 import type { IommuDomain } from './domain.ts';
 import { EINVAL, ENODEV } from './errno.ts';
-import { bitmap_min_size, iommu_pgsize } from './pgsize.ts';
+import { bitmap_min_size, iommu_pgsize_into, mod_pow2, type PgsizeResult } from './pgsize.ts';
 import { device_resv_regions, ranges_overlap, resv_type_name } from './resv.ts';
 import { ev } from './trace-events.ts';
 import { iommu_unmap } from './unmap.ts';
 import { hex } from './format.ts';
 
+/** The map loop's iommu_pgsize answer (one object for every step). */
+const pg: PgsizeResult = { pgsize: 0, count: 0 };
+
 /** Map without the final iotlb_sync_map; on failure the mapped prefix is unmapped again. */
-export function iommu_map_nosync(domain: IommuDomain, iova: number, paddr: number, size: number, prot: number): number {
+export function iommu_map_nosync(
+  domain: IommuDomain,
+  iova: number,
+  paddr: number,
+  size: number,
+  prot: number,
+): number {
   const ops = domain.ops;
   if (!(domain.type & __IOMMU_DOMAIN_PAGING)) {
-    raise_check(domain.machine, 'map-on-non-paging-domain', `iommu_map on domain ${domain.id}, which is not a paging domain`);
+    raise_check(
+      domain.machine,
+      'map-on-non-paging-domain',
+      `iommu_map on domain ${domain.id}, which is not a paging domain`,
+    );
     return -EINVAL;
   }
   if (!ops.map_pages || domain.pgsize_bitmap === 0) return -ENODEV;
   const min = bitmap_min_size(domain.pgsize_bitmap);
-  if (iova % min || paddr % min || size % min) {
+  if (mod_pow2(iova, min) || mod_pow2(paddr, min) || mod_pow2(size, min)) {
     raise_check(
       domain.machine,
       'unaligned-map',
@@ -38,7 +57,9 @@ export function iommu_map_nosync(domain: IommuDomain, iova: number, paddr: numbe
   let cur = iova;
   let pa = paddr;
   while (left) {
-    const { pgsize, count } = iommu_pgsize(domain, cur, pa, left);
+    iommu_pgsize_into(domain.pgsize_bitmap, cur, pa, left, pg);
+    const pgsize = pg.pgsize;
+    const count = pg.count;
     const r = ops.map_pages(domain, cur, pa, pgsize, count, prot);
     t.emit(ev.map_pages, domain.id, cur, pa, pgsize, count, r.ret);
     left -= r.mapped;
@@ -61,7 +82,13 @@ export function iommu_sync_map(domain: IommuDomain, iova: number, size: number):
   return domain.machine.profile.has('iotlb_sync_map_returns_int') ? ret : 0;
 }
 
-export function iommu_map(domain: IommuDomain, iova: number, paddr: number, size: number, prot: number): number {
+export function iommu_map(
+  domain: IommuDomain,
+  iova: number,
+  paddr: number,
+  size: number,
+  prot: number,
+): number {
   let ret = iommu_map_nosync(domain, iova, paddr, size, prot);
   if (ret) return ret;
   ret = iommu_sync_map(domain, iova, size);
@@ -78,7 +105,12 @@ export interface SgEntry {
  * iommu_map_sg: physically contiguous entries are mapped as one run, and iotlb_sync_map runs once
  * for the whole list. On failure everything mapped is unmapped and the error returned.
  */
-export function iommu_map_sg(domain: IommuDomain, iova: number, sg: readonly SgEntry[], prot: number): number {
+export function iommu_map_sg(
+  domain: IommuDomain,
+  iova: number,
+  sg: readonly SgEntry[],
+  prot: number,
+): number {
   let mapped = 0;
   let start = 0;
   let len = 0;
@@ -122,7 +154,10 @@ function check_map_target(domain: IommuDomain, iova: number, size: number): void
   const swMsiReserved = !iommu_is_dma_domain(domain.type);
   for (const dev of domain.devices) {
     for (const r of device_resv_regions(dev)) {
-      const never = r.type === IOMMU_RESV_RESERVED || r.type === IOMMU_RESV_MSI || (swMsiReserved && r.type === IOMMU_RESV_SW_MSI);
+      const never =
+        r.type === IOMMU_RESV_RESERVED ||
+        r.type === IOMMU_RESV_MSI ||
+        (swMsiReserved && r.type === IOMMU_RESV_SW_MSI);
       if (never && ranges_overlap(iova, size, r.start, r.length)) {
         raise_check(
           m,

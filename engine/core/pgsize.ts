@@ -5,9 +5,28 @@
 import type { IommuDomain } from './domain.ts';
 
 const sizeCache = new Map<number, readonly number[]>();
+// The bitmap asked about last: map and unmap loops ask about one domain's bitmap over and over.
+let lastBitmap = -1;
+let lastSizes: readonly number[] = [];
+
+/**
+ * x % p for a power of two p: the same value as `%` for every x (a zero remainder may be +0 where
+ * `%` gives −0). The hot paths take remainders of
+ * addresses above 4 GiB, where `%` is a call to the C library's fmod in V8; a non-negative safe
+ * integer's remainder is a mask of its low 32 bits (ToUint32 keeps them exactly), or exact
+ * floating-point division for pages of 4 GiB and more.
+ */
+export function mod_pow2(x: number, p: number): number {
+  if (x >= 0 && x <= Number.MAX_SAFE_INTEGER && Math.floor(x) === x) {
+    if (p <= 0x8000_0000) return (x >>> 0) & (p - 1);
+    return x - Math.floor(x / p) * p;
+  }
+  return x % p;
+}
 
 /** The page sizes a bitmap allows, ascending: 0x40201000 → [4K, 2M, 1G]. */
 export function bitmap_sizes(bitmap: number): readonly number[] {
+  if (bitmap === lastBitmap) return lastSizes;
   let sizes = sizeCache.get(bitmap);
   if (!sizes) {
     const list: number[] = [];
@@ -21,6 +40,8 @@ export function bitmap_sizes(bitmap: number): readonly number[] {
     sizes = Object.freeze(list);
     sizeCache.set(bitmap, sizes);
   }
+  lastBitmap = bitmap;
+  lastSizes = sizes;
   return sizes;
 }
 
@@ -60,25 +81,46 @@ export interface PgsizeResult {
  * (Linux BUGs there; the callers checked alignment first).
  */
 export function iommu_pgsize(domain: IommuDomain, iova: number, paddr: number, size: number): PgsizeResult {
-  const sizes = bitmap_sizes(domain.pgsize_bitmap);
+  const out = { pgsize: 0, count: 0 };
+  iommu_pgsize_into(domain.pgsize_bitmap, iova, paddr, size, out);
+  return out;
+}
+
+/** iommu_pgsize into `out`, for the map and unmap loops (no object per step). */
+export function iommu_pgsize_into(
+  bitmap: number,
+  iova: number,
+  paddr: number,
+  size: number,
+  out: PgsizeResult,
+): void {
+  const sizes = bitmap_sizes(bitmap);
   let idx = -1;
   for (let i = sizes.length - 1; i >= 0; i--) {
     const s = sizes[i];
-    if (s <= size && iova % s === 0 && paddr % s === 0) {
+    if (s <= size && mod_pow2(iova, s) === 0 && mod_pow2(paddr, s) === 0) {
       idx = i;
       break;
     }
   }
-  if (idx < 0) return { pgsize: 0, count: 0 };
+  if (idx < 0) {
+    out.pgsize = 0;
+    out.count = 0;
+    return;
+  }
   const pgsize = sizes[idx];
-  const next = sizes[idx + 1];
   let span = size;
   // A larger page becomes possible later only when iova and paddr agree modulo it.
-  if (next !== undefined && iova % next === paddr % next) {
-    const offset = next - (iova % next);
-    if (offset + next <= size) span = offset;
+  if (idx + 1 < sizes.length) {
+    const next = sizes[idx + 1];
+    const iova_off = mod_pow2(iova, next);
+    if (iova_off === mod_pow2(paddr, next)) {
+      const offset = next - iova_off;
+      if (offset + next <= size) span = offset;
+    }
   }
-  return { pgsize, count: Math.floor(span / pgsize) };
+  out.pgsize = pgsize;
+  out.count = Math.floor(span / pgsize);
 }
 
 /** a | b for bitmaps wider than 32 bits. */

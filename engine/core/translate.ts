@@ -7,6 +7,7 @@ import { IOMMU_READ, IOMMU_WRITE } from './constants.ts';
 import type { Device } from './device.ts';
 import { hex } from './format.ts';
 import { DMA_ABORT, DMA_BYPASS, WalkOut } from './iommu-device.ts';
+import { mod_pow2 } from './pgsize.ts';
 import { ev } from './trace-events.ts';
 
 export type TlbOutcome = 'hit' | 'miss' | 'stale';
@@ -40,7 +41,7 @@ function translate_one(dev: Device, iova: number, write: boolean, out: PageResul
   const tag = iommu.dma_tag(dev);
   if (tag === DMA_BYPASS) {
     out.pa = iova;
-    out.span = 0x1000 - (iova % 0x1000);
+    out.span = 0x1000 - mod_pow2(iova, 0x1000);
     out.tlb = 'hit';
     return;
   }

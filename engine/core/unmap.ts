@@ -4,22 +4,32 @@ import { __IOMMU_DOMAIN_PAGING, IOMMU_DOMAIN_BLOCKED, IOMMU_DOMAIN_IDENTITY } fr
 import type { IommuDomain } from './domain.ts';
 import { hex } from './format.ts';
 import { IommuIotlbGather, iommu_iotlb_gather_init, iommu_iotlb_sync } from './gather.ts';
-import { bitmap_min_size, iommu_pgsize } from './pgsize.ts';
+import { bitmap_min_size, iommu_pgsize_into, mod_pow2, type PgsizeResult } from './pgsize.ts';
 import { ev } from './trace-events.ts';
 
+/** The unmap loop's iommu_pgsize answer (one object for every step). */
+const pg: PgsizeResult = { pgsize: 0, count: 0 };
+
 /** Unmap without the sync; stops at the first hole and returns the bytes unmapped. */
-export function __iommu_unmap(domain: IommuDomain, iova: number, size: number, gather: IommuIotlbGather): number {
+export function __iommu_unmap(
+  domain: IommuDomain,
+  iova: number,
+  size: number,
+  gather: IommuIotlbGather,
+): number {
   const ops = domain.ops;
   if (!(domain.type & __IOMMU_DOMAIN_PAGING)) return 0;
   if (!ops.unmap_pages || domain.pgsize_bitmap === 0) return 0;
   const min = bitmap_min_size(domain.pgsize_bitmap);
-  if (iova % min || size % min) return 0;
+  if (mod_pow2(iova, min) || mod_pow2(size, min)) return 0;
 
   const t = domain.machine.trace;
   let unmapped = 0;
   while (unmapped < size) {
     const cur = iova + unmapped;
-    const { pgsize, count } = iommu_pgsize(domain, cur, cur, size - unmapped);
+    iommu_pgsize_into(domain.pgsize_bitmap, cur, cur, size - unmapped, pg);
+    const pgsize = pg.pgsize;
+    const count = pg.count;
     const got = ops.unmap_pages(domain, cur, pgsize, count, gather);
     t.emit(ev.unmap_pages, domain.id, cur, pgsize, count, got);
     if (!got) {
@@ -63,7 +73,12 @@ export function iommu_unmap(domain: IommuDomain, iova: number, size: number): nu
 }
 
 /** Unmap and leave the invalidation in `gather` for a later iommu_iotlb_sync. */
-export function iommu_unmap_fast(domain: IommuDomain, iova: number, size: number, gather: IommuIotlbGather): number {
+export function iommu_unmap_fast(
+  domain: IommuDomain,
+  iova: number,
+  size: number,
+  gather: IommuIotlbGather,
+): number {
   const ret = __iommu_unmap(domain, iova, size, gather);
   if (!gather.queued && gather.end !== 0) domain.machine.pending_unsynced.set(domain, gather);
   return ret;
