@@ -22,7 +22,9 @@ import {
   type Response,
   type RunResult,
   type Summary,
+  type TraceCsvWindow,
   type TraceFilter,
+  type TraceSchema,
   type TraceWindow,
   type Transport,
 } from './protocol.ts';
@@ -35,6 +37,8 @@ import {
   type MatrixCellSpec,
 } from './matrix.ts';
 import type { TraceEvent } from '../trace/trace.ts';
+import { allEvents } from '../trace/events.ts';
+import { API } from '../script/api.ts';
 
 /** What the host reads from a lab session (the core's LabSession has these; optional ones may come later). */
 export interface HostSession {
@@ -48,6 +52,8 @@ export interface HostSession {
       filter?: TraceFilter,
     ): { total: number; indices: number[]; events: TraceEvent[] };
     event?(index: number): TraceEvent;
+    /** CSV of the matching events: the header line first, then pieces of `rowsPerPiece` rows. */
+    csv?(filter?: TraceFilter, rowsPerPiece?: number): Generator<string>;
   };
   /** Time travel: show the state after `step`. */
   seek?(step: number): unknown;
@@ -103,10 +109,28 @@ const CHECKPOINT_SLICE_MS = 20;
 
 const now = () => Date.now();
 
+let schema: TraceSchema | undefined;
+
+/** Every registered trace event's fields and every API function's parameter names (both fixed at load). */
+function traceSchema(): TraceSchema {
+  schema ??= {
+    events: allEvents().map((d) => ({
+      name: d.name,
+      kind: d.kind,
+      fields: d.fields.map((f) => ({ name: f.name, type: f.type })),
+    })),
+    api: Object.fromEntries(Object.entries(API).map(([name, e]) => [name, [...e.params]])),
+  };
+  return schema;
+}
+
 export class EngineHost {
   private session: HostSession | undefined;
   private last: RunResult | undefined;
   private currentStep = 0;
+  /** The CSV export in progress, so the next window continues the same generator. */
+  private csvCursor:
+    { session: HostSession; key: string; next: number; gen: Generator<string>; header: string } | undefined;
   private queue: Promise<void> = Promise.resolve();
 
   constructor(
@@ -262,6 +286,7 @@ export class EngineHost {
 
   private query(id: number, q: Query): void {
     if (q.what === 'summary') return this.ok(id, this.summary());
+    if (q.what === 'trace-schema') return this.ok(id, traceSchema());
     if (q.what === 'console') {
       const lines = this.last?.console ?? [];
       return this.ok(id, {
@@ -290,7 +315,34 @@ export class EngineHost {
       case 'state':
         if (!s.query) return this.fail(id, 'unsupported', `no panel queries yet ('${q.panel}')`);
         return this.ok(id, s.query(q.panel, q.args));
+      case 'trace-csv':
+        if (!s.trace?.csv || !s.trace.query)
+          return this.fail(id, 'unsupported', 'this lab has no trace to export');
+        return this.ok(id, this.traceCsv(s, q.offset, q.limit, q.filter));
     }
+  }
+
+  /** One window of a CSV export; consecutive windows continue one generator (columns stay the same). */
+  private traceCsv(s: HostSession, offset: number, limit: number, filter?: TraceFilter): TraceCsvWindow {
+    const trace = s.trace!;
+    const key = JSON.stringify([filter ?? null, limit]);
+    let c = this.csvCursor;
+    if (!c || c.session !== s || c.key !== key || c.next !== offset) {
+      const gen = trace.csv!(filter, limit);
+      c = { session: s, key, next: 0, gen, header: gen.next().value ?? '' };
+      while (c.next < offset && !gen.next().done) c.next += limit;
+      this.csvCursor = c;
+    }
+    const total = trace.query!(0, 0, filter).total;
+    const piece = c.next === offset ? c.gen.next() : { done: true as const, value: undefined };
+    c.next = offset + limit;
+    const body = piece.done ? '' : piece.value;
+    return {
+      offset,
+      total,
+      rows: Math.max(0, Math.min(limit, total - offset)),
+      text: offset === 0 ? c.header + body : body,
+    };
   }
 
   private summary(): Summary {

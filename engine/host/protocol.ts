@@ -120,7 +120,14 @@ export type Query =
   | { what: 'trace'; offset: number; limit: number; filter?: TraceFilter }
   | { what: 'checks' }
   | { what: 'console'; offset: number; limit: number }
-  | { what: 'state'; panel: string; args?: Record<string, unknown> };
+  | { what: 'state'; panel: string; args?: Record<string, unknown> }
+  /** How to show trace rows: every event's fields and types, every API function's parameter names. */
+  | { what: 'trace-schema' }
+  /**
+   * The matching events as CSV, a window at a time (`offset` a multiple of `limit`); the window at
+   * offset 0 starts with the header line. Columns as engine/trace's `Trace.csv` makes them.
+   */
+  | { what: 'trace-csv'; offset: number; limit: number; filter?: TraceFilter };
 
 export interface QueryRequest {
   type: 'query';
@@ -185,6 +192,31 @@ export interface TraceWindow {
   indices: number[];
 }
 
+/** One event's shape: its fields in order, `x` shown in hex, `s` strings, `b` booleans, `i` signed. */
+export interface TraceEventSchema {
+  name: string;
+  kind: TraceEvent['kind'];
+  fields: { name: string; type: 'u' | 'i' | 'x' | 's' | 'b' }[];
+}
+
+export interface TraceSchema {
+  events: TraceEventSchema[];
+  /**
+   * Parameter names of each script API function (engine/script/api.ts), so an `api_call` row can name
+   * its arguments `a0…a4`: `iommu_map(domain=1, iova=0x1000, …)`.
+   */
+  api: Record<string, string[]>;
+}
+
+export interface TraceCsvWindow {
+  offset: number;
+  /** Matching events in all. */
+  total: number;
+  /** Rows in `text` (the header line not counted). */
+  rows: number;
+  text: string;
+}
+
 export interface ConsoleWindow {
   offset: number;
   total: number;
@@ -197,6 +229,8 @@ export interface QueryResultMap {
   checks: CheckRecord[];
   console: ConsoleWindow;
   state: unknown;
+  'trace-schema': TraceSchema;
+  'trace-csv': TraceCsvWindow;
 }
 
 export type QueryResult<Q extends Query = Query> = QueryResultMap[Q['what']];
@@ -294,12 +328,16 @@ function checkQuery(q: unknown): string | null {
   switch (q.what) {
     case 'summary':
     case 'checks':
+    case 'trace-schema':
       return null;
     case 'trace':
     case 'console':
+    case 'trace-csv':
       if (!isInt(q.offset) || q.offset < 0) return 'offset must be a non-negative integer';
       if (!isInt(q.limit) || q.limit < 0) return 'limit must be a non-negative integer';
-      if (q.what === 'trace' && q.filter !== undefined) return checkTraceFilter(q.filter);
+      if (q.what === 'trace-csv' && (q.limit === 0 || q.offset % q.limit !== 0))
+        return 'trace-csv: limit must be positive and offset a multiple of it';
+      if (q.what !== 'console' && q.filter !== undefined) return checkTraceFilter(q.filter);
       return null;
     case 'state':
       if (typeof q.panel !== 'string') return 'panel must be a string';
