@@ -15,6 +15,9 @@ import { layout } from './layout.svelte.ts';
 import { theme, type ThemeChoice } from './theme.svelte.ts';
 import { labBridge } from './shell.ts';
 import { revealInEditor } from './editor-bridge.ts';
+import { checksSettings } from './checks-settings.svelte.ts';
+import { LIBRARY_FILES, registerLibraryModels } from './scenario-library.ts';
+import { help, type HelpTab } from './help.svelte.ts';
 
 /** Markers we own, apart from TypeScript's own diagnostics. */
 export const MARKER_OWNER = 'iommu-lab';
@@ -35,6 +38,7 @@ export function startLab(): Disposer {
   const bridge = labBridge();
   if (bridge) disposers.push(bridge.onMenu(onMenu));
   client.start();
+  void monacoLoader.load().then((m) => registerLibraryModels(m.monaco, m.SCRIPT_ROOT));
   return () => {
     for (const d of disposers.splice(0)) d();
     client.dispose();
@@ -58,12 +62,39 @@ function onConnection(s: ConnectionState): void {
   }
 }
 
-export async function runActive(): Promise<void> {
-  const entry = tabs.active?.name;
+/** A run other than the plain one: a matrix cell re-run as the current run (driver param, kernel fixed). */
+export interface RunOverrides {
+  entry?: string;
+  kernel?: string;
+  params?: Record<string, string>;
+  fixedKernel?: boolean;
+}
+
+/** What the last run was asked with (the JSON report names it). */
+export let lastRunRequest: {
+  entry: string;
+  kernel: string;
+  params: Record<string, string>;
+  disabledChecks: string[];
+} | null = null;
+
+/** The editor's tabs plus the scenario helpers (`lib/…`) no tab shadows: what a run or matrix gets. */
+export function runFiles(): { name: string; source: string }[] {
+  const files = tabs.files();
+  return [...files, ...LIBRARY_FILES.filter((l) => !files.some((f) => f.name === l.name))];
+}
+
+export async function runActive(over: RunOverrides = {}): Promise<void> {
+  const entry = over.entry ?? tabs.active?.name;
   if (!entry || run.running) return;
+  const kernel = over.kernel ?? run.kernel;
+  const params = over.params ?? {};
+  const disabledChecks = checksSettings.get();
+  lastRunRequest = { entry, kernel, params, disabledChecks };
   run.running = true;
   run.runningEntry = entry;
-  run.entries = [{ kind: 'status', text: `▶ ${entry} · kernel ${run.kernel}` }];
+  const paramText = Object.entries(params).map(([k, v]) => ` · ${k}=${v}`);
+  run.entries = [{ kind: 'status', text: `▶ ${entry} · kernel ${kernel}${paramText.join('')}` }];
   run.result = null;
   run.outcome = null;
   run.steps = null;
@@ -75,7 +106,15 @@ export async function runActive(): Promise<void> {
   for (const m of ['lab:run', 'lab:panel-update']) performance.clearMeasures(m);
   performance.mark('lab:run-requested');
   const outcome = await client.run(
-    { files: tabs.files(), entry, kernel: run.kernel, timeoutMs: DEFAULT_TIMEOUT_MS },
+    {
+      files: runFiles(),
+      entry,
+      kernel,
+      params,
+      disabledChecks,
+      ...(over.fixedKernel ? { fixedKernel: true } : {}),
+      timeoutMs: DEFAULT_TIMEOUT_MS,
+    },
     (id) => (run.runId = id),
   );
   run.running = false;
@@ -237,14 +276,56 @@ async function seekBy(delta: number): Promise<void> {
     run.say('run a script first: stepping moves through its recorded steps', 'info');
     return;
   }
-  const target = Math.max(0, Math.min(run.steps, run.currentStep + delta));
-  if (target === run.currentStep) return;
+  await seekTo(run.currentStep + delta);
+}
+
+/** The step a seek has been asked for and not answered yet; later asks replace it (a dragged slider). */
+let seekWanted: number | null = null;
+let seeking = false;
+
+/**
+ * Move every panel to the state after `step` of the last run (time travel; clamped to the run). While
+ * one seek is in flight only the newest target is kept, so dragging the slider does not queue seeks.
+ */
+export async function seekTo(step: number): Promise<void> {
+  if (run.running || run.currentStep === null || run.steps === null) return;
+  const target = Math.max(0, Math.min(run.steps, Math.round(step)));
+  if (target === run.currentStep && !seeking) return;
+  seekWanted = target;
+  if (seeking) return;
+  seeking = true;
   try {
-    const r = await client.request<'seek'>({ type: 'seek', step: target });
-    run.currentStep = r.step;
+    while (seekWanted !== null && seekWanted !== run.currentStep) {
+      const want: number = seekWanted;
+      seekWanted = null;
+      const r = await client.request<'seek'>({ type: 'seek', step: want });
+      run.currentStep = r.step;
+    }
   } catch (err) {
     run.say(`step: ${err instanceof Error ? err.message : String(err)}`, 'warn');
+  } finally {
+    seekWanted = null;
+    seeking = false;
   }
+}
+
+export function seekToStart(): void {
+  void seekTo(0);
+}
+
+export function seekToEnd(): void {
+  if (run.steps !== null) void seekTo(run.steps);
+}
+
+/** The engine client, for stores that speak to the engine themselves (the Matrix panel). */
+export function engineClient(): EngineClient {
+  return client;
+}
+
+/** Show the Help panel at one of its pages. */
+export function openHelp(tab: HelpTab): void {
+  help.tab = tab;
+  layout.show('help');
 }
 
 export function stepForward(): void {
@@ -284,11 +365,10 @@ function onMenu(cmd: MenuCommand): void {
       run.say(`${cmd.action}: session files are not wired up yet — the editor keeps its text`, 'info');
       break;
     case 'api-reference':
+      openHelp('api');
+      break;
     case 'gallery':
-      run.say(
-        `${cmd.action === 'gallery' ? 'The scenario gallery' : 'The API reference'} is not in this build yet`,
-        'info',
-      );
+      openHelp('gallery');
       break;
   }
 }

@@ -68,6 +68,21 @@ class TabsStore {
     return tab;
   }
 
+  /**
+   * Open a file in a new tab and make it active (the scenario gallery). A name already open gets a
+   * numbered one (`unmap-hole-2.ts`) so nothing typed is replaced.
+   */
+  open(name: string, source: string): TabInfo {
+    const dot = name.lastIndexOf('.');
+    const stem = dot > 0 ? name.slice(0, dot) : name;
+    const ext = dot > 0 ? name.slice(dot) : '.ts';
+    let free = name;
+    for (let n = 2; this.list.some((t) => t.name === free); n++) free = `${stem}-${n}${ext}`;
+    const tab = this.add(free, source);
+    this.activeId = tab.id;
+    return tab;
+  }
+
   close(id: number): void {
     if (this.list.length <= 1) return;
     const idx = this.list.findIndex((t) => t.id === id);

@@ -1,0 +1,12 @@
+/** What the Help panel shows: the API reference, the scenario gallery or the checks' doc pages. */
+export type HelpTab = 'api' | 'gallery' | 'checks';
+
+class HelpStore {
+  tab = $state<HelpTab>('api');
+  /** The API reference's search text. */
+  query = $state('');
+  /** The check whose doc page the Checks tab scrolls to. */
+  checkId = $state<string | null>(null);
+}
+
+export const help = new HelpStore();
