@@ -295,7 +295,9 @@ const modern_ops: IommuOps = Object.freeze({
   identity_domain,
 });
 
-export const omap_iommu: IommuDriver<OmapIommuOptions> = {
+// Frozen, so time-travel checkpoints share it: domains made after a restore must name the same owner
+// as the instances restored with it (the v6.8+ owner check compares them).
+export const omap_iommu: IommuDriver<OmapIommuOptions> = Object.freeze({
   name: DRIVER,
   options,
   arch: 'arm',
@@ -305,4 +307,4 @@ export const omap_iommu: IommuDriver<OmapIommuOptions> = {
   ops: (m: Machine) => (m.profile.has('domain_alloc_paging') ? modern_ops : legacy_ops),
   global_pgsize_bitmap: () => OMAP_IOMMU_PGSIZES,
   default_domain_ops: paging_ops,
-};
+});

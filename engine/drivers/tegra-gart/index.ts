@@ -204,7 +204,9 @@ const ops: IommuOps = Object.freeze({
   },
 });
 
-export const tegra_gart: IommuDriver<TegraGartOptions> = {
+// Frozen, so time-travel checkpoints share it: domains made after a restore must name the same owner
+// as the instances restored with it (the v6.8+ owner check compares them).
+export const tegra_gart: IommuDriver<TegraGartOptions> = Object.freeze({
   name: DRIVER,
   options,
   arch: 'arm',
@@ -240,4 +242,4 @@ export const tegra_gart: IommuDriver<TegraGartOptions> = {
   ops: () => ops,
   global_pgsize_bitmap: () => GART_IOMMU_PGSIZES,
   default_domain_ops: domain_ops,
-};
+});
