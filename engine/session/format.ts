@@ -25,8 +25,14 @@ export const MAX_SESSION_SIZE_TEXT = '16 MiB';
 /** Deeper JSON than this is refused (a layout or a param never needs it, and it keeps walks bounded). */
 export const MAX_DEPTH = 64;
 
-/** Tab names are file names: the names errors show and that scripts import each other by. */
-export const SCRIPT_NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]*\.(ts|js)$/;
+/**
+ * Tab names are file names: the names errors show and that scripts import each other by (`./name`).
+ * A name may have folders (`lib/iova-window.ts`, as the built-in scenarios import), never `..`:
+ * every segment starts with a letter, digit or `_`.
+ */
+export const SCRIPT_NAME_RE = new RegExp(
+  '^(?:[A-Za-z0-9_][A-Za-z0-9_.-]*/)*[A-Za-z0-9_][A-Za-z0-9_.-]*\\.(ts|js)$',
+);
 /** `lab.params` names, as `--param name=value` accepts them. */
 export const PARAM_NAME_RE = /^[A-Za-z_][\w.-]*$/;
 

@@ -221,25 +221,32 @@ export function findJsonSyntaxError(text: string): JsonSyntaxProblem | null {
 }
 
 /**
- * Where a parsed JSON value nests deeper than `max` levels (the path to the first such place), or
- * null. Iterative: JSON.parse accepts any depth, but code that walks the value recursively would not.
+ * The first place a parsed JSON value nests deeper than `max` levels, or holds a number JSON.parse
+ * overflowed to ±Infinity (`1e999`), which no JSON can write back; null when there is none.
+ * Iterative: JSON.parse accepts any depth, but code that walks the value recursively would not.
  */
-export function findTooDeep(value: unknown, max: number): string | null {
+export function findJsonHazard(
+  value: unknown,
+  max: number,
+): { kind: 'too-deep' | 'overflow'; path: string } | null {
   interface Node {
     v: unknown;
     depth: number;
     parent: Node | null;
     key: PathSegment | null;
   }
+  const pathOf = (node: Node): string => {
+    const path: PathSegment[] = [];
+    for (let p: Node | null = node; p && p.key !== null; p = p.parent) path.unshift(p.key);
+    return path.length > 8 ? `${formatPath(path.slice(0, 8))}…` : formatPath(path);
+  };
   const stack: Node[] = [{ v: value, depth: 0, parent: null, key: null }];
   while (stack.length) {
     const node = stack.pop()!;
+    if (typeof node.v === 'number' && !Number.isFinite(node.v))
+      return { kind: 'overflow', path: pathOf(node) };
     if (typeof node.v !== 'object' || node.v === null) continue;
-    if (node.depth >= max) {
-      const path: PathSegment[] = [];
-      for (let p: Node | null = node; p && p.key !== null; p = p.parent) path.unshift(p.key);
-      return path.length > 8 ? `${formatPath(path.slice(0, 8))}…` : formatPath(path);
-    }
+    if (node.depth >= max) return { kind: 'too-deep', path: pathOf(node) };
     if (Array.isArray(node.v)) {
       for (let i = node.v.length - 1; i >= 0; i--)
         stack.push({ v: node.v[i], depth: node.depth + 1, parent: node, key: i });

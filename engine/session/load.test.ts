@@ -56,6 +56,18 @@ describe('a good file', () => {
     });
   });
 
+  it('accepts tab names with folders, as scenarios import ./lib/name.ts', () => {
+    const r = session(
+      minimal({
+        scripts: [
+          { name: 'main.ts', source: '' },
+          { name: 'lib/iova-window.ts', source: '' },
+        ],
+      }),
+    );
+    expect(r.session.scripts[1]!.name).toBe('lib/iova-window.ts');
+  });
+
   it('accepts a byte-order mark and CRLF line ends', () => {
     const text = `\ufeff${fixture('example.iommulab').replace(/\n/g, '\r\n')}`;
     expect(session(text).session.kernel).toBe('v6.8');
@@ -172,7 +184,7 @@ describe('damaged files: one message naming the problem and the field', () => {
     [
       '{"formatVersion": 2, "scripts": [{"name": "a b.ts", "source": ""}]}',
       'invalid',
-      'scripts[0].name must be a file name such as main.ts (letters, digits, _ . -; ending in .ts or .js) (found "a b.ts")',
+      'scripts[0].name must be a file name such as main.ts or lib/helpers.ts (letters, digits, _ . -; ending in .ts or .js) (found "a b.ts")',
     ],
     [
       '{"formatVersion": 2, "scripts": [{"name": "<img>.ts", "source": ""}]}',
@@ -184,6 +196,18 @@ describe('damaged files: one message naming the problem and the field', () => {
       'invalid',
       /^extra is not a field of a session \(fields: \$schema, formatVersion, scripts,/,
     ],
+    [
+      '{"formatVersion": 2, "scripts": [{"name": "../etc/passwd.ts", "source": ""}]}',
+      'invalid',
+      /^scripts\[0\]\.name must be a file name/,
+    ],
+    [
+      '{"formatVersion": 2, "scripts": [{"name": "/abs.ts", "source": ""}]}',
+      'invalid',
+      /^scripts\[0\]\.name must/,
+    ],
+    ['{"formatVersion": 2, "layout": {"w": 1e999}}', 'invalid', 'layout.w holds a number too large for JSON'],
+    ['{"formatVersion": -1e400}', 'invalid', 'formatVersion holds a number too large for JSON'],
     [minimal({ seed: -1 }), 'invalid', 'seed must be at least 0 (found -1)'],
     [minimal({ seed: 2 ** 32 }), 'invalid', 'seed must be at most 4294967295 (found 4294967296)'],
     [minimal({ seed: 1.5 }), 'invalid', 'seed must be a whole number (found 1.5)'],

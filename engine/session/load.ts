@@ -4,7 +4,8 @@
  * keeps its current session whenever the answer is an error.
  *
  * Order of the checks (the first that fails is the message):
- *   size limit → empty → JSON syntax (truncated or not) → nesting depth → top-level object →
+ *   size limit → empty → JSON syntax (truncated or not) → nesting depth, numbers that overflow →
+ *   top-level object →
  *   formatVersion (missing, not a whole number, from a newer lab, unknown) → that version's schema →
  *   migrations up to the current version → rules a schema cannot say (unique tab names, the active
  *   tab exists). A bad `layout` is dropped with a warning; unknown check ids are kept with one.
@@ -24,7 +25,7 @@ import {
   type SessionErrorKind,
 } from './format.ts';
 import { describeValue, validate } from './json-schema.ts';
-import { findJsonSyntaxError, findTooDeep, formatBytes, utf8Length } from './json-text.ts';
+import { findJsonHazard, findJsonSyntaxError, formatBytes, utf8Length } from './json-text.ts';
 import { MIGRATIONS, MigrationError, SCHEMAS, type JsonObject } from './migrate.ts';
 
 class LoadFailure {
@@ -81,8 +82,11 @@ function load(input: unknown): LoadResult {
     );
   }
 
-  const deep = findTooDeep(doc, MAX_DEPTH);
-  if (deep !== null) fail('too-deep', `${deep || 'the file'} nests deeper than ${MAX_DEPTH} levels`, deep);
+  const hazard = findJsonHazard(doc, MAX_DEPTH);
+  if (hazard?.kind === 'too-deep')
+    fail('too-deep', `${hazard.path} nests deeper than ${MAX_DEPTH} levels`, hazard.path);
+  if (hazard?.kind === 'overflow')
+    fail('invalid', `${hazard.path || 'the file'} holds a number too large for JSON`, hazard.path);
 
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc))
     fail('not-object', `a session file holds a JSON object; this one holds ${describeValue(doc)}`);

@@ -37,7 +37,8 @@ export const arbSession: fc.Arbitrary<Session> = fc
         params: r.params,
         disabledChecks: [...r.disabledChecks].sort(),
         notes: r.notes,
-        ...(r.layout ? { layout: r.layout as Record<string, unknown> } : {}),
+        // Through JSON once: JSON has no -0, which the generator makes.
+        ...(r.layout ? { layout: JSON.parse(JSON.stringify(r.layout)) as Record<string, unknown> } : {}),
       },
     ),
   );
