@@ -39,19 +39,26 @@ export interface ApiEntry {
   readonly params: readonly string[];
   /** Reads state only: not a step, not recorded. */
   readonly query?: boolean;
+  /**
+   * Positions of arguments compared by identity (owner cookies): the call log keeps which object
+   * it was, not what it held, so a replay passes the same object wherever the script did.
+   */
+  readonly cookies?: readonly number[];
   // Arguments are checked inside: a script may pass anything.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   impl(ctx: LabContext, ...args: any[]): unknown;
 }
 
-const frozenRegion = (r: ResvRegion) => Object.freeze({ start: r.start, length: r.length, prot: r.prot, type: r.type });
+const frozenRegion = (r: ResvRegion) =>
+  Object.freeze({ start: r.start, length: r.length, prot: r.prot, type: r.type });
 
 type DmaSgEntry = SgEntry & { dma_address?: number; dma_length?: number };
 
 function sgList(v: unknown): SgEntry[] {
   if (!Array.isArray(v)) throw new TypeError(`sg must be an array of {paddr, length} (got ${describe(v)})`);
   return v.map((e, i) => {
-    if (typeof e !== 'object' || e === null) throw new TypeError(`sg[${i}] must be an object {paddr, length}`);
+    if (typeof e !== 'object' || e === null)
+      throw new TypeError(`sg[${i}] must be an object {paddr, length}`);
     return { paddr: u64(`sg[${i}].paddr`, e.paddr), length: u64(`sg[${i}].length`, e.length) };
   });
 }
@@ -68,10 +75,14 @@ export const API: Record<string, ApiEntry> = {
     impl(ctx, name?: unknown) {
       if (name === undefined) return ctx.machine.profile.name;
       if (!isKernelName(name))
-        throw new Error(`unknown kernel profile ${describe(name)}; the lab models ${KERNEL_NAMES.join(', ')}`);
+        throw new Error(
+          `unknown kernel profile ${describe(name)}; the lab models ${KERNEL_NAMES.join(', ')}`,
+        );
       if (name === ctx.machine.profile.name) return name;
       if (ctx.options.fixedKernel)
-        throw new Error(`the matrix fixed this cell's kernel to ${ctx.machine.profile.name}; lab.kernel('${name}') cannot change it`);
+        throw new Error(
+          `the matrix fixed this cell's kernel to ${ctx.machine.profile.name}; lab.kernel('${name}') cannot change it`,
+        );
       noHardwareYet(ctx, 'lab.kernel()');
       ctx.switchKernel(name);
       return name;
@@ -81,7 +92,8 @@ export const API: Record<string, ApiEntry> = {
     params: ['name', 'driver', 'options'],
     impl(ctx, name: unknown, driverName: unknown, options: unknown) {
       const n = str('name', name);
-      if (ctx.machine.iommus.some((i) => i.name === n)) throw new Error(`an IOMMU named '${n}' exists already`);
+      if (ctx.machine.iommus.some((i) => i.name === n))
+        throw new Error(`an IOMMU named '${n}' exists already`);
       const driver = DRIVERS.get(str('driver', driverName));
       if (!driver) {
         const known = (DRIVER_NAMES as readonly string[]).includes(driverName as string);
@@ -101,21 +113,32 @@ export const API: Record<string, ApiEntry> = {
     params: ['name', 'spec'],
     impl(ctx, name: unknown, spec: unknown) {
       const n = str('name', name);
-      if (ctx.machine.devices.some((d) => d.name === n)) throw new Error(`a device named '${n}' exists already`);
-      if (typeof spec !== 'object' || spec === null) throw new TypeError('spec must be an object {iommu, resv?, group?, bus?, trusted?, default_domain?}');
+      if (ctx.machine.devices.some((d) => d.name === n))
+        throw new Error(`a device named '${n}' exists already`);
+      if (typeof spec !== 'object' || spec === null)
+        throw new TypeError('spec must be an object {iommu, resv?, group?, bus?, trusted?, default_domain?}');
       const s = spec as Record<string, unknown>;
       const allowed = ['iommu', 'resv', 'group', 'bus', 'trusted', 'default_domain'];
-      for (const k of Object.keys(s)) if (!allowed.includes(k)) throw new Error(`lab.add_device: unknown field '${k}'; it accepts ${allowed.join(', ')}`);
+      for (const k of Object.keys(s))
+        if (!allowed.includes(k))
+          throw new Error(`lab.add_device: unknown field '${k}'; it accepts ${allowed.join(', ')}`);
       const iommu = ctx.iommu(s.iommu, 'spec.iommu');
-      if (s.resv !== undefined && !Array.isArray(s.resv)) throw new TypeError('spec.resv must be an array of {start, length, type}');
-      const resv = ((s.resv as unknown[] | undefined) ?? []).map((r, i) => parse_resv_region(r, `spec.resv[${i}]`));
+      if (s.resv !== undefined && !Array.isArray(s.resv))
+        throw new TypeError('spec.resv must be an array of {start, length, type}');
+      const resv = ((s.resv as unknown[] | undefined) ?? []).map((r, i) =>
+        parse_resv_region(r, `spec.resv[${i}]`),
+      );
       const bus = (s.bus ?? 'pci') as Bus;
-      if (bus !== 'pci' && bus !== 'platform') throw new Error(`spec.bus must be 'pci' or 'platform' (got ${describe(s.bus)})`);
+      if (bus !== 'pci' && bus !== 'platform')
+        throw new Error(`spec.bus must be 'pci' or 'platform' (got ${describe(s.bus)})`);
       if (s.group !== undefined) str('spec.group', s.group);
-      if (s.trusted !== undefined && typeof s.trusted !== 'boolean') throw new TypeError('spec.trusted must be true or false');
+      if (s.trusted !== undefined && typeof s.trusted !== 'boolean')
+        throw new TypeError('spec.trusted must be true or false');
       const dd = s.default_domain as DefaultDomainRequest | undefined;
       if (dd !== undefined && !['identity', 'dma', 'dma-fq', 'blocked'].includes(dd))
-        throw new Error(`spec.default_domain must be 'identity', 'dma', 'dma-fq' or 'blocked' (got ${describe(dd)})`);
+        throw new Error(
+          `spec.default_domain must be 'identity', 'dma', 'dma-fq' or 'blocked' (got ${describe(dd)})`,
+        );
       const dev = iommu_probe_device(ctx.machine, n, iommu, {
         resv,
         group: (s.group as string | undefined) ?? null,
@@ -130,7 +153,8 @@ export const API: Record<string, ApiEntry> = {
     params: ['name'],
     query: true,
     impl(ctx, name: unknown) {
-      if (name !== 'pci' && name !== 'platform') throw new Error(`lab.bus() takes 'pci' or 'platform' (got ${describe(name)})`);
+      if (name !== 'pci' && name !== 'platform')
+        throw new Error(`lab.bus() takes 'pci' or 'platform' (got ${describe(name)})`);
       return ctx.handles.bus(name);
     },
   },
@@ -140,7 +164,8 @@ export const API: Record<string, ApiEntry> = {
       const n = u64('size', size);
       if (n === 0) throw new RangeError('size must be greater than 0');
       const pa = ctx.machine.mem.alloc_pages(n);
-      if (!pa) throw new Error(`lab.mem.alloc(${n}): out of simulated memory (or an injected allocation failure)`);
+      if (!pa)
+        throw new Error(`lab.mem.alloc(${n}): out of simulated memory (or an injected allocation failure)`);
       return pa;
     },
   },
@@ -174,7 +199,8 @@ export const API: Record<string, ApiEntry> = {
   'lab.checks': {
     params: [],
     query: true,
-    impl: (ctx) => ctx.machine.checks.map((c) => Object.freeze({ id: c.id, step: c.step, message: c.message })),
+    impl: (ctx) =>
+      ctx.machine.checks.map((c) => Object.freeze({ id: c.id, step: c.step, message: c.message })),
   },
   'lab.trace': {
     params: [],
@@ -248,6 +274,7 @@ export const API: Record<string, ApiEntry> = {
   },
   iommu_device_claim_dma_owner: {
     params: ['dev', 'owner'],
+    cookies: [1],
     impl: (ctx, dev: unknown, owner: unknown) => iommu_device_claim_dma_owner(ctx.device(dev), owner),
   },
   iommu_device_release_dma_owner: {
@@ -268,12 +295,13 @@ export const API: Record<string, ApiEntry> = {
   },
   iommu_unmap: {
     params: ['domain', 'iova', 'size'],
-    impl: (ctx, d: unknown, iova: unknown, size: unknown) => iommu_unmap(ctx.domain(d), u64('iova', iova), u64('size', size)),
+    impl: (ctx, d: unknown, iova: unknown, size: unknown) =>
+      iommu_unmap(ctx.domain(d), u64('iova', iova), u64('size', size)),
   },
   iommu_iotlb_gather_init: {
     params: [],
     impl(ctx) {
-      const id = ctx.machine.script_objects.size;
+      const id = next_gather_id(ctx);
       const g = iommu_iotlb_gather_init(new IommuIotlbGather());
       ctx.machine.script_objects.set(`t:${id}`, g);
       return ctx.handles.gather(g, id);
@@ -341,18 +369,22 @@ export const API: Record<string, ApiEntry> = {
       const list: DmaSgEntry[] = sgList(sg);
       const n = dma_map_sg(ctx.device(dev), list, direction(dir));
       // Hand the DMA addresses back on the script's own entries, as Linux fills in the scatterlist.
-      list.forEach((e, i) => Object.assign((sg as object[])[i], { dma_address: e.dma_address, dma_length: e.dma_length }));
+      list.forEach((e, i) =>
+        Object.assign((sg as object[])[i], { dma_address: e.dma_address, dma_length: e.dma_length }),
+      );
       return n;
     },
   },
   dma_unmap_sg: {
     params: ['dev', 'sg', 'dir'],
     impl(ctx, dev: unknown, sg: unknown, dir: unknown) {
-      const list = (sg as { paddr: number; length: number; dma_address?: number; dma_length?: number }[]).map((e, i) => ({
-        ...sgList([e])[0],
-        dma_address: e.dma_address === undefined ? undefined : u64(`sg[${i}].dma_address`, e.dma_address),
-        dma_length: e.dma_length === undefined ? undefined : u64(`sg[${i}].dma_length`, e.dma_length),
-      }));
+      const list = (sg as { paddr: number; length: number; dma_address?: number; dma_length?: number }[]).map(
+        (e, i) => ({
+          ...sgList([e])[0],
+          dma_address: e.dma_address === undefined ? undefined : u64(`sg[${i}].dma_address`, e.dma_address),
+          dma_length: e.dma_length === undefined ? undefined : u64(`sg[${i}].dma_length`, e.dma_length),
+        }),
+      );
       dma_unmap_sg(ctx.device(dev), list, direction(dir));
     },
   },
@@ -408,11 +440,18 @@ export const API: Record<string, ApiEntry> = {
   'domain.ops.unmap_pages': {
     params: ['domain', 'iova', 'pgsize', 'pgcount', 'gather'],
     impl: (ctx, d: unknown, iova: unknown, pgsize: unknown, pgcount: unknown, g: unknown) =>
-      op(ctx, d, 'unmap_pages')(ctx.domain(d), u64('iova', iova), u64('pgsize', pgsize), u64('pgcount', pgcount), ctx.gather(g)),
+      op(ctx, d, 'unmap_pages')(
+        ctx.domain(d),
+        u64('iova', iova),
+        u64('pgsize', pgsize),
+        u64('pgcount', pgcount),
+        ctx.gather(g),
+      ),
   },
   'domain.ops.iotlb_sync_map': {
     params: ['domain', 'iova', 'size'],
-    impl: (ctx, d: unknown, iova: unknown, size: unknown) => op(ctx, d, 'iotlb_sync_map')(ctx.domain(d), u64('iova', iova), u64('size', size)),
+    impl: (ctx, d: unknown, iova: unknown, size: unknown) =>
+      op(ctx, d, 'iotlb_sync_map')(ctx.domain(d), u64('iova', iova), u64('size', size)),
   },
   'domain.ops.iotlb_sync': {
     params: ['domain', 'gather'],
@@ -457,22 +496,61 @@ export const API: Record<string, ApiEntry> = {
   'iommu.ops.get_resv_regions': {
     params: ['iommu', 'dev'],
     query: true,
-    impl: (ctx, i: unknown, dev: unknown) => ctx.iommu(i).ops.get_resv_regions(ctx.device(dev)).map(frozenRegion),
+    impl: (ctx, i: unknown, dev: unknown) =>
+      ctx.iommu(i).ops.get_resv_regions(ctx.device(dev)).map(frozenRegion),
   },
 };
 
-function op<K extends 'attach_dev' | 'map_pages' | 'unmap_pages' | 'iotlb_sync_map' | 'iotlb_sync' | 'flush_iotlb_all' | 'iova_to_phys'>(
-  ctx: LabContext,
-  d: unknown,
-  name: K,
-): NonNullable<ReturnType<LabContext['domain']>['ops'][K]> {
+/** Entries by number, in declaration order: what the call log and the module's functions hold. */
+export const API_NAMES: readonly string[] = Object.freeze(Object.keys(API));
+export const API_ENTRIES: readonly ApiEntry[] = Object.freeze(API_NAMES.map((n) => API[n]));
+/** Arguments an entry reads (its `params`): what a step records for replay. At most MAX_API_ARGS. */
+export const API_ARITY: Uint8Array = Uint8Array.from(API_ENTRIES, (e) => e.params.length);
+/** Bit k set: argument k is an owner cookie (`cookies`). */
+export const API_COOKIES: Uint8Array = Uint8Array.from(API_ENTRIES, (e) =>
+  (e.cookies ?? []).reduce((bits, k) => bits | (1 << k), 0),
+);
+export const MAX_API_ARGS = 6;
+const API_IDS = new Map(API_NAMES.map((n, i) => [n, i]));
+
+export function apiId(name: string): number {
+  const id = API_IDS.get(name);
+  if (id === undefined) throw new Error(`internal: no API entry '${name}'`);
+  return id;
+}
+
+function op<
+  K extends
+    | 'attach_dev'
+    | 'map_pages'
+    | 'unmap_pages'
+    | 'iotlb_sync_map'
+    | 'iotlb_sync'
+    | 'flush_iotlb_all'
+    | 'iova_to_phys',
+>(ctx: LabContext, d: unknown, name: K): NonNullable<ReturnType<LabContext['domain']>['ops'][K]> {
   const fn = ctx.domain(d).ops[name];
   if (!fn) throw new TypeError(`domain.ops.${name} is NULL for this driver`);
   return fn as NonNullable<ReturnType<LabContext['domain']>['ops'][K]>;
 }
 
+/**
+ * Gathers are numbered in creation order (`t:0`, `t:1`...): the count is kept in the machine, next
+ * to the gathers, so a replay numbers them the same whatever else the script layer keeps there.
+ */
+function next_gather_id(ctx: LabContext): number {
+  const m = ctx.machine;
+  let counter = m.script_objects.get(GATHER_COUNT) as { n: number } | undefined;
+  if (!counter) m.script_objects.set(GATHER_COUNT, (counter = { n: 0 }));
+  return counter.n++;
+}
+const GATHER_COUNT = '#gathers';
+
 function direction(v: unknown): number {
-  if (v !== 0 && v !== 1 && v !== 2) throw new RangeError(`dir must be DMA_BIDIRECTIONAL, DMA_TO_DEVICE or DMA_FROM_DEVICE (got ${describe(v)})`);
+  if (v !== 0 && v !== 1 && v !== 2)
+    throw new RangeError(
+      `dir must be DMA_BIDIRECTIONAL, DMA_TO_DEVICE or DMA_FROM_DEVICE (got ${describe(v)})`,
+    );
   return v;
 }
 

@@ -1,10 +1,20 @@
 /**
- * The recorded calls of a run: every step's API name and arguments, with handles stored by their
- * stable keys. Replaying the log on a fresh lab rebuilds the state at any step without running the
- * script again (time travel).
+ * The recorded calls of a run: every step's API entry and arguments. Replaying the log on a fresh
+ * lab rebuilds the state at any step without running the script again (time travel).
+ *
+ * The log is columnar, so a million steps cost a few tens of megabytes and no object each: a
+ * 16-bit entry number per step, a tag byte per argument, and argument values packed into 16-bit
+ * units with the trace's codec (arg-codec.ts: 0, 2, 4 or 8 bytes a number). A step records as many
+ * arguments as its entry reads (`API_ARITY`). Handles and error pointers are recorded as their
+ * slot in the recording lab's handle table, and replayed through the slot's stable key. The rare
+ * other values (strings, plain objects and arrays, byte arrays, owner cookies) go to a side table
+ * in the structured form below.
  */
-import { handleKey } from './handles.ts';
+import { ARG_UNITS, getArg, putArg } from '../trace/arg-codec.ts';
+import { API_ARITY, API_COOKIES, MAX_API_ARGS } from './api.ts';
+import type { HandleTable } from './handles.ts';
 
+/** A value kept in the side table; handles inside it by key, cookies by identity number. */
 export type Encoded =
   | number
   | string
@@ -18,59 +28,265 @@ export type Encoded =
   | Encoded[]
   | { [k: string]: Encoded };
 
-export interface LoggedCall {
-  readonly name: string;
-  readonly args: readonly Encoded[];
+// An argument's tag: what it is (high bits) and the codec's code for its number (low 2 bits).
+const KIND_SHIFT = 2;
+const CODE_MASK = 3;
+/** A number. */
+const K_NUM = 0;
+/** A handle or error pointer: the number is its slot. */
+const K_HANDLE = 1;
+/** Anything else: the number indexes the side table. */
+const K_SIDE = 2;
+const K_UNDEFINED = 3;
+const K_NULL = 4;
+const K_TRUE = 5;
+const K_FALSE = 6;
+/** −0, which the codec stores as 0. */
+const K_NEG_ZERO = 7;
+
+/** A mark every MARK_EVERY steps: where its tags and units start, for random access. */
+const MARK_SHIFT = 6;
+const MARK_MASK = (1 << MARK_SHIFT) - 1;
+/** Room one step may need: every argument a float64. */
+const MAX_STEP_UNITS = MAX_API_ARGS * 4;
+
+/** What a replay turns logged handles and side values back into (the replaying lab). */
+export interface ArgResolver {
+  /** The replay's value for the handle the recording lab had in `slot` under `key`. */
+  slot(slot: number, key: string): unknown;
+  /** The value a side-table handle key (`d:3`) or cookie key (`o:0`) stands for. */
+  key(key: string): unknown;
 }
 
 export class CallLog {
-  readonly calls: LoggedCall[] = [];
+  private fns = new Uint16Array(1024);
+  private tags = new Uint8Array(4096);
+  private units = new Uint16Array(8192);
+  /** Per MARK_EVERY steps: tag index and unit index of the step starting the group. */
+  private marks = new Uint32Array(64);
+  private count = 0;
+  private tagFill = 0;
+  private unitFill = 0;
+  private readonly side: Encoded[] = [];
   private readonly tokens = new WeakMap<object, number>();
   private nextToken = 0;
+  // Read cursor: the step `read` decodes next without a search, and where its arguments start.
+  private rStep = -1;
+  private rTag = 0;
+  private rUnit = 0;
 
-  record(name: string, args: readonly unknown[], isErrPtr: (x: unknown) => boolean): void {
-    this.calls.push({ name, args: args.map((a) => this.encode(a, isErrPtr, 0)) });
+  constructor(private readonly handles: HandleTable) {}
+
+  /** Steps recorded. */
+  get length(): number {
+    return this.count;
   }
 
-  private encode(v: unknown, isErrPtr: (x: unknown) => boolean, depth: number): Encoded {
-    if (v === null || v === undefined || typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') return v;
+  /** Bytes held by the columns (the side table estimated). */
+  bytes(): number {
+    return (
+      this.fns.byteLength +
+      this.tags.byteLength +
+      this.units.byteLength +
+      this.marks.byteLength +
+      this.side.length * 64
+    );
+  }
+
+  /** Record one step: API entry `fn` and the arguments it reads. */
+  record(fn: number, a0: unknown, a1: unknown, a2: unknown, a3: unknown, a4: unknown, a5: unknown): void {
+    const i = this.count;
+    if (i === this.fns.length) this.fns = grown(this.fns, i * 2);
+    if (this.tagFill + MAX_API_ARGS > this.tags.length) this.tags = grown(this.tags, this.tags.length * 2);
+    if (this.unitFill + MAX_STEP_UNITS > this.units.length)
+      this.units = grown(this.units, this.units.length * 2);
+    if ((i & MARK_MASK) === 0) {
+      const m = (i >>> MARK_SHIFT) * 2;
+      if (m === this.marks.length) this.marks = grown(this.marks, m * 2);
+      this.marks[m] = this.tagFill;
+      this.marks[m + 1] = this.unitFill;
+    }
+    this.fns[i] = fn;
+    this.count = i + 1;
+    const n = API_ARITY[fn];
+    const c = API_COOKIES[fn];
+    if (n > 0) this.put(a0, c & 1);
+    if (n > 1) this.put(a1, c & 2);
+    if (n > 2) this.put(a2, c & 4);
+    if (n > 3) this.put(a3, c & 8);
+    if (n > 4) this.put(a4, c & 16);
+    if (n > 5) this.put(a5, c & 32);
+  }
+
+  private put(v: unknown, cookie: number): void {
+    let kind: number;
+    let num = 0;
+    if (typeof v === 'number') {
+      kind = v === 0 && 1 / v < 0 ? K_NEG_ZERO : K_NUM;
+      num = v;
+    } else if (v === undefined) {
+      kind = K_UNDEFINED;
+    } else if (v === null) {
+      kind = K_NULL;
+    } else if (v === true) {
+      kind = K_TRUE;
+    } else if (v === false) {
+      kind = K_FALSE;
+    } else {
+      const slot = this.handles.slotOf(v);
+      if (slot >= 0) {
+        kind = K_HANDLE;
+        num = slot;
+      } else {
+        kind = K_SIDE;
+        num = this.side.length;
+        this.side.push(
+          cookie && (typeof v === 'object' || typeof v === 'function') ? this.token(v) : this.encode(v, 0),
+        );
+      }
+    }
+    const code = kind === K_NEG_ZERO ? 0 : putArg(this.units, this.unitFill, num);
+    this.unitFill += ARG_UNITS[code];
+    this.tags[this.tagFill++] = (kind << KIND_SHIFT) | code;
+  }
+
+  /** The structured form of a value that is not a number, boolean, null, undefined or top-level handle. */
+  private encode(v: unknown, depth: number): Encoded {
+    if (
+      v === null ||
+      v === undefined ||
+      typeof v === 'number' ||
+      typeof v === 'string' ||
+      typeof v === 'boolean'
+    )
+      return v;
     if (typeof v !== 'object') return String(v);
-    const key = handleKey(v);
-    if (key) return { $h: key };
-    if (isErrPtr(v)) return { $e: (v as { __err_ptr: number }).__err_ptr };
+    const slot = this.handles.slotOf(v);
+    if (slot >= 0) {
+      const errno = this.handles.errnoOf(slot);
+      return errno ? { $e: errno } : { $h: this.handles.keyOf(slot) };
+    }
     if (v instanceof Uint8Array) return v.slice();
     if (depth > 8) return null;
-    if (Array.isArray(v)) return v.map((x) => this.encode(x, isErrPtr, depth + 1));
+    if (Array.isArray(v)) return v.map((x) => this.encode(x, depth + 1));
     if (Object.getPrototypeOf(v) === Object.prototype) {
       const out: Record<string, Encoded> = {};
-      for (const [k, x] of Object.entries(v)) out[k] = this.encode(x, isErrPtr, depth + 1);
+      for (const [k, x] of Object.entries(v)) out[k] = this.encode(x, depth + 1);
       return out;
     }
     // Any other object (a DMA owner cookie): known by identity only.
+    return this.token(v);
+  }
+
+  private token(v: object): Encoded {
     let t = this.tokens.get(v);
     if (t === undefined) this.tokens.set(v, (t = this.nextToken++));
     return { $o: t };
   }
+
+  /** The API entry of step `i` (0-based). */
+  fnAt(i: number): number {
+    return this.fns[i];
+  }
+
+  /**
+   * The arguments of step `i` for a replay, in `out[0..MAX_API_ARGS)` (undefined past the entry's
+   * own), through `resolver`; returns the entry. Side values are rebuilt each time, so a call that
+   * writes into its arguments (dma_map_sg) never changes the log. Reading steps in order is fastest.
+   */
+  read(i: number, out: unknown[], resolver: ArgResolver): number {
+    if (!(i >= 0 && i < this.count))
+      throw new RangeError(`call log step ${i} out of range 0..${this.count - 1}`);
+    if (i !== this.rStep) this.seekTo(i);
+    const fn = this.fns[i];
+    const n = API_ARITY[fn];
+    let t = this.rTag;
+    let u = this.rUnit;
+    for (let k = 0; k < MAX_API_ARGS; k++) {
+      if (k >= n) {
+        out[k] = undefined;
+        continue;
+      }
+      const tag = this.tags[t++];
+      const code = tag & CODE_MASK;
+      const num = getArg(this.units, u, code);
+      u += ARG_UNITS[code];
+      out[k] = this.value(tag >>> KIND_SHIFT, num, resolver);
+    }
+    this.rStep = i + 1;
+    this.rTag = t;
+    this.rUnit = u;
+    return fn;
+  }
+
+  /** Step `i`'s entry and arguments in the structured form (for tests and debugging). */
+  entry(i: number): { fn: number; args: Encoded[] } {
+    const out: unknown[] = [];
+    const fn = this.read(i, out, {
+      slot: (slot, key) => {
+        const errno = this.handles.errnoOf(slot);
+        return errno ? { $e: errno } : { $h: key };
+      },
+      key: (key) =>
+        key[0] === 'e'
+          ? { $e: Number(key.slice(2)) }
+          : key[0] === 'o'
+            ? { $o: Number(key.slice(2)) }
+            : { $h: key },
+    });
+    return { fn, args: out.slice(0, API_ARITY[fn]) as Encoded[] };
+  }
+
+  private value(kind: number, num: number, resolver: ArgResolver): unknown {
+    switch (kind) {
+      case K_NUM:
+        return num;
+      case K_HANDLE:
+        return resolver.slot(num, this.handles.keyOf(num));
+      case K_SIDE:
+        return decode(this.side[num], resolver);
+      case K_UNDEFINED:
+        return undefined;
+      case K_NULL:
+        return null;
+      case K_TRUE:
+        return true;
+      case K_FALSE:
+        return false;
+      default:
+        return -0;
+    }
+  }
+
+  /** Put the read cursor at step `i`: from the mark at or before it, skipping whole steps. */
+  private seekTo(i: number): void {
+    const m = i >>> MARK_SHIFT;
+    let t = this.marks[m * 2];
+    let u = this.marks[m * 2 + 1];
+    for (let s = m << MARK_SHIFT; s < i; s++) {
+      const n = API_ARITY[this.fns[s]];
+      for (let k = 0; k < n; k++) u += ARG_UNITS[this.tags[t++] & CODE_MASK];
+    }
+    this.rStep = i;
+    this.rTag = t;
+    this.rUnit = u;
+  }
 }
 
-/**
- * Turn logged arguments back into values for a replay: handles and owner cookies (`o:<n>`) through
- * `resolve`, error pointers through `errPtr`.
- */
-export function decodeArgs(
-  args: readonly Encoded[],
-  resolve: (key: string) => unknown,
-  errPtr: (errno: number) => unknown,
-): unknown[] {
-  const decode = (v: Encoded): unknown => {
-    if (v === null || typeof v !== 'object' || v instanceof Uint8Array) return v;
-    if (Array.isArray(v)) return v.map(decode);
-    if ('$h' in v && typeof v.$h === 'string') return resolve(v.$h);
-    if ('$e' in v && typeof v.$e === 'number') return errPtr(v.$e);
-    if ('$o' in v && typeof v.$o === 'number') return resolve(`o:${v.$o}`);
-    const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) out[k] = decode(x as Encoded);
-    return out;
-  };
-  return args.map(decode);
+/** A side-table value back to what the script passed: handles and cookies through `resolver`. */
+function decode(v: Encoded, resolver: ArgResolver): unknown {
+  if (v === null || typeof v !== 'object' || v instanceof Uint8Array) return v;
+  if (Array.isArray(v)) return v.map((x) => decode(x, resolver));
+  if ('$h' in v && typeof v.$h === 'string') return resolver.key(v.$h);
+  if ('$e' in v && typeof v.$e === 'number') return resolver.key(`e:${v.$e}`);
+  if ('$o' in v && typeof v.$o === 'number') return resolver.key(`o:${v.$o}`);
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) out[k] = decode(x as Encoded, resolver);
+  return out;
+}
+
+function grown<A extends Uint8Array | Uint16Array | Uint32Array>(from: A, size: number): A {
+  const to = new (from.constructor as new (n: number) => A)(size);
+  to.set(from);
+  return to;
 }

@@ -1,7 +1,7 @@
 /**
  * Script handles: the objects a script holds for devices, domains, groups, IOMMUs and gathers.
  * A handle exposes only what SCRIPT-API.md names, reads the engine's live state through getters,
- * and reaches the engine only through `invoke` (so every state change is a recorded step). The
+ * and reaches the engine only through the lab's `call` (so every state change is a recorded step). The
  * same internal object always gives the same handle, so `===` holds as it would for a pointer.
  * Handles hold no reference to engine objects in their properties: hardening a handle can never
  * freeze the engine underneath it.
@@ -11,6 +11,7 @@ import type { IommuDomain } from '../core/domain.ts';
 import type { IommuIotlbGather } from '../core/gather.ts';
 import type { IommuGroup } from '../core/group.ts';
 import type { IommuDevice } from '../core/iommu-device.ts';
+import { apiId } from './api.ts';
 
 export const DOMAIN_OP_NAMES = [
   'attach_dev',
@@ -25,39 +26,102 @@ export const DOMAIN_OP_NAMES = [
 
 export const IOMMU_OP_NAMES = ['domain_alloc_paging', 'domain_alloc', 'get_resv_regions'] as const;
 
-type Invoke = (name: string, args: unknown[]) => unknown;
+/** How a handle's methods reach the lab: API entry `id` with up to six arguments (lab-context.ts `call`). */
+export type CallFn = (
+  id: number,
+  a0?: unknown,
+  a1?: unknown,
+  a2?: unknown,
+  a3?: unknown,
+  a4?: unknown,
+  a5?: unknown,
+) => unknown;
 
 const freeze: <T>(v: T) => T = (v) => {
   const h = (globalThis as { harden?: <T>(v: T) => T }).harden;
   return h ? h(v) : Object.freeze(v);
 };
 
-/** Keys that name an internal object stably across replays: the call log stores these. */
-export function handleKey(x: object): string | undefined {
-  return (x as { [HANDLE_KEY]?: string })[HANDLE_KEY];
-}
+/** Debugging aid only: the table, not this property, says what a handle is (a script can copy a symbol). */
 const HANDLE_KEY = Symbol('iommu-lab handle key');
 
+/**
+ * Every handle (and error pointer) gets a slot, a small integer in creation order: the call log
+ * records slots, the trace records `traceNum`, and argument checks find the engine object by slot.
+ * Keys (`d:3`, `v:nic0`, `e:-22`) name the engine object stably across replays.
+ */
 export class HandleTable {
   private readonly byInternal = new Map<object, object>();
-  private readonly byHandle = new WeakMap<object, object>();
+  private readonly slots = new Map<object, number>();
+  /** Per slot: the engine object (null for an error pointer), the key, the trace's number for it. */
+  private readonly internals: (object | null)[] = [];
+  readonly keys: string[] = [];
+  private readonly traceNums: number[] = [];
+  private readonly errnos: number[] = [];
   private readonly errPtrs = new Map<number, object>();
+  // The handle looked up last: a script passes the same domain or device call after call.
+  private lastHandle: unknown = undefined;
+  private lastSlot = -1;
 
-  constructor(private readonly invoke: Invoke) {}
+  constructor(private readonly call: CallFn) {}
+
+  /** The slot of a handle or error pointer, -1 for anything else. */
+  slotOf(v: unknown): number {
+    if (v === this.lastHandle) return this.lastSlot;
+    if (typeof v !== 'object' || v === null) return -1;
+    const slot = this.slots.get(v);
+    if (slot === undefined) return -1;
+    this.lastHandle = v;
+    this.lastSlot = slot;
+    return slot;
+  }
+
+  keyOf(slot: number): string {
+    return this.keys[slot];
+  }
+
+  /** What the trace records for a handle argument: the id of a domain, group or gather, else 0. */
+  traceNum(slot: number): number {
+    return this.traceNums[slot];
+  }
+
+  /** The errno of an error pointer's slot, 0 for a handle. */
+  errnoOf(slot: number): number {
+    return this.errnos[slot];
+  }
 
   /** The engine object behind a handle, or undefined for anything else. */
   internal(handle: unknown): object | undefined {
-    return typeof handle === 'object' && handle !== null ? this.byHandle.get(handle) : undefined;
+    const slot = this.slotOf(handle);
+    return slot < 0 ? undefined : (this.internals[slot] ?? undefined);
   }
 
   errPtr(errno: number): object {
     let p = this.errPtrs.get(errno);
-    if (!p) this.errPtrs.set(errno, (p = freeze({ __err_ptr: errno })));
+    if (!p) {
+      this.errPtrs.set(errno, (p = freeze({ __err_ptr: errno })));
+      this.addSlot(p, null, `e:${errno}`, 0, errno);
+    }
     return p;
   }
 
   isErrPtr(x: unknown): boolean {
-    return typeof x === 'object' && x !== null && this.errPtrs.get((x as { __err_ptr: number }).__err_ptr) === x;
+    const slot = this.slotOf(x);
+    return slot >= 0 && this.internals[slot] === null;
+  }
+
+  private addSlot(
+    handle: object,
+    internal: object | null,
+    key: string,
+    traceNum: number,
+    errno: number,
+  ): void {
+    this.slots.set(handle, this.internals.length);
+    this.internals.push(internal);
+    this.keys.push(key);
+    this.traceNums.push(traceNum);
+    this.errnos.push(errno);
   }
 
   private remember<T extends object>(internal: object, key: string, build: () => T): T {
@@ -67,7 +131,7 @@ export class HandleTable {
       Object.defineProperty(h, HANDLE_KEY, { value: key });
       freeze(h);
       this.byInternal.set(internal, h);
-      this.byHandle.set(h, internal);
+      this.addSlot(h, internal, key, /^[dgt]:/.test(key) ? Number(key.slice(2)) : 0, 0);
     }
     return h;
   }
@@ -100,7 +164,16 @@ export class HandleTable {
             opsFor = d.ops;
             const ops: Record<string, unknown> = {};
             for (const name of DOMAIN_OP_NAMES) {
-              if (d.ops[name]) ops[name] = (...args: unknown[]) => table.invoke(`domain.ops.${name}`, args);
+              if (!d.ops[name]) continue;
+              const id = apiId(`domain.ops.${name}`);
+              ops[name] = (
+                a0?: unknown,
+                a1?: unknown,
+                a2?: unknown,
+                a3?: unknown,
+                a4?: unknown,
+                a5?: unknown,
+              ) => table.call(id, a0, a1, a2, a3, a4, a5);
             }
             opsHandle = freeze(ops);
           }
@@ -122,8 +195,8 @@ export class HandleTable {
         get group() {
           return table.group(dev.group);
         },
-        dma_read: (iova: unknown, length: unknown) => this.invoke('device.dma_read', [handle, iova, length]),
-        dma_write: (iova: unknown, bytes: unknown) => this.invoke('device.dma_write', [handle, iova, bytes]),
+        dma_read: (iova: unknown, length: unknown) => this.call(DMA_READ, handle, iova, length),
+        dma_write: (iova: unknown, bytes: unknown) => this.call(DMA_WRITE, handle, iova, bytes),
       };
       return handle;
     });
@@ -159,7 +232,10 @@ export class HandleTable {
               },
             };
             for (const name of IOMMU_OP_NAMES) {
-              if (ops[name]) out[name] = (...args: unknown[]) => table.invoke(`iommu.ops.${name}`, [handle, ...args]);
+              if (!ops[name]) continue;
+              const id = apiId(`iommu.ops.${name}`);
+              out[name] = (a0?: unknown, a1?: unknown, a2?: unknown, a3?: unknown, a4?: unknown) =>
+                table.call(id, handle, a0, a1, a2, a3, a4);
             }
             opsHandle = freeze(out);
           }
@@ -211,6 +287,9 @@ export class HandleTable {
     return this.remember(BUS_KEYS[name], `b:${name}`, () => ({ name }));
   }
 }
+
+const DMA_READ = apiId('device.dma_read');
+const DMA_WRITE = apiId('device.dma_write');
 
 /** Stand-ins for the two buses, so bus handles are remembered like any other. */
 const BUS_KEYS = { pci: {}, platform: {} };

@@ -12,10 +12,10 @@ import { IommuDevice } from '../core/iommu-device.ts';
 import { Machine } from '../core/machine.ts';
 import { KernelProfile, type KernelName } from '../core/kernel-profile.ts';
 import { Trace, TraceDivergenceError } from '../trace/trace.ts';
-import { CallLog, decodeArgs, type LoggedCall } from './call-log.ts';
-import { HandleTable, handleKey } from './handles.ts';
+import { CallLog, type ArgResolver } from './call-log.ts';
+import { HandleTable } from './handles.ts';
 import { ev } from './trace-events.ts';
-import { API } from './api.ts';
+import { API_ENTRIES, API_NAMES, MAX_API_ARGS, apiId } from './api.ts';
 import { describe } from './args.ts';
 
 export interface LabOptions {
@@ -26,7 +26,7 @@ export interface LabOptions {
   disabledChecks: readonly string[];
 }
 
-export class LabContext {
+export class LabContext implements ArgResolver {
   machine: Machine;
   readonly handles: HandleTable;
   /** Steps so far (the step being executed while inside one). */
@@ -34,7 +34,11 @@ export class LabContext {
   private depth = 0;
   /** null while replaying: a replay reads a log, it does not write one. */
   readonly log: CallLog | null;
-  private readonly fnIds = new Map<string, number>();
+  /** Each API entry's name interned in the trace (-1 until its first step), as the call event's `fn`. */
+  private readonly fnStr = new Int32Array(API_ENTRIES.length).fill(-1);
+  /** While replaying: the handle each slot of the recording lab stands for here, once found. */
+  private readonly replayed: unknown[] = [];
+  private readonly replayArgs: unknown[] = new Array(MAX_API_ARGS).fill(undefined);
 
   /**
    * A lab over `machine` (a fresh one when not given). Replays pass the machine they rebuild and
@@ -49,8 +53,8 @@ export class LabContext {
   ) {
     this.machine = machine ?? LabContext.newMachine(options, trace);
     this.steps = steps;
-    this.handles = new HandleTable((name, args) => this.invoke(name, args));
-    this.log = record ? new CallLog() : null;
+    this.handles = new HandleTable((id, a0, a1, a2, a3, a4, a5) => this.call(id, a0, a1, a2, a3, a4, a5));
+    this.log = record ? new CallLog(this.handles) : null;
   }
 
   static newMachine(options: LabOptions, trace: Trace): Machine {
@@ -69,38 +73,69 @@ export class LabContext {
     return this.machine.trace;
   }
 
-  invoke(name: string, args: unknown[]): unknown {
-    const entry = API[name];
-    if (!entry) throw new Error(`internal: no API entry '${name}'`);
-    if (entry.query || this.depth > 0) return entry.impl(this, ...args);
-    this.log?.record(name, args, (x) => this.handles.isErrPtr(x));
+  /** The function a script calls for API entry `name` (no array per call: six positional arguments). */
+  fn(name: string): (...args: unknown[]) => unknown {
+    const id = apiId(name);
+    return (a0?: unknown, a1?: unknown, a2?: unknown, a3?: unknown, a4?: unknown, a5?: unknown) =>
+      this.call(id, a0, a1, a2, a3, a4, a5);
+  }
+
+  invoke(name: string, args: readonly unknown[]): unknown {
+    return this.call(apiId(name), args[0], args[1], args[2], args[3], args[4], args[5]);
+  }
+
+  /**
+   * API entry `id` as a step: recorded in the call log, traced as a call and a return. No entry
+   * reads more than six arguments (MAX_API_ARGS); the call event shows the first five.
+   */
+  call(
+    id: number,
+    a0?: unknown,
+    a1?: unknown,
+    a2?: unknown,
+    a3?: unknown,
+    a4?: unknown,
+    a5?: unknown,
+  ): unknown {
+    const entry = API_ENTRIES[id];
+    if (entry.query || this.depth > 0) return entry.impl(this, a0, a1, a2, a3, a4, a5);
+    if (this.log !== null) this.log.record(id, a0, a1, a2, a3, a4, a5);
     const t = this.machine.trace;
     t.step = ++this.steps;
-    let fn = this.fnIds.get(name);
-    if (fn === undefined) this.fnIds.set(name, (fn = t.str(name)));
-    t.emit(ev.api_call, fn, traceArg(args[0]), traceArg(args[1]), traceArg(args[2]), traceArg(args[3]), traceArg(args[4]));
+    let fn = this.fnStr[id];
+    if (fn < 0) this.fnStr[id] = fn = t.str(API_NAMES[id]);
+    t.emit(
+      ev.api_call,
+      fn,
+      this.traceArg(a0),
+      this.traceArg(a1),
+      this.traceArg(a2),
+      this.traceArg(a3),
+      this.traceArg(a4),
+    );
     this.depth++;
     let ret: unknown;
     try {
-      ret = entry.impl(this, ...args);
+      ret = entry.impl(this, a0, a1, a2, a3, a4, a5);
     } finally {
       this.depth--;
     }
-    t.emit(ev.api_return, fn, traceRet(ret));
+    t.emit(
+      ev.api_return,
+      fn,
+      typeof ret === 'number' ? (Number.isFinite(ret) ? ret : 0) : this.traceRet(ret),
+    );
     return ret;
   }
 
-  /** Run logged calls [from, to) again on this lab (which must be at step `from`). */
-  replay(calls: readonly LoggedCall[], from: number, to: number): void {
-    for (let i = from; i < to && i < calls.length; i++) {
-      const c = calls[i];
-      const args = decodeArgs(
-        c.args,
-        (key) => this.resolve(key),
-        (e) => this.handles.errPtr(e),
-      );
+  /** Run logged steps [from, to) again on this lab (which must be at step `from`). */
+  replay(log: CallLog, from: number, to: number): void {
+    const a = this.replayArgs;
+    const end = Math.min(to, log.length);
+    for (let i = from; i < end; i++) {
+      const id = log.read(i, a, this);
       try {
-        this.invoke(c.name, args);
+        this.call(id, a[0], a[1], a[2], a[3], a[4], a[5]);
       } catch (e) {
         // A replay that no longer matches the recorded events is a bug to report, not to hide.
         if (e instanceof TraceDivergenceError) throw e;
@@ -109,8 +144,18 @@ export class LabContext {
     }
   }
 
-  /** The handle a logged key names, looked up in this lab's machine. */
-  private resolve(key: string): unknown {
+  /** ArgResolver: the recording lab's handle in `slot`, here. Found objects never change, so they are kept. */
+  slot(slot: number, key: string): unknown {
+    let h = this.replayed[slot];
+    if (h === undefined || h === null) {
+      h = this.key(key);
+      if (h !== null && h !== undefined) this.replayed[slot] = h;
+    }
+    return h;
+  }
+
+  /** ArgResolver: the handle (or error pointer, or owner cookie) a logged key names, in this lab's machine. */
+  key(key: string): unknown {
     const m = this.machine;
     const kind = key[0];
     const id = key.slice(2);
@@ -129,6 +174,8 @@ export class LabContext {
       }
       case 'b':
         return this.handles.bus(id as 'pci' | 'platform');
+      case 'e':
+        return this.handles.errPtr(Number(id));
       case 'o': {
         let token = m.script_objects.get(key);
         if (!token) m.script_objects.set(key, (token = {}));
@@ -139,12 +186,33 @@ export class LabContext {
     }
   }
 
+  /** A number that stands for an argument in the trace. */
+  private traceArg(v: unknown): number {
+    if (typeof v === 'number') return Number.isFinite(v) ? v : 0;
+    if (typeof v === 'boolean') return v ? 1 : 0;
+    if (typeof v !== 'object' || v === null) return 0;
+    if (Array.isArray(v) || v instanceof Uint8Array) return v.length;
+    const slot = this.handles.slotOf(v);
+    return slot < 0 ? 0 : this.handles.traceNum(slot);
+  }
+
+  private traceRet(v: unknown): number {
+    if (typeof v === 'object' && v !== null) {
+      const e = (v as { __err_ptr?: number }).__err_ptr;
+      if (typeof e === 'number') return e;
+      return this.traceArg(v);
+    }
+    return 0;
+  }
+
   // ── typed access to what a handle stands for; errors name the argument ──
 
   domain(v: unknown, arg = 'domain'): IommuDomain {
     const x = this.handles.internal(v);
     if (x instanceof IommuDomain) return x;
-    throw new TypeError(`${arg} must be an IommuDomain (got ${this.handles.isErrPtr(v) ? 'an error pointer: check IS_ERR() first' : describe(v)})`);
+    throw new TypeError(
+      `${arg} must be an IommuDomain (got ${this.handles.isErrPtr(v) ? 'an error pointer: check IS_ERR() first' : describe(v)})`,
+    );
   }
 
   device(v: unknown, arg = 'dev'): Device {
@@ -170,26 +238,4 @@ export class LabContext {
     if (x instanceof IommuIotlbGather) return x;
     throw new TypeError(`${arg} must come from iommu_iotlb_gather_init() (got ${describe(v)})`);
   }
-}
-
-/** A number that stands for an argument in the trace. */
-function traceArg(v: unknown): number {
-  if (typeof v === 'number') return Number.isFinite(v) ? v : 0;
-  if (typeof v === 'boolean') return v ? 1 : 0;
-  if (Array.isArray(v) || v instanceof Uint8Array) return v.length;
-  if (typeof v === 'object' && v !== null) {
-    const key = handleKey(v);
-    if (key && /^[dgt]:/.test(key)) return Number(key.slice(2));
-  }
-  return 0;
-}
-
-function traceRet(v: unknown): number {
-  if (typeof v === 'number') return Number.isFinite(v) ? v : 0;
-  if (typeof v === 'object' && v !== null) {
-    const e = (v as { __err_ptr?: number }).__err_ptr;
-    if (typeof e === 'number') return e;
-    return traceArg(v);
-  }
-  return 0;
 }

@@ -26,7 +26,8 @@ type ModuleExports = Omit<typeof Api, 'expect'>;
 
 export function labOptions(opts: LabModuleOptions): LabOptions {
   const kernel = opts.kernel ?? DEFAULT_KERNEL;
-  if (!isKernelName(kernel)) throw new Error(`unknown kernel profile ${describe(kernel)}; the lab models ${KERNEL_NAMES.join(', ')}`);
+  if (!isKernelName(kernel))
+    throw new Error(`unknown kernel profile ${describe(kernel)}; the lab models ${KERNEL_NAMES.join(', ')}`);
   return {
     kernel,
     seed: opts.seed ?? 0,
@@ -36,33 +37,32 @@ export function labOptions(opts: LabModuleOptions): LabOptions {
   };
 }
 
-export function createLabModule(opts: LabModuleOptions): { exports: Record<string, unknown>; session: LabSession } {
+export function createLabModule(opts: LabModuleOptions): {
+  exports: Record<string, unknown>;
+  session: LabSession;
+} {
   const options = labOptions(opts);
   const ctx = new LabContext(options, new Trace(), true);
-  const call =
-    <F>(name: string) =>
-    (...args: unknown[]) =>
-      ctx.invoke(name, args) as F;
-  const fn = <K extends keyof ModuleExports>(name: K) => call<ModuleExports[K]>(name) as unknown as ModuleExports[K];
+  const fn = <K extends keyof ModuleExports>(name: K) => ctx.fn(name) as unknown as ModuleExports[K];
 
   const lab = {
-    kernel: (...args: unknown[]) => ctx.invoke('lab.kernel', args),
-    add_iommu: (...args: unknown[]) => ctx.invoke('lab.add_iommu', args),
-    add_device: (...args: unknown[]) => ctx.invoke('lab.add_device', args),
-    bus: (...args: unknown[]) => ctx.invoke('lab.bus', args),
+    kernel: ctx.fn('lab.kernel'),
+    add_iommu: ctx.fn('lab.add_iommu'),
+    add_device: ctx.fn('lab.add_device'),
+    bus: ctx.fn('lab.bus'),
     mem: Object.freeze({
-      alloc: (...args: unknown[]) => ctx.invoke('lab.mem.alloc', args),
-      write: (...args: unknown[]) => ctx.invoke('lab.mem.write', args),
-      read: (...args: unknown[]) => ctx.invoke('lab.mem.read', args),
+      alloc: ctx.fn('lab.mem.alloc'),
+      write: ctx.fn('lab.mem.write'),
+      read: ctx.fn('lab.mem.read'),
     }),
     params: options.params,
-    seed: (...args: unknown[]) => ctx.invoke('lab.seed', args),
-    random: (...args: unknown[]) => ctx.invoke('lab.random', args),
-    advance_time: (...args: unknown[]) => ctx.invoke('lab.advance_time', args),
-    now: (...args: unknown[]) => ctx.invoke('lab.now', args),
-    checks: (...args: unknown[]) => ctx.invoke('lab.checks', args),
-    trace: (...args: unknown[]) => ctx.invoke('lab.trace', args),
-    fail_nth_alloc: (...args: unknown[]) => ctx.invoke('lab.fail_nth_alloc', args),
+    seed: ctx.fn('lab.seed'),
+    random: ctx.fn('lab.random'),
+    advance_time: ctx.fn('lab.advance_time'),
+    now: ctx.fn('lab.now'),
+    checks: ctx.fn('lab.checks'),
+    trace: ctx.fn('lab.trace'),
+    fail_nth_alloc: ctx.fn('lab.fail_nth_alloc'),
   } as unknown as Api.Lab;
 
   const isErr = (x: unknown): x is Api.ErrPtr => ctx.handles.isErrPtr(x);
@@ -100,7 +100,8 @@ export function createLabModule(opts: LabModuleOptions): { exports: Record<strin
         throw new RangeError(`ERR_PTR() takes a negative errno from -1 to -4095 (got ${describe(e)})`);
       return ctx.handles.errPtr(e) as Api.ErrPtr;
     },
-    IS_ERR_OR_NULL: (x: unknown): x is Api.ErrPtr | null | undefined => x === null || x === undefined || isErr(x),
+    IS_ERR_OR_NULL: (x: unknown): x is Api.ErrPtr | null | undefined =>
+      x === null || x === undefined || isErr(x),
     dma_map_single: fn('dma_map_single'),
     dma_unmap_single: fn('dma_unmap_single'),
     dma_map_sg: fn('dma_map_sg'),

@@ -109,7 +109,7 @@ export class LabSession {
     this.active = machine;
     t.replayFrom(from === 0 ? 0 : t.indexOfStep(from + 1));
     try {
-      new LabContext(this.ctx.options, t, false, machine, from).replay(log.calls, from, to);
+      new LabContext(this.ctx.options, t, false, machine, from).replay(log, from, to);
     } finally {
       t.endReplay();
       this.active = prev;
