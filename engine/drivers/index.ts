@@ -8,15 +8,17 @@ import { s390_iommu } from './s390-iommu/index.ts';
 import { tegra_gart } from './tegra-gart/index.ts';
 import { virtio_iommu } from './virtio-iommu/index.ts';
 
-export const DRIVERS: ReadonlyMap<string, IommuDriver> = new Map<string, IommuDriver>([
-  [arm_smmu_v3.name, arm_smmu_v3],
-  [virtio_iommu.name, virtio_iommu],
-  [intel_iommu.name, intel_iommu],
-  [amd_iommu.name, amd_iommu],
-  [s390_iommu.name, s390_iommu],
-  [omap_iommu.name, omap_iommu],
-  [tegra_gart.name, tegra_gart],
-]);
+/**
+ * Driver objects are frozen: machine state points at them (domain.owner, iommu.driver) and a
+ * time-travel checkpoint must share them, not copy them, or the owner check on attach would see two
+ * different drivers (deep-clone shares frozen objects).
+ */
+export const DRIVERS: ReadonlyMap<string, IommuDriver> = new Map<string, IommuDriver>(
+  [arm_smmu_v3, virtio_iommu, intel_iommu, amd_iommu, s390_iommu, omap_iommu, tegra_gart].map((d) => [
+    d.name,
+    Object.freeze(d),
+  ]),
+);
 
 /** The driver names SCRIPT-API.md lists, modelled or not, in its order. */
 export const DRIVER_NAMES = [

@@ -55,6 +55,8 @@ describe('time travel', () => {
     const session = r.session!;
     const steps = session.steps;
     expect(snapshot(session.seek(steps))).toEqual(snapshot(session.machine));
+    // As the host does while idle after a run: checkpoints, so seeks restore clones of them.
+    while (!session.buildCheckpoints(50));
     fc.assert(
       fc.property(fc.array(fc.integer({ min: 0, max: steps }), { minLength: 1, maxLength: 6 }), (targets) => {
         for (const n of targets) expect(snapshot(session.seek(n))).toEqual(snapshot(session.stateAt(n)));
@@ -69,5 +71,16 @@ describe('time travel', () => {
     const session = run('strict-vs-lazy.ts').session!;
     const mid = snapshot(session.seek(Math.floor(session.steps / 2)));
     expect(mid).not.toEqual(snapshot(session.seek(session.steps)));
+  });
+});
+
+describe('checkpoints', () => {
+  it('share the driver objects with the live machine (a copied driver would fail the owner check on attach)', async () => {
+    const { deepClone } = await import('../trace/deep-clone.ts');
+    const session = run('cross-instance-attach.ts').session!;
+    const clone = deepClone(session.machine);
+    expect(clone.iommus.length).toBeGreaterThan(0);
+    for (let i = 0; i < clone.iommus.length; i++) expect(clone.iommus[i].driver).toBe(session.machine.iommus[i].driver);
+    expect(clone.domains.map((d) => d.owner)).toEqual(session.machine.domains.map((d) => d.owner));
   });
 });

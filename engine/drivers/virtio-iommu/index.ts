@@ -30,7 +30,6 @@ import type { Device } from '../../core/device.ts';
 import type { DomainOps, IommuDomain, MapPagesResult } from '../../core/domain.ts';
 import type { DomainOrErr, IommuDriver, IommuOps } from '../../core/driver.ts';
 import { EINVAL, ENODEV } from '../../core/errno.ts';
-import { hex } from '../../core/format.ts';
 import type { IommuIotlbGather } from '../../core/gather.ts';
 import type { Machine } from '../../core/machine.ts';
 import type { OptionTable } from '../../core/options.ts';
