@@ -34,7 +34,9 @@ function one(driver: (typeof RADIX_DRIVERS)[number], pages: number, lookups: num
   const base = platform ? 0x1000_0000 : 0x2_0000_0000;
   const pa = 0x4000_0000;
   let t0 = performance.now();
-  for (let i = 0; i < pages; i++) if (L.iommu_map(domain, base + i * SZ_4K, pa + i * SZ_4K, SZ_4K, 3)) throw new Error(`${driver}: map failed at ${i}`);
+  for (let i = 0; i < pages; i++)
+    if (L.iommu_map(domain, base + i * SZ_4K, pa + i * SZ_4K, SZ_4K, 3))
+      throw new Error(`${driver}: map failed at ${i}`);
   const mapNs = ((performance.now() - t0) * 1e6) / pages;
 
   const m = (session as LabSession).machine;
@@ -59,7 +61,13 @@ function one(driver: (typeof RADIX_DRIVERS)[number], pages: number, lookups: num
   return [
     { name: `map_4k_calls[${driver}]`, value: mapNs, unit: 'ns/call', n: pages, detail },
     { name: `iova_to_phys_random[${driver}]`, value: lookupNs, unit: 'ns/lookup', n: lookups, detail },
-    { name: `dma_walk_random[${driver}]`, value: walkNs, unit: 'ns/access', n: lookups, detail: `${detail}, 64-entry IOTLB` },
+    {
+      name: `dma_walk_random[${driver}]`,
+      value: walkNs,
+      unit: 'ns/access',
+      n: lookups,
+      detail: `${detail}, 64-entry IOTLB`,
+    },
   ];
 }
 

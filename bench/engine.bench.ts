@@ -42,10 +42,18 @@ function internals(s: LabSession, domainId: number): { domain: IommuDomain; dev:
 function map_4k_calls(n = 262_144): BenchResult {
   const { L, domain } = setup();
   const t0 = ms();
-  for (let i = 0; i < n; i++) L.iommu_map(domain, 0x1_0000_0000 + i * SZ_4K, 0x8000_0000 + i * SZ_4K, SZ_4K, RW);
+  for (let i = 0; i < n; i++)
+    L.iommu_map(domain, 0x1_0000_0000 + i * SZ_4K, 0x8000_0000 + i * SZ_4K, SZ_4K, RW);
   const t = ms() - t0;
-  if (L.iommu_iova_to_phys(domain, 0x1_0000_0000 + (n - 1) * SZ_4K) !== 0x8000_0000 + (n - 1) * SZ_4K) throw new Error('map_4k_calls: wrong result');
-  return { name: 'map_4k_calls', value: (t * 1e6) / n, unit: 'ns/call', n, detail: 'iommu_map from a script, arm-smmu-v3 4K granule, UNMANAGED, tracing on' };
+  if (L.iommu_iova_to_phys(domain, 0x1_0000_0000 + (n - 1) * SZ_4K) !== 0x8000_0000 + (n - 1) * SZ_4K)
+    throw new Error('map_4k_calls: wrong result');
+  return {
+    name: 'map_4k_calls',
+    value: (t * 1e6) / n,
+    unit: 'ns/call',
+    n,
+    detail: 'iommu_map from a script, arm-smmu-v3 4K granule, UNMANAGED, tracing on',
+  };
 }
 
 function map_unmap_1g(): BenchResult[] {
@@ -56,15 +64,28 @@ function map_unmap_1g(): BenchResult[] {
   const t0 = ms();
   if (iommu_map(d, 0x4000_0000, 0x1_0000_0000, SZ_1G, RW) !== 0) throw new Error('map failed');
   const tm = ms() - t0;
-  if (L.iommu_iova_to_phys(domain, 0x4000_0000 + SZ_1G - SZ_4K) !== 0x1_0000_0000 + SZ_1G - SZ_4K) throw new Error('map_1g: wrong result');
+  if (L.iommu_iova_to_phys(domain, 0x4000_0000 + SZ_1G - SZ_4K) !== 0x1_0000_0000 + SZ_1G - SZ_4K)
+    throw new Error('map_1g: wrong result');
   const t1 = ms();
   const got = iommu_unmap(d, 0x4000_0000, SZ_1G);
   const tu = ms() - t1;
   if (got !== SZ_1G) throw new Error(`unmap_1g unmapped ${got}`);
   void iommu_iotlb_gather_init;
   return [
-    { name: 'map_1g_batched', value: (tm * 1e6) / pages, unit: 'ns/page', n: pages, detail: 'one iommu_map of 1 GiB, pgsize_bitmap 4K' },
-    { name: 'unmap_1g_batched', value: (tu * 1e6) / pages, unit: 'ns/page', n: pages, detail: 'one iommu_unmap of 1 GiB of 4K leaves' },
+    {
+      name: 'map_1g_batched',
+      value: (tm * 1e6) / pages,
+      unit: 'ns/page',
+      n: pages,
+      detail: 'one iommu_map of 1 GiB, pgsize_bitmap 4K',
+    },
+    {
+      name: 'unmap_1g_batched',
+      value: (tu * 1e6) / pages,
+      unit: 'ns/page',
+      n: pages,
+      detail: 'one iommu_unmap of 1 GiB of 4K leaves',
+    },
   ];
 }
 
@@ -100,7 +121,13 @@ function dma(n = 10_000_000): BenchResult[] {
   if (bad) throw new Error(`dma_walk_random: ${bad} wrong translations`);
   const stats = ib.dev.iommu.tlb.stats;
   return [
-    { name: 'dma_hit', value: (hit * 1e6) / n, unit: 'ns/access', n, detail: 'device reads of one hot page (IOTLB hit, permission check)' },
+    {
+      name: 'dma_hit',
+      value: (hit * 1e6) / n,
+      unit: 'ns/access',
+      n,
+      detail: 'device reads of one hot page (IOTLB hit, permission check)',
+    },
     {
       name: 'dma_walk_random',
       value: (walk * 1e6) / n,
@@ -121,7 +148,8 @@ function iova_to_phys_and_resident(lookups = 10_000_000, live = 4 * 1024 * 1024)
   const rss0 = process.memoryUsage().rss;
   const { L, domain, session } = setup();
   // 4 M live 4K mappings (16 GiB of IOVA), made by separate iommu_map calls with tracing on.
-  for (let i = 0; i < live; i++) L.iommu_map(domain, 0x1_0000_0000 + i * SZ_4K, 0x10_0000_0000 + i * SZ_4K, SZ_4K, RW);
+  for (let i = 0; i < live; i++)
+    L.iommu_map(domain, 0x1_0000_0000 + i * SZ_4K, 0x10_0000_0000 + i * SZ_4K, SZ_4K, RW);
   const rss = process.memoryUsage().rss - rss0;
   const d = internals(session, domain.id).domain;
   const ops = d.ops;
@@ -138,7 +166,13 @@ function iova_to_phys_and_resident(lookups = 10_000_000, live = 4 * 1024 * 1024)
   const t = ms() - t0;
   if (bad) throw new Error(`iova_to_phys_random: ${bad} wrong`);
   return [
-    { name: 'iova_to_phys_random', value: (t * 1e6) / lookups, unit: 'ns/lookup', n: lookups, detail: '4 M live 4K mappings (16 GiB of IOVA)' },
+    {
+      name: 'iova_to_phys_random',
+      value: (t * 1e6) / lookups,
+      unit: 'ns/lookup',
+      n: lookups,
+      detail: '4 M live 4K mappings (16 GiB of IOVA)',
+    },
     {
       name: 'resident_4m_mappings',
       value: rss / 2 ** 20,
@@ -175,11 +209,20 @@ function seek_step(steps = 1_000_000, seeks = 50): BenchResult {
     session.seek(x % session.steps);
   }
   const t = ms() - t0;
-  return { name: 'seek_step', value: t / seeks, unit: 'ms', n: seeks, detail: `random seeks in a ${session.steps}-step run, after checkpoints were built` };
+  return {
+    name: 'seek_step',
+    value: t / seeks,
+    unit: 'ms',
+    n: seeks,
+    detail: `random seeks in a ${session.steps}-step run, after checkpoints were built`,
+  };
 }
 
 function run_latency(runs = 20): BenchResult {
-  const body = Array.from({ length: 40 }, (_, i) => `iommu_map(d, ${0x100000 + i * 0x1000}, ${0x80000000 + i * 0x1000}, 0x1000, IOMMU_READ);`);
+  const body = Array.from(
+    { length: 40 },
+    (_, i) => `iommu_map(d, ${0x100000 + i * 0x1000}, ${0x80000000 + i * 0x1000}, 0x1000, IOMMU_READ);`,
+  );
   const source = [
     "import { lab, iommu_paging_domain_alloc, iommu_map, IS_ERR, IOMMU_READ } from 'iommu-lab';",
     "const smmu = lab.add_iommu('smmu0', 'arm-smmu-v3');",
@@ -202,9 +245,22 @@ function run_latency(runs = 20): BenchResult {
     });
     first += seen;
   }
-  return { name: 'run_latency', value: first / runs, unit: 'ms', n: runs, detail: 'run request to its console output, 50-line scenario, warm engine (whole run included)' };
+  return {
+    name: 'run_latency',
+    value: first / runs,
+    unit: 'ms',
+    n: runs,
+    detail: 'run request to its console output, 50-line scenario, warm engine (whole run included)',
+  };
 }
 
 export function run(): BenchResult[] {
-  return [map_4k_calls(), ...map_unmap_1g(), ...dma(), ...iova_to_phys_and_resident(), seek_step(), run_latency()];
+  return [
+    map_4k_calls(),
+    ...map_unmap_1g(),
+    ...dma(),
+    ...iova_to_phys_and_resident(),
+    seek_step(),
+    run_latency(),
+  ];
 }

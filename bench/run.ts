@@ -26,14 +26,20 @@ const TARGETS: Record<string, string> = {
 const args = process.argv.slice(3);
 const json = args.includes('--json');
 const only = args.filter((a) => !a.startsWith('--'));
-const results: BenchResult[] = [...engine(), ...trace(), ...drivers()].filter((r) => !only.length || only.includes(r.name));
+const results: BenchResult[] = [...engine(), ...trace(), ...drivers()].filter(
+  (r) => !only.length || only.includes(r.name),
+);
 if (json) {
   for (const r of results) console.log(JSON.stringify(r));
 } else {
-  console.log(`IOMMU Lab benchmarks — ${os.cpus()[0]?.model ?? 'cpu'} × ${os.cpus().length}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`);
+  console.log(
+    `IOMMU Lab benchmarks — ${os.cpus()[0]?.model ?? 'cpu'} × ${os.cpus().length}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`,
+  );
   for (const r of results) {
     const v = r.value >= 100 ? r.value.toFixed(0) : r.value.toFixed(2);
     const target = TARGETS[r.name] ?? TARGETS[r.name.replace(/\[.*\]$/, '')] ?? '-';
-    console.log(`${r.name.padEnd(34)} ${`${v} ${r.unit}`.padStart(16)}   target ${target.padEnd(10)} ${r.detail ?? ''}`);
+    console.log(
+      `${r.name.padEnd(34)} ${`${v} ${r.unit}`.padStart(16)}   target ${target.padEnd(10)} ${r.detail ?? ''}`,
+    );
   }
 }

@@ -17,20 +17,30 @@ import { fileURLToPath } from 'node:url';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = path.join(ROOT, 'test-results');
 mkdirSync(OUT, { recursive: true });
-const npmRun = (script, ...args) => ['npm', ['run', '--silent', script, ...(args.length ? ['--', ...args] : [])]];
+const npmRun = (script, ...args) => [
+  'npm',
+  ['run', '--silent', script, ...(args.length ? ['--', ...args] : [])],
+];
 
 const scenarioFiles = readdirSync(path.join(ROOT, 'scenarios'))
   .filter((f) => f.endsWith('.ts'))
   .map((f) => path.join('scenarios', f));
 // Scenarios written for the matrix read lab.params.driver: they also run on every driver × kernel.
-const matrixFiles = scenarioFiles.filter((f) => readFileSync(path.join(ROOT, f), 'utf8').includes('lab.params.driver'));
+const matrixFiles = scenarioFiles.filter((f) =>
+  readFileSync(path.join(ROOT, f), 'utf8').includes('lab.params.driver'),
+);
 
 /** Each step: a command, and how to count its tests from what it wrote. */
 const STEPS = {
   typecheck: { cmd: npmRun('typecheck') },
   lint: { cmd: npmRun('lint') },
   unit: {
-    cmd: npmRun('test:unit', '--reporter=default', '--reporter=json', `--outputFile=${path.join(OUT, 'vitest.json')}`),
+    cmd: npmRun(
+      'test:unit',
+      '--reporter=default',
+      '--reporter=json',
+      `--outputFile=${path.join(OUT, 'vitest.json')}`,
+    ),
     count: () => {
       const r = JSON.parse(readFileSync(path.join(OUT, 'vitest.json'), 'utf8'));
       return { passed: r.numPassedTests, failed: r.numFailedTests };
@@ -46,7 +56,9 @@ const STEPS = {
         .filter((l) => l.startsWith('{'))
         .map((l) => JSON.parse(l));
       for (const r of rows)
-        console.log(`  ${r.status === 'passed' ? '✓' : '✗'} ${r.file}${r.error ? `  ${r.error.message}` : ''}`);
+        console.log(
+          `  ${r.status === 'passed' ? '✓' : '✗'} ${r.file}${r.error ? `  ${r.error.message}` : ''}`,
+        );
       const passed = rows.filter((r) => r.status === 'passed').length;
       return { passed, failed: scenarioFiles.length - passed };
     },
@@ -67,7 +79,9 @@ const STEPS = {
         const na = t.cells.length - ok - bad.length;
         passed += ok;
         failed += bad.length;
-        console.log(`  ${bad.length ? '✗' : '✓'} ${t.file}: ${ok} passed, ${bad.length} failed, ${na} not in that kernel`);
+        console.log(
+          `  ${bad.length ? '✗' : '✓'} ${t.file}: ${ok} passed, ${bad.length} failed, ${na} not in that kernel`,
+        );
         for (const c of bad) console.log(`      ${c.driver} × ${c.kernel}: ${c.status} ${c.detail ?? ''}`);
       }
       return { passed, failed: failed + (matrixFiles.length - tables.length) };

@@ -89,7 +89,11 @@ export function iommu_domain_alloc(machine: Machine, bus: Bus): IommuDomain | nu
   if (!dev) return null;
   const driver = dev.iommu.driver;
   const ops = dev.iommu.ops;
-  if (machine.profile.has('bus_ops') || !ops.domain_alloc_paging || !machine.profile.has('domain_alloc_paging')) {
+  if (
+    machine.profile.has('bus_ops') ||
+    !ops.domain_alloc_paging ||
+    !machine.profile.has('domain_alloc_paging')
+  ) {
     const domain = ops.domain_alloc?.(machine, IOMMU_DOMAIN_UNMANAGED) ?? null;
     return domain && iommu_domain_init(domain, IOMMU_DOMAIN_UNMANAGED, driver);
   }

@@ -18,7 +18,11 @@ function __iommu_attach_device(domain: IommuDomain, dev: Device): number {
 function __iommu_device_set_domain(group: IommuGroup, dev: Device, domain: IommuDomain): number {
   // A device with a DIRECT region must never lose its 1:1 mappings (facts §1.5 require_direct).
   if (dev.require_direct && (domain.type === IOMMU_DOMAIN_BLOCKED || domain === group.blocking_domain)) {
-    raise_check(dev.machine, 'require-direct-blocked', `${dev.name} has a direct region and cannot be attached to a blocking domain`);
+    raise_check(
+      dev.machine,
+      'require-direct-blocked',
+      `${dev.name} has a direct region and cannot be attached to a blocking domain`,
+    );
     return -EINVAL;
   }
   return __iommu_attach_device(domain, dev);
@@ -36,7 +40,11 @@ function move_attachment(group: IommuGroup, to: IommuDomain | null): void {
  * Attach every device of the group; on a failure re-attach the devices already moved to the
  * previous domain. `must_succeed` is IOMMU_SET_DOMAIN_MUST_SUCCEED (a failure there is a WARN).
  */
-export function __iommu_group_set_domain(group: IommuGroup, domain: IommuDomain, must_succeed = false): number {
+export function __iommu_group_set_domain(
+  group: IommuGroup,
+  domain: IommuDomain,
+  must_succeed = false,
+): number {
   if (group.domain === domain) return 0;
   let done = 0;
   let ret = 0;
@@ -81,7 +89,8 @@ export function __iommu_group_set_core_domain(group: IommuGroup): void {
 }
 
 export function __iommu_attach_group(domain: IommuDomain, group: IommuGroup): number {
-  if (group.domain && group.domain !== group.default_domain && group.domain !== group.blocking_domain) return -EBUSY;
+  if (group.domain && group.domain !== group.default_domain && group.domain !== group.blocking_domain)
+    return -EBUSY;
   const dev = group.devices[0];
   if (dev.machine.profile.has('owner_check_on_attach') && domain.owner !== dev.iommu.driver) return -EINVAL;
   return __iommu_group_set_domain(group, domain);
@@ -114,7 +123,11 @@ export function iommu_detach_device(domain: IommuDomain, dev: Device): void {
 
 export function iommu_detach_group(domain: IommuDomain, group: IommuGroup): void {
   if (domain !== group.domain) {
-    raise_check(group.devices[0].machine, 'detach-not-current-domain', `iommu_detach_group: domain ${domain.id} is not group ${group.id}'s current domain`);
+    raise_check(
+      group.devices[0].machine,
+      'detach-not-current-domain',
+      `iommu_detach_group: domain ${domain.id} is not group ${group.id}'s current domain`,
+    );
     return;
   }
   __iommu_group_set_core_domain(group);

@@ -76,7 +76,8 @@ export const SZ_1G = 0x40000000;
 export const SIZES: Record<string, number> = Object.fromEntries(
   Array.from({ length: 21 }, (_, i) => {
     const size = 1024 * 2 ** i;
-    const name = size >= SZ_1G ? `${size / SZ_1G}G` : size >= 0x100000 ? `${size / 0x100000}M` : `${size / 1024}K`;
+    const name =
+      size >= SZ_1G ? `${size / SZ_1G}G` : size >= 0x100000 ? `${size / 0x100000}M` : `${size / 1024}K`;
     return [`SZ_${name}`, size];
   }),
 );

@@ -40,6 +40,7 @@ export function iommu_create_device_direct_mappings(domain: IommuDomain, dev: De
       }
     }
   }
-  if (regions.length && isDma && dev.machine.profile.has('direct_mappings_flush_all')) iommu_flush_iotlb_all(domain);
+  if (regions.length && isDma && dev.machine.profile.has('direct_mappings_flush_all'))
+    iommu_flush_iotlb_all(domain);
   return ret;
 }

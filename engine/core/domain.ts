@@ -16,8 +16,21 @@ export interface MapPagesResult {
  */
 export interface DomainOps {
   attach_dev?(domain: IommuDomain, dev: Device): number;
-  map_pages?(domain: IommuDomain, iova: number, paddr: number, pgsize: number, pgcount: number, prot: number): MapPagesResult;
-  unmap_pages?(domain: IommuDomain, iova: number, pgsize: number, pgcount: number, gather: IommuIotlbGather): number;
+  map_pages?(
+    domain: IommuDomain,
+    iova: number,
+    paddr: number,
+    pgsize: number,
+    pgcount: number,
+    prot: number,
+  ): MapPagesResult;
+  unmap_pages?(
+    domain: IommuDomain,
+    iova: number,
+    pgsize: number,
+    pgcount: number,
+    gather: IommuIotlbGather,
+  ): number;
   /** void before v6.7: the core ignores the result then. */
   iotlb_sync_map?(domain: IommuDomain, iova: number, size: number): number;
   iotlb_sync?(domain: IommuDomain, gather: IommuIotlbGather): void;

@@ -22,7 +22,11 @@ export function iommu_iotlb_gather_init(gather = new IommuIotlbGather()): IommuI
 }
 
 /** True when [iova, iova+size) neither overlaps nor touches the gathered range. */
-export function iommu_iotlb_gather_is_disjoint(gather: IommuIotlbGather, iova: number, size: number): boolean {
+export function iommu_iotlb_gather_is_disjoint(
+  gather: IommuIotlbGather,
+  iova: number,
+  size: number,
+): boolean {
   const end = iova + size - 1;
   return gather.end !== 0 && (end + 1 < gather.start || iova > gather.end + 1);
 }

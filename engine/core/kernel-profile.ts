@@ -21,7 +21,10 @@ interface Feature {
 export const FEATURES = {
   // ── core allocation API (facts §6 (e)) ──
   domain_alloc_paging: { since: 607, what: 'iommu_ops.domain_alloc_paging(dev); the core prefers it' },
-  owner_check_on_attach: { since: 608, what: 'attach refuses a domain whose owner is another driver (-EINVAL)' },
+  owner_check_on_attach: {
+    since: 608,
+    what: 'attach refuses a domain whose owner is another driver (-EINVAL)',
+  },
   bus_ops: { since: 0, until: 608, what: 'per-bus iommu_ops (bus->iommu_ops)' },
   iommu_paging_domain_alloc: { since: 611, what: 'iommu_paging_domain_alloc(dev)' },
   iommu_domain_alloc: { since: 0, until: 613, what: 'iommu_domain_alloc(bus)' },
@@ -52,7 +55,10 @@ export const FEATURES = {
     since: 612,
     what: 'intel-iommu: DID 1 (FLPT_DEFAULT_DID) is kept back in legacy mode too, domains start at DID 2 (IDA_START_DID); the exact release is not pinned down here (v6.6: only in scalable mode)',
   },
-  intel_paging: { since: 613, what: 'intel-iommu: domain_alloc_paging; first-stage domains in scalable mode' },
+  intel_paging: {
+    since: 613,
+    what: 'intel-iommu: domain_alloc_paging; first-stage domains in scalable mode',
+  },
   virtio_iotlb_sync_map: {
     since: 608,
     what: 'virtio-iommu: map_pages queues MAPs, iotlb_sync_map syncs once per iommu_map',
@@ -63,7 +69,10 @@ export const FEATURES = {
     what: 'virtio-iommu: domain_alloc_paging, identity domain, no global pgsize_bitmap',
   },
   tegra_gart: { since: 0, until: 607, what: 'the tegra-gart driver (removed in v6.7)' },
-  amd_ht_range_ignore: { since: 616, what: 'amd-iommu: HTRangeIgnore skips the HyperTransport reserved range' },
+  amd_ht_range_ignore: {
+    since: 616,
+    what: 'amd-iommu: HTRangeIgnore skips the HyperTransport reserved range',
+  },
   amd_paging: {
     since: 613,
     what: 'amd-iommu: domain_alloc_paging_flags with static identity/blocked domains; legacy domain_alloc(type) removed',

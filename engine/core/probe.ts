@@ -35,10 +35,18 @@ const REQUEST_TYPES: Record<DefaultDomainRequest, number> = {
 };
 
 /** Probe a new device behind `iommu`, as Linux's iommu_probe_device does. Throws on what Linux would refuse. */
-export function iommu_probe_device(machine: Machine, name: string, iommu: IommuDevice, o: DeviceOptions): Device {
+export function iommu_probe_device(
+  machine: Machine,
+  name: string,
+  iommu: IommuDevice,
+  o: DeviceOptions,
+): Device {
   const dev = new Device(machine, name, iommu, o.bus, o.resv, o.trusted, o.group, o.default_domain);
   const ret = iommu.ops.probe_device(dev);
-  if (ret) throw new Error(`${iommu.driver.name} did not take ${name}: probe_device returned ${errnoName(ret) ?? ret}`);
+  if (ret)
+    throw new Error(
+      `${iommu.driver.name} did not take ${name}: probe_device returned ${errnoName(ret) ?? ret}`,
+    );
   machine.devices.push(dev);
 
   let group = o.group === null ? undefined : machine.groups.find((g) => g.name === o.group);
@@ -82,7 +90,8 @@ function requested_type(group: IommuGroup): number | null {
         throw new Error(`${dev.name} is untrusted, but its driver requires an identity domain: probe fails`);
       t = IOMMU_DOMAIN_DMA;
     }
-    if (t !== null && type !== null && t !== type) type = IOMMU_DOMAIN_IDENTITY; // Linux logs the conflict; identity wins
+    if (t !== null && type !== null && t !== type)
+      type = IOMMU_DOMAIN_IDENTITY; // Linux logs the conflict; identity wins
     else if (t !== null) type = t;
   }
   return type;
@@ -105,10 +114,12 @@ function iommu_setup_default_domain(group: IommuGroup): void {
   const req = requested_type(group);
   let type = req ?? global_default_type(group);
   const anyUntrusted = group.devices.some((d) => d.bus === 'pci' && !d.trusted);
-  if (type === IOMMU_DOMAIN_DMA_FQ && (!dev.iommu.ops.deferred_flush?.(dev) || anyUntrusted)) type = IOMMU_DOMAIN_DMA;
+  if (type === IOMMU_DOMAIN_DMA_FQ && (!dev.iommu.ops.deferred_flush?.(dev) || anyUntrusted))
+    type = IOMMU_DOMAIN_DMA;
 
   let dom = __iommu_group_domain_alloc(dev, type);
-  if (typeof dom === 'number' && req === null && type !== IOMMU_DOMAIN_DMA) dom = __iommu_group_domain_alloc(dev, IOMMU_DOMAIN_DMA);
+  if (typeof dom === 'number' && req === null && type !== IOMMU_DOMAIN_DMA)
+    dom = __iommu_group_domain_alloc(dev, IOMMU_DOMAIN_DMA);
   if (typeof dom === 'number') return; // no default domain: the device stays unattached (v6.6 platform drivers)
   const domain: IommuDomain = dom;
 

@@ -28,13 +28,19 @@ export function resv_type_name(type: number): string {
   return RESV_TYPE_SYSFS[type] ?? `unknown(${type})`;
 }
 
-export function iommu_alloc_resv_region(start: number, length: number, prot: number, type: number): ResvRegion {
+export function iommu_alloc_resv_region(
+  start: number,
+  length: number,
+  prot: number,
+  type: number,
+): ResvRegion {
   return { start, length, prot, type };
 }
 
 /** Parse a script's `{start, length, type, prot?}`; errors name the field and what is accepted. */
 export function parse_resv_region(spec: unknown, where: string): ResvRegion {
-  if (typeof spec !== 'object' || spec === null) throw new TypeError(`${where} must be an object {start, length, type}`);
+  if (typeof spec !== 'object' || spec === null)
+    throw new TypeError(`${where} must be an object {start, length, type}`);
   const { start, length, type, prot } = spec as Record<string, unknown>;
   for (const [name, v] of [
     ['start', start],
@@ -45,7 +51,12 @@ export function parse_resv_region(spec: unknown, where: string): ResvRegion {
   }
   if ((length as number) === 0) throw new RangeError(`${where}.length must not be 0`);
   let t: number | undefined;
-  if (typeof type === 'number' && Number.isInteger(type) && type >= IOMMU_RESV_DIRECT && type <= IOMMU_RESV_SW_MSI)
+  if (
+    typeof type === 'number' &&
+    Number.isInteger(type) &&
+    type >= IOMMU_RESV_DIRECT &&
+    type <= IOMMU_RESV_SW_MSI
+  )
     t = type;
   else if (typeof type === 'string') t = TYPE_WORDS[type];
   if (t === undefined)
@@ -56,7 +67,12 @@ export function parse_resv_region(spec: unknown, where: string): ResvRegion {
     throw new RangeError(`${where}.prot must be a combination of IOMMU_READ… flags (got ${String(prot)})`);
   // Firmware direct regions are mapped read/write (Intel RMRR, IORT RMR), unless the script says otherwise.
   const defaultProt = t === IOMMU_RESV_DIRECT || t === IOMMU_RESV_DIRECT_RELAXABLE ? 3 : 0;
-  return { start: start as number, length: length as number, prot: (prot as number | undefined) ?? defaultProt, type: t };
+  return {
+    start: start as number,
+    length: length as number,
+    prot: (prot as number | undefined) ?? defaultProt,
+    type: t,
+  };
 }
 
 /**
@@ -65,7 +81,9 @@ export function parse_resv_region(spec: unknown, where: string): ResvRegion {
  */
 export function iommu_insert_resv_region(region: ResvRegion, regions: ResvRegion[]): ResvRegion[] {
   const list = [...regions];
-  let at = list.findIndex((it) => region.start < it.start || (region.start === it.start && region.type <= it.type));
+  let at = list.findIndex(
+    (it) => region.start < it.start || (region.start === it.start && region.type <= it.type),
+  );
   if (at < 0) at = list.length;
   list.splice(at, 0, { ...region });
   const stack: ResvRegion[] = [];
@@ -98,7 +116,9 @@ export function merge_resv_regions(into: ResvRegion[], regions: readonly ResvReg
 /** The sysfs `reserved_regions` text: `0x%016llx 0x%016llx <type>` per line (start, inclusive end). */
 export function resv_regions_sysfs(regions: readonly ResvRegion[]): string {
   const hex = (n: number) => '0x' + n.toString(16).padStart(16, '0');
-  return regions.map((r) => `${hex(r.start)} ${hex(r.start + r.length - 1)} ${resv_type_name(r.type)}`).join('\n');
+  return regions
+    .map((r) => `${hex(r.start)} ${hex(r.start + r.length - 1)} ${resv_type_name(r.type)}`)
+    .join('\n');
 }
 
 export function ranges_overlap(a: number, alen: number, b: number, blen: number): boolean {
@@ -108,5 +128,7 @@ export function ranges_overlap(a: number, alen: number, b: number, blen: number)
 /** iommu_get_resv_regions(dev): the driver's list (its own regions and the firmware's), in its order. */
 export function device_resv_regions(dev: Device): readonly ResvRegion[] {
   // Regions are fixed once a device is probed, so the list is computed once per device.
-  return (dev.resv_regions ??= Object.freeze(dev.iommu.ops.get_resv_regions(dev).map((r) => Object.freeze({ ...r }))));
+  return (dev.resv_regions ??= Object.freeze(
+    dev.iommu.ops.get_resv_regions(dev).map((r) => Object.freeze({ ...r })),
+  ));
 }

@@ -19,8 +19,7 @@ export interface DmaFault {
 }
 
 export type DmaResult =
-  | { ok: true; pa: number; tlb: TlbOutcome; data?: Uint8Array }
-  | { ok: false; fault: DmaFault };
+  { ok: true; pa: number; tlb: TlbOutcome; data?: Uint8Array } | { ok: false; fault: DmaFault };
 
 /** One translated page of an access: where it went and how the IOTLB answered. */
 class PageResult {
@@ -99,7 +98,13 @@ const WORST: Record<TlbOutcome, number> = { hit: 0, miss: 1, stale: 2 };
  * A device access of `length` bytes at `iova`, page by page. The result's `pa` is where the first
  * byte went; `tlb` is the worst IOTLB outcome over the pages ('stale' beats 'miss' beats 'hit').
  */
-export function device_dma(dev: Device, iova: number, length: number, write: boolean, bytes?: Uint8Array): DmaResult {
+export function device_dma(
+  dev: Device,
+  iova: number,
+  length: number,
+  write: boolean,
+  bytes?: Uint8Array,
+): DmaResult {
   const m = dev.machine;
   let done = 0;
   let firstPa = 0;
@@ -109,7 +114,11 @@ export function device_dma(dev: Device, iova: number, length: number, write: boo
     const cur = iova + done;
     translate_one(dev, cur, write, pageOut);
     if (pageOut.tlb === 'stale') {
-      raise_check(m, 'stale-iotlb-hit', `${dev.name} ${write ? 'wrote' : 'read'} ${hex(cur)} through a stale IOTLB entry on ${dev.iommu.name}`);
+      raise_check(
+        m,
+        'stale-iotlb-hit',
+        `${dev.name} ${write ? 'wrote' : 'read'} ${hex(cur)} through a stale IOTLB entry on ${dev.iommu.name}`,
+      );
       note_unsynced(dev, cur);
     }
     if (pageOut.fault) return record_fault(dev, cur, write, pageOut.fault);
@@ -122,7 +131,15 @@ export function device_dma(dev: Device, iova: number, length: number, write: boo
     }
     done += n;
   } while (done < length);
-  m.trace.emit(ev.dma_access, m.trace.str(dev.name), iova, length, write ? 1 : 0, firstPa, m.trace.str(outcome));
+  m.trace.emit(
+    ev.dma_access,
+    m.trace.str(dev.name),
+    iova,
+    length,
+    write ? 1 : 0,
+    firstPa,
+    m.trace.str(outcome),
+  );
   return data ? { ok: true, pa: firstPa, tlb: outcome, data } : { ok: true, pa: firstPa, tlb: outcome };
 }
 

@@ -37,7 +37,10 @@ function rig(driver: string, kernel: Api.KernelName): Rig | null {
   }
   const platform = PLATFORM.has(driver);
   const dev = L.lab.add_device('dev0', { iommu, bus: platform ? 'platform' : 'pci' });
-  const domain = kernel === 'v6.16' ? L.iommu_paging_domain_alloc(dev) : L.iommu_domain_alloc(L.lab.bus(platform ? 'platform' : 'pci'));
+  const domain =
+    kernel === 'v6.16'
+      ? L.iommu_paging_domain_alloc(dev)
+      : L.iommu_domain_alloc(L.lab.bus(platform ? 'platform' : 'pci'));
   if (!domain || L.IS_ERR(domain)) throw new Error(`${driver} ${kernel}: no paging domain`);
   expect(L.iommu_attach_device(domain, dev)).toBe(0);
   return { L, dev, domain, base: usable_window(L, dev, domain) };
@@ -48,7 +51,7 @@ function usable_window(L: typeof Api, dev: Api.Device, domain: Api.IommuDomain):
   const MB = 0x10_0000;
   const g = domain.geometry;
   let base = Math.ceil((g.aperture_start + MB) / MB) * MB;
-  for (let moved = true; moved; ) {
+  for (let moved = true; moved;) {
     moved = false;
     for (const r of L.iommu_get_resv_regions(dev)) {
       if (base < r.start + r.length && r.start < base + MB) {
@@ -61,7 +64,12 @@ function usable_window(L: typeof Api, dev: Api.Device, domain: Api.IommuDomain):
 }
 
 /** iommu_pgsize as facts §2.2 describes it, from the bitmap alone: the reference the lab must match. */
-function reference_pgsize(bitmap: number, iova: number, pa: number, size: number): { pgsize: number; count: number } {
+function reference_pgsize(
+  bitmap: number,
+  iova: number,
+  pa: number,
+  size: number,
+): { pgsize: number; count: number } {
   const sizes: number[] = [];
   for (let s = 1; s <= bitmap && s < 2 ** 53; s *= 2) if (Math.floor(bitmap / s) % 2) sizes.push(s);
   const fits = sizes.filter((s) => s <= size && iova % s === 0 && pa % s === 0);
@@ -88,7 +96,8 @@ for (const driver of DRIVERS.keys()) {
         const { L, dev, domain, base } = rig(driver, kernel)!;
         const buf = L.lab.mem.alloc(4 * SZ_4K);
         L.lab.mem.write(buf + 2 * SZ_4K + 8, [0xde, 0xad, 0xbe, 0xef]);
-        for (let i = 0; i < 4; i++) expect(L.iommu_map(domain, base + i * SZ_4K, buf + i * SZ_4K, SZ_4K, RW)).toBe(0);
+        for (let i = 0; i < 4; i++)
+          expect(L.iommu_map(domain, base + i * SZ_4K, buf + i * SZ_4K, SZ_4K, RW)).toBe(0);
         // Page-aligned: some drivers (s390, tegra-gart) drop the offset in iova_to_phys, as Linux does.
         expect(L.iommu_iova_to_phys(domain, base + 2 * SZ_4K)).toBe(buf + 2 * SZ_4K);
         const r = dev.dma_read(base + 2 * SZ_4K + 8, 4);
@@ -111,10 +120,12 @@ for (const driver of DRIVERS.keys()) {
       it(`${kernel}: one gather synced once covers every page unmapped into it`, () => {
         const { L, dev, domain, base } = rig(driver, kernel)!;
         const buf = L.lab.mem.alloc(8 * SZ_4K);
-        for (let i = 0; i < 8; i++) expect(L.iommu_map(domain, base + i * SZ_4K, buf + i * SZ_4K, SZ_4K, RW)).toBe(0);
+        for (let i = 0; i < 8; i++)
+          expect(L.iommu_map(domain, base + i * SZ_4K, buf + i * SZ_4K, SZ_4K, RW)).toBe(0);
         for (let i = 0; i < 8; i++) expect(dev.dma_read(base + i * SZ_4K, 1).ok).toBe(true);
         const g = L.iommu_iotlb_gather_init();
-        for (let i = 0; i < 8; i += 2) expect(L.iommu_unmap_fast(domain, base + i * SZ_4K, SZ_4K, g)).toBe(SZ_4K);
+        for (let i = 0; i < 8; i += 2)
+          expect(L.iommu_unmap_fast(domain, base + i * SZ_4K, SZ_4K, g)).toBe(SZ_4K);
         L.iommu_iotlb_sync(domain, g);
         for (let i = 0; i < 8; i++) {
           const r = dev.dma_read(base + i * SZ_4K, 1);
@@ -128,12 +139,19 @@ for (const driver of DRIVERS.keys()) {
         const bitmap = domain.pgsize_bitmap;
         expect(bitmap).toBeGreaterThan(0);
         fc.assert(
-          fc.property(fc.integer({ min: 0, max: 0xfff }), fc.integer({ min: 0, max: 0xfff }), fc.integer({ min: 1, max: 0x3ff }), (i, p, n) => {
-            const iova = i * SZ_4K * 37;
-            const pa = p * SZ_4K * 53;
-            const size = n * SZ_4K * 17;
-            expect(L.iommu_pgsize(domain, iova, pa, size)).toEqual(reference_pgsize(bitmap, iova, pa, size));
-          }),
+          fc.property(
+            fc.integer({ min: 0, max: 0xfff }),
+            fc.integer({ min: 0, max: 0xfff }),
+            fc.integer({ min: 1, max: 0x3ff }),
+            (i, p, n) => {
+              const iova = i * SZ_4K * 37;
+              const pa = p * SZ_4K * 53;
+              const size = n * SZ_4K * 17;
+              expect(L.iommu_pgsize(domain, iova, pa, size)).toEqual(
+                reference_pgsize(bitmap, iova, pa, size),
+              );
+            },
+          ),
           { numRuns: 200 },
         );
       });
@@ -141,7 +159,10 @@ for (const driver of DRIVERS.keys()) {
       it(`${kernel}: random 4K maps and unmaps agree with a page oracle`, () => {
         fc.assert(
           fc.property(
-            fc.array(fc.record({ map: fc.boolean(), page: fc.integer({ min: 0, max: 31 }), dma: fc.boolean() }), { minLength: 1, maxLength: 40 }),
+            fc.array(
+              fc.record({ map: fc.boolean(), page: fc.integer({ min: 0, max: 31 }), dma: fc.boolean() }),
+              { minLength: 1, maxLength: 40 },
+            ),
             (ops) => {
               const { L, dev, domain, base } = rig(driver, kernel)!;
               const buf = L.lab.mem.alloc(32 * SZ_4K);
@@ -158,7 +179,9 @@ for (const driver of DRIVERS.keys()) {
                 if (o.dma) expect(dev.dma_read(iova, 1).ok).toBe(mapped.has(o.page));
               }
               for (let p = 0; p < 32; p++)
-                expect(L.iommu_iova_to_phys(domain, base + p * SZ_4K)).toBe(mapped.has(p) ? buf + p * SZ_4K : 0);
+                expect(L.iommu_iova_to_phys(domain, base + p * SZ_4K)).toBe(
+                  mapped.has(p) ? buf + p * SZ_4K : 0,
+                );
             },
           ),
           { numRuns: 40 },

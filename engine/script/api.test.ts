@@ -36,16 +36,25 @@ describe('argument checks', () => {
   it('refuses an object that is not a handle with a TypeError naming the parameter', () => {
     expect(() => L.iommu_map({ id: 1 } as unknown as Api.IommuDomain, 0, 0, 0x1000, 3)).toThrow(TypeError);
     expect(() => L.iommu_attach_device(domain, {} as Api.Device)).toThrow(/dev must be a Device/);
-    expect(() => L.iommu_map(L.ERR_PTR(-22) as unknown as Api.IommuDomain, 0, 0, 0x1000, 3)).toThrow(/IS_ERR/);
+    expect(() => L.iommu_map(L.ERR_PTR(-22) as unknown as Api.IommuDomain, 0, 0, 0x1000, 3)).toThrow(
+      /IS_ERR/,
+    );
   });
 
   it('lists what is accepted for an unknown driver or option', () => {
     expect(() => L.lab.add_iommu('x', 'no-such-iommu' as 'arm-smmu-v3')).toThrow(/arm-smmu-v3.*intel-iommu/);
-    expect(() => L.lab.add_iommu('y', 'arm-smmu-v3', { ias: 47 } as Api.ArmSmmuV3Options)).toThrow(/ias.*48, 52/);
-    expect(() => L.lab.add_iommu('z', 'arm-smmu-v3', { colour: 'red' } as never)).toThrow(/no option 'colour'.*granule/);
-    expect(() => L.lab.add_device('d', { iommu: L.lab.add_iommu('w', 'arm-smmu-v3'), resv: [{ start: 0, length: 0x1000, type: 'nope' as 'direct' }] })).toThrow(
-      /spec.resv\[0\].type/,
+    expect(() => L.lab.add_iommu('y', 'arm-smmu-v3', { ias: 47 } as Api.ArmSmmuV3Options)).toThrow(
+      /ias.*48, 52/,
     );
+    expect(() => L.lab.add_iommu('z', 'arm-smmu-v3', { colour: 'red' } as never)).toThrow(
+      /no option 'colour'.*granule/,
+    );
+    expect(() =>
+      L.lab.add_device('d', {
+        iommu: L.lab.add_iommu('w', 'arm-smmu-v3'),
+        resv: [{ start: 0, length: 0x1000, type: 'nope' as 'direct' }],
+      }),
+    ).toThrow(/spec.resv\[0\].type/);
   });
 
   it('lab.kernel() after hardware exists says why it cannot change', () => {
@@ -54,7 +63,9 @@ describe('argument checks', () => {
   });
 
   it('a function the kernel era lacks throws naming the version', () => {
-    expect(() => L.iommu_domain_alloc(L.lab.bus('pci'))).toThrow(/iommu_domain_alloc\(\) was removed in v6.13/);
+    expect(() => L.iommu_domain_alloc(L.lab.bus('pci'))).toThrow(
+      /iommu_domain_alloc\(\) was removed in v6.13/,
+    );
     const old = createLabModule({ kernel: 'v6.8' }).exports as unknown as typeof Api;
     const s = old.lab.add_iommu('s', 'arm-smmu-v3');
     const d = old.lab.add_device('d', { iommu: s });
@@ -94,19 +105,48 @@ describe('handles', () => {
 describe('constants', () => {
   it('have Linux values', () => {
     const { L } = lab();
-    expect([L.IOMMU_READ, L.IOMMU_WRITE, L.IOMMU_CACHE, L.IOMMU_NOEXEC, L.IOMMU_MMIO, L.IOMMU_PRIV]).toEqual([1, 2, 4, 8, 0x10, 0x20]);
-    expect([L.IOMMU_DOMAIN_BLOCKED, L.IOMMU_DOMAIN_IDENTITY, L.IOMMU_DOMAIN_UNMANAGED, L.IOMMU_DOMAIN_DMA, L.IOMMU_DOMAIN_DMA_FQ]).toEqual([0, 4, 1, 3, 0xb]);
-    expect([L.IOMMU_RESV_DIRECT, L.IOMMU_RESV_DIRECT_RELAXABLE, L.IOMMU_RESV_RESERVED, L.IOMMU_RESV_MSI, L.IOMMU_RESV_SW_MSI]).toEqual([0, 1, 2, 3, 4]);
-    expect([L.SZ_1K, L.SZ_4K, L.SZ_2M, L.SZ_1G]).toEqual([0x400, 0x1000, 0x200000, 0x40000000]);
-    expect([L.EPERM, L.ENOENT, L.EIO, L.ENOMEM, L.EFAULT, L.EBUSY, L.EEXIST, L.ENODEV, L.EINVAL, L.ENOSPC, L.ERANGE, L.ENOSYS, L.EOPNOTSUPP]).toEqual([
-      1, 2, 5, 12, 14, 16, 17, 19, 22, 28, 34, 38, 95,
+    expect([L.IOMMU_READ, L.IOMMU_WRITE, L.IOMMU_CACHE, L.IOMMU_NOEXEC, L.IOMMU_MMIO, L.IOMMU_PRIV]).toEqual([
+      1, 2, 4, 8, 0x10, 0x20,
     ]);
+    expect([
+      L.IOMMU_DOMAIN_BLOCKED,
+      L.IOMMU_DOMAIN_IDENTITY,
+      L.IOMMU_DOMAIN_UNMANAGED,
+      L.IOMMU_DOMAIN_DMA,
+      L.IOMMU_DOMAIN_DMA_FQ,
+    ]).toEqual([0, 4, 1, 3, 0xb]);
+    expect([
+      L.IOMMU_RESV_DIRECT,
+      L.IOMMU_RESV_DIRECT_RELAXABLE,
+      L.IOMMU_RESV_RESERVED,
+      L.IOMMU_RESV_MSI,
+      L.IOMMU_RESV_SW_MSI,
+    ]).toEqual([0, 1, 2, 3, 4]);
+    expect([L.SZ_1K, L.SZ_4K, L.SZ_2M, L.SZ_1G]).toEqual([0x400, 0x1000, 0x200000, 0x40000000]);
+    expect([
+      L.EPERM,
+      L.ENOENT,
+      L.EIO,
+      L.ENOMEM,
+      L.EFAULT,
+      L.EBUSY,
+      L.EEXIST,
+      L.ENODEV,
+      L.EINVAL,
+      L.ENOSPC,
+      L.ERANGE,
+      L.ENOSYS,
+      L.EOPNOTSUPP,
+    ]).toEqual([1, 2, 5, 12, 14, 16, 17, 19, 22, 28, 34, 38, 95]);
     expect([L.DMA_BIDIRECTIONAL, L.DMA_TO_DEVICE, L.DMA_FROM_DEVICE]).toEqual([0, 1, 2]);
   });
 });
 
 describe('named checks', () => {
-  function fired(opts: Parameters<typeof createLabModule>[0], body: (x: ReturnType<typeof lab>) => void): string[] {
+  function fired(
+    opts: Parameters<typeof createLabModule>[0],
+    body: (x: ReturnType<typeof lab>) => void,
+  ): string[] {
     const x = lab(opts);
     body(x);
     return x.L.lab.checks().map((c) => c.id);
@@ -141,7 +181,13 @@ describe('named checks', () => {
         L.iommu_map(domain, 0x800_0000, 0x8000_0000, 0x1000, RW); // the SMMU's SW_MSI window
       },
     ],
-    ['partial-unmap-of-large-page', ({ L, domain }) => (L.iommu_map(domain, 0x20_0000, 0x4000_0000, 0x20_0000, RW), L.iommu_unmap(domain, 0x20_0000, 0x1000))],
+    [
+      'partial-unmap-of-large-page',
+      ({ L, domain }) => (
+        L.iommu_map(domain, 0x20_0000, 0x4000_0000, 0x20_0000, RW),
+        L.iommu_unmap(domain, 0x20_0000, 0x1000)
+      ),
+    ],
     ['out-of-aperture-map', ({ L, domain }) => L.iommu_map(domain, 2 ** 48, 0x8000_0000, 0x1000, RW)],
     ['unmap-of-hole', ({ L, domain }) => L.iommu_unmap(domain, 0x1000, 0x1000)],
   ];

@@ -1,19 +1,22 @@
 /** Argument checks at the script boundary: errors name the argument and what it must be. */
 
 export function u64(name: string, v: unknown): number {
-  if (typeof v === 'bigint') throw new RangeError(`${name} must be a number, not a bigint (addresses are safe integers)`);
+  if (typeof v === 'bigint')
+    throw new RangeError(`${name} must be a number, not a bigint (addresses are safe integers)`);
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)
     throw new RangeError(`${name} must be a non-negative safe integer (got ${describe(v)})`);
   return v;
 }
 
 export function int(name: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw new RangeError(`${name} must be an integer (got ${describe(v)})`);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v))
+    throw new RangeError(`${name} must be an integer (got ${describe(v)})`);
   return v;
 }
 
 export function str(name: string, v: unknown): string {
-  if (typeof v !== 'string' || v === '') throw new TypeError(`${name} must be a non-empty string (got ${describe(v)})`);
+  if (typeof v !== 'string' || v === '')
+    throw new TypeError(`${name} must be a non-empty string (got ${describe(v)})`);
   return v;
 }
 

@@ -43,7 +43,10 @@ describe('default domain type', () => {
 
   it('v6.6 arm-smmu-v3: the default domain is finalised at its first attach, after the direct mappings failed', () => {
     const { L, smmu } = lab('v6.6');
-    const d = L.lab.add_device('d', { iommu: smmu, resv: [{ start: 0x10_0000, length: 0x1000, type: 'direct' }] });
+    const d = L.lab.add_device('d', {
+      iommu: smmu,
+      resv: [{ start: 0x10_0000, length: 0x1000, type: 'direct' }],
+    });
     const dom = L.iommu_get_domain_for_dev(d)!;
     expect(L.iommu_iova_to_phys(dom, 0x10_0000)).toBe(0x10_0000);
     const ids = L.lab.checks().map((c) => c.id);

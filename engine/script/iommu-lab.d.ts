@@ -16,13 +16,7 @@
 export type KernelName = 'v6.6' | 'v6.8' | 'v6.16';
 
 export type DriverName =
-  | 'arm-smmu-v3'
-  | 'intel-iommu'
-  | 'amd-iommu'
-  | 'virtio-iommu'
-  | 'omap-iommu'
-  | 'tegra-gart'
-  | 's390-iommu';
+  'arm-smmu-v3' | 'intel-iommu' | 'amd-iommu' | 'virtio-iommu' | 'omap-iommu' | 'tegra-gart' | 's390-iommu';
 
 /** Options every driver takes. */
 export interface CommonIommuOptions {
@@ -357,7 +351,13 @@ export declare function iommu_get_domain_for_dev(dev: Device): IommuDomain | nul
 export declare function iommu_device_claim_dma_owner(dev: Device, owner: object | string | number): number;
 export declare function iommu_device_release_dma_owner(dev: Device): void;
 /** 0 or −errno; rolls back on failure; one iotlb_sync_map for the whole range. */
-export declare function iommu_map(domain: IommuDomain, iova: number, paddr: number, size: number, prot: number): number;
+export declare function iommu_map(
+  domain: IommuDomain,
+  iova: number,
+  paddr: number,
+  size: number,
+  prot: number,
+): number;
 /** Bytes mapped or −errno; one iotlb_sync_map for the whole list. */
 export declare function iommu_map_sg(domain: IommuDomain, iova: number, sg: SgEntry[], prot: number): number;
 /** Bytes unmapped; stops at the first hole. */
@@ -395,8 +395,16 @@ export declare function dma_unmap_single(dev: Device, dma_addr: number, size: nu
 /** Number of DMA segments (0 on failure); each entry gets dma_address and dma_length. */
 export declare function dma_map_sg(dev: Device, sg: SgEntry[], dir: number): number;
 export declare function dma_unmap_sg(dev: Device, sg: SgEntry[], dir: number): void;
-export declare function dma_alloc_coherent(dev: Device, size: number): { cpu_addr: number; dma_handle: number } | null;
-export declare function dma_free_coherent(dev: Device, size: number, cpu_addr: number, dma_handle: number): void;
+export declare function dma_alloc_coherent(
+  dev: Device,
+  size: number,
+): { cpu_addr: number; dma_handle: number } | null;
+export declare function dma_free_coherent(
+  dev: Device,
+  size: number,
+  cpu_addr: number,
+  dma_handle: number,
+): void;
 export declare function dma_mapping_error(dev: Device, dma_addr: number): number;
 
 // ───────────────────────────── assertions ─────────────────────────────

@@ -7,7 +7,12 @@ import { domainTypeName, RESV_TYPE_SYSFS } from '../core/constants.ts';
 import type { IommuDomain } from '../core/domain.ts';
 import type { Machine } from '../core/machine.ts';
 import { format_bitmap, format_size } from '../core/pgsize.ts';
-import { device_resv_regions, merge_resv_regions, resv_regions_sysfs, type ResvRegion } from '../core/resv.ts';
+import {
+  device_resv_regions,
+  merge_resv_regions,
+  resv_regions_sysfs,
+  type ResvRegion,
+} from '../core/resv.ts';
 import type { TableView } from '../pgtable/types.ts';
 
 export type { TableView, TableEntryView, DecodedEntry } from '../pgtable/types.ts';
@@ -62,7 +67,12 @@ export interface ResvDeviceView {
   requireDirect: boolean;
   regions: ResvRow[];
   /** The device's current domain: its aperture and mappings, for the address bar. */
-  domain: { id: number; typeName: string; aperture: { start: number; end: number } | null; mappings: MappingRow[] } | null;
+  domain: {
+    id: number;
+    typeName: string;
+    aperture: { start: number; end: number } | null;
+    mappings: MappingRow[];
+  } | null;
 }
 
 export interface ResvGroupView {
@@ -130,7 +140,9 @@ function mappingRows(d: IommuDomain, offset = 0, limit = Infinity): { total: num
 export function domainCards(m: Machine): DomainCard[] {
   return m.domains.map((d) => {
     const maps = d.mappings();
-    const groups = [...new Set(d.devices.map((dev) => dev.group?.id).filter((g): g is number => g !== undefined))];
+    const groups = [
+      ...new Set(d.devices.map((dev) => dev.group?.id).filter((g): g is number => g !== undefined)),
+    ];
     return {
       id: d.id,
       type: d.type,
@@ -139,7 +151,11 @@ export function domainCards(m: Machine): DomainCard[] {
       instance: d.iommu?.name ?? null,
       pgsize_bitmap: d.pgsize_bitmap,
       pgsizes: format_bitmap(d.pgsize_bitmap),
-      aperture: { start: d.geometry.aperture_start, end: d.geometry.aperture_end, force: d.geometry.force_aperture },
+      aperture: {
+        start: d.geometry.aperture_start,
+        end: d.geometry.aperture_end,
+        force: d.geometry.force_aperture,
+      },
       devices: d.devices.map((dev) => dev.name),
       groups,
       defaultFor: m.groups.filter((g) => g.default_domain === d).map((g) => g.id),
@@ -176,7 +192,9 @@ export function resvView(m: Machine): ResvView {
       domain: d && {
         id: d.id,
         typeName: domainTypeName(d.type),
-        aperture: d.geometry.aperture_end ? { start: d.geometry.aperture_start, end: d.geometry.aperture_end } : null,
+        aperture: d.geometry.aperture_end
+          ? { start: d.geometry.aperture_start, end: d.geometry.aperture_end }
+          : null,
         mappings: mappingRows(d, 0, 2000).items,
       },
     };
@@ -184,7 +202,12 @@ export function resvView(m: Machine): ResvView {
   const groups = m.groups.map((g): ResvGroupView => {
     let list: ResvRegion[] = [];
     for (const dev of g.devices) list = merge_resv_regions(list, device_resv_regions(dev));
-    return { id: g.id, devices: g.devices.map((d) => d.name), regions: resvRows(list), sysfs: resv_regions_sysfs(list) };
+    return {
+      id: g.id,
+      devices: g.devices.map((d) => d.name),
+      regions: resvRows(list),
+      sysfs: resv_regions_sysfs(list),
+    };
   });
   return { devices, groups };
 }
@@ -201,9 +224,17 @@ export function iotlbView(m: Machine): IotlbView[] {
 }
 
 /** The IOTLB's answers per step, from the trace's dma_access and io_page_fault events up to `step`. */
-export function tlbSeries(trace: Trace, step: number, iommuDevices: ReadonlyMap<string, string>, iommu?: string): TlbPoint[] {
+export function tlbSeries(
+  trace: Trace,
+  step: number,
+  iommuDevices: ReadonlyMap<string, string>,
+  iommu?: string,
+): TlbPoint[] {
   const points = new Map<number, TlbPoint>();
-  const res = trace.query(0, Number.MAX_SAFE_INTEGER, { names: ['dma_access', 'io_page_fault'], toStep: step });
+  const res = trace.query(0, Number.MAX_SAFE_INTEGER, {
+    names: ['dma_access', 'io_page_fault'],
+    toStep: step,
+  });
   for (const e of res.events) {
     if (iommu && iommuDevices.get(String(e.device)) !== iommu) continue;
     let p = points.get(e.step);
@@ -257,6 +288,8 @@ export function panelQuery(m: Machine, panel: string, args: Record<string, unkno
         typeof args.iommu === 'string' ? args.iommu : undefined,
       );
     default:
-      throw new Error(`unknown panel '${panel}'; the engine answers domains, mappings, pgtable, resv, iotlb, tlb-series`);
+      throw new Error(
+        `unknown panel '${panel}'; the engine answers domains, mappings, pgtable, resv, iotlb, tlb-series`,
+      );
   }
 }

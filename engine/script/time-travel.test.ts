@@ -80,7 +80,8 @@ describe('checkpoints', () => {
     const session = run('cross-instance-attach.ts').session!;
     const clone = deepClone(session.machine);
     expect(clone.iommus.length).toBeGreaterThan(0);
-    for (let i = 0; i < clone.iommus.length; i++) expect(clone.iommus[i].driver).toBe(session.machine.iommus[i].driver);
+    for (let i = 0; i < clone.iommus.length; i++)
+      expect(clone.iommus[i].driver).toBe(session.machine.iommus[i].driver);
     expect(clone.domains.map((d) => d.owner)).toEqual(session.machine.domains.map((d) => d.owner));
   });
 });

@@ -11,7 +11,14 @@ export class ArmSmmuDomain extends IommuDomain {
   pgtbl: IoPgtable | null = null;
   asid = 0;
 
-  constructor(machine: Machine, id: number, type: number, owner: IommuDriver, ops: DomainOps, smmu: ArmSmmuV3 | null) {
+  constructor(
+    machine: Machine,
+    id: number,
+    type: number,
+    owner: IommuDriver,
+    ops: DomainOps,
+    smmu: ArmSmmuV3 | null,
+  ) {
     super(machine, id, type, owner, ops, smmu);
   }
 
@@ -51,6 +58,13 @@ export class ArmSmmuDomain extends IommuDomain {
   override describe(): Record<string, string | number | boolean> {
     const smmu = this.smmu;
     if (!smmu || !this.pgtbl) return { finalised: false };
-    return { finalised: true, stage: 1, asid: this.asid, granule: smmu.cfg.granule, ias: smmu.cfg.ias, oas: smmu.cfg.oas };
+    return {
+      finalised: true,
+      stage: 1,
+      asid: this.asid,
+      granule: smmu.cfg.granule,
+      ias: smmu.cfg.ias,
+      oas: smmu.cfg.oas,
+    };
   }
 }

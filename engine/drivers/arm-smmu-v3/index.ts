@@ -105,7 +105,13 @@ const paging_ops: DomainOps = Object.freeze({
     if (!domain.pgtbl) return { ret: -ENODEV, mapped: 0 };
     return domain.pgtbl.map_pages(iova, paddr, pgsize, pgcount, prot);
   },
-  unmap_pages(d: IommuDomain, iova: number, pgsize: number, pgcount: number, gather: IommuIotlbGather): number {
+  unmap_pages(
+    d: IommuDomain,
+    iova: number,
+    pgsize: number,
+    pgcount: number,
+    gather: IommuIotlbGather,
+  ): number {
     const domain = d as ArmSmmuDomain;
     return domain.pgtbl ? domain.pgtbl.unmap_pages(iova, pgsize, pgcount, gather) : 0;
   },
@@ -158,7 +164,14 @@ function static_domain(machine: Machine, type: number): IommuDomain {
   const key = type === IOMMU_DOMAIN_IDENTITY ? 'identity_domain' : 'blocked_domain';
   let d = g[key] as IommuDomain | undefined;
   if (!d) {
-    d = new IommuDomain(machine, next_domain_id(machine), type, arm_smmu_v3, type === IOMMU_DOMAIN_IDENTITY ? identity_ops : blocked_ops, null);
+    d = new IommuDomain(
+      machine,
+      next_domain_id(machine),
+      type,
+      arm_smmu_v3,
+      type === IOMMU_DOMAIN_IDENTITY ? identity_ops : blocked_ops,
+      null,
+    );
     d.is_static = true;
     register_domain(machine, d);
     g[key] = d;
@@ -175,7 +188,12 @@ function new_paging_domain(machine: Machine, type: number): ArmSmmuDomain {
 function get_resv_regions(dev: Device): ResvRegion[] {
   // The software MSI window first, then what firmware describes (iommu_dma_get_resv_regions).
   return [
-    iommu_alloc_resv_region(MSI_IOVA_BASE, MSI_IOVA_LENGTH, IOMMU_WRITE | IOMMU_NOEXEC | IOMMU_MMIO, IOMMU_RESV_SW_MSI),
+    iommu_alloc_resv_region(
+      MSI_IOVA_BASE,
+      MSI_IOVA_LENGTH,
+      IOMMU_WRITE | IOMMU_NOEXEC | IOMMU_MMIO,
+      IOMMU_RESV_SW_MSI,
+    ),
     ...dev.fw_resv,
   ];
 }

@@ -54,7 +54,11 @@ export class ArmSmmuV3 extends IommuDevice {
     super(machine, name, driver, cfg.tlb_entries);
     // 4K granule: 4K|2M|1G; 16K: 16K|32M; 64K: 64K|512M (facts §5.4).
     this.pgsize_bitmap =
-      cfg.granule === 4096 ? 0x1000 + 0x200000 + 0x40000000 : cfg.granule === 16384 ? 0x4000 + 0x2000000 : 0x10000 + 0x20000000;
+      cfg.granule === 4096
+        ? 0x1000 + 0x200000 + 0x40000000
+        : cfg.granule === 16384
+          ? 0x4000 + 0x2000000
+          : 0x10000 + 0x20000000;
   }
 
   alloc_asid(): number {

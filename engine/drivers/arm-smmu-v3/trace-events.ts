@@ -3,7 +3,14 @@ import { defineEvent } from '../../trace/events.ts';
 
 export const ev = {
   /** One command, or a batch of `count` commands of the same opcode stepping by `stride` from `addr`. */
-  cmdq: defineEvent('smmuv3_cmdq_insert', 'command', ['smmu:s', 'op:s', 'asid:u', 'addr:x', 'count:u', 'stride:x']),
+  cmdq: defineEvent('smmuv3_cmdq_insert', 'command', [
+    'smmu:s',
+    'op:s',
+    'asid:u',
+    'addr:x',
+    'count:u',
+    'stride:x',
+  ]),
   cmd_sync: defineEvent('smmuv3_cmd_sync', 'command', ['smmu:s']),
   ste: defineEvent('smmuv3_write_ste', 'command', ['smmu:s', 'device:s', 'config:s', 'asid:u']),
   finalise: defineEvent('smmuv3_domain_finalise', 'call', ['smmu:s', 'domain:u', 'asid:u', 'ias:u']),
