@@ -21,6 +21,28 @@ export function register_domain(machine: Machine, domain: IommuDomain): void {
   t.emit(ev.domain_alloc, domain.id, domain.type, t.str(domain.owner.name), t.str(domain.iommu?.name ?? ''));
 }
 
+/**
+ * A driver's static domain (ops->identity_domain, ops->blocked_domain): one per machine, made on
+ * first use by `make()` (with next_domain_id), registered, never freed. It lives in the driver's machine globals so a
+ * checkpoint carries it.
+ */
+export function static_domain<D extends IommuDomain>(
+  machine: Machine,
+  driver: IommuDriver,
+  key: 'identity_domain' | 'blocked_domain',
+  make: () => D,
+): D {
+  const g = machine.globals(driver.name);
+  let d = g[key] as D | undefined;
+  if (!d) {
+    d = make();
+    d.is_static = true;
+    if (!machine.domain_by_id.has(d.id)) register_domain(machine, d);
+    g[key] = d;
+  }
+  return d;
+}
+
 /** Undo register_domain for a domain whose allocation failed half-way. */
 export function unregister_domain(domain: IommuDomain): void {
   const list = domain.machine.domains;

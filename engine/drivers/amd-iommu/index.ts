@@ -9,7 +9,7 @@
  * NpCache (virtual AMD IOMMUs): the IOMMU may cache non-present entries, so iotlb_sync_map flushes
  * the mapped range; without it the op returns at once. Either way the op exists in every era.
  */
-import { next_domain_id, register_domain, unregister_domain } from '../../core/alloc.ts';
+import { next_domain_id, register_domain, static_domain, unregister_domain } from '../../core/alloc.ts';
 import {
   IOMMU_DOMAIN_BLOCKED,
   IOMMU_DOMAIN_IDENTITY,
@@ -282,20 +282,13 @@ function v1_domain(m: Machine, type: number): ProtectionDomain | number {
   return domain;
 }
 
-function static_domain(m: Machine, type: number): IommuDomain {
-  const g = m.globals(DRIVER);
-  const key = type === IOMMU_DOMAIN_IDENTITY ? 'identity_domain' : 'blocked_domain';
-  let d = g[key] as IommuDomain | undefined;
-  if (!d) {
-    d =
-      type === IOMMU_DOMAIN_IDENTITY
-        ? new_domain(m, type, identity_ops)!
-        : new IommuDomain(m, next_domain_id(m), type, amd_iommu, blocked_ops, null);
-    if (type !== IOMMU_DOMAIN_IDENTITY) register_domain(m, d);
-    d.is_static = true;
-    g[key] = d;
-  }
-  return d;
+function amd_static_domain(m: Machine, type: number): IommuDomain {
+  const identity = type === IOMMU_DOMAIN_IDENTITY;
+  return static_domain(m, amd_iommu, identity ? 'identity_domain' : 'blocked_domain', () =>
+    identity
+      ? new_domain(m, type, identity_ops)!
+      : new IommuDomain(m, next_domain_id(m), type, amd_iommu, blocked_ops, null),
+  );
 }
 
 /**
@@ -337,8 +330,8 @@ const legacy_ops: IommuOps = Object.freeze({
 const modern_ops: IommuOps = Object.freeze({
   ...common_ops,
   domain_alloc_paging: (dev: Device) => v1_domain(dev.machine, IOMMU_DOMAIN_UNMANAGED),
-  identity_domain: (m: Machine) => static_domain(m, IOMMU_DOMAIN_IDENTITY),
-  blocked_domain: (m: Machine) => static_domain(m, IOMMU_DOMAIN_BLOCKED),
+  identity_domain: (m: Machine) => amd_static_domain(m, IOMMU_DOMAIN_IDENTITY),
+  blocked_domain: (m: Machine) => amd_static_domain(m, IOMMU_DOMAIN_BLOCKED),
 });
 
 export const amd_iommu: IommuDriver<AmdIommuOptions> = {

@@ -6,7 +6,7 @@
  * attach to another SMMU with -EINVAL. From v6.9 `domain_alloc_paging(dev)` does that work at
  * allocation, and identity/blocked are static domains.
  */
-import { next_domain_id, register_domain, unregister_domain } from '../../core/alloc.ts';
+import { next_domain_id, register_domain, static_domain, unregister_domain } from '../../core/alloc.ts';
 import { raise_check } from '../../core/checks.ts';
 import {
   IOMMU_DOMAIN_BLOCKED,
@@ -159,24 +159,22 @@ function static_ops(kind: 'bypass' | 'abort'): DomainOps {
 const identity_ops = static_ops('bypass');
 const blocked_ops = static_ops('abort');
 
-function static_domain(machine: Machine, type: number): IommuDomain {
-  const g = machine.globals(DRIVER);
-  const key = type === IOMMU_DOMAIN_IDENTITY ? 'identity_domain' : 'blocked_domain';
-  let d = g[key] as IommuDomain | undefined;
-  if (!d) {
-    d = new IommuDomain(
-      machine,
-      next_domain_id(machine),
-      type,
-      arm_smmu_v3,
-      type === IOMMU_DOMAIN_IDENTITY ? identity_ops : blocked_ops,
-      null,
-    );
-    d.is_static = true;
-    register_domain(machine, d);
-    g[key] = d;
-  }
-  return d;
+function smmu_static_domain(machine: Machine, type: number): IommuDomain {
+  const identity = type === IOMMU_DOMAIN_IDENTITY;
+  return static_domain(
+    machine,
+    arm_smmu_v3,
+    identity ? 'identity_domain' : 'blocked_domain',
+    () =>
+      new IommuDomain(
+        machine,
+        next_domain_id(machine),
+        type,
+        arm_smmu_v3,
+        identity ? identity_ops : blocked_ops,
+        null,
+      ),
+  );
 }
 
 function new_paging_domain(machine: Machine, type: number): ArmSmmuDomain {
@@ -213,15 +211,15 @@ const modern_ops: IommuOps = Object.freeze({
     if (ret) unregister_domain(domain);
     return ret || domain;
   },
-  identity_domain: (m: Machine) => static_domain(m, IOMMU_DOMAIN_IDENTITY),
-  blocked_domain: (m: Machine) => static_domain(m, IOMMU_DOMAIN_BLOCKED),
+  identity_domain: (m: Machine) => smmu_static_domain(m, IOMMU_DOMAIN_IDENTITY),
+  blocked_domain: (m: Machine) => smmu_static_domain(m, IOMMU_DOMAIN_BLOCKED),
 });
 
 /** Before v6.9: domain_alloc(type) with no device; finalise at the first attach. */
 const legacy_ops: IommuOps = Object.freeze({
   ...common_ops,
   domain_alloc(m: Machine, type: number): IommuDomain | null {
-    if (type === IOMMU_DOMAIN_IDENTITY) return static_domain(m, IOMMU_DOMAIN_IDENTITY);
+    if (type === IOMMU_DOMAIN_IDENTITY) return smmu_static_domain(m, IOMMU_DOMAIN_IDENTITY);
     if (type === IOMMU_DOMAIN_BLOCKED) return null;
     return new_paging_domain(m, type);
   },

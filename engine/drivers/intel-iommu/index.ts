@@ -11,7 +11,7 @@
  * Caching mode (QEMU's virtual VT-d): the unit may cache not-present entries, so iotlb_sync_map
  * issues a page-selective invalidation for second-stage domains after every map.
  */
-import { next_domain_id, register_domain, unregister_domain } from '../../core/alloc.ts';
+import { next_domain_id, register_domain, static_domain, unregister_domain } from '../../core/alloc.ts';
 import { raise_check } from '../../core/checks.ts';
 import {
   IOMMU_DOMAIN_BLOCKED,
@@ -313,24 +313,15 @@ const blocked_ops: DomainOps = Object.freeze({
   },
 });
 
-function static_domain(m: Machine, type: number): IommuDomain {
-  const g = m.globals(DRIVER);
-  const key = type === IOMMU_DOMAIN_IDENTITY ? 'identity_domain' : 'blocked_domain';
-  let d = g[key] as IommuDomain | undefined;
-  if (!d) {
-    d = new IommuDomain(
-      m,
-      next_domain_id(m),
-      type,
-      intel_iommu,
-      type === IOMMU_DOMAIN_IDENTITY ? identity_ops : blocked_ops,
-      null,
-    );
-    d.is_static = true;
-    register_domain(m, d);
-    g[key] = d;
-  }
-  return d;
+function intel_static_domain(m: Machine, type: number): IommuDomain {
+  const identity = type === IOMMU_DOMAIN_IDENTITY;
+  return static_domain(
+    m,
+    intel_iommu,
+    identity ? 'identity_domain' : 'blocked_domain',
+    () =>
+      new IommuDomain(m, next_domain_id(m), type, intel_iommu, identity ? identity_ops : blocked_ops, null),
+  );
 }
 
 /** The legacy DMA/UNMANAGED domain: 57 bits, no unit, bitmap left 0 for the core to fill (md_domain_init). */
@@ -407,7 +398,7 @@ const common_ops = {
 const legacy_ops: IommuOps = Object.freeze({
   ...common_ops,
   domain_alloc(m: Machine, type: number): IommuDomain | null {
-    if (type === IOMMU_DOMAIN_IDENTITY || type === IOMMU_DOMAIN_BLOCKED) return static_domain(m, type);
+    if (type === IOMMU_DOMAIN_IDENTITY || type === IOMMU_DOMAIN_BLOCKED) return intel_static_domain(m, type);
     return legacy_paging_domain(m, type);
   },
 });
@@ -416,8 +407,8 @@ const legacy_ops: IommuOps = Object.freeze({
 const modern_ops: IommuOps = Object.freeze({
   ...common_ops,
   domain_alloc_paging: paging_domain_alloc,
-  identity_domain: (m: Machine) => static_domain(m, IOMMU_DOMAIN_IDENTITY),
-  blocked_domain: (m: Machine) => static_domain(m, IOMMU_DOMAIN_BLOCKED),
+  identity_domain: (m: Machine) => intel_static_domain(m, IOMMU_DOMAIN_IDENTITY),
+  blocked_domain: (m: Machine) => intel_static_domain(m, IOMMU_DOMAIN_BLOCKED),
 });
 
 export const intel_iommu: IommuDriver<IntelIommuOptions> = {

@@ -20,7 +20,7 @@
  *  - all: a second client is -EINVAL (-EBUSY only before v6.2's "iommu: Use EINVAL for incompatible
  *    device/domain in ->attach_dev"); ops->pgsize_bitmap stays the page-size source through v6.16.
  */
-import { next_domain_id, register_domain } from '../../core/alloc.ts';
+import { next_domain_id, register_domain, static_domain } from '../../core/alloc.ts';
 import { raise_check } from '../../core/checks.ts';
 import { IOMMU_DOMAIN_IDENTITY, IOMMU_DOMAIN_UNMANAGED } from '../../core/constants.ts';
 import type { Device } from '../../core/device.ts';
@@ -237,22 +237,20 @@ const identity_ops: DomainOps = Object.freeze({
 });
 
 function identity_domain(machine: Machine): IommuDomain {
-  const g = machine.globals(DRIVER);
-  let d = g.identity_domain as IommuDomain | undefined;
-  if (!d) {
-    d = new IommuDomain(
-      machine,
-      next_domain_id(machine),
-      IOMMU_DOMAIN_IDENTITY,
-      omap_iommu,
-      identity_ops,
-      null,
-    );
-    d.is_static = true;
-    register_domain(machine, d);
-    g.identity_domain = d;
-  }
-  return d;
+  return static_domain(
+    machine,
+    omap_iommu,
+    'identity_domain',
+    () =>
+      new IommuDomain(
+        machine,
+        next_domain_id(machine),
+        IOMMU_DOMAIN_IDENTITY,
+        omap_iommu,
+        identity_ops,
+        null,
+      ),
+  );
 }
 
 function new_domain(machine: Machine): OmapIommuDomain {

@@ -12,7 +12,7 @@
  * hypervisor shadows the tables, and an iotlb_sync_map that can fail. v6.13 added the static
  * blocking domain devices start on.
  */
-import { next_domain_id, register_domain, unregister_domain } from '../../core/alloc.ts';
+import { next_domain_id, register_domain, static_domain, unregister_domain } from '../../core/alloc.ts';
 import {
   IOMMU_DOMAIN_BLOCKED,
   IOMMU_DOMAIN_UNMANAGED,
@@ -233,15 +233,12 @@ const blocked_ops: DomainOps = Object.freeze({
 });
 
 function blocked_domain(m: Machine): IommuDomain {
-  const g = m.globals(DRIVER);
-  let d = g.blocked_domain as IommuDomain | undefined;
-  if (!d) {
-    d = new IommuDomain(m, next_domain_id(m), IOMMU_DOMAIN_BLOCKED, s390_iommu, blocked_ops, null);
-    d.is_static = true;
-    register_domain(m, d);
-    g.blocked_domain = d;
-  }
-  return d;
+  return static_domain(
+    m,
+    s390_iommu,
+    'blocked_domain',
+    () => new IommuDomain(m, next_domain_id(m), IOMMU_DOMAIN_BLOCKED, s390_iommu, blocked_ops, null),
+  );
 }
 
 /** s390_domain_alloc(_paging): the root table exists from the start, so maps work before attach. */

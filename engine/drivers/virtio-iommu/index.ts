@@ -13,7 +13,7 @@
  *   work (tree nodes only, replayed at attach); domain_alloc_identity gives the static bypass
  *   domain with BYPASS_CONFIG, else an identity-filled paging domain. No global bitmap write.
  */
-import { next_domain_id, register_domain } from '../../core/alloc.ts';
+import { next_domain_id, register_domain, static_domain } from '../../core/alloc.ts';
 import { raise_check } from '../../core/checks.ts';
 import {
   IOMMU_DOMAIN_DMA,
@@ -553,15 +553,12 @@ function alloc_paging(dev: Device, type: number): DomainOrErr {
 }
 
 function identity_domain(m: Machine): ViommuDomain {
-  const g = m.globals(DRIVER);
-  let d = g.identity_domain as ViommuDomain | undefined;
-  if (!d) {
-    d = new ViommuDomain(m, next_domain_id(m), IOMMU_DOMAIN_IDENTITY, virtio_iommu, identity_ops, null);
-    d.is_static = true;
-    register_domain(m, d);
-    g.identity_domain = d;
-  }
-  return d;
+  return static_domain(
+    m,
+    virtio_iommu,
+    'identity_domain',
+    () => new ViommuDomain(m, next_domain_id(m), IOMMU_DOMAIN_IDENTITY, virtio_iommu, identity_ops, null),
+  );
 }
 
 const common_ops = {
