@@ -1,8 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { constantValue, docText, errnoNames, parseDts, searchDecls } from './dts-reference.ts';
-
-const DTS = readFileSync(new URL('../../engine/script/iommu-lab.d.ts', import.meta.url), 'utf8');
+import DTS from '../../engine/script/iommu-lab.d.ts?raw';
 
 describe('parseDts on the lab module', () => {
   const decls = parseDts(DTS);

@@ -5,8 +5,6 @@ class HelpStore {
   tab = $state<HelpTab>('api');
   /** The API reference's search text. */
   query = $state('');
-  /** The check whose doc page the Checks tab scrolls to. */
-  checkId = $state<string | null>(null);
 }
 
 export const help = new HelpStore();

@@ -11,6 +11,19 @@ export interface KeyActions {
   step(): void;
   stepBack(): void;
   newTab(): void;
+  /** Home / End: the first and the last step of the run (time travel). */
+  toStart?(): void;
+  toEnd?(): void;
+}
+
+/** Home and End move the caret in the editor and in text fields; elsewhere they travel in time. */
+function typingInto(target: EventTarget | null): boolean {
+  if (!(target instanceof Element)) return false;
+  if (
+    target.closest('.monaco-editor, input, textarea, select, [contenteditable=""], [contenteditable="true"]')
+  )
+    return true;
+  return false;
 }
 
 export function installKeys(actions: KeyActions): Disposer {
@@ -21,6 +34,14 @@ export function installKeys(actions: KeyActions): Disposer {
     else if (e.key === 'F5' && !mod) action = e.shiftKey ? actions.stop : actions.run;
     else if (e.key === 'F10' && !mod) action = e.shiftKey ? actions.stepBack : actions.step;
     else if (mod && e.altKey && (e.key === 'n' || e.key === 'N')) action = actions.newTab;
+    else if (
+      (e.key === 'Home' || e.key === 'End') &&
+      !mod &&
+      !e.shiftKey &&
+      !e.altKey &&
+      !typingInto(e.target)
+    )
+      action = (e.key === 'Home' ? actions.toStart : actions.toEnd) ?? null;
     if (!action) return;
     e.preventDefault();
     e.stopPropagation();
