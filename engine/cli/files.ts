@@ -12,9 +12,9 @@ export function readScript(path: string): string {
     // missing
   }
   if (!isFile) throw new UsageError(`no such file: ${path}`);
-  if (path.endsWith('.iommulab'))
-    // Session files come later: `run x.iommulab` will run the session's scripts (see main.ts).
-    throw new UsageError(`${path}: session files are not supported by 'run' yet`);
+  if (path.toLowerCase().endsWith('.iommulab'))
+    // `run` handles session files itself (run-command.ts); elsewhere a script is wanted.
+    throw new UsageError(`${path} is a session file; give a scenario script here`);
   return readFileSync(path, 'utf8');
 }
 

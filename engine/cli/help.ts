@@ -4,10 +4,13 @@ import { MATRIX_DRIVERS } from '../host/matrix.ts';
 
 export const RUN_HELP = `iommu-lab run <file...> [options]
 
-Run scenario scripts and report their expectations.
+Run scenario scripts and report their expectations. A session file (.iommulab) runs each of its
+scripts, with the session's kernel, seed, params and checks switched off; its scripts import each
+other as './name'. A damaged session file is refused (exit 3) before anything runs.
 
-  --kernel <v6.6|v6.8|v6.16>  kernel profile (default: v6.16, or what the script picks)
-  --param <name=value>        a value for lab.params (repeatable)
+  --kernel <v6.6|v6.8|v6.16>  kernel profile (default: v6.16, the session's, or what the script picks)
+  --param <name=value>        a value for lab.params (repeatable; wins over a session's)
+  --script <name>             with a session: run only this tab (repeatable)
   --timeout <ms>              stop a script after this long (default: 10000)
   --json                      one JSON object per file instead of the report
 
@@ -26,3 +29,33 @@ profile fixed, and print a drivers × kernels table.
   --json               print the result as one JSON object
 
 Exit status: 0 every available cell passed, 1 a cell failed, 2 a cell errored, 3 bad usage.`;
+
+export const SESSION_NEW_HELP = `iommu-lab session new <script...> -o <file>.iommulab [options]
+
+Make a session file from scenario scripts: one tab per script, named after the file, plus the
+'./name' files they import.
+
+  -o, --output <file>         the session file to write (must end in .iommulab)
+  --kernel <${KERNEL_NAMES.join('|')}>  kernel profile (default: v6.16)
+  --param <name=value>        a value for lab.params (repeatable)
+  --seed <n>                  lab.seed before the script runs (default: 0)
+  --disable-check <id>        switch a check off (repeatable)
+  --notes <text>              notes kept with the session
+  --active <name>             the tab that runs in the app (default: the first)
+  -f, --force                 replace the output file if it exists
+
+Exit status: 0 written, 3 bad usage or an unreadable script.`;
+
+export const SESSION_CHECK_HELP = `iommu-lab session check <file...>
+
+Check session files: JSON, format version, every field. Prints what each holds, or the reason it
+cannot be loaded (the field at fault). Nothing in the file runs.
+
+Exit status: 0 every file is valid, 3 one is not.`;
+
+export const SESSION_HELP = `iommu-lab session <new|check> …
+
+  iommu-lab session new <script...> -o <file>.iommulab [--kernel k] [--param name=value]…
+  iommu-lab session check <file...>
+
+Run one with: iommu-lab run <file>.iommulab`;

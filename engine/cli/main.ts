@@ -2,8 +2,7 @@
  * The `iommu-lab` command: `run` and `matrix` (SCRIPT-API.md "Command line"), `--help`, `--version`.
  * Bad usage prints one line to stderr and exits 3.
  *
- * Session files come later: `iommu-lab session …` gets its own entry in COMMANDS, and `run` will
- * accept `.iommulab` files (files.ts refuses them with a clear message until then).
+ * Session files: `iommu-lab session new|check` (session-command.ts), and `run` runs `.iommulab` files.
  */
 import { readFileSync } from 'node:fs';
 import { TimeoutError } from '../script/guard.ts';
@@ -17,7 +16,7 @@ type Command = (argv: string[], io: Io) => number | Promise<number>;
 const COMMANDS: Record<string, () => Promise<Command>> = {
   run: async () => (await import('./run-command.ts')).runCommand,
   matrix: async () => (await import('./matrix-command.ts')).matrixCommand,
-  // session: later (open, inspect, run the scripts of a .iommulab file)
+  session: async () => (await import('./session-command.ts')).sessionCommand,
 };
 
 function version(): string {
@@ -31,13 +30,20 @@ export const HELP = `iommu-lab — IOMMU Lab from the command line
 
 Usage:
   iommu-lab run <file...> [--kernel v6.6|v6.8|v6.16] [--param name=value]… [--json] [--timeout ms]
+  iommu-lab run <file>.iommulab [--script name]…
   iommu-lab matrix <file> [--drivers a,b,…] [--kernels v6.6,…] [--json]
+  iommu-lab session new <script...> -o <file>.iommulab [--kernel k] [--param name=value]…
+  iommu-lab session check <file...>
   iommu-lab <command> --help
   iommu-lab --version
 
 ${RUN_HELP.split('\n').slice(2).join('\n')}
 
-${MATRIX_HELP.split('\n').slice(2, 4).join('\n')}`;
+${MATRIX_HELP.split('\n').slice(2, 4).join('\n')}
+
+Session files (.iommulab) keep a lab's scripts, kernel, seed, params, checks switched off and notes:
+'session new' makes one from scripts, 'session check' validates one, 'run' runs one
+(iommu-lab session --help).`;
 
 export async function main(argv: string[], io: Io): Promise<number> {
   const [first, ...rest] = argv;

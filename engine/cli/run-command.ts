@@ -1,14 +1,30 @@
 /**
  * `iommu-lab run <file...> [--kernel v6.6|v6.8|v6.16] [--param name=value]… [--json] [--timeout ms]`
  * Exit 0: every script ran and every expectation held; 1: an expectation failed; 2: a script error
- * (syntax, exception, timeout); 3: bad usage.
+ * (syntax, exception, timeout); 3: bad usage — including a session file that cannot be loaded, which
+ * is refused before anything runs.
+ *
+ * A session file (.iommulab) runs each of its scripts (or the `--script` ones) with its kernel, seed,
+ * params and disabled checks; `--kernel` and `--param` given here win. Its results are named
+ * `<file>#<tab>`.
  */
 import type { RunResult } from '../host/protocol.ts';
+import type { RunOptions } from '../script/run-script.ts';
 import { readScript, SourceCache } from './files.ts';
 import type { Io } from './io.ts';
 import { formatRun, jsonRecord } from './report.ts';
 import { RUN_HELP } from './help.ts';
+import { isSessionPath, readSessionFile } from './session-files.ts';
 import { checkKernel, EXIT, parse, parseParams, parseTimeout, UsageError } from './usage.ts';
+
+/** One script to run: its options for the runner, and how its results are named and framed. */
+interface Job {
+  display: string;
+  options: Omit<RunOptions, 'timeoutMs'>;
+  /** A result's file names as shown (a session's tabs get the session's name in front). */
+  rename: (file: string) => string;
+  sourceOf: (file: string) => string | undefined;
+}
 
 export function exitCodeFor(results: RunResult[]): number {
   if (results.some((r) => r.status === 'error')) return EXIT.error;
@@ -21,6 +37,7 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
     kernel: { type: 'string' },
     param: { type: 'string', multiple: true },
     timeout: { type: 'string' },
+    script: { type: 'string', multiple: true },
     json: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
@@ -33,30 +50,41 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
   const params = parseParams(values.param);
   const timeoutMs = parseTimeout(values.timeout);
 
-  // Every file must exist before anything runs: a typo is bad usage, not a half-done run.
+  // Every file must exist (and every session load) before anything runs: a typo or a damaged
+  // session is bad usage, not a half-done run.
   const sources = new SourceCache();
-  const files = positionals.map((path) => {
+  const jobs: Job[] = [];
+  for (const path of positionals) {
+    if (isSessionPath(path)) {
+      jobs.push(...sessionJobs(path, values.script, kernel, params));
+      continue;
+    }
     const source = readScript(path);
     sources.set(path, source);
-    return { path, source };
-  });
+    jobs.push({
+      display: path,
+      options: { fileName: path, source, resolveFile: sources.resolverFor(path), kernel, params },
+      rename: (f) => f,
+      sourceOf: sources.get,
+    });
+  }
+  if (values.script?.length && !positionals.some(isSessionPath))
+    throw new UsageError('run: --script picks tabs of a session file (.iommulab)');
 
   // The engine loads only now: bad usage answers without it.
   const { runScript } = await import('../script/run-script.ts');
   const results: RunResult[] = [];
-  for (const f of files) {
-    const r = runScript({
-      fileName: f.path,
-      source: f.source,
-      resolveFile: sources.resolverFor(f.path),
-      kernel,
-      params,
-      timeoutMs,
-    });
-    const { session: _session, ...result } = r;
+  for (const job of jobs) {
+    const r = runScript({ ...job.options, timeoutMs });
+    const { session: _session, ...raw } = r;
+    const result: RunResult = {
+      ...raw,
+      file: job.display,
+      ...(raw.error ? { error: { ...raw.error, file: job.rename(raw.error.file ?? raw.file) } } : {}),
+    };
     results.push(result);
     if (values.json) io.out(JSON.stringify(jsonRecord(result)));
-    else io.out(formatRun(result, sources.get, io.style));
+    else io.out(formatRun(result, job.sourceOf, io.style));
   }
   if (!values.json && results.length > 1) {
     const count = (s: RunResult['status']) => results.filter((r) => r.status === s).length;
@@ -68,4 +96,35 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
     io.out(io.style.dim(`${results.length} files: ${parts.join(', ')}`));
   }
   return exitCodeFor(results);
+}
+
+/** A session file's tabs as jobs; a file that cannot be loaded is a UsageError (exit 3). */
+function sessionJobs(
+  path: string,
+  only: string[] | undefined,
+  kernel: string | undefined,
+  params: Record<string, string> | undefined,
+): Job[] {
+  const { session } = readSessionFile(path);
+  const names = session.scripts.map((s) => s.name);
+  for (const n of only ?? [])
+    if (!names.includes(n)) throw new UsageError(`${path}: no script '${n}' (it has ${names.join(', ')})`);
+  const byName = new Map(session.scripts.map((s) => [s.name, s.source]));
+  const display = (tab: string) => `${path}#${tab}`;
+  return session.scripts
+    .filter((s) => !only?.length || only.includes(s.name))
+    .map((s) => ({
+      display: display(s.name),
+      options: {
+        fileName: s.name,
+        source: s.source,
+        files: session.scripts.filter((o) => o !== s),
+        kernel: kernel ?? session.kernel,
+        params: { ...session.params, ...params },
+        seed: session.seed,
+        disabledChecks: session.disabledChecks,
+      },
+      rename: (f) => (byName.has(f) ? display(f) : f),
+      sourceOf: (f) => byName.get(f.startsWith(`${path}#`) ? f.slice(path.length + 1) : f),
+    }));
 }

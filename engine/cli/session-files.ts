@@ -1,0 +1,72 @@
+/**
+ * Session files on disk for the command line: reading one (size checked before the bytes are read,
+ * UTF-8 checked, then the format's own loader) and writing one atomically (a temporary file in the
+ * same folder, flushed, then renamed over the target, so a crash never leaves half a file).
+ */
+import {
+  closeSync,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { loadSession, sizeError, type Session } from '../session/index.ts';
+import { UsageError } from './usage.ts';
+
+export const SESSION_EXT = '.iommulab';
+
+export const isSessionPath = (p: string): boolean => p.toLowerCase().endsWith(SESSION_EXT);
+
+export interface LoadedSessionFile {
+  path: string;
+  session: Session;
+  warnings: string[];
+  formatVersion: number;
+}
+
+/** Read and check a session file; anything wrong is a UsageError naming the file and the reason. */
+export function readSessionFile(path: string): LoadedSessionFile {
+  let size: number;
+  try {
+    const st = statSync(path);
+    if (!st.isFile()) throw new UsageError(`${path}: not a file`);
+    size = st.size;
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    throw new UsageError(`no such file: ${path}`);
+  }
+  const tooBig = sizeError(size);
+  if (tooBig) throw new UsageError(`${path}: ${tooBig.message}`);
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(readFileSync(path));
+  } catch (e) {
+    if (e instanceof TypeError) throw new UsageError(`${path}: not UTF-8 text (a session file is JSON text)`);
+    throw new UsageError(`${path}: cannot read it (${(e as Error).message})`);
+  }
+  const r = loadSession(text);
+  if (!r.ok) throw new UsageError(`${path}: ${r.error.message}`);
+  return { path, session: r.session, warnings: r.warnings, formatVersion: r.formatVersion };
+}
+
+/** Write `text` to `path` atomically. */
+export function writeFileAtomic(path: string, text: string): void {
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
+  let fd = -1;
+  try {
+    fd = openSync(tmp, 'wx', 0o644);
+    writeSync(fd, text);
+    fsyncSync(fd);
+    closeSync(fd);
+    fd = -1;
+    renameSync(tmp, path);
+  } catch (e) {
+    if (fd >= 0) closeSync(fd);
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+}

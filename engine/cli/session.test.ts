@@ -1,0 +1,333 @@
+/**
+ * Session files through the real command (`node bin/iommu-lab.js`, as users run it): `session new`
+ * from scenario files, `session check`, and `run x.iommulab` with the session's settings; every kind
+ * of damaged file exits 3 with the reason and runs nothing.
+ */
+import { spawn } from 'node:child_process';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const BIN = new URL('../../bin/iommu-lab.js', import.meta.url).pathname;
+const FIXTURES = new URL('../session/fixtures/', import.meta.url).pathname;
+let dir = '';
+
+function cli(...args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: dir,
+      env: { ...process.env, NO_COLOR: '1' },
+    });
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, out, err }));
+  });
+}
+
+const write = (name: string, text: string | Uint8Array): string => {
+  writeFileSync(join(dir, name), text);
+  return name;
+};
+const read = (name: string): string => readFileSync(join(dir, name), 'utf8');
+const session = (name: string, doc: object): string => write(name, JSON.stringify(doc, null, 2));
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'iommu-lab-session-'));
+  write(
+    'main.ts',
+    `import { lab, expect } from 'iommu-lab';\nimport { twice } from './helper';\nexpect(twice(21)).toBe(42);\nconsole.log('kernel', lab.kernel(), 'driver', lab.params.driver ?? '-');\n`,
+  );
+  write('helper.ts', `export function twice(x: number): number {\n  return 2 * x;\n}\n`);
+  write(
+    'settings.ts',
+    `import { lab, expect } from 'iommu-lab';\nexpect(lab.kernel()).toBe('v6.6');\nexpect(lab.params.driver).toBe('amd-iommu');\nconsole.log('random', lab.random());\n`,
+  );
+  mkdirSync(join(dir, 'lib'));
+  write('lib/util.ts', `export const PAGE = 4096;\n`);
+  write(
+    'uses-lib.ts',
+    `import { expect } from 'iommu-lab';\nimport { PAGE } from './lib/util.ts';\nexpect(PAGE).toBe(4096);\n`,
+  );
+  write('bad name.ts', `export {};\n`);
+  mkdirSync(join(dir, 'damaged'));
+  for (const f of readdirSync(join(FIXTURES, 'damaged')))
+    copyFileSync(join(FIXTURES, 'damaged', f), join(dir, 'damaged', f));
+  copyFileSync(join(FIXTURES, 'v1-full.iommulab'), join(dir, 'v1.iommulab'));
+});
+
+const damaged = [
+  ['empty.iommulab', 'the file is empty'],
+  ['not-json.iommulab', "not valid JSON at line 1, column 1: 'I' where a value should be"],
+  ['truncated.iommulab', 'the file is truncated: it ends inside a string (line 16)'],
+  ['future-version.iommulab', 'made by a newer IOMMU Lab: formatVersion 7, this lab reads up to 2'],
+  ['wrong-type.iommulab', 'scripts[1].source must be a string (found 42)'],
+  ['unknown-field.iommulab', 'scripts[0].sourceMap is not a field of a script'],
+  ['no-version.iommulab', 'formatVersion is missing'],
+  ['bad-kernel.iommulab', 'kernel must be one of "v6.6", "v6.8", "v6.16" (found "v5.15")'],
+  ['duplicate-tab.iommulab', 'scripts[1].name "main.ts" repeats scripts[0].name'],
+];
+
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe.concurrent('iommu-lab session new', () => {
+  it('makes a session from scripts, with the files they import, and the settings given', async () => {
+    const r = await cli(
+      'session',
+      'new',
+      'main.ts',
+      '-o',
+      'lab.iommulab',
+      '--kernel',
+      'v6.8',
+      '--param',
+      'driver=intel-iommu',
+      '--seed',
+      '42',
+      '--disable-check',
+      'stale-iotlb-hit',
+      '--notes',
+      'first try',
+    );
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out.trim()).toBe(
+      'wrote lab.iommulab: 2 scripts (main.ts, helper.ts), kernel v6.8; added helper.ts (imported)',
+    );
+    const doc = JSON.parse(read('lab.iommulab'));
+    expect(doc).toMatchObject({
+      $schema: 'urn:iommu-lab:session:2',
+      formatVersion: 2,
+      kernel: 'v6.8',
+      seed: 42,
+      params: { driver: 'intel-iommu' },
+      disabledChecks: ['stale-iotlb-hit'],
+      activeScript: 'main.ts',
+      notes: 'first try',
+    });
+    expect(doc.scripts.map((s: { name: string }) => s.name)).toEqual(['main.ts', 'helper.ts']);
+    expect(doc.scripts[0].source).toBe(read('main.ts'));
+    // Canonical text: two-space indent and a final newline.
+    expect(read('lab.iommulab')).toMatch(/^\{\n {2}"\$schema"[^]*\n\}\n$/);
+
+    const run = await cli('run', 'lab.iommulab');
+    expect(run.err).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.out).toMatch(/^✓ lab\.iommulab#main\.ts .*1 passed · v6\.8/m);
+    expect(run.out).toContain('    kernel v6.8 driver intel-iommu');
+    expect(run.out).toMatch(/^✓ lab\.iommulab#helper\.ts/m);
+  });
+
+  it('takes imports from folders as tab names with the folder', async () => {
+    const r = await cli('session', 'new', 'uses-lib.ts', '-o', 'lib.iommulab');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(read('lib.iommulab')).scripts.map((s: { name: string }) => s.name)).toEqual([
+      'uses-lib.ts',
+      'lib/util.ts',
+    ]);
+    const run = await cli('run', 'lib.iommulab', '--script', 'uses-lib.ts');
+    expect(run.code).toBe(0);
+    expect(run.out).toMatch(/^✓ lib\.iommulab#uses-lib\.ts .*1 passed/m);
+    expect(run.out).not.toContain('util.ts');
+  });
+
+  it('refuses to replace a file unless told to', async () => {
+    write('exists.iommulab', 'keep me');
+    const r = await cli('session', 'new', 'helper.ts', '-o', 'exists.iommulab');
+    expect(r.code).toBe(3);
+    expect(r.err.trim()).toBe('iommu-lab: session new: exists.iommulab exists (add --force to replace it)');
+    expect(read('exists.iommulab')).toBe('keep me');
+    expect((await cli('session', 'new', 'helper.ts', '-o', 'exists.iommulab', '--force')).code).toBe(0);
+    expect(JSON.parse(read('exists.iommulab')).scripts[0].name).toBe('helper.ts');
+    // No temporary file is left behind.
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it.each([
+    [['session', 'new', 'main.ts'], /say where to write it with -o/],
+    [['session', 'new', '-o', 'x.iommulab'], /at least one script/],
+    [['session', 'new', 'main.ts', '-o', 'x.json'], /must end in \.iommulab \(got 'x\.json'\)/],
+    [['session', 'new', 'nope.ts', '-o', 'x.iommulab'], /no such file: nope\.ts/],
+    [
+      ['session', 'new', 'bad name.ts', '-o', 'x.iommulab'],
+      /bad name\.ts: a tab needs a file name such as main\.ts/,
+    ],
+    [['session', 'new', 'main.ts', '-o', 'x.iommulab', '--kernel', 'v5'], /unknown kernel 'v5'/],
+    [['session', 'new', 'main.ts', '-o', 'x.iommulab', '--seed', 'soon'], /bad --seed 'soon'/],
+    [
+      ['session', 'new', 'main.ts', '-o', 'x.iommulab', '--active', 'other.ts'],
+      /--active 'other\.ts' is not one of the scripts/,
+    ],
+    [['session', 'new', 'main.ts', '-o', 'no-such-dir/x.iommulab'], /cannot write no-such-dir\/x\.iommulab/],
+    [['session', 'frob'], /unknown subcommand 'frob'/],
+  ])('bad usage %j: exit 3, one line', async (args, reason) => {
+    const r = await cli(...args);
+    expect(r.code).toBe(3);
+    expect(r.err).toMatch(reason);
+    expect(r.err.trim().split('\n')).toHaveLength(1);
+  });
+});
+
+describe.concurrent('iommu-lab run <file>.iommulab', () => {
+  it("runs with the session's kernel, params and seed; --kernel and --param win", async () => {
+    session('settings.iommulab', {
+      formatVersion: 2,
+      kernel: 'v6.6',
+      seed: 9,
+      params: { driver: 'amd-iommu' },
+      scripts: [{ name: 'settings.ts', source: read('settings.ts') }],
+    });
+    session('settings2.iommulab', { ...JSON.parse(read('settings.iommulab')), seed: 10 });
+    const [r, a, b, other, kernel, param] = await Promise.all([
+      cli('run', 'settings.iommulab', '--json'),
+      cli('run', 'settings.iommulab'),
+      cli('run', 'settings.iommulab'),
+      cli('run', 'settings2.iommulab'),
+      cli('run', 'settings.iommulab', '--kernel', 'v6.16'),
+      cli('run', 'settings.iommulab', '--param', 'driver=intel-iommu'),
+    ]);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out)).toMatchObject({ file: 'settings.iommulab#settings.ts', status: 'passed' });
+    // The seed is the session's: the same number every time, another seed another number.
+    const random = (s: string) => /random (\S+)/.exec(s)?.[1];
+    expect(random(a.out)).toBeDefined();
+    expect(random(a.out)).toBe(random(b.out));
+    expect(random(other.out)).not.toBe(random(a.out));
+    expect(kernel.code).toBe(1);
+    expect(param.code).toBe(1);
+  }, 180_000);
+
+  it('exit 1 on a failed expectation, at the tab and line, with the source', async () => {
+    session('fails.iommulab', {
+      formatVersion: 2,
+      scripts: [{ name: 'main.ts', source: "import { expect } from 'iommu-lab';\n\n  expect(1).toBe(2);\n" }],
+    });
+    const r = await cli('run', 'fails.iommulab');
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('expectation failed at fails.iommulab#main.ts:3:13');
+    expect(r.out).toContain('3 |   expect(1).toBe(2);');
+  });
+
+  it('exit 2 on an error in an imported tab, named by that tab', async () => {
+    session('throws.iommulab', {
+      formatVersion: 2,
+      scripts: [
+        { name: 'main.ts', source: "import './boom.ts';\n" },
+        { name: 'boom.ts', source: "const x = 1;\nthrow new Error('boom ' + x);\n" },
+      ],
+    });
+    const r = await cli('run', 'throws.iommulab', '--script', 'main.ts');
+    expect(r.code).toBe(2);
+    expect(r.out).toContain('at throws.iommulab#boom.ts:2:7');
+    expect(r.out).toContain("2 | throw new Error('boom ' + x);");
+  });
+
+  it('runs a version 1 file after migrating it', async () => {
+    const r = await cli('run', 'v1.iommulab');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^✓ v1\.iommulab#main\.ts .*v6\.6/m);
+  });
+
+  it.each(damaged)('a damaged file (%s) exits 3 with the reason and runs nothing', async (file, reason) => {
+    // Given after a good script: still nothing runs.
+    const r = await cli('run', 'helper.ts', `damaged/${file}`);
+    expect(r.code).toBe(3);
+    expect(r.err).toContain(`iommu-lab: damaged/${file}: ${reason}`);
+    expect(r.err.trim().split('\n')).toHaveLength(1);
+    expect(r.out).toBe('');
+  });
+
+  it('a file over the size limit, a file that is not UTF-8 and a missing one exit 3', async () => {
+    write('huge.iommulab', Buffer.alloc(17 * 1024 * 1024, 0x20));
+    write('binary.iommulab', new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]));
+    const huge = await cli('run', 'huge.iommulab');
+    expect(huge.code).toBe(3);
+    expect(huge.err.trim()).toBe(
+      'iommu-lab: huge.iommulab: the file is 17 MiB; a session file may be at most 16 MiB',
+    );
+    const bin = await cli('run', 'binary.iommulab');
+    expect(bin.code).toBe(3);
+    expect(bin.err.trim()).toBe('iommu-lab: binary.iommulab: not UTF-8 text (a session file is JSON text)');
+    const missing = await cli('run', 'missing.iommulab');
+    expect(missing.err.trim()).toBe('iommu-lab: no such file: missing.iommulab');
+    expect(missing.code).toBe(3);
+  });
+
+  it('--script names a tab the session has, and only with a session', async () => {
+    const r = await cli('run', 'v1.iommulab', '--script', 'other.ts');
+    expect(r.code).toBe(3);
+    expect(r.err).toContain("v1.iommulab: no script 'other.ts' (it has main.ts)");
+    expect((await cli('run', 'helper.ts', '--script', 'x.ts')).code).toBe(3);
+  });
+});
+
+describe.concurrent('iommu-lab session check', () => {
+  it('exit 0 for good files, saying what they hold (and that an old one is migrated)', async () => {
+    copyFileSync(join(FIXTURES, 'example.iommulab'), join(dir, 'example.iommulab'));
+    const r = await cli('session', 'check', 'example.iommulab', 'v1.iommulab');
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('✓ example.iommulab: 2 scripts (main.ts, helpers.ts), kernel v6.16, seed 7');
+    expect(r.out).toContain(
+      '✓ v1.iommulab: 1 script (main.ts), kernel v6.6, seed 1234 (format 1; the lab saves it as format 2)',
+    );
+  });
+
+  it('prints warnings that do not stop a load', async () => {
+    session('warn.iommulab', {
+      formatVersion: 2,
+      scripts: [{ name: 'a.ts', source: '' }],
+      disabledChecks: ['not-a-check'],
+      layout: 'wide',
+    });
+    const r = await cli('session', 'check', 'warn.iommulab');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('  warning: disabledChecks[0]: this lab has no check "not-a-check"');
+    expect(r.out).toContain('  warning: layout is "wide", not an object; the default layout is used');
+  });
+
+  it.each(damaged)('exit 3 for %s, with the reason', async (file, reason) => {
+    const r = await cli('session', 'check', `damaged/${file}`);
+    expect(r.code).toBe(3);
+    expect(r.err.trim()).toContain(`iommu-lab: damaged/${file}: ${reason}`);
+    expect(r.out).toBe('');
+  });
+
+  it('checks every file given and fails if one is bad', async () => {
+    const r = await cli('session', 'check', 'v1.iommulab', 'damaged/empty.iommulab');
+    expect(r.code).toBe(3);
+    expect(r.out).toContain('✓ v1.iommulab');
+    expect(r.err).toContain('damaged/empty.iommulab: the file is empty');
+  });
+});
+
+describe.concurrent('help', () => {
+  it('names the session commands', async () => {
+    const h = await cli('--help');
+    expect(h.out).toContain('iommu-lab session new <script...> -o <file>.iommulab');
+    expect(h.out).toContain('iommu-lab session check <file...>');
+    expect(h.out).toContain('iommu-lab run <file>.iommulab');
+    const s = await cli('session', '--help');
+    expect(s.code).toBe(0);
+    expect(s.out).toContain('iommu-lab session new');
+    expect((await cli('session', 'new', '--help')).out).toContain('--disable-check <id>');
+    expect((await cli('session', 'check', '--help')).out).toContain(
+      'Exit status: 0 every file is valid, 3 one is not.',
+    );
+    expect((await cli('run', '--help')).out).toContain('--script <name>');
+  });
+});
