@@ -15,6 +15,9 @@ import type { Trace } from '../trace/trace.ts';
 import { LabContext } from './lab-context.ts';
 import { panelQuery } from './panels.ts';
 
+/** Checkpoints a session may keep (the store's byte budget applies as well). */
+const MAX_CHECKPOINTS = 4096;
+
 export class LabSession {
   /** The machine the trace's listeners (check watchers) act on now: the live one, or a replay's. */
   private active: Machine;
@@ -117,11 +120,16 @@ export class LabSession {
   }
 
   private getTimeline(): Timeline<Machine> {
-    this.timeline ??= new Timeline<Machine>({
-      initial: () => this.fresh(),
-      replay: (m, from, to) => this.replay(m, from, to),
-      clone: (m) => deepClone(m),
-    });
+    this.timeline ??= new Timeline<Machine>(
+      {
+        initial: () => this.fresh(),
+        replay: (m, from, to) => this.replay(m, from, to),
+        clone: (m, copy) => deepClone(m, undefined, copy),
+      },
+      // A checkpoint holds only the pages the machine uses (tens of KiB for a small lab), so the
+      // byte budget, not a count, is what should limit them: a long run keeps its spacing short.
+      { maxCheckpoints: MAX_CHECKPOINTS },
+    );
     return this.timeline;
   }
 }

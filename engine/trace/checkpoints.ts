@@ -1,13 +1,21 @@
-import { deepClone, estimateBytes } from './deep-clone.ts';
+import { deepClone, estimateBytes, type BufferCopy } from './deep-clone.ts';
+import { SPARSE_MIN_BYTES, SPARSE_PAGE, sparseCopy, type PageList } from './sparse-copy.ts';
 
 export interface CheckpointStoreOptions<S> {
-  /** A copy of a state that later mutation of the original cannot reach. Default: `deepClone`. */
-  clone?: (s: S) => S;
+  /**
+   * A copy of a state that later mutation of the original cannot reach, copying buffers with
+   * `copy` (pass it to `deepClone`: the store copies big buffers without their zero pages).
+   * Default: `deepClone`.
+   */
+  clone?: (s: S, copy: BufferCopy) => S;
   /** At most this many checkpoints (default 256). */
   maxCheckpoints?: number;
   /** At most about this many bytes of checkpoints, as `sizeOf` estimates them (default 512 MiB). */
   maxBytes?: number;
-  /** Default: `estimateBytes` (typed arrays by length, other objects roughly). */
+  /**
+   * Default: `estimateBytes` (typed arrays by length, other objects roughly), with the big
+   * buffers the store copied counted by the pages they hold.
+   */
   sizeOf?: (s: S) => number;
   /** `shouldRecord` says yes only this many steps after the previous checkpoint (default 1). */
   everySteps?: number;
@@ -25,20 +33,36 @@ export interface Checkpoint<S> {
  * budget: when either is exceeded, the checkpoint whose removal leaves the smallest gap between
  * its neighbours goes (never the first or the last), so old checkpoints thin out evenly instead
  * of the recent ones being lost.
+ *
+ * Big buffers (simulated RAM chunks) are stored without their zero pages, and restored by copying
+ * just the pages they hold: a checkpoint costs the memory its state uses, and a restore writes
+ * only those pages of fresh memory.
  */
 export class CheckpointStore<S> {
   readonly maxCheckpoints: number;
   readonly maxBytes: number;
   everySteps: number;
-  private readonly cloneState: (s: S) => S;
+  private readonly cloneState: (s: S, copy: BufferCopy) => S;
   private readonly sizeOf: (s: S) => number;
+  /** The pages each big buffer of a stored copy holds (stored copies are never written). */
+  private readonly pages = new WeakMap<ArrayBufferLike, PageList>();
+  private readonly copyIn: BufferCopy = (buf) => {
+    if (!(buf instanceof ArrayBuffer) || buf.byteLength < SPARSE_MIN_BYTES) return buf.slice(0);
+    const { copy, pages } = sparseCopy(buf, this.pages.get(buf));
+    this.pages.set(copy, pages);
+    return copy;
+  };
+  private readonly copyOut: BufferCopy = (buf) => {
+    const known = this.pages.get(buf);
+    return known === undefined ? buf.slice(0) : sparseCopy(buf as ArrayBuffer, known).copy;
+  };
   /** Sorted by step. */
   private list: Checkpoint<S>[] = [];
   private totalBytes = 0;
 
   constructor(options: CheckpointStoreOptions<S> = {}) {
-    this.cloneState = options.clone ?? ((s) => deepClone(s));
-    this.sizeOf = options.sizeOf ?? ((s) => estimateBytes(s));
+    this.cloneState = options.clone ?? ((s, copy) => deepClone(s, undefined, copy));
+    this.sizeOf = options.sizeOf ?? ((s) => this.estimate(s));
     this.maxCheckpoints = Math.max(2, options.maxCheckpoints ?? 256);
     this.maxBytes = options.maxBytes ?? 512 * 2 ** 20;
     this.everySteps = Math.max(1, options.everySteps ?? 1);
@@ -66,7 +90,7 @@ export class CheckpointStore<S> {
 
   /** Store a copy of `state` as the state after `step` (replacing one at the same step). */
   add(step: number, state: S): Checkpoint<S> {
-    const copy = this.cloneState(state);
+    const copy = this.cloneState(state, this.copyIn);
     const cp: Checkpoint<S> = { step, state: copy, bytes: this.sizeOf(copy) };
     const i = this.indexAtOrBefore(step);
     if (i >= 0 && this.list[i].step === step) {
@@ -88,7 +112,7 @@ export class CheckpointStore<S> {
   /** A fresh copy of the checkpoint at or before `step`, with its step. */
   restore(step: number): { step: number; state: S } | undefined {
     const cp = this.nearest(step);
-    return cp && { step: cp.step, state: this.cloneState(cp.state) };
+    return cp && { step: cp.step, state: this.cloneState(cp.state, this.copyOut) };
   }
 
   /** Forget checkpoints after `step` (the log they were built from changed there). */
@@ -100,6 +124,23 @@ export class CheckpointStore<S> {
   clear(): void {
     this.list = [];
     this.totalBytes = 0;
+  }
+
+  /** estimateBytes, counting a buffer the store copied sparsely by the pages it holds. */
+  private estimate(s: S): number {
+    let sparse = 0;
+    const counted = new Set<ArrayBufferLike>();
+    const bytes = estimateBytes(s, (_key, v) => {
+      const buf = ArrayBuffer.isView(v) ? v.buffer : v instanceof ArrayBuffer ? v : undefined;
+      const pages = buf && this.pages.get(buf);
+      if (!buf || !pages) return false;
+      if (!counted.has(buf)) {
+        counted.add(buf);
+        sparse += pages.length * SPARSE_PAGE + 64;
+      }
+      return true;
+    });
+    return bytes + sparse;
   }
 
   private indexAtOrBefore(step: number): number {

@@ -26,11 +26,14 @@ export const STATIC: unique symbol = Symbol('iommu-lab.static');
 
 export type CloneSkip = (key: PropertyKey | undefined, value: object) => boolean;
 
+/** How a buffer is copied (default: `buf.slice(0)`); checkpoints pass one that skips zero pages. */
+export type BufferCopy = (buf: ArrayBufferLike) => ArrayBufferLike;
+
 type AnyView = ArrayBufferView & {
   constructor: new (buffer: ArrayBufferLike, offset: number, length: number) => ArrayBufferView;
 };
 
-export function deepClone<T>(root: T, skip?: CloneSkip): T {
+export function deepClone<T>(root: T, skip?: CloneSkip, copy?: BufferCopy): T {
   const memo = new Map<object, object>();
   /** Objects created empty, waiting for their contents: pairs of (source, copy). */
   const pending: object[] = [];
@@ -38,7 +41,7 @@ export function deepClone<T>(root: T, skip?: CloneSkip): T {
   function copyBuffer(buf: ArrayBufferLike): ArrayBufferLike {
     let c = memo.get(buf) as ArrayBufferLike | undefined;
     if (c === undefined) {
-      c = buf.slice(0);
+      c = copy === undefined ? buf.slice(0) : copy(buf);
       memo.set(buf, c);
     }
     return c;

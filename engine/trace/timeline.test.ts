@@ -167,4 +167,33 @@ describe('CheckpointStore', () => {
     store.dropAfter(9);
     expect(store.steps()).toEqual([0]);
   });
+
+  it('keeps big buffers without their zero pages, and restores them byte for byte', () => {
+    const store = new CheckpointStore<{ ram: Uint32Array; small: Uint8Array; view: Uint16Array }>();
+    const ram = new Uint32Array(512 * 1024); // 2 MiB, as a simulated RAM chunk
+    ram[5] = 0xdead_beef;
+    ram[300_000] = 7;
+    const small = Uint8Array.of(1, 2, 3);
+    const state = { ram, small, view: new Uint16Array(ram.buffer, 8, 4) };
+    store.add(0, state);
+    // Two pages of data and a small buffer, not 2 MiB.
+    expect(store.bytes).toBeLessThan(3 * 4096 + 1024);
+    ram[5] = 1; // the live state moves on; the checkpoint does not
+    ram[123_456] = 9;
+    store.add(1, state);
+    expect(store.bytes).toBeLessThan(6 * 4096 + 2048);
+    for (const [step, want] of [
+      [0, [0xdead_beef, 0, 7]],
+      [1, [1, 9, 7]],
+    ] as const) {
+      const r = store.restore(step)!;
+      expect([r.state.ram[5], r.state.ram[123_456], r.state.ram[300_000]]).toEqual(want);
+      expect(r.state.ram.reduce((n, w) => n + (w !== 0 ? 1 : 0), 0)).toBe(want.filter((w) => w !== 0).length);
+      expect(r.state.view.buffer).toBe(r.state.ram.buffer);
+      expect(Array.from(r.state.small)).toEqual([1, 2, 3]);
+      // A restored copy is the caller's to change; the stored one stays as it was.
+      r.state.ram[5] = 42;
+      expect(store.restore(step)!.state.ram[5]).toBe(want[0]);
+    }
+  });
 });

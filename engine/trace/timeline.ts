@@ -1,4 +1,5 @@
 import { CheckpointStore } from './checkpoints.ts';
+import type { BufferCopy } from './deep-clone.ts';
 
 /**
  * What a timeline needs from the layer that owns the recorded calls (the script layer).
@@ -13,8 +14,8 @@ export interface TimelineSource<S> {
    * trace in replay mode first, `trace.replayFrom(...)`, so the log is checked, not extended.)
    */
   replay(state: S, fromStep: number, toStep: number): void;
-  /** A deep copy (usually `deepClone`). */
-  clone(s: S): S;
+  /** A deep copy (usually `deepClone(s, undefined, copy)`: `copy` is how the checkpoint store copies buffers). */
+  clone(s: S, copy?: BufferCopy): S;
 }
 
 export interface TimelineOptions<S> {
@@ -74,7 +75,7 @@ export class Timeline<S> {
     this.spacing = Math.max(1, Math.floor(options.everySteps ?? 64));
     this.now = options.now ?? defaultNow();
     this.checkpoints = new CheckpointStore<S>({
-      clone: (s) => source.clone(s),
+      clone: (s, copy) => source.clone(s, copy),
       maxCheckpoints: options.maxCheckpoints,
       maxBytes: options.maxBytes,
       sizeOf: options.sizeOf,

@@ -564,14 +564,25 @@ export class Trace {
   }
 
   private verify(ev: EventDef, a: number, b: number, c: number, d: number, e: number, f: number): void {
+    // Time travel replays thousands of steps per seek: read the recorded event in one pass over
+    // its chunk (id, step, then the arguments in order) rather than field by field through arg().
     const index = this.cursor;
-    const id = this.idAt(index);
+    const ch = this.chunks[index >>> CHUNK_SHIFT];
+    const j = index & CHUNK_MASK;
+    const id = ch.ids[j];
     if (id !== ev.id) throw new TraceDivergenceError(index, `expected ${eventById(id).name}, got ${ev.name}`);
-    const step = this.stepAt(index);
+    const delta = ch.steps[j];
+    const step = delta === STEP_ESCAPE ? this.stepOverflow.get(index)! : ch.baseStep + delta;
     if (step !== this.step)
       throw new TraceDivergenceError(index, `${ev.name} at step ${this.step}, recorded at ${step}`);
-    for (let k = 0; k < ev.fields.length; k++) {
-      const want = this.arg(index, k);
+    const h = ch.heads[j];
+    const units = ch.units;
+    let w = h >>> CODE_BITS;
+    const n = ev.fields.length;
+    for (let k = 0; k < n; k++) {
+      const code = (h >>> (2 * k)) & 3;
+      const want = getArg(units, w, code);
+      w += (1 << code) >>> 1; // ARG_UNITS[code]
       const got = k === 0 ? a : k === 1 ? b : k === 2 ? c : k === 3 ? d : k === 4 ? e : f;
       if (got !== want && !(got !== got && want !== want))
         throw new TraceDivergenceError(index, `${ev.name}.${ev.fields[k].name} = ${got}, recorded ${want}`);
