@@ -3,7 +3,13 @@
  * the editor's markers; components call these and read the stores.
  */
 import { tick } from 'svelte';
-import type { ConsoleLine, RunResult, SourceError } from '../../engine/host/protocol.ts';
+import type {
+  ConsoleLine,
+  Query,
+  QueryResultMap,
+  RunResult,
+  SourceError,
+} from '../../engine/host/protocol.ts';
 import type { MenuCommand } from '../../main/bridge-api.ts';
 import { DEFAULT_TIMEOUT_MS, EngineClient, type ConnectionState } from './engine-client.ts';
 import type { Disposer } from './emitter.ts';
@@ -12,6 +18,7 @@ import { monacoLoader } from './monaco-loader.svelte.ts';
 import { run, KERNELS, type ConsoleEntry, type Kernel } from './run.svelte.ts';
 import { tabs } from './tabs.svelte.ts';
 import { layout } from './layout.svelte.ts';
+import { panelState } from './panel-state.svelte.ts';
 import { theme, type ThemeChoice } from './theme.svelte.ts';
 import { labBridge } from './shell.ts';
 import { revealInEditor } from './editor-bridge.ts';
@@ -123,7 +130,8 @@ export async function runActive(over: RunOverrides = {}): Promise<void> {
     performance.mark('lab:run-finished');
     showResult(outcome.result);
     await tick();
-    await new Promise<void>((r) => requestAnimationFrame(() => r()));
+    // The state panels ask the engine for their answers once the result is in; wait until drawn.
+    await panelState.settled();
     performance.mark('lab:panels-updated');
     performance.measure('lab:run', 'lab:run-requested', 'lab:run-finished');
     performance.measure('lab:panel-update', 'lab:run-finished', 'lab:panels-updated');
@@ -140,6 +148,16 @@ export async function runActive(over: RunOverrides = {}): Promise<void> {
     run.append([{ kind: 'exception', text: outcome.message }]);
     run.say(outcome.message, 'error');
   }
+}
+
+/**
+ * Ask the engine about the last run at the step the panels show (protocol.ts `Query`). Panels call
+ * this; `state` answers are typed by the caller from the panel types protocol.ts re-exports.
+ */
+export function queryEngine<W extends Query['what'], T = QueryResultMap[W]>(
+  query: Extract<Query, { what: W }>,
+): Promise<T> {
+  return client.request<'query'>({ type: 'query', query }) as Promise<T>;
 }
 
 export function stopRun(): void {

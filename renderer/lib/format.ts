@@ -1,0 +1,80 @@
+/**
+ * How addresses and sizes read in the panels: hex with `0x`, digits grouped by four with `_`
+ * (0x0000_8000_0000), padded to 48 bits so columns line up (64 bits when larger). Copying gives
+ * the plain C form (0x80000000).
+ */
+
+const TWO48 = 2 ** 48;
+
+/** Grouped, padded hex: 0x0000_8000_0000. */
+export function addr(n: number, minDigits = n < TWO48 ? 12 : 16): string {
+  if (!Number.isFinite(n) || n < 0) return String(n);
+  const digits = Math.floor(n).toString(16).padStart(minDigits, '0');
+  return `0x${group4(digits)}`;
+}
+
+/** Grouped hex without padding: 0x20_1000. */
+export function hexGrouped(n: number): string {
+  return addr(n, 1);
+}
+
+/** The C literal: 0x80000000. */
+export function hexPlain(n: number): string {
+  return Number.isFinite(n) && n >= 0 ? `0x${Math.floor(n).toString(16)}` : String(n);
+}
+
+function group4(digits: string): string {
+  let out = '';
+  for (let i = digits.length; i > 0; i -= 4)
+    out = digits.slice(Math.max(0, i - 4), i) + (out ? `_${out}` : '');
+  return out;
+}
+
+const UNITS: [number, string][] = [
+  [2 ** 50, 'P'],
+  [2 ** 40, 'T'],
+  [2 ** 30, 'G'],
+  [2 ** 20, 'M'],
+  [2 ** 10, 'K'],
+];
+
+/** An exact size in the largest binary unit that divides it: 4K, 2M, 2052K, 24B. */
+export function size(n: number): string {
+  if (n === 0) return '0';
+  for (const [u, s] of UNITS) if (n >= u && n % u === 0) return `${n / u}${s}`;
+  return `${n}B`;
+}
+
+/** A rounded size for totals: 1.5 GiB, 12 KiB. */
+export function bytes(n: number): string {
+  for (const [u, s] of UNITS) if (n >= u) return `${+(n / u).toFixed(n % u === 0 ? 0 : 1)} ${s}iB`;
+  return `${n} B`;
+}
+
+/** Thousands separated by thin spaces: 1 048 576. */
+export function count(n: number): string {
+  return n.toLocaleString('en-US').replace(/,/g, '\u2009');
+}
+
+/** A 32-bit word as 8 grouped hex digits (page-table descriptors): 0000_0000. */
+export function word(n: number): string {
+  return group4((n >>> 0).toString(16).padStart(8, '0'));
+}
+
+export async function copyText(text: string): Promise<boolean> {
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch {
+    // No clipboard permission (an unfocused page, an old browser): the selection way still works.
+    const t = document.createElement('textarea');
+    t.value = text;
+    t.style.position = 'fixed';
+    t.style.opacity = '0';
+    document.body.append(t);
+    t.select();
+    const ok = document.execCommand('copy');
+    t.remove();
+    return ok;
+  }
+}
