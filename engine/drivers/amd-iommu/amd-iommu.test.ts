@@ -5,11 +5,9 @@
 import { describe, expect, it } from 'vitest';
 // Tests drive the engine the way scripts do, through the script module (the driver guide's pattern).
 import type * as Api from '../../script/iommu-lab.d.ts';
-import { createLabModule } from '../../script/module.ts';
+import { KERNELS, testLab, type Kernel } from '../../script/test-lab.ts';
 import type { ProtectionDomain } from './domain.ts';
 
-const KERNELS = ['v6.6', 'v6.8', 'v6.16'] as const;
-type Kernel = (typeof KERNELS)[number];
 const RW = 3;
 const PA = 0x8000_0000;
 const IOVA = 0x10_0000;
@@ -17,22 +15,8 @@ const SZ_4K = 0x1000;
 const SZ_64K = 0x1_0000;
 
 function lab(kernel: Kernel, options: Api.AmdIommuOptions = {}, device: Partial<Api.DeviceSpec> = {}) {
-  const { exports, session } = createLabModule({ kernel });
-  const L = exports as unknown as typeof Api;
-  const amd = L.lab.add_iommu('ivhd0', 'amd-iommu', options);
-  const dev = L.lab.add_device('nic0', { iommu: amd, ...device });
-  const internal = (d: Api.IommuDomain) => session.machine.domain_by_id.get(d.id) as ProtectionDomain;
-  const domain = (): Api.IommuDomain => {
-    const d = kernel === 'v6.16' ? L.iommu_paging_domain_alloc(dev) : L.iommu_domain_alloc(L.lab.bus('pci'));
-    if (!d || L.IS_ERR(d)) throw new Error('no domain');
-    return d;
-  };
-  const events = (name: string, from = 0) =>
-    L.lab
-      .trace()
-      .slice(from)
-      .filter((e) => e.name === name);
-  return { L, session, amd, dev, internal, domain, events };
+  const t = testLab({ kernel, driver: 'amd-iommu', options, device, iommuName: 'ivhd0', deviceName: 'nic0' });
+  return { ...t, amd: t.iommu, internal: (d: Api.IommuDomain) => t.internal<ProtectionDomain>(d) };
 }
 
 describe('amd-iommu NpCache (IOMMU-FACTS §7.13, §5.6)', () => {

@@ -6,11 +6,10 @@ import { describe, expect, it } from 'vitest';
 // Tests drive the engine the way scripts do, through the script module (the driver guide's pattern).
 import type * as Api from '../../script/iommu-lab.d.ts';
 import { createLabModule } from '../../script/module.ts';
+import { KERNELS, testLab, type Kernel } from '../../script/test-lab.ts';
 import type { DmarDomain } from './domain.ts';
 import type { IntelIommu } from './intel-iommu.ts';
 
-const KERNELS = ['v6.6', 'v6.8', 'v6.16'] as const;
-type Kernel = (typeof KERNELS)[number];
 const RW = 3;
 const PA = 0x8000_0000;
 const IOVA = 0x10_0000;
@@ -18,24 +17,20 @@ const SZ_4K = 0x1000;
 const SZ_2M = 0x20_0000;
 
 function lab(kernel: Kernel, options: Api.IntelIommuOptions = {}, device: Partial<Api.DeviceSpec> = {}) {
-  const { exports, session } = createLabModule({ kernel });
-  const L = exports as unknown as typeof Api;
-  const vtd = L.lab.add_iommu('dmar0', 'intel-iommu', options);
-  const dev = L.lab.add_device('nic0', { iommu: vtd, ...device });
-  const unit = session.machine.iommus[0] as IntelIommu;
-  const internal = (d: Api.IommuDomain) => session.machine.domain_by_id.get(d.id) as DmarDomain;
-  /** A fresh UNMANAGED domain the way each era's callers get one. */
-  const domain = (): Api.IommuDomain => {
-    const d = kernel === 'v6.16' ? L.iommu_paging_domain_alloc(dev) : L.iommu_domain_alloc(L.lab.bus('pci'));
-    if (!d || L.IS_ERR(d)) throw new Error('no domain');
-    return d;
+  const t = testLab({
+    kernel,
+    driver: 'intel-iommu',
+    options,
+    device,
+    iommuName: 'dmar0',
+    deviceName: 'nic0',
+  });
+  return {
+    ...t,
+    vtd: t.iommu,
+    unit: t.unit as IntelIommu,
+    internal: (d: Api.IommuDomain) => t.internal<DmarDomain>(d),
   };
-  const events = (name: string, from = 0) =>
-    L.lab
-      .trace()
-      .slice(from)
-      .filter((e) => e.name === name);
-  return { L, session, vtd, dev, unit, internal, domain, events };
 }
 
 describe('intel-iommu caching mode (IOMMU-FACTS §7.13, §5.5 "Caching Mode")', () => {

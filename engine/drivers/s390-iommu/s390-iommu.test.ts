@@ -5,12 +5,10 @@
 import { describe, expect, it } from 'vitest';
 // Tests drive the engine the way scripts do, through the script module (the driver guide's pattern).
 import type * as Api from '../../script/iommu-lab.d.ts';
-import { createLabModule } from '../../script/module.ts';
+import { KERNELS, testLab, type Kernel } from '../../script/test-lab.ts';
 import type { S390Domain } from './domain.ts';
 import type { S390Iommu } from './s390-iommu.ts';
 
-const KERNELS = ['v6.6', 'v6.8', 'v6.16'] as const;
-type Kernel = (typeof KERNELS)[number];
 const RW = 3;
 const PA = 0x8000_0000;
 const START = 0x1_0000_0000;
@@ -18,23 +16,13 @@ const IOVA = START + 0x10_0000;
 const SZ_4K = 0x1000;
 
 function lab(kernel: Kernel, options: Api.S390IommuOptions = {}, device: Partial<Api.DeviceSpec> = {}) {
-  const { exports, session } = createLabModule({ kernel });
-  const L = exports as unknown as typeof Api;
-  const zpci = L.lab.add_iommu('zpci0', 's390-iommu', options);
-  const dev = L.lab.add_device('fn0', { iommu: zpci, ...device });
-  const unit = session.machine.iommus[0] as S390Iommu;
-  const internal = (d: Api.IommuDomain) => session.machine.domain_by_id.get(d.id) as S390Domain;
-  const domain = (): Api.IommuDomain => {
-    const d = kernel === 'v6.16' ? L.iommu_paging_domain_alloc(dev) : L.iommu_domain_alloc(L.lab.bus('pci'));
-    if (!d || L.IS_ERR(d)) throw new Error('no domain');
-    return d;
+  const t = testLab({ kernel, driver: 's390-iommu', options, device, iommuName: 'zpci0', deviceName: 'fn0' });
+  return {
+    ...t,
+    zpci: t.iommu,
+    unit: t.unit as S390Iommu,
+    internal: (d: Api.IommuDomain) => t.internal<S390Domain>(d),
   };
-  const events = (name: string, from = 0) =>
-    L.lab
-      .trace()
-      .slice(from)
-      .filter((e) => e.name === name);
-  return { L, session, zpci, dev, unit, internal, domain, events };
 }
 
 describe('s390-iommu RPCIT on map with tlb_refresh (IOMMU-FACTS §7.13, §5.7 "Why iotlb_sync_map")', () => {

@@ -4,9 +4,9 @@
  */
 import { describe, expect, it } from 'vitest';
 // Tests drive the engine the way scripts do, through the script module (the driver guide's pattern).
-// eslint-disable-next-line local/engine-layering
+ 
 import type * as Api from '../../script/iommu-lab.d.ts';
-// eslint-disable-next-line local/engine-layering
+ 
 import { createLabModule } from '../../script/module.ts';
 import {
   VIRTIO_IOMMU_T_ATTACH,

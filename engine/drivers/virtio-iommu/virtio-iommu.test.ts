@@ -4,35 +4,31 @@
  */
 import { describe, expect, it } from 'vitest';
 // Tests drive the engine the way scripts do, through the script module (the driver guide's pattern).
-// eslint-disable-next-line local/engine-layering
+ 
 import type * as Api from '../../script/iommu-lab.d.ts';
-// eslint-disable-next-line local/engine-layering
+ 
 import { createLabModule } from '../../script/module.ts';
+import { KERNELS, testLab, type Kernel } from '../../script/test-lab.ts';
 import type { ViommuDomain } from './domain.ts';
 import type { VirtioIommu } from './viommu.ts';
 
-const KERNELS = ['v6.6', 'v6.8', 'v6.16'] as const;
-type Kernel = (typeof KERNELS)[number];
 const RW = 3;
 const PA = 0x8000_0000;
 
 function lab(kernel: Kernel, options: Api.VirtioIommuOptions = {}, device: Partial<Api.DeviceSpec> = {}) {
-  const { exports, session } = createLabModule({ kernel });
-  const L = exports as unknown as typeof Api;
-  const v = L.lab.add_iommu('viommu0', 'virtio-iommu', options);
-  const dev = L.lab.add_device('nic0', { iommu: v, ...device });
-  const viommu = session.machine.iommus[0] as VirtioIommu;
-  const internal = (d: Api.IommuDomain) => session.machine.domain_by_id.get(d.id) as ViommuDomain;
-  /** A fresh UNMANAGED domain the way each era's callers get one. */
-  const domain = (): Api.IommuDomain => {
-    const d = kernel === 'v6.16' ? L.iommu_paging_domain_alloc(dev) : L.iommu_domain_alloc(L.lab.bus('pci'));
-    if (!d || L.IS_ERR(d)) throw new Error('no domain');
-    return d;
-  };
-  const host = v.host!;
+  const t = testLab({
+    kernel,
+    driver: 'virtio-iommu',
+    options,
+    device,
+    iommuName: 'viommu0',
+    deviceName: 'nic0',
+  });
+  const host = t.iommu.host!;
   const since = (mark: number, type?: string) =>
     host.requests.slice(mark).filter((r) => !type || r.type === type);
-  return { L, session, v, dev, viommu, internal, domain, host, since };
+  const internal = (d: Api.IommuDomain) => t.internal<ViommuDomain>(d);
+  return { ...t, v: t.iommu, viommu: t.unit as VirtioIommu, internal, host, since };
 }
 
 /** 64 discontiguous 4K segments (facts §7.6). */
