@@ -4,9 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 // Tests drive the engine the way scripts do, through the script module (the driver guide's pattern).
- 
 import type * as Api from '../../script/iommu-lab.d.ts';
- 
 import { createLabModule } from '../../script/module.ts';
 import {
   VIRTIO_IOMMU_T_ATTACH,
