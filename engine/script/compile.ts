@@ -18,7 +18,50 @@ export interface CompiledFile {
   toUser(line: number, column: number): { line: number; column: number } | undefined;
 }
 
+/** What compiling a file's text gives, whatever the run: kept per process, keyed by name and text. */
+interface CompiledText {
+  /** The instrumented code, without the module wrapper. */
+  code: string;
+  toUser(line: number, column: number): { line: number; column: number } | undefined;
+}
+
+/**
+ * Recently compiled texts. A matrix runs one file once per cell, and a user reruns a file as it is
+ * (or switches between a few tabs), so the same text comes back often; a text is small next to the
+ * lab it drives. Least recently used first; a new text beyond the budget evicts the oldest.
+ */
+const compiledTexts = new Map<string, CompiledText>();
+const CACHE_MAX_FILES = 32;
+const CACHE_MAX_CHARS = 4_000_000;
+let cachedChars = 0;
+
 export function compileFile(name: string, source: string, sourceUrl: string): CompiledFile {
+  const key = `${name}\u0000${source}`;
+  let text = compiledTexts.get(key);
+  if (text !== undefined) {
+    compiledTexts.delete(key);
+    compiledTexts.set(key, text);
+  } else {
+    text = compileText(name, source);
+    if (key.length <= CACHE_MAX_CHARS / 4) {
+      compiledTexts.set(key, text);
+      cachedChars += key.length;
+      for (const [k] of compiledTexts) {
+        if (compiledTexts.size <= CACHE_MAX_FILES && cachedChars <= CACHE_MAX_CHARS) break;
+        compiledTexts.delete(k);
+        cachedChars -= k.length;
+      }
+    }
+  }
+  return {
+    name,
+    code: `(function (${MODULE_PARAMS.join(', ')}) {'use strict';\n${text.code}\n})\n//# sourceURL=${sourceUrl}`,
+    sourceUrl,
+    toUser: text.toUser,
+  };
+}
+
+function compileText(name: string, source: string): CompiledText {
   const { code: js, map } = transpile(source, name);
   let inst;
   try {
@@ -31,12 +74,9 @@ export function compileFile(name: string, source: string, sourceUrl: string): Co
     const at = map.original(line0, col0);
     throw new ScriptSyntaxError(e.message, at.line + 1, at.column + 1);
   }
-  const code = `(function (${MODULE_PARAMS.join(', ')}) {'use strict';\n${inst.code}\n})\n//# sourceURL=${sourceUrl}`;
   const lineCount = inst.code.split('\n').length;
   return {
-    name,
-    code,
-    sourceUrl,
+    code: inst.code,
     toUser(line, column) {
       const l0 = line - 2;
       if (l0 < 0 || l0 >= lineCount) return undefined;

@@ -31,17 +31,45 @@ export interface Transpiled {
   map: PositionMap;
 }
 
-/** Token alignment first (exact for every token the user wrote), sucrase's map where it has nothing. */
+/**
+ * Token alignment first (exact for every token the user wrote), sucrase's map where it has
+ * nothing. Both are built on first use: most runs never ask (no error, no console line), and
+ * sucrase's map costs more than the transform itself, so it comes from a second transform only
+ * when a position falls where alignment has no answer.
+ */
 class CombinedMap implements PositionMap {
+  private aligner: TokenAligner | undefined;
+  private fallback: SourceMapLookup | undefined;
+
   constructor(
-    private readonly aligner: TokenAligner,
-    private readonly fallback: SourceMapLookup,
+    private readonly source: string,
+    private readonly code: string,
+    private readonly fileName: string,
   ) {}
 
   original(line: number, column: number) {
+    this.aligner ??= new TokenAligner(this.source, this.code);
     const col = this.aligner.sourceColumn(line, column);
-    return col === undefined ? this.fallback.original(line, column) : { line, column: col };
+    if (col !== undefined) return { line, column: col };
+    this.fallback ??= new SourceMapLookup(
+      sucrase(this.source, this.fileName, true).sourceMap?.mappings ?? '',
+    );
+    return this.fallback.original(line, column);
   }
+}
+
+function sucrase(source: string, fileName: string, withMap: boolean) {
+  return transform(source, {
+    transforms: isTypeScript(fileName) ? ['typescript', 'imports'] : ['imports'],
+    filePath: fileName,
+    ...(withMap
+      ? { sourceMapOptions: { compiledFilename: fileName.replace(/\.[a-z]+$/i, '') + '.js' } }
+      : {}),
+    // `enum`s and the like compile as TypeScript does; no dev-only JSX helpers.
+    production: true,
+    // Left as written so the instrumenter can refuse it with a position (scripts load nothing).
+    preserveDynamicImport: true,
+  });
 }
 
 /** 1-based line and column of a 0-based offset. */
@@ -63,20 +91,8 @@ export function isTypeScript(fileName: string): boolean {
 
 export function transpile(source: string, fileName: string): Transpiled {
   try {
-    const out = transform(source, {
-      transforms: isTypeScript(fileName) ? ['typescript', 'imports'] : ['imports'],
-      filePath: fileName,
-      sourceMapOptions: { compiledFilename: fileName.replace(/\.[a-z]+$/i, '') + '.js' },
-      // `enum`s and the like compile as TypeScript does; no dev-only JSX helpers.
-      production: true,
-      // Left as written so the instrumenter can refuse it with a position (scripts load nothing).
-      preserveDynamicImport: true,
-    });
-    const map = new CombinedMap(
-      new TokenAligner(source, out.code),
-      new SourceMapLookup(out.sourceMap?.mappings ?? ''),
-    );
-    return { code: out.code, map };
+    const out = sucrase(source, fileName, false);
+    return { code: out.code, map: new CombinedMap(source, out.code, fileName) };
   } catch (e) {
     const err = e as { message?: string; pos?: number };
     const message = String(err.message ?? e)
