@@ -294,11 +294,14 @@ async function seekBy(delta: number): Promise<void> {
     run.say('run a script first: stepping moves through its recorded steps', 'info');
     return;
   }
-  await seekTo(run.currentStep + delta);
+  // From the step last asked for, so F10 pressed twice while the first seek is answered goes two steps.
+  await seekTo((seekWanted ?? seekInFlight ?? run.currentStep) + delta);
 }
 
 /** The step a seek has been asked for and not answered yet; later asks replace it (a dragged slider). */
 let seekWanted: number | null = null;
+/** The step of the seek the engine is answering now. */
+let seekInFlight: number | null = null;
 let seeking = false;
 
 /**
@@ -316,6 +319,7 @@ export async function seekTo(step: number): Promise<void> {
     while (seekWanted !== null && seekWanted !== run.currentStep) {
       const want: number = seekWanted;
       seekWanted = null;
+      seekInFlight = want;
       const r = await client.request<'seek'>({ type: 'seek', step: want });
       run.currentStep = r.step;
     }
@@ -323,6 +327,7 @@ export async function seekTo(step: number): Promise<void> {
     run.say(`step: ${err instanceof Error ? err.message : String(err)}`, 'warn');
   } finally {
     seekWanted = null;
+    seekInFlight = null;
     seeking = false;
   }
 }

@@ -1,0 +1,171 @@
+import { readFileSync } from 'node:fs';
+import { expect, test } from '@playwright/test';
+import { openLab } from './lab.ts';
+import { panel, runBuiltIn, runText, settled } from './state.ts';
+
+test.use({ viewport: { width: 1600, height: 1000 } });
+
+test('Domains: a card per domain, the mapping ranges with IOVA and PA, the page table by level', async ({
+  page,
+  context,
+}) => {
+  await context.grantPermissions(['clipboard-read', 'clipboard-write']);
+  await openLab(page);
+  await runBuiltIn(page, 'pgsize-split.ts');
+  const domains = panel(page, 'domains');
+  const card = domains.locator('[data-testid=domain-card][data-domain="2"]');
+  await expect(card).toContainText('UNMANAGED');
+  await expect(card).toContainText('arm-smmu-v3 · smmu0');
+  await expect(card).toContainText('4K | 2M | 1G');
+  await expect(card).toContainText('0x0000_0000_0000 – 0xffff_ffff_ffff');
+  await expect(card).toContainText('2 ranges · 2 MiB');
+  // Enter on the focused header expands it.
+  await card.getByTestId('domain-toggle').focus();
+  await page.keyboard.press('Enter');
+  await expect(card.getByTestId('domain-toggle')).toHaveAttribute('aria-expanded', 'true');
+  const rows = card.getByTestId('mapping-row');
+  await expect(rows).toHaveCount(2);
+  await expect(rows.nth(0)).toHaveText(/^0x0000_001f_f000\s*→\s*0x0000_007f_f000\s+4K\s+R\|W\s+4K$/);
+  await expect(rows.nth(1)).toHaveText(/^0x0000_0020_0000\s*→\s*0x0000_0080_0000\s+2M\s+R\|W\s+2M$/);
+  // A click copies the plain C literal.
+  await rows.nth(1).getByRole('button', { name: /^PA / }).click();
+  expect(await page.evaluate(() => navigator.clipboard.readText())).toBe('0x800000');
+  // Arrow keys move through the list.
+  const list = card.getByTestId('mapping-list');
+  await list.focus();
+  await page.keyboard.press('ArrowDown');
+  await expect(list.locator('[role=option][aria-selected=true]')).toContainText('0x0000_0020_0000');
+
+  await card.getByTestId('domain-view-pgtable').click();
+  const tree = card.getByTestId('pgtable');
+  await expect(tree).toContainText('arm-lpae-s1 · 4 levels · 4 tables');
+  // Open L1, L2, L3: the 2M block sits at L2, the 4K page at L3.
+  for (let i = 0; i < 3; i++)
+    await tree
+      .getByRole('button', { name: /^Open level/ })
+      .first()
+      .click();
+  const block = tree.getByTestId('pte').filter({ hasText: 'block' });
+  await expect(block).toContainText('0x0000_0080_0000');
+  await expect(block).toContainText('2M');
+  await expect(block).toContainText('AF=1');
+  const leaf = tree.getByTestId('pte').filter({ hasText: 'page' });
+  await expect(leaf).toContainText('[511]');
+  await expect(leaf).toContainText('0x0000_007f_f000');
+  await expect(leaf).toContainText('AP=1');
+});
+
+test('Reserved regions: per group and device, by type in sysfs words, on a zoomable address bar', async ({
+  page,
+}) => {
+  await openLab(page);
+  await runBuiltIn(page, 'resv-merge.ts');
+  await page.getByTestId('panel-tab-resv').click();
+  const resv = panel(page, 'resv');
+  const group = resv.locator('[data-testid=resv-group]').first();
+  await expect(group).toContainText('group 0');
+  const rows = group.getByTestId('resv-row');
+  await expect(rows).toHaveCount(3);
+  await expect(rows.nth(0)).toHaveAttribute('data-type', 'direct');
+  await expect(rows.nth(0)).toContainText('0x0000_0000_10000x0000_0000_3fff12Kdirect');
+  await expect(rows.nth(1)).toContainText('0x0000_0000_20000x0000_0000_5fff16Kreserved');
+  await expect(rows.nth(2)).toContainText('0x0000_0800_00000x0000_080f_ffff1Mmsi');
+  await expect(rows.nth(2)).toContainText('SW_MSI');
+  await expect(group.getByTestId('resv-sysfs')).toContainText('0x0000000000001000 0x0000000000003fff direct');
+  // Each device keeps its own list.
+  const b = resv.locator('[data-testid=resv-device][data-device=b]');
+  await expect(b.getByTestId('resv-row')).toHaveCount(3);
+
+  const bar = resv.getByTestId('address-bar');
+  await expect(bar.getByTestId('bar-lane')).toHaveCount(2);
+  await expect(bar.locator('rect.region[data-type=reserved]')).toHaveCount(1);
+  // Device a's direct region is identity-mapped in its DMA domain: the bar marks the overlap.
+  await expect(bar.locator('[data-device=a] rect.overlap').first()).toBeAttached();
+  await bar.locator('[data-device=b] rect.region[data-type=reserved]').hover();
+  await expect(resv.getByTestId('bar-tip')).toContainText('reserved 0x2000 – 0x5fff (16K)');
+  const before = await bar.getAttribute('data-view');
+  await resv.getByTestId('bar-zoom-in').click();
+  await expect(bar).not.toHaveAttribute('data-view', before!);
+  await resv.getByTestId('bar-log').check();
+  await expect(bar).toHaveAttribute('data-scale', 'log');
+  await bar.focus();
+  await page.keyboard.press('0');
+  await page.keyboard.press('l');
+  await expect(bar).toHaveAttribute('data-scale', 'linear');
+  await expect(bar).toHaveAttribute('data-view', before!);
+});
+
+test('IOTLB: counters, a stale entry after a lazy unmap, and stepping back and forth changes it', async ({
+  page,
+}) => {
+  await openLab(page);
+  await runBuiltIn(page, 'strict-vs-lazy.ts');
+  const iotlb = panel(page, 'iotlb');
+  const inst = iotlb.locator('[data-testid=iotlb-instance][data-iommu=smmu0]');
+  await expect(inst.getByTestId('tlb-misses')).toHaveText('4');
+  await expect(inst.getByTestId('tlb-stale-hits')).toHaveText('1');
+  await expect(inst.getByTestId('tlb-hits')).toHaveText('0');
+  await expect(inst.getByTestId('hit-plot')).toHaveAttribute('data-points', '5');
+  // The flush queue has been flushed by the end: nothing cached.
+  await expect(inst.getByTestId('iotlb-entry')).toHaveCount(0);
+  await expect(inst).toContainText('1 fault');
+
+  // Back before lab.advance_time(10): the lazily unmapped page is still cached, and stale.
+  await page.keyboard.press('Shift+F10');
+  await page.keyboard.press('Shift+F10');
+  await settled(page);
+  await expect(page.getByTestId('panel-step').first()).toContainText('step 14 / 16');
+  const entry = inst.getByTestId('iotlb-entry');
+  await expect(entry).toHaveCount(1);
+  await expect(entry).toHaveAttribute('data-state', 'stale');
+  await expect(entry).toContainText('0x0000_ffff_f000');
+  await expect(inst.getByTestId('tlb-misses')).toHaveText('3');
+  // The CSV says the same.
+  const download = page.waitForEvent('download');
+  await iotlb.getByTestId('iotlb-csv').click();
+  const csv = readFileSync((await (await download).path())!, 'utf8');
+  expect(csv.split('\n')[0]).toBe('step,iommu,driver,tag,iova,size,pa,prot,state');
+  expect(csv).toMatch(/^14,smmu0,arm-smmu-v3,\d+,0xfffff000,0x1000,0x[0-9a-f]+,R\|W\|C,stale$/m);
+
+  // Forward again: flushed.
+  await page.keyboard.press('F10');
+  await page.keyboard.press('F10');
+  await settled(page);
+  await expect(inst.getByTestId('iotlb-entry')).toHaveCount(0);
+  await expect(inst.getByTestId('tlb-misses')).toHaveText('4');
+});
+
+test('IOTLB: an unmap without a sync leaves the entry stale', async ({ page }) => {
+  await openLab(page);
+  await runText(
+    page,
+    [
+      "import { lab, iommu_paging_domain_alloc, iommu_attach_device, iommu_map, iommu_unmap_fast, iommu_iotlb_gather_init, IS_ERR, IOMMU_READ, IOMMU_WRITE, SZ_4K } from 'iommu-lab';",
+      "const smmu = lab.add_iommu('smmu0', 'arm-smmu-v3');",
+      "const dev = lab.add_device('nic0', { iommu: smmu, default_domain: 'blocked' });",
+      'const d = iommu_paging_domain_alloc(dev);',
+      "if (IS_ERR(d)) throw new Error('no domain');",
+      'iommu_attach_device(d, dev);',
+      'iommu_map(d, 0x10000, 0x80000000, SZ_4K, IOMMU_READ | IOMMU_WRITE);',
+      'dev.dma_read(0x10000, 4);',
+      'iommu_unmap_fast(d, 0x10000, SZ_4K, iommu_iotlb_gather_init());',
+      '',
+    ].join('\n'),
+  );
+  await expect(page.getByTestId('outcome')).toHaveText('passed');
+  const entry = panel(page, 'iotlb').getByTestId('iotlb-entry');
+  await expect(entry).toHaveCount(1);
+  await expect(entry).toHaveAttribute('data-state', 'stale');
+  await expect(entry).toContainText('0x0000_0001_0000');
+  await expect(entry).toContainText('0x0000_8000_0000');
+  // One step back (before the unmap) the same entry is live.
+  await page.keyboard.press('Shift+F10');
+  await settled(page);
+  await expect(entry).toHaveAttribute('data-state', 'valid');
+  // And Domains shows the mapping there, gone at the end.
+  const card = panel(page, 'domains').locator('[data-testid=domain-card]').filter({ hasText: 'UNMANAGED' });
+  await expect(card).toContainText('1 range · 4 KiB');
+  await page.keyboard.press('F10');
+  await settled(page);
+  await expect(card).toContainText('0 ranges · 0 B');
+});
