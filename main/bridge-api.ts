@@ -1,7 +1,9 @@
 /**
  * The contract between the preload (main/preload.ts) and the page. Types and channel names only, no
- * imports, so both the Node-side build and the renderer can include it.
+ * imports but the session part's types (session-api.ts, likewise import-free), so both the Node-side
+ * build and the renderer can include it.
  */
+import type { SessionBridge } from './session-api.ts';
 
 /** IPC channels between main and the preload. */
 export const IPC = {
@@ -61,4 +63,6 @@ export interface LabBridge {
   /** Subscribe to menu commands; returns the unsubscribe function. */
   onMenu(listener: (cmd: MenuCommand) => void): () => void;
   setThemeSource(source: ThemeSource): void;
+  /** Session files: open, save, autosave and recovery (main owns the disk). */
+  readonly session: SessionBridge;
 }

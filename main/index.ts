@@ -6,10 +6,12 @@ import { app, BrowserWindow, ipcMain, Menu, nativeTheme, session } from 'electro
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { APP_SCHEME, handleAppScheme, registerAppScheme } from './app-scheme.ts';
+import { sessionPathFromArgv } from './argv.ts';
 import { IPC, type MenuCommand, type ThemeSource } from './bridge-api.ts';
 import { PAGE_CSP } from './csp.ts';
 import { EngineHost } from './engine-host.ts';
 import { buildMenu } from './menu.ts';
+import { SessionController } from './session-main.ts';
 import { createLabWindow } from './window.ts';
 
 // Built layout (electron.vite.config.ts): out/main/{index,engine-host}.js, out/preload/index.cjs, out/renderer/.
@@ -20,6 +22,9 @@ const paths = {
   renderer: path.join(here, '../renderer'),
 };
 
+// Tests run the app against their own data folder (recent files, autosave), never the user's.
+if (process.env.IOMMU_LAB_USER_DATA) app.setPath('userData', path.resolve(process.env.IOMMU_LAB_USER_DATA));
+
 registerAppScheme();
 app.enableSandbox();
 
@@ -28,7 +33,15 @@ if (!app.requestSingleInstanceLock()) app.exit(0);
 
 let win: BrowserWindow | null = null;
 let engine: EngineHost | null = null;
-const recentFiles: string[] = [];
+const sessions = new SessionController(() => installMenu());
+
+// A session file given on the command line (or by the OS on Linux/Windows), or by macOS's Finder.
+const argvFile = sessionPathFromArgv(process.argv, process.cwd());
+if (argvFile) sessions.requestOpen(argvFile);
+app.on('open-file', (event, file) => {
+  event.preventDefault();
+  sessions.requestOpen(file);
+});
 
 function send(cmd: MenuCommand): void {
   win?.webContents.send(IPC.menu, cmd);
@@ -39,11 +52,8 @@ function installMenu(): void {
     buildMenu({
       window: () => win,
       send,
-      recentFiles: () => recentFiles,
-      clearRecent: () => {
-        recentFiles.length = 0;
-        installMenu();
-      },
+      recentFiles: () => sessions.recentFiles(),
+      clearRecent: () => sessions.clearRecent(),
     }),
   );
 }
@@ -51,6 +61,7 @@ function installMenu(): void {
 function openWindow(): void {
   const w = createLabWindow(paths.preload);
   win = w;
+  sessions.attachWindow(w);
   engine = new EngineHost(paths.engine, (port, reason) => {
     if (w.isDestroyed()) port.close();
     else w.webContents.postMessage(IPC.enginePort, reason, [port]);
@@ -64,7 +75,9 @@ function openWindow(): void {
   });
 }
 
-app.on('second-instance', () => {
+app.on('second-instance', (_event, argv, workingDirectory) => {
+  const file = sessionPathFromArgv(argv, workingDirectory);
+  if (file) sessions.requestOpen(file);
   if (win?.isMinimized()) win.restore();
   win?.focus();
 });
@@ -73,7 +86,7 @@ app.on('window-all-closed', () => {
   app.quit();
 });
 
-void app.whenReady().then(() => {
+void app.whenReady().then(async () => {
   handleAppScheme(paths.renderer);
   // The app:// handler sets the policy on each response; this hook covers anything else the
   // session loads from our scheme (and keeps a stricter default if the handler ever forgets).
@@ -93,8 +106,10 @@ void app.whenReady().then(() => {
   });
   ipcMain.on(IPC.themeSource, (_event, source: ThemeSource) => {
     if (source === 'system' || source === 'light' || source === 'dark') nativeTheme.themeSource = source;
+    else console.warn(`[ipc] refused ${IPC.themeSource}: not a theme`);
   });
 
+  await sessions.start();
   installMenu();
   openWindow();
 

@@ -3,7 +3,7 @@
  * small bridge and forwards engine ports to the page: a MessagePort cannot cross contextBridge, so it
  * goes through window.postMessage with the port as a transfer.
  */
-import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
+import { contextBridge, ipcRenderer, webUtils, type IpcRendererEvent } from 'electron';
 import {
   IPC,
   type EnginePortMessage,
@@ -12,6 +12,7 @@ import {
   type MenuCommand,
   type ThemeSource,
 } from './bridge-api.ts';
+import { SESSION_IPC, type SessionBridge, type SessionEvent } from './session-api.ts';
 
 /** The DOM's MessagePort as Electron types it (this file is checked without the DOM lib). */
 type PagePort = IpcRendererEvent['ports'][number];
@@ -38,6 +39,32 @@ ipcRenderer.on(IPC.enginePort, (event: IpcRendererEvent, reason: EnginePortReaso
 });
 
 const appVersion = process.argv.find((a) => a.startsWith('--iommu-lab-version='))?.split('=')[1] ?? '';
+
+/** Session files: each call is one IPC message, checked again in main (session-ipc.ts). */
+const session: SessionBridge = {
+  startup: () => ipcRenderer.invoke(SESSION_IPC.startup),
+  open: (req) => ipcRenderer.invoke(SESSION_IPC.open, req),
+  save: (req) => ipcRenderer.invoke(SESSION_IPC.save, req),
+  recovery: (req) => ipcRenderer.invoke(SESSION_IPC.recovery, req),
+  newSession: () => ipcRenderer.send(SESSION_IPC.new),
+  setState: (state) => ipcRenderer.send(SESSION_IPC.state, state),
+  autosave: (msg) => ipcRenderer.send(SESSION_IPC.autosave, msg),
+  closeReady: () => ipcRenderer.send(SESSION_IPC.closeReady),
+  pathForFile(file) {
+    try {
+      return webUtils.getPathForFile(file as Parameters<typeof webUtils.getPathForFile>[0]);
+    } catch {
+      return '';
+    }
+  },
+  onEvent(listener) {
+    const handler = (_e: IpcRendererEvent, ev: SessionEvent): void => listener(ev);
+    ipcRenderer.on(SESSION_IPC.event, handler);
+    return () => {
+      ipcRenderer.removeListener(SESSION_IPC.event, handler);
+    };
+  },
+};
 
 const bridge: LabBridge = {
   platform: process.platform,
@@ -71,6 +98,7 @@ const bridge: LabBridge = {
   setThemeSource(source: ThemeSource) {
     ipcRenderer.send(IPC.themeSource, source);
   },
+  session,
 };
 
 contextBridge.exposeInMainWorld('iommuLab', bridge);
