@@ -83,11 +83,21 @@ describe('serializeSession', () => {
     );
   });
 
-  it('semanticKey ignores the layout and nothing else', () => {
-    const s = newSession([{ name: 'main.ts', source: 'a' }]);
+  it('semanticKey ignores the layout and the tab in front, and nothing else', () => {
+    const s = newSession([
+      { name: 'main.ts', source: 'a' },
+      { name: 'b.ts', source: '' },
+    ]);
     expect(semanticKey({ ...s, layout: { w: 1 } })).toBe(semanticKey(s));
+    expect(semanticKey({ ...s, activeScript: 'b.ts' })).toBe(semanticKey(s));
+    expect(semanticKey({ ...s, scripts: [...s.scripts].reverse() })).not.toBe(semanticKey(s));
+    expect(semanticKey({ ...s, kernel: 'v6.6' })).not.toBe(semanticKey(s));
+    expect(semanticKey({ ...s, params: { a: '1' } })).not.toBe(semanticKey(s));
+    expect(semanticKey({ ...s, disabledChecks: ['unaligned-map'] })).not.toBe(semanticKey(s));
     expect(semanticKey({ ...s, notes: 'x' })).not.toBe(semanticKey(s));
     expect(semanticKey({ ...s, seed: 1 })).not.toBe(semanticKey(s));
-    expect(semanticKey({ ...s, scripts: [{ name: 'main.ts', source: 'b' }] })).not.toBe(semanticKey(s));
+    expect(semanticKey({ ...s, scripts: [{ name: 'main.ts', source: 'b' }, s.scripts[1]!] })).not.toBe(
+      semanticKey(s),
+    );
   });
 });

@@ -43,8 +43,11 @@ export function serializeSession(s: Session): string {
   return `${JSON.stringify(sessionDocument(s), null, 2)}\n`;
 }
 
-/** Only what a user would call a change (not the layout): the text the app compares for "unsaved". */
+/**
+ * What the app compares for "unsaved changes": the content, not the view — the layout and which tab
+ * is in front are saved with the session but changing them alone is not an edit.
+ */
 export function semanticKey(s: Session): string {
   const { layout: _layout, ...rest } = s;
-  return JSON.stringify(sessionDocument({ ...rest }));
+  return JSON.stringify(sessionDocument({ ...rest, activeScript: '' }));
 }
