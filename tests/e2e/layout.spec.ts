@@ -1,9 +1,11 @@
+import { readFileSync } from 'node:fs';
 import { expect, test } from '@playwright/test';
 import { openLab } from './lab.ts';
+import { expectOnScreen, panel, runText } from './state.ts';
 
 test('the splitter resizes the panel column and the width is kept', async ({ page }) => {
   await openLab(page);
-  const side = page.getByRole('complementary', { name: 'Panels' });
+  const side = page.getByRole('complementary', { name: 'Panels', exact: true });
   const before = (await side.boundingBox())!.width;
   const handle = (await page.getByTestId('splitter').boundingBox())!;
   await page.mouse.move(handle.x + handle.width / 2, handle.y + 200);
@@ -19,4 +21,165 @@ test('the splitter resizes the panel column and the width is kept', async ({ pag
   await page.getByTestId('splitter').focus();
   await page.keyboard.press('ArrowRight');
   expect((await side.boundingBox())!.width).toBeLessThan(after - 10);
+});
+
+test('the bottom dock and the groups of a dock resize too', async ({ page }) => {
+  await openLab(page);
+  const bottom = page.getByRole('complementary', { name: 'Bottom panels' });
+  const h0 = (await bottom.boundingBox())!.height;
+  await page.getByTestId('splitter-bottom').focus();
+  for (let i = 0; i < 3; i++) await page.keyboard.press('ArrowUp');
+  expect((await bottom.boundingBox())!.height).toBeGreaterThan(h0 + 40);
+  const domains = page.getByTestId('panel-domains');
+  const d0 = (await domains.boundingBox())!.height;
+  const handle = (await page.getByTestId('splitter-right-1').boundingBox())!;
+  await page.mouse.move(handle.x + 100, handle.y + handle.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(handle.x + 100, handle.y + 120, { steps: 6 });
+  await page.mouse.up();
+  expect((await domains.boundingBox())!.height).toBeGreaterThan(d0 + 100);
+});
+
+test.describe('at 1600×1000', () => {
+  test.use({ viewport: { width: 1600, height: 1000 } });
+
+  test('the default layout shows Domains, Reserved regions, IOTLB and Console at once', async ({ page }) => {
+    await openLab(page);
+    for (const id of ['domains', 'resv', 'iotlb', 'console']) await expectOnScreen(page, id);
+    // Right dock stacked top to bottom, the Console under the editor.
+    const y = async (id: string) => (await panel(page, id).boundingBox())!.y;
+    expect(await y('domains')).toBeLessThan(await y('resv'));
+    expect(await y('resv')).toBeLessThan(await y('iotlb'));
+    const editor = (await page.getByRole('region', { name: 'Editor' }).boundingBox())!;
+    const console = (await panel(page, 'console').boundingBox())!;
+    expect(console.y).toBeGreaterThan(editor.y + editor.height - 2);
+    expect(console.x).toBeLessThan(editor.x + 5);
+  });
+
+  test('a panel closes, reopens from the View menu, and moves between docks', async ({ page }) => {
+    await openLab(page);
+    await page.getByTestId('panel-close-resv').click();
+    await expect(page.getByTestId('panel-tab-resv')).toHaveCount(0);
+    await expect(panel(page, 'resv')).toHaveCount(0);
+    // The groups left share the column.
+    await expectOnScreen(page, 'iotlb');
+
+    await page.getByTestId('view-menu').click();
+    await expect(page.getByTestId('view-resv')).toHaveAttribute('aria-checked', 'false');
+    await expect(page.getByTestId('view-domains')).toHaveAttribute('aria-checked', 'true');
+    await page.getByTestId('view-resv').click();
+    await expectOnScreen(page, 'resv');
+    await page.keyboard.press('Escape');
+
+    // Keyboard: Delete on a focused tab closes it.
+    await page.getByTestId('panel-tab-iotlb').focus();
+    await page.keyboard.press('Delete');
+    await expect(page.getByTestId('panel-tab-iotlb')).toHaveCount(0);
+    await page.getByTestId('view-menu').click();
+    await page.getByTestId('view-iotlb').click();
+    await page.keyboard.press('Escape');
+    await expectOnScreen(page, 'iotlb');
+
+    // The group menu moves IOTLB under the editor, next to the Console.
+    await page.getByTestId('panel-menu-iotlb').click();
+    await page.getByTestId('panel-move-bottom').click();
+    const bottom = page.getByRole('complementary', { name: 'Bottom panels' });
+    await expect(bottom.getByTestId('panel-tab-iotlb')).toHaveAttribute('aria-selected', 'true');
+    await expect(bottom.getByTestId('panel-tab-console')).toHaveAttribute('aria-selected', 'false');
+
+    // Dragging its tab onto the Domains group's strip takes it back to the right.
+    const right = page.getByRole('complementary', { name: 'Panels', exact: true });
+    await bottom.getByTestId('panel-tab-iotlb').dragTo(right.getByTestId('panel-tab-domains'));
+    await expect(right.getByTestId('panel-tab-iotlb')).toHaveAttribute('aria-selected', 'true');
+    await expect(bottom.getByTestId('panel-tab-iotlb')).toHaveCount(0);
+
+    // The layout is kept across a reload.
+    await page.reload();
+    await expect(page.getByTestId('status')).toContainText('engine ready', { timeout: 30_000 });
+    await expect(right.getByTestId('panel-tab-iotlb')).toHaveAttribute('aria-selected', 'true');
+
+    // Reset layout brings back the default.
+    await page.getByTestId('view-menu').click();
+    await page.getByTestId('view-reset').click();
+    for (const id of ['domains', 'resv', 'iotlb', 'console']) await expectOnScreen(page, id);
+  });
+
+  for (const [what, stored] of [
+    ['not JSON', '{"version":2,'],
+    [
+      'a width that is not a number',
+      '{"version":2,"rightWidth":"wide","bottomHeight":0.3,"docks":{"right":[],"bottom":[]},"hidden":[],"closed":[]}',
+    ],
+    [
+      'a dock that is not a list',
+      '{"version":2,"rightWidth":0.5,"bottomHeight":0.3,"docks":{"right":7,"bottom":[]},"hidden":[],"closed":[]}',
+    ],
+  ]) {
+    test(`a stored layout with ${what} falls back to the default`, async ({ page }) => {
+      await page.addInitScript((value) => {
+        if (!sessionStorage.getItem('seeded')) {
+          localStorage.setItem('iommu-lab.layout.v2', value);
+          sessionStorage.setItem('seeded', '1');
+        }
+      }, stored);
+      await openLab(page);
+      for (const id of ['domains', 'resv', 'iotlb', 'console']) await expectOnScreen(page, id);
+      // The default replaced the broken value.
+      const saved = await page.evaluate(() => JSON.parse(localStorage.getItem('iommu-lab.layout.v2')!));
+      expect(saved.version).toBe(2);
+      expect(saved.docks.right.map((g: { active: string }) => g.active)).toEqual([
+        'domains',
+        'resv',
+        'iotlb',
+      ]);
+    });
+  }
+
+  test('a panel exports as SVG and PNG', async ({ page }) => {
+    await openLab(page);
+    await runText(
+      page,
+      "import { lab } from 'iommu-lab';\nlab.add_device('nic0', { iommu: lab.add_iommu('smmu0', 'arm-smmu-v3') });\n",
+    );
+    await expect(panel(page, 'domains').getByTestId('domain-card')).toHaveCount(1);
+
+    await page.getByTestId('panel-menu-domains').click();
+    let download = page.waitForEvent('download');
+    await page.getByTestId('panel-export-svg').click();
+    const svgFile = await download;
+    expect(svgFile.suggestedFilename()).toBe('iommu-lab-domains.svg');
+    const svg = readFileSync((await svgFile.path())!, 'utf8');
+    expect(svg).toMatch(/^<svg xmlns="http:\/\/www.w3.org\/2000\/svg" width="\d+" height="\d+"/);
+    expect(svg).toContain('<foreignObject');
+    expect(svg).toContain('arm-smmu-v3 · smmu0');
+    expect(svg).toContain('0x0000_0000_0000');
+
+    await page.getByTestId('panel-menu-domains').click();
+    download = page.waitForEvent('download');
+    await page.getByTestId('panel-export-png').click();
+    const pngFile = await download;
+    expect(pngFile.suggestedFilename()).toBe('iommu-lab-domains.png');
+    const png = readFileSync((await pngFile.path())!);
+    expect(png.subarray(1, 4).toString()).toBe('PNG');
+    const box = (await panel(page, 'domains').boundingBox())!;
+    // Twice the panel's size (drawn at 2× for sharp text).
+    expect(png.readUInt32BE(16)).toBe(Math.ceil(box.width) * 2);
+    expect(png.readUInt32BE(20)).toBe(Math.ceil(box.height) * 2);
+  });
+
+  test('the panels follow the theme', async ({ page }) => {
+    await openLab(page);
+    const bg = () => panel(page, 'domains').evaluate((el) => getComputedStyle(el).backgroundColor);
+    await page.getByTestId('theme').selectOption('light');
+    const light = await bg();
+    await page.getByTestId('theme').selectOption('dark');
+    await expect.poll(bg).not.toBe(light);
+    const msi = () =>
+      panel(page, 'resv')
+        .locator('.panel')
+        .evaluate((el) => getComputedStyle(el).getPropertyValue('--c-msi'));
+    expect(await msi()).toBe('#b28ae0');
+    await page.getByTestId('theme').selectOption('light');
+    expect(await msi()).toBe('#8452b0');
+  });
 });
