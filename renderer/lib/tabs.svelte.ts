@@ -113,6 +113,16 @@ class TabsStore {
     return null;
   }
 
+  /** Replace every tab at once (a session was opened): fresh models, `activeName` in front. */
+  replaceAll(files: SourceFile[], activeName?: string): void {
+    if (files.length === 0) return;
+    for (const m of this.models.values()) m.dispose();
+    this.models.clear();
+    this.list = [];
+    for (const f of files) this.add(f.name, f.source);
+    this.activeId = (this.list.find((t) => t.name === activeName) ?? this.list[0])!.id;
+  }
+
   /** Every tab as a file for the engine. */
   files(): SourceFile[] {
     return this.list.map((t) => ({ name: t.name, source: this.models.get(t.id)?.getValue() ?? '' }));
