@@ -116,16 +116,19 @@ test.describe('at 1600×1000', () => {
     ],
   ]) {
     test(`a stored layout with ${what} falls back to the default`, async ({ page }) => {
-      await page.addInitScript((value) => {
-        if (!sessionStorage.getItem('seeded')) {
-          localStorage.setItem('iommu-lab.layout.v2', value);
+      await page.addInitScript(
+        `if (!sessionStorage.getItem('seeded')) {
+          localStorage.setItem('iommu-lab.layout.v2', ${JSON.stringify(stored)});
           sessionStorage.setItem('seeded', '1');
-        }
-      }, stored);
+        }`,
+      );
       await openLab(page);
       for (const id of ['domains', 'resv', 'iotlb', 'console']) await expectOnScreen(page, id);
       // The default replaced the broken value.
-      const saved = await page.evaluate(() => JSON.parse(localStorage.getItem('iommu-lab.layout.v2')!));
+      const saved = await page.evaluate<{
+        version: number;
+        docks: { right: { active: string }[] };
+      }>("JSON.parse(localStorage.getItem('iommu-lab.layout.v2'))");
       expect(saved.version).toBe(2);
       expect(saved.docks.right.map((g: { active: string }) => g.active)).toEqual([
         'domains',
@@ -169,15 +172,18 @@ test.describe('at 1600×1000', () => {
 
   test('the panels follow the theme', async ({ page }) => {
     await openLab(page);
-    const bg = () => panel(page, 'domains').evaluate((el) => getComputedStyle(el).backgroundColor);
+    const bg = () =>
+      page.evaluate<string>(
+        "getComputedStyle(document.querySelector('[data-testid=panel-domains]')).backgroundColor",
+      );
     await page.getByTestId('theme').selectOption('light');
     const light = await bg();
     await page.getByTestId('theme').selectOption('dark');
     await expect.poll(bg).not.toBe(light);
     const msi = () =>
-      panel(page, 'resv')
-        .locator('.panel')
-        .evaluate((el) => getComputedStyle(el).getPropertyValue('--c-msi'));
+      page.evaluate<string>(
+        "getComputedStyle(document.querySelector('[data-testid=panel-resv] .panel')).getPropertyValue('--c-msi')",
+      );
     expect(await msi()).toBe('#b28ae0');
     await page.getByTestId('theme').selectOption('light');
     expect(await msi()).toBe('#8452b0');

@@ -29,7 +29,7 @@ test('Domains: a card per domain, the mapping ranges with IOVA and PA, the page 
   await expect(rows.nth(1)).toHaveText(/^0x0000_0020_0000\s*→\s*0x0000_0080_0000\s+2M\s+R\|W\s+2M$/);
   // A click copies the plain C literal.
   await rows.nth(1).getByRole('button', { name: /^PA / }).click();
-  expect(await page.evaluate(() => navigator.clipboard.readText())).toBe('0x800000');
+  expect(await page.evaluate<string>('navigator.clipboard.readText()')).toBe('0x800000');
   // Arrow keys move through the list.
   const list = card.getByTestId('mapping-list');
   await list.focus();
