@@ -14,6 +14,18 @@ export interface MenuContext {
 
 const isMac = process.platform === 'darwin';
 
+/** The panels of renderer/components/panels/registry.ts, by id, in its order. */
+const PANEL_ITEMS: [string, string][] = [
+  ['domains', 'Domains'],
+  ['resv', 'Reserved Regions'],
+  ['iotlb', 'IOTLB'],
+  ['console', 'Console'],
+  ['trace', 'Trace'],
+  ['checks', 'Checks'],
+  ['matrix', 'Matrix'],
+  ['help', 'Help'],
+];
+
 export function buildMenu(ctx: MenuContext): Menu {
   const cmd = (action: MenuAction, arg?: string) => (): void =>
     ctx.send(arg === undefined ? { action } : { action, arg });
@@ -60,8 +72,12 @@ export function buildMenu(ctx: MenuContext): Menu {
     {
       label: '&View',
       submenu: [
-        { label: 'Console', click: cmd('toggle-panel', 'console') },
+        // Each opens the panel when closed and closes it when open (the page owns the layout).
+        ...PANEL_ITEMS.map(([id, label]) => ({ label, click: cmd('toggle-panel', id) })),
+        { type: 'separator' },
         { label: 'Side Panels', accelerator: 'CmdOrCtrl+B', click: cmd('toggle-panel', 'side') },
+        { label: 'Bottom Panels', accelerator: 'CmdOrCtrl+J', click: cmd('toggle-panel', 'bottom') },
+        { label: 'Reset Layout', click: cmd('toggle-panel', 'reset') },
         { type: 'separator' },
         {
           label: 'Theme',

@@ -128,10 +128,11 @@ class LayoutStore {
 
   /**
    * The View menu: a panel id opens a closed panel (or closes an open one); 'side' hides or shows
-   * the right dock; 'bottom' the bottom dock.
+   * the right dock; 'bottom' the bottom dock; 'reset' goes back to the default layout.
    */
   toggle(what: string): void {
-    if (what === 'side' || what === 'right' || what === 'bottom') {
+    if (what === 'reset') this.reset();
+    else if (what === 'side' || what === 'right' || what === 'bottom') {
       const dock: DockId = what === 'bottom' ? 'bottom' : 'right';
       const h = this.model.hidden;
       this.model.hidden = h.includes(dock) ? h.filter((d) => d !== dock) : [...h, dock];
