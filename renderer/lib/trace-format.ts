@@ -31,7 +31,7 @@ function signed(v: number, f: TraceFormat): string {
 }
 
 function value(type: FieldType, v: number | string | boolean, f: TraceFormat): string {
-  if (typeof v === 'string') return v.includes(' ') ? JSON.stringify(v) : v;
+  if (typeof v === 'string') return v === '' || v.includes(' ') ? JSON.stringify(v) : v;
   if (typeof v === 'boolean') return v ? 'true' : 'false';
   if (type === 'x') return hex(v);
   if (type === 'i') return signed(v, f);

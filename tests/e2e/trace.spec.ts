@@ -1,0 +1,140 @@
+import { readFileSync } from 'node:fs';
+import { expect, test } from '@playwright/test';
+import { openLab, runScript } from './lab.ts';
+import { showPanel, stepIndicator } from './panels.ts';
+
+test('the trace lists the run; the kind filter and the search narrow it', async ({ page }) => {
+  await openLab(page);
+  await runScript(page);
+  await showPanel(page, 'trace');
+  const rows = page.getByTestId('trace-rows').locator('.row');
+  await expect(rows.first()).toContainText('api_call');
+  const count = page.getByTestId('trace-count');
+  await expect(count).toHaveText(/^\d+ events$/);
+  const all = Number((await count.textContent())!.match(/\d+/)![0]);
+  expect(all).toBeGreaterThan(20);
+
+  // An api_call row shows the call with its arguments named, addresses in hex.
+  await page.getByTestId('trace-search').fill('iommu_map');
+  await expect(
+    rows.filter({
+      hasText: /iommu_map\(domain=\d+, iova=0x10000, paddr=0x[0-9a-f]+, size=0x1000, prot=0x3\)/,
+    }),
+  ).toHaveCount(1);
+  await expect(rows.filter({ hasText: /iommu_map → 0/ })).toHaveCount(1);
+  await page.getByTestId('trace-search').fill('');
+  await expect(count).toHaveText(`${all} events`);
+
+  // Hiding one kind leaves fewer rows and none of that kind.
+  await page.getByTestId('trace-kind-call').uncheck();
+  await expect(count).toHaveText(new RegExp(`^\\d+ of ${all} events$`));
+  const noCalls = Number((await count.textContent())!.match(/\d+/)![0]);
+  expect(noCalls).toBeLessThan(all);
+  await expect(page.getByTestId('trace-rows').locator('.row[data-kind=call]')).toHaveCount(0);
+  await page.getByTestId('trace-kind-call').check();
+  await expect(count).toHaveText(`${all} events`);
+
+  // The search keeps only the rows that mention it.
+  await page.getByTestId('trace-search').fill('dma_access');
+  await expect(count).toHaveText(`2 of ${all} events`);
+  await expect(rows).toHaveCount(2);
+  for (const r of await rows.all()) await expect(r).toContainText('dma_access');
+  await expect(rows.first()).toContainText('device=nic0 iova=0x10000');
+
+  // The device filter: only events naming that device.
+  await page.getByTestId('trace-search').fill('');
+  await page.getByTestId('trace-device').fill('nic0');
+  await expect(count).toHaveText(/^\d+ of \d+ events$/);
+  for (const r of (await rows.all()).slice(0, 5)) await expect(r).toContainText('nic0');
+});
+
+test('clicking a row moves every panel to its step; the slider, buttons and Home/End follow', async ({
+  page,
+}) => {
+  await openLab(page);
+  await runScript(page);
+  await showPanel(page, 'trace');
+  const [, total] = await stepIndicator(page);
+  const slider = page.getByTestId('trace-slider');
+  await expect(slider).toHaveValue(String(total));
+
+  // One row per step: the api_call kind only.
+  for (const k of ['return', 'pte', 'tlb', 'command', 'virtio', 'dma', 'fault', 'check'])
+    await page.getByTestId(`trace-kind-${k}`).uncheck();
+  await page.getByTestId('trace-search').fill('api_call');
+  const row = page.getByTestId('trace-rows').locator('.row[data-step="3"]').first();
+  await row.click();
+  await expect(page.getByTestId('steps')).toHaveText(`step 3 / ${total}`);
+  await expect(page.getByTestId('trace-step')).toHaveText(`step 3 / ${total}`);
+  await expect(slider).toHaveValue('3');
+  await expect(row).toHaveClass(/current/);
+  // Rows after the step shown are dimmed, rows at it marked.
+  await expect(page.getByTestId('trace-rows').locator('.row[data-step="4"]').first()).toHaveClass(/future/);
+
+  // Keyboard in the list: Home goes to the start, End to the end.
+  await page.getByTestId('trace-rows').focus();
+  await page.keyboard.press('Home');
+  await expect(page.getByTestId('steps')).toHaveText(`step 0 / ${total}`);
+  await expect(slider).toHaveValue('0');
+  await page.keyboard.press('End');
+  await expect(page.getByTestId('steps')).toHaveText(`steps ${total}`);
+
+  // The toolbar's buttons and the slider.
+  await page.getByTestId('trace-start').click();
+  await expect(page.getByTestId('trace-step')).toHaveText(`step 0 / ${total}`);
+  await page.getByTestId('trace-forward').click();
+  await expect(page.getByTestId('trace-step')).toHaveText(`step 1 / ${total}`);
+  await slider.fill('5');
+  await expect(page.getByTestId('steps')).toHaveText(`step 5 / ${total}`);
+  await page.getByTestId('trace-back').click();
+  await expect(page.getByTestId('steps')).toHaveText(`step 4 / ${total}`);
+  await page.getByTestId('trace-end').click();
+  await expect(page.getByTestId('steps')).toHaveText(`steps ${total}`);
+
+  // Arrow keys move the cursor row, Enter seeks to it.
+  await page.getByTestId('trace-rows').focus();
+  await page.keyboard.press('Home');
+  await expect(page.getByTestId('steps')).toHaveText(`step 0 / ${total}`);
+  await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('Enter');
+  // api_call rows only: the third is step 3.
+  await expect(page.getByTestId('trace-rows').locator('.row.cursor')).toHaveAttribute('data-step', '3');
+  await expect(page.getByTestId('steps')).toHaveText(`step 3 / ${total}`);
+});
+
+test('the trace exports as CSV (the rows shown) and the run as a JSON report', async ({ page }) => {
+  await openLab(page);
+  await runScript(page);
+  await showPanel(page, 'trace');
+  await page.getByTestId('trace-search').fill('dma_access');
+  await expect(page.getByTestId('trace-count')).toHaveText(/^2 of/);
+
+  const [csv] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByTestId('trace-export-csv').click(),
+  ]);
+  expect(csv.suggestedFilename()).toBe('main-trace.csv');
+  const lines = readFileSync((await csv.path())!, 'utf8')
+    .trimEnd()
+    .split('\n');
+  expect(lines[0]).toBe('index,step,kind,name,device,iova,length,write,pa,tlb');
+  expect(lines).toHaveLength(3);
+  expect(lines[1]).toMatch(/,dma_access,nic0,0x10000,0x4,false,0x[0-9a-f]+,miss$/);
+  expect(lines[2]).toMatch(/,hit$/);
+
+  const [json] = await Promise.all([page.waitForEvent('download'), page.getByTestId('run-report').click()]);
+  expect(json.suggestedFilename()).toBe('main-report.json');
+  const report = JSON.parse(readFileSync((await json.path())!, 'utf8'));
+  expect(report).toMatchObject({
+    format: 'iommu-lab-run-report',
+    file: 'main.ts',
+    kernel: 'v6.16',
+    status: 'passed',
+    summary: { hasRun: true, status: 'passed' },
+  });
+  expect(report.expectations.passed).toBeGreaterThan(0);
+  expect(report.expectations.log[0]).toMatchObject({ passed: true, line: expect.any(Number) });
+  expect(report.console.some((l: { text: string }) => /dma_read #1/.test(l.text))).toBe(true);
+  expect(Array.isArray(report.checks)).toBe(true);
+});
