@@ -13,7 +13,7 @@ import {
   resv_regions_sysfs,
   type ResvRegion,
 } from '../core/resv.ts';
-import type { TableView } from '../pgtable/types.ts';
+import type { MappingRange, TableView } from '../pgtable/types.ts';
 
 export type { TableView, TableEntryView, DecodedEntry } from '../pgtable/types.ts';
 import type { Trace } from '../trace/trace.ts';
@@ -125,8 +125,28 @@ export function prot_text(prot: number): string {
   return s.length ? s.join('|') : '-';
 }
 
-function mappingRows(d: IommuDomain, offset = 0, limit = Infinity): { total: number; items: MappingRow[] } {
-  const all = d.mappings();
+/**
+ * Merged mappings per domain, kept for one machine state: a panel asks for the count, the address
+ * bar's first ranges and many windows of the same list, and a million ranges take about a second to
+ * collect. A machine only ever moves forward in place, so (machine, step) names one state. Callers
+ * without a step (tests) always get a fresh list.
+ */
+const mappingsCache = new WeakMap<Machine, { step: number; byDomain: Map<number, MappingRange[]> }>();
+
+function domainMappings(m: Machine, d: IommuDomain, step?: number): MappingRange[] {
+  if (step === undefined || !Number.isFinite(step)) return d.mappings();
+  let c = mappingsCache.get(m);
+  if (!c || c.step !== step) mappingsCache.set(m, (c = { step, byDomain: new Map() }));
+  let list = c.byDomain.get(d.id);
+  if (!list) c.byDomain.set(d.id, (list = d.mappings()));
+  return list;
+}
+
+function mappingRows(
+  all: MappingRange[],
+  offset = 0,
+  limit = Infinity,
+): { total: number; items: MappingRow[] } {
   return {
     total: all.length,
     items: all.slice(offset, offset + limit).map((m) => ({
@@ -137,9 +157,9 @@ function mappingRows(d: IommuDomain, offset = 0, limit = Infinity): { total: num
   };
 }
 
-export function domainCards(m: Machine): DomainCard[] {
+export function domainCards(m: Machine, step?: number): DomainCard[] {
   return m.domains.map((d) => {
-    const maps = d.mappings();
+    const maps = domainMappings(m, d, step);
     const groups = [
       ...new Set(d.devices.map((dev) => dev.group?.id).filter((g): g is number => g !== undefined)),
     ];
@@ -180,7 +200,7 @@ function resvRows(regions: readonly ResvRegion[]): ResvRow[] {
   }));
 }
 
-export function resvView(m: Machine): ResvView {
+export function resvView(m: Machine, step?: number): ResvView {
   const devices = m.devices.map((dev): ResvDeviceView => {
     const d = dev.group?.domain ?? null;
     return {
@@ -195,7 +215,7 @@ export function resvView(m: Machine): ResvView {
         aperture: d.geometry.aperture_end
           ? { start: d.geometry.aperture_start, end: d.geometry.aperture_end }
           : null,
-        mappings: mappingRows(d, 0, 2000).items,
+        mappings: mappingRows(domainMappings(m, d, step), 0, 2000).items,
       },
     };
   });
@@ -266,18 +286,20 @@ export function pageTableView(m: Machine, domainId: number): PageTableView | nul
 
 /** Answer a panel query against `m`; unknown panels are an error naming the ones there are. */
 export function panelQuery(m: Machine, panel: string, args: Record<string, unknown> = {}): unknown {
+  // The step the session shows (it always passes one); it keys the mappings kept between queries.
+  const step = typeof args.step === 'number' ? args.step : undefined;
   switch (panel) {
     case 'domains':
-      return domainCards(m);
+      return domainCards(m, step);
     case 'mappings': {
       const d = m.domain_by_id.get(Number(args.domain));
       if (!d) throw new Error(`no domain ${String(args.domain)}`);
-      return mappingRows(d, Number(args.offset ?? 0), Number(args.limit ?? 1000));
+      return mappingRows(domainMappings(m, d, step), Number(args.offset ?? 0), Number(args.limit ?? 1000));
     }
     case 'pgtable':
       return pageTableView(m, Number(args.domain));
     case 'resv':
-      return resvView(m);
+      return resvView(m, step);
     case 'iotlb':
       return iotlbView(m);
     case 'tlb-series':
