@@ -49,6 +49,28 @@ const MARK_SHIFT = 6;
 const MARK_MASK = (1 << MARK_SHIFT) - 1;
 /** Room one step may need: every argument a float64. */
 const MAX_STEP_UNITS = MAX_API_ARGS * 4;
+/**
+ * Steps per block. The log is a list of blocks, so it grows without copying what it holds (a
+ * doubling array copies everything again at each doubling, into fresh memory); only the first
+ * block starts small and doubles, for the many short runs.
+ */
+const BLOCK_SHIFT = 16;
+const BLOCK_STEPS = 1 << BLOCK_SHIFT;
+const BLOCK_MASK = BLOCK_STEPS - 1;
+const FIRST_STEPS = 1024;
+
+/** Steps [first, first + BLOCK_STEPS): their entries, tags, units, and marks into those. */
+class Block {
+  tagFill = 0;
+  unitFill = 0;
+  constructor(
+    public fns: Uint16Array,
+    public tags: Uint8Array,
+    public units: Uint16Array,
+    /** Per MARK_EVERY steps: tag and unit index (in this block) of the step starting the group. */
+    public marks: Uint32Array,
+  ) {}
+}
 
 /** What a replay turns logged handles and side values back into (the replaying lab). */
 export interface ArgResolver {
@@ -59,14 +81,15 @@ export interface ArgResolver {
 }
 
 export class CallLog {
-  private fns = new Uint16Array(1024);
-  private tags = new Uint8Array(4096);
-  private units = new Uint16Array(8192);
-  /** Per MARK_EVERY steps: tag index and unit index of the step starting the group. */
-  private marks = new Uint32Array(64);
+  private readonly blocks: Block[] = [];
+  /** The block being written (the last one). */
+  private last: Block = new Block(
+    new Uint16Array(FIRST_STEPS),
+    new Uint8Array(FIRST_STEPS * 5),
+    new Uint16Array(FIRST_STEPS * 10),
+    new Uint32Array((FIRST_STEPS >>> MARK_SHIFT) * 2),
+  );
   private count = 0;
-  private tagFill = 0;
-  private unitFill = 0;
   private readonly side: Encoded[] = [];
   private readonly tokens = new WeakMap<object, number>();
   private nextToken = 0;
@@ -75,7 +98,9 @@ export class CallLog {
   private rTag = 0;
   private rUnit = 0;
 
-  constructor(private readonly handles: HandleTable) {}
+  constructor(private readonly handles: HandleTable) {
+    this.blocks.push(this.last);
+  }
 
   /** Steps recorded. */
   get length(): number {
@@ -84,41 +109,66 @@ export class CallLog {
 
   /** Bytes held by the columns (the side table estimated). */
   bytes(): number {
-    return (
-      this.fns.byteLength +
-      this.tags.byteLength +
-      this.units.byteLength +
-      this.marks.byteLength +
-      this.side.length * 64
-    );
+    let n = this.side.length * 64;
+    for (const b of this.blocks)
+      n += b.fns.byteLength + b.tags.byteLength + b.units.byteLength + b.marks.byteLength + 64;
+    return n;
   }
 
   /** Record one step: API entry `fn` and the arguments it reads. */
   record(fn: number, a0: unknown, a1: unknown, a2: unknown, a3: unknown, a4: unknown, a5: unknown): void {
     const i = this.count;
-    if (i === this.fns.length) this.fns = grown(this.fns, i * 2);
-    if (this.tagFill + MAX_API_ARGS > this.tags.length) this.tags = grown(this.tags, this.tags.length * 2);
-    if (this.unitFill + MAX_STEP_UNITS > this.units.length)
-      this.units = grown(this.units, this.units.length * 2);
-    if ((i & MARK_MASK) === 0) {
-      const m = (i >>> MARK_SHIFT) * 2;
-      if (m === this.marks.length) this.marks = grown(this.marks, m * 2);
-      this.marks[m] = this.tagFill;
-      this.marks[m + 1] = this.unitFill;
+    let b = this.last;
+    let j = i & BLOCK_MASK;
+    if (j === b.fns.length || (j === 0 && i !== 0)) b = this.grow();
+    j = i & BLOCK_MASK;
+    if (b.tagFill + MAX_API_ARGS > b.tags.length)
+      b.tags = grown(b.tags, b.tags.length + (b.tags.length >>> 1));
+    if (b.unitFill + MAX_STEP_UNITS > b.units.length)
+      b.units = grown(b.units, b.units.length + (b.units.length >>> 1));
+    if ((j & MARK_MASK) === 0) {
+      const m = (j >>> MARK_SHIFT) * 2;
+      b.marks[m] = b.tagFill;
+      b.marks[m + 1] = b.unitFill;
     }
-    this.fns[i] = fn;
+    b.fns[j] = fn;
     this.count = i + 1;
     const n = API_ARITY[fn];
     const c = API_COOKIES[fn];
-    if (n > 0) this.put(a0, c & 1);
-    if (n > 1) this.put(a1, c & 2);
-    if (n > 2) this.put(a2, c & 4);
-    if (n > 3) this.put(a3, c & 8);
-    if (n > 4) this.put(a4, c & 16);
-    if (n > 5) this.put(a5, c & 32);
+    if (n > 0) this.put(b, a0, c & 1);
+    if (n > 1) this.put(b, a1, c & 2);
+    if (n > 2) this.put(b, a2, c & 4);
+    if (n > 3) this.put(b, a3, c & 8);
+    if (n > 4) this.put(b, a4, c & 16);
+    if (n > 5) this.put(b, a5, c & 32);
   }
 
-  private put(v: unknown, cookie: number): void {
+  /**
+   * Room for the next step: the first block doubles until it holds BLOCK_STEPS; after that each
+   * full block is trimmed and a new one opened, its arenas sized from the last one's use.
+   */
+  private grow(): Block {
+    const b = this.last;
+    if (b.fns.length < BLOCK_STEPS) {
+      const steps = b.fns.length * 2;
+      b.fns = grown(b.fns, steps);
+      b.marks = grown(b.marks, (steps >>> MARK_SHIFT) * 2);
+      return b;
+    }
+    if (b.tags.length - b.tagFill > b.tags.length >>> 3) b.tags = b.tags.slice(0, b.tagFill);
+    if (b.units.length - b.unitFill > b.units.length >>> 3) b.units = b.units.slice(0, b.unitFill);
+    const next = new Block(
+      new Uint16Array(BLOCK_STEPS),
+      new Uint8Array(Math.ceil(b.tagFill * 1.03) + 64 * MAX_API_ARGS),
+      new Uint16Array(Math.ceil(b.unitFill * 1.03) + 64 * MAX_STEP_UNITS),
+      new Uint32Array((BLOCK_STEPS >>> MARK_SHIFT) * 2),
+    );
+    this.blocks.push(next);
+    this.last = next;
+    return next;
+  }
+
+  private put(b: Block, v: unknown, cookie: number): void {
     let kind: number;
     let num = 0;
     if (typeof v === 'number') {
@@ -145,9 +195,9 @@ export class CallLog {
         );
       }
     }
-    const code = kind === K_NEG_ZERO ? 0 : putArg(this.units, this.unitFill, num);
-    this.unitFill += ARG_UNITS[code];
-    this.tags[this.tagFill++] = (kind << KIND_SHIFT) | code;
+    const code = kind === K_NEG_ZERO ? 0 : putArg(b.units, b.unitFill, num);
+    b.unitFill += ARG_UNITS[code];
+    b.tags[b.tagFill++] = (kind << KIND_SHIFT) | code;
   }
 
   /** The structured form of a value that is not a number, boolean, null, undefined or top-level handle. */
@@ -186,7 +236,7 @@ export class CallLog {
 
   /** The API entry of step `i` (0-based). */
   fnAt(i: number): number {
-    return this.fns[i];
+    return this.blocks[i >>> BLOCK_SHIFT].fns[i & BLOCK_MASK];
   }
 
   /**
@@ -197,8 +247,9 @@ export class CallLog {
   read(i: number, out: unknown[], resolver: ArgResolver): number {
     if (!(i >= 0 && i < this.count))
       throw new RangeError(`call log step ${i} out of range 0..${this.count - 1}`);
-    if (i !== this.rStep) this.seekTo(i);
-    const fn = this.fns[i];
+    if (i !== this.rStep || (i & BLOCK_MASK) === 0) this.seekTo(i);
+    const b = this.blocks[i >>> BLOCK_SHIFT];
+    const fn = b.fns[i & BLOCK_MASK];
     const n = API_ARITY[fn];
     let t = this.rTag;
     let u = this.rUnit;
@@ -207,9 +258,9 @@ export class CallLog {
         out[k] = undefined;
         continue;
       }
-      const tag = this.tags[t++];
+      const tag = b.tags[t++];
       const code = tag & CODE_MASK;
-      const num = getArg(this.units, u, code);
+      const num = getArg(b.units, u, code);
       u += ARG_UNITS[code];
       out[k] = this.value(tag >>> KIND_SHIFT, num, resolver);
     }
@@ -260,12 +311,14 @@ export class CallLog {
 
   /** Put the read cursor at step `i`: from the mark at or before it, skipping whole steps. */
   private seekTo(i: number): void {
-    const m = i >>> MARK_SHIFT;
-    let t = this.marks[m * 2];
-    let u = this.marks[m * 2 + 1];
-    for (let s = m << MARK_SHIFT; s < i; s++) {
-      const n = API_ARITY[this.fns[s]];
-      for (let k = 0; k < n; k++) u += ARG_UNITS[this.tags[t++] & CODE_MASK];
+    const b = this.blocks[i >>> BLOCK_SHIFT];
+    const j = i & BLOCK_MASK;
+    const m = j >>> MARK_SHIFT;
+    let t = b.marks[m * 2];
+    let u = b.marks[m * 2 + 1];
+    for (let s = m << MARK_SHIFT; s < j; s++) {
+      const n = API_ARITY[b.fns[s]];
+      for (let k = 0; k < n; k++) u += ARG_UNITS[b.tags[t++] & CODE_MASK];
     }
     this.rStep = i;
     this.rTag = t;
