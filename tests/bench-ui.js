@@ -7,10 +7,11 @@
  *   engine_ready    load → the engine worker said ready
  *   run_roundtrip   Ctrl+Enter → run result for the starter scenario (warm engine)
  *   panel_update    run result → console and status drawn (target ≤ 100 ms)
- * Scrolling a 1 M-row list arrives with the Trace and Domains panels.
+ *   trace_*_fps     scrolling the Trace panel through a 1 M-event run (tests/bench-trace.js)
  */
 import { ensureWebBuild, startServer } from '../scripts/web.js';
 import { launchChromium } from './chromium.js';
+import { benchTraceScroll } from './bench-trace.js';
 
 const json = process.argv.includes('--json');
 const RUNS = 5;
@@ -65,6 +66,7 @@ try {
       detail: 'median, Chromium, browser build',
     });
   }
+  results.push(...(await benchTraceScroll(browser, server.url)));
 } finally {
   await browser.close();
   await server.close();

@@ -53,3 +53,31 @@ describe('TraceRows', () => {
     expect(rows.row(0)).toBeUndefined();
   });
 });
+
+describe('TraceRows under a dragged scroll bar', () => {
+  it('keeps a few pages in flight and fetches the rest when asked again', async () => {
+    const { fetch, asked } = log(100_000);
+    const rows = new TraceRows(fetch, () => {}, 100, 80, 2);
+    const all = rows.ensure(0, 999);
+    expect(asked).toEqual([0, 100]);
+    await all;
+    await rows.ensure(0, 999);
+    expect(asked).toEqual([0, 100, 200, 300]);
+  });
+
+  it('does not ask again for a page that failed', async () => {
+    let calls = 0;
+    const rows = new TraceRows(
+      async () => {
+        calls++;
+        throw new Error('no-session: nothing has run yet');
+      },
+      () => {},
+      10,
+    );
+    await rows.ensure(0, 5);
+    await rows.ensure(0, 5);
+    expect(calls).toBe(1);
+    expect(rows.error).toMatch(/no-session/);
+  });
+});

@@ -20,6 +20,8 @@ export class TraceRows {
   total = -1;
   private readonly pages = new Map<number, TraceRow[]>();
   private readonly inFlight = new Set<number>();
+  /** Pages whose fetch failed: not asked again by this instance (the error is shown instead). */
+  private readonly failed = new Set<number>();
   private disposed = false;
   /** Set when a fetch failed; shown by the panel. */
   error = '';
@@ -30,6 +32,11 @@ export class TraceRows {
     private readonly onChange: () => void,
     readonly pageSize = 200,
     private readonly maxPages = 80,
+    /**
+     * At most this many pages on their way at once: while the scroll bar is dragged through a million
+     * rows, pages asked for frames ago are of no use; the view asks again when answers arrive.
+     */
+    private readonly maxInFlight = 3,
   ) {}
 
   /** The row at `i` among the matches, if its page has arrived. */
@@ -49,7 +56,8 @@ export class TraceRows {
         // Touch it: most recently used pages stay.
         this.pages.delete(p);
         this.pages.set(p, page);
-      } else if (!this.inFlight.has(p)) wanted.push(this.load(p));
+      } else if (!this.inFlight.has(p) && !this.failed.has(p) && this.inFlight.size < this.maxInFlight)
+        wanted.push(this.load(p));
     }
     await Promise.all(wanted);
   }
@@ -72,6 +80,7 @@ export class TraceRows {
       this.error = '';
     } catch (e) {
       if (this.disposed) return;
+      this.failed.add(p);
       this.error = e instanceof Error ? e.message : String(e);
     } finally {
       this.inFlight.delete(p);
