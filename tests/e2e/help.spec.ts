@@ -1,6 +1,11 @@
 import { expect, test } from '@playwright/test';
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { openLab, runScript } from './lab.ts';
 import { showPanel } from './panels.ts';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 test('the scenario gallery opens a scenario in a new tab, and it runs with its helpers', async ({ page }) => {
   await openLab(page);
@@ -34,4 +39,38 @@ test('the API reference, generated from the .d.ts, finds iommu_map', async ({ pa
   // Members are searched too: Lab.add_iommu under the Lab interface.
   await page.getByTestId('api-search').fill('add_iommu');
   await expect(page.getByTestId('api-reference').locator('li[data-decl="Lab.add_iommu"]')).toHaveCount(1);
+});
+
+/** The desktop's Help menu items, sent as main sends them (through a stand-in for the preload's bridge). */
+test('Help → API Reference and Help → Scenario Gallery open the Help panel at that page', async ({
+  page,
+}) => {
+  const engine = readdirSync(path.join(root, 'out/web/workers')).find((f) => /^engine-.*\.js$/.test(f));
+  await page.addInitScript(`(() => {
+    let menu = null;
+    window.iommuLab = {
+      platform: 'linux',
+      versions: { app: '0.0.0-test', electron: '', chrome: '', node: '' },
+      runtime: { sandboxed: true, contextIsolated: true },
+      connectEngine: () => {
+        const worker = new Worker('./workers/${engine}', { type: 'module' });
+        const ch = new MessageChannel();
+        worker.postMessage({ type: 'engine-port' }, [ch.port1]);
+        window.postMessage({ source: 'iommu-lab', type: 'engine-port', reason: 'start' }, '*', [ch.port2]);
+      },
+      restartEngine: () => {},
+      onMenu: (l) => { menu = l; return () => { menu = null; }; },
+      setThemeSource: () => {},
+    };
+    window.__menu = (cmd) => menu?.(cmd);
+  })();`);
+  await page.goto('/');
+  await expect(page.getByTestId('status')).toContainText('engine ready', { timeout: 30_000 });
+  await page.evaluate("window.__menu({ action: 'gallery' })");
+  await expect(page.getByTestId('panel-tab-help')).toHaveAttribute('aria-selected', 'true');
+  await expect(page.getByTestId('help-tab-gallery')).toHaveAttribute('aria-selected', 'true');
+  await expect(page.getByTestId('gallery').locator('li[data-scenario]')).not.toHaveCount(0);
+  await page.evaluate("window.__menu({ action: 'api-reference' })");
+  await expect(page.getByTestId('help-tab-api')).toHaveAttribute('aria-selected', 'true');
+  await expect(page.getByTestId('api-reference')).toContainText('iommu_paging_domain_alloc');
 });
