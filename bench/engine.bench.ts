@@ -382,16 +382,23 @@ function calibration(): BenchResult[] {
   ];
 }
 
+/** Workloads by the names they report; `npm run bench -- name…` runs only those asked for. */
+const WORKLOADS: [names: string[], run: () => BenchResult[]][] = [
+  [['calibration_flat_walk', 'calibration_page_touch'], calibration],
+  [['map_4k_calls'], () => [map_4k_calls()]],
+  [['map_1g_batched', 'unmap_1g_batched'], map_unmap_1g],
+  [['dma_hit', 'dma_walk_random'], dma],
+  [['iova_to_phys_random', 'resident_4m_mappings'], iova_to_phys_and_resident],
+  [['seek_step'], () => [seek_step()]],
+  [['run_latency'], () => [run_latency()]],
+];
+
 export function run(): BenchResult[] {
-  const results = [
-    ...calibration(),
-    map_4k_calls(),
-    ...map_unmap_1g(),
-    ...dma(),
-    ...iova_to_phys_and_resident(),
-    seek_step(),
-    run_latency(),
-  ];
+  // argv: node, bin/run-ts.js, bench/run.ts, then the names (bench/run.ts reads the same list).
+  const only = process.argv.slice(3).filter((a) => !a.startsWith('--'));
+  const results: BenchResult[] = [];
+  for (const [names, workload] of WORKLOADS)
+    if (!only.length || names.some((n) => only.includes(n))) results.push(...workload());
   collect();
   return results;
 }

@@ -135,11 +135,17 @@ export class Timeline<S> {
     this.builder = undefined;
   }
 
-  /** Record a checkpoint of `state` at `step` if it falls on a boundary not yet covered. */
+  /**
+   * Record a checkpoint of `state` at `step` if it falls on a boundary not yet covered. With a
+   * measured spacing, "covered" means a checkpoint less than two spacings back: the measurement
+   * moves K up and down by a power of two on a busy machine, and a copy per boundary each time K
+   * halves would cost more than the replay it saves.
+   */
   private record(step: number, state: S): boolean {
     if (step % this.spacing !== 0) return false;
     const near = this.checkpoints.nearest(step);
-    if (near !== undefined && step - near.step < this.spacing) return false;
+    const covered = this.adaptive ? 2 * this.spacing : this.spacing;
+    if (near !== undefined && step - near.step < covered) return false;
     this.checkpoints.add(step, state);
     return true;
   }
