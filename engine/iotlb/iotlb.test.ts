@@ -43,6 +43,34 @@ describe('Iotlb lookups', () => {
     expect(tlb.lookup(1, 4 * M)).toBe(-1);
   });
 
+  it('answers a repeated lookup from the entry found last only while that entry still covers it', () => {
+    const tlb = new Iotlb(2, new Trace());
+    const a = tlb.insert(1, 0x1000, 4 * K, 0x8000_0000, 3);
+    expect(tlb.lookup(1, 0x1010)).toBe(a);
+    expect(tlb.lookup(1, 0x1ff0)).toBe(a);
+    expect(tlb.lookup(1, 0x2000)).toBe(-1);
+    expect(tlb.lookup(2, 0x1010)).toBe(-1);
+    // Evicted, and its entry reused for another page: the old page misses, the new one hits.
+    const b = tlb.insert(1, 0x5000, 4 * K, 0x8000_5000, 3);
+    const c = tlb.insert(1, 0x9000, 4 * K, 0x8000_9000, 3);
+    expect(c).toBe(a);
+    expect(tlb.lookup(1, 0x1010)).toBe(-1);
+    expect(tlb.lookup(1, 0x9010)).toBe(c);
+    expect(tlb.lookup(1, 0x5010)).toBe(b);
+    // Two sizes: a 4K entry inside a 2M one answers for its page, the 2M one for the rest.
+    const big = new Iotlb(4, new Trace());
+    const m = big.insert(3, 0, 2 * M, 0x4000_0000, 3);
+    expect(big.lookup(3, 0x3010)).toBe(m);
+    const k = big.insert(3, 0x3000, 4 * K, 0x9000_0000, 1);
+    expect(big.lookup(3, 0x3010)).toBe(k);
+    expect(big.lookup(3, 0x4010)).toBe(m);
+    expect(big.lookup(3, 0x3020)).toBe(k);
+    big.invalidate_range(3, 0x3000, 4 * K);
+    expect(big.lookup(3, 0x3010)).toBe(-1);
+    big.invalidate_range(3, 0, 8 * K);
+    expect(big.lookup(3, 0x4010)).toBe(-1);
+  });
+
   it('replaces an entry with the same tag, base and size in place', () => {
     const trace = new Trace();
     const tlb = new Iotlb(4, trace);

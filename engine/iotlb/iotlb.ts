@@ -80,6 +80,8 @@ export class Iotlb {
   private readonly size_count: Int32Array = new Int32Array(64);
   private readonly sizes: Int32Array = new Int32Array(64);
   private n_sizes = 0;
+  /** The entry peek found last by hashing (checked again before it is used). */
+  private last_found = -1;
 
   constructor(
     capacity: number,
@@ -121,12 +123,24 @@ export class Iotlb {
   /** Like lookup, without touching the LRU order (panels, checks). */
   peek(tag: number, iova: number): number {
     if (this.count === 0) return -1;
+    // A device streaming through one page asks about the same entry again: while one entry
+    // size is cached, a valid entry of `tag` covering `iova` is the only one there can be
+    // (entries are unique per tag, size and base), so the entry found last answers without
+    // hashing whenever it still covers the address.
+    const l = this.last_found;
+    if (l >= 0 && this.n_sizes === 1 && this.tags[l] === tag && (this.flags[l] & VALID) !== 0) {
+      const off = iova - this.bases[l];
+      if (off >= 0 && off < POW2[this.lg2s[l]]) return l;
+    }
     for (let s = 0; s < this.n_sizes; s++) {
       const lg2 = this.sizes[s];
       const p = POW2[lg2];
       const pn = Math.floor(iova / p);
       const i = this.find(tag, pn, lg2);
-      if (i >= 0) return i;
+      if (i >= 0) {
+        this.last_found = i;
+        return i;
+      }
     }
     return -1;
   }
