@@ -107,7 +107,11 @@ export function cancelMatrix(): void {
 export async function openCell(cell: MatrixCell): Promise<void> {
   if (matrix.running || run.running) return;
   const tab = tabs.list.find((t) => t.name === matrix.entry);
-  if (tab) tabs.activeId = tab.id;
+  if (!tab) {
+    matrix.message = `${matrix.entry} is no longer open: the sweep's file is needed to run a cell again`;
+    return;
+  }
+  tabs.activeId = tab.id;
   matrix.opened = cellKey(cell.driver, cell.kernel);
   await runActive({
     entry: matrix.entry,
