@@ -46,6 +46,14 @@ test('the trace lists the run; the kind filter and the search narrow it', async 
   await page.getByTestId('trace-device').fill('nic0');
   await expect(count).toHaveText(/^\d+ of \d+ events$/);
   for (const r of (await rows.all()).slice(0, 5)) await expect(r).toContainText('nic0');
+
+  // The domain filter: only events of that domain (the NIC's paging domain is #2).
+  await page.getByTestId('trace-device').fill('');
+  await page.getByTestId('trace-domain').fill('2');
+  const map = rows.filter({ has: page.locator('.c-name', { hasText: /^map$/ }) });
+  await expect(map).toHaveCount(1);
+  await expect(map).toContainText('domain=2 iova=0x10000');
+  for (const r of await rows.all()) await expect(r).toContainText('domain=2');
 });
 
 test('clicking a row moves every panel to its step; the slider, buttons and Home/End follow', async ({
