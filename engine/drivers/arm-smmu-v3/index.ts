@@ -58,6 +58,7 @@ function arm_smmu_domain_finalise(domain: ArmSmmuDomain, smmu: ArmSmmuV3): numbe
     m.trace,
     ARM_LPAE_S1,
     {
+      id: domain.id,
       ias: smmu.cfg.ias,
       oas: smmu.cfg.oas,
       granule: smmu.cfg.granule,
