@@ -261,7 +261,6 @@ function v1_domain(m: Machine, type: number): ProtectionDomain | number {
     m.trace,
     pgtable_format('amd-v1'),
     {
-      id: domain.id,
       pgsize_bitmap: pgsizes(m),
       ias: IOMMU_ADDR_BIT_SIZE,
       oas: IOMMU_ADDR_BIT_SIZE,
