@@ -73,7 +73,6 @@ export function __iommu_group_domain_alloc(dev: Device, type: number): DomainOrE
   const ops = dev.iommu.ops;
   const m = dev.machine;
   const allocType = type === IOMMU_DOMAIN_DMA_FQ ? IOMMU_DOMAIN_DMA : type;
-  let domain: IommuDomain | null = null;
   if (type === IOMMU_DOMAIN_IDENTITY && ops.identity_domain) return ops.identity_domain(m);
   if (type === IOMMU_DOMAIN_IDENTITY && ops.domain_alloc_identity) {
     const r = ops.domain_alloc_identity(dev);
@@ -82,15 +81,10 @@ export function __iommu_group_domain_alloc(dev: Device, type: number): DomainOrE
   if (type === IOMMU_DOMAIN_BLOCKED && ops.blocked_domain) return ops.blocked_domain(m);
   if ((type & 1) !== 0 && ops.domain_alloc_paging && m.profile.has('domain_alloc_paging')) {
     const r = ops.domain_alloc_paging(dev);
-    if (typeof r === 'number') return r;
-    domain = r;
-  } else if (ops.domain_alloc) {
-    domain = ops.domain_alloc(m, allocType);
-    if (!domain) return -EOPNOTSUPP;
-  } else {
-    return -EOPNOTSUPP;
+    return typeof r === 'number' ? r : iommu_domain_init(r, type, driver);
   }
-  return iommu_domain_init(domain, type, driver);
+  const domain = ops.domain_alloc?.(m, allocType);
+  return domain ? iommu_domain_init(domain, type, driver) : -EOPNOTSUPP;
 }
 
 /** iommu_paging_domain_alloc(dev) (v6.11+): an UNMANAGED paging domain for dev, or an error. */
