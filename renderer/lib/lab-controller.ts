@@ -25,6 +25,8 @@ import { revealInEditor } from './editor-bridge.ts';
 import { checksSettings } from './checks-settings.svelte.ts';
 import { LIBRARY_FILES, registerLibraryModels } from './scenario-library.ts';
 import { help, type HelpTab } from './help.svelte.ts';
+import { session } from './session.svelte.ts';
+import { sessionMenu } from './session-actions.ts';
 
 /** Markers we own, apart from TypeScript's own diagnostics. */
 export const MARKER_OWNER = 'iommu-lab';
@@ -95,7 +97,9 @@ export async function runActive(over: RunOverrides = {}): Promise<void> {
   const entry = over.entry ?? tabs.active?.name;
   if (!entry || run.running) return;
   const kernel = over.kernel ?? run.kernel;
-  const params = over.params ?? {};
+  // The session's params, and a matrix cell's driver over them.
+  const { seed, params: sessionParams } = session.runOptions();
+  const params = { ...sessionParams, ...over.params };
   const disabledChecks = checksSettings.get();
   lastRunRequest = { entry, kernel, params, disabledChecks };
   run.running = true;
@@ -118,6 +122,7 @@ export async function runActive(over: RunOverrides = {}): Promise<void> {
       entry,
       kernel,
       params,
+      seed,
       disabledChecks,
       ...(over.fixedKernel ? { fixedKernel: true } : {}),
       timeoutMs: DEFAULT_TIMEOUT_MS,
@@ -385,7 +390,7 @@ function onMenu(cmd: MenuCommand): void {
     case 'save':
     case 'save-as':
     case 'open-recent':
-      run.say(`${cmd.action}: session files are not wired up yet — the editor keeps its text`, 'info');
+      sessionMenu(cmd.action, cmd.arg);
       break;
     case 'api-reference':
       openHelp('api');

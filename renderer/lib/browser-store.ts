@@ -1,0 +1,80 @@
+/**
+ * Small values kept in the browser between visits: localStorage first (synchronous, so a write in
+ * `pagehide` or `beforeunload` still lands), IndexedDB when a value is too big for localStorage's few
+ * megabytes. Reads look in both. Failures are reported as false, never thrown: the editor keeps its
+ * text whatever storage does.
+ */
+const DB = 'iommu-lab';
+const STORE = 'kv';
+
+function idb(): Promise<IDBDatabase> {
+  return new Promise((resolve, reject) => {
+    const req = indexedDB.open(DB, 1);
+    req.onupgradeneeded = () => req.result.createObjectStore(STORE);
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+}
+
+async function idbDo<T>(mode: IDBTransactionMode, fn: (s: IDBObjectStore) => IDBRequest<T>): Promise<T> {
+  const db = await idb();
+  try {
+    return await new Promise<T>((resolve, reject) => {
+      const tx = db.transaction(STORE, mode);
+      const req = fn(tx.objectStore(STORE));
+      tx.oncomplete = () => resolve(req.result);
+      tx.onerror = () => reject(tx.error);
+      tx.onabort = () => reject(tx.error);
+    });
+  } finally {
+    db.close();
+  }
+}
+
+export const browserStore = {
+  /** Keep `value` under `key`; true once it is stored (localStorage) or handed to IndexedDB. */
+  put(key: string, value: string): boolean {
+    try {
+      localStorage.setItem(key, value);
+      void idbDo('readwrite', (s) => s.delete(key)).catch(() => {});
+      return true;
+    } catch {
+      // Too big (or storage disabled): IndexedDB holds much more.
+      try {
+        localStorage.removeItem(key);
+      } catch {
+        // nothing to remove
+      }
+      if (typeof indexedDB === 'undefined') return false;
+      void idbDo('readwrite', (s) => s.put(value, key)).catch((e: unknown) =>
+        console.warn(`could not keep ${key} in IndexedDB:`, e),
+      );
+      return true;
+    }
+  },
+
+  async get(key: string): Promise<string | null> {
+    try {
+      const v = localStorage.getItem(key);
+      if (v !== null) return v;
+    } catch {
+      // fall through to IndexedDB
+    }
+    if (typeof indexedDB === 'undefined') return null;
+    try {
+      const v = await idbDo<unknown>('readonly', (s) => s.get(key));
+      return typeof v === 'string' ? v : null;
+    } catch {
+      return null;
+    }
+  },
+
+  remove(key: string): void {
+    try {
+      localStorage.removeItem(key);
+    } catch {
+      // storage disabled
+    }
+    if (typeof indexedDB !== 'undefined') void idbDo('readwrite', (s) => s.delete(key)).catch(() => {});
+  },
+};

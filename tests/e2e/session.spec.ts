@@ -1,0 +1,275 @@
+/**
+ * Sessions in browser mode, as a user works with them: save (a download where the browser has no
+ * File System Access API), reload and get the unsaved work back from autosave, open files with the
+ * file picker, by keyboard and by dropping them, unsaved-change questions, and damaged files that
+ * show their reason while the open session stays as it was. Nothing in a file is ever taken as HTML.
+ */
+import { expect, test, type FilePayload, type Page } from '@playwright/test';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { consoleRows, openLab, runScript, setScript } from './lab.ts';
+
+const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../engine/session/fixtures');
+const fixture = (name: string): string => path.join(FIXTURES, name);
+
+/** Without the File System Access API the lab saves by download and opens with a file input. */
+async function withoutFsAccess(page: Page): Promise<void> {
+  await page.addInitScript(() => {
+    const w = window as unknown as Record<string, unknown>;
+    delete w.showSaveFilePicker;
+    delete w.showOpenFilePicker;
+  });
+}
+
+const editorText = (page: Page) => page.locator('.monaco-editor .view-lines');
+const tabNames = async (page: Page) =>
+  (await page.getByTestId('tab').allInnerTexts()).map((t) => t.replace(/×/g, '').trim());
+
+/**
+ * The files the page's next file pickers get. Playwright takes over the picker only once a listener
+ * is in place, so it is installed before the page loads (a picker opened before that would simply be
+ * cancelled by the headless browser).
+ */
+function pickerFiles(page: Page): (file: string | FilePayload) => Promise<void> {
+  const waiting: { file: string | FilePayload; done: () => void }[] = [];
+  page.on('filechooser', (chooser) => {
+    const next = waiting.shift();
+    if (next) void chooser.setFiles(next.file).then(next.done);
+  });
+  return (file) => new Promise<void>((done) => waiting.push({ file, done }));
+}
+
+/**
+ * Open a file through Ctrl+O and the file picker. A browser opens its picker only right after a user
+ * gesture; when it does not count the key press as one, the lab asks for one click first.
+ */
+async function openWithPicker(
+  page: Page,
+  pick: ReturnType<typeof pickerFiles>,
+  file: string | FilePayload,
+): Promise<void> {
+  const picked = pick(file);
+  await page.keyboard.press('Control+O');
+  const button = page.getByTestId('session-dialog-pick');
+  const clicked = button
+    .waitFor({ timeout: 3000 })
+    .then(() => button.click())
+    .catch(() => {});
+  await picked;
+  await clicked;
+}
+
+test('save downloads the session, a reload offers the unsaved work back, discard returns to the saved one', async ({
+  page,
+}) => {
+  await withoutFsAccess(page);
+  await openLab(page);
+  await expect(page.getByTestId('session-name')).toContainText('untitled.iommulab');
+  await expect(page.getByTestId('session-dirty')).toHaveCount(0);
+
+  await setScript(page, "console.log('saved version');\n");
+  await expect(page.getByTestId('session-dirty')).toBeVisible();
+  await expect(page).toHaveTitle('● untitled.iommulab — IOMMU Lab');
+
+  const download = page.waitForEvent('download');
+  await page.keyboard.press('Control+S');
+  const file = await (await download).path();
+  expect((await download).suggestedFilename()).toBe('untitled.iommulab');
+  const saved = JSON.parse(readFileSync(file, 'utf8'));
+  expect(saved).toMatchObject({
+    $schema: 'urn:iommu-lab:session:2',
+    formatVersion: 2,
+    activeScript: 'main.ts',
+  });
+  expect(saved.scripts).toEqual([{ name: 'main.ts', source: "console.log('saved version');\n" }]);
+  expect(readFileSync(file, 'utf8').endsWith('}\n')).toBe(true);
+  await expect(page.getByTestId('session-dirty')).toHaveCount(0);
+  await expect(page.getByTestId('notice')).toContainText('saved untitled.iommulab');
+
+  // Unsaved work, then the page goes away (the browser's question is accepted).
+  await setScript(page, "console.log('unsaved work');\n");
+  await expect(page.getByTestId('session-dirty')).toBeVisible();
+  await page.reload();
+  await expect(page.getByTestId('status')).toContainText('engine ready', { timeout: 30_000 });
+  await expect(page.getByTestId('session-recovery')).toContainText('Unsaved changes to untitled.iommulab');
+  await expect(editorText(page)).toContainText("console.log('unsaved work')");
+  await expect(page.getByTestId('session-dirty')).toBeVisible();
+  await page.getByTestId('session-recovery-keep').click();
+  await expect(page.getByTestId('session-recovery')).toHaveCount(0);
+  await expect(editorText(page)).toContainText("console.log('unsaved work')");
+  await expect(page.getByTestId('session-dirty')).toBeVisible();
+
+  // Once more, and this time discard: back to what was saved.
+  await page.reload();
+  await expect(page.getByTestId('session-recovery')).toBeVisible({ timeout: 30_000 });
+  await page.getByTestId('session-recovery-discard').click();
+  await expect(editorText(page)).toContainText("console.log('saved version')");
+  await expect(page.getByTestId('session-dirty')).toHaveCount(0);
+
+  // Nothing unsaved: a reload reopens the session without a question.
+  await page.reload();
+  await expect(page.getByTestId('status')).toContainText('engine ready', { timeout: 30_000 });
+  await expect(editorText(page)).toContainText("console.log('saved version')");
+  await page.waitForTimeout(500);
+  await expect(page.getByTestId('session-recovery')).toHaveCount(0);
+});
+
+test('open a session with the picker: its tabs, kernel, seed, params and notes, and a run with them', async ({
+  page,
+}) => {
+  await withoutFsAccess(page);
+  const pick = pickerFiles(page);
+  await openLab(page);
+  await openWithPicker(page, pick, fixture('example.iommulab'));
+  await expect(page.getByTestId('session-name')).toContainText('example.iommulab');
+  expect(await tabNames(page)).toEqual(['main.ts', 'helpers.ts']);
+  await expect(page.getByTestId('kernel')).toHaveValue('v6.16');
+  await expect(page.getByTestId('session-dirty')).toHaveCount(0);
+  // Its layout is from an older renderer: the default layout is used, with a warning, and the load goes on.
+  await expect(page.getByTestId('notice')).toContainText(
+    "the session's panel layout could not be used; the default layout is shown",
+  );
+  await page.getByTestId('session-name').click();
+  await expect(page.getByTestId('session-seed')).toHaveValue('7');
+  await expect(page.getByTestId('session-notes')).toHaveValue(/Two tabs: main\.ts builds on helpers\.ts\./);
+  await expect(page.getByTestId('session-settings')).toContainText('driver');
+  await page.keyboard.press('Escape');
+  await page.getByTestId('tab').first().click();
+
+  // The run uses the session's seed and params: the same numbers as `iommu-lab run example.iommulab`.
+  await runScript(page);
+  await expect(page.getByTestId('outcome')).toHaveText('passed');
+  await expect(
+    consoleRows(page).filter({ hasText: 'kernel v6.16 random 0.00044065131805837154' }),
+  ).toHaveCount(1);
+});
+
+test('a damaged file shows its reason and the open session stays as it was', async ({ page }) => {
+  await withoutFsAccess(page);
+  const pick = pickerFiles(page);
+  await openLab(page);
+  await setScript(page, "console.log('my work');\n");
+  await expect(page.getByTestId('session-dirty')).toBeVisible();
+
+  const damaged: [string, string][] = [
+    ['wrong-type.iommulab', 'scripts[1].source must be a string (found 42)'],
+    ['truncated.iommulab', 'the file is truncated: it ends inside a string (line 16)'],
+    ['future-version.iommulab', 'made by a newer IOMMU Lab: formatVersion 7, this lab reads up to 2'],
+    ['not-json.iommulab', "not valid JSON at line 1, column 1: 'I' where a value should be"],
+  ];
+  for (const [file, reason] of damaged) {
+    // Unsaved work first: the lab asks; opening anyway still must not lose it when the file is bad.
+    const picked = pick(fixture(`damaged/${file}`));
+    await page.keyboard.press('Control+O');
+    await expect(page.getByTestId('session-dialog')).toHaveAttribute('data-kind', 'unsaved');
+    await page.getByTestId('session-dialog-discard').click();
+    await picked;
+    const dialog = page.getByTestId('session-dialog');
+    await expect(dialog).toHaveAttribute('data-kind', 'load-error');
+    await expect(dialog).toContainText(`Could not open ${file}`);
+    await expect(page.getByTestId('session-dialog-message')).toContainText(reason);
+    await expect(dialog).toContainText('The open session is unchanged.');
+    await page.getByTestId('session-dialog-ok').click();
+    await expect(dialog).toHaveCount(0);
+    expect(await tabNames(page)).toEqual(['main.ts']);
+    await expect(editorText(page)).toContainText("console.log('my work')");
+    await expect(page.getByTestId('session-name')).toContainText('untitled.iommulab');
+    await expect(page.getByTestId('session-dirty')).toBeVisible();
+  }
+});
+
+test('unsaved changes are asked about before New replaces them; Cancel keeps them', async ({ page }) => {
+  await openLab(page);
+  await setScript(page, "console.log('draft');\n");
+  await expect(page.getByTestId('session-dirty')).toBeVisible();
+  await page.getByTestId('session-new').click();
+  await expect(page.getByTestId('session-dialog')).toContainText('Save the changes to untitled.iommulab');
+  await page.getByTestId('session-dialog-cancel').click();
+  await expect(editorText(page)).toContainText("console.log('draft')");
+
+  await page.keyboard.press('Control+N');
+  await page.getByTestId('session-dialog-discard').click();
+  await expect(editorText(page)).toContainText('One Arm SMMUv3 with a PCI NIC');
+  await expect(page.getByTestId('session-dirty')).toHaveCount(0);
+  await expect(page.getByTestId('notice')).toContainText('new session');
+});
+
+test('a session file dropped on the window opens; other files are refused with a reason', async ({
+  page,
+}) => {
+  await openLab(page);
+  const drop = async (name: string, text: string) =>
+    page.evaluate(
+      ({ name, text }) => {
+        const dt = new DataTransfer();
+        dt.items.add(new File([text], name, { type: 'application/json' }));
+        const target = document.querySelector('.monaco-editor') ?? document.body;
+        target.dispatchEvent(
+          new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }),
+        );
+        target.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+      },
+      { name, text },
+    );
+  await drop('notes.txt', 'hello');
+  await expect(page.getByTestId('session-dialog')).toContainText(
+    'only session files (.iommulab) can be dropped here',
+  );
+  await page.getByTestId('session-dialog-ok').click();
+
+  await drop('v1-full.iommulab', readFileSync(fixture('v1-full.iommulab'), 'utf8'));
+  await expect(page.getByTestId('session-name')).toContainText('v1-full.iommulab');
+  await expect(page.getByTestId('kernel')).toHaveValue('v6.6');
+  await expect(editorText(page)).toContainText("expect(lab.kernel()).toBe('v6.6')");
+  // An older format says it was migrated.
+  await expect(page.getByTestId('notice')).toContainText('made with format 1; saving writes format 2');
+});
+
+test('session content is text, never HTML: notes, names and error messages', async ({ page }) => {
+  await withoutFsAccess(page);
+  const pick = pickerFiles(page);
+  await openLab(page);
+  await openWithPicker(page, pick, fixture('hostile.iommulab'));
+  await expect(page.getByTestId('session-name')).toContainText('hostile.iommulab');
+  await page.getByTestId('session-name').click();
+  await expect(page.getByTestId('session-notes')).toHaveValue(
+    '<img src=x onerror="globalThis.__ran = true">',
+  );
+  await page.keyboard.press('Escape');
+
+  // A load error that quotes HTML from the file shows it as text.
+  await openWithPicker(page, pick, {
+    name: 'html.iommulab',
+    mimeType: 'application/json',
+    buffer: Buffer.from(
+      JSON.stringify({
+        formatVersion: 2,
+        kernel: '<img src=x onerror="globalThis.__ran=true">',
+        scripts: [{ name: 'a.ts', source: '' }],
+      }),
+    ),
+  });
+  await expect(page.getByTestId('session-dialog-message')).toContainText('kernel must be one of');
+  await expect(page.getByTestId('session-dialog-message')).toContainText('<img src=x');
+  await page.waitForTimeout(300);
+  expect(await page.evaluate(() => document.querySelectorAll('img').length)).toBe(0);
+  expect(await page.evaluate(() => (globalThis as { __ran?: boolean }).__ran)).toBeUndefined();
+});
+
+test('Save As asks again and Ctrl+Shift+S downloads under the session name', async ({ page }) => {
+  await withoutFsAccess(page);
+  const pick = pickerFiles(page);
+  await openLab(page);
+  await openWithPicker(page, pick, fixture('example.iommulab'));
+  await expect(page.getByTestId('session-name')).toContainText('example.iommulab');
+  const download = page.waitForEvent('download');
+  await page.keyboard.press('Control+Shift+S');
+  expect((await download).suggestedFilename()).toBe('example.iommulab');
+  // What was saved is the opened session; only the layout is this window's (the file's older
+  // layout could not be used and fell back to the default).
+  const saved = JSON.parse(readFileSync(await (await download).path(), 'utf8'));
+  const original = JSON.parse(readFileSync(fixture('example.iommulab'), 'utf8'));
+  expect({ ...saved, layout: null }).toEqual({ ...original, layout: null });
+  expect(saved.layout.version).toBe(2);
+});
