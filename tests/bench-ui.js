@@ -6,12 +6,16 @@
  *   editor_ready    load → Monaco showing the script
  *   engine_ready    load → the engine worker said ready
  *   run_roundtrip   Ctrl+Enter → run result for the starter scenario (warm engine)
- *   panel_update    run result → console and status drawn (target ≤ 100 ms)
+ *   panel_update    run result → console, status and the state panels drawn (target ≤ 100 ms)
+ *   panel_update_builtin  the same for a built-in scenario (strict-vs-lazy.ts, opened from the gallery)
+ *   mappings_*      scrolling the Domains panel's 1 M-row mapping list (tests/bench-mappings.js)
  *   trace_*_fps     scrolling the Trace panel through a 1 M-event run (tests/bench-trace.js)
+ * The window is 1600×1000, the default layout: Domains, Reserved regions, IOTLB and Console all drawn.
  */
 import { ensureWebBuild, startServer } from '../scripts/web.js';
 import { launchChromium } from './chromium.js';
 import { benchTraceScroll } from './bench-trace.js';
+import { benchMappingScroll } from './bench-mappings.js';
 
 const json = process.argv.includes('--json');
 const RUNS = 5;
@@ -24,9 +28,9 @@ const browser = await launchChromium();
 const results = [];
 try {
   const loads = { first_paint: [], editor_ready: [], engine_ready: [] };
-  const runs = { run_roundtrip: [], panel_update: [] };
+  const runs = { run_roundtrip: [], panel_update: [], panel_update_builtin: [] };
   for (let i = 0; i < 3; i++) {
-    const page = await browser.newPage({ viewport: { width: 1400, height: 860 } });
+    const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
     const t0 = Date.now();
     await page.goto(server.url);
     await page.locator('.monaco-editor .view-lines').waitFor();
@@ -54,6 +58,22 @@ try {
         }
         await page.waitForFunction(() => !document.querySelector('[data-testid=stop]:not([disabled])'));
       }
+      // A built-in scenario, opened from Help → Scenario gallery, drawn in all the state panels.
+      await page.getByTestId('panel-tab-help').click();
+      await page.getByTestId('help-tab-gallery').click();
+      await page.locator('li[data-scenario="strict-vs-lazy.ts"]').getByTestId('gallery-open').click();
+      await page.getByTestId('panel-tab-domains').click();
+      await page.locator('.monaco-editor .view-lines').click();
+      for (let r = 0; r < RUNS + 1; r++) {
+        await page.keyboard.press('Control+Enter');
+        await page.waitForFunction(() => performance.getEntriesByName('lab:panel-update').length > 0, null, {
+          timeout: 30_000,
+        });
+        const panel = await page.evaluate(() => performance.getEntriesByName('lab:panel-update')[0].duration);
+        if (r > 0) runs.panel_update_builtin.push(panel);
+        await page.waitForFunction(() => !document.querySelector('[data-testid=stop]:not([disabled])'));
+      }
+      await page.getByTestId('iotlb-instance').waitFor();
     }
     await page.close();
   }
@@ -66,6 +86,7 @@ try {
       detail: 'median, Chromium, browser build',
     });
   }
+  results.push(...(await benchMappingScroll(browser, server.url)));
   results.push(...(await benchTraceScroll(browser, server.url)));
 } finally {
   await browser.close();
@@ -73,6 +94,9 @@ try {
 }
 if (json) for (const r of results) console.log(JSON.stringify(r));
 else {
-  console.log('name            value     n');
-  for (const r of results) console.log(`${r.name.padEnd(15)} ${String(r.value).padStart(7)} ms  ${r.n}`);
+  console.log('name                  value        n  detail');
+  for (const r of results)
+    console.log(
+      `${r.name.padEnd(21)} ${String(r.value).padStart(7)} ${r.unit.padEnd(4)} ${String(r.n).padStart(4)}  ${r.detail}`,
+    );
 }

@@ -115,6 +115,7 @@ describe('operations', () => {
     resizeGroups(m, 'right', 0, 0.6);
     expect(m.docks.right[0]!.size).toBeCloseTo(0.6);
     expect(m.docks.right[1]!.size).toBeCloseTo(0.12);
+    expect(m.docks.right[2]!.size).toBeCloseTo(0.28);
     resizeGroups(m, 'right', 0, 0.99);
     expect(m.docks.right[1]!.size).toBeCloseTo(0.08);
   });

@@ -52,7 +52,7 @@ const PLACEMENT: Record<string, [DockId, number]> = {
 };
 /** Which panel each default group shows first. */
 const FIRST_ACTIVE = ['domains', 'resv', 'iotlb', 'console'];
-const DEFAULT_SIZES: Record<DockId, number[]> = { right: [0.44, 0.28, 0.28], bottom: [1] };
+const DEFAULT_SIZES: Record<DockId, number[]> = { right: [0.37, 0.35, 0.28], bottom: [1] };
 
 export function placementOf(panel: string): [DockId, number] {
   return PLACEMENT[panel] ?? ['bottom', 0];
