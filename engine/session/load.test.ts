@@ -34,7 +34,7 @@ describe('a good file', () => {
     expect(r.session.scripts.map((s) => s.name)).toEqual(['main.ts', 'helpers.ts']);
     expect(r.session).toMatchObject({
       activeScript: 'main.ts',
-      kernel: 'v6.8',
+      kernel: 'v6.16',
       seed: 7,
       params: { driver: 'arm-smmu-v3' },
       disabledChecks: ['unmap-without-sync'],
@@ -70,7 +70,7 @@ describe('a good file', () => {
 
   it('accepts a byte-order mark and CRLF line ends', () => {
     const text = `\ufeff${fixture('example.iommulab').replace(/\n/g, '\r\n')}`;
-    expect(session(text).session.kernel).toBe('v6.8');
+    expect(session(text).session.kernel).toBe('v6.16');
   });
 
   it('never runs a script or a note, and a __proto__ key stays plain data', () => {
