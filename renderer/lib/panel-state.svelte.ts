@@ -42,6 +42,8 @@ class PanelState {
         const result = run.result;
         const step = run.currentStep;
         const ready = run.engine === 'ready';
+        // While a run is going the last state stays up (dimmed by the panels) instead of blinking out.
+        if (run.running && ready) return;
         void this.refreshFor(ready && result ? { result, step } : null, step);
       });
     });
