@@ -4,7 +4,7 @@
  * file picker, by keyboard and by dropping them, unsaved-change questions, and damaged files that
  * show their reason while the open session stays as it was. Nothing in a file is ever taken as HTML.
  */
-import { expect, test, type FilePayload, type Page } from '@playwright/test';
+import { expect, test, type FileChooser, type Page } from '@playwright/test';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,14 +12,11 @@ import { consoleRows, openLab, runScript, setScript } from './lab.ts';
 
 const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../engine/session/fixtures');
 const fixture = (name: string): string => path.join(FIXTURES, name);
+type FilePayload = Exclude<Parameters<FileChooser['setFiles']>[0], string | string[] | readonly unknown[]>;
 
 /** Without the File System Access API the lab saves by download and opens with a file input. */
 async function withoutFsAccess(page: Page): Promise<void> {
-  await page.addInitScript(() => {
-    const w = window as unknown as Record<string, unknown>;
-    delete w.showSaveFilePicker;
-    delete w.showOpenFilePicker;
-  });
+  await page.addInitScript('delete window.showSaveFilePicker; delete window.showOpenFilePicker;');
 }
 
 const editorText = (page: Page) => page.locator('.monaco-editor .view-lines');
@@ -199,19 +196,15 @@ test('a session file dropped on the window opens; other files are refused with a
   page,
 }) => {
   await openLab(page);
-  const drop = async (name: string, text: string) =>
-    page.evaluate(
-      ({ name, text }) => {
-        const dt = new DataTransfer();
-        dt.items.add(new File([text], name, { type: 'application/json' }));
-        const target = document.querySelector('.monaco-editor') ?? document.body;
-        target.dispatchEvent(
-          new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }),
-        );
-        target.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
-      },
-      { name, text },
-    );
+  // What the browser does when a file is dropped: dragover, then drop, with the file in a DataTransfer.
+  const drop = (name: string, text: string) =>
+    page.evaluate(`(() => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([${JSON.stringify(text)}], ${JSON.stringify(name)}, { type: 'application/json' }));
+      const target = document.querySelector('.monaco-editor') ?? document.body;
+      target.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
+      target.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    })()`);
   await drop('notes.txt', 'hello');
   await expect(page.getByTestId('session-dialog')).toContainText(
     'only session files (.iommulab) can be dropped here',
@@ -253,8 +246,8 @@ test('session content is text, never HTML: notes, names and error messages', asy
   await expect(page.getByTestId('session-dialog-message')).toContainText('kernel must be one of');
   await expect(page.getByTestId('session-dialog-message')).toContainText('<img src=x');
   await page.waitForTimeout(300);
-  expect(await page.evaluate(() => document.querySelectorAll('img').length)).toBe(0);
-  expect(await page.evaluate(() => (globalThis as { __ran?: boolean }).__ran)).toBeUndefined();
+  expect(await page.evaluate("document.querySelectorAll('img').length")).toBe(0);
+  expect(await page.evaluate('globalThis.__ran')).toBeUndefined();
 });
 
 test('Save As asks again and Ctrl+Shift+S downloads under the session name', async ({ page }) => {
