@@ -10,6 +10,7 @@ export default defineConfig({
       'build/**/*.test.ts',
     ],
     pool: 'forks',
-    testTimeout: 60_000,
+    // The command-line tests spawn the real CLI, concurrently: generous on a busy 2-core machine.
+    testTimeout: 180_000,
   },
 });
