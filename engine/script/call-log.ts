@@ -10,7 +10,7 @@
  * other values (strings, plain objects and arrays, byte arrays, owner cookies) go to a side table
  * in the structured form below.
  */
-import { ARG_UNITS, getArg, putArgView, unitsView } from '../trace/arg-codec.ts';
+import { ARG_UNITS, getArg, putArg } from '../trace/arg-codec.ts';
 import { API_ARITY, API_COOKIES, MAX_API_ARGS } from './api.ts';
 import type { HandleTable } from './handles.ts';
 
@@ -63,22 +63,13 @@ const FIRST_STEPS = 1024;
 class Block {
   tagFill = 0;
   unitFill = 0;
-  /** Over `units`' buffer, for float64 arguments. */
-  view: DataView;
   constructor(
     public fns: Uint16Array,
     public tags: Uint8Array,
     public units: Uint16Array,
     /** Per MARK_EVERY steps: tag and unit index (in this block) of the step starting the group. */
     public marks: Uint32Array,
-  ) {
-    this.view = unitsView(units);
-  }
-
-  setUnits(units: Uint16Array): void {
-    this.units = units;
-    this.view = unitsView(units);
-  }
+  ) {}
 }
 
 /** What a replay turns logged handles and side values back into (the replaying lab). */
@@ -134,7 +125,7 @@ export class CallLog {
     if (b.tagFill + MAX_API_ARGS > b.tags.length)
       b.tags = grown(b.tags, b.tags.length + (b.tags.length >>> 1));
     if (b.unitFill + MAX_STEP_UNITS > b.units.length)
-      b.setUnits(grown(b.units, b.units.length + (b.units.length >>> 1)));
+      b.units = grown(b.units, b.units.length + (b.units.length >>> 1));
     if ((j & MARK_MASK) === 0) {
       const m = (j >>> MARK_SHIFT) * 2;
       b.marks[m] = b.tagFill;
@@ -165,7 +156,7 @@ export class CallLog {
       return b;
     }
     if (b.tags.length - b.tagFill > b.tags.length >>> 3) b.tags = b.tags.slice(0, b.tagFill);
-    if (b.units.length - b.unitFill > b.units.length >>> 3) b.setUnits(b.units.slice(0, b.unitFill));
+    if (b.units.length - b.unitFill > b.units.length >>> 3) b.units = b.units.slice(0, b.unitFill);
     const next = new Block(
       new Uint16Array(BLOCK_STEPS),
       new Uint8Array(Math.ceil(b.tagFill * 1.03) + 64 * MAX_API_ARGS),
@@ -204,7 +195,7 @@ export class CallLog {
         );
       }
     }
-    const code = kind === K_NEG_ZERO ? 0 : putArgView(b.view, b.units, b.unitFill, num);
+    const code = kind === K_NEG_ZERO ? 0 : putArg(b.units, b.unitFill, num);
     b.unitFill += ARG_UNITS[code];
     b.tags[b.tagFill++] = (kind << KIND_SHIFT) | code;
   }

@@ -39,31 +39,6 @@ export function putArg(units: Uint16Array, w: number, v: number): number {
   return ARG_F64;
 }
 
-/** The platform's byte order, which the float64 units are kept in (they alias a Float64Array). */
-const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
-
-/**
- * putArg for the trace's emit: the same units, with a float64 written through a DataView over
- * the arena's buffer — one store instead of a round trip through a scratch array, and a smaller
- * function that inlines into emit.
- */
-export function putArgView(view: DataView, units: Uint16Array, w: number, v: number): number {
-  if (v === 0) return ARG_ZERO;
-  if (v >>> 0 === v) {
-    units[w] = v;
-    if (v < 0x10000) return ARG_U16;
-    units[w + 1] = v >>> 16;
-    return ARG_U32;
-  }
-  view.setFloat64(w * 2, v, LITTLE_ENDIAN);
-  return ARG_F64;
-}
-
-/** A DataView over exactly the units of `units`, for putArgView. */
-export function unitsView(units: Uint16Array): DataView {
-  return new DataView(units.buffer, units.byteOffset, units.byteLength);
-}
-
 export function getArg(units: Uint16Array, w: number, code: number): number {
   if (code === ARG_ZERO) return 0;
   if (code === ARG_U16) return units[w];

@@ -1,4 +1,4 @@
-import { CODE_BITS, CODE_MASK, argUnitOffset, getArg, putArgView, unitsView } from './arg-codec.ts';
+import { CODE_BITS, CODE_MASK, argUnitOffset, getArg, putArg } from './arg-codec.ts';
 import { STATIC } from './deep-clone.ts';
 import { MAX_EVENTS, eventById, type EventDef, type EventKind } from './events.ts';
 import { ACCEPT, REJECT, compileFilter, filterKey, type CompiledFilter, type TraceFilter } from './filter.ts';
@@ -114,8 +114,6 @@ export class Trace {
   private steps: Uint16Array = new Uint16Array(0);
   private heads: Uint32Array = new Uint32Array(0);
   private units: Uint16Array = new Uint16Array(0);
-  /** Over `units`' buffer: float64 arguments are written through it. */
-  private unitView: DataView = unitsView(this.units);
   private baseStep = 0;
   /** Events in the last chunk, its capacity, arena units used. */
   private fill = CHUNK;
@@ -180,32 +178,31 @@ export class Trace {
     if (this.unitFill + MAX_EVENT_UNITS > this.units.length) this.growUnits();
     const n = ev.fields.length;
     const u = this.units;
-    const v = this.unitView;
     const start = this.unitFill;
     let w = start;
     let codes = 0;
     if (n !== 0) {
-      let code = putArgView(v, u, w, a);
+      let code = putArg(u, w, a);
       codes = code;
       w += (1 << code) >>> 1; // ARG_UNITS[code], without the load
       if (n > 1) {
-        code = putArgView(v, u, w, b);
+        code = putArg(u, w, b);
         codes |= code << 2;
         w += (1 << code) >>> 1; // ARG_UNITS[code], without the load
         if (n > 2) {
-          code = putArgView(v, u, w, c);
+          code = putArg(u, w, c);
           codes |= code << 4;
           w += (1 << code) >>> 1; // ARG_UNITS[code], without the load
           if (n > 3) {
-            code = putArgView(v, u, w, d);
+            code = putArg(u, w, d);
             codes |= code << 6;
             w += (1 << code) >>> 1; // ARG_UNITS[code], without the load
             if (n > 4) {
-              code = putArgView(v, u, w, e);
+              code = putArg(u, w, e);
               codes |= code << 8;
               w += (1 << code) >>> 1; // ARG_UNITS[code], without the load
               if (n > 5) {
-                code = putArgView(v, u, w, f);
+                code = putArg(u, w, f);
                 codes |= code << 10;
                 w += (1 << code) >>> 1; // ARG_UNITS[code], without the load
               }
@@ -474,7 +471,6 @@ export class Trace {
       this.ids = this.steps = new Uint16Array(0);
       this.heads = new Uint32Array(0);
       this.units = new Uint16Array(0);
-      this.unitView = unitsView(this.units);
     } else {
       const ch = this.chunks[keep - 1];
       this.fill = length - ((keep - 1) << CHUNK_SHIFT);
@@ -556,7 +552,6 @@ export class Trace {
     const size = Math.max(this.units.length + (this.units.length >>> 1), this.unitFill + MAX_EVENT_UNITS);
     ch.units = grown(this.units, new Uint16Array(size));
     this.units = ch.units;
-    this.unitView = unitsView(ch.units);
   }
 
   private reopen(ch: Chunk): void {
@@ -564,7 +559,6 @@ export class Trace {
     this.steps = ch.steps;
     this.heads = ch.heads;
     this.units = ch.units;
-    this.unitView = unitsView(ch.units);
     this.baseStep = ch.baseStep;
     this.capacity = ch.ids.length;
   }
