@@ -1,6 +1,7 @@
 /** Every session message from the page is checked in main: exactly the contract, or refused with a reason. */
 import { describe, expect, it } from 'vitest';
 import {
+  dispatch,
   isTrustedSenderUrl,
   MAX_MESSAGE_CHARS,
   parseAutosaveMessage,
@@ -84,5 +85,55 @@ describe('state, autosave, recovery, empty', () => {
     expect(isTrustedSenderUrl('app://lab.evil/index.html')).toBe(false);
     expect(isTrustedSenderUrl('https://example.com/')).toBe(false);
     expect(isTrustedSenderUrl(undefined)).toBe(false);
+  });
+});
+
+describe('dispatch', () => {
+  type Reply = { status: string; message?: string; v?: unknown };
+  const refused = (why: string): Reply => ({ status: 'error', message: why });
+  const run = async (
+    args: unknown[],
+    trusted = true,
+    handler: (v: unknown) => Promise<Reply> = async (v) => ({ status: 'ok', v }),
+  ) => {
+    const logged: string[] = [];
+    const r = await dispatch('session:open', args, trusted, parseOpenRequest, handler, refused, (l) =>
+      logged.push(l),
+    );
+    return { r, logged };
+  };
+
+  it('passes a good message to the handler', async () => {
+    expect(await run([{ kind: 'dialog' }])).toEqual({
+      r: { status: 'ok', v: { kind: 'dialog' } },
+      logged: [],
+    });
+  });
+
+  it('refuses and logs what is malformed, unknown, extra or from elsewhere, without calling the handler', async () => {
+    let called = 0;
+    const h = async (): Promise<Reply> => {
+      called++;
+      return { status: 'ok' };
+    };
+    for (const [args, trusted, why] of [
+      [[{ kind: 'rm -rf' }], true, 'unknown kind "rm -rf"'],
+      [[undefined], true, 'not an object'],
+      [[{ kind: 'dialog' }, 'extra'], true, 'too many arguments'],
+      [[{ kind: 'dialog' }], false, 'not from the lab window'],
+    ] as const) {
+      const { r, logged } = await run([...args], trusted, h);
+      expect(r).toEqual({ status: 'error', message: `refused: ${why}` });
+      expect(logged).toEqual([`[ipc] refused session:open: ${why}`]);
+    }
+    expect(called).toBe(0);
+  });
+
+  it('a handler that throws is logged and answered; nothing is thrown at main', async () => {
+    const { r, logged } = await run([{ kind: 'dialog' }], true, async () => {
+      throw new Error('EIO reading the disk');
+    });
+    expect(r).toEqual({ status: 'error', message: 'internal error: EIO reading the disk' });
+    expect(logged).toEqual(['[ipc] session:open failed']);
   });
 });

@@ -111,3 +111,35 @@ export function parseEmpty(x: unknown): Parsed<undefined> {
 export function isTrustedSenderUrl(url: string | undefined, origin = 'app://lab'): boolean {
   return typeof url === 'string' && (url === origin || url.startsWith(`${origin}/`));
 }
+
+/**
+ * One IPC message through its check: refused (with the reason logged) when it is not from the lab's
+ * page, has extra arguments or does not parse; a handler that throws is logged and answered with a
+ * refusal too. Never throws, so main lives on whatever the page sends.
+ */
+export async function dispatch<T, R>(
+  channel: string,
+  args: unknown[],
+  trusted: boolean,
+  parse: (x: unknown) => Parsed<T>,
+  handler: (v: T) => R | Promise<R>,
+  refused: (why: string) => R,
+  log: (line: string, error?: unknown) => void = (line, error) =>
+    console.warn(line, ...(error ? [error] : [])),
+): Promise<R> {
+  const p: Parsed<T> = !trusted
+    ? { ok: false, reason: 'not from the lab window' }
+    : args.length > 1
+      ? { ok: false, reason: 'too many arguments' }
+      : parse(args[0]);
+  if (!p.ok) {
+    log(`[ipc] refused ${channel}: ${p.reason}`);
+    return refused(`refused: ${p.reason}`);
+  }
+  try {
+    return await handler(p.value);
+  } catch (e) {
+    log(`[ipc] ${channel} failed`, e);
+    return refused(`internal error: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}

@@ -32,6 +32,7 @@ import {
 } from './session-api.ts';
 import { checkSessionText, readSessionFile, withSessionExt } from './session-files.ts';
 import {
+  dispatch,
   isTrustedSenderUrl,
   parseAutosaveMessage,
   parseEmpty,
@@ -150,43 +151,15 @@ export class SessionController {
     fn: (v: T) => Promise<R>,
     refused: (why: string) => R,
   ): void {
-    ipcMain.handle(channel, async (event, ...args: unknown[]) => {
-      const why = !this.trusted(event)
-        ? 'not from the lab window'
-        : args.length > 1
-          ? 'too many arguments'
-          : null;
-      const p = why ? ({ ok: false, reason: why } as const) : parse(args[0]);
-      if (!p.ok) {
-        console.warn(`[ipc] refused ${channel}: ${p.reason}`);
-        return refused(`refused: ${p.reason}`);
-      }
-      try {
-        return await fn(p.value);
-      } catch (e) {
-        console.error(`[ipc] ${channel} failed:`, e);
-        return refused(`internal error: ${(e as Error).message}`);
-      }
-    });
+    ipcMain.handle(channel, (event, ...args: unknown[]) =>
+      dispatch(channel, args, this.trusted(event), parse, fn, refused),
+    );
   }
 
   /** A one-way channel: a bad message is logged and dropped. */
   private on<T>(channel: string, parse: (x: unknown) => Parsed<T>, fn: (v: T) => void): void {
     ipcMain.on(channel, (event, ...args: unknown[]) => {
-      const p: Parsed<T> = !this.trusted(event)
-        ? { ok: false, reason: 'not from the lab window' }
-        : args.length > 1
-          ? { ok: false, reason: 'too many arguments' }
-          : parse(args[0]);
-      if (!p.ok) {
-        console.warn(`[ipc] refused ${channel}: ${p.reason}`);
-        return;
-      }
-      try {
-        fn(p.value);
-      } catch (e) {
-        console.error(`[ipc] ${channel} failed:`, e);
-      }
+      void dispatch(channel, args, this.trusted(event), parse, fn, () => undefined);
     });
   }
 
