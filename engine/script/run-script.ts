@@ -4,7 +4,12 @@
  */
 import { createLabModule } from './module.ts';
 import { runScriptWith, type RunOptions, type ScriptResult } from './runner.ts';
+import { beforeLockdown } from './sandbox.ts';
 import type { LabSession } from './session.ts';
+import { warmUpEngine } from './warm-up.ts';
+
+// The first run locks the realm down; the engine's paths are exercised just before (warm-up.ts).
+beforeLockdown(warmUpEngine);
 
 export type { RunOptions, ScriptResult } from './runner.ts';
 

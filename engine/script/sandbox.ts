@@ -8,12 +8,33 @@
 import 'ses';
 
 let lockedDown = false;
+const preparations: (() => unknown)[] = [];
+
+/**
+ * Run `prepare` just before this process locks down (not at all if it already has): the last
+ * moment code runs in an unfrozen realm (see warm-up.ts for what that is good for).
+ */
+export function beforeLockdown(prepare: () => unknown): void {
+  if (!lockedDown) preparations.push(prepare);
+}
 
 /** Lock the realm down; idempotent. Call before handing anything to a script. */
 export function ensureLockdown(): void {
   if (lockedDown) return;
   // A host (or test) that already ran lockdown itself is fine.
   if (Object.isFrozen(Array.prototype)) {
+    lockedDown = true;
+    return;
+  }
+  for (const prepare of preparations.splice(0)) {
+    try {
+      prepare();
+    } catch {
+      // a preparation is an optimisation: the lockdown goes ahead without it
+    }
+  }
+  // A preparation may have locked down itself (through a nested call).
+  if (lockedDown || Object.isFrozen(Array.prototype)) {
     lockedDown = true;
     return;
   }
