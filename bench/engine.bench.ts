@@ -10,6 +10,9 @@
  * workload never pays for collecting another's heap. Two calibration rows say what this machine
  * gives right now: a flat four-level table walk (BENCH.md: 15–27 ns on this kind of machine) and
  * the cost of first touching a 4 KiB page of fresh memory.
+ *
+ * Every workload runs in the realm scripts run in: locked down by SES (with the engine warmed up
+ * before the lockdown, as the first run does; see engine/script/warm-up.ts).
  */
 import v8 from 'node:v8';
 import vm from 'node:vm';
@@ -22,6 +25,7 @@ import type * as Api from '../engine/script/iommu-lab.d.ts';
 import { createLabModule } from '../engine/script/module.ts';
 import type { LabSession } from '../engine/script/session.ts';
 import { runScript } from '../engine/script/run-script.ts';
+import { ensureLockdown } from '../engine/script/sandbox.ts';
 import type { BenchResult } from './trace.bench.ts';
 
 const RW = 3;
@@ -394,6 +398,7 @@ const WORKLOADS: [names: string[], run: () => BenchResult[]][] = [
 ];
 
 export function run(): BenchResult[] {
+  ensureLockdown();
   // argv: node, bin/run-ts.js, bench/run.ts, then the names (bench/run.ts reads the same list).
   const only = process.argv.slice(3).filter((a) => !a.startsWith('--'));
   const results: BenchResult[] = [];
