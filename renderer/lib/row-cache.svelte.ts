@@ -51,8 +51,11 @@ export class RowCache<T> {
 
   private nextMissing(): number | null {
     const [first, last] = this.wanted;
-    for (let c = Math.floor(first / this.chunkSize); c <= Math.floor(last / this.chunkSize); c++)
-      if (!this.chunks.has(c) && c * this.chunkSize < Math.max(this.total, 1)) return c;
+    const a = Math.floor(first / this.chunkSize);
+    const b = Math.floor(last / this.chunkSize);
+    // The rows in view first, then one chunk either side, so a steady scroll finds its rows there.
+    for (const c of [...range(a, b), b + 1, a - 1])
+      if (c >= 0 && !this.chunks.has(c) && c * this.chunkSize < Math.max(this.total, 1)) return c;
     return null;
   }
 
@@ -75,4 +78,10 @@ export class RowCache<T> {
       if (gen === this.generation) this.busy = false;
     }
   }
+}
+
+function range(a: number, b: number): number[] {
+  const out: number[] = [];
+  for (let i = a; i <= b; i++) out.push(i);
+  return out;
 }
