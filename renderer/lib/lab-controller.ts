@@ -133,6 +133,7 @@ export async function runActive(over: RunOverrides = {}): Promise<void> {
   if (outcome.kind === 'finished') {
     // Marks for `npm run bench:ui`: request → answer, and answer → panels drawn.
     performance.mark('lab:run-finished');
+    panelState.prefetch(outcome.result, outcome.result.steps);
     showResult(outcome.result);
     await tick();
     // The state panels ask the engine for their answers once the result is in; wait until drawn.

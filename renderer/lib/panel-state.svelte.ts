@@ -49,6 +49,14 @@ class PanelState {
     });
   }
 
+  /**
+   * Start asking for a run's final state before its result is on screen, so the engine answers while
+   * the page draws the console. The refresh that follows for the same result and step reuses it.
+   */
+  prefetch(result: unknown, step: number): void {
+    void this.refreshFor({ result, step }, step);
+  }
+
   /** Resolves once the answers for what the run shows now are drawn (the bench's panel update). */
   async settled(): Promise<void> {
     let seen: Promise<void>;
@@ -94,18 +102,22 @@ class PanelState {
   }
 
   private async fetch(step: number): Promise<StateSnapshot> {
-    // Sent together: the engine answers in order, all for the same step.
+    // Sent together: the engine answers in order, all for the same step. The hit-rate series are
+    // per IOMMU instance; the last snapshot's instances are asked for at once (a script run again
+    // has the same ones), any others after the IOTLB answer names them.
+    const series = (name: string) => stateQuery<TlbPoint[]>('tlb-series', { iommu: name, step });
+    const guess = new Map((this.current?.iotlb ?? []).map((i) => [i.name, series(i.name)]));
     const [domains, resv, iotlb] = await Promise.all([
       stateQuery<DomainCard[]>('domains'),
       stateQuery<ResvView>('resv'),
       stateQuery<IotlbView[]>('iotlb'),
     ]);
-    const series: Record<string, TlbPoint[]> = {};
-    const points = await Promise.all(
-      iotlb.map((i) => stateQuery<TlbPoint[]>('tlb-series', { iommu: i.name, step })),
-    );
-    iotlb.forEach((i, n) => (series[i.name] = points[n]!));
-    return { step, domains, resv, iotlb, series };
+    const points = await Promise.all(iotlb.map((i) => guess.get(i.name) ?? series(i.name)));
+    // Answers for instances that are gone are dropped (and must not be left unhandled).
+    for (const [name, p] of guess) if (!iotlb.some((i) => i.name === name)) p.catch(() => {});
+    const byName: Record<string, TlbPoint[]> = {};
+    iotlb.forEach((i, n) => (byName[i.name] = points[n]!));
+    return { step, domains, resv, iotlb, series: byName };
   }
 }
 
