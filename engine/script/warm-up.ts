@@ -16,6 +16,8 @@ import { createLabModule } from './module.ts';
 
 /** Calls per path: V8 gives a function feedback (inline caches) after about ten calls. */
 const ROUNDS = 12;
+/** IOTLB entries of the warm-up's instances: fewer than the pages it reads. */
+const TLB_ENTRIES = 4;
 
 /** Exercise the hot paths; returns the drivers that went through them without an error. */
 export function warmUpEngine(): string[] {
@@ -33,17 +35,21 @@ export function warmUpEngine(): string[] {
 
 /**
  * The page-table engine, the IOTLB, memory, the trace and the call log are shared by every driver,
- * so one driver with a table and one without (virtio's host keeps mappings) cover the typed arrays.
+ * so one driver with a table, one without (virtio's host keeps mappings) and one whose empty
+ * entries are not zero (s390: new tables are filled with invalid entries) cover the typed arrays.
  */
 const DRIVERS: readonly [kernel: string, driver: string][] = [
   ['v6.16', 'arm-smmu-v3'],
   ['v6.16', 'virtio-iommu'],
+  ['v6.16', 's390-iommu'],
 ];
 
 function warmDriver(kernel: string, driver: string, timeTravel: boolean): void {
   const { exports, session } = createLabModule({ kernel });
   const L = exports as unknown as typeof Api;
-  const iommu = L.lab.add_iommu('warm0', driver as Api.DriverName);
+  // A small IOTLB, so the device reads below evict entries and remove them from the middle of
+  // the hash table and of the LRU list, as any workload with more pages than entries does.
+  const iommu = L.lab.add_iommu('warm0', driver as Api.DriverName, { tlb_entries: TLB_ENTRIES });
   const dev = L.lab.add_device('warm-dev', { iommu });
   const dma = L.lab.add_device('warm-dma', { iommu, default_domain: 'dma' });
   const domain =
@@ -73,6 +79,17 @@ function warmDriver(kernel: string, driver: string, timeTravel: boolean): void {
     L.dma_unmap_single(dma, handle, 0x1000, L.DMA_BIDIRECTIONAL);
     L.lab.advance_time(1);
   }
+  // More pages than the IOTLB holds, read in a scattered order: fills that evict, hits on
+  // entries in the middle of the LRU list, invalidations of some of them.
+  const pages = TLB_ENTRIES * 3;
+  const spread = base + page * ROUNDS * 8;
+  L.iommu_map(domain, spread, 0x8000_0000, page * pages, L.IOMMU_READ | L.IOMMU_WRITE);
+  for (let i = 0; i < pages * ROUNDS; i++) dev.dma_read(spread + ((i * 7) % pages) * page, 4);
+  L.iommu_flush_iotlb_all(domain);
+  L.iommu_unmap(domain, spread, page * pages);
+  // An argument above 4 GiB is kept as a float64 in the trace: reading it back decodes one.
+  L.iommu_iova_to_phys(domain, 2 ** 40);
+  session.trace.slice(session.trace.length - 4, 4);
   // Time travel (a replay checked against the trace, a checkpoint copied and restored) and the
   // panels' reads, over the lab just driven: the same code whatever the driver.
   if (!timeTravel) return;
