@@ -31,17 +31,16 @@ async function runCells(params: MatrixParams, specs: MatrixCellSpec[], jobs: num
   const others = params.files.slice(1);
   if (jobs <= 1 || specs.length < MIN_CELLS_FOR_THREADS) {
     const { runScript } = await import('../script/run-script.ts');
-    return specs.map((spec) =>
-      cellFromResult(
-        spec,
-        runScript({
-          fileName: entry.name,
-          source: entry.source,
-          files: others,
-          ...cellRunParams(params, spec),
-        }),
-      ),
-    );
+    return specs.map((spec) => {
+      const r = runScript({
+        fileName: entry.name,
+        source: entry.source,
+        files: others,
+        ...cellRunParams(params, spec),
+      });
+      r.session?.dispose(); // its memory goes to the next cell's lab
+      return cellFromResult(spec, r);
+    });
   }
   const pool = new EnginePool(Math.min(jobs, specs.length));
   try {

@@ -76,7 +76,8 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
   const results: RunResult[] = [];
   for (const job of jobs) {
     const r = runScript({ ...job.options, timeoutMs });
-    const { session: _session, ...raw } = r;
+    const { session, ...raw } = r;
+    session?.dispose(); // its memory goes to the next file's lab
     const result: RunResult = {
       ...raw,
       file: job.display,

@@ -63,6 +63,8 @@ export interface HostSession {
   buildCheckpoints?(budgetMs: number): boolean;
   /** Panel state queries (domains, iotlb, …), answered by the lab. */
   query?(panel: string, args?: Record<string, unknown>): unknown;
+  /** The lab is replaced: its memory may go to the next one. */
+  dispose?(): void;
 }
 
 export interface RunInput {
@@ -239,7 +241,8 @@ export class EngineHost {
       pending = [];
     };
 
-    // The previous lab goes first: a run replaces it whatever happens.
+    // The previous lab goes first: a run replaces it whatever happens (and reuses its memory).
+    this.session?.dispose?.();
     this.session = undefined;
     this.last = undefined;
     const r = this.opts.run({

@@ -2,6 +2,22 @@ import { describe, expect, it } from 'vitest';
 import { CHUNK_SIZE, PhysMem } from './phys-mem.ts';
 
 describe('PhysMem allocator', () => {
+  it("gives a released memory's chunks to the next one zeroed, and reads as zeros once released", () => {
+    const old = new PhysMem();
+    const pa = old.alloc_pages(3 * CHUNK_SIZE);
+    for (let k = 0; k < 3; k++) old.write(pa + k * CHUNK_SIZE + 0x1234, [9, 8, 7, 6]);
+    old.release();
+    expect([...old.read(pa + 0x1234, 4)]).toEqual([0, 0, 0, 0]);
+    const mem = new PhysMem();
+    const b = mem.alloc_pages(3 * CHUNK_SIZE);
+    mem.write(b + 0x10, [1]); // makes the first chunk: a reused one
+    expect([...mem.read(b + 0x1234, 4)]).toEqual([0, 0, 0, 0]);
+    for (let k = 1; k < 3; k++) {
+      mem.write(b + k * CHUNK_SIZE, [1]);
+      expect([...mem.read(b + k * CHUNK_SIZE + 0x1234, 4)]).toEqual([0, 0, 0, 0]);
+    }
+  });
+
   it('hands out zeroed, aligned pages from ram_base and never returns 0 on success', () => {
     const mem = new PhysMem();
     const a = mem.alloc_pages(4096);

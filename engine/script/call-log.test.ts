@@ -99,6 +99,31 @@ describe('CallLog', () => {
   });
 });
 
+describe('CallLog memory', () => {
+  it("records into a released log's blocks exactly as into fresh ones", () => {
+    const steps = (n: number, base: number) => {
+      const { L, log } = lab();
+      const smmu = L.lab.add_iommu('smmu0', 'arm-smmu-v3');
+      const dev = L.lab.add_device('dev0', { iommu: smmu });
+      const d = L.iommu_paging_domain_alloc(dev) as Api.IommuDomain;
+      for (let i = 0; i < n; i++) L.iommu_iova_to_phys(d, base + i * 0x1000);
+      return log;
+    };
+    const entries = (log: ReturnType<typeof lab>['log'], from: number, to: number) =>
+      Array.from({ length: to - from }, (_, k) => log.entry(from + k));
+    const old = steps(140_000, 2 ** 44);
+    old.release();
+    expect(old.length).toBe(0);
+    const reused = steps(100_000, 0x1000); // takes the released blocks
+    const fresh = steps(100_000, 0x1000);
+    expect(reused.length).toBe(fresh.length);
+    expect(entries(reused, 65_530, 65_560)).toEqual(entries(fresh, 65_530, 65_560));
+    expect(entries(reused, reused.length - 20, reused.length)).toEqual(
+      entries(fresh, fresh.length - 20, fresh.length),
+    );
+  });
+});
+
 describe('replay of owner cookies and gathers', () => {
   it('passes the same owner object wherever the script did, and numbers gathers as the run did', () => {
     const source = [

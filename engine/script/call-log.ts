@@ -72,6 +72,21 @@ class Block {
   ) {}
 }
 
+/** Full blocks of released logs, for the next log of this process that fills one (see Trace.release). */
+const released: Block[] = [];
+/** About 1.3 MiB each. */
+const RELEASED_MAX = 64;
+
+/** A log's first block: small, doubled until it holds BLOCK_STEPS (most labs are short). */
+function firstBlock(): Block {
+  return new Block(
+    new Uint16Array(FIRST_STEPS),
+    new Uint8Array(FIRST_STEPS * 5),
+    new Uint16Array(FIRST_STEPS * 10),
+    new Uint32Array((FIRST_STEPS >>> MARK_SHIFT) * 2),
+  );
+}
+
 /** What a replay turns logged handles and side values back into (the replaying lab). */
 export interface ArgResolver {
   /** The replay's value for the handle the recording lab had in `slot` under `key`. */
@@ -83,12 +98,7 @@ export interface ArgResolver {
 export class CallLog {
   private readonly blocks: Block[] = [];
   /** The block being written (the last one). */
-  private last: Block = new Block(
-    new Uint16Array(FIRST_STEPS),
-    new Uint8Array(FIRST_STEPS * 5),
-    new Uint16Array(FIRST_STEPS * 10),
-    new Uint32Array((FIRST_STEPS >>> MARK_SHIFT) * 2),
-  );
+  private last: Block = firstBlock();
   private count = 0;
   private readonly side: Encoded[] = [];
   private readonly tokens = new WeakMap<object, number>();
@@ -113,6 +123,21 @@ export class CallLog {
     for (const b of this.blocks)
       n += b.fns.byteLength + b.tags.byteLength + b.units.byteLength + b.marks.byteLength + 64;
     return n;
+  }
+
+  /**
+   * The lab is done with this log: its full blocks go to the next log of this process that fills
+   * one (no fresh memory to touch), and this log is empty.
+   */
+  release(): void {
+    for (const b of this.blocks)
+      if (b.fns.length === BLOCK_STEPS && released.length < RELEASED_MAX) released.push(b);
+    this.last = firstBlock();
+    this.blocks.length = 0;
+    this.blocks.push(this.last);
+    this.count = 0;
+    this.side.length = 0;
+    this.rStep = -1;
   }
 
   /** Record one step: API entry `fn` and the arguments it reads. */
@@ -157,12 +182,21 @@ export class CallLog {
     }
     if (b.tags.length - b.tagFill > b.tags.length >>> 3) b.tags = b.tags.slice(0, b.tagFill);
     if (b.units.length - b.unitFill > b.units.length >>> 3) b.units = b.units.slice(0, b.unitFill);
-    const next = new Block(
-      new Uint16Array(BLOCK_STEPS),
-      new Uint8Array(Math.ceil(b.tagFill * 1.03) + 64 * MAX_API_ARGS),
-      new Uint16Array(Math.ceil(b.unitFill * 1.03) + 64 * MAX_STEP_UNITS),
-      new Uint32Array((BLOCK_STEPS >>> MARK_SHIFT) * 2),
-    );
+    const tags = Math.ceil(b.tagFill * 1.03) + 64 * MAX_API_ARGS;
+    const units = Math.ceil(b.unitFill * 1.03) + 64 * MAX_STEP_UNITS;
+    let next = released.pop();
+    if (next) {
+      next.tagFill = next.unitFill = 0;
+      // Its arenas fit, near enough: record grows them if not (new ones would be fresh memory).
+      if (next.tags.length < tags >>> 1) next.tags = new Uint8Array(tags);
+      if (next.units.length < units >>> 1) next.units = new Uint16Array(units);
+    } else
+      next = new Block(
+        new Uint16Array(BLOCK_STEPS),
+        new Uint8Array(tags),
+        new Uint16Array(units),
+        new Uint32Array((BLOCK_STEPS >>> MARK_SHIFT) * 2),
+      );
     this.blocks.push(next);
     this.last = next;
     return next;

@@ -10,6 +10,41 @@ const pa = lab.mem.alloc(SZ_4K);
 `;
 
 describe('runScript with the lab module', () => {
+  it("gives a run after a disposed lab that lab's memory, and the same trace and results as a fresh one", () => {
+    // Enough steps and events to fill whole call-log blocks and trace chunks, and memory the
+    // script writes, then expects to read as zeros when it allocates it: the second run gets all
+    // of it back from the first.
+    const source = `${SETUP}
+const bufs: number[] = [];
+for (let i = 0; i < 40; i++) {
+  const b = lab.mem.alloc(SZ_4K);
+  expect([...lab.mem.read(b + 8 * i, 4)]).toEqual([0, 0, 0, 0]);
+  lab.mem.write(b + 8 * i, [0xde, 0xad, 0xbe, 0xef]);
+  bufs.push(b);
+}
+for (let i = 0; i < 70_000; i++) iommu_map(dom as any, 0x1_0000_0000 + i * SZ_4K, pa, SZ_4K, IOMMU_READ);
+console.log(bufs.length);
+`;
+    const first = runScript({ fileName: 'big.ts', source });
+    expect(first.status).toBe('passed');
+    const digest = first.session!.trace.digest();
+    const events = first.session!.trace.length;
+    const domains = JSON.stringify(first.session!.query('domains'));
+    first.session!.dispose();
+    expect(() => first.session!.query('domains')).toThrow(/disposed: a newer run replaced it/);
+    expect(first.session!.trace.length).toBe(0);
+
+    const second = runScript({ fileName: 'big.ts', source });
+    expect(second.status).toBe('passed');
+    expect(second.expectations).toEqual(first.expectations);
+    expect(second.session!.trace.length).toBe(events);
+    expect(second.session!.trace.digest()).toBe(digest);
+    expect(JSON.stringify(second.session!.query('domains'))).toBe(domains);
+    // Time travel replays the recorded calls against the recorded trace, event by event.
+    second.session!.seek(35_000);
+    expect(second.session!.currentStep).toBe(35_000);
+  });
+
   it('runs a scenario and keeps the session', () => {
     const r = runScript({
       fileName: 'map.ts',

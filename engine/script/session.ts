@@ -27,6 +27,7 @@ export class LabSession {
   /** The machine panels show after seek(); null means the live one (the end of the run). */
   private view: Machine | null = null;
   private viewStep = -1;
+  private disposed = false;
 
   constructor(private readonly ctx: LabContext) {
     this.active = ctx.machine;
@@ -75,6 +76,7 @@ export class LabSession {
 
   /** Show the state after `step` steps (time travel); the end of the run shows the live lab. */
   seek(step: number): Machine {
+    this.check_live();
     const target = Math.max(0, Math.min(Math.floor(step), this.ctx.steps));
     if (target === this.ctx.steps) {
       this.view = null;
@@ -92,7 +94,27 @@ export class LabSession {
 
   /** A panel's data at the shown step. */
   query(panel: string, args?: Record<string, unknown>): unknown {
+    this.check_live();
     return panelQuery(this.shown, panel, { step: this.currentStep, ...args });
+  }
+
+  /**
+   * The lab is done (a newer run replaced it): its trace, call log and simulated RAM go to the
+   * next lab of this process, which then writes into memory already touched instead of paying
+   * the page faults of fresh memory. Nothing may use this session afterwards.
+   */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.timeline = null;
+    this.view = null;
+    this.ctx.machine.trace.release();
+    this.ctx.log?.release();
+    this.ctx.machine.mem.release();
+  }
+
+  private check_live(): void {
+    if (this.disposed) throw new Error('this lab was disposed: a newer run replaced it');
   }
 
   /** The machine after `step` steps, rebuilt from scratch by replaying the call log (no checkpoints). */

@@ -211,6 +211,27 @@ describe('Trace digest', () => {
     expect(run(32_768 + 1000)).toBe(whole);
     expect(run(65_536 + 1000)).toBe(whole);
   });
+
+  it("of a trace written into a released trace's chunks equals one written into fresh memory", () => {
+    const emitMany = (t: Trace, n: number, big: boolean) => {
+      const dev = t.str(big ? 'old' : 'dev0');
+      for (let i = 0; i < n; i++) {
+        if (i % 5 === 0) t.step++;
+        if (big) t.emit(evSix, 2 ** 40 + i, -i, 2 ** 50, -(2 ** 33), dev, 1);
+        else t.emit(evFault, dev, i * 8, -i);
+      }
+    };
+    const old = new Trace();
+    emitMany(old, 120_000, true);
+    old.release();
+    expect(old.length).toBe(0);
+    const reused = new Trace(); // takes the released chunks
+    emitMany(reused, 100_000, false);
+    const fresh = new Trace(); // the pool is empty again
+    emitMany(fresh, 100_000, false);
+    expect(reused.digest()).toBe(fresh.digest());
+    expect(reused.event(99_999)).toEqual(fresh.event(99_999));
+  });
 });
 
 /** The filter semantics written plainly, over the reference log. */
