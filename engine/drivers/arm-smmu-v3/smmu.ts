@@ -36,12 +36,22 @@ export type SteConfig = { kind: 'abort' } | { kind: 'bypass' } | { kind: 's1'; d
 const walk = new WalkResult();
 const ABORT: SteConfig = Object.freeze({ kind: 'abort' });
 
+/** dev_iommu_priv of a device behind an SMMUv3 (struct arm_smmu_master): its stream's STE. */
+interface ArmSmmuMaster {
+  ste: SteConfig;
+}
+
+/** The STE in force for `dev`'s stream: an abort STE until one is written. */
+function ste_of(dev: Device): SteConfig {
+  return (dev.priv as ArmSmmuMaster | null)?.ste ?? ABORT;
+}
+
 export class ArmSmmuV3 extends IommuDevice {
-  /** Per device (stream): the STE in force. Devices not in the map hit an abort STE. */
-  readonly ste = new Map<Device, SteConfig>();
   readonly asids_in_use = new Set<number>();
   /** Page sizes this instance supports with its granule (IDR5 filtered to one granule). */
   readonly pgsize_bitmap: number;
+  /** 2^ias: input addresses at or above it fault with an address-size fault. */
+  private readonly ias_limit: number;
   /** Commands issued since the last CMD_SYNC (for the "unsynced commands" view). */
   pending_cmds = 0;
 
@@ -52,6 +62,7 @@ export class ArmSmmuV3 extends IommuDevice {
     readonly cfg: ArmSmmuV3Options,
   ) {
     super(machine, name, driver, cfg.tlb_entries);
+    this.ias_limit = 2 ** cfg.ias;
     // 4K granule: 4K|2M|1G; 16K: 16K|32M; 64K: 64K|512M (facts §5.4).
     this.pgsize_bitmap =
       cfg.granule === 4096
@@ -93,7 +104,9 @@ export class ArmSmmuV3 extends IommuDevice {
   }
 
   write_ste(dev: Device, config: SteConfig): void {
-    this.ste.set(dev, config);
+    const master = dev.priv as ArmSmmuMaster | null;
+    if (master) master.ste = config;
+    else dev.priv = { ste: config } satisfies ArmSmmuMaster;
     const t = this.machine.trace;
     const asid = config.kind === 's1' ? config.domain.asid : 0;
     t.emit(ev.ste, t.str(this.name), t.str(dev.name), t.str(config.kind), asid);
@@ -102,7 +115,7 @@ export class ArmSmmuV3 extends IommuDevice {
   }
 
   override dma_tag(dev: Device): number {
-    const ste = this.ste.get(dev) ?? ABORT;
+    const ste = ste_of(dev);
     if (ste.kind === 'bypass') return DMA_BYPASS;
     if (ste.kind === 'abort') return DMA_ABORT;
     return ste.domain.asid;
@@ -113,9 +126,9 @@ export class ArmSmmuV3 extends IommuDevice {
   }
 
   override dma_walk(dev: Device, iova: number, out: WalkOut): boolean {
-    const ste = this.ste.get(dev);
-    if (!ste || ste.kind !== 's1' || !ste.domain.pgtbl) return false;
-    if (iova >= 2 ** this.cfg.ias) {
+    const ste = ste_of(dev);
+    if (ste.kind !== 's1' || !ste.domain.pgtbl) return false;
+    if (iova >= this.ias_limit) {
       out.fault = 'address-size';
       return false;
     }
