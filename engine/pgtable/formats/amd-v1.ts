@@ -25,12 +25,12 @@ import {
   KIND_EMPTY,
   KIND_LEAF,
   KIND_TABLE,
-  PgtableFormat,
   POLICY_REPLACE,
   UNMAP_PER_LEAF,
   type Geometry,
 } from '../format.ts';
 import type { IoPgtable } from '../io-pgtable.ts';
+import { Pte64AddressFormat } from './pte64-address.ts';
 import { bitmap_and, genmask } from '../bitmap.ts';
 import { EINVAL, IOMMU_READ, IOMMU_WRITE, type DecodedEntry, type IoPgtableCfg } from '../types.ts';
 
@@ -51,7 +51,8 @@ function first_zero(lo: number, hi: number): number {
   return zhi === 0 ? 52 : 32 + 31 - Math.clz32(zhi & -zhi);
 }
 
-export class AmdV1Format extends PgtableFormat {
+export class AmdV1Format extends Pte64AddressFormat {
+  protected readonly addr_hi_mask = ADDR_HI_MASK;
   readonly name = 'amd-v1';
   readonly pte_bytes = 8;
   override readonly unmap_mode = UNMAP_PER_LEAF;
@@ -99,21 +100,8 @@ export class AmdV1Format extends PgtableFormat {
     return nl === lvl ? KIND_TABLE : KIND_BAD;
   }
 
-  table_pa(lo: number, hi: number, _lvl: number): number {
-    return ((lo & ~0xfff) >>> 0) + (hi & ADDR_HI_MASK) * TWO32;
-  }
-
-  override table_frame(lo: number, hi: number, _lvl: number): number {
-    return (lo >>> 12) | ((hi & ADDR_HI_MASK) << 20);
-  }
-
   override leaf_lg2(lo: number, hi: number, _lvl: number, shift: number): number {
     return ((lo >>> NL_SHIFT) & 7) === NL_LARGE ? 1 + first_zero(lo, hi) : shift;
-  }
-
-  leaf_pa(lo: number, hi: number, _lvl: number, lg2: number): number {
-    if (lg2 >= 32) return (hi & ADDR_HI_MASK & -(1 << (lg2 - 32))) * TWO32;
-    return ((lo & -(1 << lg2)) >>> 0) + (hi & ADDR_HI_MASK) * TWO32;
   }
 
   leaf_prot(_lo: number, hi: number, _lvl: number): number {

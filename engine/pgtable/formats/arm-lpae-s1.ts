@@ -17,12 +17,12 @@ import {
   KIND_LEAF,
   KIND_TABLE,
   MAP_NOTHING,
-  PgtableFormat,
   POLICY_EEXIST,
   POLICY_REPLACE,
   type Geometry,
 } from '../format.ts';
 import type { IoPgtable } from '../io-pgtable.ts';
+import { Pte64AddressFormat } from './pte64-address.ts';
 import { bitmap_and, bitmap_has } from '../bitmap.ts';
 import {
   EINVAL,
@@ -61,7 +61,8 @@ const LEAF_LEVELS: Record<number, number[]> = {
   65536: [0, 1], // 64K, 512M
 };
 
-export class ArmLpaeS1Format extends PgtableFormat {
+export class ArmLpaeS1Format extends Pte64AddressFormat {
+  protected readonly addr_hi_mask = ADDR_HI_MASK;
   readonly name = 'arm-lpae-s1';
   readonly pte_bytes = 8;
   override readonly run_stops_at_table_end = true;
@@ -124,19 +125,6 @@ export class ArmLpaeS1Format extends PgtableFormat {
     if (t === TYPE_TABLE_OR_PAGE) return lvl === 0 ? KIND_LEAF : KIND_TABLE;
     if (t === TYPE_BLOCK && lvl > 0) return KIND_LEAF;
     return KIND_EMPTY;
-  }
-
-  table_pa(lo: number, hi: number, _lvl: number): number {
-    return ((lo & ~0xfff) >>> 0) + (hi & ADDR_HI_MASK) * 0x1_0000_0000;
-  }
-
-  override table_frame(lo: number, hi: number, _lvl: number): number {
-    return (lo >>> 12) | ((hi & ADDR_HI_MASK) << 20);
-  }
-
-  leaf_pa(lo: number, hi: number, _lvl: number, lg2: number): number {
-    if (lg2 >= 32) return (hi & ADDR_HI_MASK & -(1 << (lg2 - 32))) * 0x1_0000_0000;
-    return ((lo & -(1 << lg2)) >>> 0) + (hi & ADDR_HI_MASK) * 0x1_0000_0000;
   }
 
   leaf_prot(lo: number, hi: number, _lvl: number): number {

@@ -24,13 +24,13 @@ import {
   KIND_LEAF,
   KIND_TABLE,
   ON_ERROR_ZERO,
-  PgtableFormat,
   POLICY_KEEP,
   POLICY_REPLACE,
   UNMAP_RANGE,
   type Geometry,
 } from '../format.ts';
 import type { IoPgtable } from '../io-pgtable.ts';
+import { Pte64AddressFormat } from './pte64-address.ts';
 import { bitmap_and } from '../bitmap.ts';
 import {
   EFAULT,
@@ -48,7 +48,8 @@ const DMA_PTE_LARGE_PAGE = 1 << 7;
 const DMA_PTE_SNP = 1 << 11;
 const ADDR_HI_MASK = 0xfffff; // bits 51:32
 
-export class VtdSlFormat extends PgtableFormat {
+export class VtdSlFormat extends Pte64AddressFormat {
+  protected readonly addr_hi_mask = ADDR_HI_MASK;
   readonly name = 'vtd-sl';
   readonly pte_bytes = 8;
   override readonly chooses_leaf_size = true;
@@ -97,19 +98,6 @@ export class VtdSlFormat extends PgtableFormat {
     if ((lo & (DMA_PTE_READ | DMA_PTE_WRITE)) === 0) return KIND_EMPTY;
     if (lvl === 0 || lo & DMA_PTE_LARGE_PAGE) return KIND_LEAF;
     return KIND_TABLE;
-  }
-
-  table_pa(lo: number, hi: number, _lvl: number): number {
-    return ((lo & ~0xfff) >>> 0) + (hi & ADDR_HI_MASK) * 0x1_0000_0000;
-  }
-
-  override table_frame(lo: number, hi: number, _lvl: number): number {
-    return (lo >>> 12) | ((hi & ADDR_HI_MASK) << 20);
-  }
-
-  leaf_pa(lo: number, hi: number, _lvl: number, lg2: number): number {
-    if (lg2 >= 32) return (hi & ADDR_HI_MASK & -(1 << (lg2 - 32))) * 0x1_0000_0000;
-    return ((lo & -(1 << lg2)) >>> 0) + (hi & ADDR_HI_MASK) * 0x1_0000_0000;
   }
 
   leaf_prot(lo: number, _hi: number, _lvl: number): number {
