@@ -57,6 +57,7 @@ function one(driver: (typeof RADIX_DRIVERS)[number], pages: number, lookups: num
   }
   const walkNs = ((performance.now() - t0) * 1e6) / lookups;
   if (bad) throw new Error(`${driver}: ${bad} wrong translations`);
+  (session as LabSession).dispose(); // as the host does when the next run starts
   const detail = `${driver}, ${pages} pages`;
   return [
     { name: `map_4k_calls[${driver}]`, value: mapNs, unit: 'ns/call', n: pages, detail },
