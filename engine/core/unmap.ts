@@ -50,7 +50,11 @@ export function __iommu_unmap(
 
 /** The driver unmapped nothing at `at`: a hole, or part of a larger mapping it will not split. */
 function report_short_unmap(domain: IommuDomain, iova: number, size: number, at: number): void {
-  const mapped = domain.ops.iova_to_phys?.(domain, at) ?? 0;
+  const g = domain.geometry;
+  // Outside a forced aperture nothing can be mapped, whatever iova_to_phys answers there (the
+  // GART's is (phys_addr_t)-EINVAL, which looks like an address).
+  const outside = g.force_aperture && (at < g.aperture_start || at > g.aperture_end);
+  const mapped = outside ? 0 : (domain.ops.iova_to_phys?.(domain, at) ?? 0);
   if (mapped)
     raise_check(
       domain.machine,
@@ -61,7 +65,8 @@ function report_short_unmap(domain: IommuDomain, iova: number, size: number, at:
     raise_check(
       domain.machine,
       'unmap-of-hole',
-      `unmap [${hex(iova)}, +${hex(size)}) on domain ${domain.id} stopped at ${hex(at)}: nothing mapped there`,
+      `unmap [${hex(iova)}, +${hex(size)}) on domain ${domain.id} stopped at ${hex(at)}: nothing mapped there` +
+        (outside ? ` (outside the aperture [${hex(g.aperture_start)}, ${hex(g.aperture_end)}])` : ''),
     );
 }
 

@@ -95,6 +95,11 @@ describe('tegra-gart', () => {
     expect(L.lab.checks().map((c) => c.id)).toContain('out-of-aperture-map');
     expect(L.iommu_map(A, BASE + 0x200_0000, PA, L.SZ_4K, RW)).toBe(-L.EINVAL);
     expect(L.iommu_unmap(A, BASE + 0x200_0000, L.SZ_4K)).toBe(0);
+    // Nothing is mapped out there: a hole, not part of a larger mapping.
+    const last = L.lab.checks().at(-1)!;
+    expect(last.id).toBe('unmap-of-hole');
+    expect(last.message).toMatch(/outside the aperture \[0x58000000, 0x59ffffff\]/);
+    expect(L.lab.checks().map((c) => c.id)).not.toContain('partial-unmap-of-large-page');
     // Tegra20 has a 32-bit phys_addr_t: -EINVAL comes back as 0xffffffea.
     expect(L.iommu_iova_to_phys(A, 0x1000)).toBe(0xffff_ffea);
     // The page address only, without the offset.
