@@ -94,6 +94,15 @@ describe('map-before-attach-failed', () => {
     expect(m.checks.map((c) => c.id)).toContain('out-of-aperture-map');
   });
 
+  it('does not fire for a map granting neither READ nor WRITE: its -EINVAL is about the prot (facts §1.1)', () => {
+    const { m, dev } = lab('v6.16');
+    const d = iommu_paging_domain_alloc(dev) as IommuDomain;
+    expect(iommu_map(d, 0x10_0000, 0x4000_0000, 0x1000, 0)).toBe(-EINVAL);
+    expect(fired(m)).toEqual([]);
+    // The same map with READ and WRITE is taken before any attach.
+    expect(iommu_map(d, 0x10_0000, 0x4000_0000, 0x1000, RW)).toBe(0);
+  });
+
   it('stops watching once disposed', () => {
     const { m, watchers } = lab('v6.6');
     watchers.dispose();

@@ -13,6 +13,7 @@ export const CHECK_IDS = [
   'partial-unmap-of-large-page',
   'out-of-aperture-map',
   'unmap-of-hole',
+  'map-over-existing',
   'map-before-attach-failed',
   'mappings-lost-on-detach',
   'attach-time-finalise',

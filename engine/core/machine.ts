@@ -40,6 +40,8 @@ export class Machine {
   readonly timers: Timer[] = [];
   /** Gathers filled by iommu_unmap_fast and not yet synced (the unmap-without-sync check). */
   readonly pending_unsynced = new Map<IommuDomain, IommuIotlbGather>();
+  /** prot of the iommu_map in progress: the checks that watch map_pages read it. */
+  map_prot = 0;
   next_domain_id = 1;
   next_group_id = 0;
   clock_ms = 0;

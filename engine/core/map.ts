@@ -11,7 +11,7 @@ import {
   iommu_is_dma_domain,
 } from './constants.ts';
 import type { IommuDomain } from './domain.ts';
-import { EINVAL, ENODEV } from './errno.ts';
+import { EEXIST, EINVAL, ENODEV } from './errno.ts';
 import { bitmap_min_size, iommu_pgsize_into, mod_pow2, type PgsizeResult } from './pgsize.ts';
 import { device_resv_regions, ranges_overlap, resv_type_name } from './resv.ts';
 import { ev } from './trace-events.ts';
@@ -52,6 +52,7 @@ export function iommu_map_nosync(
   check_map_target(domain, iova, size);
 
   const t = domain.machine.trace;
+  domain.machine.map_prot = prot;
   let left = size;
   let ret = 0;
   let cur = iova;
@@ -64,13 +65,33 @@ export function iommu_map_nosync(
     t.emit(ev.map_pages, domain.id, cur, pa, pgsize, count, r.ret);
     left -= r.mapped;
     ret = r.ret;
+    if (ret === -EEXIST)
+      raise_check(
+        domain.machine,
+        'map-over-existing',
+        `${domain.owner.name} map_pages of [${hex(cur)}, +${hex(pgsize * count)}) on domain ${domain.id} found a mapping in the way (-EEXIST): unmap it first`,
+      );
     if (ret) break;
+    if (r.mapped === 0) no_progress(domain, cur, pgsize, count, prot);
     cur += r.mapped;
     pa += r.mapped;
   }
   if (ret) iommu_unmap(domain, iova, size - left);
   else t.emit(ev.map, domain.id, iova, paddr, size, 0);
   return ret;
+}
+
+/**
+ * map_pages returned 0 and mapped nothing (io-pgtable-arm's "no access, nothing to do" for a prot
+ * without READ or WRITE, before that became -EINVAL): __iommu_map would call it again with the
+ * same arguments, forever. The kernel hangs in this loop; the lab stops the script and says so.
+ */
+function no_progress(domain: IommuDomain, iova: number, pgsize: number, count: number, prot: number): never {
+  throw new Error(
+    `iommu_map never returns: ${domain.owner.name} map_pages(${hex(iova)}, pgsize ${hex(pgsize)}, ` +
+      `count ${count}, prot ${hex(prot)}) returned 0 and mapped nothing, so __iommu_map calls it ` +
+      `again with the same arguments forever (the kernel hangs here)`,
+  );
 }
 
 /** ops->iotlb_sync_map once for the whole range; from v6.7 a failure unmaps the range again. */

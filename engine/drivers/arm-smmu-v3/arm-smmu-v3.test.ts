@@ -1,0 +1,70 @@
+/** arm-smmu-v3 behaviour that differs from the other drivers, each with the facts it models. */
+import { describe, expect, it } from 'vitest';
+import type * as Api from '../../script/iommu-lab.d.ts';
+import { createLabModule } from '../../script/module.ts';
+import { runScript } from '../../script/run-script.ts';
+
+function lab(kernel: string) {
+  const L = createLabModule({ kernel }).exports as unknown as typeof Api;
+  const smmu = L.lab.add_iommu('smmu0', 'arm-smmu-v3');
+  const dev = L.lab.add_device('dev0', { iommu: smmu });
+  const domain = (
+    kernel === 'v6.16' ? L.iommu_paging_domain_alloc(dev) : L.iommu_domain_alloc(L.lab.bus('pci'))
+  ) as Api.IommuDomain;
+  expect(L.iommu_attach_device(domain, dev)).toBe(0);
+  return { L, domain };
+}
+
+describe('arm-smmu-v3 quirks', () => {
+  it('a prot with neither READ nor WRITE is -EINVAL in v6.16 (facts §1.1)', () => {
+    const { L, domain } = lab('v6.16');
+    expect(L.iommu_map(domain, 0x10_0000, 0x8000_0000, 0x1000, L.IOMMU_CACHE)).toBe(-L.EINVAL);
+    expect(L.iommu_iova_to_phys(domain, 0x10_0000)).toBe(0);
+  });
+
+  it.each(['v6.6', 'v6.8', 'v6.16'])(
+    '%s: a map over a mapped page is -EEXIST with a WARN (the map-over-existing check), and the old mapping stays (facts §2.5)',
+    (kernel) => {
+      const { L, domain } = lab(kernel);
+      expect(L.iommu_map(domain, 0x10_0000, 0x8000_0000, 0x2000, L.IOMMU_READ)).toBe(0);
+      // The second page is taken, the first is new: the core unmaps the first again (rollback).
+      expect(L.iommu_map(domain, 0x0f_f000, 0x9000_0000, 0x2000, L.IOMMU_READ)).toBe(-L.EEXIST);
+      expect(L.iommu_iova_to_phys(domain, 0x0f_f000)).toBe(0);
+      expect(L.iommu_iova_to_phys(domain, 0x10_0000)).toBe(0x8000_0000);
+      const checks = L.lab.checks().filter((c) => c.id === 'map-over-existing');
+      expect(checks).toHaveLength(1);
+      expect(checks[0].message).toMatch(
+        /arm-smmu-v3 map_pages of \[0xff000, \+0x2000\) on domain \d+ found a mapping in the way \(-EEXIST\)/,
+      );
+    },
+  );
+
+  it.each(['v6.6', 'v6.8'])(
+    'in %s io-pgtable-arm maps nothing and returns 0 for it, so __iommu_map would loop forever: the script is stopped, saying why (facts §1.1, §2.1)',
+    (kernel) => {
+      const { L, domain } = lab(kernel);
+      expect(() => L.iommu_map(domain, 0x10_0000, 0x8000_0000, 0x1000, 0)).toThrow(
+        /iommu_map never returns: arm-smmu-v3 map_pages\(0x100000, pgsize 0x1000, count 1, prot 0x0\) returned 0 and mapped nothing/,
+      );
+      expect(() => L.iommu_map_sg(domain, 0x10_0000, [{ paddr: 0x8000_0000, length: 0x2000 }], 0)).toThrow(
+        /never returns/,
+      );
+      // A script that does it ends with an error at its line, instead of hanging the run.
+      const r = runScript({
+        fileName: 'prot0.ts',
+        kernel,
+        fixedKernel: true,
+        source: [
+          "import { lab, iommu_domain_alloc, iommu_attach_device, iommu_map } from 'iommu-lab';",
+          "const dev = lab.add_device('dev0', { iommu: lab.add_iommu('smmu0', 'arm-smmu-v3') });",
+          "const d = iommu_domain_alloc(lab.bus('pci'))!;",
+          'iommu_attach_device(d, dev);',
+          'iommu_map(d, 0x100000, 0x80000000, 0x1000, 0);',
+        ].join('\n'),
+      });
+      expect(r.status).toBe('error');
+      expect(r.error?.message).toMatch(/the kernel hangs here/);
+      expect(r.error?.line).toBe(5);
+    },
+  );
+});
