@@ -190,6 +190,13 @@ describe('named checks', () => {
     ],
     ['out-of-aperture-map', ({ L, domain }) => L.iommu_map(domain, 2 ** 48, 0x8000_0000, 0x1000, RW)],
     ['unmap-of-hole', ({ L, domain }) => L.iommu_unmap(domain, 0x1000, 0x1000)],
+    [
+      'map-over-existing',
+      ({ L, domain }) => (
+        L.iommu_map(domain, 0x10_0000, 0x8000_0000, 0x1000, RW),
+        L.iommu_map(domain, 0x10_0000, 0x9000_0000, 0x1000, RW)
+      ),
+    ],
   ];
   it.each(cases)('%s fires, and not when the session turns it off', (id, body) => {
     expect(fired({}, body)).toContain(id);
