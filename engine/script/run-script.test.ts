@@ -101,6 +101,22 @@ console.log(bufs.length);
     expect(r.kernel).toBe('v6.8');
   });
 
+  it('the module cannot be changed through a namespace import, as an ES module namespace cannot', () => {
+    const r = runScript({
+      fileName: 'ns.ts',
+      source: [
+        "import * as L from 'iommu-lab';",
+        "import { IOMMU_READ, expect } from 'iommu-lab';",
+        'expect(() => { (L as any).IOMMU_READ = 7; }).toThrow(TypeError);',
+        "expect(() => { (L as any).iommu_map = () => 0; }).toThrow(/read only property 'iommu_map'/);",
+        'expect(L.IOMMU_READ).toBe(1);',
+        'expect(IOMMU_READ).toBe(1);',
+      ].join('\n'),
+    });
+    expect(r.error).toBeUndefined();
+    expect(r.expectations).toEqual({ passed: 4, failed: 0 });
+  });
+
   it('a handle offers no way out of the sandbox', () => {
     const r = runScript({
       fileName: 'esc.ts',

@@ -217,6 +217,11 @@ export function runScriptWith<S extends RunnerSession>(
   try {
     moduleExports = Object.defineProperties({}, Object.getOwnPropertyDescriptors(labExports));
     Object.defineProperty(moduleExports, 'expect', { value: expect, enumerable: true });
+    // Marked as an ES module, so `import * as L` gets this frozen object itself (as a module
+    // namespace, assigning to it throws) rather than a writable copy made by the import helper;
+    // `import L from 'iommu-lab'` keeps giving the whole module, as it did.
+    Object.defineProperty(moduleExports, '__esModule', { value: true });
+    Object.defineProperty(moduleExports, 'default', { value: moduleExports });
     deepFreeze(moduleExports);
     deepFreeze(scriptConsole);
   } catch (e) {
