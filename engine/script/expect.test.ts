@@ -127,6 +127,24 @@ describe('matchers', () => {
         }).not.toThrow(),
       ),
     ).toBe('expected the function not to throw but it threw "x"');
+    // An error class, as in Jest: the thrown error must be an instance of it.
+    const throwsRange = () => {
+      throw new RangeError('iova must be …');
+    };
+    vexpect(fails(() => expect(throwsRange).toThrow(RangeError))).toBeUndefined();
+    vexpect(fails(() => expect(throwsRange).toThrow(Error))).toBeUndefined();
+    vexpect(fails(() => expect(throwsRange).toThrow(TypeError))).toBe(
+      'expected the function to throw a TypeError but it threw RangeError "iova must be …"',
+    );
+    vexpect(fails(() => expect(throwsRange).not.toThrow(RangeError))).toBe(
+      'expected the function not to throw a RangeError but it threw RangeError "iova must be …"',
+    );
+    // An error: the same message.
+    vexpect(fails(() => expect(throwsRange).toThrow(new Error('iova must be …')))).toBeUndefined();
+    vexpect(fails(() => expect(throwsRange).toThrow(new Error('iova')))).toBe(
+      'expected the function to throw an error with the message "iova" but it threw "iova must be …"',
+    );
+    vexpect(() => expect(throwsRange).toThrow(42 as never)).toThrow(TypeError);
     // The runner's own errors (the time limit) pass straight through.
     vexpect(() =>
       expect(() => {

@@ -286,10 +286,24 @@ class Assertion {
     );
   }
 
-  toThrow(expected?: string | RegExp): void {
+  /**
+   * The function throws; with `expected`, an error whose message contains the string, matches the
+   * RegExp, is an instance of the class (`toThrow(RangeError)`), or has the message of the error given.
+   */
+  toThrow(expected?: string | RegExp | (abstract new (...args: never[]) => unknown) | Error): void {
     const fn = this.#actual;
     if (typeof fn !== 'function')
       throw new TypeError(`toThrow() needs a function to call, got ${describe(fn)}`);
+    if (
+      expected !== undefined &&
+      typeof expected !== 'string' &&
+      typeof expected !== 'function' &&
+      !(expected instanceof RegExp) &&
+      !(expected instanceof Error)
+    )
+      throw new TypeError(
+        `toThrow() takes a string, a RegExp, an error class or an error, got ${describe(expected)}`,
+      );
     let threw = false;
     let thrown: unknown;
     try {
@@ -306,26 +320,31 @@ class Assertion {
         return '';
       }
     })();
-    const matches =
-      expected === undefined
-        ? true
-        : typeof expected === 'string'
-          ? message.includes(expected)
-          : expected.test(message);
-    const want =
-      expected === undefined
-        ? ''
-        : typeof expected === 'string'
-          ? ` an error containing ${JSON.stringify(expected)}`
-          : ` an error matching ${String(expected)}`;
+    // Against a class, the class of what was thrown is part of the answer.
+    const thrownName = typeof expected === 'function' && thrown instanceof Error ? `${thrown.name} ` : '';
+    let matches = true;
+    let want = '';
+    if (typeof expected === 'string') {
+      matches = message.includes(expected);
+      want = ` an error containing ${JSON.stringify(expected)}`;
+    } else if (expected instanceof RegExp) {
+      matches = expected.test(message);
+      want = ` an error matching ${String(expected)}`;
+    } else if (expected instanceof Error) {
+      matches = message === expected.message;
+      want = ` an error with the message ${JSON.stringify(expected.message)}`;
+    } else if (typeof expected === 'function') {
+      matches = thrown instanceof expected;
+      want = ` a ${expected.name || 'error of that class'}`;
+    }
     this.#settle(
       'toThrow',
       threw && matches,
       () =>
         threw
-          ? `expected the function to throw${want} but it threw ${JSON.stringify(message)}`
+          ? `expected the function to throw${want} but it threw ${thrownName}${JSON.stringify(message)}`
           : `expected the function to throw${want} but it returned normally`,
-      () => `expected the function not to throw${want} but it threw ${JSON.stringify(message)}`,
+      () => `expected the function not to throw${want} but it threw ${thrownName}${JSON.stringify(message)}`,
     );
   }
 

@@ -420,7 +420,11 @@ export interface Matchers {
   toContain(item: unknown): void;
   toHaveLength(n: number): void;
   toMatchObject(expected: object): void;
-  toThrow(expected?: string | RegExp): void;
+  /**
+   * The function throws; with `expected`, an error whose message contains the string, matches the
+   * RegExp, is an instance of the class (`toThrow(RangeError)`), or has the message of the error given.
+   */
+  toThrow(expected?: string | RegExp | (abstract new (...args: never[]) => unknown) | Error): void;
   toBeTruthy(): void;
   toBeFalsy(): void;
 }
