@@ -153,6 +153,21 @@ describe('matchers', () => {
     ).toThrow(SyntaxError);
   });
 
+  it('null, undefined, strings and classes', () => {
+    vexpect(fails(() => expect(null).toBeNull())).toBeUndefined();
+    vexpect(fails(() => expect(0).toBeNull())).toBe('expected 0 to be null');
+    vexpect(fails(() => expect(undefined).toBeUndefined())).toBeUndefined();
+    vexpect(fails(() => expect(null).toBeDefined())).toBeUndefined();
+    vexpect(fails(() => expect(undefined).toBeDefined())).toBe('expected a value other than undefined');
+    vexpect(fails(() => expect('ste-abort').toMatch('abort'))).toBeUndefined();
+    vexpect(fails(() => expect('ste-abort').toMatch(/^translation$/))).toBe(
+      'expected "ste-abort" to match /^translation$/',
+    );
+    vexpect(() => expect(1).toMatch('1')).toThrow(TypeError);
+    vexpect(fails(() => expect(new RangeError('x')).toBeInstanceOf(Error))).toBeUndefined();
+    vexpect(fails(() => expect({}).not.toBeInstanceOf(Error))).toBeUndefined();
+  });
+
   it('truthiness', () => {
     vexpect(fails(() => expect(1).toBeTruthy())).toBeUndefined();
     vexpect(fails(() => expect(null).toBeFalsy())).toBeUndefined();

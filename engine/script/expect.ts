@@ -348,6 +348,60 @@ class Assertion {
     );
   }
 
+  toBeNull(): void {
+    this.#settle(
+      'toBeNull',
+      this.#actual === null,
+      () => `expected ${describe(this.#actual)} to be null`,
+      () => 'expected a value other than null',
+    );
+  }
+
+  toBeUndefined(): void {
+    this.#settle(
+      'toBeUndefined',
+      this.#actual === undefined,
+      () => `expected ${describe(this.#actual)} to be undefined`,
+      () => 'expected a value other than undefined',
+    );
+  }
+
+  toBeDefined(): void {
+    this.#settle(
+      'toBeDefined',
+      this.#actual !== undefined,
+      () => 'expected a value other than undefined',
+      () => `expected ${describe(this.#actual)} to be undefined`,
+    );
+  }
+
+  /** A string that contains `expected`, or matches it when it is a RegExp. */
+  toMatch(expected: string | RegExp): void {
+    const a = this.#actual;
+    if (typeof a !== 'string') throw new TypeError(`toMatch() works on strings, not on ${describe(a)}`);
+    if (typeof expected !== 'string' && !(expected instanceof RegExp))
+      throw new TypeError(`toMatch() takes a string or a RegExp, got ${describe(expected)}`);
+    const pass = typeof expected === 'string' ? a.includes(expected) : expected.test(a);
+    const what = typeof expected === 'string' ? JSON.stringify(expected) : String(expected);
+    this.#settle(
+      'toMatch',
+      pass,
+      () => `expected ${describe(a)} to match ${what}`,
+      () => `expected ${describe(a)} not to match ${what}`,
+    );
+  }
+
+  toBeInstanceOf(cls: abstract new (...args: never[]) => unknown): void {
+    if (typeof cls !== 'function')
+      throw new TypeError(`toBeInstanceOf() takes a class, got ${describe(cls)}`);
+    this.#settle(
+      'toBeInstanceOf',
+      this.#actual instanceof cls,
+      () => `expected ${describe(this.#actual)} to be an instance of ${cls.name}`,
+      () => `expected ${describe(this.#actual)} not to be an instance of ${cls.name}`,
+    );
+  }
+
   toBeTruthy(): void {
     this.#settle(
       'toBeTruthy',

@@ -420,6 +420,12 @@ export interface Matchers {
   toContain(item: unknown): void;
   toHaveLength(n: number): void;
   toMatchObject(expected: object): void;
+  toBeNull(): void;
+  toBeUndefined(): void;
+  toBeDefined(): void;
+  /** A string that contains `expected`, or matches it when it is a RegExp. */
+  toMatch(expected: string | RegExp): void;
+  toBeInstanceOf(cls: abstract new (...args: never[]) => unknown): void;
   /**
    * The function throws; with `expected`, an error whose message contains the string, matches the
    * RegExp, is an instance of the class (`toThrow(RangeError)`), or has the message of the error given.
