@@ -45,7 +45,8 @@ export function iommu_probe_device(
   const ret = iommu.ops.probe_device(dev);
   if (ret)
     throw new Error(
-      `${iommu.driver.name} did not take ${name}: probe_device returned ${errnoName(ret) ?? ret}`,
+      `${iommu.driver.name} did not take ${name}: probe_device returned ${errnoName(ret) ?? ret}` +
+        (iommu.probe_failure ? ` (${iommu.name}: ${iommu.probe_failure})` : ''),
     );
   machine.devices.push(dev);
 

@@ -117,8 +117,15 @@ function endpointOf(dev: Device): ViommuEndpoint {
 function viommu_probe(viommu: VirtioIommu): number {
   const m = viommu.machine;
   const cfg = viommu.host.config;
-  if (!viommu.has_feature('VERSION_1') || !viommu.has_feature('MAP_UNMAP')) return -ENODEV;
-  if (!cfg.page_size_mask) return -EINVAL;
+  const missing = (['VERSION_1', 'MAP_UNMAP'] as const).filter((f) => !viommu.has_feature(f));
+  if (missing.length) {
+    viommu.probe_failure = `viommu_probe failed (-ENODEV): the device does not offer ${missing.join(' or ')} (the features option replaces the whole list the device offers)`;
+    return -ENODEV;
+  }
+  if (!cfg.page_size_mask) {
+    viommu.probe_failure = 'viommu_probe failed (-EINVAL): page_size_mask is 0';
+    return -EINVAL;
+  }
   viommu.pgsize_bitmap = cfg.page_size_mask;
   viommu.map_flags = VIRTIO_IOMMU_MAP_F_READ | VIRTIO_IOMMU_MAP_F_WRITE;
   viommu.first_domain = 0;
