@@ -73,6 +73,18 @@ describe('argument checks', () => {
   });
 });
 
+describe('iommu_pgsize (facts §2.2)', () => {
+  it("gives the first step of facts' example, and stops the script where Linux BUG()s", () => {
+    const { L, domain } = lab();
+    expect(L.iommu_pgsize(domain, 0x1f_f000, 0x7f_f000, 0x20_1000)).toEqual({ pgsize: 0x1000, count: 1 });
+    expect(L.iommu_pgsize(domain, 0x20_0000, 0x80_0000, 0x20_0000)).toEqual({ pgsize: 0x20_0000, count: 1 });
+    expect(() => L.iommu_pgsize(domain, 0x1000, 0x1000, 0x800)).toThrow(
+      /kernel BUG in iommu_pgsize: no page size of pgsize_bitmap 0x40201000 fits iova 0x1000, paddr 0x1000, size 0x800/,
+    );
+    expect(() => L.iommu_pgsize(domain, 0, 0, 0)).toThrow(/kernel BUG/);
+  });
+});
+
 describe('handles', () => {
   it('are stable: the same object every time, as a pointer would be', () => {
     const { L, dev, domain, smmu } = lab();

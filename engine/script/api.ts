@@ -17,6 +17,7 @@ import { IommuIotlbGather, iommu_iotlb_gather_init, iommu_iotlb_sync } from '../
 import { isKernelName, KERNEL_NAMES, KernelVersionError } from '../core/kernel-profile.ts';
 import { iommu_map, iommu_map_sg, type SgEntry } from '../core/map.ts';
 import { parse_options } from '../core/options.ts';
+import { hex } from '../core/format.ts';
 import { iommu_pgsize } from '../core/pgsize.ts';
 import { iommu_probe_device } from '../core/probe.ts';
 import { device_resv_regions, merge_resv_regions, parse_resv_region, type ResvRegion } from '../core/resv.ts';
@@ -346,7 +347,15 @@ export const API: Record<string, ApiEntry> = {
     params: ['domain', 'iova', 'paddr', 'size'],
     query: true,
     impl(ctx, d: unknown, iova: unknown, paddr: unknown, size: unknown) {
-      const r = iommu_pgsize(ctx.domain(d), u64('iova', iova), u64('paddr', paddr), u64('size', size));
+      const domain = ctx.domain(d);
+      const args = [u64('iova', iova), u64('paddr', paddr), u64('size', size)] as const;
+      const r = iommu_pgsize(domain, ...args);
+      // No page size of the bitmap fits: Linux BUG()s here (facts §2.2); the lab stops the script.
+      if (r.pgsize === 0)
+        throw new Error(
+          `kernel BUG in iommu_pgsize: no page size of pgsize_bitmap ${hex(domain.pgsize_bitmap)} fits ` +
+            `iova ${hex(args[0])}, paddr ${hex(args[1])}, size ${hex(args[2])}`,
+        );
       return Object.freeze({ pgsize: r.pgsize, count: r.count });
     },
   },

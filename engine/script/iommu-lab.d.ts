@@ -375,6 +375,10 @@ export declare function iommu_flush_iotlb_all(domain: IommuDomain): void;
 export declare function iommu_iova_to_phys(domain: IommuDomain, iova: number): number;
 export declare function iommu_get_resv_regions(dev: Device): ResvRegion[];
 export declare function iommu_get_group_resv_regions(group: IommuGroup): ResvRegion[];
+/**
+ * The page size and count of the next map_pages/unmap_pages step (facts §2.2). Where no size of the
+ * bitmap fits (size below the smallest page, or 0) Linux BUG()s: the script is stopped with an Error.
+ */
 export declare function iommu_pgsize(
   domain: IommuDomain,
   iova: number,
