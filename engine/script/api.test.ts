@@ -85,6 +85,21 @@ describe('iommu_pgsize (facts §2.2)', () => {
   });
 });
 
+describe('lab.trace()', () => {
+  it('gives every event so far, in a new array each call that later calls do not change', () => {
+    const { L, domain } = lab();
+    const first = L.lab.trace();
+    expect(L.iommu_map(domain, 0x10_0000, 0x8000_0000, 0x1000, L.IOMMU_READ)).toBe(0);
+    const second = L.lab.trace();
+    expect(second.length).toBeGreaterThan(first.length);
+    expect(second.slice(0, first.length)).toEqual(first);
+    expect(second.map((e) => e.name)).toContain('map');
+    (first as unknown[]).length = 0; // a script's own array: emptying it changes nothing else
+    expect(L.lab.trace().slice(0, second.length)).toEqual(second);
+    expect(Object.isFrozen(second[0])).toBe(true);
+  });
+});
+
 describe('handles', () => {
   it('are stable: the same object every time, as a pointer would be', () => {
     const { L, dev, domain, smmu } = lab();

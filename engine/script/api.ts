@@ -34,7 +34,10 @@ import {
 import { DRIVER_NAMES, DRIVERS } from '../drivers/index.ts';
 import { bytesOf, describe, int, str, u64 } from './args.ts';
 import type { LabContext } from './lab-context.ts';
+import type { Trace, TraceEvent } from '../trace/trace.ts';
 
+/** The events lab.trace() has made, per trace (they are frozen, so later calls share them). */
+const traceObjects = new WeakMap<Trace, TraceEvent[]>();
 export interface ApiEntry {
   /** Parameter names, for the trace and the API reference. */
   readonly params: readonly string[];
@@ -207,10 +210,12 @@ export const API: Record<string, ApiEntry> = {
     params: [],
     query: true,
     impl(ctx) {
+      // The events already made are kept, so a script that asks in a loop pays for the new ones.
       const t = ctx.machine.trace;
-      const out = [];
-      for (let i = 0; i < t.length; i++) out.push(Object.freeze(t.event(i)));
-      return out;
+      let made = traceObjects.get(t);
+      if (!made || made.length > t.length) traceObjects.set(t, (made = []));
+      for (let i = made.length; i < t.length; i++) made.push(Object.freeze(t.event(i)));
+      return made.slice();
     },
   },
   'lab.fail_nth_alloc': {
