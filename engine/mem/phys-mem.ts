@@ -44,6 +44,18 @@ export interface PhysRange {
   size: number;
 }
 
+const TWO53 = 2 ** 53;
+
+/**
+ * Whether [start, start + length) ends at or below 2^53, for non-negative safe integers: the range
+ * may reach the last safe address, so its exclusive end may be 2^53 itself (exact as a double;
+ * a sum that rounded to it is told apart by subtracting back).
+ */
+export function end_fits(start: number, length: number): boolean {
+  const end = start + length;
+  return end < TWO53 || (end === TWO53 && end - length === start);
+}
+
 function checkAddr(name: string, v: unknown): number {
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)
     throw new RangeError(`${name} must be a non-negative safe integer, got ${String(v)}`);
@@ -304,7 +316,7 @@ export class PhysMem {
   read(pa: number, length: number): Uint8Array {
     checkAddr('pa', pa);
     checkAddr('length', length);
-    if (!Number.isSafeInteger(pa + length)) throw new RangeError('pa + length is beyond 2^53');
+    if (!end_fits(pa, length)) throw new RangeError('pa + length is beyond 2^53');
     const out = new Uint8Array(length);
     let done = 0;
     while (done < length) {
@@ -332,7 +344,7 @@ export class PhysMem {
         src[i] = b;
       }
     } else throw new RangeError('bytes must be a Uint8Array or an array of byte values');
-    if (!Number.isSafeInteger(pa + src.length)) throw new RangeError('pa + bytes.length is beyond 2^53');
+    if (!end_fits(pa, src.length)) throw new RangeError('pa + bytes.length is beyond 2^53');
     let done = 0;
     while (done < src.length) {
       const p = pa + done;

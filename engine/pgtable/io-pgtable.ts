@@ -8,7 +8,7 @@
  * Hot paths (map runs, unmap runs, walks) allocate nothing and use no BigInt: addresses are
  * numbers, split into 32-bit halves only to index tables and build descriptors.
  */
-import type { PhysMem } from '../mem/phys-mem.ts';
+import { end_fits, type PhysMem } from '../mem/phys-mem.ts';
 import type { Trace } from '../trace/trace.ts';
 import {
   KIND_BAD,
@@ -192,7 +192,7 @@ export class IoPgtable {
     checkArg('pgsize', pgsize);
     checkArg('pgcount', pgcount);
     checkArg('prot', prot);
-    if (!Number.isSafeInteger(iova + pgsize * pgcount) || !Number.isSafeInteger(paddr + pgsize * pgcount))
+    if (!end_fits(iova, pgsize * pgcount) || !end_fits(paddr, pgsize * pgcount))
       throw new RangeError('iova/paddr + pgsize * pgcount is beyond 2^53');
     this.check_live();
     return this.fmt.map(this, iova, paddr, pgsize, pgcount, prot);
@@ -203,8 +203,7 @@ export class IoPgtable {
     checkArg('iova', iova);
     checkArg('pgsize', pgsize);
     checkArg('pgcount', pgcount);
-    if (!Number.isSafeInteger(iova + pgsize * pgcount))
-      throw new RangeError('iova + pgsize * pgcount is beyond 2^53');
+    if (!end_fits(iova, pgsize * pgcount)) throw new RangeError('iova + pgsize * pgcount is beyond 2^53');
     this.check_live();
     if (pgcount === 0) return 0;
     return this.fmt.unmap(this, iova, pgsize, pgcount, gather);
