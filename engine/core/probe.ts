@@ -85,10 +85,16 @@ function requested_type(group: IommuGroup): number | null {
   let type: number | null = null;
   for (const dev of group.devices) {
     let t: number | null = dev.iommu.ops.def_domain_type?.(dev) || null;
-    if (dev.default_domain_request) t = REQUEST_TYPES[dev.default_domain_request];
-    if (dev.bus === 'pci' && !dev.trusted && dev.default_domain_request === null) {
-      if (t === IOMMU_DOMAIN_IDENTITY)
-        throw new Error(`${dev.name} is untrusted, but its driver requires an identity domain: probe fails`);
+    const asked = dev.default_domain_request;
+    if (asked) t = REQUEST_TYPES[asked];
+    // An untrusted device gets DMA (strict): Linux refuses to probe when the driver or the
+    // requested type wants identity or blocked; a lazy request becomes strict DMA.
+    if (dev.bus === 'pci' && !dev.trusted) {
+      if (t === IOMMU_DOMAIN_IDENTITY || t === IOMMU_DOMAIN_BLOCKED)
+        throw new Error(
+          `${dev.name} is untrusted, but ${asked ? `default_domain '${asked}' asks for` : 'its driver requires'} ` +
+            `an ${asked ?? 'identity'} domain: Linux refuses to probe it (an untrusted device gets DMA)`,
+        );
       t = IOMMU_DOMAIN_DMA;
     }
     if (t !== null && type !== null && t !== type)

@@ -41,6 +41,28 @@ describe('default domain type', () => {
     expect(L.iommu_get_domain_for_dev(d)?.type).toBe(L.IOMMU_DOMAIN_DMA);
   });
 
+  it("an untrusted device asking for identity or blocked is refused, as Linux refuses to probe it; 'dma-fq' becomes strict DMA (facts §1.5)", () => {
+    const { L, smmu } = lab();
+    for (const asked of ['identity', 'blocked'] as const)
+      expect(() =>
+        L.lab.add_device(`u-${asked}`, { iommu: smmu, trusted: false, default_domain: asked }),
+      ).toThrow(
+        new RegExp(
+          `u-${asked} is untrusted, but default_domain '${asked}' asks for an ${asked} domain: Linux refuses to probe it`,
+        ),
+      );
+    const lazy = L.lab.add_device('u-fq', { iommu: smmu, trusted: false, default_domain: 'dma-fq' });
+    expect(L.iommu_get_domain_for_dev(lazy)?.type).toBe(L.IOMMU_DOMAIN_DMA);
+    // A platform device has no "untrusted": the request stands.
+    const plat = L.lab.add_device('p', {
+      iommu: smmu,
+      bus: 'platform',
+      trusted: false,
+      default_domain: 'identity',
+    });
+    expect(L.iommu_get_domain_for_dev(plat)?.type).toBe(L.IOMMU_DOMAIN_IDENTITY);
+  });
+
   it('v6.6 arm-smmu-v3: the default domain is finalised at its first attach, after the direct mappings failed', () => {
     const { L, smmu } = lab('v6.6');
     const d = L.lab.add_device('d', {
