@@ -135,6 +135,8 @@ describe.concurrent('iommu-lab run', () => {
       'steps',
     ]);
     expect(Object.keys(lines[1].error).sort()).toEqual(['column', 'line', 'message']);
+    // The script's console is still the CLI's output: on stderr, after the file's name.
+    expect(r.err).toContain('pass.ts: size 4096');
   });
 
   it('the worst outcome sets the exit code', async () => {

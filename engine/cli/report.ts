@@ -46,6 +46,16 @@ function consoleText(l: ConsoleLine, st: Style): string {
   return `    ${text}`;
 }
 
+/**
+ * With --json, stdout holds only the documented objects; the script's console goes to stderr,
+ * each line after its file's name (so several files' output stays apart).
+ */
+export function consoleForJson(r: RunResult): string[] {
+  return r.console.map(
+    (l) => `${r.file}: ${l.level === 'log' || l.level === 'info' ? '' : `${l.level}: `}${l.text}`,
+  );
+}
+
 /** One file's report. `sourceOf` gives a file's text (for the code frame). */
 export function formatRun(r: RunResult, sourceOf: (file: string) => string | undefined, st: Style): string {
   const out: string[] = [];

@@ -12,7 +12,7 @@ import type { RunResult } from '../host/protocol.ts';
 import type { RunOptions } from '../script/run-script.ts';
 import { readScript, SourceCache } from './files.ts';
 import type { Io } from './io.ts';
-import { formatRun, jsonRecord } from './report.ts';
+import { consoleForJson, formatRun, jsonRecord } from './report.ts';
 import { RUN_HELP } from './help.ts';
 import { isSessionPath, readSessionFile } from './session-files.ts';
 import { checkKernel, EXIT, parse, parseParams, parseTimeout, UsageError } from './usage.ts';
@@ -84,8 +84,10 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
       ...(raw.error ? { error: { ...raw.error, file: job.rename(raw.error.file ?? raw.file) } } : {}),
     };
     results.push(result);
-    if (values.json) io.out(JSON.stringify(jsonRecord(result)));
-    else io.out(formatRun(result, job.sourceOf, io.style));
+    if (values.json) {
+      for (const line of consoleForJson(result)) io.err(line);
+      io.out(JSON.stringify(jsonRecord(result)));
+    } else io.out(formatRun(result, job.sourceOf, io.style));
   }
   if (!values.json && results.length > 1) {
     const count = (s: RunResult['status']) => results.filter((r) => r.status === s).length;
