@@ -199,11 +199,12 @@ describe.concurrent('iommu-lab run <file>.iommulab', () => {
       cli('run', 'settings.iommulab', '--kernel', 'v6.16'),
       cli('run', 'settings.iommulab', '--param', 'driver=intel-iommu'),
     ]);
-    expect(r.err).toBe('');
+    const random = (s: string) => /random (\S+)/.exec(s)?.[1];
     expect(r.code).toBe(0);
     expect(JSON.parse(r.out)).toMatchObject({ file: 'settings.iommulab#settings.ts', status: 'passed' });
+    // With --json the script's console goes to stderr, after the tab's name: the same number.
+    expect(r.err).toBe(`settings.iommulab#settings.ts: random ${random(a.out)}\n`);
     // The seed is the session's: the same number every time, another seed another number.
-    const random = (s: string) => /random (\S+)/.exec(s)?.[1];
     expect(random(a.out)).toBeDefined();
     expect(random(a.out)).toBe(random(b.out));
     expect(random(other.out)).not.toBe(random(a.out));
