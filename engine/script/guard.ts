@@ -55,6 +55,11 @@ export class RunGuard {
     throw err;
   }
 
+  /** From inside a long call into the lab: read the clock, and throw once past the deadline. */
+  poll(): void {
+    if (!this.ended) this.check();
+  }
+
   /** True when `e` is one of this guard's own errors (matchers must not swallow them). */
   static isGuardError(e: unknown): boolean {
     return e instanceof TimeoutError;

@@ -101,6 +101,28 @@ console.log(bufs.length);
     expect(r.kernel).toBe('v6.8');
   });
 
+  it('the time limit also stops one long call into the lab, at the script line that made it', () => {
+    const source = [
+      "import { lab, iommu_paging_domain_alloc, iommu_map, IOMMU_READ } from 'iommu-lab';",
+      "const dev = lab.add_device('d', { iommu: lab.add_iommu('z', 's390-iommu', { end_dma: 2 ** 42 - 1 }) });",
+      'const d = iommu_paging_domain_alloc(dev) as any;',
+      'try {',
+      '  iommu_map(d, 0x1000, 0x1000, 2 ** 40, IOMMU_READ); // 2^28 pages: minutes of work',
+      '} catch {}',
+      "console.log('not reached: the limit holds outside the try too');",
+    ].join('\n');
+    const t0 = Date.now();
+    const r = runScript({ fileName: 'big.ts', source, timeoutMs: 300 });
+    expect(Date.now() - t0).toBeLessThan(20_000);
+    expect(r.status).toBe('error');
+    expect(r.timedOut).toBe(true);
+    expect(r.error?.message).toMatch(/time limit of 300 ms/);
+    expect(r.console).toEqual([]);
+    // The lab is still there to look at, and earlier steps can be shown.
+    expect(r.session!.seek(1)).toBeTruthy();
+    expect(Array.isArray(r.session!.query('domains'))).toBe(true);
+  });
+
   it('the module cannot be changed through a namespace import, as an ES module namespace cannot', () => {
     const r = runScript({
       fileName: 'ns.ts',

@@ -39,6 +39,8 @@ export interface RunnerSession {
   checks(): CheckRecord[];
   /** End-of-run rules (e.g. an unmap never synced), called once after the script's last line. */
   finish?(): void;
+  /** Have `poll` called now and then from inside long calls into the lab (null: stop); it may throw. */
+  setInterrupt?(poll: (() => void) | null): void;
 }
 
 export type LabModuleFactory<S extends RunnerSession> = (opts: LabModuleOptions) => {
@@ -114,6 +116,7 @@ export function runScriptWith<S extends RunnerSession>(
     extra: Partial<RunResult> = {},
   ): ScriptResult<S> => {
     guard.end();
+    session?.setInterrupt?.(null);
     let steps = 0;
     let checks: CheckRecord[] = [];
     try {
@@ -175,12 +178,17 @@ export function runScriptWith<S extends RunnerSession>(
     });
     session = created.session;
     labExports = created.exports;
+    // The time limit reaches into the engine too: one call can run for minutes (a map of 2^40 bytes).
+    session.setInterrupt?.(() => guard.poll());
   } catch (e) {
     return finish('error', { message: `could not set up the lab: ${errorText(e)}`, name: errorName(e) });
   }
 
   // console
   const emit = (level: ConsoleLevel, args: unknown[]) => {
+    // Past the time limit nothing more is printed: a script that caught the TimeoutError of a
+    // long lab call is stopped at its next console call, as a loop is at its next iteration.
+    if (guard.timedOut) guard.poll();
     if (consoleLines.length > MAX_CONSOLE_LINES) return;
     const line: ConsoleLine =
       consoleLines.length === MAX_CONSOLE_LINES

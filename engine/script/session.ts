@@ -60,6 +60,11 @@ export class LabSession {
     return [...this.ctx.machine.checks];
   }
 
+  /** `poll` is called every few thousand events the run records (the runner's time limit); null stops it. */
+  setInterrupt(poll: (() => void) | null): void {
+    this.ctx.machine.trace.setTick(poll);
+  }
+
   /** End-of-run rules: gathers filled by iommu_unmap_fast and never synced. */
   finish(): void {
     const m = this.ctx.machine;

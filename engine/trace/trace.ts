@@ -52,6 +52,8 @@ const CHUNK_MASK = CHUNK - 1;
 const FIRST_CAPACITY = 256;
 /** Room one event may need in the argument arena: 6 fields of 4 units. */
 const MAX_EVENT_UNITS = 24;
+/** Events between calls of the tick function (a few hundred microseconds of engine work). */
+const TICK_EVERY = 4096;
 /** A step delta that does not fit 16 bits is kept in `stepOverflow` instead. */
 const STEP_ESCAPE = 0xffff;
 
@@ -151,6 +153,9 @@ export class Trace {
   /** While replaying, the next recorded event a replay must match. */
   private replay = false;
   private cursor = 0;
+  /** Called every TICK_EVERY recorded events while set: a run's time limit, polled from inside long calls. */
+  private tick: (() => void) | null = null;
+  private tickCountdown = TICK_EVERY;
   private matchCache: MatchCache | undefined;
 
   get length(): number {
@@ -232,6 +237,19 @@ export class Trace {
     this.fill = i + 1;
     const index = this.len++;
     if (this.watched[ev.id] !== 0 || this.watchAll) this.notify(ev.id, index);
+    if (this.tick !== null && --this.tickCountdown === 0) {
+      this.tickCountdown = TICK_EVERY;
+      this.tick();
+    }
+  }
+
+  /**
+   * Call `fn` every few thousand recorded events (not replayed ones), or stop with null. A run's
+   * time limit uses it to reach into one long call (a map of a terabyte) and stop it: `fn` may throw.
+   */
+  setTick(fn: (() => void) | null): void {
+    this.tick = fn;
+    this.tickCountdown = TICK_EVERY;
   }
 
   private notify(id: number, index: number): void {
