@@ -20,6 +20,8 @@ export class DmaMapRecord {
     readonly nents: number,
     /** The DMA domain it was mapped in; null for dma-direct. */
     readonly domain: IommuDomain | null,
+    /** DMA_BIDIRECTIONAL, DMA_TO_DEVICE or DMA_FROM_DEVICE (coherent memory: bidirectional). */
+    readonly dir = 0,
   ) {}
 }
 

@@ -346,6 +346,18 @@ describe('unmap checks', () => {
     expect(l2.m.checks.find((c) => c.id === 'dma-unmap-mismatch')?.message).toMatch(/mapped it|size 0x2000/);
   });
 
+  it('dma-unmap-mismatch for an unmap in another direction than the map (dma-debug), and none when they agree', () => {
+    const l = lab();
+    const a = dma_map_single(l.dev, l.buf, 0x1000, DMA_TO_DEVICE);
+    dma_unmap_single(l.dev, a, 0x1000, DMA_TO_DEVICE);
+    expect(checkIds(l.m)).not.toContain('dma-unmap-mismatch');
+    const b = dma_map_single(l.dev, l.buf, 0x1000, DMA_TO_DEVICE);
+    dma_unmap_single(l.dev, b, 0x1000, DMA_BIDIRECTIONAL);
+    expect(l.m.checks.find((c) => c.id === 'dma-unmap-mismatch')?.message).toMatch(
+      /it was mapped DMA_TO_DEVICE, unmapped DMA_BIDIRECTIONAL/,
+    );
+  });
+
   it('a double unmap: dma-unmap-mismatch and iova-not-from-allocator, and the IOVA is not handed out twice', () => {
     const l = lab();
     const iova = dma_map_single(l.dev, l.buf, 0x1000, DMA_TO_DEVICE);

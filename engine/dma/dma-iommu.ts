@@ -74,6 +74,8 @@ function dma_ops(dev: Device): DmaOps {
   return { kind: 'none', why: `${dev.name} is attached to ${what} domain (${domain.id})` };
 }
 
+const DIR_NAMES = ['DMA_BIDIRECTIONAL', 'DMA_TO_DEVICE', 'DMA_FROM_DEVICE'];
+
 function check_dir(dir: number): void {
   if (dir !== DMA_BIDIRECTIONAL && dir !== DMA_TO_DEVICE && dir !== DMA_FROM_DEVICE)
     throw new RangeError(
@@ -238,6 +240,8 @@ function take_map(
   dma_addr: number,
   size: number,
   nents: number,
+  /** The unmap's direction; -1 for dma_free_coherent, which has none. */
+  dir: number,
 ): DmaMapRecord | null {
   const maps = dev_dma_state(dev).maps;
   const list = maps.get(dma_addr);
@@ -261,6 +265,12 @@ function take_map(
           ? `it was mapped with ${r.nents} entries, unmapped with ${nents}`
           : `it was mapped with size ${hex(r.size)}`;
     raise_check(m, 'dma-unmap-mismatch', `${fn}(${dev.name}, ${hex(dma_addr)}, size ${hex(size)}): ${why}`);
+  } else if (dir >= 0 && list[i].dir !== dir) {
+    raise_check(
+      m,
+      'dma-unmap-mismatch',
+      `${fn}(${dev.name}, ${hex(dma_addr)}, size ${hex(size)}): it was mapped ${DIR_NAMES[list[i].dir]}, unmapped ${DIR_NAMES[dir]}`,
+    );
   }
   const [rec] = list.splice(i, 1);
   if (!list.length) maps.delete(dma_addr);
@@ -286,7 +296,7 @@ export function dma_map_single(dev: Device, paddr: number, size: number, dir: nu
   if (dma !== DMA_MAPPING_ERROR)
     record_map(
       dev,
-      new DmaMapRecord('single', dma, size, paddr, 0, ops.kind === 'iommu' ? ops.domain : null),
+      new DmaMapRecord('single', dma, size, paddr, 0, ops.kind === 'iommu' ? ops.domain : null, dir),
     );
   return dma;
 }
@@ -295,7 +305,7 @@ export function dma_unmap_single(dev: Device, dma_addr: number, size: number, di
   check_dir(dir);
   const t = dev.machine.trace;
   t.emit(ev.dma_unmap, t.str(dev.name), dir, dma_addr, size);
-  const rec = take_map(dev, 'single', 'dma_unmap_single', dma_addr, size, 0);
+  const rec = take_map(dev, 'single', 'dma_unmap_single', dma_addr, size, 0, dir);
   const domain = unmap_domain(dev, rec);
   if (domain) __iommu_dma_unmap(dev, domain, dma_addr, size);
 }
@@ -361,6 +371,7 @@ export function dma_map_sg(dev: Device, sg: DmaSgEntry[], dir: number): number {
         0,
         sg.length,
         ops.kind === 'iommu' ? ops.domain : null,
+        dir,
       ),
     );
   return count;
@@ -460,7 +471,7 @@ export function dma_unmap_sg(dev: Device, sg: DmaSgEntry[], dir: number): void {
   }
   const t = dev.machine.trace;
   t.emit(ev.dma_unmap_sg, t.str(dev.name), dir, sg.length, start, end - start);
-  const rec = take_map(dev, 'sg', 'dma_unmap_sg', sg[0]?.dma_address ?? 0, end - start, sg.length);
+  const rec = take_map(dev, 'sg', 'dma_unmap_sg', sg[0]?.dma_address ?? 0, end - start, sg.length, dir);
   const domain = unmap_domain(dev, rec);
   if (domain && end) __iommu_dma_unmap(dev, domain, start, end - start);
 }
@@ -511,7 +522,7 @@ export function dma_free_coherent(dev: Device, size: number, cpu_addr: number, d
   const m = dev.machine;
   const t = m.trace;
   t.emit(ev.dma_free, t.str(dev.name), cpu_addr, dma_handle, size);
-  const rec = take_map(dev, 'coherent', 'dma_free_coherent', dma_handle, size, 0);
+  const rec = take_map(dev, 'coherent', 'dma_free_coherent', dma_handle, size, 0, -1);
   const domain = unmap_domain(dev, rec);
   if (domain) __iommu_dma_unmap(dev, domain, dma_handle, Math.ceil(size / PAGE_SIZE) * PAGE_SIZE);
   // Linux frees whatever pages cpu_addr names; the lab frees only the block it handed out, so a
