@@ -63,6 +63,14 @@ beforeAll(() => {
   );
 });
 
+beforeAll(() => {
+  // Adds the cell's driver: tegra-gart is not in v6.16, so that cell is not available.
+  write(
+    'gart.ts',
+    `import { lab } from 'iommu-lab';\nlab.add_iommu('i0', (lab.params.driver ?? 'arm-smmu-v3') as any);\n`,
+  );
+});
+
 afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
@@ -251,5 +259,21 @@ describe.concurrent('iommu-lab matrix', () => {
     const r = await cli('matrix', 'pass.ts', '--drivers', 'arm-smmu-v3', '--kernels', 'v6.8');
     expect(r.code).toBe(0);
     expect(r.out).toContain('every available cell passed');
+  });
+
+  it('a driver named twice is one row; a table with no available cell says nothing ran', async () => {
+    const twice = await cli(
+      'matrix',
+      'pass.ts',
+      '--drivers',
+      'arm-smmu-v3,arm-smmu-v3',
+      '--kernels',
+      'v6.16',
+      '--json',
+    );
+    expect(JSON.parse(twice.out).cells).toHaveLength(1);
+    const none = await cli('matrix', 'gart.ts', '--drivers', 'tegra-gart', '--kernels', 'v6.16');
+    expect(none.code).toBe(0);
+    expect(none.out).toContain('no cell ran: none of the 1 is available in its kernel');
   });
 });

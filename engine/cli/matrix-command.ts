@@ -115,7 +115,9 @@ export function formatMatrix(file: string, m: MatrixResult, st: Style): string {
   lines.push('');
   lines.push(
     m.allPassed
-      ? st.green(`every available cell passed (${available} of ${m.cells.length})`)
+      ? available === 0
+        ? st.yellow(`no cell ran: none of the ${m.cells.length} is available in its kernel`)
+        : st.green(`every available cell passed (${available} of ${m.cells.length})`)
       : st.red(`${bad.length} of ${available} available cells did not pass`),
   );
   return lines.join('\n');

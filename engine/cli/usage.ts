@@ -65,5 +65,6 @@ export function parseList(
   for (const i of items)
     if (!allowed.includes(i))
       throw new UsageError(`unknown ${what} '${i}' in ${flag} (choose from ${allowed.join(', ')})`);
-  return items;
+  // A name given twice is one row or column, not two.
+  return [...new Set(items)];
 }
