@@ -201,6 +201,15 @@ export const CHECK_DOCS: Record<CheckId, CheckDoc> = {
       'once, with the address the map returned.',
     facts: 'IOMMU-FACTS §4.2, §4.3',
   },
+  'dma-ownership-misuse': {
+    title: 'DMA ownership claimed without an owner, or released by a group that has none',
+    doc:
+      'iommu_device_claim_dma_owner needs an owner cookie (VFIO and iommufd pass their context); Linux ' +
+      'WARNs on a NULL one and returns -EINVAL. iommu_device_release_dma_owner must pair with a claim: on a ' +
+      'group with no owner Linux WARNs (owner_cnt is 0) and changes nothing. Claims by the same owner nest ' +
+      'and need as many releases; keep the claim and the release in the same driver path.',
+    facts: 'IOMMU-FACTS §1.5',
+  },
   'dma-unmap-mismatch': {
     title: 'A DMA-API unmap does not match a live mapping',
     doc:

@@ -135,7 +135,14 @@ export function iommu_detach_group(domain: IommuDomain, group: IommuGroup): void
 
 /** iommu_device_claim_dma_owner: take the group away from the DMA API (VFIO, iommufd). */
 export function iommu_device_claim_dma_owner(dev: Device, owner: unknown): number {
-  if (owner === null || owner === undefined) return -EINVAL;
+  if (owner === null || owner === undefined) {
+    raise_check(
+      dev.machine,
+      'dma-ownership-misuse',
+      `iommu_device_claim_dma_owner(${dev.name}) without an owner: WARN_ON(!owner), -EINVAL`,
+    );
+    return -EINVAL;
+  }
   const group = dev.group;
   if (!group) return -ENODEV;
   if (group.owner_cnt) {
@@ -155,7 +162,15 @@ export function iommu_device_claim_dma_owner(dev: Device, owner: unknown): numbe
 
 export function iommu_device_release_dma_owner(dev: Device): void {
   const group = dev.group;
-  if (!group || !group.owner_cnt) return;
+  if (!group) return;
+  if (!group.owner_cnt) {
+    raise_check(
+      dev.machine,
+      'dma-ownership-misuse',
+      `iommu_device_release_dma_owner(${dev.name}): group ${group.id} has no DMA owner: WARN_ON(!group->owner_cnt), nothing released`,
+    );
+    return;
+  }
   if (group.owner_cnt > 1) {
     group.owner_cnt--;
     return;

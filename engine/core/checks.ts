@@ -22,6 +22,7 @@ export const CHECK_IDS = [
   'map-on-non-paging-domain',
   'detach-not-current-domain',
   'require-direct-blocked',
+  'dma-ownership-misuse',
   'iova-not-from-allocator',
   'dma-unmap-mismatch',
 ] as const;

@@ -217,6 +217,11 @@ describe('named checks', () => {
     ],
     ['out-of-aperture-map', ({ L, domain }) => L.iommu_map(domain, 2 ** 48, 0x8000_0000, 0x1000, RW)],
     ['unmap-of-hole', ({ L, domain }) => L.iommu_unmap(domain, 0x1000, 0x1000)],
+    ['dma-ownership-misuse', ({ L, dev }) => L.iommu_device_release_dma_owner(dev)],
+    [
+      'dma-ownership-misuse',
+      ({ L, dev }) => expect(L.iommu_device_claim_dma_owner(dev, null as unknown as object)).toBe(-L.EINVAL),
+    ],
     [
       'map-over-existing',
       ({ L, domain }) => (
