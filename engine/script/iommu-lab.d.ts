@@ -7,7 +7,8 @@
  * Conventions: kernel functions keep their Linux names and argument order. Functions that return
  * an int in Linux return 0 or a negative errno (or a byte count); functions that return a pointer
  * return the object or an error pointer (see IS_ERR). Addresses and sizes are non-negative safe
- * integers; an aperture end that is 2^64−1 in Linux is reported as Number.MAX_SAFE_INTEGER.
+ * integers; an aperture end beyond 2^53 − 1 in Linux (virtio's 2^64−1, VT-d's 2^57−1 with agaw 57,
+ * AMD v1's 2^64−1) is reported as Number.MAX_SAFE_INTEGER, the last address a script can name.
  */
 
 // ───────────────────────────── kernel profiles, drivers, objects ─────────────────────────────
@@ -117,7 +118,7 @@ export interface ResvRegion {
 
 export interface IommuDomainGeometry {
   readonly aperture_start: number;
-  /** Inclusive; 2^64−1 is reported as Number.MAX_SAFE_INTEGER. */
+  /** Inclusive; an end beyond 2^53 − 1 (2^64−1, 2^57−1) is reported as Number.MAX_SAFE_INTEGER. */
   readonly aperture_end: number;
   readonly force_aperture: boolean;
 }
