@@ -45,3 +45,41 @@ it('answers for the state shown, after every seek', () => {
   expect(rows(0, 100).total).toBe(7);
   expect(unmanaged().mappingBytes).toBe(7 * 4096);
 });
+
+it.each([
+  ['arm-smmu-v3', 'v6.16', 'arm-lpae-s1'],
+  ['intel-iommu', 'v6.16', 'vtd-sl'],
+  ['amd-iommu', 'v6.16', 'amd-v1'],
+  ['s390-iommu', 'v6.16', 's390'],
+  ['omap-iommu', 'v6.16', 'omap'],
+  ['tegra-gart', 'v6.6', 'gart'],
+])(
+  "%s: a paging domain's card opens its page table, with the mapped leaf decoded",
+  (driver, kernel, format) => {
+    const platform = driver === 'omap-iommu' || driver === 'tegra-gart';
+    const source = [
+      "import { lab, iommu_paging_domain_alloc, iommu_domain_alloc, iommu_attach_device, iommu_map, IOMMU_READ } from 'iommu-lab';",
+      `const dev = lab.add_device('d0', { iommu: lab.add_iommu('i0', '${driver}'), bus: '${platform ? 'platform' : 'pci'}' });`,
+      kernel === 'v6.16'
+        ? 'const d = iommu_paging_domain_alloc(dev) as any;'
+        : `const d = iommu_domain_alloc(lab.bus('platform')) as any;`,
+      'iommu_attach_device(d, dev);',
+      'const iova = Math.max(d.geometry.aperture_start, 0x4000_0000) + 0x10_0000;',
+      'if (iommu_map(d, iova, 0x1000_0000, 0x1000, IOMMU_READ)) throw new Error("map failed");',
+    ].join('\n');
+    const r = runScript({ fileName: 'pt.ts', source, kernel, fixedKernel: true });
+    expect(r.error).toBeUndefined();
+    const s = r.session!;
+    const card = (s.query('domains') as DomainCard[]).find((d) => d.mappingCount === 1)!;
+    expect(card.hasPageTable).toBe(true);
+    const view = s.query('pgtable', { domain: card.id }) as {
+      format: string;
+      tables: { entries: { decoded: { type: string; pa: number } }[] }[];
+    };
+    expect(view.format).toBe(format);
+    const leaves = view.tables
+      .flatMap((t) => t.entries)
+      .filter((e) => e.decoded.type === 'page' || e.decoded.type === 'leaf');
+    expect(leaves.map((e) => e.decoded.pa)).toContain(0x1000_0000);
+  },
+);

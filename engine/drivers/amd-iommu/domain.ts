@@ -47,6 +47,10 @@ export class ProtectionDomain extends IommuDomain {
     return this.pgtbl ? this.pgtbl.mappings() : [];
   }
 
+  override page_table(): IoPgtable | null {
+    return this.pgtbl;
+  }
+
   override describe(): Record<string, string | number | boolean> {
     return {
       table: 'v1',

@@ -68,6 +68,10 @@ export class DmarDomain extends IommuDomain {
     return this.pgtbl ? this.pgtbl.mappings() : [];
   }
 
+  override page_table(): IoPgtable | null {
+    return this.pgtbl;
+  }
+
   override describe(): Record<string, string | number | boolean> {
     const dids = [...this.units].map(([u, i]) => `${u.name}:${i.did}`).join(' ');
     return {

@@ -39,6 +39,11 @@ export class OmapIommuDomain extends IommuDomain {
     return this.iommus[0]?.iommu_dev?.iopgd?.mappings() ?? [];
   }
 
+  /** The table is the instance's (omap_iommu.iopgd): shown while this domain is attached to it. */
+  override page_table(): IoPgtable | null {
+    return this.iommus[0]?.iommu_dev?.iopgd ?? null;
+  }
+
   override describe(): Record<string, string | number | boolean> {
     const out: Record<string, string | number | boolean> = {
       client: this.dev?.name ?? '(none)',

@@ -31,6 +31,10 @@ export class S390Domain extends IommuDomain {
     return this.pgtbl ? this.pgtbl.mappings() : [];
   }
 
+  override page_table(): IoPgtable | null {
+    return this.pgtbl;
+  }
+
   override describe(): Record<string, string | number | boolean> {
     return {
       origin: this.origin,

@@ -6,6 +6,7 @@ import { IommuDomain, type DomainOps, type MappingRange } from '../../core/domai
 import type { IommuDriver } from '../../core/driver.ts';
 import type { Machine } from '../../core/machine.ts';
 import type { GartHandle, TegraGart } from './gart.ts';
+import type { IoPgtable } from '../../pgtable/io-pgtable.ts';
 
 export class TegraGartDomain extends IommuDomain {
   constructor(
@@ -27,6 +28,11 @@ export class TegraGartDomain extends IommuDomain {
   /** The global table: the same for every domain. */
   override mappings(): MappingRange[] {
     return this.gart.table.mappings();
+  }
+
+  /** The one GART table every domain shares (facts §5.3). */
+  override page_table(): IoPgtable | null {
+    return this.gart.table;
   }
 
   override describe(): Record<string, string | number | boolean> {
