@@ -306,6 +306,11 @@ export interface Lab {
   /** Pick the kernel era before any hardware is added; with no argument, the profile in force. */
   kernel(name?: KernelName): KernelName;
   add_iommu<D extends DriverName>(name: string, driver: D, options?: IommuOptionsByDriver[D]): Iommu;
+  /**
+   * A driver named at run time, as a matrix scenario does (`lab.params.driver ?? 'arm-smmu-v3'`):
+   * an unknown name throws an Error listing the drivers.
+   */
+  add_iommu(name: string, driver: string, options?: IommuOptionsByDriver[DriverName]): Iommu;
   add_device(name: string, spec: DeviceSpec): Device;
   bus(name: 'pci' | 'platform'): Bus;
   readonly mem: LabMem;
