@@ -181,7 +181,7 @@ function showResult(r: RunResult): void {
   run.steps = r.steps;
   run.currentStep = r.steps;
   run.durationMs = r.durationMs;
-  const rows: ConsoleEntry[] = [run.entries[0]!, ...r.console.map(consoleEntry)];
+  const rows: ConsoleEntry[] = [runHeader(run.entries[0]!, r), ...r.console.map(consoleEntry)];
   for (const e of r.expectationLog) {
     const excerpt = sourceExcerpt(e.file ?? r.file, e.line);
     const text = e.message ? `${e.matcher}: ${e.message}` : excerpt || e.matcher;
@@ -189,7 +189,11 @@ function showResult(r: RunResult): void {
   }
   for (const c of r.checks)
     rows.push({ kind: 'check', text: `check ${c.id} (step ${c.step}): ${c.message}` });
-  if (r.error) rows.push({ kind: 'exception', text: errorText(r.error, r), ...where(r.error) });
+  // A failed expectation that stopped the script is listed above with its matcher already.
+  const stoppedByExpectation =
+    r.error?.name === 'ExpectationError' && r.expectationLog.some((e) => !e.passed);
+  if (r.error && !stoppedByExpectation)
+    rows.push({ kind: 'exception', text: errorText(r.error, r), ...where(r.error) });
   const { passed, failed } = r.expectations;
   rows.push({
     kind: 'status',
@@ -202,9 +206,19 @@ function showResult(r: RunResult): void {
 
 function errorText(e: SourceError, r: RunResult): string {
   const name = e.name && !e.message.startsWith(e.name) ? `${e.name}: ` : '';
-  return r.timedOut
+  return r.timedOut && !e.message.includes('time limit')
     ? `${name}${e.message} (time limit ${DEFAULT_TIMEOUT_MS / 1000} s)`
     : `${name}${e.message}`;
+}
+
+/** The run's first console line, naming the kernel the run used when the script picked another. */
+function runHeader(header: ConsoleEntry, r: RunResult): ConsoleEntry {
+  const asked = lastRunRequest?.kernel;
+  if (!asked || !r.kernel || r.kernel === asked) return header;
+  return {
+    ...header,
+    text: header.text.replace(`kernel ${asked}`, `kernel ${r.kernel} (lab.kernel in the script)`),
+  };
 }
 
 /** The statement on a line of a tab, shortened, so a bare "toBe" row says what it checked. */

@@ -39,6 +39,19 @@ test('F5 runs too, and a failed expectation is marked at its line', async ({ pag
   const fail = consoleRows(page).filter({ hasText: /toBe/ }).first();
   await expect(fail.locator('.loc')).toContainText(':4');
   await expect(page.locator('.monaco-editor .squiggly-error').first()).toBeVisible();
+  // Listed once, with its matcher: not again as the error that stopped the script.
+  await expect(consoleRows(page).filter({ hasText: 'but got 3' })).toHaveCount(1);
+});
+
+test("the console's first line names the kernel the run used, also when the script picked it", async ({
+  page,
+}) => {
+  await openLab(page);
+  await newTab(page);
+  await setScript(page, ["import { lab } from 'iommu-lab';", "lab.kernel('v6.6');", ''].join('\n'));
+  await runScript(page);
+  await expect(page.getByTestId('outcome')).toHaveText('passed');
+  await expect(consoleRows(page).first()).toContainText('kernel v6.6 (lab.kernel in the script)');
 });
 
 test('the starter scenario maps a page and the device reads it through the SMMU', async ({ page }) => {
