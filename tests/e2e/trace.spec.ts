@@ -103,11 +103,15 @@ test('clicking a row moves every panel to its step; the slider, buttons and Home
   await page.getByTestId('trace-rows').focus();
   await page.keyboard.press('Home');
   await expect(page.getByTestId('steps')).toHaveText(`step 0 / ${total}`);
+  // api_call rows only: row k is step k. Each key is checked before the next, as a user sees it.
+  const cursor = page.getByTestId('trace-rows').locator('.row.cursor');
+  await expect(cursor).toHaveAttribute('data-step', '1');
   await page.keyboard.press('ArrowDown');
+  await expect(cursor).toHaveAttribute('data-step', '2');
   await page.keyboard.press('ArrowDown');
+  await expect(cursor).toHaveAttribute('data-step', '3');
   await page.keyboard.press('Enter');
-  // api_call rows only: the third is step 3.
-  await expect(page.getByTestId('trace-rows').locator('.row.cursor')).toHaveAttribute('data-step', '3');
+  await expect(cursor).toHaveAttribute('data-step', '3');
   await expect(page.getByTestId('steps')).toHaveText(`step 3 / ${total}`);
 });
 
