@@ -103,3 +103,19 @@ export class IommuDomain {
     return {};
   }
 }
+
+/**
+ * A domain whose driver keeps its own radix page table (io-pgtable-arm, VT-d, AMD v1, s390): the
+ * table is the domain's mappings, and NULL until the driver allocates it (or after it is freed).
+ */
+export class PagingDomain extends IommuDomain {
+  pgtbl: IoPgtable | null = null;
+
+  override mappings(): MappingRange[] {
+    return this.pgtbl ? this.pgtbl.mappings() : [];
+  }
+
+  override page_table(): IoPgtable | null {
+    return this.pgtbl;
+  }
+}

@@ -1,13 +1,11 @@
 /** struct protection_domain: a v1 page table, a global domain ID, and the IOMMUs its devices sit behind. */
 import type { Device } from '../../core/device.ts';
-import { IommuDomain, type DomainOps, type MappingRange } from '../../core/domain.ts';
+import { PagingDomain, type DomainOps } from '../../core/domain.ts';
 import type { IommuDriver } from '../../core/driver.ts';
 import type { Machine } from '../../core/machine.ts';
-import type { IoPgtable } from '../../pgtable/io-pgtable.ts';
 import type { AmdIommu } from './amd-iommu.ts';
 
-export class ProtectionDomain extends IommuDomain {
-  pgtbl: IoPgtable | null = null;
+export class ProtectionDomain extends PagingDomain {
   /** The ID written to DTEs and used by INVALIDATE_IOMMU_PAGES (domain->id). */
   readonly pd_id: number;
   /** Devices per IOMMU (domain->dev_iommu[]): flushes go to every IOMMU with one. */
@@ -41,14 +39,6 @@ export class ProtectionDomain extends IommuDomain {
       unit.inv_iommu_pages_all(this.pd_id);
       unit.completion_wait();
     }
-  }
-
-  override mappings(): MappingRange[] {
-    return this.pgtbl ? this.pgtbl.mappings() : [];
-  }
-
-  override page_table(): IoPgtable | null {
-    return this.pgtbl;
   }
 
   override describe(): Record<string, string | number | boolean> {

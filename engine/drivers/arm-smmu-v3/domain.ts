@@ -1,14 +1,14 @@
-/** struct arm_smmu_domain: a stage-1 context (ASID + io-pgtable-arm table) and its TLB maintenance. */
-import { IommuDomain, type DomainOps, type MappingRange } from '../../core/domain.ts';
+/**
+ * struct arm_smmu_domain: a stage-1 context (ASID + io-pgtable-arm table) and its TLB maintenance.
+ * The table is NULL until the domain is finalised: before v6.9 that happens at the first attach.
+ */
+import { PagingDomain, type DomainOps } from '../../core/domain.ts';
 import type { IommuDriver } from '../../core/driver.ts';
 import { iommu_iotlb_gather_add_page, type IommuIotlbGather } from '../../core/gather.ts';
 import type { Machine } from '../../core/machine.ts';
-import type { IoPgtable } from '../../pgtable/io-pgtable.ts';
 import { CMDQ_OP_TLBI_NH_VA, type ArmSmmuV3 } from './smmu.ts';
 
-export class ArmSmmuDomain extends IommuDomain {
-  /** NULL until finalised: before v6.9 that happens at the first attach. */
-  pgtbl: IoPgtable | null = null;
+export class ArmSmmuDomain extends PagingDomain {
   asid = 0;
 
   constructor(
@@ -45,14 +45,6 @@ export class ArmSmmuDomain extends IommuDomain {
   /** The table changed: IOTLB entries over the range no longer match it until invalidated. */
   pte_changed(iova: number, size: number): void {
     this.smmu?.tlb.mark_stale(this.asid, iova, size);
-  }
-
-  override mappings(): MappingRange[] {
-    return this.pgtbl ? this.pgtbl.mappings() : [];
-  }
-
-  override page_table(): IoPgtable | null {
-    return this.pgtbl;
   }
 
   override describe(): Record<string, string | number | boolean> {

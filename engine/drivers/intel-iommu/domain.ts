@@ -1,8 +1,7 @@
 /** struct dmar_domain: a VT-d page table, its address width and superpage use, and a DID per unit. */
-import { IommuDomain, type DomainOps, type MappingRange } from '../../core/domain.ts';
+import { PagingDomain, type DomainOps } from '../../core/domain.ts';
 import type { IommuDriver } from '../../core/driver.ts';
 import type { Machine } from '../../core/machine.ts';
-import type { IoPgtable } from '../../pgtable/io-pgtable.ts';
 import type { IntelIommu } from './intel-iommu.ts';
 
 /** struct iommu_domain_info: the DID a domain has on one unit and how many devices use it there. */
@@ -13,8 +12,7 @@ export class DomainUnitInfo {
   ) {}
 }
 
-export class DmarDomain extends IommuDomain {
-  pgtbl: IoPgtable | null = null;
+export class DmarDomain extends PagingDomain {
   /** Guest address width in bits (domain->gaw). */
   gaw: number;
   /** Table levels (agaw_to_level(domain->agaw)). */
@@ -62,14 +60,6 @@ export class DmarDomain extends IommuDomain {
   /** Entries changed: cached translations (negative ones too) on every unit are stale until flushed. */
   pte_changed(iova: number, size: number): void {
     for (const [unit, info] of this.units) unit.tlb.mark_stale(info.did, iova, size);
-  }
-
-  override mappings(): MappingRange[] {
-    return this.pgtbl ? this.pgtbl.mappings() : [];
-  }
-
-  override page_table(): IoPgtable | null {
-    return this.pgtbl;
   }
 
   override describe(): Record<string, string | number | boolean> {

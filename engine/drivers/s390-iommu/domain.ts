@@ -1,13 +1,11 @@
 /** struct s390_domain: the region/segment/page tables and the functions whose IOAT points at them. */
 import type { Device } from '../../core/device.ts';
-import { IommuDomain, type DomainOps, type MappingRange } from '../../core/domain.ts';
+import { PagingDomain, type DomainOps } from '../../core/domain.ts';
 import type { IommuDriver } from '../../core/driver.ts';
 import type { Machine } from '../../core/machine.ts';
-import type { IoPgtable } from '../../pgtable/io-pgtable.ts';
 import type { S390Iommu, S390Origin } from './s390-iommu.ts';
 
-export class S390Domain extends IommuDomain {
-  pgtbl: IoPgtable | null = null;
+export class S390Domain extends PagingDomain {
   origin: S390Origin = 'rtx';
   /** Functions attached (s390_domain->devices): RPCITs go to each of them. */
   readonly zdevs: Device[] = [];
@@ -25,14 +23,6 @@ export class S390Domain extends IommuDomain {
 
   pte_changed(iova: number, size: number): void {
     for (const dev of this.zdevs) (dev.iommu as S390Iommu).tlb.mark_stale(this.id, iova, size);
-  }
-
-  override mappings(): MappingRange[] {
-    return this.pgtbl ? this.pgtbl.mappings() : [];
-  }
-
-  override page_table(): IoPgtable | null {
-    return this.pgtbl;
   }
 
   override describe(): Record<string, string | number | boolean> {
