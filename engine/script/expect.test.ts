@@ -156,6 +156,7 @@ describe('matchers', () => {
   it('null, undefined, strings and classes', () => {
     vexpect(fails(() => expect(null).toBeNull())).toBeUndefined();
     vexpect(fails(() => expect(0).toBeNull())).toBe('expected 0 to be null');
+    vexpect(fails(() => expect(null).not.toBeNull())).toBe('expected null not to be null');
     vexpect(fails(() => expect(undefined).toBeUndefined())).toBeUndefined();
     vexpect(fails(() => expect(null).toBeDefined())).toBeUndefined();
     vexpect(fails(() => expect(undefined).toBeDefined())).toBe('expected a value other than undefined');

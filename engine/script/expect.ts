@@ -348,22 +348,22 @@ class Assertion {
     );
   }
 
-  toBeNull(): void {
+  /** The matchers that test one property of the value, worded "expected X to be <what>". */
+  #be(matcher: string, pass: boolean, what: string): void {
     this.#settle(
-      'toBeNull',
-      this.#actual === null,
-      () => `expected ${describe(this.#actual)} to be null`,
-      () => 'expected a value other than null',
+      matcher,
+      pass,
+      () => `expected ${describe(this.#actual)} to be ${what}`,
+      () => `expected ${describe(this.#actual)} not to be ${what}`,
     );
   }
 
+  toBeNull(): void {
+    this.#be('toBeNull', this.#actual === null, 'null');
+  }
+
   toBeUndefined(): void {
-    this.#settle(
-      'toBeUndefined',
-      this.#actual === undefined,
-      () => `expected ${describe(this.#actual)} to be undefined`,
-      () => 'expected a value other than undefined',
-    );
+    this.#be('toBeUndefined', this.#actual === undefined, 'undefined');
   }
 
   toBeDefined(): void {
@@ -403,21 +403,11 @@ class Assertion {
   }
 
   toBeTruthy(): void {
-    this.#settle(
-      'toBeTruthy',
-      !!this.#actual,
-      () => `expected ${describe(this.#actual)} to be truthy`,
-      () => `expected ${describe(this.#actual)} not to be truthy`,
-    );
+    this.#be('toBeTruthy', !!this.#actual, 'truthy');
   }
 
   toBeFalsy(): void {
-    this.#settle(
-      'toBeFalsy',
-      !this.#actual,
-      () => `expected ${describe(this.#actual)} to be falsy`,
-      () => `expected ${describe(this.#actual)} not to be falsy`,
-    );
+    this.#be('toBeFalsy', !this.#actual, 'falsy');
   }
 }
 
