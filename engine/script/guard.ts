@@ -29,16 +29,27 @@ export class RunGuard {
   /** The first TimeoutError thrown (its stack says where the script was). */
   firstTimeout: TimeoutError | undefined;
   private countdown = CHECK_EVERY;
-  /** The function handed to the script. */
-  readonly guard: () => void;
+  /** The function handed to the script; its `thrown` wraps the value of every `throw` statement. */
+  readonly guard: (() => void) & { thrown: (value: unknown) => unknown };
+  /**
+   * The value the script threw last and an Error made where it threw it: a thrown string or plain
+   * object has no stack, so this is how its line is found.
+   */
+  lastThrown: { value: unknown; site: Error } | undefined;
 
   constructor(private readonly opts: GuardOptions) {
     this.start = opts.now();
     this.deadline = this.start + opts.timeoutMs;
-    this.guard = () => {
+    const guard = () => {
       if (--this.countdown > 0 && !this.timedOut && !this.ended) return;
       this.check();
     };
+    this.guard = Object.assign(guard, {
+      thrown: (value: unknown) => {
+        this.lastThrown = { value, site: new Error() };
+        return value;
+      },
+    });
   }
 
   private check(): void {

@@ -2,7 +2,8 @@
  * Instrument transpiled script code so a runaway script can be stopped without killing the engine:
  * a call to the guard goes at the top of every loop body and every function body (brace-less bodies
  * get braces; arrow expression bodies become `(guard(), expr)`). All inserted text stays on its
- * line, so line numbers do not move; the edits are kept so reported columns can be corrected.
+ * line, so line numbers do not move; the edits are kept so reported columns can be corrected. The
+ * value of every `throw` goes through the guard's `thrown`, which notes where it was thrown.
  *
  * It also defuses text that the SES sandbox refuses without parsing (an `import(` or an HTML-like
  * comment inside a comment or a string literal), so an innocent comment does not reject the script.
@@ -105,6 +106,12 @@ export function instrument(code: string): Instrumented {
     if (node.type === 'MetaProperty')
       throw new InstrumentError('import.meta is not available in lab scripts', node.start);
     if (LOOPS.has(node.type)) guardBody(node.body as AnyNode);
+    if (node.type === 'ThrowStatement') {
+      // Where a value was thrown, for values without a stack of their own (`throw 'no domain'`).
+      const arg = node.argument as AnyNode;
+      open(arg.start, `${GUARD}.thrown(`);
+      close(arg.end, ')');
+    }
     if (FUNCTIONS.has(node.type)) {
       const body = node.body as AnyNode;
       if (body.type === 'BlockStatement') {

@@ -94,6 +94,18 @@ describe('results', () => {
     expect(s.error?.message).toBe('uncaught 42');
   });
 
+  it('places a thrown value without a stack at the throw that threw it', () => {
+    const r = run(`try {\n  throw 'caught';\n} catch {}\nconst x = 1;\nif (x) throw 'no domain';\n`);
+    expect(r.error).toMatchObject({ message: "uncaught 'no domain'", line: 5, column: 14 });
+    const o = run(`function f() {\n  throw { code: 5 };\n}\nf();\n`);
+    expect(o.error).toMatchObject({ message: 'uncaught { code: 5 }', line: 2 });
+    // A script's own catch still gets the value it threw, not a wrapper.
+    const c = run(
+      `let got: unknown;\ntry { throw 7; } catch (e) { got = e; }\nif (got !== 7) throw new Error('wrapped');\n`,
+    );
+    expect(c.status).toBe('passed');
+  });
+
   it('reports syntax errors with the user line and column', () => {
     const r = run(`const a = 1;\nconst b: number = a +* 2;\n`);
     expect(r.status).toBe('error');

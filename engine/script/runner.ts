@@ -303,7 +303,8 @@ export function runScriptWith<S extends RunnerSession>(
       });
     }
     if (e instanceof ExpectationError && firstFailure) return finish('failed', firstFailure);
-    const pos = where(e);
+    const site = guard.lastThrown;
+    const pos = where(e) ?? (site && Object.is(site.value, e) ? where(site.site) : undefined);
     const name = errorName(e);
     const err: SourceError = { message: errorText(e), ...(name ? { name } : {}), ...pos };
     return finish('error', err, name === 'KernelVersionError' ? { unavailable: true } : {});
