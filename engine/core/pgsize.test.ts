@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { bitmap_sizes, iommu_pgsize_into, mod_pow2, type PgsizeResult } from './pgsize.ts';
+import { bitmap_sizes, format_bitmap, iommu_pgsize_into, mod_pow2, type PgsizeResult } from './pgsize.ts';
 
 /** iommu_pgsize written with `%`, as it was before the integer fast path: the oracle. */
 function pgsize_reference(bitmap: number, iova: number, paddr: number, size: number): PgsizeResult {
@@ -25,6 +25,19 @@ function pgsize_reference(bitmap: number, iova: number, paddr: number, size: num
 }
 
 const POWERS = Array.from({ length: 53 }, (_, k) => 2 ** k);
+
+describe('format_bitmap', () => {
+  it('lists a few sizes and writes long runs by their ends', () => {
+    expect(format_bitmap(0x1000 | 0x20_0000 | 0x4000_0000)).toBe('4K | 2M | 1G');
+    expect(format_bitmap(0x7000)).toBe('4K | 8K | 16K');
+    // AMD v1: every power of two from 4K except 8K (AMD_IOMMU_PGSIZES), up to 2^52.
+    expect(format_bitmap(2 ** 53 - 0x1000 - 0x2000)).toBe('4K | 16K…4P (39 sizes)');
+    expect(format_bitmap(0x1_0000 | 0x2_0000 | 0x4_0000 | 0x8_0000 | 0x4000_0000)).toBe(
+      '64K…512K (4 sizes) | 1G',
+    );
+    expect(format_bitmap(0)).toBe('0');
+  });
+});
 
 describe('mod_pow2', () => {
   it('equals % for safe integers on both sides of 2^32 and every power of two', () => {

@@ -65,9 +65,22 @@ export function format_size(size: number): string {
   return `${size}${units[u]}`;
 }
 
+/**
+ * The sizes of a pgsize_bitmap, "4K | 2M | 1G"; a run of four or more consecutive powers of two is
+ * written as its ends ("4K…4P (41 sizes)": AMD v1, or virtio-iommu before a probe narrows it).
+ */
 export function format_bitmap(bitmap: number): string {
   const sizes = bitmap_sizes(bitmap);
-  return sizes.length ? sizes.map(format_size).join(' | ') : '0';
+  if (!sizes.length) return '0';
+  const parts: string[] = [];
+  for (let i = 0; i < sizes.length;) {
+    let j = i;
+    while (j + 1 < sizes.length && sizes[j + 1] === sizes[j] * 2) j++;
+    if (j - i >= 3) parts.push(`${format_size(sizes[i])}…${format_size(sizes[j])} (${j - i + 1} sizes)`);
+    else for (let k = i; k <= j; k++) parts.push(format_size(sizes[k]));
+    i = j + 1;
+  }
+  return parts.join(' | ');
 }
 
 export interface PgsizeResult {
