@@ -26,8 +26,6 @@ export class IommuDmaCookie {
   fq_flush_start_cnt = 0;
   fq_flush_finish_cnt = 0;
   fq_timer_on = false;
-  /** Devices whose reserved regions are already kept out of the allocator. */
-  readonly reserved_for = new Set<string>();
 
   constructor(readonly iovad: IovaDomain) {}
 }
@@ -56,30 +54,26 @@ export function iommu_dma_cookie(domain: IommuDomain, dev: Device): IommuDmaCook
       cookie.fq_timeout = single ? IOVA_SINGLE_FQ_TIMEOUT : IOVA_DEFAULT_FQ_TIMEOUT;
     }
     domain.dma_cookie = cookie;
+    // Linux initialises the cookie when the domain's first device is set up: that device's
+    // regions are reserved, and a later device finds the cookie ready and reserves nothing.
+    iova_reserve_iommu_regions(domain, cookie, domain.devices[0] ?? dev);
   }
-  iova_reserve_iommu_regions(domain, cookie, dev);
   return cookie;
 }
 
 /**
  * iova_reserve_iommu_regions: every reserved region of the device except SW_MSI (where software
- * maps MSI doorbells with ordinary IOVAs) is taken out of the allocator. Linux does this for the
- * device whose setup initialised the cookie; the lab does it for each device of the group as it
- * first uses the DMA API, so a device added later is protected too.
+ * maps MSI doorbells with ordinary IOVAs) is taken out of the allocator. Only the device whose
+ * setup initialised the cookie is asked (iommu_dma_init_domain returns early for the others), so
+ * a region only a later group member has can be handed out as IOVA: the map that follows raises
+ * map-overlaps-reserved.
  */
 function iova_reserve_iommu_regions(domain: IommuDomain, cookie: IommuDmaCookie, dev: Device): void {
-  const devices = dev.group ? dev.group.devices : [dev];
-  for (const d of devices) {
-    if (cookie.reserved_for.has(d.name)) continue;
-    cookie.reserved_for.add(d.name);
-    const iovad = cookie.iovad;
-    for (const r of device_resv_regions(d)) {
-      if (r.type === IOMMU_RESV_SW_MSI) continue;
-      const lo = iovad.iova_pfn(r.start);
-      const hi = iovad.iova_pfn(r.start + r.length - 1);
-      iovad.reserve_iova(lo, hi);
-      const t = domain.machine.trace;
-      t.emit(ev.iova_reserve, domain.id, r.start, r.start + r.length - 1, t.str(d.name));
-    }
+  const iovad = cookie.iovad;
+  const t = domain.machine.trace;
+  for (const r of device_resv_regions(dev)) {
+    if (r.type === IOMMU_RESV_SW_MSI) continue;
+    iovad.reserve_iova(iovad.iova_pfn(r.start), iovad.iova_pfn(r.start + r.length - 1));
+    t.emit(ev.iova_reserve, domain.id, r.start, r.start + r.length - 1, t.str(dev.name));
   }
 }

@@ -44,6 +44,7 @@ interface Setup {
   default_domain?: DefaultDomainRequest;
   resv?: ResvRegion[];
   bus?: Bus;
+  group?: string;
 }
 
 function lab(o: Setup = {}) {
@@ -52,7 +53,7 @@ function lab(o: Setup = {}) {
   m.iommus.push(smmu);
   const dev = iommu_probe_device(m, 'nic0', smmu, {
     resv: o.resv ?? [],
-    group: null,
+    group: o.group ?? null,
     bus: o.bus ?? 'pci',
     trusted: true,
     default_domain: o.default_domain ?? null,
@@ -103,6 +104,28 @@ describe('dma_map_single over an SMMUv3 DMA domain', () => {
       { start: 0xffff_e000, end: 0xffff_ffff, state: 'reserved' },
     ]);
     expect(reserved.some((r) => r.start <= MSI_IOVA_BASE && MSI_IOVA_BASE <= r.end)).toBe(false);
+  });
+
+  it("reserves the regions of the device that set the cookie up, not a later group member's", () => {
+    // iommu_dma_init_domain returns early once the cookie is initialised: Linux never reserves
+    // the second device's region, so its IOVAs may be handed out, and mapping them is the hazard.
+    const l = lab({ group: 'g' });
+    const first = dma_map_single(l.dev, l.buf, 0x1000, DMA_BIDIRECTIONAL);
+    expect(first).toBe(0xffff_f000);
+    const late = iommu_probe_device(l.m, 'nic1', l.smmu, {
+      resv: [{ start: 0xffff_c000, length: 0x4000, prot: 0, type: IOMMU_RESV_RESERVED }],
+      group: 'g',
+      bus: 'pci',
+      trusted: true,
+      default_domain: null,
+    });
+    expect(late.group).toBe(l.dev.group);
+    expect(dma_map_single(late, l.buf, 0x1000, DMA_BIDIRECTIONAL)).toBe(0xffff_e000);
+    expect(checkIds(l.m)).toContain('map-overlaps-reserved');
+    // The first device's IOVA is still its own: unmapping it is clean and frees it for reuse.
+    dma_unmap_single(l.dev, first, 0x1000, DMA_BIDIRECTIONAL);
+    expect(checkIds(l.m)).not.toContain('iova-not-from-allocator');
+    expect(dma_map_single(l.dev, l.buf, 0x1000, DMA_BIDIRECTIONAL)).toBe(first);
   });
 
   it('never hands out IOVA 0: once 4 GiB is full a PCI device moves above it for good', () => {
