@@ -26,6 +26,11 @@ export const FEATURES = {
     what: 'attach refuses a domain whose owner is another driver (-EINVAL)',
   },
   bus_ops: { since: 0, until: 608, what: 'per-bus iommu_ops (bus->iommu_ops)' },
+  single_iommu_driver: {
+    since: 0,
+    until: 608,
+    what: 'iommu_device_register refuses an IOMMU of a second driver (-EBUSY): one driver per system',
+  },
   iommu_paging_domain_alloc: { since: 611, what: 'iommu_paging_domain_alloc(dev)' },
   iommu_domain_alloc: { since: 0, until: 613, what: 'iommu_domain_alloc(bus)' },
   // ── map / unmap (facts §1.4, §2) ──

@@ -73,6 +73,30 @@ describe('argument checks', () => {
   });
 });
 
+describe('IOMMU drivers per system', () => {
+  it('refuses a second driver before v6.8, as iommu_device_register did (-EBUSY)', () => {
+    const L = createLabModule({ kernel: 'v6.6' }).exports as unknown as typeof Api;
+    L.lab.add_iommu('smmu0', 'arm-smmu-v3');
+    L.lab.add_iommu('smmu1', 'arm-smmu-v3');
+    expect(() => L.lab.add_iommu('amd0', 'amd-iommu')).toThrow(
+      /amd-iommu cannot register next to smmu0 \(arm-smmu-v3\).*-EBUSY.*v6\.6/,
+    );
+    // Nothing was half-made: the name is still free.
+    expect(() => L.lab.add_iommu('amd0', 'arm-smmu-v3')).not.toThrow();
+  });
+
+  it('lets drivers share the system from v6.8; a foreign domain is refused at attach (-EINVAL)', () => {
+    const L = createLabModule({ kernel: 'v6.8' }).exports as unknown as typeof Api;
+    const smmu = L.lab.add_iommu('smmu0', 'arm-smmu-v3');
+    const amd = L.lab.add_iommu('amd0', 'amd-iommu');
+    L.lab.add_device('nic0', { iommu: smmu });
+    const gpu = L.lab.add_device('gpu0', { iommu: amd });
+    const d = L.iommu_domain_alloc(L.lab.bus('pci'));
+    expect(L.IS_ERR(d)).toBe(false);
+    expect(L.iommu_attach_device(d as Api.IommuDomain, gpu)).toBe(-L.EINVAL);
+  });
+});
+
 describe('iommu_pgsize (facts §2.2)', () => {
   it("gives the first step of facts' example, and stops the script where Linux BUG()s", () => {
     const { L, domain } = lab();

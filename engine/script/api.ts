@@ -108,6 +108,12 @@ export const API: Record<string, ApiEntry> = {
         );
       }
       driver.check_available?.(ctx.machine);
+      const other = ctx.machine.iommus.find((i) => i.driver !== driver);
+      if (other && ctx.machine.profile.has('single_iommu_driver'))
+        throw new KernelVersionError(
+          `${driver.name} cannot register next to ${other.name} (${other.driver.name}): until v6.8 ` +
+            `iommu_device_register refuses an IOMMU of a second driver (-EBUSY); the lab runs ${ctx.machine.profile.name}`,
+        );
       const iommu = driver.create(ctx.machine, n, parse_options(driver.name, driver.options, options));
       ctx.machine.iommus.push(iommu);
       return ctx.handles.iommu(iommu);

@@ -305,6 +305,10 @@ export interface LabMem {
 export interface Lab {
   /** Pick the kernel era before any hardware is added; with no argument, the profile in force. */
   kernel(name?: KernelName): KernelName;
+  /**
+   * An IOMMU instance of `driver`. Before v6.8 a system has one IOMMU driver: an instance of a
+   * second one throws a KernelVersionError (iommu_device_register's -EBUSY).
+   */
   add_iommu<D extends DriverName>(name: string, driver: D, options?: IommuOptionsByDriver[D]): Iommu;
   /**
    * A driver named at run time, as a matrix scenario does (`lab.params.driver ?? 'arm-smmu-v3'`):
