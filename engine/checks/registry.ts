@@ -177,8 +177,10 @@ export const CHECK_DOCS: Record<CheckId, CheckDoc> = {
     title: 'iommu_detach_device/group with a domain that is not the current one',
     doc:
       "The domain passed to detach is not the group's current domain, or the group has more than one device " +
-      '(iommu_detach_device only works on singleton groups). Linux WARNs and does nothing. Detach the domain ' +
-      'you attached, with the same device or group; use iommu_detach_group for multi-device groups.',
+      '(iommu_detach_device only works on singleton groups). iommu_detach_device WARNs and does nothing; ' +
+      'iommu_detach_group ignores the domain it is given and returns the group to its default (or, when owned, ' +
+      'blocking) domain anyway. Detach the domain you attached, with the same device or group; use ' +
+      'iommu_detach_group for multi-device groups.',
     facts: 'IOMMU-FACTS §1.5',
   },
   'require-direct-blocked': {

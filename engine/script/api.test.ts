@@ -97,6 +97,25 @@ describe('IOMMU drivers per system', () => {
   });
 });
 
+describe('iommu_detach_group', () => {
+  it('returns the group to its default domain whatever domain it is given, naming a mismatch', () => {
+    const { L, dev } = lab();
+    const group = L.iommu_group_get(dev)!;
+    const def = L.iommu_get_domain_for_dev(dev);
+    const d1 = L.iommu_paging_domain_alloc(dev) as Api.IommuDomain;
+    const d2 = L.iommu_paging_domain_alloc(dev) as Api.IommuDomain;
+    expect(L.iommu_attach_group(d1, group)).toBe(0);
+    L.iommu_detach_group(d2, group);
+    expect(L.iommu_get_domain_for_dev(dev)).toBe(def);
+    expect(L.lab.checks().map((c) => c.id)).toEqual(['detach-not-current-domain']);
+    // The matching call is quiet.
+    expect(L.iommu_attach_group(d1, group)).toBe(0);
+    L.iommu_detach_group(d1, group);
+    expect(L.iommu_get_domain_for_dev(dev)).toBe(def);
+    expect(L.lab.checks()).toHaveLength(1);
+  });
+});
+
 describe('iommu_pgsize (facts §2.2)', () => {
   it("gives the first step of facts' example, and stops the script where Linux BUG()s", () => {
     const { L, domain } = lab();
