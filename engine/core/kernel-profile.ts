@@ -26,6 +26,10 @@ export const FEATURES = {
     what: 'attach refuses a domain whose owner is another driver (-EINVAL)',
   },
   bus_ops: { since: 0, until: 608, what: 'per-bus iommu_ops (bus->iommu_ops)' },
+  default_domain_required: {
+    since: 607,
+    what: 'every device behind an IOMMU gets a default domain: when it cannot be allocated, the probe fails (before: the device is left without one)',
+  },
   single_iommu_driver: {
     since: 0,
     until: 608,

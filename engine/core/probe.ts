@@ -64,7 +64,12 @@ export function iommu_probe_device(
   machine.trace.emit(ev.add_device_to_group, group.id, machine.trace.str(name));
 
   if (isNew) {
-    iommu_setup_default_domain(group);
+    try {
+      iommu_setup_default_domain(group);
+    } catch (e) {
+      remove_failed_probe(dev, group);
+      throw e;
+    }
   } else if (group.default_domain) {
     // A hot-added device gets its direct mappings in the existing default domain, then joins the group's domain.
     iommu_create_device_direct_mappings(group.default_domain, dev);
@@ -127,7 +132,18 @@ function iommu_setup_default_domain(group: IommuGroup): void {
   let dom = __iommu_group_domain_alloc(dev, type);
   if (typeof dom === 'number' && req === null && type !== IOMMU_DOMAIN_DMA)
     dom = __iommu_group_domain_alloc(dev, IOMMU_DOMAIN_DMA);
-  if (typeof dom === 'number') return; // no default domain: the device stays unattached (v6.6 platform drivers)
+  if (typeof dom === 'number') {
+    // v6.6 leaves the device without a default domain (its platform drivers have none); from
+    // v6.7 iommu_setup_default_domain's error fails the probe.
+    if (!m.profile.has('default_domain_required')) return;
+    const tried =
+      req === null && type !== IOMMU_DOMAIN_DMA ? `, nor a ${domainTypeName(IOMMU_DOMAIN_DMA)} one` : '';
+    throw new Error(
+      `${dev.iommu.driver.name} cannot allocate ${req === null ? 'a' : 'the requested'} ${domainTypeName(type)} ` +
+        `default domain for ${dev.name}${tried} (${errnoName(dom) ?? dom}): from v6.7 a device behind an ` +
+        `IOMMU must have one, so its probe fails`,
+    );
+  }
   const domain: IommuDomain = dom;
 
   const failed = group.devices.filter((d) => iommu_create_device_direct_mappings(domain, d) !== 0);
@@ -141,4 +157,19 @@ function iommu_setup_default_domain(group: IommuGroup): void {
     );
     iommu_create_device_direct_mappings(domain, d);
   }
+}
+
+/** __iommu_probe_device's error path: the device leaves its group (a new group goes too) and the driver. */
+function remove_failed_probe(dev: Device, group: IommuGroup): void {
+  const m = dev.machine;
+  group.devices.splice(group.devices.indexOf(dev), 1);
+  m.trace.emit(ev.remove_device_from_group, group.id, m.trace.str(dev.name));
+  if (group.devices.length === 0) {
+    m.groups.splice(m.groups.indexOf(group), 1);
+    if (group.id === m.next_group_id - 1) m.next_group_id--; // the group ID goes back to the IDA
+  }
+  m.devices.splice(m.devices.indexOf(dev), 1);
+  dev.group = null;
+  dev.probed = false;
+  dev.iommu.ops.release_device?.(dev);
 }

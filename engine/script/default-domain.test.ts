@@ -63,6 +63,21 @@ describe('default domain type', () => {
     expect(L.iommu_get_domain_for_dev(plat)?.type).toBe(L.IOMMU_DOMAIN_IDENTITY);
   });
 
+  it('a requested type the driver cannot allocate fails the probe from v6.7; v6.6 leaves the device without one', () => {
+    // arm-smmu-v3 has no blocked domain before v6.9.
+    const v68 = lab('v6.8');
+    expect(() => v68.L.lab.add_device('d', { iommu: v68.smmu, default_domain: 'blocked' })).toThrow(
+      /arm-smmu-v3 cannot allocate the requested BLOCKED default domain for d \(-EOPNOTSUPP\).*probe fails/,
+    );
+    // Nothing of the failed probe stays: the name is free and the next group is group 0.
+    const d = v68.L.lab.add_device('d', { iommu: v68.smmu });
+    expect(v68.L.iommu_group_get(d)?.id).toBe(0);
+    expect(v68.L.iommu_get_domain_for_dev(d)?.type).toBe(v68.L.IOMMU_DOMAIN_DMA);
+    const v66 = lab('v6.6');
+    const old = v66.L.lab.add_device('d', { iommu: v66.smmu, default_domain: 'blocked' });
+    expect(v66.L.iommu_get_domain_for_dev(old)).toBeNull();
+  });
+
   it('v6.6 arm-smmu-v3: the default domain is finalised at its first attach, after the direct mappings failed', () => {
     const { L, smmu } = lab('v6.6');
     const d = L.lab.add_device('d', {
