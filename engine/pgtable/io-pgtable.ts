@@ -980,7 +980,9 @@ export class IoPgtable {
 
   /**
    * amd-v1's unmap: leaf by leaf from `iova`, each cleared whole (all its replicated entries) and
-   * counted at its full size; stops at the first hole. May return more than asked.
+   * counted at its full size. May return more than asked. fetch_pte checks presence only above the
+   * last level, so an empty entry in an existing last-level table is "unmapped" and counted like a
+   * page; the walk stops only at a hole higher up (no table there).
    */
   unmap_per_leaf(iova: number, pgsize: number, pgcount: number, gather: unknown): number {
     const size = pgsize * pgcount;
@@ -990,7 +992,11 @@ export class IoPgtable {
       const k = this.find(cur);
       if (k !== KIND_LEAF) {
         this.emit_hole(cur, this.f_lvl);
-        break;
+        if (k !== KIND_EMPTY || this.f_lvl !== 0 || this.f_table === 0) break;
+        const page = POW2[this.shift[0]];
+        unmapped += page;
+        cur = this.align_iova(cur, page) + page;
+        continue;
       }
       const lg2 = this.found_lg2();
       const lsize = POW2[lg2];

@@ -106,16 +106,25 @@ describe('amd-v1', () => {
     expect(pt.unmap_pages(0, 4 * K, 3, null)).toBe(16 * K);
   });
 
-  it('unmap stops at the first hole and never frees tables before free()', () => {
+  it('unmap walks over an empty last-level entry (fetch_pte) and never frees tables before free()', () => {
     const { pt, mem } = make();
     pt.map_pages(0, 0x1000_0000, 4 * K, 2, RW);
     pt.map_pages(12 * K, 0x1000_3000, 4 * K, 1, RW);
     const before = mem.allocated_bytes;
-    expect(pt.unmap_pages(0, 4 * K, 4, null)).toBe(8 * K);
-    expect(pt.unmap_pages(8 * K, 4 * K, 2, null)).toBe(0);
-    expect(pt.unmap_pages(12 * K, 4 * K, 1, null)).toBe(4 * K);
+    // [8K, 12K) is empty but its table exists: counted as unmapped, and the walk goes on.
+    expect(pt.unmap_pages(0, 4 * K, 4, null)).toBe(16 * K);
+    expect(pt.iova_to_phys(12 * K)).toBe(0);
+    expect(pt.unmap_pages(8 * K, 4 * K, 2, null)).toBe(8 * K);
     expect(mem.allocated_bytes).toBe(before);
     pt.free();
     expect(mem.allocated_bytes).toBe(0);
+  });
+
+  it('unmap stops where no last-level table exists', () => {
+    const { pt } = make();
+    pt.map_pages(2 * M - 4 * K, 0x1000_0000, 4 * K, 1, RW);
+    // The next 2 MiB has no table below its level-1 entry: fetch_pte returns NULL there.
+    expect(pt.unmap_pages(2 * M - 4 * K, 4 * K, 2, null)).toBe(4 * K);
+    expect(pt.unmap_pages(4 * M, 4 * K, 1, null)).toBe(0);
   });
 });

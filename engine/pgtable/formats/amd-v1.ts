@@ -18,7 +18,9 @@
  * - walking down through a larger leaf replaces it by a new table (its mapping is lost);
  * - a NextLevel that skips levels makes alloc_pte fail: -ENOMEM;
  * - unmap goes leaf by leaf from iova, each leaf removed whole (all its copies) and counted at its
- *   full size, stopping at the first hole; empty tables are never freed before the table is.
+ *   full size; an empty entry of a last-level table counts as a 4K page (fetch_pte does not check
+ *   presence there), and only a missing table stops it; empty tables are never freed before the
+ *   table is.
  */
 import {
   KIND_BAD,
