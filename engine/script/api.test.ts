@@ -28,6 +28,18 @@ describe('argument checks', () => {
     expect(() => L.iommu_map(domain, iova as number, 0x8000_0000, 0x1000, 3)).toThrow(/iova/);
   });
 
+  it('dma_map_sg and dma_unmap_sg refuse a list that is not an array of entries, naming it', () => {
+    const { L, dev } = lab();
+    for (const f of [L.dma_map_sg, L.dma_unmap_sg])
+      for (const bad of [null, undefined, 5, {}])
+        expect(() => f(dev, bad as unknown as Api.SgEntry[], L.DMA_BIDIRECTIONAL)).toThrow(
+          /^sg must be an array of \{paddr, length\}/,
+        );
+    expect(() => L.dma_unmap_sg(dev, [{ paddr: 0, length: 0x1000 }, null] as never, 0)).toThrow(
+      /sg\[1\] must be an object/,
+    );
+  });
+
   it('names the argument that is wrong, not the first one', () => {
     expect(() => L.iommu_map(domain, 0x1000, 0x8000_0000, -1, 3)).toThrow(/size/);
     expect(() => L.iommu_unmap(domain, 0x1000, 2 ** 60)).toThrow(/size/);

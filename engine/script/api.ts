@@ -398,13 +398,14 @@ export const API: Record<string, ApiEntry> = {
   dma_unmap_sg: {
     params: ['dev', 'sg', 'dir'],
     impl(ctx, dev: unknown, sg: unknown, dir: unknown) {
-      const list = (sg as { paddr: number; length: number; dma_address?: number; dma_length?: number }[]).map(
-        (e, i) => ({
-          ...sgList([e])[0],
-          dma_address: e.dma_address === undefined ? undefined : u64(`sg[${i}].dma_address`, e.dma_address),
-          dma_length: e.dma_length === undefined ? undefined : u64(`sg[${i}].dma_length`, e.dma_length),
-        }),
-      );
+      const list = sgList(sg).map((e, i): DmaSgEntry => {
+        const { dma_address, dma_length } = (sg as DmaSgEntry[])[i];
+        return {
+          ...e,
+          dma_address: dma_address === undefined ? undefined : u64(`sg[${i}].dma_address`, dma_address),
+          dma_length: dma_length === undefined ? undefined : u64(`sg[${i}].dma_length`, dma_length),
+        };
+      });
       dma_unmap_sg(ctx.device(dev), list, direction(dir));
     },
   },
