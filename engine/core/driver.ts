@@ -47,6 +47,11 @@ export interface IommuDriver<O extends object = any> {
   readonly arch: 'arm64' | 'arm' | 'x86' | 's390' | 'any';
   /** Throw a KernelVersionError when the profile's kernel lacks the driver. */
   check_available?(machine: Machine): void;
+  /**
+   * Why the DMA API of this driver's devices is not the core's dma-iommu/dma-direct in this era
+   * (s390 before v6.7: the architecture's own DMA ops), or null when it is.
+   */
+  own_dma_api?(machine: Machine): string | null;
   create(machine: Machine, name: string, options: O): IommuDevice;
   ops(machine: Machine): IommuOps;
   /** ops->pgsize_bitmap: a global that some legacy drivers write at probe (so it lives per machine). */

@@ -21,6 +21,7 @@ import type { Device } from '../core/device.ts';
 import type { IommuDomain } from '../core/domain.ts';
 import { hex } from '../core/format.ts';
 import { iommu_iotlb_gather_init, iommu_iotlb_sync, type IommuIotlbGather } from '../core/gather.ts';
+import { KernelVersionError } from '../core/kernel-profile.ts';
 import { iommu_map, iommu_map_sg, type SgEntry } from '../core/map.ts';
 import { iommu_unmap_fast } from '../core/unmap.ts';
 import { PAGE_SIZE } from '../mem/phys-mem.ts';
@@ -65,8 +66,15 @@ type DmaOps = { kind: 'direct' } | { kind: 'iommu'; domain: IommuDomain } | { ki
  *   attached its own domain). A kernel driver must not use the DMA API then; Linux would still map
  *   into the unattached default domain, so the device would fault on the address it was given.
  *   The lab fails the mapping instead (DMA_MAPPING_ERROR / NULL), which is where that bug ends.
+ * A driver whose devices had DMA ops of their own in this era (s390 before v6.7) makes the call
+ * throw a KernelVersionError: the lab has no model of those ops.
  */
 function dma_ops(dev: Device): DmaOps {
+  const own = dev.iommu.driver.own_dma_api?.(dev.machine);
+  if (own)
+    throw new KernelVersionError(
+      `the DMA API on ${dev.name}: ${own}; the lab runs ${dev.machine.profile.name}`,
+    );
   const domain = dev.group?.domain ?? null;
   if (!domain || domain.type === IOMMU_DOMAIN_IDENTITY) return { kind: 'direct' };
   if (iommu_is_dma_domain(domain.type)) return { kind: 'iommu', domain };

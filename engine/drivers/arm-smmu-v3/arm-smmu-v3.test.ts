@@ -16,6 +16,16 @@ function lab(kernel: string) {
 }
 
 describe('arm-smmu-v3 quirks', () => {
+  it('ias 52 needs a 16K or 64K granule: add_iommu refuses it with 4K (facts §5.4)', () => {
+    const L = createLabModule({}).exports as unknown as typeof Api;
+    expect(() => L.lab.add_iommu('smmu0', 'arm-smmu-v3', { ias: 52 })).toThrow(
+      /ias 52 needs granule 16384 or 65536/,
+    );
+    const smmu = L.lab.add_iommu('smmu0', 'arm-smmu-v3', { ias: 52, granule: 65536 });
+    const dev = L.lab.add_device('dev0', { iommu: smmu });
+    expect(L.iommu_get_domain_for_dev(dev)?.geometry.aperture_end).toBe(2 ** 52 - 1);
+  });
+
   it('a prot with neither READ nor WRITE is -EINVAL in v6.16 (facts §1.1)', () => {
     const { L, domain } = lab('v6.16');
     expect(L.iommu_map(domain, 0x10_0000, 0x8000_0000, 0x1000, L.IOMMU_CACHE)).toBe(-L.EINVAL);

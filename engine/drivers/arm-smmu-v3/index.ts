@@ -231,6 +231,12 @@ export const arm_smmu_v3: IommuDriver<ArmSmmuV3Options> = {
   options,
   arch: 'arm64',
   create(machine: Machine, name: string, opts: ArmSmmuV3Options) {
+    // 40 bits above a 4K page need five 9-bit levels; io-pgtable-arm walks at most four (and an
+    // arm64 kernel with 4K pages has 48-bit VAs, which caps the stage-1 input size anyway).
+    if (opts.ias === 52 && opts.granule === 4096)
+      throw new RangeError(
+        'arm-smmu-v3: ias 52 needs granule 16384 or 65536; with a 4K granule the stage-1 input size is at most 48 bits',
+      );
     const smmu = new ArmSmmuV3(machine, name, arm_smmu_v3, opts);
     // arm_smmu_ops.pgsize_bitmap accumulates every probed SMMU's sizes (a global before v6.9).
     const g = machine.globals(DRIVER);

@@ -185,6 +185,24 @@ describe('s390-iommu DMA window and reserved regions (IOMMU-FACTS §5.7, §3.1)'
     ]);
   });
 
+  it('add_iommu refuses a window that ends before it starts', () => {
+    expect(() => lab('v6.16', { start_dma: 0x2_0000_0000, end_dma: 0x1_0000_0000 })).toThrow(
+      /end_dma \(0x100000000\) is below start_dma \(0x200000000\)/,
+    );
+  });
+
+  it("v6.6: the DMA API is the architecture's own, which the lab does not model: not available", () => {
+    const { L, dev } = lab('v6.6');
+    expect(() => L.dma_map_single(dev, PA, SZ_4K, L.DMA_BIDIRECTIONAL)).toThrow(
+      expect.objectContaining({ name: 'KernelVersionError', message: expect.stringMatching(/pci_dma\.c/) }),
+    );
+    // From v6.7 dma-iommu serves it.
+    const modern = lab('v6.8');
+    expect(modern.L.dma_map_single(modern.dev, PA, SZ_4K, modern.L.DMA_BIDIRECTIONAL)).not.toBe(
+      modern.L.DMA_MAPPING_ERROR,
+    );
+  });
+
   it('a mapping below start_dma is in the aperture, so it is made, but the function faults there', () => {
     const { L, dev, domain } = lab('v6.16');
     const d = domain();
