@@ -11,6 +11,7 @@ import { parse_options } from '../core/options.ts';
 import { iommu_probe_device } from '../core/probe.ts';
 import type { ResvRegion } from '../core/resv.ts';
 import { arm_smmu_v3 } from '../drivers/arm-smmu-v3/index.ts';
+import { s390_iommu } from '../drivers/s390-iommu/index.ts';
 import { virtio_iommu } from '../drivers/virtio-iommu/index.ts';
 import { install_watchers } from './watchers.ts';
 
@@ -101,6 +102,24 @@ describe('map-before-attach-failed', () => {
     expect(fired(m)).toEqual([]);
     // The same map with READ and WRITE is taken before any attach.
     expect(iommu_map(d, 0x10_0000, 0x4000_0000, 0x1000, RW)).toBe(0);
+  });
+
+  it('does not fire for a write-only map on s390 before v6.7, which refuses any map without READ', () => {
+    const m = new Machine('v6.6');
+    install_watchers(m);
+    const zpci = s390_iommu.create(m, 'zpci0', parse_options(s390_iommu.name, s390_iommu.options, {}));
+    m.iommus.push(zpci);
+    iommu_probe_device(m, 'fn0', zpci, {
+      resv: [],
+      group: null,
+      bus: 'pci',
+      trusted: true,
+      default_domain: null,
+    });
+    const d = iommu_domain_alloc(m, 'pci')!;
+    expect(iommu_map(d, 0x1_0000_0000, 0x4000_0000, 0x1000, IOMMU_WRITE)).toBe(-EINVAL);
+    expect(fired(m)).toEqual([]);
+    expect(iommu_map(d, 0x1_0000_0000, 0x4000_0000, 0x1000, RW)).toBe(0);
   });
 
   it('stops watching once disposed', () => {

@@ -9,7 +9,7 @@
  * (the drivers), dma-unmap-mismatch and iova-not-from-allocator (engine/dma).
  */
 import { raise_check } from '../core/checks.ts';
-import { __IOMMU_DOMAIN_PAGING, IOMMU_READ, IOMMU_WRITE, domainTypeName } from '../core/constants.ts';
+import { __IOMMU_DOMAIN_PAGING, IOMMU_READ, domainTypeName } from '../core/constants.ts';
 import { EEXIST, ENOMEM, ERANGE, errnoName } from '../core/errno.ts';
 import { hex } from '../core/format.ts';
 import type { Machine } from '../core/machine.ts';
@@ -38,9 +38,10 @@ function watch_map_before_attach(machine: () => Machine, trace: Trace, index: nu
   const ret = trace.arg(index, F_RET);
   if (ret >= 0 || ALLOWED_ERRORS.has(ret)) return;
   const m = machine();
-  // The rule is about maps a domain should take: one granting neither READ nor WRITE may be
-  // refused for that alone (io-pgtable-arm's -EINVAL), attached or not.
-  if (!(m.map_prot & (IOMMU_READ | IOMMU_WRITE))) return;
+  // The rule is about maps a domain should take: one without READ may be refused for its prot
+  // alone, attached or not (io-pgtable-arm's -EINVAL without READ or WRITE; s390 before v6.7
+  // refuses any map without READ).
+  if (!(m.map_prot & IOMMU_READ)) return;
   const domain = m.domain_by_id.get(trace.arg(index, F_DOMAIN));
   if (!domain || !(domain.type & __IOMMU_DOMAIN_PAGING) || domain.ever_attached || domain.devices.length)
     return;
