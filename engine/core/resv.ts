@@ -7,6 +7,7 @@ import {
   RESV_TYPE_SYSFS,
 } from './constants.ts';
 import type { Device } from './device.ts';
+import { end_fits } from '../mem/phys-mem.ts';
 
 /** struct iommu_resv_region. `type` is an IOMMU_RESV_* number. */
 export interface ResvRegion {
@@ -50,6 +51,10 @@ export function parse_resv_region(spec: unknown, where: string): ResvRegion {
       throw new RangeError(`${where}.${name} must be a non-negative safe integer (got ${String(v)})`);
   }
   if ((length as number) === 0) throw new RangeError(`${where}.length must not be 0`);
+  if (!end_fits(start as number, length as number))
+    throw new RangeError(
+      `${where}: start + length must not pass 2^53 (got ${String(start)} + ${String(length)})`,
+    );
   let t: number | undefined;
   if (
     typeof type === 'number' &&

@@ -67,6 +67,12 @@ describe('argument checks', () => {
         resv: [{ start: 0, length: 0x1000, type: 'nope' as 'direct' }],
       }),
     ).toThrow(/spec.resv\[0\].type/);
+    expect(() =>
+      L.lab.add_device('d', {
+        iommu: L.lab.add_iommu('v', 'arm-smmu-v3'),
+        resv: [{ start: Number.MAX_SAFE_INTEGER, length: 2, type: 'reserved' }],
+      }),
+    ).toThrow(/spec.resv\[0\]: start \+ length must not pass 2\^53/);
   });
 
   it('lab.kernel() after hardware exists says why it cannot change', () => {
