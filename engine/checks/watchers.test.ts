@@ -5,6 +5,7 @@ import { IOMMU_READ, IOMMU_RESV_DIRECT, IOMMU_WRITE } from '../core/constants.ts
 import type { IommuDomain } from '../core/domain.ts';
 import { EINVAL, ENODEV, ERANGE } from '../core/errno.ts';
 import type { KernelName } from '../core/kernel-profile.ts';
+import type { IommuDriver } from '../core/driver.ts';
 import { Machine } from '../core/machine.ts';
 import { iommu_map } from '../core/map.ts';
 import { parse_options } from '../core/options.ts';
@@ -17,12 +18,12 @@ import { install_watchers } from './watchers.ts';
 
 const RW = IOMMU_READ | IOMMU_WRITE;
 
-function lab(kernel: KernelName, resv: ResvRegion[] = []) {
+function lab(kernel: KernelName, resv: ResvRegion[] = [], driver: IommuDriver = arm_smmu_v3) {
   const m = new Machine(kernel);
   const watchers = install_watchers(m);
-  const smmu = arm_smmu_v3.create(m, 'smmu0', parse_options(arm_smmu_v3.name, arm_smmu_v3.options, {}));
-  m.iommus.push(smmu);
-  const dev = iommu_probe_device(m, 'nic0', smmu, {
+  const unit = driver.create(m, 'iommu0', parse_options(driver.name, driver.options, {}));
+  m.iommus.push(unit);
+  const dev = iommu_probe_device(m, 'nic0', unit, {
     resv,
     group: null,
     bus: 'pci',
@@ -51,21 +52,7 @@ describe('map-before-attach-failed', () => {
   });
 
   it('fires when virtio-iommu before v6.16 refuses a map on an unfinalised domain (-EINVAL: map_flags is 0)', () => {
-    const m = new Machine('v6.6');
-    install_watchers(m);
-    const viommu = virtio_iommu.create(
-      m,
-      'viommu0',
-      parse_options(virtio_iommu.name, virtio_iommu.options, {}),
-    );
-    m.iommus.push(viommu);
-    iommu_probe_device(m, 'nic0', viommu, {
-      resv: [],
-      group: null,
-      bus: 'pci',
-      trusted: true,
-      default_domain: null,
-    });
+    const { m } = lab('v6.6', [], virtio_iommu);
     const d = iommu_domain_alloc(m, 'pci')!;
     expect(iommu_map(d, 0x10_0000, 0x4000_0000, 0x1000, RW)).toBe(-EINVAL);
     expect(fired(m)[0].message).toMatch(/virtio-iommu.*-EINVAL/);
@@ -105,17 +92,7 @@ describe('map-before-attach-failed', () => {
   });
 
   it('does not fire for a write-only map on s390 before v6.7, which refuses any map without READ', () => {
-    const m = new Machine('v6.6');
-    install_watchers(m);
-    const zpci = s390_iommu.create(m, 'zpci0', parse_options(s390_iommu.name, s390_iommu.options, {}));
-    m.iommus.push(zpci);
-    iommu_probe_device(m, 'fn0', zpci, {
-      resv: [],
-      group: null,
-      bus: 'pci',
-      trusted: true,
-      default_domain: null,
-    });
+    const { m } = lab('v6.6', [], s390_iommu);
     const d = iommu_domain_alloc(m, 'pci')!;
     expect(iommu_map(d, 0x1_0000_0000, 0x4000_0000, 0x1000, IOMMU_WRITE)).toBe(-EINVAL);
     expect(fired(m)).toEqual([]);
