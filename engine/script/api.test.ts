@@ -77,6 +77,7 @@ describe('argument checks', () => {
 
   it('lab.kernel() after hardware exists says why it cannot change', () => {
     expect(() => L.lab.kernel('v6.6')).toThrow(/before any lab.add_iommu/);
+    expect(() => L.lab.kernel('v6.16')).toThrow(/before any lab.add_iommu/);
     expect(L.lab.kernel()).toBe('v6.16');
   });
 

@@ -82,12 +82,13 @@ export const API: Record<string, ApiEntry> = {
         throw new Error(
           `unknown kernel profile ${describe(name)}; the lab models ${KERNEL_NAMES.join(', ')}`,
         );
+      // SCRIPT-API: picked before any hardware is added, later it throws — even naming the same era.
+      noHardwareYet(ctx, 'lab.kernel()');
       if (name === ctx.machine.profile.name) return name;
       if (ctx.options.fixedKernel)
         throw new Error(
           `the matrix fixed this cell's kernel to ${ctx.machine.profile.name}; lab.kernel('${name}') cannot change it`,
         );
-      noHardwareYet(ctx, 'lab.kernel()');
       ctx.switchKernel(name);
       return name;
     },
