@@ -107,6 +107,28 @@ describe.concurrent('iommu-lab run', () => {
     });
   });
 
+  it('a promise the script rejected and never handled is its error (exit 2); an async failed expectation exit 1', async () => {
+    write(
+      'rejects.ts',
+      "import { lab } from 'iommu-lab';\nlab.kernel();\nPromise.reject(new Error('unhandled'));\n",
+    );
+    const r = await cli('run', 'rejects.ts', '--json');
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.out)).toMatchObject({
+      status: 'error',
+      error: { message: 'in a promise nobody handled: unhandled', line: 3 },
+    });
+    expect(r.err).not.toMatch(/internal error/);
+    write(
+      'async-expect.ts',
+      "import { expect } from 'iommu-lab';\n(async () => {\n  expect(1).toBe(2);\n})();\n",
+    );
+    const e = await cli('run', 'async-expect.ts', '--json');
+    expect(e.code).toBe(1);
+    expect(JSON.parse(e.out)).toMatchObject({ status: 'failed', error: { line: 3 } });
+    expect(e.err).not.toMatch(/internal error/);
+  });
+
   it('exit 2 on a syntax error, at its line and column', async () => {
     const r = await cli('run', 'syntax.ts', '--json');
     expect(r.code).toBe(2);

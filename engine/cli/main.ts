@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { TimeoutError } from '../script/guard.ts';
 import { processIo, type Io } from './io.ts';
+import { claimRejection } from './late-rejections.ts';
 import { MATRIX_HELP, RUN_HELP } from './help.ts';
 import { EXIT, UsageError } from './usage.ts';
 
@@ -83,7 +84,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
 // A script's promise callbacks stopped after its run ended leave TimeoutError rejections behind:
 // expected, and not the command's business.
 process.on('unhandledRejection', (reason) => {
-  if (reason instanceof TimeoutError) return;
+  if (reason instanceof TimeoutError || claimRejection(reason)) return;
   process.stderr.write(
     `iommu-lab: internal error: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}\n`,
   );

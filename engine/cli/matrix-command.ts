@@ -20,6 +20,7 @@ import { readScript, siblingImports } from './files.ts';
 import type { Io } from './io.ts';
 import type { Style } from './report.ts';
 import { MATRIX_HELP } from './help.ts';
+import { settleLateRejections } from './late-rejections.ts';
 import { EXIT, parse, parseList, parseParams, parseTimeout, UsageError } from './usage.ts';
 import { EnginePool } from './worker-pool.ts';
 
@@ -31,16 +32,19 @@ async function runCells(params: MatrixParams, specs: MatrixCellSpec[], jobs: num
   const others = params.files.slice(1);
   if (jobs <= 1 || specs.length < MIN_CELLS_FOR_THREADS) {
     const { runScript } = await import('../script/run-script.ts');
-    return specs.map((spec) => {
+    const cells: MatrixCell[] = [];
+    for (const spec of specs) {
       const r = runScript({
         fileName: entry.name,
         source: entry.source,
         files: others,
         ...cellRunParams(params, spec),
       });
+      await settleLateRejections(r);
       r.session?.dispose(); // its memory goes to the next cell's lab
-      return cellFromResult(spec, r);
-    });
+      cells.push(cellFromResult(spec, r));
+    }
+    return cells;
   }
   const pool = new EnginePool(Math.min(jobs, specs.length));
   try {

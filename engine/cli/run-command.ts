@@ -11,6 +11,7 @@
 import type { RunResult } from '../host/protocol.ts';
 import type { RunOptions } from '../script/run-script.ts';
 import { readScript, SourceCache } from './files.ts';
+import { settleLateRejections } from './late-rejections.ts';
 import type { Io } from './io.ts';
 import { consoleForJson, formatRun, jsonRecord } from './report.ts';
 import { RUN_HELP } from './help.ts';
@@ -76,6 +77,7 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
   const results: RunResult[] = [];
   for (const job of jobs) {
     const r = runScript({ ...job.options, timeoutMs });
+    await settleLateRejections(r);
     const { session, ...raw } = r;
     session?.dispose(); // its memory goes to the next file's lab
     const result: RunResult = {

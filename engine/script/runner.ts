@@ -76,6 +76,13 @@ export interface RunOptions extends LabModuleOptions {
 export interface ScriptResult<S extends RunnerSession = RunnerSession> extends RunResult {
   /** The live lab, for the host's later queries; undefined when the lab could not even be created. */
   session: S | undefined;
+  /**
+   * A promise the script rejected and never handled (`Promise.reject(e)`, an async function that
+   * threw before its first await) surfaces only after the run returned: the host hands the reason
+   * here, and the result becomes an error at the line that threw, unless the reason is one the
+   * run already reported (a failed expectation) or the guard's own stop of a late callback.
+   */
+  settleRejection(reason: unknown): void;
 }
 
 /** The host's clock, taken before any script runs (compartments have none). */
@@ -127,7 +134,7 @@ export function runScriptWith<S extends RunnerSession>(
       error ??= { message: `engine error while collecting results: ${errorText(e)}` };
       status = 'error';
     }
-    return {
+    const result = {
       file: opts.fileName,
       status,
       expectations: { ...counts },
@@ -142,7 +149,24 @@ export function runScriptWith<S extends RunnerSession>(
       kernel,
       ...extra,
       session,
-    };
+    } as ScriptResult<S>;
+    // Not enumerable: results are spread and posted across threads, and a function cannot be.
+    Object.defineProperty(result, 'settleRejection', {
+      value(reason: unknown) {
+        if (RunGuard.isGuardError(reason) || reason instanceof ExpectationError || result.status === 'error')
+          return;
+        const site = guard.lastThrown;
+        const pos = where(reason) ?? (site && Object.is(site.value, reason) ? where(site.site) : undefined);
+        const name = errorName(reason);
+        result.status = 'error';
+        result.error = {
+          message: `in a promise nobody handled: ${errorText(reason)}`,
+          ...(name ? { name } : {}),
+          ...pos,
+        };
+      },
+    });
+    return result;
   };
 
   const started = now();
