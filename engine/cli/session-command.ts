@@ -4,9 +4,10 @@
  * Running one is `iommu-lab run <file>.iommulab` (run-command.ts).
  */
 import { existsSync } from 'node:fs';
-import { basename } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import {
   FORMAT_VERSION,
+  loadSession,
   newSession,
   SCRIPT_NAME_RE,
   serializeSession,
@@ -77,7 +78,7 @@ function sessionNew(argv: string[], io: Io): number {
         `session new: ${path}: a tab needs a file name such as main.ts (letters, digits, _ . -; ending in .ts or .js)`,
       );
     const prev = from.get(name);
-    if (prev !== undefined && prev !== path)
+    if (prev !== undefined && resolve(prev) !== resolve(path))
       throw new UsageError(`session new: ${path} and ${prev} would both be the tab '${name}'`);
     if (prev === undefined) {
       from.set(name, path);
@@ -90,11 +91,11 @@ function sessionNew(argv: string[], io: Io): number {
   }
   const added: string[] = [];
   for (const path of positionals)
-    for (const f of siblingImports(path, readScript(path)))
-      if (!from.has(f.name)) {
-        add(f.name, f.source, f.name);
-        added.push(f.name);
-      }
+    for (const f of siblingImports(path, readScript(path))) {
+      const known = from.has(f.name);
+      add(f.name, f.source, join(dirname(path), f.name)); // two different files of one name are refused
+      if (!known) added.push(f.name);
+    }
 
   const active = values.active ?? scripts[0]!.name;
   if (!from.has(active))
@@ -110,6 +111,9 @@ function sessionNew(argv: string[], io: Io): number {
     ...(values.notes !== undefined ? { notes: values.notes } : {}),
   });
   const text = serializeSession(session);
+  // What the lab would refuse to load is not written (the schema's limits: tabs, names, params).
+  const loaded = loadSession(text);
+  if (!loaded.ok) throw new UsageError(`session new: the session would not load: ${loaded.error.message}`);
   try {
     writeFileAtomic(out, text);
   } catch (e) {

@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import {
   copyFileSync,
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
@@ -142,6 +143,30 @@ describe.concurrent('iommu-lab session new', () => {
     expect(run.code).toBe(0);
     expect(run.out).toMatch(/^✓ lib\.iommulab#uses-lib\.ts .*1 passed/m);
     expect(run.out).not.toContain('util.ts');
+  });
+
+  it('refuses two different imported files of one name, and what the lab would not load', async () => {
+    mkdirSync(join(dir, 'twoA'), { recursive: true });
+    mkdirSync(join(dir, 'twoB'), { recursive: true });
+    write('twoA/helper.ts', "export const h = 'A';\n");
+    write('twoB/helper.ts', "export const h = 'B';\n");
+    write('twoA/a.ts', "import { h } from './helper';\nconsole.log(h);\n");
+    write('twoB/b.ts', "import { h } from './helper';\nconsole.log(h);\n");
+    const two = await cli('session', 'new', 'twoA/a.ts', 'twoB/b.ts', '-o', 'two.iommulab');
+    expect(two.code).toBe(3);
+    expect(two.err).toMatch(/twoB\/helper\.ts and twoA\/helper\.ts would both be the tab 'helper\.ts'/);
+    const long = await cli(
+      'session',
+      'new',
+      'helper.ts',
+      '-o',
+      'long.iommulab',
+      '--param',
+      `p=${'v'.repeat(70_000)}`,
+    );
+    expect(long.code).toBe(3);
+    expect(long.err).toMatch(/session new: the session would not load: .*params\.p/);
+    expect(existsSync(join(dir, 'long.iommulab'))).toBe(false);
   });
 
   it('refuses to replace a file unless told to', async () => {
