@@ -182,6 +182,20 @@ describe.concurrent('iommu-lab run', () => {
     const r = await cli('run', 'uses-helper.ts');
     expect(r.out + r.err).toMatch(/✓ uses-helper\.ts/);
     expect(r.code).toBe(0);
+    // './helper.js' names helper.ts, as TypeScript's ES modules write it.
+    write(
+      'uses-helper-js.ts',
+      readFileSync(join(dir, 'uses-helper.ts'), 'utf8').replace("'./helper'", "'./helper.js'"),
+    );
+    expect((await cli('run', 'uses-helper-js.ts')).code).toBe(0);
+  });
+
+  it("--param takes any word as a name, '__proto__' too", async () => {
+    write(
+      'proto.ts',
+      "import { lab, expect } from 'iommu-lab';\nexpect(Object.keys(lab.params)).toEqual(['__proto__']);\nexpect(lab.params['__proto__']).toBe('x');\n",
+    );
+    expect((await cli('run', 'proto.ts', '--param', '__proto__=x')).code).toBe(0);
   });
 
   it.each([
@@ -275,6 +289,25 @@ describe.concurrent('iommu-lab matrix', () => {
     expect(human.out).toMatch(/^arm-smmu-v3\s+✓ passed\s+✓ passed$/m);
     expect(human.out).toMatch(/^amd-iommu\s+✗ failed\s+✓ passed$/m);
     expect(human.out).toContain('amd-iommu × v6.6  matrix.ts:3:');
+  });
+
+  it('an error inside an imported helper is placed in that file', async () => {
+    write('badhelper.ts', "export function f() {\n  throw new Error('in helper');\n}\n");
+    write('usesbad.ts', "import { f } from './badhelper';\nf();\n");
+    for (const jobs of ['1', '4']) {
+      const r = await cli(
+        'matrix',
+        'usesbad.ts',
+        '--drivers',
+        'arm-smmu-v3,amd-iommu',
+        '--kernels',
+        'v6.8,v6.16',
+        '--jobs',
+        jobs,
+      );
+      expect(r.code).toBe(2);
+      expect(r.out).toContain('arm-smmu-v3 × v6.8  badhelper.ts:2:9: in helper');
+    }
   });
 
   it('exit 0 when every cell passes', async () => {

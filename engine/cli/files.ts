@@ -31,8 +31,8 @@ export class SourceCache {
   /** The runner's `resolveFile` for a script at `entry`: `./name` read from its folder. */
   resolverFor(entry: string): (spec: string) => SourceFile | undefined {
     return (spec) => {
-      const base = join(dirname(entry), spec);
-      for (const candidate of [base, `${base}.ts`, `${base}.js`]) {
+      const dir = dirname(entry);
+      for (const candidate of importCandidates(spec).map((n) => join(dir, n))) {
         try {
           if (!statSync(candidate).isFile()) continue;
         } catch {
@@ -51,6 +51,16 @@ export class SourceCache {
 const IMPORT_SPEC = /(?:\bfrom\s*|\brequire\s*\(\s*|\bimport\s*)(['"])(\.\/[^'"]+)\1/g;
 
 /**
+ * The file names an import of `spec` may mean, in order: as written, with .ts or .js added, and
+ * for `name.js` the `name.ts` it stands for (TypeScript's ES-module convention).
+ */
+function importCandidates(spec: string): string[] {
+  const out = [spec, `${spec}.ts`, `${spec}.js`];
+  if (spec.endsWith('.js')) out.push(`${spec.slice(0, -3)}.ts`);
+  return out;
+}
+
+/**
  * The `./name` files a script imports, directly or through each other, read from its folder and
  * named as the script writes them (`helper.ts` for `./helper`), for runs that cannot read the disk
  * themselves (worker threads).
@@ -61,7 +71,7 @@ export function siblingImports(entry: string, source: string): SourceFile[] {
   const visit = (src: string) => {
     for (const m of src.matchAll(IMPORT_SPEC)) {
       const spec = m[2].slice(2);
-      for (const name of [spec, `${spec}.ts`, `${spec}.js`]) {
+      for (const name of importCandidates(spec)) {
         if (out.has(name)) break;
         const path = join(dir, name);
         try {

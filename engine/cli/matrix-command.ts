@@ -109,7 +109,7 @@ export function formatMatrix(file: string, m: MatrixResult, st: Style): string {
   if (bad.length) {
     lines.push('');
     for (const c of bad) {
-      const at = c.line !== undefined ? `${file}:${c.line}:${c.column ?? 1}: ` : '';
+      const at = c.line !== undefined ? `${c.file ?? file}:${c.line}:${c.column ?? 1}: ` : '';
       lines.push(
         `${paint(c.status, `${c.driver} × ${c.kernel}`, st)}  ${at}${(c.detail ?? '').split('\n')[0]}`,
       );

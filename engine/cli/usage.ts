@@ -38,7 +38,13 @@ export function parseParams(list: string[] | undefined): Record<string, string> 
     const name = eq < 0 ? '' : p.slice(0, eq);
     if (!/^[A-Za-z_][\w.-]*$/.test(name))
       throw new UsageError(`bad --param '${p}' (want name=value, the name a word)`);
-    out[name] = p.slice(eq + 1);
+    // A plain assignment would set the prototype for '__proto__' and lose the param.
+    Object.defineProperty(out, name, {
+      value: p.slice(eq + 1),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   }
   return out;
 }

@@ -64,6 +64,7 @@ export function cellFromResult(cell: MatrixCellSpec, r: RunResult): MatrixCell {
   };
   if (r.error) {
     out.detail = r.error.message;
+    if (r.error.file !== undefined && r.error.file !== r.file) out.file = r.error.file;
     if (r.error.line !== undefined) out.line = r.error.line;
     if (r.error.column !== undefined) out.column = r.error.column;
   }

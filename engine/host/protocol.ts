@@ -244,6 +244,8 @@ export interface MatrixCell {
   status: MatrixCellStatus;
   /** First failed expectation, or the error, or the reason it is not available. */
   detail?: string;
+  /** The file the line is in, when it is not the scenario itself (an imported helper). */
+  file?: string;
   line?: number;
   column?: number;
   expectations: { passed: number; failed: number };
