@@ -169,6 +169,29 @@ describe('matchers', () => {
     vexpect(fails(() => expect({}).not.toBeInstanceOf(Error))).toBeUndefined();
   });
 
+  it('toMatchObject wants every key it names, undefined ones too (Jest subset rules)', () => {
+    vexpect(fails(() => expect({ a: 1 }).toMatchObject({ a: 1, b: undefined }))).toBe(
+      'expected { a: 1 } to match { a: 1, b: undefined }\n  first difference at b: expected undefined but it is missing',
+    );
+    vexpect(
+      fails(() => expect({ a: 1, b: undefined }).toMatchObject({ a: 1, b: undefined })),
+    ).toBeUndefined();
+    // toEqual still takes an undefined property for an absent one.
+    vexpect(fails(() => expect({ a: 1 }).toEqual({ a: 1, b: undefined }))).toBeUndefined();
+  });
+
+  it('a matcher the lab lacks is named, with the ones it has', () => {
+    const m = expect(1) as unknown as Record<string, () => void>;
+    vexpect(() => m.toStrictEqual()).toThrow(/toStrictEqual is not a matcher.*toBe, toEqual/);
+    const n = expect(1).not as unknown as Record<string, () => void>;
+    vexpect(() => n.toBeOne()).toThrow(TypeError);
+    vexpect(fails(() => expect(1).not.toBe(2))).toBeUndefined();
+  });
+
+  it('toHaveLength takes a length', () => {
+    vexpect(() => expect([1]).toHaveLength('1' as unknown as number)).toThrow(/takes a length.*"1"/);
+  });
+
   it('truthiness', () => {
     vexpect(fails(() => expect(1).toBeTruthy())).toBeUndefined();
     vexpect(fails(() => expect(null).toBeFalsy())).toBeUndefined();

@@ -64,6 +64,9 @@ interface Difference {
   actual: unknown;
 }
 
+/** The `actual` of a difference where the property is not there at all. */
+const MISSING = Symbol('missing');
+
 /**
  * Deep equality in the manner of Jest's `toEqual`: properties holding `undefined` count as absent,
  * object classes are not compared, NaN equals NaN, and a typed array equals a plain array with
@@ -131,7 +134,14 @@ function difference(
     }
     return undefined;
   }
-  const aEntries = new Map(entriesOf(a).filter(([, v]) => v !== undefined));
+  const aAll = entriesOf(a);
+  const aEntries = new Map(aAll.filter(([, v]) => v !== undefined));
+  // toEqual takes an undefined property for an absent one; toMatchObject, as Jest's subset check
+  // does, wants every key it names to be there, `undefined` ones too.
+  if (subset)
+    for (const [k, v] of entriesOf(e))
+      if (v === undefined && !aAll.some(([ak]) => ak === k))
+        return { path: keyPath(path, k), expected: undefined, actual: MISSING };
   const eEntries = entriesOf(e).filter(([, v]) => v !== undefined);
   if (!subset) {
     const eKeys = new Set(eEntries.map(([k]) => k));
@@ -148,7 +158,8 @@ function difference(
 
 function differenceText(d: Difference | undefined): string {
   if (!d || d.path === '') return '';
-  return `\n  first difference at ${d.path.replace(/^\./, '')}: expected ${describe(d.expected)} but got ${describe(d.actual)}`;
+  const got = d.actual === MISSING ? 'it is missing' : `got ${describe(d.actual)}`;
+  return `\n  first difference at ${d.path.replace(/^\./, '')}: expected ${describe(d.expected)} but ${got}`;
 }
 
 /** Fields are #private so a script sees only the matchers (and cannot reach the runner's hooks). */
@@ -164,7 +175,7 @@ class Assertion {
   }
 
   get not(): Assertion {
-    return freeze(this.#hooks, new Assertion(this.#actual, !this.#negated, this.#hooks));
+    return guard(this.#hooks, new Assertion(this.#actual, !this.#negated, this.#hooks));
   }
 
   /** Report the outcome; `pass` is the un-negated result, `msg`/`notMsg` the failure texts. */
@@ -177,7 +188,7 @@ class Assertion {
     }
     const error = new ExpectationError(this.#negated ? notMsg() : msg(), name);
     this.#hooks.record({ passed: false, matcher: name, message: error.message, error });
-    throw freeze(this.#hooks, error);
+    throw this.#hooks.freeze ? this.#hooks.freeze(error) : error;
   }
 
   toBe(expected: unknown): void {
@@ -278,6 +289,8 @@ class Assertion {
     const len = a === null || a === undefined ? undefined : a.length;
     if (typeof len !== 'number')
       throw new TypeError(`toHaveLength(): ${describe(this.#actual)} has no length`);
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0)
+      throw new TypeError(`toHaveLength() takes a length (an integer ≥ 0), got ${describe(n)}`);
     this.#settle(
       'toHaveLength',
       len === n,
@@ -411,8 +424,27 @@ class Assertion {
   }
 }
 
-function freeze<T>(hooks: ExpectHooks, v: T): T {
-  return hooks.freeze ? hooks.freeze(v) : v;
+/** The matchers and `not`, as a script may name them. */
+const MEMBERS = new Set(Object.getOwnPropertyNames(Assertion.prototype).filter((n) => n !== 'constructor'));
+
+/**
+ * What a script gets from `expect()`: the assertion behind a proxy that answers a name it lacks
+ * (a Jest matcher the lab has not, a typo) with an error naming the matchers there are, where the
+ * engine would say "….toBeOne is not a function" about its own rewritten call.
+ */
+function guard(hooks: ExpectHooks, a: Assertion): Assertion {
+  const guarded = new Proxy(a, {
+    get(target, key) {
+      if (typeof key === 'string' && !MEMBERS.has(key) && key !== 'then' && !(key in Object.prototype))
+        throw new TypeError(
+          `expect(…).${key} is not a matcher of the lab's expect; it has ${[...MEMBERS].filter((m) => m !== 'not').join(', ')} and .not`,
+        );
+      const v: unknown = Reflect.get(target, key, target);
+      // Methods run on the assertion itself: its #private fields are not the proxy's.
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+  return hooks.freeze ? hooks.freeze(guarded) : guarded;
 }
 
 export type Matchers = Omit<Assertion, never>;
@@ -420,6 +452,6 @@ export type Matchers = Omit<Assertion, never>;
 /** Build the script's `expect` for one run. */
 export function createExpect(hooks: ExpectHooks): (actual: unknown) => Matchers {
   return function expect(actual: unknown): Matchers {
-    return freeze(hooks, new Assertion(actual, false, hooks));
+    return guard(hooks, new Assertion(actual, false, hooks));
   };
 }
