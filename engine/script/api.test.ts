@@ -135,6 +135,19 @@ describe('iommu_detach_group', () => {
   });
 });
 
+describe('iommu_domain_free', () => {
+  it('a freed domain cannot be used again: every call naming it throws, a second free too', () => {
+    const { L, dev } = lab();
+    const d = L.iommu_paging_domain_alloc(dev) as Api.IommuDomain;
+    L.iommu_domain_free(d);
+    const freed = /domain: domain \d+ was freed by iommu_domain_free/;
+    expect(() => L.iommu_map(d, 0x10_0000, 0x8000_0000, 0x1000, 3)).toThrow(freed);
+    expect(() => L.iommu_attach_device(d, dev)).toThrow(freed);
+    expect(() => L.iommu_domain_free(d)).toThrow(freed);
+    expect(L.lab.checks()).toEqual([]);
+  });
+});
+
 describe('iommu_pgsize (facts §2.2)', () => {
   it("gives the first step of facts' example, and stops the script where Linux BUG()s", () => {
     const { L, domain } = lab();

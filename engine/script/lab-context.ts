@@ -209,7 +209,12 @@ export class LabContext implements ArgResolver {
 
   domain(v: unknown, arg = 'domain'): IommuDomain {
     const x = this.handles.internal(v);
-    if (x instanceof IommuDomain) return x;
+    if (x instanceof IommuDomain) {
+      // In Linux the memory is gone: whatever happened next would be a use-after-free.
+      if (x.freed)
+        throw new Error(`${arg}: domain ${x.id} was freed by iommu_domain_free and cannot be used again`);
+      return x;
+    }
     throw new TypeError(
       `${arg} must be an IommuDomain (got ${this.handles.isErrPtr(v) ? 'an error pointer: check IS_ERR() first' : describe(v)})`,
     );
