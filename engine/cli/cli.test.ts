@@ -200,6 +200,7 @@ describe.concurrent('iommu-lab run', () => {
 
   it.each([
     [['run', 'nope.ts'], /no such file: nope\.ts/],
+    [['run', '.'], /\. is a folder; give the scenario files in it/],
     [['run'], /at least one script/],
     [['run', 'pass.ts', '--frobnicate'], /unknown option '--frobnicate'/],
     [['run', 'pass.ts', '--kernel', 'v5.4'], /unknown kernel 'v5\.4'/],

@@ -5,13 +5,15 @@ import type { SourceFile } from '../host/protocol.ts';
 import { UsageError } from './usage.ts';
 
 export function readScript(path: string): string {
-  let isFile = false;
+  let kind: 'file' | 'folder' | 'other' | 'missing' = 'missing';
   try {
-    isFile = statSync(path).isFile();
+    const st = statSync(path);
+    kind = st.isFile() ? 'file' : st.isDirectory() ? 'folder' : 'other';
   } catch {
     // missing
   }
-  if (!isFile) throw new UsageError(`no such file: ${path}`);
+  if (kind === 'folder') throw new UsageError(`${path} is a folder; give the scenario files in it`);
+  if (kind !== 'file') throw new UsageError(`no such file: ${path}`);
   if (path.toLowerCase().endsWith('.iommulab'))
     // `run` handles session files itself (run-command.ts); elsewhere a script is wanted.
     throw new UsageError(`${path} is a session file; give a scenario script here`);

@@ -114,6 +114,8 @@ function sessionNew(argv: string[], io: Io): number {
   // What the lab would refuse to load is not written (the schema's limits: tabs, names, params).
   const loaded = loadSession(text);
   if (!loaded.ok) throw new UsageError(`session new: the session would not load: ${loaded.error.message}`);
+  if (!existsSync(dirname(out) || '.'))
+    throw new UsageError(`session new: cannot write ${out}: the folder ${dirname(out)} does not exist`);
   try {
     writeFileAtomic(out, text);
   } catch (e) {

@@ -196,7 +196,10 @@ describe.concurrent('iommu-lab session new', () => {
       ['session', 'new', 'main.ts', '-o', 'x.iommulab', '--active', 'other.ts'],
       /--active 'other\.ts' is not one of the scripts/,
     ],
-    [['session', 'new', 'main.ts', '-o', 'no-such-dir/x.iommulab'], /cannot write no-such-dir\/x\.iommulab/],
+    [
+      ['session', 'new', 'main.ts', '-o', 'no-such-dir/x.iommulab'],
+      /cannot write no-such-dir\/x\.iommulab: the folder no-such-dir does not exist$/m,
+    ],
     [['session', 'frob'], /unknown subcommand 'frob'/],
   ])('bad usage %j: exit 3, one line', async (args, reason) => {
     const r = await cli(...args);
