@@ -17,7 +17,15 @@ import { ev } from './trace-events.ts';
 export function register_domain(machine: Machine, domain: IommuDomain): void {
   machine.domains.push(domain);
   machine.domain_by_id.set(domain.id, domain);
-  const t = machine.trace;
+}
+
+/**
+ * The trace's iommu_domain_alloc, once the domain's type is final: after the core set it for a
+ * domain a driver handed back (a driver's paging allocation does not know DMA from UNMANAGED), or
+ * when a static domain is made.
+ */
+function announce_domain(domain: IommuDomain): void {
+  const t = domain.machine.trace;
   t.emit(ev.domain_alloc, domain.id, domain.type, t.str(domain.owner.name), t.str(domain.iommu?.name ?? ''));
 }
 
@@ -38,6 +46,7 @@ export function static_domain<D extends IommuDomain>(
     d = make();
     d.is_static = true;
     if (!machine.domain_by_id.has(d.id)) register_domain(machine, d);
+    announce_domain(d);
     g[key] = d;
   }
   return d;
@@ -61,6 +70,7 @@ export function next_domain_id(machine: Machine): number {
 function iommu_domain_init(domain: IommuDomain, type: number, driver: IommuDriver): IommuDomain {
   domain.type = type;
   if (!domain.pgsize_bitmap) domain.pgsize_bitmap = driver.global_pgsize_bitmap(domain.machine);
+  announce_domain(domain);
   return domain;
 }
 

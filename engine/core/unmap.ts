@@ -6,6 +6,8 @@ import { hex } from './format.ts';
 import { IommuIotlbGather, iommu_iotlb_gather_init, iommu_iotlb_sync } from './gather.ts';
 import { bitmap_min_size, iommu_pgsize_into, mod_pow2, type PgsizeResult } from './pgsize.ts';
 import { ev } from './trace-events.ts';
+import { ev as pte_ev } from '../pgtable/trace-events.ts';
+import type { Trace } from '../trace/trace.ts';
 
 /** The unmap loop's iommu_pgsize answer (one object for every step). */
 const pg: PgsizeResult = { pgsize: 0, count: 0 };
@@ -24,6 +26,7 @@ export function __iommu_unmap(
   if (mod_pow2(iova, min) || mod_pow2(size, min)) return 0;
 
   const t = domain.machine.trace;
+  const first = t.length;
   let unmapped = 0;
   while (unmapped < size) {
     const cur = iova + unmapped;
@@ -39,12 +42,23 @@ export function __iommu_unmap(
     unmapped += got;
   }
   t.emit(ev.unmap, domain.id, iova, size, unmapped);
-  if (unmapped > size)
-    raise_check(
-      domain.machine,
-      'partial-unmap-of-large-page',
-      `unmap [${hex(iova)}, +${hex(size)}) on domain ${domain.id} removed ${hex(unmapped)} bytes: the driver dropped a larger mapping whole`,
-    );
+  if (unmapped > size) {
+    // More than asked for: a larger leaf dropped whole, or (VT-d) a hole reported at the size of
+    // the level where the walk stopped. The page table's events since the call tell which.
+    const hole = first_hole(t, first);
+    if (hole >= 0)
+      raise_check(
+        domain.machine,
+        'unmap-of-hole',
+        `unmap [${hex(iova)}, +${hex(size)}) on domain ${domain.id}: nothing was mapped at ${hex(hole)}, yet ${domain.owner.name} reported ${hex(unmapped)} bytes unmapped (the size of the level where its walk stopped)`,
+      );
+    else
+      raise_check(
+        domain.machine,
+        'partial-unmap-of-large-page',
+        `unmap [${hex(iova)}, +${hex(size)}) on domain ${domain.id} removed ${hex(unmapped)} bytes: the driver dropped a larger mapping whole`,
+      );
+  }
   return unmapped;
 }
 
@@ -99,4 +113,10 @@ export function iommu_iova_to_phys(domain: IommuDomain, iova: number): number {
   if (domain.type === IOMMU_DOMAIN_IDENTITY) return iova;
   if (domain.type === IOMMU_DOMAIN_BLOCKED) return 0;
   return domain.ops.iova_to_phys?.(domain, iova) ?? 0;
+}
+
+/** The IOVA of the first hole a page table reported since event `from`, or -1. */
+function first_hole(t: Trace, from: number): number {
+  for (let i = from; i < t.length; i++) if (t.idAt(i) === pte_ev.unmap_hole.id) return t.arg(i, 1);
+  return -1;
 }

@@ -932,7 +932,8 @@ export class IoPgtable {
     let size = pgsize * pgcount;
     const cover = this.limit;
     if (iova < this.iova_bias || iova >= cover) return 0; // pfn_to_dma_pte: beyond the domain's width
-    this.find(iova);
+    // Nothing mapped at iova: the size is still the level's where the walk stopped.
+    if (this.find(iova) !== KIND_LEAF) this.emit_hole(iova, this.f_lvl);
     const lsize = POW2[this.shift[this.f_lvl]];
     if (size < lsize) size = lsize;
     const last = iova + size - 1;

@@ -173,6 +173,19 @@ describe('lab.trace()', () => {
     expect(L.lab.trace().slice(0, second.length)).toEqual(second);
     expect(Object.isFrozen(second[0])).toBe(true);
   });
+
+  it('iommu_domain_alloc carries the type the core gave the domain (DMA-FQ, not the driver UNMANAGED)', () => {
+    const L = createLabModule({}).exports as unknown as typeof Api;
+    const smmu = L.lab.add_iommu('smmu0', 'arm-smmu-v3');
+    const dev = L.lab.add_device('dev0', { iommu: smmu, default_domain: 'dma-fq' });
+    const def = L.iommu_get_domain_for_dev(dev)!;
+    const paging = L.iommu_paging_domain_alloc(dev) as Api.IommuDomain;
+    const allocs = L.lab.trace().filter((e) => e.name === 'iommu_domain_alloc');
+    expect(allocs.map((e) => [e.domain, e.type])).toEqual([
+      [def.id, L.IOMMU_DOMAIN_DMA_FQ],
+      [paging.id, L.IOMMU_DOMAIN_UNMANAGED],
+    ]);
+  });
 });
 
 describe('handles', () => {

@@ -127,6 +127,22 @@ describe('intel-iommu partial unmap (IOMMU-FACTS §7.7, §2.3)', () => {
       expect(L.lab.checks().some((c) => c.id === 'partial-unmap-of-large-page')).toBe(true);
       expect([...internal(d).pgtbl!.leaves()]).toHaveLength(0);
     });
+
+    it(`${kernel}: unmapping a hole returns the size of the level where the walk stopped; the lab calls it a hole`, () => {
+      const { L, dev, domain } = lab(kernel);
+      const d = domain();
+      L.iommu_attach_device(d, dev);
+      expect(L.iommu_map(d, 0x7000_0000, 0x4000_0000, SZ_4K, RW)).toBe(0);
+      // intel_iommu_unmap: pfn_to_dma_pte stops at the empty level-2 entry, so 2M "unmapped".
+      expect(L.iommu_unmap(d, 0x5000_0000, SZ_4K)).toBe(SZ_2M);
+      expect(
+        L.lab
+          .checks()
+          .map((c) => c.id)
+          .filter((id) => id.startsWith('unmap') || id.startsWith('partial')),
+      ).toEqual(['unmap-of-hole']);
+      expect(L.iommu_iova_to_phys(d, 0x7000_0000)).toBe(0x4000_0000);
+    });
   }
 });
 
