@@ -25,6 +25,12 @@ test('the checks panel lists a fired rule with its step, opens its doc page and 
   await row.getByTestId('check-step').click();
   await expect(page.getByTestId('steps')).toHaveText(`step 6 / ${total}`);
   await expect(row.getByTestId('check-step')).toHaveClass(/current/);
+  await expect(page.getByTestId('checks-count')).toHaveText('1 of 1 check fired by step 6');
+  // One step back the rule has not fired yet: the panel says so, like every other panel.
+  await page.keyboard.press('Shift+F10');
+  await expect(page.getByTestId('steps')).toHaveText(`step 5 / ${total}`);
+  await expect(page.getByTestId('checks-count')).toHaveText('0 of 1 check fired by step 5');
+  await expect(row).toHaveClass(/later/);
 });
 
 test('a rule turned off is not checked in the next run', async ({ page }) => {
