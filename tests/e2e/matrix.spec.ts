@@ -52,12 +52,14 @@ test('a matrix run fills the table: pass, fail with the first failed expectation
   await cell('intel-iommu', 'v6.6').click();
   await expect(page.getByTestId('outcome')).toHaveText('failed', { timeout: 30_000 });
   await expect(cell('intel-iommu', 'v6.6')).toHaveClass(/opened/);
+  // The kernel selector keeps the next run's profile; the status bar says which one this run had.
+  await expect(page.getByTestId('ran-kernel')).toHaveText('ran on v6.6');
   await showPanel(page, 'console');
   await expect(consoleRows(page).first()).toContainText('kernel v6.6 · driver=intel-iommu');
   await showPanel(page, 'trace');
   await page.getByTestId('trace-search').fill('driver=intel-iommu');
   await expect(page.getByTestId('trace-rows').locator('.row').first()).toContainText(
-    'iommu_domain_alloc domain=1 type=3 driver=intel-iommu',
+    'iommu_domain_alloc domain=1 type=11 driver=intel-iommu', // the x86 default: DMA-FQ
   );
 });
 
