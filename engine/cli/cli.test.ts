@@ -292,6 +292,31 @@ describe.concurrent('iommu-lab matrix', () => {
     expect(human.out).toContain('amd-iommu × v6.6  matrix.ts:3:');
   });
 
+  it('a promise a cell rejected and never handled is its error, on threads too', async () => {
+    write(
+      'rejects-cell.ts',
+      "import { lab } from 'iommu-lab';\nlab.kernel();\nPromise.reject(new Error('unhandled'));\n",
+    );
+    for (const jobs of ['1', '4']) {
+      const r = await cli(
+        'matrix',
+        'rejects-cell.ts',
+        '--drivers',
+        'arm-smmu-v3,amd-iommu',
+        '--kernels',
+        'v6.8,v6.16',
+        '--jobs',
+        jobs,
+        '--json',
+      );
+      expect(r.code).toBe(2);
+      const cells = JSON.parse(r.out).cells as { status: string; detail: string; line: number }[];
+      expect(cells.map((c) => [c.status, c.detail, c.line])).toEqual(
+        Array(4).fill(['error', 'in a promise nobody handled: unhandled', 3]),
+      );
+    }
+  });
+
   it('an error inside an imported helper is placed in that file', async () => {
     write('badhelper.ts', "export function f() {\n  throw new Error('in helper');\n}\n");
     write('usesbad.ts', "import { f } from './badhelper';\nf();\n");

@@ -81,7 +81,11 @@ export interface RunInput {
   onProgress?(p: { steps: number; elapsedMs: number }): void;
 }
 
-export type RunFn = (input: RunInput) => RunResult & { session: HostSession | undefined };
+export type RunFn = (input: RunInput) => RunResult & {
+  session: HostSession | undefined;
+  /** A rejection the run left unhandled, surfacing after it returned (ScriptResult.settleRejection). */
+  settleRejection?(reason: unknown): void;
+};
 
 /** Runs matrix cells somewhere else (worker threads); the host runs them in turn without one. */
 export type CellRunner = (
@@ -104,6 +108,11 @@ export interface HostOptions {
    * time-travel checkpoints after a run in small slices between requests; otherwise seeks build them.
    */
   yieldToHost?(): Promise<void>;
+  /**
+   * Wait until the environment has reported the promise rejections a run left unhandled (Node:
+   * setImmediate); it hands them to `claimRejection`. Without it, they are the environment's.
+   */
+  nextTurn?(): Promise<void>;
 }
 
 /** One slice of background checkpoint building (ms). */
@@ -129,6 +138,8 @@ function traceSchema(): TraceSchema {
 export class EngineHost {
   private session: HostSession | undefined;
   private last: RunResult | undefined;
+  /** The run whose late rejections are being collected (see claimRejection). */
+  private settling: ReturnType<RunFn> | null = null;
   private currentStep = 0;
   /** The CSV export in progress, so the next window continues the same generator. */
   private csvCursor:
@@ -217,7 +228,7 @@ export class EngineHost {
         // Reached only when no run is going on (runs are synchronous): nothing to stop.
         return this.ok(req.id, { stopped: false });
       case 'run':
-        return this.ok(req.id, this.runFiles(req.id, req));
+        return this.ok(req.id, await this.runFiles(req.id, req));
       case 'query':
         return this.query(req.id, req.query);
       case 'seek':
@@ -227,7 +238,17 @@ export class EngineHost {
     }
   }
 
-  private runFiles(runId: number, p: Extract<Request, { type: 'run' }>): RunResult {
+  /**
+   * The environment's unhandled-rejection handler asks first: true when the run being settled takes
+   * the rejection as its own error (see RunFn.settleRejection).
+   */
+  claimRejection(reason: unknown): boolean {
+    if (!this.settling) return false;
+    this.settling.settleRejection?.(reason);
+    return true;
+  }
+
+  private async runFiles(runId: number, p: Extract<Request, { type: 'run' }>): Promise<RunResult> {
     const entry = p.files.find((f) => f.name === p.entry)!;
     this.event({ type: 'event', event: 'run-started', runId, entry: p.entry, kernel: p.kernel ?? 'v6.16' });
 
@@ -266,6 +287,14 @@ export class EngineHost {
       },
     });
     flush();
+    if (this.opts.nextTurn && r.settleRejection) {
+      this.settling = r;
+      try {
+        await this.opts.nextTurn();
+      } finally {
+        this.settling = null;
+      }
+    }
     const { session, ...result } = r;
     this.session = session;
     this.last = result;

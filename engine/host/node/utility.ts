@@ -26,7 +26,11 @@ const parentPort = (process as unknown as { parentPort?: ParentPort }).parentPor
 if (!parentPort) throw new Error('utility.ts must run in an Electron utility process');
 
 let port: PortMain | null = null;
-installLateErrorHandlers((ev) => port?.postMessage(ev));
+let current: EngineHost | null = null;
+installLateErrorHandlers(
+  (ev) => port?.postMessage(ev),
+  (reason) => current?.claimRejection(reason) ?? false,
+);
 
 parentPort.on('message', (e) => {
   const data = e.data as { type?: unknown } | null;
@@ -43,8 +47,10 @@ parentPort.on('message', (e) => {
       run: runScript,
       log: (m) => process.stderr.write(`[engine] ${m}\n`),
       yieldToHost: () => new Promise((r) => setImmediate(r)),
+      nextTurn: () => new Promise((r) => setImmediate(r)),
     },
   );
+  current = host;
   host.start();
   p.start();
 });

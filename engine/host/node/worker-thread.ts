@@ -17,7 +17,14 @@ const host = new EngineHost(
     send: (msg: EngineMessage) => port.postMessage(msg),
     onMessage: (cb) => port.on('message', cb),
   },
-  { run: runScript, log: (m) => process.stderr.write(`[engine thread] ${m}\n`) },
+  {
+    run: runScript,
+    log: (m) => process.stderr.write(`[engine thread] ${m}\n`),
+    nextTurn: () => new Promise((r) => setImmediate(r)),
+  },
 );
-installLateErrorHandlers((ev) => port.postMessage(ev));
+installLateErrorHandlers(
+  (ev) => port.postMessage(ev),
+  (reason) => host.claimRejection(reason),
+);
 host.start();

@@ -27,28 +27,36 @@ function portTransport(port: MessagePort): Transport {
 
 const log = (m: string) => console.warn(`[engine] ${m}`);
 const yieldToHost = () => new Promise<void>((r) => setTimeout(r, 0));
+// The unhandledrejection task is queued when the run's task ends; two timer hops let it run first.
+const nextTurn = () => yieldToHost().then(yieldToHost);
+const hosts: EngineHost[] = [];
 
 // A script's promise callbacks stopped after its run ended leave a TimeoutError rejection: expected.
+// A rejection the script left unhandled becomes its run's error when the host is still collecting.
 scope.addEventListener('unhandledrejection', (e) => {
-  if (e.reason instanceof TimeoutError) e.preventDefault();
+  if (e.reason instanceof TimeoutError || hosts.some((h) => h.claimRejection(e.reason))) e.preventDefault();
 });
 
 let selfListener: ((msg: unknown) => void) | null = null;
 scope.addEventListener('message', (e: MessageEvent) => {
   const data = e.data as { type?: unknown } | null;
   if (data?.type === 'engine-port' && e.ports[0]) {
-    new EngineHost(portTransport(e.ports[0]), { run: runScript, log, yieldToHost }).start();
+    const host = new EngineHost(portTransport(e.ports[0]), { run: runScript, log, yieldToHost, nextTurn });
+    hosts.push(host);
+    host.start();
     return;
   }
   selfListener?.(e.data);
 });
 
-new EngineHost(
+const selfHost = new EngineHost(
   {
     send: (msg: EngineMessage) => scope.postMessage(msg),
     onMessage: (cb) => {
       selfListener = cb;
     },
   },
-  { run: runScript, log, yieldToHost },
-).start();
+  { run: runScript, log, yieldToHost, nextTurn },
+);
+hosts.push(selfHost);
+selfHost.start();
