@@ -82,3 +82,17 @@ test('F10 and Shift+F10 move through the recorded steps of the last run', async 
   await expect(steps).toHaveText(`steps ${total}`);
   await expect(page.getByTestId('step')).toBeDisabled();
 });
+
+test('a promise the script rejected and never handled is the run error, at its line', async ({ page }) => {
+  await openLab(page);
+  await newTab(page);
+  await setScript(
+    page,
+    ["import { lab } from 'iommu-lab';", 'lab.kernel();', "Promise.reject(new Error('late'));", ''].join(
+      '\n',
+    ),
+  );
+  await runScript(page);
+  await expect(page.getByTestId('outcome')).toHaveText('error');
+  await expect(consoleRows(page).filter({ hasText: 'in a promise nobody handled: late' })).toHaveCount(1);
+});
