@@ -91,3 +91,21 @@ export function siblingImports(entry: string, source: string): SourceFile[] {
   visit(source);
   return [...out.values()];
 }
+
+/** The `./name` imports of `source` that name no file next to `entry` (direct imports only). */
+export function unresolvedImports(entry: string, source: string): string[] {
+  const dir = dirname(entry);
+  const missing: string[] = [];
+  for (const m of source.matchAll(IMPORT_SPEC)) {
+    const spec = m[2];
+    const found = importCandidates(spec.slice(2)).some((n) => {
+      try {
+        return statSync(join(dir, n)).isFile();
+      } catch {
+        return false;
+      }
+    });
+    if (!found && !missing.includes(spec)) missing.push(spec);
+  }
+  return missing;
+}

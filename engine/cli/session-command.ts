@@ -13,7 +13,7 @@ import {
   serializeSession,
   type KernelName,
 } from '../session/index.ts';
-import { readScript, siblingImports } from './files.ts';
+import { readScript, siblingImports, unresolvedImports } from './files.ts';
 import { SESSION_CHECK_HELP, SESSION_HELP, SESSION_NEW_HELP } from './help.ts';
 import type { Io } from './io.ts';
 import { isSessionPath, readSessionFile, writeFileAtomic } from './session-files.ts';
@@ -90,6 +90,11 @@ function sessionNew(argv: string[], io: Io): number {
     add(basename(path), readScript(path), path);
   }
   const added: string[] = [];
+  for (const path of positionals)
+    for (const spec of unresolvedImports(path, readScript(path)))
+      io.err(
+        `iommu-lab: warning: ${path} imports '${spec}', which is not next to it: the session will not run until a tab of that name is added`,
+      );
   for (const path of positionals)
     for (const f of siblingImports(path, readScript(path))) {
       const known = from.has(f.name);

@@ -169,6 +169,14 @@ describe.concurrent('iommu-lab session new', () => {
     expect(existsSync(join(dir, 'long.iommulab'))).toBe(false);
   });
 
+  it('warns when a script imports a file that is not next to it, and still writes the session', async () => {
+    write('lonely.ts', "import { x } from './nothere';\nconsole.log(x);\n");
+    const r = await cli('session', 'new', 'lonely.ts', '-o', 'lonely.iommulab');
+    expect(r.code).toBe(0);
+    expect(r.err).toMatch(/warning: lonely\.ts imports '\.\/nothere', which is not next to it/);
+    expect(JSON.parse(read('lonely.iommulab')).scripts).toHaveLength(1);
+  });
+
   it('refuses to replace a file unless told to', async () => {
     write('exists.iommulab', 'keep me');
     const r = await cli('session', 'new', 'helper.ts', '-o', 'exists.iommulab');
