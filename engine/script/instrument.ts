@@ -80,7 +80,15 @@ export function instrument(code: string): Instrumented {
     }) as unknown as AnyNode;
   } catch (e) {
     const err = e as { message?: string; pos?: number };
-    throw new InstrumentError(String(err.message ?? e).replace(/\s*\(\d+:\d+\)$/, ''), err.pos ?? 0);
+    const pos = err.pos ?? 0;
+    // `await` outside a function parses as a name followed by an unexpected token.
+    const awaitAt = /\bawait\s*$/.exec(code.slice(0, pos));
+    if (awaitAt)
+      throw new InstrumentError(
+        'await is not available at the top level: a lab script runs from top to bottom in one go (and the awaits of an async function never resume)',
+        awaitAt.index,
+      );
+    throw new InstrumentError(String(err.message ?? e).replace(/\s*\(\d+:\d+\)$/, ''), pos);
   }
 
   const edits: Edit[] = [];

@@ -111,7 +111,8 @@ describe('results', () => {
     expect(r.status).toBe('error');
     expect(r.error).toMatchObject({ name: 'SyntaxError', file: 'main.ts', line: 2, column: 22 });
     const t = run(`const a = 1;\n  await a;\n`);
-    expect(t.error).toMatchObject({ name: 'SyntaxError', line: 2 });
+    expect(t.error).toMatchObject({ name: 'SyntaxError', line: 2, column: 3 });
+    expect(t.error?.message).toMatch(/^await is not available at the top level/);
   });
 
   it('marks KernelVersionError as not available', () => {
