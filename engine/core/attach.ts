@@ -15,7 +15,7 @@ function __iommu_attach_device(domain: IommuDomain, dev: Device): number {
   return ret;
 }
 
-function __iommu_device_set_domain(group: IommuGroup, dev: Device, domain: IommuDomain): number {
+export function __iommu_device_set_domain(group: IommuGroup, dev: Device, domain: IommuDomain): number {
   // A device with a DIRECT region must never lose its 1:1 mappings (facts §1.5 require_direct).
   if (dev.require_direct && (domain.type === IOMMU_DOMAIN_BLOCKED || domain === group.blocking_domain)) {
     raise_check(

@@ -1,6 +1,6 @@
 /** Adding a device: probe, group, default domain, direct mappings, attach (facts §1.5). */
-import { __iommu_group_domain_alloc } from './alloc.ts';
-import { __iommu_group_set_domain } from './attach.ts';
+import { __iommu_group_domain_alloc, iommu_domain_free } from './alloc.ts';
+import { __iommu_device_set_domain, __iommu_group_set_domain } from './attach.ts';
 import { raise_check } from './checks.ts';
 import {
   IOMMU_DOMAIN_BLOCKED,
@@ -74,9 +74,15 @@ export function iommu_probe_device(
     // A hot-added device gets its direct mappings in the existing default domain, then joins the group's domain.
     iommu_create_device_direct_mappings(group.default_domain, dev);
     if (group.domain) {
-      const r = group.domain.ops.attach_dev?.(group.domain, dev) ?? 0;
-      machine.trace.emit(ev.attach_device_to_domain, machine.trace.str(name), group.domain.id, r);
-      if (!r) group.domain.devices.push(dev);
+      const r = __iommu_device_set_domain(group, dev, group.domain);
+      if (r) {
+        remove_failed_probe(dev, group);
+        throw new Error(
+          `${name} cannot join group ${group.id}: attaching it to the group's ${domainTypeName(group.domain.type)} ` +
+            `domain ${group.domain.id} failed (${errnoName(r) ?? r}), so its probe fails`,
+        );
+      }
+      group.domain.devices.push(dev);
     }
   }
   return dev;
@@ -148,14 +154,31 @@ function iommu_setup_default_domain(group: IommuGroup): void {
 
   const failed = group.devices.filter((d) => iommu_create_device_direct_mappings(domain, d) !== 0);
   group.default_domain = domain;
-  __iommu_group_set_domain(group, domain, true);
+  const fail = (why: string): never => {
+    group.default_domain = null;
+    iommu_domain_free(domain);
+    throw new Error(
+      `${dev.name}'s ${domainTypeName(domain.type)} default domain: ${why}, so the probe fails`,
+    );
+  };
+  const ret = __iommu_group_set_domain(group, domain, true);
+  // "Drivers are not allowed to fail the first domain attach": Linux WARNs.
+  if (ret)
+    fail(
+      `${dev.iommu.driver.name} failed its first attach (${errnoName(ret) ?? ret}), which a driver may not do`,
+    );
   for (const d of failed) {
+    // The retry after attach (for drivers that finalise there); what fails again fails the probe.
+    const again = iommu_create_device_direct_mappings(domain, d);
+    if (again)
+      fail(
+        `${d.name}'s direct mappings failed before the attach and again after it (${errnoName(again) ?? again})`,
+      );
     raise_check(
       m,
       'direct-mapping-after-attach',
       `${d.name}'s direct mappings failed before its ${domainTypeName(domain.type)} default domain was attached; the core mapped them after attach, leaving a window without them`,
     );
-    iommu_create_device_direct_mappings(domain, d);
   }
 }
 

@@ -78,6 +78,34 @@ describe('default domain type', () => {
     expect(v66.L.iommu_get_domain_for_dev(old)).toBeNull();
   });
 
+  it('a device with a direct region cannot join a group whose DMA is owned (blocking domain): its probe fails', () => {
+    for (const kernel of ['v6.6', 'v6.16'] as const) {
+      const { L, smmu } = lab(kernel);
+      const a = L.lab.add_device('a', { iommu: smmu, group: 'g' });
+      expect(L.iommu_device_claim_dma_owner(a, 'vfio')).toBe(0);
+      expect(() =>
+        L.lab.add_device('b', {
+          iommu: smmu,
+          group: 'g',
+          resv: [{ start: 0x10_0000, length: 0x1000, type: 'direct' }],
+        }),
+      ).toThrow(/b cannot join group 0: attaching it to the group's .* domain \d+ failed \(-EINVAL\)/);
+      expect(L.lab.checks().map((c) => c.id)).toContain('require-direct-blocked');
+      expect(L.iommu_group_get(a)?.devices).toHaveLength(1);
+    }
+  });
+
+  it('direct mappings that fail again after the attach fail the probe', () => {
+    for (const kernel of ['v6.6', 'v6.16'] as const) {
+      const { L, smmu } = lab(kernel);
+      // Beyond the SMMU's 48-bit input range: no attach makes it mappable.
+      expect(() =>
+        L.lab.add_device('d', { iommu: smmu, resv: [{ start: 2 ** 48, length: 0x1000, type: 'direct' }] }),
+      ).toThrow(/direct mappings failed before the attach and again after it .*probe fails/);
+      expect(L.lab.checks().map((c) => c.id)).not.toContain('direct-mapping-after-attach');
+    }
+  });
+
   it('v6.6 arm-smmu-v3: the default domain is finalised at its first attach, after the direct mappings failed', () => {
     const { L, smmu } = lab('v6.6');
     const d = L.lab.add_device('d', {

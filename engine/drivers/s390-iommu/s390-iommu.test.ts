@@ -268,7 +268,12 @@ describe('s390-iommu lifecycle (IOMMU-FACTS §5.7, §6 (a), §6 (e))', () => {
   }
 
   it('attach registers the IOAT with firmware; a failed registration is -EIO and leaves DMA blocked', () => {
-    const { L, dev, domain, events } = lab('v6.16', { fail_register_ioat: true });
+    // Blocked from the start: a default DMA domain's first attach would fail too, failing the probe.
+    const { L, dev, domain, events } = lab(
+      'v6.16',
+      { fail_register_ioat: true },
+      { default_domain: 'blocked' },
+    );
     const d = domain();
     L.iommu_map(d, IOVA, PA, SZ_4K, RW);
     const mark = L.lab.trace().length;
