@@ -5,7 +5,8 @@
  * differently, and iommu_unmap() reports what the driver says:
  * - io-pgtable-arm before v6.13 splits the block and returns 4K; from v6.13 it WARNs and returns 0;
  * - virtio never splits a MAP: unmap at its start removes all 2 MiB (and returns 2M), unmap inside it returns 0;
- * - Intel and AMD remove the whole large entry and return its size;
+ * - AMD removes the whole large entry and returns its size; Intel returns its size too, removing it
+ *   when the unmap starts at its first page (from inside, it clears nothing and the page stays mapped);
  * - drivers with 4K pages only (s390, tegra-gart) mapped 512 pages and remove one.
  */
 import {

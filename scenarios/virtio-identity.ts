@@ -7,7 +7,7 @@
  * and no MAP at all, and the host stops translating for it. Without it, the driver fills a paging
  * domain with 1:1 mappings over the whole input range, minus the reserved regions the host reported
  * through PROBE (each widened to the granule): N regions leave N + 1 mappings, replayed as N + 1 MAPs
- * when the domain is attached, and the reserved regions themselves fault.
+ * when the domain is attached; a RESERVED region faults, while the host lets the MSI doorbell through.
  *
  * A bypass domain refuses MAP and UNMAP (INVAL). Before v6.16 the bypass identity domain is an
  * ordinary domain marked bypass, so a map_pages on it reaches the host and is refused (v6.6 fails the

@@ -54,7 +54,9 @@ export const CHECK_DOCS: Record<CheckId, CheckDoc> = {
     doc:
       'An unmap started or ended inside a leaf larger than the range asked for. What happens depends on the ' +
       'driver and era: io-pgtable-arm split the block into smaller entries before v6.13 and from v6.13 WARNs and ' +
-      'unmaps nothing (returns 0); Intel and AMD v1 remove the whole entry and report its size; the virtio ' +
+      'unmaps nothing (returns 0); AMD v1 removes the whole entry and reports its size; Intel reports the ' +
+      "entry's size too but clears only what the range covers whole (so an unmap from inside a superpage " +
+      'leaves it mapped); the virtio ' +
       'guest driver returns 0 for a range starting inside a mapping. Callers should unmap exactly what they ' +
       'mapped, or map with page sizes that match how they will unmap.',
     facts: 'IOMMU-FACTS §2.3',

@@ -67,7 +67,8 @@ export function format_size(size: number): string {
 
 /**
  * The sizes of a pgsize_bitmap, "4K | 2M | 1G"; a run of four or more consecutive powers of two is
- * written as its ends ("4K…4P (41 sizes)": AMD v1, or virtio-iommu before a probe narrows it).
+ * written as its ends ("4K…256G (27 sizes) | 1T…2P (12 sizes)" on AMD v1, "4K…4P (41 sizes)" for
+ * virtio-iommu before a probe narrows it).
  */
 export function format_bitmap(bitmap: number): string {
   const sizes = bitmap_sizes(bitmap);

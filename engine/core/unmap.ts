@@ -56,7 +56,7 @@ export function __iommu_unmap(
       raise_check(
         domain.machine,
         'partial-unmap-of-large-page',
-        `unmap [${hex(iova)}, +${hex(size)}) on domain ${domain.id} removed ${hex(unmapped)} bytes: the driver dropped a larger mapping whole`,
+        `unmap [${hex(iova)}, +${hex(size)}) on domain ${domain.id} reported ${hex(unmapped)} bytes unmapped: a larger mapping was in the way and ${domain.owner.name} counted it whole`,
       );
   }
   return unmapped;

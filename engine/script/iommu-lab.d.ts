@@ -30,6 +30,8 @@ export interface ArmSmmuV3Options extends CommonIommuOptions {
   /** Output address size in bits. */
   oas?: number;
   granule?: 4096 | 16384 | 65536;
+  /** ASID width in bits (SMMU_IDR0.ASID16): 8 or 16, default 16. */
+  asid_bits?: 8 | 16;
 }
 export interface IntelIommuOptions extends CommonIommuOptions {
   /** Address width (3, 4 or 5 levels); default 48, QEMU's aw-bits since QEMU 9.2. */
