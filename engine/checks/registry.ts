@@ -85,7 +85,8 @@ export const CHECK_DOCS: Record<CheckId, CheckDoc> = {
       'A map reached a page-table entry that already holds a translation. Linux requires an unmap first: ' +
       'io-pgtable-arm WARNs ("We require an unmap first") and returns -EEXIST (v6.16 lets a few test ' +
       'users opt out of the WARN, not SMMUv3), and the core unmaps whatever the same call had mapped ' +
-      'before it failed. The old mapping stays as it was. Usually a double map, or two IOVA ranges that ' +
+      'before it failed; VT-d WARNs ("PTE already set"), keeps the old entry and reports success. The old ' +
+      'mapping stays as it was either way. Usually a double map, or two IOVA ranges that ' +
       'overlap; unmap the old range first, or keep IOVAs apart with an allocator.',
     facts: 'IOMMU-FACTS §2.1, §2.5',
   },

@@ -14,6 +14,7 @@ import { EEXIST, ENOMEM, ERANGE, errnoName } from '../core/errno.ts';
 import { hex } from '../core/format.ts';
 import type { Machine } from '../core/machine.ts';
 import { ev } from '../core/trace-events.ts';
+import { ev as pte_ev } from '../pgtable/trace-events.ts';
 import type { Disposable, Trace } from '../trace/trace.ts';
 
 /**
@@ -57,6 +58,21 @@ function watch_map_before_attach(machine: () => Machine, trace: Trace, index: nu
 }
 
 /**
+ * map-over-existing where the driver does not refuse: VT-d keeps the old entry, WARNs ("PTE already
+ * set") and reports success — the page table's pte_exists event with action 'kept' says so.
+ */
+function watch_pte_kept(machine: () => Machine, trace: Trace, index: number): void {
+  if (trace.strings[trace.arg(index, 3)] !== 'kept') return;
+  const m = machine();
+  const domain = m.domain_by_id.get(trace.arg(index, 0));
+  raise_check(
+    m,
+    'map-over-existing',
+    `${domain?.owner.name ?? 'the driver'} map_pages found a mapping at ${hex(trace.arg(index, 1))} on domain ${trace.arg(index, 0)} and kept it (a WARN, and success reported): unmap it first`,
+  );
+}
+
+/**
  * Start watching. `machine` may be a function returning the machine in force, for a caller that
  * replaces it (a new kernel profile, a restored checkpoint) while the trace stays the same; with
  * a plain machine, dispose and install again when it is replaced.
@@ -64,7 +80,10 @@ function watch_map_before_attach(machine: () => Machine, trace: Trace, index: nu
 export function install_watchers(machine: Machine | (() => Machine)): Disposable {
   const get = typeof machine === 'function' ? machine : () => machine;
   const trace = get().trace;
-  const subs = [trace.on(ev.map_pages, (t, i) => watch_map_before_attach(get, t, i))];
+  const subs = [
+    trace.on(ev.map_pages, (t, i) => watch_map_before_attach(get, t, i)),
+    trace.on(pte_ev.pte_exists, (t, i) => watch_pte_kept(get, t, i)),
+  ];
   return {
     dispose: () => {
       for (const s of subs) s.dispose();

@@ -111,6 +111,18 @@ describe('intel-iommu caching mode (IOMMU-FACTS §7.13, §5.5 "Caching Mode")', 
   });
 });
 
+describe('intel-iommu map over a mapped page (IOMMU-FACTS §2.5)', () => {
+  it('keeps the old entry and reports success, with a WARN: the map-over-existing check', () => {
+    const { L, dev, domain } = lab('v6.16');
+    const d = domain();
+    L.iommu_attach_device(d, dev);
+    expect(L.iommu_map(d, 0x4000_0000, 0x8000_0000, SZ_4K, RW)).toBe(0);
+    expect(L.iommu_map(d, 0x4000_0000, 0x9000_0000, SZ_4K, RW)).toBe(0);
+    expect(L.iommu_iova_to_phys(d, 0x4000_0000)).toBe(0x8000_0000);
+    expect(L.lab.checks().map((c) => c.id)).toContain('map-over-existing');
+  });
+});
+
 describe('intel-iommu partial unmap (IOMMU-FACTS §7.7, §2.3)', () => {
   for (const kernel of KERNELS) {
     it(`${kernel}: unmapping 4K at the start of a 2M superpage removes the whole superpage and returns 2M`, () => {
