@@ -37,6 +37,9 @@ import { map_flags_to_prot } from './domain.ts';
 import { VirtioIommuHost, type VirtioIommuReq } from './host.ts';
 import { ev } from './trace-events.ts';
 
+/** The largest ID an IDA hands out. */
+const INT_MAX = 0x7fff_ffff;
+
 export interface VirtioIommuOptions {
   page_size_mask: number;
   input_range: [number, number];
@@ -160,9 +163,14 @@ export class VirtioIommu extends IommuDevice {
   }
 
   /** ida_alloc_range(first_domain, last_domain): the lowest free ID, or -ENOSPC. */
+  /**
+   * ida_alloc_range(first_domain, last_domain): IDs are ints, so a range starting at 2^31 or above
+   * gives nothing (-ENOSPC) and one ending there is cut at INT_MAX.
+   */
   alloc_domain_id(): number {
     const first = this.first_domain;
-    const last = this.last_domain;
+    if (first > INT_MAX) return -ENOSPC;
+    const last = Math.min(this.last_domain, INT_MAX);
     if (last < first || this.domain_ids.size > last - first) return -ENOSPC;
     let id = first;
     while (this.domain_ids.has(id)) id++;

@@ -554,3 +554,16 @@ describe('virtio-iommu translation (IOMMU-FACTS §5.1 "Translate order")', () =>
     expect(dev.dma_write(0x10000, [1])).toMatchObject({ ok: false, fault: { reason: 'permission' } });
   });
 });
+
+describe('virtio-iommu domain IDs (IOMMU-FACTS §5.1, ida_alloc_range)', () => {
+  for (const kernel of KERNELS) {
+    it(`${kernel}: IDs are ints: a domain_range starting at 2^31 gives none, so the first device's probe fails`, () => {
+      expect(() => lab(kernel, { domain_range: [0x8000_0000, 0xffff_ffff] })).toThrow(/-ENOSPC.*probe fails/);
+      // The range is cut at INT_MAX (v6.16 keeps its first ID for the identity domain).
+      const { host } = lab(kernel, { domain_range: [0x7fff_fffe, 0xffff_ffff] });
+      expect(host.requests.filter((r) => r.type === 'ATTACH').map((r) => r.domain)).toEqual([
+        kernel === 'v6.16' ? 0x7fff_ffff : 0x7fff_fffe,
+      ]);
+    });
+  }
+});
