@@ -51,6 +51,8 @@ export abstract class IommuDevice {
   caches_not_present = false;
   /** False for hardware with no translation cache at all (the Tegra GART): DMA never touches `tlb`. */
   has_iotlb = true;
+  /** The fault reason of an access the translation does not permit (virtio reports it as a MAPPING fault). */
+  permission_fault = 'permission';
   /** Why the driver's probe of this instance failed, if it did: named when a device behind it is refused. */
   probe_failure = '';
 

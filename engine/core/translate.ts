@@ -65,7 +65,7 @@ function translate_one(dev: Device, iova: number, write: boolean, out: PageResul
     out.pa = tlb.pa_of(i) + (iova - base);
     out.span = base + tlb.size_of(i) - iova;
     out.tlb = stale ? 'stale' : 'hit';
-    if (!(tlb.prot_of(i) & need)) out.fault = 'permission';
+    if (!(tlb.prot_of(i) & need)) out.fault = iommu.permission_fault;
     return;
   }
   if (cached) tlb.stats.misses++;
@@ -81,7 +81,7 @@ function translate_one(dev: Device, iova: number, write: boolean, out: PageResul
   if (cached) tlb.insert(tag, walkOut.iova, walkOut.size, walkOut.pa, walkOut.prot, false);
   out.pa = walkOut.pa + (iova - walkOut.iova);
   out.span = walkOut.iova + walkOut.size - iova;
-  if (!(walkOut.prot & need)) out.fault = 'permission';
+  if (!(walkOut.prot & need)) out.fault = iommu.permission_fault;
 }
 
 function record_fault(dev: Device, iova: number, write: boolean, reason: string): DmaResult {

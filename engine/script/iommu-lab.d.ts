@@ -196,6 +196,11 @@ export interface DmaResultOk {
   readonly data?: Uint8Array;
 }
 export interface IommuFault {
+  /**
+   * 'translation' (nothing mapped there), 'permission' (the mapping does not allow the access;
+   * virtio-iommu says 'mapping', as QEMU reports VIRTIO_IOMMU_FAULT_R_MAPPING), or the hardware's own
+   * reason where it has one ('unknown' and 'domain' for virtio endpoints, 'no-ioat' on s390, …).
+   */
   readonly reason: string;
   readonly iova: number;
   readonly write: boolean;

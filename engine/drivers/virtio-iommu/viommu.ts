@@ -51,6 +51,8 @@ export interface VirtioIommuOptions {
 }
 
 export class VirtioIommu extends IommuDevice {
+  /** The spec has no permission fault: QEMU reports VIRTIO_IOMMU_FAULT_R_MAPPING with the access's flags. */
+  override permission_fault = 'mapping';
   readonly host: VirtioIommuHost;
   /** Features offered by the device and accepted by Linux. */
   readonly features: readonly FeatureName[];
