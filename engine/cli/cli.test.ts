@@ -292,23 +292,27 @@ describe.concurrent('iommu-lab matrix', () => {
     expect(human.out).toContain('amd-iommu × v6.6  matrix.ts:3:');
   });
 
+  /** Two drivers × two kernels: in the CLI's own thread with --jobs 1, on worker threads with 4. */
+  const fourCells = (file: string, jobs: string, ...more: string[]) =>
+    cli(
+      'matrix',
+      file,
+      '--drivers',
+      'arm-smmu-v3,amd-iommu',
+      '--kernels',
+      'v6.8,v6.16',
+      '--jobs',
+      jobs,
+      ...more,
+    );
+
   it('a promise a cell rejected and never handled is its error, on threads too', async () => {
     write(
       'rejects-cell.ts',
       "import { lab } from 'iommu-lab';\nlab.kernel();\nPromise.reject(new Error('unhandled'));\n",
     );
     for (const jobs of ['1', '4']) {
-      const r = await cli(
-        'matrix',
-        'rejects-cell.ts',
-        '--drivers',
-        'arm-smmu-v3,amd-iommu',
-        '--kernels',
-        'v6.8,v6.16',
-        '--jobs',
-        jobs,
-        '--json',
-      );
+      const r = await fourCells('rejects-cell.ts', jobs, '--json');
       expect(r.code).toBe(2);
       const cells = JSON.parse(r.out).cells as { status: string; detail: string; line: number }[];
       expect(cells.map((c) => [c.status, c.detail, c.line])).toEqual(
@@ -321,16 +325,7 @@ describe.concurrent('iommu-lab matrix', () => {
     write('badhelper.ts', "export function f() {\n  throw new Error('in helper');\n}\n");
     write('usesbad.ts', "import { f } from './badhelper';\nf();\n");
     for (const jobs of ['1', '4']) {
-      const r = await cli(
-        'matrix',
-        'usesbad.ts',
-        '--drivers',
-        'arm-smmu-v3,amd-iommu',
-        '--kernels',
-        'v6.8,v6.16',
-        '--jobs',
-        jobs,
-      );
+      const r = await fourCells('usesbad.ts', jobs);
       expect(r.code).toBe(2);
       expect(r.out).toContain('arm-smmu-v3 × v6.8  badhelper.ts:2:9: in helper');
     }
