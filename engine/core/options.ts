@@ -19,7 +19,7 @@ function describe(spec: OptionSpec): string {
     case 'bool':
       return 'true or false';
     case 'range':
-      return '[start, end] with start ≤ end';
+      return '[start, end]: two integers from 0 to 2^53 − 1 (Number.MAX_SAFE_INTEGER), start ≤ end';
     case 'strings':
       return `an array of ${spec.values.join(', ')}`;
   }

@@ -61,6 +61,9 @@ describe('argument checks', () => {
     expect(() => L.lab.add_iommu('z', 'arm-smmu-v3', { colour: 'red' } as never)).toThrow(
       /no option 'colour'.*granule/,
     );
+    expect(() => L.lab.add_iommu('y', 'virtio-iommu', { input_range: [0, 2 ** 53 + 2] })).toThrow(
+      /input_range' must be \[start, end\]: two integers from 0 to 2\^53 − 1/,
+    );
     expect(() =>
       L.lab.add_device('d', {
         iommu: L.lab.add_iommu('w', 'arm-smmu-v3'),
