@@ -34,18 +34,13 @@ export class SourceCache {
   resolverFor(entry: string): (spec: string) => SourceFile | undefined {
     return (spec) => {
       const dir = dirname(entry);
-      for (const candidate of importCandidates(spec).map((n) => join(dir, n))) {
-        try {
-          if (!statSync(candidate).isFile()) continue;
-        } catch {
-          continue;
-        }
-        const name = relative(process.cwd(), candidate) || candidate;
-        const source = readFileSync(candidate, 'utf8');
-        this.set(name, source);
-        return { name, source };
-      }
-      return undefined;
+      const found = findImport(dir, spec);
+      if (found === undefined) return undefined;
+      const path = join(dir, found);
+      const name = relative(process.cwd(), path) || path;
+      const source = readFileSync(path, 'utf8');
+      this.set(name, source);
+      return { name, source };
     };
   }
 }
@@ -62,6 +57,19 @@ function importCandidates(spec: string): string[] {
   return out;
 }
 
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** The file an import of `./spec` names in `dir`: the first candidate that exists, or undefined. */
+function findImport(dir: string, spec: string): string | undefined {
+  return importCandidates(spec).find((name) => isFile(join(dir, name)));
+}
+
 /**
  * The `./name` files a script imports, directly or through each other, read from its folder and
  * named as the script writes them (`helper.ts` for `./helper`), for runs that cannot read the disk
@@ -72,20 +80,11 @@ export function siblingImports(entry: string, source: string): SourceFile[] {
   const dir = dirname(entry);
   const visit = (src: string) => {
     for (const m of src.matchAll(IMPORT_SPEC)) {
-      const spec = m[2].slice(2);
-      for (const name of importCandidates(spec)) {
-        if (out.has(name)) break;
-        const path = join(dir, name);
-        try {
-          if (!statSync(path).isFile()) continue;
-        } catch {
-          continue;
-        }
-        const file = { name, source: readFileSync(path, 'utf8') };
-        out.set(name, file);
-        visit(file.source);
-        break;
-      }
+      const name = findImport(dir, m[2].slice(2));
+      if (name === undefined || out.has(name)) continue;
+      const file = { name, source: readFileSync(join(dir, name), 'utf8') };
+      out.set(name, file);
+      visit(file.source);
     }
   };
   visit(source);
@@ -98,14 +97,7 @@ export function unresolvedImports(entry: string, source: string): string[] {
   const missing: string[] = [];
   for (const m of source.matchAll(IMPORT_SPEC)) {
     const spec = m[2];
-    const found = importCandidates(spec.slice(2)).some((n) => {
-      try {
-        return statSync(join(dir, n)).isFile();
-      } catch {
-        return false;
-      }
-    });
-    if (!found && !missing.includes(spec)) missing.push(spec);
+    if (findImport(dir, spec.slice(2)) === undefined && !missing.includes(spec)) missing.push(spec);
   }
   return missing;
 }

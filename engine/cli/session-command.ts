@@ -85,18 +85,20 @@ function sessionNew(argv: string[], io: Io): number {
       scripts.push({ name, source });
     }
   };
-  for (const path of positionals) {
+  const given = positionals.map((path) => {
     if (isSessionPath(path)) throw new UsageError(`session new: ${path} is a session; give scenario scripts`);
-    add(basename(path), readScript(path), path);
-  }
+    const source = readScript(path);
+    add(basename(path), source, path);
+    return { path, source };
+  });
   const added: string[] = [];
-  for (const path of positionals)
-    for (const spec of unresolvedImports(path, readScript(path)))
+  for (const { path, source } of given)
+    for (const spec of unresolvedImports(path, source))
       io.err(
         `iommu-lab: warning: ${path} imports '${spec}', which is not next to it: the session will not run until a tab of that name is added`,
       );
-  for (const path of positionals)
-    for (const f of siblingImports(path, readScript(path))) {
+  for (const { path, source } of given)
+    for (const f of siblingImports(path, source)) {
       const known = from.has(f.name);
       add(f.name, f.source, join(dirname(path), f.name)); // two different files of one name are refused
       if (!known) added.push(f.name);

@@ -116,6 +116,13 @@ export function runScriptWith<S extends RunnerSession>(
   };
   const where = (e: unknown) => userFrame(stackOf(e), resolveFrame);
   const here = () => where(new Error());
+  /** The run's error for an uncaught `e`: placed by its stack, or (a thrown string) by the throw the guard saw. */
+  const uncaught = (e: unknown, message: string): SourceError => {
+    const site = guard.lastThrown;
+    const pos = where(e) ?? (site && Object.is(site.value, e) ? where(site.site) : undefined);
+    const name = errorName(e);
+    return { message, ...(name ? { name } : {}), ...pos };
+  };
 
   const finish = (
     status: RunResult['status'],
@@ -155,15 +162,8 @@ export function runScriptWith<S extends RunnerSession>(
       value(reason: unknown) {
         if (RunGuard.isGuardError(reason) || reason instanceof ExpectationError || result.status === 'error')
           return;
-        const site = guard.lastThrown;
-        const pos = where(reason) ?? (site && Object.is(site.value, reason) ? where(site.site) : undefined);
-        const name = errorName(reason);
         result.status = 'error';
-        result.error = {
-          message: `in a promise nobody handled: ${errorText(reason)}`,
-          ...(name ? { name } : {}),
-          ...pos,
-        };
+        result.error = uncaught(reason, `in a promise nobody handled: ${errorText(reason)}`);
       },
     });
     return result;
@@ -327,11 +327,8 @@ export function runScriptWith<S extends RunnerSession>(
       });
     }
     if (e instanceof ExpectationError && firstFailure) return finish('failed', firstFailure);
-    const site = guard.lastThrown;
-    const pos = where(e) ?? (site && Object.is(site.value, e) ? where(site.site) : undefined);
-    const name = errorName(e);
-    const err: SourceError = { message: errorText(e), ...(name ? { name } : {}), ...pos };
-    return finish('error', err, name === 'KernelVersionError' ? { unavailable: true } : {});
+    const err = uncaught(e, errorText(e));
+    return finish('error', err, err.name === 'KernelVersionError' ? { unavailable: true } : {});
   }
   if (guard.timedOut) return finish('error', timeoutError(guard, where));
   if (firstFailure) return finish('failed', firstFailure);
