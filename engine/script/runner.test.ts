@@ -151,6 +151,24 @@ describe('results', () => {
     const missing = run(`import { x } from './nope';\nx;\n`);
     expect(missing.error?.message).toMatch(/Cannot find module '.\/nope'/);
   });
+
+  it('gives a helper that imports the script back the module being run, not a second copy', () => {
+    // The script is run by a path (as the command line does); the helper names it './main.ts'.
+    const r = run(
+      `import { helper } from './helper';\nimport { expect } from 'iommu-lab';\nexport const A = 1;\nexpect(helper()).toBe(2);\nconsole.log('once');\n`,
+      {
+        fileName: 'scenarios/work/main.ts',
+        files: [
+          {
+            name: 'helper.ts',
+            source: `import { A } from './main.ts';\nexport function helper() {\n  return A + 1;\n}\n`,
+          },
+        ],
+      },
+    );
+    expect(r.status).toBe('passed');
+    expect(r.console.map((l) => l.text)).toEqual(['once']);
+  });
 });
 
 describe('console', () => {

@@ -267,16 +267,15 @@ export function runScriptWith<S extends RunnerSession>(
 
   const guardFn = deepFreeze(guard.guard);
 
+  const entry: SourceFile = { name: opts.fileName, source: opts.source };
   const findFile = (spec: string): SourceFile | undefined => {
     const name = spec.replace(/^\.\//, '');
-    const all = [{ name: opts.fileName, source: opts.source }, ...others];
-    return (
-      all.find((f) => f.name === name) ??
-      all.find(
-        (f) =>
-          f.name.replace(/\.(ts|js|mts|mjs|cts|cjs)$/, '') === name.replace(/\.(ts|js|mts|mjs|cts|cjs)$/, ''),
-      )
-    );
+    const all = [entry, ...others];
+    // './name' is a file next to the script, the script itself included whatever path it was run
+    // by: a helper importing the script back must get the module being run, not a second copy.
+    const nameOf = (f: SourceFile) => (f === entry ? f.name.slice(f.name.lastIndexOf('/') + 1) : f.name);
+    const bare = (n: string) => n.replace(/\.(ts|js|mts|mjs|cts|cjs)$/, '');
+    return all.find((f) => nameOf(f) === name) ?? all.find((f) => bare(nameOf(f)) === bare(name));
   };
 
   const load = (file: SourceFile): unknown => {
@@ -311,7 +310,6 @@ export function runScriptWith<S extends RunnerSession>(
   });
 
   try {
-    const entry = { name: opts.fileName, source: opts.source };
     load(entry);
   } catch (e) {
     // From here on no script code may run: reading the thrown value (a Proxy, a getter) would.
