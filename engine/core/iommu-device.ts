@@ -62,7 +62,7 @@ export abstract class IommuDevice {
     readonly driver: IommuDriver,
     tlb_entries: number,
   ) {
-    this.tlb = new Iotlb(tlb_entries, machine.trace);
+    this.tlb = new Iotlb(tlb_entries, machine.trace, name);
   }
 
   get ops(): IommuOps {

@@ -81,6 +81,25 @@ describe('Iotlb lookups', () => {
     expect(names(trace)).toEqual(['iotlb_insert', 'iotlb_insert']);
   });
 
+  it("names its instance in every event, so two IOMMUs' IOTLBs can be told apart", () => {
+    const trace = new Trace();
+    const a = new Iotlb(1, trace, 'smmu0');
+    const b = new Iotlb(1, trace, 'smmu1');
+    a.insert(1, 0, 4 * K, 0x1000, 1);
+    b.insert(1, 0, 4 * K, 0x1000, 1);
+    b.insert(1, 4 * K, 4 * K, 0x2000, 1); // evicts
+    b.invalidate_all();
+    expect(
+      Array.from({ length: trace.length }, (_, i) => [trace.event(i).name, trace.event(i).iommu]),
+    ).toEqual([
+      ['iotlb_insert', 'smmu0'],
+      ['iotlb_insert', 'smmu1'],
+      ['iotlb_evict', 'smmu1'],
+      ['iotlb_insert', 'smmu1'],
+      ['iotlb_invalidate_all', 'smmu1'],
+    ]);
+  });
+
   it('validates what it is given', () => {
     const tlb = new Iotlb(4, new Trace());
     expect(() => tlb.insert(1, 0x1000, 3000, 0, 1)).toThrow(/power of two/);

@@ -82,13 +82,16 @@ export class Iotlb {
   private n_sizes = 0;
   /** The entry peek found last by hashing (checked again before it is used). */
   private last_found = -1;
+  /** The owner's name as an interned trace string (the `iommu` field of every event). */
+  private readonly id: number;
 
   constructor(
     capacity: number,
     readonly trace: Trace,
-    /** Instance number shown in this IOTLB's events. */
-    readonly id = 0,
+    /** The instance (or omap MMU) this IOTLB belongs to, named in its events. */
+    name = 'iotlb',
   ) {
+    this.id = trace.str(name);
     checkNum('tlb_entries', capacity, 1 << 20);
     if (capacity < 1) throw new RangeError('tlb_entries must be at least 1');
     this.capacity = capacity;

@@ -142,8 +142,9 @@ export class OmapIommu extends IommuDevice {
     super(machine, name, driver, cfg.tlb_entries);
     for (let i = 0; i < cfg.mmus; i++) {
       // Each MMU has its own TLB; the first one's is the instance's (iommu.tlb for scripts).
-      const tlb = i === 0 ? this.tlb : new Iotlb(cfg.tlb_entries, machine.trace, i);
-      this.mmus.push(new OmapMmu(machine, i === 0 ? name : `${name}.mmu${i}`, tlb));
+      const mmu = i === 0 ? name : `${name}.mmu${i}`;
+      const tlb = i === 0 ? this.tlb : new Iotlb(cfg.tlb_entries, machine.trace, mmu);
+      this.mmus.push(new OmapMmu(machine, mmu, tlb));
     }
   }
 
