@@ -64,6 +64,10 @@ export const FEATURES = {
     since: 612,
     what: 'intel-iommu: DID 1 (FLPT_DEFAULT_DID) is kept back in legacy mode too, domains start at DID 2 (IDA_START_DID); the exact release is not pinned down here (v6.6: only in scalable mode)',
   },
+  intel_write_only: {
+    since: 616,
+    what: "intel-iommu: a write-only mapping stays write-only in second-stage tables ('Restore WO permissions on second-level paging entries'; from v5.13 every PTE also got R); the exact release is not pinned down here (v6.8 sets R, v6.16 does not)",
+  },
   intel_paging: {
     since: 613,
     what: 'intel-iommu: domain_alloc_paging; first-stage domains in scalable mode',

@@ -47,7 +47,7 @@ export class Machine {
   clock_ms = 0;
   /** xorshift32 state for lab.random(). */
   rng_state = 0x9e3779b9;
-  /** iommu.strict= on the kernel command line: null means the Kconfig default for the driver's arch. */
+  /** iommu.strict= / iommu_set_dma_strict(): null means the Kconfig default for the driver's arch. */
   iommu_strict: boolean | null = null;
   /** iommu.passthrough=1 */
   iommu_passthrough = false;

@@ -115,6 +115,16 @@ function requested_type(group: IommuGroup): number | null {
   return type;
 }
 
+/**
+ * iommu_set_dma_strict(): a driver found an IOTLB that lazy flushing would make slow or unsafe
+ * (a virtualised one that shadows the tables: Intel caching mode, AMD NpCache), so default DMA
+ * domains probed from now on are strict DMA instead of DMA-FQ, whatever the arch's Kconfig says.
+ */
+export function iommu_set_dma_strict(m: Machine, driver: string, why: string): void {
+  m.iommu_strict = true;
+  m.trace.emit(ev.set_dma_strict, m.trace.str(driver), m.trace.str(why));
+}
+
 function global_default_type(group: IommuGroup): number {
   const m = group.devices[0].machine;
   if (m.iommu_passthrough) return IOMMU_DOMAIN_IDENTITY;

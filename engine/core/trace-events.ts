@@ -40,5 +40,7 @@ export const ev = {
   ]),
   io_page_fault: defineEvent('io_page_fault', 'fault', ['device:s', 'iova:x', 'write:b', 'reason:s']),
   check: defineEvent('check', 'check', ['id:s', 'message:s']),
+  /** A driver made default DMA domains strict (iommu_set_dma_strict), `why` in its own pr_info words. */
+  set_dma_strict: defineEvent('iommu_set_dma_strict', 'call', ['driver:s', 'why:s']),
   resv_region: defineEvent('resv_region', 'call', ['device:s', 'start:x', 'length:x', 'type:u']),
 };

@@ -73,6 +73,22 @@ describe('amd-iommu NpCache (IOMMU-FACTS §7.13, §5.6)', () => {
   });
 });
 
+describe('amd-iommu NpCache makes DMA strict (iommu_init_pci: iommu_set_dma_strict)', () => {
+  for (const kernel of KERNELS) {
+    it(`${kernel}: with np_cache the default domain is strict DMA, without it DMA-FQ`, () => {
+      const virtualised = lab(kernel, { np_cache: true });
+      expect(virtualised.L.iommu_get_domain_for_dev(virtualised.dev)?.type).toBe(
+        virtualised.L.IOMMU_DOMAIN_DMA,
+      );
+      expect(virtualised.events('iommu_set_dma_strict')).toEqual([
+        expect.objectContaining({ driver: 'amd-iommu', why: 'Using strict mode due to virtualization' }),
+      ]);
+      const bare = lab(kernel);
+      expect(bare.L.iommu_get_domain_for_dev(bare.dev)?.type).toBe(bare.L.IOMMU_DOMAIN_DMA_FQ);
+    });
+  }
+});
+
 describe('amd-iommu v1 page sizes (IOMMU-FACTS §5.6 "v1 table", §2.2)', () => {
   for (const kernel of KERNELS) {
     it(`${kernel}: 64K is mapped as one leaf (one map_pages call of 64K × 1)`, () => {

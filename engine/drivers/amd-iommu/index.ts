@@ -32,6 +32,7 @@ import {
 } from '../../core/gather.ts';
 import type { Machine } from '../../core/machine.ts';
 import type { OptionTable } from '../../core/options.ts';
+import { iommu_set_dma_strict } from '../../core/probe.ts';
 import { iommu_alloc_resv_region, type ResvRegion } from '../../core/resv.ts';
 import { genmask } from '../../pgtable/bitmap.ts';
 import { pgtable_format } from '../../pgtable/formats/index.ts';
@@ -339,6 +340,8 @@ export const amd_iommu: IommuDriver<AmdIommuOptions> = {
   options,
   arch: 'x86',
   create(machine: Machine, name: string, opts: AmdIommuOptions) {
+    // iommu_init_pci: an IOMMU that caches not-present entries is a virtualised one.
+    if (opts.np_cache) iommu_set_dma_strict(machine, DRIVER, 'Using strict mode due to virtualization');
     return new AmdIommu(machine, name, amd_iommu, opts);
   },
   ops: (m: Machine) => (m.profile.has('amd_paging') ? modern_ops : legacy_ops),

@@ -33,6 +33,7 @@ import { EFAULT, EINVAL, ENOMEM, ENOSPC } from '../../core/errno.ts';
 import { iommu_iotlb_gather_add_page, type IommuIotlbGather } from '../../core/gather.ts';
 import type { Machine } from '../../core/machine.ts';
 import type { OptionTable } from '../../core/options.ts';
+import { iommu_set_dma_strict } from '../../core/probe.ts';
 import { iommu_alloc_resv_region, type ResvRegion } from '../../core/resv.ts';
 import { pgtable_format } from '../../pgtable/formats/index.ts';
 import { IoPgtable } from '../../pgtable/io-pgtable.ts';
@@ -120,6 +121,18 @@ function enable_superpages(pgtbl: IoPgtable, sllps: number): void {
   pgtbl.leaf_mask.set(geo.leaf_mask.slice(0, pgtbl.leaf_mask.length));
   pgtbl.cfg.sllps = sllps;
   pgtbl.cfg.pgsize_bitmap = geo.pgsize_bitmap;
+}
+
+/**
+ * The IOMMU_* bits intel_iommu_map puts in a PTE. IOMMU_CACHE never sets SNP (that follows the
+ * domain's force_snooping, which scripts cannot ask for). Before WO permissions were restored,
+ * __domain_mapping set bit 0 on every PTE (DMA_FL_PTE_PRESENT, which is DMA_PTE_READ), so a
+ * write-only map could be read; a first-stage table cannot say write-only in any era.
+ */
+function pte_prot(domain: DmarDomain, prot: number): number {
+  const p = prot & (IOMMU_READ | IOMMU_WRITE);
+  const write_only_kept = domain.machine.profile.has('intel_write_only') && !domain.use_first_level;
+  return write_only_kept ? p : p | IOMMU_READ;
 }
 
 /** The superpages a legacy domain may use once attached: the least any unit offers (domain_update_iommu_superpage). */
@@ -237,7 +250,7 @@ const paging_ops: DomainOps = Object.freeze({
       if (2 ** domain.gaw < end) return { ret: -EFAULT, mapped: 0 };
       domain.max_addr = end;
     }
-    const r = domain.pgtbl.map_pages(iova, paddr, pgsize, pgcount, prot);
+    const r = domain.pgtbl.map_pages(iova, paddr, pgsize, pgcount, pte_prot(domain, prot));
     // intel_iommu_map_pages reports the size only when the whole call succeeded.
     return r.ret ? { ret: r.ret, mapped: 0 } : r;
   },
@@ -416,6 +429,10 @@ export const intel_iommu: IommuDriver<IntelIommuOptions> = {
   options,
   arch: 'x86',
   create(machine: Machine, name: string, opts: IntelIommuOptions) {
+    // intel_iommu_init: with caching mode, each lazy unmap would trap to the hypervisor anyway,
+    // unless the unit uses first-stage tables (which caching mode does not shadow).
+    if (opts.caching_mode && !opts.scalable)
+      iommu_set_dma_strict(machine, DRIVER, 'IOMMU batching disallowed due to virtualization');
     return new IntelIommu(machine, name, intel_iommu, opts);
   },
   ops: (m: Machine) => (m.profile.has('intel_paging') ? modern_ops : legacy_ops),

@@ -111,6 +111,54 @@ describe('intel-iommu caching mode (IOMMU-FACTS §7.13, §5.5 "Caching Mode")', 
   });
 });
 
+describe('intel-iommu caching mode makes DMA strict (intel_iommu_init: iommu_set_dma_strict)', () => {
+  for (const kernel of KERNELS) {
+    it(`${kernel}: CM=1 with second-stage tables: the default domain is strict DMA, not DMA-FQ, and the trace says why`, () => {
+      const { L, dev, events } = lab(kernel, { caching_mode: true });
+      expect(L.iommu_get_domain_for_dev(dev)?.type).toBe(L.IOMMU_DOMAIN_DMA);
+      expect(events('iommu_set_dma_strict')).toEqual([
+        expect.objectContaining({
+          driver: 'intel-iommu',
+          why: 'IOMMU batching disallowed due to virtualization',
+        }),
+      ]);
+    });
+  }
+
+  it('without CM, or with first-stage tables (not shadowed), x86 keeps its lazy default', () => {
+    for (const options of [{}, { caching_mode: true, scalable: true }]) {
+      const { L, dev, events } = lab('v6.16', options);
+      expect(L.iommu_get_domain_for_dev(dev)?.type).toBe(L.IOMMU_DOMAIN_DMA_FQ);
+      expect(events('iommu_set_dma_strict')).toHaveLength(0);
+    }
+  });
+});
+
+describe('intel-iommu PTE permissions (intel_iommu_map, __domain_mapping)', () => {
+  for (const kernel of KERNELS) {
+    const readable = kernel !== 'v6.16';
+    it(`${kernel}: a write-only map ${readable ? 'can be read too (R set on every PTE)' : 'faults a read'}`, () => {
+      const { L, dev, domain } = lab(kernel);
+      const d = domain();
+      L.iommu_attach_device(d, dev);
+      expect(L.iommu_map(d, IOVA, PA, SZ_4K, L.IOMMU_WRITE)).toBe(0);
+      expect(dev.dma_write(IOVA, [1]).ok).toBe(true);
+      const r = dev.dma_read(IOVA, 1);
+      expect(r.ok).toBe(readable);
+      if (!r.ok) expect(r.fault.reason).toBe('permission');
+    });
+  }
+
+  it('IOMMU_CACHE does not set SNP: the translation the device caches grants R|W only', () => {
+    const { L, vtd, dev, domain } = lab('v6.16');
+    const d = domain();
+    L.iommu_attach_device(d, dev);
+    expect(L.iommu_map(d, IOVA, PA, SZ_4K, RW | L.IOMMU_CACHE)).toBe(0);
+    expect(dev.dma_read(IOVA, 4).ok).toBe(true);
+    expect(vtd.tlb.entries().find((e) => e.iova === IOVA)?.prot).toBe(RW);
+  });
+});
+
 describe('intel-iommu map over a mapped page (IOMMU-FACTS §2.5)', () => {
   it('keeps the old entry and reports success, with a WARN: the map-over-existing check', () => {
     const { L, dev, domain } = lab('v6.16');

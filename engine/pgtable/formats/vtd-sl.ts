@@ -3,7 +3,8 @@
  * 512 × 8-byte entries, 3/4/5 levels for an AGAW of 39/48/57 bits.
  *
  * Entry: bit 0 R, bit 1 W, bit 7 PS (superpage, levels 2 and 3 = 2M and 1G when SLLPS allows),
- * bit 11 SNP (snoop, set here for IOMMU_CACHE as older kernels did), bits 51:12 the address.
+ * bit 11 SNP (snoop: set for IOMMU_CACHE here; intel-iommu sets it only for force_snooping domains
+ * and passes IOMMU_CACHE on no more), bits 51:12 the address.
  * Tables are pointed to with R|W set (dma_pte_present() tests R|W).
  *
  * What the Linux driver does, read in intel/iommu.c (v6.16, before the generic_pt conversion):
