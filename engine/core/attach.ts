@@ -37,8 +37,11 @@ function move_attachment(group: IommuGroup, to: IommuDomain | null): void {
 }
 
 /**
- * Attach every device of the group; on a failure re-attach the devices already moved to the
- * previous domain. `must_succeed` is IOMMU_SET_DOMAIN_MUST_SUCCEED (a failure there is a WARN).
+ * Attach every device of the group. On a failure re-attach the previous domain to the devices
+ * tried so far, the one that failed included (a driver may have detached it before failing:
+ * __iommu_group_set_domain_internal's err_revert stops after last_gdev, not before it). With
+ * `must_succeed` (IOMMU_SET_DOMAIN_MUST_SUCCEED: a failure is a WARN) the other devices are still
+ * tried and the group moves anyway.
  */
 export function __iommu_group_set_domain(
   group: IommuGroup,
@@ -46,20 +49,20 @@ export function __iommu_group_set_domain(
   must_succeed = false,
 ): number {
   if (group.domain === domain) return 0;
-  let done = 0;
-  let ret = 0;
+  let result = 0;
+  let tried = 0;
   for (const dev of group.devices) {
-    ret = __iommu_device_set_domain(group, dev, domain);
-    if (ret) break;
-    done++;
-  }
-  if (ret && !must_succeed) {
+    tried++;
+    const ret = __iommu_device_set_domain(group, dev, domain);
+    if (ret === 0) continue;
+    result = ret;
+    if (must_succeed) continue;
     const old = group.domain;
-    if (old) for (const dev of group.devices.slice(0, done)) __iommu_attach_device(old, dev);
+    if (old) for (const d of group.devices.slice(0, tried)) __iommu_attach_device(old, d);
     return ret;
   }
   move_attachment(group, domain);
-  return ret;
+  return result;
 }
 
 /** The blocking domain: the driver's static one, else an empty paging domain (v6.7+ behaviour). */

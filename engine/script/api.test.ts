@@ -119,6 +119,23 @@ describe('IOMMU drivers per system', () => {
   });
 });
 
+describe('a failed attach', () => {
+  it('leaves the device on its old domain, the device that failed included (err_revert up to last_gdev)', () => {
+    // intel-iommu detaches the device before it finds the domain too wide for the unit.
+    const L = createLabModule({ kernel: 'v6.16' }).exports as unknown as typeof Api;
+    const wide = L.lab.add_iommu('dmar0', 'intel-iommu', { agaw: 48 });
+    const narrow = L.lab.add_iommu('dmar1', 'intel-iommu', { agaw: 39 });
+    const a = L.lab.add_device('a', { iommu: wide });
+    const b = L.lab.add_device('b', { iommu: narrow });
+    const buf = L.lab.mem.alloc(0x1000);
+    const handle = L.dma_map_single(b, buf, 0x1000, L.DMA_BIDIRECTIONAL);
+    const def = L.iommu_get_domain_for_dev(b);
+    expect(L.iommu_attach_device(L.iommu_paging_domain_alloc(a) as Api.IommuDomain, b)).toBe(-L.EINVAL);
+    expect(L.iommu_get_domain_for_dev(b)).toBe(def);
+    expect(b.dma_read(handle, 4)).toMatchObject({ ok: true, pa: buf });
+  });
+});
+
 describe('iommu_detach_group', () => {
   it('returns the group to its default domain whatever domain it is given, naming a mismatch', () => {
     const { L, dev } = lab();
