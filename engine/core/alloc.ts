@@ -6,6 +6,7 @@ import {
   IOMMU_DOMAIN_IDENTITY,
   IOMMU_DOMAIN_UNMANAGED,
 } from './constants.ts';
+import { raise_check } from './checks.ts';
 import type { Bus, Device } from './device.ts';
 import type { IommuDomain } from './domain.ts';
 import type { DomainOrErr, IommuDriver } from './driver.ts';
@@ -111,17 +112,31 @@ export function iommu_paging_domain_alloc(dev: Device): DomainOrErr {
  */
 export function iommu_domain_alloc(machine: Machine, bus: Bus): IommuDomain | null {
   machine.profile.require('iommu_domain_alloc', 'iommu_domain_alloc()');
-  const dev = machine.devices.find((d) => d.bus === bus && d.probed);
-  if (!dev) return null;
-  const driver = dev.iommu.driver;
+  if (machine.profile.has('bus_ops')) {
+    // iommu_device_register set bus->iommu_ops on every bus: the one driver registered, whether
+    // or not a device sits on this bus.
+    const iommu = machine.iommus.find((i) => !i.probe_failure);
+    const domain = iommu?.ops.domain_alloc?.(machine, IOMMU_DOMAIN_UNMANAGED) ?? null;
+    return domain && iommu_domain_init(domain, IOMMU_DOMAIN_UNMANAGED, iommu!.driver);
+  }
+  // bus_for_each_dev(__iommu_domain_alloc_dev): the driver of the devices on the bus, which must
+  // be one driver (WARN_ONCE, -EBUSY: NULL).
+  const devs = machine.devices.filter((d) => d.bus === bus && d.probed);
+  if (devs.length === 0) return null;
+  const drivers = [...new Set(devs.map((d) => d.iommu.driver.name))];
+  if (drivers.length > 1) {
+    raise_check(
+      machine,
+      'multiple-iommu-drivers',
+      `iommu_domain_alloc(${bus}): devices of ${drivers.join(' and ')} share the bus, which the public IOMMU API cannot support: NULL`,
+    );
+    return null;
+  }
+  const dev = devs[0];
   const ops = dev.iommu.ops;
-  if (
-    machine.profile.has('bus_ops') ||
-    !ops.domain_alloc_paging ||
-    !machine.profile.has('domain_alloc_paging')
-  ) {
+  if (!ops.domain_alloc_paging || !machine.profile.has('domain_alloc_paging')) {
     const domain = ops.domain_alloc?.(machine, IOMMU_DOMAIN_UNMANAGED) ?? null;
-    return domain && iommu_domain_init(domain, IOMMU_DOMAIN_UNMANAGED, driver);
+    return domain && iommu_domain_init(domain, IOMMU_DOMAIN_UNMANAGED, dev.iommu.driver);
   }
   const r = __iommu_group_domain_alloc(dev, IOMMU_DOMAIN_UNMANAGED);
   return typeof r === 'number' ? null : r;

@@ -25,6 +25,7 @@ export const CHECK_IDS = [
   'dma-ownership-misuse',
   'iova-not-from-allocator',
   'dma-unmap-mismatch',
+  'multiple-iommu-drivers',
 ] as const;
 
 export type CheckId = (typeof CHECK_IDS)[number];

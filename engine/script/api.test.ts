@@ -111,11 +111,26 @@ describe('IOMMU drivers per system', () => {
     const L = createLabModule({ kernel: 'v6.8' }).exports as unknown as typeof Api;
     const smmu = L.lab.add_iommu('smmu0', 'arm-smmu-v3');
     const amd = L.lab.add_iommu('amd0', 'amd-iommu');
-    L.lab.add_device('nic0', { iommu: smmu });
+    L.lab.add_device('dma0', { iommu: smmu, bus: 'platform' });
     const gpu = L.lab.add_device('gpu0', { iommu: amd });
-    const d = L.iommu_domain_alloc(L.lab.bus('pci'));
+    const d = L.iommu_domain_alloc(L.lab.bus('platform'));
     expect(L.IS_ERR(d)).toBe(false);
     expect(L.iommu_attach_device(d as Api.IommuDomain, gpu)).toBe(-L.EINVAL);
+  });
+
+  it("v6.8: iommu_domain_alloc(bus) with two drivers' devices on the bus WARNs and returns NULL", () => {
+    const L = createLabModule({ kernel: 'v6.8' }).exports as unknown as typeof Api;
+    L.lab.add_device('nic0', { iommu: L.lab.add_iommu('smmu0', 'arm-smmu-v3') });
+    L.lab.add_device('gpu0', { iommu: L.lab.add_iommu('amd0', 'amd-iommu') });
+    expect(L.iommu_domain_alloc(L.lab.bus('pci'))).toBe(null);
+    expect(L.lab.checks().map((c) => c.id)).toContain('multiple-iommu-drivers');
+  });
+
+  it('v6.6: iommu_domain_alloc(bus) uses the registered driver even with no device on that bus (bus->iommu_ops)', () => {
+    const L = createLabModule({ kernel: 'v6.6' }).exports as unknown as typeof Api;
+    L.lab.add_iommu('smmu0', 'arm-smmu-v3');
+    const d = L.iommu_domain_alloc(L.lab.bus('platform'));
+    expect(d && !L.IS_ERR(d) ? d.type : d).toBe(L.IOMMU_DOMAIN_UNMANAGED);
   });
 });
 
