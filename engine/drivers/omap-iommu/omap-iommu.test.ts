@@ -52,6 +52,19 @@ describe('omap-iommu', () => {
   );
 
   it.each(KERNELS)(
+    'IOMMU-FACTS §5.2, §6 (b): an unmap after the detach unmaps nothing and returns 0, as the usual clean-up order does (%s)',
+    (kernel) => {
+      const { L, dev, domain } = setup(kernel);
+      expect(L.iommu_unmap(domain, 0x10000, L.SZ_4K)).toBe(0); // never attached
+      expect(L.iommu_attach_device(domain, dev)).toBe(0);
+      expect(L.iommu_map(domain, 0x10000, PA, L.SZ_4K, RW)).toBe(0);
+      L.iommu_detach_device(domain, dev);
+      expect(L.iommu_unmap(domain, 0x10000, L.SZ_4K)).toBe(0);
+      expect(L.lab.checks().filter((c) => c.id === 'unmap-of-hole')).toHaveLength(2);
+    },
+  );
+
+  it.each(KERNELS)(
     'IOMMU-FACTS §5.2, §6 (b): detach clears and frees the tables, every mapping is lost (%s)',
     (kernel) => {
       const { L, dev, domain, inst } = setup(kernel);
