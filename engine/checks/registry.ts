@@ -199,8 +199,9 @@ export const CHECK_DOCS: Record<CheckId, CheckDoc> = {
     title: 'The DMA layer freed an IOVA its allocator had not handed out',
     doc:
       "An unmap gave back an IOVA range that the domain's IOVA allocator does not hold as allocated: never " +
-      'handed out, already freed (a double unmap), still waiting in the flush queue, inside a larger ' +
-      'allocation, or in a reserved region. Linux does not check: free_iova_fast puts the pfn into the ' +
+      'handed out, already freed (a second dma_free_coherent or dma_unmap_sg), still waiting in the flush ' +
+      'queue, inside a larger allocation, or in a reserved region (dma_unmap_single stops earlier: ' +
+      'iommu_dma_unmap_page WARNs when nothing is mapped at the handle). Linux does not check: free_iova_fast puts the pfn into the ' +
       'per-CPU IOVA cache and a later dma_map hands it out again, so two live mappings can share one IOVA and ' +
       'a device writes into the wrong buffer. The lab does not cache such an IOVA. Unmap each DMA address ' +
       'once, with the address the map returned.',

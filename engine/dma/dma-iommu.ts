@@ -23,7 +23,7 @@ import { hex } from '../core/format.ts';
 import { iommu_iotlb_gather_init, iommu_iotlb_sync, type IommuIotlbGather } from '../core/gather.ts';
 import { KernelVersionError } from '../core/kernel-profile.ts';
 import { iommu_map, iommu_map_sg, type SgEntry } from '../core/map.ts';
-import { iommu_unmap_fast } from '../core/unmap.ts';
+import { iommu_iova_to_phys, iommu_unmap_fast } from '../core/unmap.ts';
 import { PAGE_SIZE } from '../mem/phys-mem.ts';
 import { iommu_dma_cookie, type IommuDmaCookie } from './cookie.ts';
 import { DmaMapRecord, dev_dma_state, type DmaMapKind } from './device-dma.ts';
@@ -315,7 +315,9 @@ export function dma_unmap_single(dev: Device, dma_addr: number, size: number, di
   t.emit(ev.dma_unmap, t.str(dev.name), dir, dma_addr, size);
   const rec = take_map(dev, 'single', 'dma_unmap_single', dma_addr, size, 0, dir);
   const domain = unmap_domain(dev, rec);
-  if (domain) __iommu_dma_unmap(dev, domain, dma_addr, size);
+  // iommu_dma_unmap_page: WARN_ON(!phys) and return when nothing is mapped there (a second
+  // unmap of one handle, a handle never mapped): the driver and the IOVA allocator never see it.
+  if (domain && iommu_iova_to_phys(domain, dma_addr) !== 0) __iommu_dma_unmap(dev, domain, dma_addr, size);
 }
 
 /**
