@@ -180,5 +180,7 @@ export function iommu_device_release_dma_owner(dev: Device): void {
   }
   group.owner_cnt = 0;
   group.owner = null;
-  if (group.default_domain) __iommu_group_set_domain(group, group.default_domain, true);
+  // __iommu_group_set_domain_nofail(group, group->default_domain): with no default domain (v6.6
+  // omap, tegra-gart, s390) that is the NULL domain, set_platform_dma_ops.
+  __iommu_group_set_core_domain(group);
 }

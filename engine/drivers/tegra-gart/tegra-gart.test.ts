@@ -26,6 +26,16 @@ function setup(options: Api.TegraGartOptions = {}) {
 }
 
 describe('tegra-gart', () => {
+  it('IOMMU-FACTS §1.5: releasing DMA ownership returns to no domain at all (no default domain in v6.6)', () => {
+    const { L, a_dev, b_dev, alloc } = setup();
+    expect(L.iommu_device_claim_dma_owner(a_dev, 'vfio')).toBe(0);
+    expect(L.iommu_get_domain_for_dev(a_dev)).not.toBe(null); // the blocking stand-in
+    L.iommu_device_release_dma_owner(a_dev);
+    expect(L.iommu_get_domain_for_dev(a_dev)).toBe(null);
+    // Nothing is left attached through the GART, so another device's domain may attach.
+    expect(L.iommu_attach_device(alloc(), b_dev)).toBe(0);
+  });
+
   it("IOMMU-FACTS §7 item 18: map in A, detach A, attach B: B sees A's entry; B cannot attach while A is active", () => {
     const { L, a_dev, b_dev, alloc } = setup();
     const A = alloc();
