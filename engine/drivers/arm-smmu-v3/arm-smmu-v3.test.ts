@@ -12,8 +12,30 @@ function lab(kernel: string) {
     kernel === 'v6.16' ? L.iommu_paging_domain_alloc(dev) : L.iommu_domain_alloc(L.lab.bus('pci'))
   ) as Api.IommuDomain;
   expect(L.iommu_attach_device(domain, dev)).toBe(0);
-  return { L, domain };
+  return { L, dev, domain };
 }
+
+describe('arm-smmu-v3 ASIDs and faults', () => {
+  it('ASIDs come from one allocator for the system (arm_smmu_asid_xa): two SMMUs never share one', () => {
+    const L = createLabModule({}).exports as unknown as typeof Api;
+    const asids = ['smmu0', 'smmu1'].map((name) => {
+      const smmu = L.lab.add_iommu(name, 'arm-smmu-v3');
+      const dev = L.lab.add_device(`${name}-dev`, { iommu: smmu });
+      const d = L.iommu_paging_domain_alloc(dev) as Api.IommuDomain;
+      expect(L.iommu_attach_device(d, dev)).toBe(0);
+      expect(L.iommu_map(d, 0x1000, 0x8000_0000, L.SZ_4K, L.IOMMU_READ)).toBe(0);
+      expect(dev.dma_read(0x1000, 4).ok).toBe(true);
+      return smmu.tlb.entries()[0].tag;
+    });
+    expect(new Set(asids).size).toBe(2);
+  });
+
+  it('an IOVA at or above 2^ias is a translation fault: no table covers it (QEMU smmu_ptw_64_s1)', () => {
+    const { dev } = lab('v6.16');
+    const r = dev.dma_read(2 ** 48 + 0x1000, 4);
+    expect(r.ok ? null : r.fault.reason).toBe('translation');
+  });
+});
 
 describe('arm-smmu-v3 quirks', () => {
   it('ias 52 needs a 16K or 64K granule: add_iommu refuses it with 4K (facts §5.4)', () => {

@@ -50,8 +50,6 @@ export class ArmSmmuV3 extends IommuDevice {
   readonly asids_in_use = new Set<number>();
   /** Page sizes this instance supports with its granule (IDR5 filtered to one granule). */
   readonly pgsize_bitmap: number;
-  /** 2^ias: input addresses at or above it fault with an address-size fault. */
-  private readonly ias_limit: number;
   /** Commands issued since the last CMD_SYNC (for the "unsynced commands" view). */
   pending_cmds = 0;
 
@@ -62,7 +60,6 @@ export class ArmSmmuV3 extends IommuDevice {
     readonly cfg: ArmSmmuV3Options,
   ) {
     super(machine, name, driver, cfg.tlb_entries);
-    this.ias_limit = 2 ** cfg.ias;
     // 4K granule: 4K|2M|1G; 16K: 16K|32M; 64K: 64K|512M (facts §5.4).
     this.pgsize_bitmap =
       cfg.granule === 4096
@@ -72,11 +69,15 @@ export class ArmSmmuV3 extends IommuDevice {
           : 0x10000 + 0x20000000;
   }
 
+  /**
+   * ASIDs come from one allocator for the whole system (arm_smmu_asid_xa), from 1 upward (0 is
+   * left to the kernel's own use) up to this instance's asid_bits: two SMMUs never share one.
+   */
   alloc_asid(): number {
-    // ASIDs are allocated from 1 upward (0 is left to the kernel's own use).
     const max = 2 ** this.cfg.asid_bits - 1;
+    const smmus = this.machine.iommus.filter((i): i is ArmSmmuV3 => i instanceof ArmSmmuV3);
     for (let a = 1; a <= max; a++) {
-      if (!this.asids_in_use.has(a)) {
+      if (!smmus.some((smmu) => smmu.asids_in_use.has(a))) {
         this.asids_in_use.add(a);
         return a;
       }
@@ -128,10 +129,8 @@ export class ArmSmmuV3 extends IommuDevice {
   override dma_walk(dev: Device, iova: number, out: WalkOut): boolean {
     const ste = ste_of(dev);
     if (ste.kind !== 's1' || !ste.domain.pgtbl) return false;
-    if (iova >= this.ias_limit) {
-      out.fault = 'address-size';
-      return false;
-    }
+    // An IOVA beyond the table's reach (CD.T0SZ, from ias) is a translation fault like a hole:
+    // no table covers it (QEMU's smmu_ptw_64_s1: select_tt finds none).
     out.fault = '';
     return ste.domain.pgtbl.walk(iova, walk) && out.from(walk);
   }
