@@ -336,20 +336,23 @@ describe('which DMA ops serve the device', () => {
     expect(dma_iova_ranges(l.domain)).toEqual([]);
   });
 
-  it('an UNMANAGED domain attached by someone else: the DMA API fails', () => {
+  it('an UNMANAGED domain attached by its driver: iommu-dma still maps into the default domain, and the device faults there', () => {
     const l = lab();
     const d = iommu_paging_domain_alloc(l.dev) as IommuDomain;
     expect(iommu_attach_device(d, l.dev)).toBe(0);
-    expect(dma_map_single(l.dev, l.buf, 0x1000, DMA_TO_DEVICE)).toBe(DMA_MAPPING_ERROR);
-    expect(dma_alloc_coherent(l.dev, 0x1000)).toBeNull();
-    expect(dma_map_sg(l.dev, [{ paddr: l.buf, length: 0x1000 }], DMA_TO_DEVICE)).toBe(0);
+    const handle = dma_map_single(l.dev, l.buf, 0x1000, DMA_TO_DEVICE);
+    expect(handle).not.toBe(DMA_MAPPING_ERROR);
+    expect(dma_iova_ranges(l.domain)).toHaveLength(1); // the default domain, not the attached one
+    expect(read(l, handle)).toMatchObject({ ok: false, fault: { reason: 'translation' } });
   });
 
-  it('blocked (VFIO claimed the group): the DMA API fails', () => {
+  it('blocked (VFIO claimed the group): the address is handed out, and the device is blocked', () => {
     const l = lab();
     expect(iommu_device_claim_dma_owner(l.dev, 'vfio')).toBe(0);
     expect(l.dev.group!.domain!.type).toBe(IOMMU_DOMAIN_BLOCKED);
-    expect(dma_map_single(l.dev, l.buf, 0x1000, DMA_TO_DEVICE)).toBe(DMA_MAPPING_ERROR);
+    const handle = dma_map_single(l.dev, l.buf, 0x1000, DMA_TO_DEVICE);
+    expect(handle).not.toBe(DMA_MAPPING_ERROR);
+    expect(read(l, handle).ok).toBe(false);
   });
 
   it('rejects a direction Linux would BUG on', () => {

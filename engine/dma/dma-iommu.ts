@@ -10,11 +10,8 @@ import {
   DMA_MAPPING_ERROR,
   DMA_TO_DEVICE,
   IOMMU_CACHE,
-  IOMMU_DOMAIN_BLOCKED,
-  IOMMU_DOMAIN_IDENTITY,
   IOMMU_READ,
   IOMMU_WRITE,
-  domainTypeName,
   iommu_is_dma_domain,
 } from '../core/constants.ts';
 import type { Device } from '../core/device.ts';
@@ -53,19 +50,18 @@ const DEFAULT_MAX_SEG_SIZE = 0x10000;
 /** dma_get_seg_boundary(): PCI sets 0xffffffff at device setup; other buses leave ULONG_MAX (no boundary). */
 const PCI_SEG_BOUNDARY = 0x1_0000_0000;
 
-type DmaOps = { kind: 'direct' } | { kind: 'iommu'; domain: IommuDomain } | { kind: 'none'; why: string };
+type DmaOps = { kind: 'direct' } | { kind: 'iommu'; domain: IommuDomain };
 
 /**
- * Which DMA ops serve `dev` now. Linux picks them at probe from the default domain (dev->dma_iommu)
- * and iommu-dma always maps into the default domain (iommu_get_dma_domain); in every normal flow
- * the current domain is that default one, so the lab follows the group's current domain:
- * - no domain, or IDENTITY: dma-direct, the DMA address is the physical address (dma_iommu false;
- *   the device bypasses translation);
- * - DMA or DMA-FQ: iommu-dma, an IOVA from the domain's cookie;
- * - UNMANAGED or BLOCKED: the group belongs to someone else (VFIO/iommufd claimed it, or a driver
- *   attached its own domain). A kernel driver must not use the DMA API then; Linux would still map
- *   into the unattached default domain, so the device would fault on the address it was given.
- *   The lab fails the mapping instead (DMA_MAPPING_ERROR / NULL), which is where that bug ends.
+ * Which DMA ops serve `dev`. Linux picks them at probe from the default domain
+ * (iommu_setup_dma_ops), and iommu-dma maps into the default domain (iommu_get_dma_domain)
+ * whatever the group is attached to now:
+ * - no default domain (v6.6 omap, tegra-gart), IDENTITY or BLOCKED: dma-direct, the DMA address
+ *   is the physical address;
+ * - DMA or DMA-FQ: iommu-dma, an IOVA from the default domain's cookie.
+ * A driver that keeps using the DMA API while its group is on another domain (an UNMANAGED one
+ * it attached, or VFIO's blocking domain) gets an address the device, translated by that other
+ * domain, faults on: Linux does not stop it, and the lab shows where it ends.
  * A driver whose devices had DMA ops of their own in this era (s390 before v6.7) makes the call
  * throw a KernelVersionError: the lab has no model of those ops.
  */
@@ -75,11 +71,8 @@ function dma_ops(dev: Device): DmaOps {
     throw new KernelVersionError(
       `the DMA API on ${dev.name}: ${own}; the lab runs ${dev.machine.profile.name}`,
     );
-  const domain = dev.group?.domain ?? null;
-  if (!domain || domain.type === IOMMU_DOMAIN_IDENTITY) return { kind: 'direct' };
-  if (iommu_is_dma_domain(domain.type)) return { kind: 'iommu', domain };
-  const what = domain.type === IOMMU_DOMAIN_BLOCKED ? 'a blocking' : `an ${domainTypeName(domain.type)}`;
-  return { kind: 'none', why: `${dev.name} is attached to ${what} domain (${domain.id})` };
+  const domain = dev.group?.default_domain ?? null;
+  return domain && iommu_is_dma_domain(domain.type) ? { kind: 'iommu', domain } : { kind: 'direct' };
 }
 
 const DIR_NAMES = ['DMA_BIDIRECTIONAL', 'DMA_TO_DEVICE', 'DMA_FROM_DEVICE'];
@@ -296,7 +289,7 @@ export function dma_map_single(dev: Device, paddr: number, size: number, dir: nu
     // dma-debug warns about zero-length mappings; iommu-dma would allocate nothing.
   } else if (ops.kind === 'direct') {
     dma = paddr; // dma_direct_map_page: a 64-bit mask reaches every address
-  } else if (ops.kind === 'iommu') {
+  } else {
     dma = __iommu_dma_map(dev, ops.domain, paddr, size, dma_info_to_prot(dir), DMA_MASK_64);
   }
   const t = dev.machine.trace;
@@ -355,7 +348,7 @@ export function dma_map_sg(dev: Device, sg: DmaSgEntry[], dir: number): number {
     }
     count = sg.length;
     iova = sg[0].paddr;
-  } else if (ops.kind === 'iommu') {
+  } else {
     const r = iommu_dma_map_sg(dev, ops.domain, sg, dir);
     count = r.count;
     iova = r.iova;
@@ -501,10 +494,10 @@ export function dma_alloc_coherent(
   const alloc = Math.ceil(size / PAGE_SIZE) * PAGE_SIZE;
   let cpu_addr = 0;
   let dma = DMA_MAPPING_ERROR;
-  if (size > 0 && ops.kind !== 'none') cpu_addr = m.mem.alloc_pages(alloc);
+  if (size > 0) cpu_addr = m.mem.alloc_pages(alloc);
   if (cpu_addr) {
     if (ops.kind === 'direct') dma = cpu_addr;
-    else if (ops.kind === 'iommu')
+    else
       dma = __iommu_dma_map(
         dev,
         ops.domain,
