@@ -86,6 +86,10 @@ export const FEATURES = {
     since: 616,
     what: 'amd-iommu: HTRangeIgnore skips the HyperTransport reserved range',
   },
+  amd_flush_map_range: {
+    since: 609,
+    what: 'amd-iommu: a map that replaced tables or large PTEs flushes the range it mapped (before: the whole domain with PDE, amd_iommu_domain_flush_tlb_pde); the exact release is not pinned down here (v6.8 flushes the domain, v6.16 the range)',
+  },
   amd_paging: {
     since: 613,
     what: 'amd-iommu: domain_alloc_paging_flags with static identity/blocked domains; legacy domain_alloc(type) removed',

@@ -668,6 +668,7 @@ export class IoPgtable {
         const base = this.align_iova(iova, lsize);
         this.emit_pte_exists(base, lvl, 'replaced');
         this.note_changed(base, lsize);
+        this.flush?.tlb_flush_walk(base, lsize, POW2[this.shift[0]]);
       }
       const child = this.alloc_table(lvl - 1, this.align_iova(iova, POW2[this.shift[lvl]]));
       if (child === 0) return -ENOMEM;

@@ -80,7 +80,10 @@ export const DEFAULT_CFG: IoPgtableCfg = Object.freeze({
 export interface IommuFlushOps {
   /** A leaf was unmapped: add it to the gather (io_pgtable_tlb_add_page). */
   tlb_add_page(gather: unknown, iova: number, granule: number): void;
-  /** A table was unlinked and freed: walk caches for [iova, iova+size) must go (io_pgtable_tlb_flush_walk). */
+  /**
+   * A table was unlinked and freed, or a leaf above the level being mapped was cleared to make room
+   * for a table: walk caches for [iova, iova+size) must go (io_pgtable_tlb_flush_walk).
+   */
   tlb_flush_walk(iova: number, size: number, granule: number): void;
   /** Entries for [iova, iova+size) changed (mapped, unmapped or overwritten): cached translations there are stale. */
   pte_changed(iova: number, size: number): void;

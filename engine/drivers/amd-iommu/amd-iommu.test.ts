@@ -73,6 +73,43 @@ describe('amd-iommu NpCache (IOMMU-FACTS §7.13, §5.6)', () => {
   });
 });
 
+describe('amd-iommu flushes (IOMMU-FACTS §5.6 "Invalidation")', () => {
+  it('NpCache: a flush goes out in naturally aligned pieces, one completion wait after them (domain_flush_pages)', () => {
+    const { L, dev, domain, events } = lab('v6.16', { np_cache: true });
+    const d = domain();
+    L.iommu_attach_device(d, dev);
+    const mark = L.lab.trace().length;
+    expect(L.iommu_map(d, 0x11000, PA, 3 * SZ_4K, RW)).toBe(0);
+    expect(events('amdvi_pages_inval', mark).map((e) => [e.addr, e.size])).toEqual([
+      [0x11000, SZ_4K],
+      [0x12000, 2 * SZ_4K],
+    ]);
+    expect(events('amdvi_completion_wait', mark)).toHaveLength(1);
+  });
+
+  for (const kernel of KERNELS) {
+    it(`${kernel}: a map that replaces a table flushes before it returns, so the device does not use the old entry`, () => {
+      const { L, dev, domain, events } = lab(kernel);
+      const d = domain();
+      L.iommu_attach_device(d, dev);
+      const SZ_2M = 0x20_0000;
+      expect(L.iommu_map(d, 0x4000_0000, PA, SZ_4K, RW)).toBe(0);
+      expect(dev.dma_read(0x4000_0000, 4).ok).toBe(true); // cached
+      const mark = L.lab.trace().length;
+      expect(L.iommu_map(d, 0x4000_0000, PA + SZ_2M, SZ_2M, RW)).toBe(0); // frees the 4K table
+      const flush = events('amdvi_pages_inval', mark);
+      expect(flush).toHaveLength(1);
+      // Older kernels flush the whole domain (amd_iommu_domain_flush_tlb_pde), newer ones the range.
+      if (kernel === 'v6.16') expect(flush[0]).toMatchObject({ addr: 0x4000_0000, size: SZ_2M });
+      expect(dev.dma_read(0x4000_0000, 4)).toMatchObject({ ok: true, pa: PA + SZ_2M, tlb: 'miss' });
+      // A leaf over a leaf is not flushed.
+      const again = L.lab.trace().length;
+      expect(L.iommu_map(d, 0x4000_0000, PA, SZ_2M, RW)).toBe(0);
+      expect(events('amdvi_pages_inval', again)).toHaveLength(0);
+    });
+  }
+});
+
 describe('amd-iommu NpCache makes DMA strict (iommu_init_pci: iommu_set_dma_strict)', () => {
   for (const kernel of KERNELS) {
     it(`${kernel}: with np_cache the default domain is strict DMA, without it DMA-FQ`, () => {

@@ -23,7 +23,12 @@ export class ProtectionDomain extends PagingDomain {
   /** amd_iommu_unmap_pages gathers the unmapped range itself. */
   tlb_add_page(): void {}
 
-  tlb_flush_walk(): void {}
+  /** Set when a map freed a table or cleared a large PTE on its way (iommu_v1_map_pages' `updated`). */
+  tables_dropped = false;
+
+  tlb_flush_walk(): void {
+    this.tables_dropped = true;
+  }
 
   pte_changed(iova: number, size: number): void {
     for (const unit of this.units.keys()) unit.tlb.mark_stale(this.pd_id, iova, size);

@@ -118,12 +118,30 @@ function domain_flush_all(domain: ProtectionDomain): void {
   }
 }
 
-/** Flush [iova, iova+size) on every IOMMU the domain is on and wait. */
+/**
+ * Flush [iova, iova+size) on every IOMMU the domain is on, then wait (amd_iommu_domain_flush_pages
+ * and the completion). Under NpCache the range goes out in naturally aligned pieces: the IOMMU is
+ * a hypervisor's, and a flush of an unaligned range would make it re-read PTEs that did not change.
+ */
 function domain_flush_pages(domain: ProtectionDomain, iova: number, size: number): void {
-  for (const unit of domain.units.keys()) {
-    unit.inv_iommu_pages(domain.pd_id, iova, size);
-    unit.completion_wait();
+  const pieces = amd_iommu_np_cache(domain.machine) ? aligned_pieces(iova, size) : [[iova, size]];
+  for (const [start, len] of pieces)
+    for (const unit of domain.units.keys()) unit.inv_iommu_pages(domain.pd_id, start, len);
+  for (const unit of domain.units.keys()) unit.completion_wait();
+}
+
+/** [iova, size) as pieces each the largest power of two that the address's alignment and the size left allow. */
+function aligned_pieces(iova: number, size: number): [number, number][] {
+  const pieces: [number, number][] = [];
+  while (size > 0) {
+    let piece = 2 ** Math.floor(Math.log2(size));
+    if (piece > size) piece /= 2;
+    while (iova !== 0 && iova % piece !== 0) piece /= 2;
+    pieces.push([iova, piece]);
+    iova += piece;
+    size -= piece;
   }
+  return pieces;
 }
 
 /** detach_device: clear the DTE, flush the old domain, then drop the reference (in that order). */
@@ -158,10 +176,23 @@ const paging_ops: DomainOps = Object.freeze({
     unit.completion_wait();
     return 0;
   },
+  /**
+   * iommu_v1_map_pages: a map that freed a table or cleared a large PTE in its way ('updated')
+   * flushes before it returns: the whole domain with PDE in older kernels
+   * (amd_iommu_domain_flush_tlb_pde), the range mapped in newer ones. A leaf over a leaf is not
+   * flushed.
+   */
   map_pages(d: IommuDomain, iova: number, paddr: number, pgsize: number, pgcount: number, prot: number) {
     const domain = d as ProtectionDomain;
     if (!domain.pgtbl) return { ret: -ENOMEM, mapped: 0 };
-    return domain.pgtbl.map_pages(iova, paddr, pgsize, pgcount, prot);
+    domain.tables_dropped = false;
+    const r = domain.pgtbl.map_pages(iova, paddr, pgsize, pgcount, prot);
+    if (domain.tables_dropped) {
+      if (domain.machine.profile.has('amd_flush_map_range'))
+        domain_flush_pages(domain, iova, pgsize * pgcount);
+      else domain_flush_all(domain);
+    }
+    return r;
   },
   unmap_pages(
     d: IommuDomain,
