@@ -93,11 +93,19 @@ export function iommu_probe_device(
  * DMA. null is "no preference" (IOMMU_DOMAIN_BLOCKED is 0, so 0 cannot mean that here).
  */
 function requested_type(group: IommuGroup): number | null {
-  let type: number | null = null;
+  const first = group.devices[0];
+  // 32-bit Arm (ARM_DMA_USE_IOMMU, no IOMMU_DMA) starts from IDENTITY from v6.7, so a device's
+  // wish for anything else conflicts with it, and identity wins (iommu_get_default_domain_type).
+  const arm32 = first.iommu.driver.arch === 'arm' && first.machine.profile.has('default_domain_required');
+  let type: number | null = arm32 ? IOMMU_DOMAIN_IDENTITY : null;
   for (const dev of group.devices) {
     let t: number | null = dev.iommu.ops.def_domain_type?.(dev) || null;
     const asked = dev.default_domain_request;
     if (asked) t = REQUEST_TYPES[asked];
+    if (arm32 && dev.bus === 'pci' && !dev.trusted)
+      throw new Error(
+        `${dev.name} is untrusted, which no 32-bit Arm system can serve (ARM_DMA_USE_IOMMU): Linux WARNs and refuses to probe it`,
+      );
     // An untrusted device gets DMA (strict): Linux refuses to probe when the driver or the
     // requested type wants identity or blocked; a lazy request becomes strict DMA.
     if (dev.bus === 'pci' && !dev.trusted) {

@@ -144,6 +144,21 @@ describe('omap-iommu', () => {
     expect(domain.ops.iotlb_sync_map).toBeUndefined();
   });
 
+  it.each(['v6.8', 'v6.16'] as const)(
+    'IOMMU-FACTS §1.5: 32-bit Arm (ARM_DMA_USE_IOMMU) forces IDENTITY from v6.7: a wish for DMA or blocked loses, an untrusted device is refused (%s)',
+    (kernel) => {
+      const { L } = lab(kernel);
+      const iommu = L.lab.add_iommu('mmu', 'omap-iommu');
+      for (const default_domain of ['dma', 'dma-fq', 'blocked'] as const) {
+        const dev = L.lab.add_device(`dev-${default_domain}`, { iommu, bus: 'platform', default_domain });
+        expect(L.iommu_get_domain_for_dev(dev)?.type).toBe(L.IOMMU_DOMAIN_IDENTITY);
+      }
+      expect(() => L.lab.add_device('ext', { iommu, bus: 'pci', trusted: false })).toThrow(
+        /untrusted.*32-bit Arm/,
+      );
+    },
+  );
+
   it('IOMMU-FACTS §5.2, §1.5: v6.6 has no default domain; the device starts unattached and untranslated', () => {
     const { L, dev, domain, iommu } = setup('v6.6');
     expect(L.iommu_get_domain_for_dev(dev)).toBeNull();
