@@ -136,24 +136,27 @@ export function iommu_map_sg(
   let start = 0;
   let len = 0;
   let ret = 0;
-  for (let i = 0; i <= sg.length && !ret; i++) {
-    const e = sg[i];
-    if (e && len && e.paddr === start + len) {
-      len += e.length;
-      continue;
-    }
-    if (len) {
+  const n = sg.length;
+  for (let i = 0; n > 0 && i <= n; i++) {
+    // The pass after the last entry reads the last entry again (Linux does not advance `sg` past
+    // it), so a run it seems to continue (a last entry of length 0 right after the run) is never
+    // mapped.
+    const e = sg[Math.min(i, n - 1)];
+    if (len && e.paddr !== start + len) {
       ret = iommu_map_nosync(domain, iova + mapped, start, len, prot);
-      if (!ret) mapped += len;
+      if (ret) break;
+      mapped += len;
+      len = 0;
     }
-    if (e) {
+    if (len) len += e.length;
+    else {
       start = e.paddr;
       len = e.length;
     }
   }
   if (!ret) ret = iommu_sync_map(domain, iova, mapped);
   if (ret) {
-    if (mapped) iommu_unmap(domain, iova, mapped);
+    iommu_unmap(domain, iova, mapped); // out_err: always, so the sync runs even when nothing was mapped
     return ret;
   }
   return mapped;

@@ -183,6 +183,39 @@ describe('iommu_domain_free', () => {
   });
 });
 
+describe('iommu_map_sg (facts §2.1)', () => {
+  it('merges contiguous entries into one map and maps each run once', () => {
+    const { L, dev, domain } = lab();
+    L.iommu_attach_device(domain, dev);
+    const sg = [
+      { paddr: 0x8000_0000, length: 0x1000 },
+      { paddr: 0x8000_1000, length: 0x1000 },
+      { paddr: 0x9000_0000, length: 0x1000 },
+    ];
+    const mark = L.lab.trace().length;
+    expect(L.iommu_map_sg(domain, 0x10_0000, sg, L.IOMMU_READ)).toBe(0x3000);
+    expect(
+      L.lab
+        .trace()
+        .slice(mark)
+        .filter((e) => e.name === 'map')
+        .map((e) => e.size),
+    ).toEqual([0x2000, 0x1000]);
+    expect(L.iommu_iova_to_phys(domain, 0x10_2000)).toBe(0x9000_0000);
+  });
+
+  it("a last entry of length 0 right after the run leaves that run unmapped, as Linux's loop does", () => {
+    const { L, dev, domain } = lab();
+    L.iommu_attach_device(domain, dev);
+    const sg = [
+      { paddr: 0x8000_0000, length: 0x1000 },
+      { paddr: 0x8000_1000, length: 0 },
+    ];
+    expect(L.iommu_map_sg(domain, 0x10_0000, sg, L.IOMMU_READ)).toBe(0);
+    expect(L.iommu_iova_to_phys(domain, 0x10_0000)).toBe(0);
+  });
+});
+
 describe('iommu_pgsize (facts §2.2)', () => {
   it("gives the first step of facts' example, and stops the script where Linux BUG()s", () => {
     const { L, domain } = lab();
