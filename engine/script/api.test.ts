@@ -45,6 +45,18 @@ describe('argument checks', () => {
     expect(() => L.iommu_unmap(domain, 0x1000, 2 ** 60)).toThrow(/size/);
   });
 
+  it('refuses a range that ends past 2^53, naming both arguments, where the answer would not be exact', () => {
+    const top = 2 ** 53 - 0x1000;
+    expect(L.iommu_map(domain, top, 0x8000_0000, 0x1000, 3)).toBe(-L.ERANGE); // ends at 2^53: fine
+    for (const call of [
+      () => L.iommu_map(domain, top - 0x1000, 0x8000_0000, 0x4000, 3),
+      () => L.iommu_map(domain, 0x1000, top, 0x4000, 3),
+      () => L.iommu_unmap(domain, top - 0x1000, 0x4000),
+      () => L.iommu_unmap_fast(domain, top, 0x2000, L.iommu_iotlb_gather_init()),
+    ])
+      expect(call).toThrow(/(iova|paddr) \+ size must end by 2\^53/);
+  });
+
   it('refuses an object that is not a handle with a TypeError naming the parameter', () => {
     expect(() => L.iommu_map({ id: 1 } as unknown as Api.IommuDomain, 0, 0, 0x1000, 3)).toThrow(TypeError);
     expect(() => L.iommu_attach_device(domain, {} as Api.Device)).toThrow(/dev must be a Device/);

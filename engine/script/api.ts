@@ -32,7 +32,7 @@ import {
   dma_unmap_single,
 } from '../dma/dma-iommu.ts';
 import { DRIVER_NAMES, DRIVERS } from '../drivers/index.ts';
-import { bytesOf, describe, int, str, u64 } from './args.ts';
+import { bytesOf, describe, ends_by_2_53, int, str, u64 } from './args.ts';
 import type { LabContext } from './lab-context.ts';
 import type { Trace, TraceEvent } from '../trace/trace.ts';
 
@@ -298,8 +298,13 @@ export const API: Record<string, ApiEntry> = {
   },
   iommu_map: {
     params: ['domain', 'iova', 'paddr', 'size', 'prot'],
-    impl: (ctx, d: unknown, iova: unknown, paddr: unknown, size: unknown, prot: unknown) =>
-      iommu_map(ctx.domain(d), u64('iova', iova), u64('paddr', paddr), u64('size', size), u64('prot', prot)),
+    impl(ctx, d: unknown, iova: unknown, paddr: unknown, size: unknown, prot: unknown) {
+      const domain = ctx.domain(d);
+      const [v, p, s] = [u64('iova', iova), u64('paddr', paddr), u64('size', size)];
+      ends_by_2_53('iova', v, 'size', s);
+      ends_by_2_53('paddr', p, 'size', s);
+      return iommu_map(domain, v, p, s, u64('prot', prot));
+    },
   },
   iommu_map_sg: {
     params: ['domain', 'iova', 'sg', 'prot'],
@@ -308,8 +313,12 @@ export const API: Record<string, ApiEntry> = {
   },
   iommu_unmap: {
     params: ['domain', 'iova', 'size'],
-    impl: (ctx, d: unknown, iova: unknown, size: unknown) =>
-      iommu_unmap(ctx.domain(d), u64('iova', iova), u64('size', size)),
+    impl(ctx, d: unknown, iova: unknown, size: unknown) {
+      const domain = ctx.domain(d);
+      const [v, s] = [u64('iova', iova), u64('size', size)];
+      ends_by_2_53('iova', v, 'size', s);
+      return iommu_unmap(domain, v, s);
+    },
   },
   iommu_iotlb_gather_init: {
     params: [],
@@ -322,8 +331,12 @@ export const API: Record<string, ApiEntry> = {
   },
   iommu_unmap_fast: {
     params: ['domain', 'iova', 'size', 'gather'],
-    impl: (ctx, d: unknown, iova: unknown, size: unknown, g: unknown) =>
-      iommu_unmap_fast(ctx.domain(d), u64('iova', iova), u64('size', size), ctx.gather(g)),
+    impl(ctx, d: unknown, iova: unknown, size: unknown, g: unknown) {
+      const domain = ctx.domain(d);
+      const [v, s] = [u64('iova', iova), u64('size', size)];
+      ends_by_2_53('iova', v, 'size', s);
+      return iommu_unmap_fast(domain, v, s, ctx.gather(g));
+    },
   },
   iommu_iotlb_sync: {
     params: ['domain', 'gather'],

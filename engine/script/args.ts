@@ -1,3 +1,4 @@
+import { end_fits } from '../mem/phys-mem.ts';
 /** Argument checks at the script boundary: errors name the argument and what it must be. */
 
 export function u64(name: string, v: unknown): number {
@@ -6,6 +7,17 @@ export function u64(name: string, v: unknown): number {
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)
     throw new RangeError(`${name} must be a non-negative safe integer (got ${describe(v)})`);
   return v;
+}
+
+/**
+ * A range given as `start` + `length` (both checked with u64) must end by 2^53, where the lab's
+ * addresses stop being exact (Linux's u64 arithmetic goes on; the lab cannot).
+ */
+export function ends_by_2_53(startName: string, start: number, lengthName: string, length: number): void {
+  if (!end_fits(start, length))
+    throw new RangeError(
+      `${startName} + ${lengthName} must end by 2^53, where the lab's addresses stop being exact (got 0x${start.toString(16)} + 0x${length.toString(16)})`,
+    );
 }
 
 export function int(name: string, v: unknown): number {
