@@ -87,6 +87,18 @@ describe('amd-iommu flushes (IOMMU-FACTS §5.6 "Invalidation")', () => {
     expect(events('amdvi_completion_wait', mark)).toHaveLength(1);
   });
 
+  it('an unmap of a hole still syncs, and the empty gather wraps into a flush of every page', () => {
+    const { L, dev, domain, events, internal } = lab('v6.16');
+    const d = domain();
+    L.iommu_attach_device(d, dev);
+    const mark = L.lab.trace().length;
+    expect(L.iommu_unmap(d, 0x4000_0000, SZ_4K)).toBe(0);
+    expect(events('amdvi_pages_inval', mark)).toEqual([
+      expect.objectContaining({ domid: internal(d).pd_id, addr: 0, size: 0 }),
+    ]);
+    expect(events('amdvi_completion_wait', mark)).toHaveLength(1);
+  });
+
   for (const kernel of KERNELS) {
     it(`${kernel}: a map that replaces a table flushes before it returns, so the device does not use the old entry`, () => {
       const { L, dev, domain, events } = lab(kernel);

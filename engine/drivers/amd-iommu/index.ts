@@ -207,10 +207,14 @@ const paging_ops: DomainOps = Object.freeze({
     if (r) amd_iommu_iotlb_gather_add_page(domain, gather, iova, r);
     return r;
   },
+  /**
+   * amd_iommu_iotlb_sync has no empty-gather check: after an unmap that unmapped nothing, start is
+   * ULONG_MAX and end 0, and the range wraps into one that build_inv_address widens to every page.
+   */
   iotlb_sync(d: IommuDomain, gather: IommuIotlbGather): void {
     const domain = d as ProtectionDomain;
-    if (!gather.end) return;
-    domain_flush_pages(domain, gather.start, gather.end - gather.start + 1);
+    if (!gather.end) domain_flush_all(domain);
+    else domain_flush_pages(domain, gather.start, gather.end - gather.start + 1);
   },
   flush_iotlb_all(d: IommuDomain): void {
     domain_flush_all(d as ProtectionDomain);
