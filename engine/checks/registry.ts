@@ -237,6 +237,16 @@ export const CHECK_DOCS: Record<CheckId, CheckDoc> = {
       'for the device it is meant for.',
     facts: 'IOMMU-FACTS §1.5, §6 (e)',
   },
+  'domain-switch-failed': {
+    title: 'A domain switch that must succeed failed',
+    doc:
+      'Detaching, releasing DMA ownership and the clean-up after a failed attach move the group to its ' +
+      'default or blocking domain with __iommu_group_set_domain_nofail, which WARNs when a driver refuses. ' +
+      'Linux then records the new domain for the group anyway, while the device may still translate through ' +
+      'the old one (its table, its DTE or context entry). Drivers are expected to accept their default and ' +
+      "blocking domains always; one that keeps state per client (omap's one client per domain) can refuse.",
+    facts: 'IOMMU-FACTS §1.5',
+  },
 };
 
 /** The section references a check names, for the doc page's links: "§6 (a)", "§2.4"… */

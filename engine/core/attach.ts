@@ -3,7 +3,7 @@ import { raise_check } from './checks.ts';
 import { IOMMU_DOMAIN_BLOCKED, IOMMU_DOMAIN_UNMANAGED } from './constants.ts';
 import type { Device } from './device.ts';
 import type { IommuDomain } from './domain.ts';
-import { EBUSY, EINVAL, ENODEV, EPERM } from './errno.ts';
+import { EBUSY, EINVAL, ENODEV, EPERM, errnoName } from './errno.ts';
 import { __iommu_group_domain_alloc } from './alloc.ts';
 import type { IommuGroup } from './group.ts';
 import { ev } from './trace-events.ts';
@@ -56,7 +56,14 @@ export function __iommu_group_set_domain(
     const ret = __iommu_device_set_domain(group, dev, domain);
     if (ret === 0) continue;
     result = ret;
-    if (must_succeed) continue;
+    if (must_succeed) {
+      raise_check(
+        dev.machine,
+        'domain-switch-failed',
+        `${dev.name} refused domain ${domain.id} (${errnoName(ret)}) in a switch that must succeed (__iommu_group_set_domain_nofail): group ${group.id} now names that domain while the device may still translate through its old one`,
+      );
+      continue;
+    }
     const old = group.domain;
     if (old) for (const d of group.devices.slice(0, tried)) __iommu_attach_device(old, d);
     return ret;

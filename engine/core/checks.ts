@@ -26,6 +26,7 @@ export const CHECK_IDS = [
   'iova-not-from-allocator',
   'dma-unmap-mismatch',
   'multiple-iommu-drivers',
+  'domain-switch-failed',
 ] as const;
 
 export type CheckId = (typeof CHECK_IDS)[number];

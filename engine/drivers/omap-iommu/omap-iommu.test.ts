@@ -159,6 +159,17 @@ describe('omap-iommu', () => {
     },
   );
 
+  it.each(KERNELS)(
+    'IOMMU-FACTS §1.5: a detach back to the blocking domain omap refuses is a WARN: domain-switch-failed (%s)',
+    (kernel) => {
+      const { L, dev, domain } = setup(kernel);
+      expect(L.iommu_device_claim_dma_owner(dev, 'vfio')).toBe(0);
+      expect(L.iommu_attach_device(domain, dev)).toBe(0);
+      L.iommu_detach_device(domain, dev);
+      expect(L.lab.checks().map((c) => c.id)).toContain('domain-switch-failed');
+    },
+  );
+
   it('IOMMU-FACTS §5.2, §1.5: v6.6 has no default domain; the device starts unattached and untranslated', () => {
     const { L, dev, domain, iommu } = setup('v6.6');
     expect(L.iommu_get_domain_for_dev(dev)).toBeNull();
