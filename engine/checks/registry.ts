@@ -21,7 +21,8 @@ export const CHECK_DOCS: Record<CheckId, CheckDoc> = {
     title: 'A device access was translated by a stale IOTLB entry',
     doc:
       'A device read or wrote through an IOTLB entry that no longer matches the page table: the mapping was ' +
-      'changed or removed and the IOTLB was not invalidated yet. In Linux this is expected for a short while ' +
+      'changed or removed and the IOTLB was not invalidated yet (on virtio-iommu: the host still maps what ' +
+      'the guest unmapped, its UNMAP not sent yet). In Linux this is expected for a short while ' +
       'in lazy (DMA-FQ) mode, where unmaps wait in the flush queue until flush_iotlb_all, and it is a real bug ' +
       'anywhere else: the device keeps reaching memory that may already belong to someone else. If the domain ' +
       'is strict, find the unmap that was not followed by iommu_iotlb_sync (or a driver that skipped its TLB ' +

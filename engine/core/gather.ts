@@ -55,6 +55,6 @@ export function iommu_iotlb_sync(domain: IommuDomain, gather: IommuIotlbGather):
   const t = domain.machine.trace;
   t.emit(ev.iotlb_sync, domain.id, gather.end ? gather.start : 0, gather.end, gather.pgsize);
   domain.ops.iotlb_sync?.(domain, gather);
-  if (domain.machine.pending_unsynced.get(domain) === gather) domain.machine.pending_unsynced.delete(domain);
+  domain.machine.pending_unsynced.delete(gather);
   iommu_iotlb_gather_init(gather);
 }

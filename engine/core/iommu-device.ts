@@ -29,6 +29,11 @@ export class WalkOut {
   prot = 0;
   /** Why a walk failed, when it did: 'translation', 'address-size', 'permission', ... */
   fault = '';
+  /**
+   * The translation found is one the OS no longer holds (a virtio host still mapping what the
+   * guest unmapped, its UNMAP not sent yet): the access is reported 'stale', as a stale IOTLB hit is.
+   */
+  stale = false;
 
   /** Take what a page-table walk found. */
   from(w: WalkResult): true {

@@ -18,6 +18,13 @@ export interface Timer {
  * The simulated machine: everything a run changes. It holds plain data only (no closures), so a
  * checkpoint is a deep clone of it.
  */
+/** [start, last] unmapped by iommu_unmap_fast calls on `domain` with one gather, not synced yet. */
+export interface PendingUnmap {
+  domain: IommuDomain;
+  start: number;
+  last: number;
+}
+
 export class Machine {
   /** Changes only through lab.kernel() before any hardware exists. */
   profile: KernelProfile;
@@ -38,8 +45,12 @@ export class Machine {
   readonly checks: CheckRecord[] = [];
   readonly disabled_checks = new Set<CheckId>();
   readonly timers: Timer[] = [];
-  /** Gathers filled by iommu_unmap_fast and not yet synced (the unmap-without-sync check). */
-  readonly pending_unsynced = new Map<IommuDomain, IommuIotlbGather>();
+  /**
+   * What each gather given to iommu_unmap_fast has unmapped and no iommu_iotlb_sync has completed
+   * yet (the unmap-without-sync check): the core's own record, as drivers fill gathers their way
+   * (virtio-iommu queues UNMAPs and leaves the gather empty).
+   */
+  readonly pending_unsynced = new Map<IommuIotlbGather, PendingUnmap>();
   /** prot of the iommu_map in progress: the checks that watch map_pages read it. */
   map_prot = 0;
   next_domain_id = 1;

@@ -70,6 +70,7 @@ function translate_one(dev: Device, iova: number, write: boolean, out: PageResul
   }
   if (cached) tlb.stats.misses++;
   out.tlb = 'miss';
+  walkOut.stale = false;
   if (!iommu.dma_walk(dev, iova, walkOut)) {
     out.fault = walkOut.fault || 'translation';
     if (cached && iommu.caches_not_present) {
@@ -78,7 +79,11 @@ function translate_one(dev: Device, iova: number, write: boolean, out: PageResul
     }
     return;
   }
-  if (cached) tlb.insert(tag, walkOut.iova, walkOut.size, walkOut.pa, walkOut.prot, false);
+  if (cached) {
+    tlb.insert(tag, walkOut.iova, walkOut.size, walkOut.pa, walkOut.prot, false);
+    if (walkOut.stale) tlb.mark_stale(tag, walkOut.iova, walkOut.size);
+  }
+  if (walkOut.stale) out.tlb = 'stale';
   out.pa = walkOut.pa + (iova - walkOut.iova);
   out.span = walkOut.iova + walkOut.size - iova;
   if (!(walkOut.prot & need)) out.fault = iommu.permission_fault;
@@ -146,12 +151,13 @@ export function device_dma(
 /** A stale hit inside a range still waiting for its iotlb_sync is the unmap-without-sync bug. */
 function note_unsynced(dev: Device, iova: number): void {
   const m = dev.machine;
-  for (const [domain, gather] of m.pending_unsynced) {
-    if (gather.end !== 0 && iova >= gather.start && iova <= gather.end)
+  const current = dev.group?.domain;
+  for (const p of m.pending_unsynced.values()) {
+    if (p.domain === current && iova >= p.start && iova <= p.last)
       raise_check(
         m,
         'unmap-without-sync',
-        `${dev.name} reached ${hex(iova)} after iommu_unmap_fast on domain ${domain.id} without iommu_iotlb_sync`,
+        `${dev.name} reached ${hex(iova)} after iommu_unmap_fast on domain ${p.domain.id} without iommu_iotlb_sync`,
       );
   }
 }

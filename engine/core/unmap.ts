@@ -111,7 +111,16 @@ export function iommu_unmap_fast(
   gather: IommuIotlbGather,
 ): number {
   const ret = __iommu_unmap(domain, iova, size, gather);
-  if (!gather.queued && gather.end !== 0) domain.machine.pending_unsynced.set(domain, gather);
+  // A flush queue's gather is flushed later by design (DMA-FQ); anything else waits for a sync.
+  if (!gather.queued && ret > 0) {
+    const pending = domain.machine.pending_unsynced;
+    const p = pending.get(gather);
+    const last = iova + ret - 1;
+    if (p) {
+      p.start = Math.min(p.start, iova);
+      p.last = Math.max(p.last, last);
+    } else pending.set(gather, { domain, start: iova, last });
+  }
   return ret;
 }
 

@@ -337,6 +337,23 @@ describe('constants', () => {
   });
 });
 
+describe('unmap-without-sync', () => {
+  it('keeps every gather apart: syncing one leaves the others pending', () => {
+    const { L, dev, domain } = lab();
+    L.iommu_attach_device(domain, dev);
+    for (const iova of [0x1000, 0x10_0000]) {
+      L.iommu_map(domain, iova, 0x8000_0000, 0x1000, 3);
+      dev.dma_read(iova, 4);
+    }
+    const [g1, g2] = [L.iommu_iotlb_gather_init(), L.iommu_iotlb_gather_init()];
+    L.iommu_unmap_fast(domain, 0x1000, 0x1000, g1);
+    L.iommu_unmap_fast(domain, 0x10_0000, 0x1000, g2);
+    L.iommu_iotlb_sync(domain, g2);
+    expect(dev.dma_read(0x1000, 4).ok).toBe(true);
+    expect(L.lab.checks().filter((c) => c.id === 'unmap-without-sync')).toHaveLength(1);
+  });
+});
+
 describe('named checks', () => {
   function fired(
     opts: Parameters<typeof createLabModule>[0],

@@ -190,7 +190,10 @@ export interface IommuGroup {
 export interface DmaResultOk {
   readonly ok: true;
   readonly pa: number;
-  /** 'stale': the IOTLB entry used no longer matches the page table (or the host). */
+  /**
+   * 'stale': the translation used no longer matches the page table: an IOTLB entry the tables have
+   * changed under, or (virtio-iommu) a host mapping the guest has unmapped and not yet told the host of.
+   */
   readonly tlb: 'hit' | 'miss' | 'stale';
   /** The bytes read (dma_read only). */
   readonly data?: Uint8Array;

@@ -68,14 +68,12 @@ export class LabSession {
   /** End-of-run rules: gathers filled by iommu_unmap_fast and never synced. */
   finish(): void {
     const m = this.ctx.machine;
-    for (const [domain, gather] of m.pending_unsynced) {
-      if (gather.end !== 0)
-        raise_check(
-          m,
-          'unmap-without-sync',
-          `iommu_unmap_fast on domain ${domain.id} gathered [${hex(gather.start)}, ${hex(gather.end)}] and no iommu_iotlb_sync followed before the run ended`,
-        );
-    }
+    for (const p of m.pending_unsynced.values())
+      raise_check(
+        m,
+        'unmap-without-sync',
+        `iommu_unmap_fast on domain ${p.domain.id} unmapped [${hex(p.start)}, ${hex(p.last)}] and no iommu_iotlb_sync followed before the run ended`,
+      );
     m.pending_unsynced.clear();
   }
 

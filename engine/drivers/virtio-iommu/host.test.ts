@@ -231,8 +231,10 @@ describe('QEMU host translation order (IOMMU-FACTS §5.1 "Translate order")', ()
     const { dev, map, unmap, viommu } = setup();
     const domain = viommu.host.endpoints.get(EP)!.domain!.id;
     map(domain, 0x40_0000, 0x40_0fff, 0x9000_0000);
-    expect(dev.dma_read(0x40_0000, 4)).toMatchObject({ ok: true, tlb: 'miss' });
-    expect(dev.dma_read(0x40_0000, 4)).toMatchObject({ ok: true, tlb: 'hit' });
+    // A MAP sent to the host directly: the guest's tree does not hold it, so the device's use of it
+    // is a stale translation, first walked, then cached.
+    expect(dev.dma_read(0x40_0000, 4)).toMatchObject({ ok: true, tlb: 'stale' });
+    expect(dev.dma_read(0x40_0000, 4)).toMatchObject({ ok: true, tlb: 'stale' });
     expect(unmap(domain, 0x40_0000, 0x40_0fff)).toBe('OK');
     expect(dev.dma_read(0x40_0000, 4)).toMatchObject({ ok: false, fault: { reason: 'mapping' } });
   });

@@ -54,6 +54,7 @@ import {
   VIRTIO_IOMMU_T_MAP,
   VIRTIO_IOMMU_T_PROBE,
   VIRTIO_IOMMU_T_UNMAP,
+  domain_tag,
 } from './constants.ts';
 import { ViommuDomain, ViommuEndpoint, prot_to_map_flags } from './domain.ts';
 import { VirtioIommuReq, lowest_bit, type HostResvRegion } from './host.ts';
@@ -256,6 +257,10 @@ function viommu_del_mappings(vdomain: ViommuDomain, iova: number, end: number): 
     t.remove(i);
     i = t.overlap_from(i, iova, end);
   }
+  // Until the host hears of it (an UNMAP sent at the sync, the flush, or never), what the device
+  // has cached from the host is a translation the guest no longer holds.
+  if (unmapped > 0 && vdomain.viommu)
+    vdomain.viommu.tlb.mark_stale(domain_tag(vdomain.vid), iova, end - iova + 1);
   return unmapped;
 }
 

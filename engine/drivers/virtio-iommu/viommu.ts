@@ -32,7 +32,7 @@ import {
   viommu_get_req_errno,
   type FeatureName,
 } from './constants.ts';
-import type { ViommuEndpoint } from './domain.ts';
+import { ViommuDomain, type ViommuEndpoint } from './domain.ts';
 import { map_flags_to_prot } from './domain.ts';
 import { VirtioIommuHost, type VirtioIommuReq } from './host.ts';
 import { ev } from './trace-events.ts';
@@ -249,7 +249,22 @@ export class VirtioIommu extends IommuDevice {
       return false;
     }
     leaf(out, iova, m.start[i], m.last[i], m.phys[i], host.granule(), map_flags_to_prot(m.flags[i]));
+    // The host still maps what the guest has unmapped (its UNMAP not sent yet: iommu_unmap_fast
+    // before the sync, a flush queue, or a quirk that dropped the guest's record): the device
+    // uses a translation the guest no longer holds.
+    out.stale = !this.guest_holds(domain.id, iova, out.pa + (iova - out.iova));
     return true;
+  }
+
+  /** Whether the guest's domain `vid` maps `iova` to `pa` in its tree. */
+  private guest_holds(vid: number, iova: number, pa: number): boolean {
+    for (const d of this.machine.domain_by_id.values()) {
+      if (!(d instanceof ViommuDomain) || d.viommu !== this || d.vid !== vid || d.freed) continue;
+      const t = d.tree;
+      const i = t.first_overlap_disjoint(iova, iova);
+      return i >= 0 && t.phys[i] + (iova - t.start[i]) === pa;
+    }
+    return false;
   }
 }
 

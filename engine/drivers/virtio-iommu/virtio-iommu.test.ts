@@ -32,6 +32,38 @@ function lab(kernel: Kernel, options: Api.VirtioIommuOptions = {}, device: Parti
 /** 64 discontiguous 4K segments (facts §7.6). */
 const sg64 = Array.from({ length: 64 }, (_, i) => ({ paddr: PA + i * 0x2000, length: 0x1000 }));
 
+describe('virtio-iommu unmaps wait for the sync (IOMMU-FACTS §5.1, §2.4)', () => {
+  for (const kernel of KERNELS) {
+    it(`${kernel}: after iommu_unmap_fast the host still maps the page until iommu_iotlb_sync: the device's access is stale and unmap-without-sync fires`, () => {
+      const { L, dev, domain, since } = lab(kernel);
+      const d = domain();
+      expect(L.iommu_attach_device(d, dev)).toBe(0);
+      expect(L.iommu_map(d, 0x40_0000, PA, L.SZ_4K, RW)).toBe(0);
+      expect(dev.dma_read(0x40_0000, 4)).toMatchObject({ ok: true, tlb: 'miss' });
+      const g = L.iommu_iotlb_gather_init();
+      const mark = L.lab.trace().length;
+      const reqs = dev.iommu.host!.requests.length;
+      expect(L.iommu_unmap_fast(d, 0x40_0000, L.SZ_4K, g)).toBe(L.SZ_4K);
+      expect(since(reqs, 'UNMAP')).toHaveLength(0); // queued, not sent
+      expect(dev.dma_write(0x40_0000, [1])).toMatchObject({ ok: true, tlb: 'stale' });
+      const fired = L.lab
+        .checks()
+        .filter((c) => c.step > 0 && c.id !== 'attach-time-finalise')
+        .map((c) => c.id);
+      expect(fired).toEqual(['stale-iotlb-hit', 'unmap-without-sync']);
+      L.iommu_iotlb_sync(d, g);
+      expect(since(reqs, 'UNMAP')).toHaveLength(1);
+      expect(dev.dma_read(0x40_0000, 4)).toMatchObject({ ok: false, fault: { reason: 'mapping' } });
+      expect(
+        L.lab
+          .trace()
+          .slice(mark)
+          .some((e) => e.name === 'iotlb_mark_stale'),
+      ).toBe(true);
+    });
+  }
+});
+
 describe('virtio-iommu batching (IOMMU-FACTS §7.6, §5.1 "The iotlb_sync_map patch")', () => {
   for (const kernel of KERNELS) {
     it(`${kernel}: iommu_map_sg of 64 discontiguous 4K segments on an attached domain`, () => {
