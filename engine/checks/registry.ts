@@ -86,9 +86,12 @@ export const CHECK_DOCS: Record<CheckId, CheckDoc> = {
       'A map reached a page-table entry that already holds a translation. Linux requires an unmap first: ' +
       'io-pgtable-arm WARNs ("We require an unmap first") and returns -EEXIST (v6.16 lets a few test ' +
       'users opt out of the WARN, not SMMUv3), and the core unmaps whatever the same call had mapped ' +
-      'before it failed; VT-d WARNs ("PTE already set"), keeps the old entry and reports success. The old ' +
-      'mapping stays as it was either way. Usually a double map, or two IOVA ranges that ' +
-      'overlap; unmap the old range first, or keep IOVAs apart with an allocator.',
+      'before it failed, the old mapping untouched; VT-d WARNs ("PTE already set"), keeps the old entry ' +
+      'and reports success. amd-iommu, omap, s390 and the Tegra GART write over the old entry without a ' +
+      "word (and the IOTLB may still hold it). virtio-iommu keeps both in the guest's tree while the host " +
+      'refuses the overlapping MAP (INVAL): before v6.8 the map fails and the guest drops the old record ' +
+      'too, from v6.8 the error is lost. Usually a double map, or two IOVA ranges that overlap; unmap the ' +
+      'old range first, or keep IOVAs apart with an allocator.',
     facts: 'IOMMU-FACTS §2.1, §2.5',
   },
   'map-before-attach-failed': {

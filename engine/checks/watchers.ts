@@ -58,17 +58,23 @@ function watch_map_before_attach(machine: () => Machine, trace: Trace, index: nu
 }
 
 /**
- * map-over-existing where the driver does not refuse: VT-d keeps the old entry, WARNs ("PTE already
- * set") and reports success — the page table's pte_exists event with action 'kept' says so.
+ * map-over-existing where the driver does not refuse, as the page table's pte_exists event says:
+ * VT-d keeps the old entry, WARNs ("PTE already set") and reports success ('kept'); amd-v1, omap,
+ * s390 and the GART write over it ('replaced').
  */
-function watch_pte_kept(machine: () => Machine, trace: Trace, index: number): void {
-  if (trace.strings[trace.arg(index, 3)] !== 'kept') return;
+function watch_pte_exists(machine: () => Machine, trace: Trace, index: number): void {
+  const action = trace.strings[trace.arg(index, 3)];
+  if (action !== 'kept' && action !== 'replaced') return;
   const m = machine();
   const domain = m.domain_by_id.get(trace.arg(index, 0));
+  const what =
+    action === 'kept'
+      ? 'kept it (a WARN, and success reported)'
+      : 'wrote over it (no error: the old translation is gone)';
   raise_check(
     m,
     'map-over-existing',
-    `${domain?.owner.name ?? 'the driver'} map_pages found a mapping at ${hex(trace.arg(index, 1))} on domain ${trace.arg(index, 0)} and kept it (a WARN, and success reported): unmap it first`,
+    `${domain?.owner.name ?? 'the driver'} map_pages found a mapping at ${hex(trace.arg(index, 1))} on domain ${trace.arg(index, 0)} and ${what}: unmap it first`,
   );
 }
 
@@ -82,7 +88,7 @@ export function install_watchers(machine: Machine | (() => Machine)): Disposable
   const trace = get().trace;
   const subs = [
     trace.on(ev.map_pages, (t, i) => watch_map_before_attach(get, t, i)),
-    trace.on(pte_ev.pte_exists, (t, i) => watch_pte_kept(get, t, i)),
+    trace.on(pte_ev.pte_exists, (t, i) => watch_pte_exists(get, t, i)),
   ];
   return {
     dispose: () => {

@@ -124,6 +124,15 @@ for (const driver of DRIVERS.keys()) {
         expect(L.iommu_unmap(domain, top, SZ_4K)).toBe(SZ_4K);
       });
 
+      it(`${kernel}: a map over a mapped page raises map-over-existing, whatever the driver then does`, () => {
+        const { L, domain, base } = rig(driver, kernel)!;
+        const buf = L.lab.mem.alloc(2 * SZ_4K);
+        expect(L.iommu_map(domain, base, buf, SZ_4K, RW)).toBe(0);
+        expect(L.lab.checks().filter((c) => c.id === 'map-over-existing')).toHaveLength(0);
+        L.iommu_map(domain, base, buf + SZ_4K, SZ_4K, RW);
+        expect(L.lab.checks().filter((c) => c.id === 'map-over-existing')).toHaveLength(1);
+      });
+
       it(`${kernel}: a synced unmap leaves nothing the device can reach`, () => {
         const { L, dev, domain, base } = rig(driver, kernel)!;
         const buf = L.lab.mem.alloc(SZ_4K);

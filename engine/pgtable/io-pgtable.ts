@@ -466,6 +466,20 @@ export class IoPgtable {
     if (events) this.trace.emit(ev.free_table, this.cfg.id, pa, this.native_level(lvl), iova);
   }
 
+  /** Whether the table at `pa` (level `lvl`) or any table below it holds a leaf. */
+  private maps_anything(pa: number, lvl: number): boolean {
+    const n = this.entries(lvl);
+    for (let i = 0; i < n; i++) {
+      const lo = this.read_lo(pa, i);
+      const hi = this.read_hi(pa, i);
+      const k = this.fmt.kind(lo, hi, lvl);
+      if (k === KIND_LEAF) return true;
+      if (k === KIND_TABLE && lvl > 0 && this.maps_anything(this.fmt.table_pa(lo, hi, lvl), lvl - 1))
+        return true;
+    }
+    return false;
+  }
+
   /** Unlink-and-free a table entry at `idx` of `table` (level `lvl`): clears the entry first. */
   unlink_table(table: number, idx: number, lvl: number, entry_iova: number): void {
     const lo = this.read_lo(table, idx);
@@ -723,11 +737,13 @@ export class IoPgtable {
         keep = true;
         continue;
       }
-      if (replaced < 0) replaced = eiova;
+      // A table in the way counts as a mapping replaced only when it still maps something (VT-d
+      // and amd-v1 leave empty tables behind after an unmap).
       if (k === KIND_TABLE && pol === POLICY_REPLACE) {
+        if (replaced < 0 && this.maps_anything(fmt.table_pa(lo, hi, lvl), lvl - 1)) replaced = eiova;
         this.unlink_table(table, idx + e, lvl, eiova);
         arr = mem.view_w(table);
-      }
+      } else if (replaced < 0) replaced = eiova;
     }
     if (replaced >= 0) this.emit_pte_exists(replaced, lvl, 'replaced');
 

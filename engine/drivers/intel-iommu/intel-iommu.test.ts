@@ -169,6 +169,17 @@ describe('intel-iommu map over a mapped page (IOMMU-FACTS §2.5)', () => {
     expect(L.iommu_iova_to_phys(d, 0x4000_0000)).toBe(0x8000_0000);
     expect(L.lab.checks().map((c) => c.id)).toContain('map-over-existing');
   });
+
+  it('a superpage over the empty table an unmap left behind is not a map over anything', () => {
+    const { L, dev, domain } = lab('v6.16');
+    const d = domain();
+    L.iommu_attach_device(d, dev);
+    expect(L.iommu_map(d, 0x4000_0000, 0x8000_0000, SZ_4K, RW)).toBe(0);
+    expect(L.iommu_unmap(d, 0x4000_0000, SZ_4K)).toBe(SZ_4K); // the 4K table stays, empty
+    expect(L.iommu_map(d, 0x4000_0000, 0x8000_0000, SZ_2M, RW)).toBe(0);
+    expect(L.iommu_iova_to_phys(d, 0x4001_0000)).toBe(0x8001_0000);
+    expect(L.lab.checks().map((c) => c.id)).not.toContain('map-over-existing');
+  });
 });
 
 describe('intel-iommu partial unmap (IOMMU-FACTS §7.7, §2.3)', () => {

@@ -29,6 +29,7 @@ import {
 import type { Device } from '../../core/device.ts';
 import type { DomainOps, IommuDomain, MapPagesResult } from '../../core/domain.ts';
 import type { DomainOrErr, IommuDriver, IommuOps } from '../../core/driver.ts';
+import { hex } from '../../core/format.ts';
 import { EINVAL, ENODEV } from '../../core/errno.ts';
 import type { IommuIotlbGather } from '../../core/gather.ts';
 import type { Machine } from '../../core/machine.ts';
@@ -384,6 +385,12 @@ function viommu_map_node(
 ): number {
   const flags = prot_to_map_flags(prot);
   if (flags & ~vdomain.map_flags) return -EINVAL;
+  if (vdomain.tree.first_overlap(iova, iova + size - 1) >= 0)
+    raise_check(
+      vdomain.machine,
+      'map-over-existing',
+      `virtio-iommu map_pages of [${hex(iova)}, +${hex(size)}) on domain ${vdomain.id} overlaps a mapping the guest already holds: the guest's tree takes both, the host refuses the overlapping MAP (INVAL)`,
+    );
   vdomain.tree.insert(iova, iova + size - 1, paddr, flags);
   return flags;
 }
