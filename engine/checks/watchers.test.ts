@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { iommu_domain_alloc, iommu_paging_domain_alloc } from '../core/alloc.ts';
 import { iommu_attach_device, iommu_detach_device } from '../core/attach.ts';
-import { IOMMU_READ, IOMMU_RESV_DIRECT, IOMMU_WRITE } from '../core/constants.ts';
+import { IOMMU_MMIO, IOMMU_READ, IOMMU_RESV_DIRECT, IOMMU_WRITE } from '../core/constants.ts';
 import type { IommuDomain } from '../core/domain.ts';
 import { EINVAL, ENODEV, ERANGE } from '../core/errno.ts';
 import type { KernelName } from '../core/kernel-profile.ts';
@@ -18,10 +18,10 @@ import { install_watchers } from './watchers.ts';
 
 const RW = IOMMU_READ | IOMMU_WRITE;
 
-function lab(kernel: KernelName, resv: ResvRegion[] = [], driver: IommuDriver = arm_smmu_v3) {
+function lab(kernel: KernelName, resv: ResvRegion[] = [], driver: IommuDriver = arm_smmu_v3, options = {}) {
   const m = new Machine(kernel);
   const watchers = install_watchers(m);
-  const unit = driver.create(m, 'iommu0', parse_options(driver.name, driver.options, {}));
+  const unit = driver.create(m, 'iommu0', parse_options(driver.name, driver.options, options));
   m.iommus.push(unit);
   const dev = iommu_probe_device(m, 'nic0', unit, {
     resv,
@@ -56,6 +56,15 @@ describe('map-before-attach-failed', () => {
     const d = iommu_domain_alloc(m, 'pci')!;
     expect(iommu_map(d, 0x10_0000, 0x4000_0000, 0x1000, RW)).toBe(-EINVAL);
     expect(fired(m)[0].message).toMatch(/virtio-iommu.*-EINVAL/);
+  });
+
+  it('does not fire when a complete virtio-iommu domain refuses a flag the device lacks (MMIO without the feature)', () => {
+    const features = ['VERSION_1', 'PROBE', 'BYPASS_CONFIG', 'MAP_UNMAP', 'INPUT_RANGE', 'DOMAIN_RANGE'];
+    const { m, dev } = lab('v6.16', [], virtio_iommu, { features });
+    const d = iommu_paging_domain_alloc(dev) as IommuDomain;
+    // A device without VIRTIO_IOMMU_F_MMIO: a map with IOMMU_MMIO is refused attached or not.
+    expect(iommu_map(d, 0x10_0000, 0x4000_0000, 0x1000, RW | IOMMU_MMIO)).toBe(-EINVAL);
+    expect(fired(m)).toHaveLength(0);
   });
 
   it('does not fire once the domain was attached, even after it is detached again', () => {

@@ -46,6 +46,7 @@ function watch_map_before_attach(machine: () => Machine, trace: Trace, index: nu
   const domain = m.domain_by_id.get(trace.arg(index, F_DOMAIN));
   if (!domain || !(domain.type & __IOMMU_DOMAIN_PAGING) || domain.ever_attached || domain.devices.length)
     return;
+  if (domain.refuses_prot(m.map_prot)) return;
   const iova = trace.arg(index, F_IOVA);
   const size = trace.arg(index, F_PGSIZE) * trace.arg(index, F_PGCOUNT);
   const g = domain.geometry;

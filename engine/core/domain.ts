@@ -102,6 +102,14 @@ export class IommuDomain {
   describe(): Record<string, string | number | boolean> {
     return {};
   }
+
+  /**
+   * Whether the driver refuses maps with this prot on this domain whatever its attachment (a flag
+   * the hardware does not offer): such a refusal says nothing about maps before the first attach.
+   */
+  refuses_prot(_prot: number): boolean {
+    return false;
+  }
 }
 
 /**

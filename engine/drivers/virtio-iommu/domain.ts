@@ -78,6 +78,11 @@ export class ViommuDomain extends IommuDomain {
     return out;
   }
 
+  /** A finalised domain's map_flags are the device's: a flag outside them (MMIO without the feature) is refused attached or not. */
+  override refuses_prot(prot: number): boolean {
+    return this.viommu !== null && (prot_to_map_flags(prot) & ~this.map_flags) !== 0;
+  }
+
   override describe(): Record<string, string | number | boolean> {
     const viommu = this.viommu;
     const out: Record<string, string | number | boolean> = {
