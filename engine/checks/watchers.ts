@@ -3,10 +3,11 @@
  * about a pattern of events (which driver answered what, in which state) lives here, so the core
  * stays the model of Linux and the drivers the models of theirs.
  *
- * Raised elsewhere, not here: stale-iotlb-hit, unmap-without-sync (core/translate.ts),
- * out-of-aperture-map, map-overlaps-reserved, unaligned-map, map-on-non-paging-domain (core/map.ts),
- * unmap-of-hole (core/unmap.ts), direct-mapping-after-attach (core/probe.ts), attach-time-finalise
- * (the drivers), dma-unmap-mismatch and iova-not-from-allocator (engine/dma).
+ * Raised elsewhere too: stale-iotlb-hit, unmap-without-sync (core/translate.ts), out-of-aperture-map,
+ * map-overlaps-reserved, unaligned-map, map-on-non-paging-domain, map-over-existing on -EEXIST
+ * (core/map.ts), unmap-of-hole and partial-unmap-of-large-page where the unmap comes back short or
+ * long (core/unmap.ts), direct-mapping-after-attach (core/probe.ts), attach-time-finalise (the
+ * drivers), dma-unmap-mismatch and iova-not-from-allocator (engine/dma).
  */
 import { raise_check } from '../core/checks.ts';
 import { __IOMMU_DOMAIN_PAGING, IOMMU_READ, domainTypeName } from '../core/constants.ts';
@@ -80,6 +81,20 @@ function watch_pte_exists(machine: () => Machine, trace: Trace, index: number): 
 }
 
 /**
+ * partial-unmap-of-large-page where the unmap succeeds: io-pgtable-arm before v6.13 splits the block
+ * and unmaps the part asked for (the page table's partial_unmap event with action 'split').
+ */
+function watch_split(machine: () => Machine, trace: Trace, index: number): void {
+  if (trace.strings[trace.arg(index, 4)] !== 'split') return;
+  const m = machine();
+  raise_check(
+    m,
+    'partial-unmap-of-large-page',
+    `unmap [${hex(trace.arg(index, 1))}, +${hex(trace.arg(index, 2))}) on domain ${trace.arg(index, 0)} was inside a ${hex(trace.arg(index, 3))} block: io-pgtable-arm split it into smaller entries (from v6.13 it WARNs and unmaps nothing)`,
+  );
+}
+
+/**
  * Start watching. `machine` may be a function returning the machine in force, for a caller that
  * replaces it (a new kernel profile, a restored checkpoint) while the trace stays the same; with
  * a plain machine, dispose and install again when it is replaced.
@@ -90,6 +105,7 @@ export function install_watchers(machine: Machine | (() => Machine)): Disposable
   const subs = [
     trace.on(ev.map_pages, (t, i) => watch_map_before_attach(get, t, i)),
     trace.on(pte_ev.pte_exists, (t, i) => watch_pte_exists(get, t, i)),
+    trace.on(pte_ev.partial_unmap, (t, i) => watch_split(get, t, i)),
   ];
   return {
     dispose: () => {

@@ -48,6 +48,17 @@ describe('arm-smmu-v3 quirks', () => {
     expect(L.iommu_get_domain_for_dev(dev)?.geometry.aperture_end).toBe(2 ** 52 - 1);
   });
 
+  it.each(['v6.6', 'v6.8', 'v6.16'])(
+    '%s: a 4K unmap inside a 2M block: split before v6.13, refused from v6.13, partial-unmap-of-large-page either way (facts §2.3)',
+    (kernel) => {
+      const { L, domain } = lab(kernel);
+      expect(L.iommu_map(domain, 0x20_0000, 0x8000_0000, 0x20_0000, 3)).toBe(0);
+      expect(L.iommu_unmap(domain, 0x20_1000, L.SZ_4K)).toBe(kernel === 'v6.16' ? 0 : L.SZ_4K);
+      const ids = L.lab.checks().map((c) => c.id);
+      expect(ids.filter((id) => id !== 'attach-time-finalise')).toEqual(['partial-unmap-of-large-page']);
+    },
+  );
+
   it('a prot with neither READ nor WRITE is -EINVAL in v6.16 (facts §1.1)', () => {
     const { L, domain } = lab('v6.16');
     expect(L.iommu_map(domain, 0x10_0000, 0x8000_0000, 0x1000, L.IOMMU_CACHE)).toBe(-L.EINVAL);
