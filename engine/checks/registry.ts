@@ -234,7 +234,7 @@ export const CHECK_DOCS: Record<CheckId, CheckDoc> = {
   'multiple-iommu-drivers': {
     title: 'iommu_domain_alloc(bus) found devices of two IOMMU drivers on the bus',
     doc:
-      'From v6.7 iommu_domain_alloc(bus) takes the driver of the devices on the bus; when they belong to ' +
+      'From v6.8 iommu_domain_alloc(bus) takes the driver of the devices on the bus; when they belong to ' +
       'different IOMMU drivers Linux WARNs once ("Multiple IOMMU drivers present for bus …, which the public ' +
       'IOMMU API can\'t fully support yet") and returns NULL. Before v6.8 a system had one IOMMU driver; from ' +
       'v6.11 iommu_paging_domain_alloc(dev) names the device, and the driver, instead. Allocate the domain ' +

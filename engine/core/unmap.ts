@@ -42,7 +42,17 @@ export function __iommu_unmap(
     unmapped += got;
   }
   t.emit(ev.unmap, domain.id, iova, size, unmapped);
-  if (unmapped > size) {
+  if (unmapped === size) {
+    // The whole range reported unmapped, yet the table found a hole in it (VT-d, amd-v1 and s390
+    // count what was not there): a second unmap of the same range, or a range never mapped.
+    const hole = first_hole(t, first);
+    if (hole >= 0)
+      raise_check(
+        domain.machine,
+        'unmap-of-hole',
+        `unmap [${hex(iova)}, +${hex(size)}) on domain ${domain.id}: nothing was mapped at ${hex(hole)}, yet ${domain.owner.name} reported the whole range unmapped`,
+      );
+  } else if (unmapped > size) {
     // More than asked for: a larger leaf dropped whole, or (VT-d) a hole reported at the size of
     // the level where the walk stopped. The page table's events since the call tell which.
     const hole = first_hole(t, first);

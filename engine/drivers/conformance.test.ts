@@ -133,6 +133,15 @@ for (const driver of DRIVERS.keys()) {
         expect(L.lab.checks().filter((c) => c.id === 'map-over-existing')).toHaveLength(1);
       });
 
+      it(`${kernel}: a second unmap of the same page raises unmap-of-hole, whatever the driver returns`, () => {
+        const { L, domain, base } = rig(driver, kernel)!;
+        expect(L.iommu_map(domain, base, L.lab.mem.alloc(SZ_4K), SZ_4K, RW)).toBe(0);
+        L.iommu_unmap(domain, base, SZ_4K);
+        expect(L.lab.checks().filter((c) => c.id === 'unmap-of-hole')).toHaveLength(0);
+        L.iommu_unmap(domain, base, SZ_4K);
+        expect(L.lab.checks().filter((c) => c.id === 'unmap-of-hole').length).toBeGreaterThan(0);
+      });
+
       it(`${kernel}: a synced unmap leaves nothing the device can reach`, () => {
         const { L, dev, domain, base } = rig(driver, kernel)!;
         const buf = L.lab.mem.alloc(SZ_4K);

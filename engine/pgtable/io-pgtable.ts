@@ -373,6 +373,11 @@ export class IoPgtable {
     return arr[this.mem.view_off + idx * 2 + 1];
   }
 
+  /** The kind of entry `idx` of the table at `table` (level `lvl`). */
+  read_kind(table: number, idx: number, lvl: number): number {
+    return this.fmt.kind(this.read_lo(table, idx), this.read_hi(table, idx), lvl);
+  }
+
   write_entry(table: number, idx: number, lo: number, hi: number): void {
     const arr = this.mem.view_w(table);
     const o = this.mem.view_off + idx * this.wpe;

@@ -130,6 +130,7 @@ export class GartFormat extends PgtableFormat {
   override unmap(pt: IoPgtable, iova: number, pgsize: number, _pgcount: number, gather: unknown): number {
     if (this.outside(pt, iova, pgsize)) return 0;
     pt.set_iova(iova);
+    if (pt.read_kind(pt.root, pt.index(0), 0) !== KIND_LEAF) pt.emit_hole(iova, 0);
     pt.clear_entries(pt.root, pt.index(0), 1, 0);
     pt.flush?.tlb_add_page(gather, iova, PAGE);
     pt.flush?.pte_changed(iova, PAGE);

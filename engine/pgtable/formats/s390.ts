@@ -160,6 +160,7 @@ export class S390Format extends PgtableFormat {
         pt.flush_changed();
         return 0;
       }
+      if (pt.read_kind(frame * 4096, pt.wa_idx, 0) !== KIND_LEAF) pt.emit_hole(cur, 0);
       pt.clear_entries(frame * 4096, pt.wa_idx, 1, 0);
       pt.note_unmapped(cur, 0x1000, 0);
       pt.note_changed(cur, 0x1000);
