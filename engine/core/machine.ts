@@ -62,6 +62,8 @@ export class Machine {
   iommu_strict: boolean | null = null;
   /** iommu.passthrough=1 */
   iommu_passthrough = false;
+  /** iommu.forcedac=1, or a driver that sets iommu_dma_forcedac (s390 from v6.7): no 32-bit IOVA first. */
+  iommu_dma_forcedac = false;
 
   constructor(kernel: KernelName, trace = new Trace()) {
     this.profile = new KernelProfile(kernel);

@@ -28,14 +28,14 @@ export class DmaMapRecord {
 export class DeviceDma {
   /**
    * dev->iommu->pci_32bit_workaround: a PCI device first asks for IOVAs below 4 GiB (single address
-   * cycles); the first failure there clears it for good. iommu.forcedac=1 is not modelled.
+   * cycles) unless iommu_dma_forcedac is set; the first failure there clears it for good.
    */
   pci_32bit_workaround: boolean;
   /** Live mappings by DMA address (dma-direct hands out the same address for each map of a buffer). */
   readonly maps = new Map<number, DmaMapRecord[]>();
 
   constructor(dev: Device) {
-    this.pci_32bit_workaround = dev.bus === 'pci';
+    this.pci_32bit_workaround = dev.bus === 'pci' && !dev.machine.iommu_dma_forcedac;
   }
 }
 

@@ -319,6 +319,8 @@ export const s390_iommu: IommuDriver<S390IommuOptions> = {
       throw new RangeError(
         `s390-iommu: end_dma (0x${opts.end_dma.toString(16)}) is below start_dma (0x${opts.start_dma.toString(16)}); the DMA window is [start_dma, end_dma]`,
       );
+    // s390_iommu_init: zPCI has no 32-bit DMA limit to work around, so IOVAs come from the top.
+    if (machine.profile.has('s390_dma_iommu')) machine.iommu_dma_forcedac = true;
     const unit = new S390Iommu(machine, name, s390_iommu, opts);
     unit.origin = settle_window(machine, unit);
     return unit;

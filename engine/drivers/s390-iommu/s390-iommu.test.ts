@@ -203,6 +203,12 @@ describe('s390-iommu DMA window and reserved regions (IOMMU-FACTS §5.7, §3.1)'
     );
   });
 
+  it('from v6.7 IOVAs come from the top of the window, not below 4 GiB first (s390_iommu_init: iommu_dma_forcedac)', () => {
+    const { L, dev } = lab('v6.16', { start_dma: 0, end_dma: 0x1_3fff_ffff });
+    const handle = L.dma_map_single(dev, PA, SZ_4K, L.DMA_BIDIRECTIONAL);
+    expect(handle).toBeGreaterThan(0xffff_ffff);
+  });
+
   it('a mapping below start_dma is in the aperture, so it is made, but the function faults there', () => {
     const { L, dev, domain } = lab('v6.16');
     const d = domain();
