@@ -52,6 +52,11 @@ export interface IommuDriver<O extends object = any> {
    * (s390 before v6.7: the architecture's own DMA ops), or null when it is.
    */
   own_dma_api?(machine: Machine): string | null;
+  /**
+   * Why firmware-described reserved regions (a device's `resv`) never reach the core through this
+   * driver, when they do not: its get_resv_regions is missing or reports only its own.
+   */
+  readonly ignores_fw_resv?: string;
   create(machine: Machine, name: string, options: O): IommuDevice;
   ops(machine: Machine): IommuOps;
   /** ops->pgsize_bitmap: a global that some legacy drivers write at probe (so it lives per machine). */

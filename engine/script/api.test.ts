@@ -90,6 +90,21 @@ describe('argument checks', () => {
     ).toThrow(/spec.resv\[0\]: start \+ length must not pass 2\^53/);
   });
 
+  it('refuses firmware regions for a device behind a driver that never reports them', () => {
+    for (const [driver, kernel] of [
+      ['omap-iommu', 'v6.16'],
+      ['tegra-gart', 'v6.6'],
+      ['s390-iommu', 'v6.16'],
+    ] as const) {
+      const L = createLabModule({ kernel }).exports as unknown as typeof Api;
+      const iommu = L.lab.add_iommu('iommu0', driver);
+      const resv = [{ start: 0x1000_0000, length: 0x1000, type: 'direct' as const }];
+      expect(() =>
+        L.lab.add_device('dev0', { iommu, resv, bus: driver === 's390-iommu' ? 'pci' : 'platform' }),
+      ).toThrow(new RegExp(`spec.resv: ${driver} .* no effect`));
+    }
+  });
+
   it('lab.kernel() after hardware exists says why it cannot change', () => {
     expect(() => L.lab.kernel('v6.6')).toThrow(/before any lab.add_iommu/);
     expect(() => L.lab.kernel('v6.16')).toThrow(/before any lab.add_iommu/);

@@ -139,6 +139,9 @@ export const API: Record<string, ApiEntry> = {
       const resv = ((s.resv as unknown[] | undefined) ?? []).map((r, i) =>
         parse_resv_region(r, `spec.resv[${i}]`),
       );
+      const ignores = iommu.driver.ignores_fw_resv;
+      if (resv.length && ignores)
+        throw new Error(`spec.resv: ${iommu.driver.name} ${ignores}, so these regions would have no effect`);
       const bus = (s.bus ?? 'pci') as Bus;
       if (bus !== 'pci' && bus !== 'platform')
         throw new Error(`spec.bus must be 'pci' or 'platform' (got ${describe(s.bus)})`);

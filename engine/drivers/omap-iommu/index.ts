@@ -299,6 +299,7 @@ export const omap_iommu: IommuDriver<OmapIommuOptions> = Object.freeze({
   name: DRIVER,
   options,
   arch: 'arm',
+  ignores_fw_resv: 'has no get_resv_regions',
   create: (machine: Machine, name: string, opts: OmapIommuOptions) =>
     new OmapIommu(machine, name, omap_iommu, opts),
   // The identity domain and domain_alloc_paging came together in v6.7 (the default-domain series).

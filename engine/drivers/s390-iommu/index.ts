@@ -264,7 +264,7 @@ function get_resv_regions(dev: Device): ResvRegion[] {
   const max = max_tbl_size(unit.origin);
   if (unit.end_dma < max)
     regions.push(iommu_alloc_resv_region(unit.end_dma + 1, max - unit.end_dma, 0, IOMMU_RESV_RESERVED));
-  return [...regions, ...dev.fw_resv];
+  return regions;
 }
 
 function probe_device(dev: Device): number {
@@ -314,6 +314,7 @@ export const s390_iommu: IommuDriver<S390IommuOptions> = {
   name: DRIVER,
   options,
   arch: 's390',
+  ignores_fw_resv: 'reports only the RESERVED regions outside its DMA window (s390_iommu_get_resv_regions)',
   create(machine: Machine, name: string, opts: S390IommuOptions) {
     if (opts.end_dma < opts.start_dma)
       throw new RangeError(

@@ -210,6 +210,7 @@ export const tegra_gart: IommuDriver<TegraGartOptions> = Object.freeze({
   name: DRIVER,
   options,
   arch: 'arm',
+  ignores_fw_resv: 'has no get_resv_regions',
   check_available(machine: Machine): void {
     machine.profile.require('tegra_gart', 'the tegra-gart driver');
   },
