@@ -85,6 +85,17 @@ describe('PhysMem allocator', () => {
     expect(mem.alloc_pages(4096)).toBe(0);
   });
 
+  it('keeps an allocation below a limit: a freed block below it, else 0 once the pool has grown past it', () => {
+    const mem = new PhysMem({ ram_base: 0x20_0000, ram_size: 0x40_0000 });
+    const limit = 0x30_0000;
+    const low = mem.alloc_pages(0x1000);
+    mem.alloc_pages(0x10_0000); // the pool grows past the limit
+    mem.free_pages(low, 0x1000);
+    expect(mem.alloc_pages(0x1000, 0x1000, limit)).toBe(low);
+    expect(mem.alloc_pages(0x1000, 0x1000, limit)).toBe(0);
+    expect(mem.alloc_pages(0x1000)).toBeGreaterThanOrEqual(limit);
+  });
+
   it('lists live allocations and rejects bad frees', () => {
     const mem = new PhysMem();
     const a = mem.alloc_pages(8192);

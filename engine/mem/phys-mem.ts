@@ -204,11 +204,11 @@ export class PhysMem {
 
   /**
    * Zeroed RAM: `size` rounded up to 4 KiB, aligned to `align` (a power of two; below 4 KiB means
-   * 4 KiB). Returns 0 when the pool is exhausted or an injected failure fires. Deterministic:
-   * the last freed block of the same size that fits the alignment is reused first, else the pool
-   * grows upwards.
+   * 4 KiB), ending at or below `limit` (memory a 32-bit device can address). Returns 0 when the
+   * pool (below the limit) is exhausted or an injected failure fires. Deterministic: the last freed
+   * block of the same size that fits the alignment is reused first, else the pool grows upwards.
    */
-  alloc_pages(size: number, align = PAGE_SIZE): number {
+  alloc_pages(size: number, align = PAGE_SIZE, limit = Infinity): number {
     checkAddr('size', size);
     checkAddr('align', align);
     if (size === 0) throw new RangeError('size must be greater than 0');
@@ -223,7 +223,7 @@ export class PhysMem {
     const list = this.free_lists.get(npages);
     if (list !== undefined) {
       for (let i = list.length - 1; i >= 0; i--) {
-        if (list[i] % align === 0) {
+        if (list[i] % align === 0 && list[i] + npages * PAGE_SIZE <= limit) {
           pa = list[i];
           list.splice(i, 1);
           break;
@@ -232,7 +232,7 @@ export class PhysMem {
     }
     if (pa === 0) {
       const start = Math.ceil(this.bump / align) * align;
-      if (start + bytes > this.ram_end) return 0;
+      if (start + bytes > Math.min(this.ram_end, limit)) return 0;
       // The pages skipped for alignment stay usable by later single-page allocations.
       for (let gap = this.bump; gap < start; gap += PAGE_SIZE) this.push_free(1, gap);
       this.bump = start + bytes;

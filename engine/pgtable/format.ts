@@ -85,6 +85,8 @@ export abstract class PgtableFormat {
   readonly unmap_mode: number = UNMAP_BY_SIZE;
   /** iova_to_phys returns the page's address without the offset (gart, s390). */
   readonly iova_to_phys_page_only: boolean = false;
+  /** Tables must lie below this physical address (descriptors that hold 32-bit table addresses: omap). */
+  readonly table_limit: number = Infinity;
   /** An empty entry is all zeros (s390 marks empty entries with an invalid bit instead). */
   readonly empty_is_zero: boolean = true;
 

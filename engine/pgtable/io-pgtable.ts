@@ -437,7 +437,7 @@ export class IoPgtable {
   /** Allocate and initialise a table for `lvl` covering `iova`; 0 on -ENOMEM. */
   alloc_table(lvl: number, iova: number): number {
     const size = this.table_alloc[lvl];
-    const pa = this.mem.alloc_pages(size, size);
+    const pa = this.mem.alloc_pages(size, size, this.fmt.table_limit);
     if (pa === 0) return 0;
     if (!this.fmt.empty_is_zero) {
       const arr = this.mem.view_w(pa);

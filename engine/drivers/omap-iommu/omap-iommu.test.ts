@@ -170,6 +170,14 @@ describe('omap-iommu', () => {
     },
   );
 
+  it('IOMMU-FACTS §5.2: tables hold 32-bit addresses, so they come from below 4 GiB; with that memory used up the attach fails -ENOMEM', () => {
+    const { L, dev, domain } = setup('v6.16');
+    L.lab.mem.alloc(0xc100_0000); // RAM starts at 1 GiB: this takes everything below 4 GiB
+    expect(L.iommu_attach_device(domain, dev)).toBe(-L.ENOMEM);
+    const roomy = setup('v6.16');
+    expect(roomy.L.iommu_attach_device(roomy.domain, roomy.dev)).toBe(0);
+  });
+
   it('IOMMU-FACTS §5.2, §1.5: v6.6 has no default domain; the device starts unattached and untranslated', () => {
     const { L, dev, domain, iommu } = setup('v6.6');
     expect(L.iommu_get_domain_for_dev(dev)).toBeNull();

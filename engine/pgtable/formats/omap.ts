@@ -49,6 +49,8 @@ const SIZES = 0x1000 + 0x1_0000 + 0x10_0000 + 0x100_0000; // 4K | 64K | 1M | 16M
 
 export class OmapFormat extends PgtableFormat {
   readonly name = 'omap';
+  /** The MMU's TTB register and the L1 descriptors hold 32-bit addresses (kzalloc on 32-bit Arm is below 4 GiB). */
+  override readonly table_limit = 0x1_0000_0000;
   readonly pte_bytes = 4;
   override readonly one_leaf_per_call = true;
 
