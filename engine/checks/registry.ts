@@ -40,9 +40,11 @@ export const CHECK_DOCS: Record<CheckId, CheckDoc> = {
     facts: 'IOMMU-FACTS §2.3, §2.4',
   },
   'map-overlaps-reserved': {
-    title: 'iommu_map over a RESERVED or MSI region of an attached device',
+    title: 'A mapping over a RESERVED or MSI region of a device on the domain',
     doc:
-      'A map covers part of a reserved region (type RESERVED or MSI) of a device attached to the domain. ' +
+      'A map covers part of a reserved region (type RESERVED or MSI) of a device attached to the domain, ' +
+      'or a device joins an UNMANAGED domain that maps part of one of its regions already (VFIO and ' +
+      'iommufd refuse such an attach; the core does not). ' +
       'The core does not refuse it, but the hardware or host will not translate there: RESERVED ranges ' +
       '(AMD HyperTransport, virtio RESV_MEM, s390 outside the DMA window) fault or are rejected, and MSI ' +
       'windows go to the interrupt controller untranslated. dma-iommu keeps these out of its allocator with ' +

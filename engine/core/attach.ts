@@ -6,6 +6,7 @@ import type { IommuDomain } from './domain.ts';
 import { EBUSY, EINVAL, ENODEV, EPERM, errnoName } from './errno.ts';
 import { __iommu_group_domain_alloc } from './alloc.ts';
 import type { IommuGroup } from './group.ts';
+import { check_resv_on_attach } from './map.ts';
 import { ev } from './trace-events.ts';
 
 function __iommu_attach_device(domain: IommuDomain, dev: Device): number {
@@ -103,7 +104,10 @@ export function __iommu_attach_group(domain: IommuDomain, group: IommuGroup): nu
     return -EBUSY;
   const dev = group.devices[0];
   if (dev.machine.profile.has('owner_check_on_attach') && domain.owner !== dev.iommu.driver) return -EINVAL;
-  return __iommu_group_set_domain(group, domain);
+  const ret = __iommu_group_set_domain(group, domain);
+  if (ret === 0 && domain.type === IOMMU_DOMAIN_UNMANAGED)
+    for (const d of group.devices) check_resv_on_attach(domain, d);
+  return ret;
 }
 
 export function iommu_attach_device(domain: IommuDomain, dev: Device): number {

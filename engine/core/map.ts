@@ -10,6 +10,7 @@ import {
   IOMMU_RESV_SW_MSI,
   iommu_is_dma_domain,
 } from './constants.ts';
+import type { Device } from './device.ts';
 import type { IommuDomain } from './domain.ts';
 import { EEXIST, EINVAL, ENODEV } from './errno.ts';
 import { bitmap_min_size, iommu_pgsize_into, mod_pow2, type PgsizeResult } from './pgsize.ts';
@@ -173,23 +174,40 @@ function check_map_target(domain: IommuDomain, iova: number, size: number): void
       `map [${hex(iova)}, ${hex(iova + size - 1)}] is outside the aperture [${hex(g.aperture_start)}, ${hex(g.aperture_end)}] of domain ${domain.id}`,
     );
   }
-  // RESERVED and MSI windows are never mappable; the SW_MSI window is where an UNMANAGED (VFIO)
-  // domain's MSI cookie maps doorbells, while dma-iommu hands it out as ordinary IOVAs (facts §3.4).
-  const swMsiReserved = !iommu_is_dma_domain(domain.type);
-  for (const dev of domain.devices) {
-    for (const r of device_resv_regions(dev)) {
-      const never =
-        r.type === IOMMU_RESV_RESERVED ||
-        r.type === IOMMU_RESV_MSI ||
-        (swMsiReserved && r.type === IOMMU_RESV_SW_MSI);
-      if (never && ranges_overlap(iova, size, r.start, r.length)) {
-        raise_check(
-          m,
-          'map-overlaps-reserved',
-          `map [${hex(iova)}, ${hex(iova + size - 1)}] overlaps ${dev.name}'s ${resv_type_name(r.type)} region [${hex(r.start)}, ${hex(r.start + r.length - 1)}]`,
-        );
-        return;
-      }
+  for (const dev of domain.devices) if (report_resv_overlap(domain, dev, iova, size)) return;
+}
+
+/**
+ * RESERVED and MSI windows are never mappable; the SW_MSI window is where an UNMANAGED (VFIO)
+ * domain's MSI cookie maps doorbells, while dma-iommu hands it out as ordinary IOVAs (facts §3.4).
+ */
+function never_mapped(domain: IommuDomain, type: number): boolean {
+  return (
+    type === IOMMU_RESV_RESERVED ||
+    type === IOMMU_RESV_MSI ||
+    (!iommu_is_dma_domain(domain.type) && type === IOMMU_RESV_SW_MSI)
+  );
+}
+
+/** map-overlaps-reserved for [iova, iova+size) against `dev`'s regions; whether it fired. */
+function report_resv_overlap(domain: IommuDomain, dev: Device, iova: number, size: number): boolean {
+  for (const r of device_resv_regions(dev)) {
+    if (never_mapped(domain, r.type) && ranges_overlap(iova, size, r.start, r.length)) {
+      raise_check(
+        domain.machine,
+        'map-overlaps-reserved',
+        `map [${hex(iova)}, ${hex(iova + size - 1)}] on domain ${domain.id} overlaps ${dev.name}'s ${resv_type_name(r.type)} region [${hex(r.start)}, ${hex(r.start + r.length - 1)}]`,
+      );
+      return true;
     }
   }
+  return false;
+}
+
+/**
+ * A device joins a domain that already maps one of its reserved windows (mapped before the attach):
+ * VFIO and iommufd refuse such an attach (vfio_iommu_resv_conflict, -EADDRINUSE); the core does not.
+ */
+export function check_resv_on_attach(domain: IommuDomain, dev: Device): void {
+  for (const r of domain.mappings()) if (report_resv_overlap(domain, dev, r.iova, r.size)) return;
 }

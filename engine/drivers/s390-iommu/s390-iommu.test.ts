@@ -209,6 +209,15 @@ describe('s390-iommu DMA window and reserved regions (IOMMU-FACTS §5.7, §3.1)'
     expect(handle).toBeGreaterThan(0xffff_ffff);
   });
 
+  it('a mapping made before the attach inside the window below start_dma is reported when the device joins (VFIO would refuse it)', () => {
+    const { L, dev, domain } = lab('v6.16', { start_dma: 0x1_0000_0000, end_dma: 0x1_ffff_ffff });
+    const d = domain();
+    expect(L.iommu_map(d, 0x10_0000, PA, SZ_4K, RW)).toBe(0);
+    expect(L.lab.checks().map((c) => c.id)).not.toContain('map-overlaps-reserved');
+    expect(L.iommu_attach_device(d, dev)).toBe(0);
+    expect(L.lab.checks().filter((c) => c.id === 'map-overlaps-reserved')).toHaveLength(1);
+  });
+
   it('a mapping below start_dma is in the aperture, so it is made, but the function faults there', () => {
     const { L, dev, domain } = lab('v6.16');
     const d = domain();
