@@ -58,7 +58,8 @@ export interface IommuDriver<O extends object = any> {
    */
   readonly ignores_fw_resv?: string;
   create(machine: Machine, name: string, options: O): IommuDevice;
-  ops(machine: Machine): IommuOps;
+  /** The ops in force: per era, and for drivers whose instances differ (s390's rtr), per instance. */
+  ops(machine: Machine, iommu: IommuDevice): IommuOps;
   /** ops->pgsize_bitmap: a global that some legacy drivers write at probe (so it lives per machine). */
   global_pgsize_bitmap(machine: Machine): number;
   readonly default_domain_ops: DomainOps;

@@ -71,7 +71,7 @@ export abstract class IommuDevice {
   }
 
   get ops(): IommuOps {
-    return this.driver.ops(this.machine);
+    return this.driver.ops(this.machine, this);
   }
 
   /**

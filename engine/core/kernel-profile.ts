@@ -104,6 +104,10 @@ export const FEATURES = {
   },
   s390_blocking_domain: { since: 613, what: 's390-iommu: static blocking domain, devices start blocked' },
   s390_rsx_rfx: { since: 616, what: 's390-iommu: region-second and region-first table roots' },
+  s390_identity: {
+    since: 615,
+    what: "s390-iommu: an identity domain (a passthrough IOAT) on functions with relaxed translation (rtr_avail), and reserved regions that follow the function's domain",
+  },
 } as const satisfies Record<string, Feature>;
 
 export type FeatureName = keyof typeof FEATURES;

@@ -83,6 +83,8 @@ export interface S390IommuOptions extends CommonIommuOptions {
   tlb_refresh?: boolean;
   /** An ISM function: no deferred flush, so its default domain is strict. */
   ism?: boolean;
+  /** Relaxed translation available (rtr_avail): from v6.15 an identity domain (a passthrough IOAT). */
+  rtr?: boolean;
   /** Fault injection: the n-th RPCIT of this function (from 1) fails with -ENOMEM; 0 (default) never. */
   rpcit_fail_nth?: number;
   /** Fault injection: how many RPCITs fail from rpcit_fail_nth on (default 1). */

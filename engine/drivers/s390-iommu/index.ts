@@ -15,6 +15,7 @@
 import { next_domain_id, register_domain, static_domain, unregister_domain } from '../../core/alloc.ts';
 import {
   IOMMU_DOMAIN_BLOCKED,
+  IOMMU_DOMAIN_IDENTITY,
   IOMMU_DOMAIN_UNMANAGED,
   IOMMU_READ,
   IOMMU_RESV_RESERVED,
@@ -22,6 +23,7 @@ import {
   U64_MAX,
 } from '../../core/constants.ts';
 import type { Device } from '../../core/device.ts';
+import type { IommuDevice } from '../../core/iommu-device.ts';
 import { IommuDomain, type DomainOps } from '../../core/domain.ts';
 import type { IommuDriver, IommuOps } from '../../core/driver.ts';
 import { EINVAL, ENODEV, ENOMEM } from '../../core/errno.ts';
@@ -64,6 +66,11 @@ const options: OptionTable<S390IommuOptions> = {
     kind: 'bool',
     default: false,
     doc: 'an ISM function: no IOMMU_CAP_DEFERRED_FLUSH, so unmaps are strict',
+  },
+  rtr: {
+    kind: 'bool',
+    default: false,
+    doc: 'relaxed translation available (zdev->rtr_avail): from v6.15 the function offers an identity domain, a passthrough IOAT',
   },
   rpcit_fail_nth: {
     kind: 'int',
@@ -232,6 +239,23 @@ const blocked_ops: DomainOps = Object.freeze({
   },
 });
 
+/** s390_attach_dev_identity: through the blocking domain, then a passthrough IOAT (iota 0). */
+const identity_ops: DomainOps = Object.freeze({
+  attach_dev(_d: IommuDomain, dev: Device): number {
+    detach_from_domain(dev);
+    return unitOf(dev).register_ioat(dev, { kind: 'identity' });
+  },
+});
+
+function identity_domain(m: Machine): IommuDomain {
+  return static_domain(
+    m,
+    s390_iommu,
+    'identity_domain',
+    () => new IommuDomain(m, next_domain_id(m), IOMMU_DOMAIN_IDENTITY, s390_iommu, identity_ops, null),
+  );
+}
+
 function blocked_domain(m: Machine): IommuDomain {
   return static_domain(
     m,
@@ -256,11 +280,16 @@ function new_paging_domain(m: Machine, type: number, origin: S390Origin): S390Do
   return domain;
 }
 
-/** RESERVED below start_dma and above end_dma up to what the root table covers (s390_iommu_get_resv_regions). */
+/**
+ * RESERVED below start_dma and above end_dma up to what the root table covers
+ * (s390_iommu_get_resv_regions). From v6.15 the upper one is there only while the function is on a
+ * paging domain: blocked or identity, it has no table to bound.
+ */
 function get_resv_regions(dev: Device): ResvRegion[] {
   const unit = unitOf(dev);
   const regions: ResvRegion[] = [];
   if (unit.start_dma) regions.push(iommu_alloc_resv_region(0, unit.start_dma, 0, IOMMU_RESV_RESERVED));
+  if (dev.machine.profile.has('s390_identity') && unit.ioat.get(dev)?.kind !== 'paging') return regions;
   const max = max_tbl_size(unit.origin);
   if (unit.end_dma < max)
     regions.push(iommu_alloc_resv_region(unit.end_dma + 1, max - unit.end_dma, 0, IOMMU_RESV_RESERVED));
@@ -310,6 +339,12 @@ const blocking_ops: IommuOps = Object.freeze({
   blocked_domain,
 });
 
+/** v6.15+ on a function with relaxed translation (s390_iommu_rtr_ops): an identity domain too. */
+const rtr_ops: IommuOps = Object.freeze({
+  ...blocking_ops,
+  identity_domain,
+});
+
 export const s390_iommu: IommuDriver<S390IommuOptions> = {
   name: DRIVER,
   options,
@@ -326,12 +361,14 @@ export const s390_iommu: IommuDriver<S390IommuOptions> = {
     unit.origin = settle_window(machine, unit);
     return unit;
   },
-  ops: (m: Machine) =>
-    m.profile.has('s390_blocking_domain')
-      ? blocking_ops
-      : m.profile.has('s390_dma_iommu')
-        ? dma_iommu_ops
-        : legacy_ops,
+  ops: (m: Machine, iommu: IommuDevice) =>
+    (iommu as S390Iommu).cfg.rtr && m.profile.has('s390_identity')
+      ? rtr_ops
+      : m.profile.has('s390_blocking_domain')
+        ? blocking_ops
+        : m.profile.has('s390_dma_iommu')
+          ? dma_iommu_ops
+          : legacy_ops,
   own_dma_api: (m: Machine) =>
     m.profile.has('s390_dma_iommu')
       ? null

@@ -228,6 +228,28 @@ describe('s390-iommu DMA window and reserved regions (IOMMU-FACTS §5.7, §3.1)'
   });
 });
 
+describe('s390-iommu identity domain and regions that follow the domain (v6.15+, s390_iommu_rtr_ops)', () => {
+  it('a function with relaxed translation offers an identity domain: a passthrough IOAT, dma-direct addresses', () => {
+    const { L, dev, events } = lab('v6.16', { rtr: true }, { default_domain: 'identity' });
+    expect(L.iommu_get_domain_for_dev(dev)?.type).toBe(L.IOMMU_DOMAIN_IDENTITY);
+    expect(events('zpci_register_ioat').at(-1)).toMatchObject({ table: 0 });
+    const buf = L.lab.mem.alloc(SZ_4K);
+    expect(L.dma_map_single(dev, buf, SZ_4K, L.DMA_BIDIRECTIONAL)).toBe(buf);
+    expect(dev.dma_read(buf, 4).ok).toBe(true);
+    // Without relaxed translation there is no identity domain, so the probe fails.
+    expect(() => lab('v6.16', {}, { default_domain: 'identity' })).toThrow(/IDENTITY default domain/);
+  });
+
+  it('the RESERVED region above the window is there only while the function is on a paging domain', () => {
+    const { L, dev } = lab('v6.16', { rtr: true });
+    expect(L.iommu_get_resv_regions(dev)).toHaveLength(2); // DMA default domain
+    expect(L.iommu_device_claim_dma_owner(dev, 'vfio')).toBe(0); // the blocking domain
+    expect(L.iommu_get_resv_regions(dev).map((r) => r.start)).toEqual([0]);
+    L.iommu_device_release_dma_owner(dev);
+    expect(L.iommu_get_resv_regions(dev)).toHaveLength(2);
+  });
+});
+
 describe('s390-iommu flushes (IOMMU-FACTS §5.7, §4.3)', () => {
   it('iotlb_sync is an RPCIT over the gathered range; flush_iotlb_all one over the window', () => {
     const { L, dev, unit, domain, events } = lab('v6.16');

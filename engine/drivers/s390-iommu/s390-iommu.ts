@@ -24,6 +24,8 @@ export interface S390IommuOptions {
   tlb_refresh: boolean;
   /** An ISM function (PCI_FUNC_TYPE_ISM): no deferred flush, so strict unmaps. */
   ism: boolean;
+  /** Relaxed translation available (zdev->rtr_avail): an identity domain from v6.15. */
+  rtr: boolean;
   /** Lab knob: the n-th RPCIT of this function (counting from 1) and the next ones fail with -ENOMEM; 0 = never. */
   rpcit_fail_nth: number;
   /** Lab knob: how many RPCITs fail from rpcit_fail_nth on. */
@@ -95,6 +97,7 @@ export class S390Iommu extends IommuDevice {
 
   /** Register the IOAT for [start_dma, end_dma] (zpci_register_ioat): 0, or -EIO for a nonzero cc. */
   register_ioat(dev: Device, ioat: Ioat): number {
+    dev.resv_regions = null; // from v6.15 they follow the function's domain
     const cc = this.cfg.fail_register_ioat ? 3 : 0;
     const table = ioat.kind === 'paging' ? (ioat.domain.pgtbl?.root ?? 0) : 0;
     const t = this.machine.trace;
@@ -106,6 +109,7 @@ export class S390Iommu extends IommuDevice {
 
   unregister_ioat(dev: Device): void {
     if (!this.ioat.has(dev)) return;
+    dev.resv_regions = null;
     this.ioat.delete(dev);
     const t = this.machine.trace;
     t.emit(ev.unregister_ioat, t.str(dev.name));
