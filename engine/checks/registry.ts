@@ -74,12 +74,14 @@ export const CHECK_DOCS: Record<CheckId, CheckDoc> = {
     facts: 'IOMMU-FACTS §1.3, §6 (Jason (2))',
   },
   'unmap-of-hole': {
-    title: 'iommu_unmap stopped at an unmapped address',
+    title: 'iommu_unmap reached an unmapped address',
     doc:
-      'An unmap reached an IOVA with nothing mapped and stopped there: iommu_unmap returns the bytes unmapped so ' +
-      'far, which is less than asked for. Drivers WARN on the hole (io-pgtable-arm does) and a DMA-API ' +
-      'caller WARNs when the size differs. Usually a double unmap, an unmap with the wrong size, or one that ' +
-      'spans two separate mappings; check the returned byte count.',
+      'An unmap reached an IOVA with nothing mapped. Where the driver stops there (io-pgtable-arm, which ' +
+      'WARNs; virtio-iommu), iommu_unmap returns the bytes unmapped so far, less than asked for, and a DMA-API ' +
+      'caller WARNs when the size differs. VT-d, AMD v1, s390 and the Tegra GART clear the hole like a page ' +
+      'and report it unmapped (VT-d even at the size of the level where its walk stopped), so the return value ' +
+      'hides it: the lab tells from the page table. Usually a double unmap, an unmap with the wrong size, or ' +
+      'one that spans two separate mappings; check the returned byte count.',
     facts: 'IOMMU-FACTS §2.3, §2.5',
   },
   'map-over-existing': {
@@ -88,8 +90,8 @@ export const CHECK_DOCS: Record<CheckId, CheckDoc> = {
       'A map reached a page-table entry that already holds a translation. Linux requires an unmap first: ' +
       'io-pgtable-arm WARNs ("We require an unmap first") and returns -EEXIST (v6.16 lets a few test ' +
       'users opt out of the WARN, not SMMUv3), and the core unmaps whatever the same call had mapped ' +
-      'before it failed, the old mapping untouched; VT-d WARNs ("PTE already set"), keeps the old entry ' +
-      'and reports success. amd-iommu, omap, s390 and the Tegra GART write over the old entry without a ' +
+      'before it failed, the old mapping untouched; VT-d WARNs ("PTE already set"), keeps the old 4K entry ' +
+      'and reports success (a superpage replaces whatever is below it). amd-iommu, omap, s390 and the Tegra GART write over the old entry without a ' +
       "word (and the IOTLB may still hold it). virtio-iommu keeps both in the guest's tree while the host " +
       'refuses the overlapping MAP (INVAL): before v6.8 the map fails and the guest drops the old record ' +
       'too, from v6.8 the error is lost. Usually a double map, or two IOVA ranges that overlap; unmap the ' +

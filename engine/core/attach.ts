@@ -58,15 +58,21 @@ export function __iommu_group_set_domain(
     if (ret === 0) continue;
     result = ret;
     if (must_succeed) {
+      // Linux falls back to the blocking domain, where the group has one, to drop the old one.
+      const blocking = group.blocking_domain;
+      const fallback = blocking && blocking !== domain && __iommu_attach_device(blocking, dev) === 0;
       raise_check(
         dev.machine,
         'domain-switch-failed',
-        `${dev.name} refused domain ${domain.id} (${errnoName(ret)}) in a switch that must succeed (__iommu_group_set_domain_nofail): group ${group.id} now names that domain while the device may still translate through its old one`,
+        `${dev.name} refused domain ${domain.id} (${errnoName(ret)}) in a switch that must succeed (__iommu_group_set_domain_nofail): group ${group.id} now names that domain while the device ${fallback ? `is on the blocking domain ${blocking.id}` : 'may still translate through its old one'}`,
       );
       continue;
     }
     const old = group.domain;
-    if (old) for (const d of group.devices.slice(0, tried)) __iommu_attach_device(old, d);
+    for (const d of group.devices.slice(0, tried)) {
+      if (old) __iommu_attach_device(old, d);
+      else d.iommu.ops.set_platform_dma_ops?.(d); // v6.6, a group without a domain yet
+    }
     return ret;
   }
   move_attachment(group, domain);

@@ -126,6 +126,8 @@ export class IoPgtable {
   // Coalesced changed range for pte_changed.
   private c_start = 0;
   private c_end = -1;
+  /** unmap_range has reported a hole in the range it is clearing (one pgtable_unmap_hole a call). */
+  private hole_noted = false;
 
   constructor(
     readonly mem: PhysMem,
@@ -955,7 +957,8 @@ export class IoPgtable {
     const cover = this.limit;
     if (iova < this.iova_bias || iova >= cover) return 0; // pfn_to_dma_pte: beyond the domain's width
     // Nothing mapped at iova: the size is still the level's where the walk stopped.
-    if (this.find(iova) !== KIND_LEAF) this.emit_hole(iova, this.f_lvl);
+    this.hole_noted = this.find(iova) !== KIND_LEAF;
+    if (this.hole_noted) this.emit_hole(iova, this.f_lvl);
     const lsize = POW2[this.shift[this.f_lvl]];
     if (size < lsize) size = lsize;
     const last = iova + size - 1;
@@ -980,7 +983,12 @@ export class IoPgtable {
       const lo = this.read_lo(table, idx);
       const hi = this.read_hi(table, idx);
       const k = fmt.kind(lo, hi, lvl);
-      if (k === KIND_EMPTY) continue;
+      if (k === KIND_EMPTY) {
+        // A hole inside the range is cleared like a page and counted in the size returned.
+        if (!this.hole_noted) this.emit_hole(Math.max(start, eb), lvl);
+        this.hole_noted = true;
+        continue;
+      }
       const covered = start <= eb && last >= eb + esz - 1;
       if (covered) {
         if (k === KIND_TABLE) this.unlink_table(table, idx, lvl, eb);

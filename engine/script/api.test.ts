@@ -53,8 +53,9 @@ describe('argument checks', () => {
       () => L.iommu_map(domain, 0x1000, top, 0x4000, 3),
       () => L.iommu_unmap(domain, top - 0x1000, 0x4000),
       () => L.iommu_unmap_fast(domain, top, 0x2000, L.iommu_iotlb_gather_init()),
+      () => L.iommu_map_sg(domain, top, [{ paddr: 0x8000_0000, length: 0x2000 }], 3),
     ])
-      expect(call).toThrow(/(iova|paddr) \+ size must end by 2\^53/);
+      expect(call).toThrow(/(iova|paddr) \+ (size|the list) must end by 2\^53/);
   });
 
   it('refuses an object that is not a handle with a TypeError naming the parameter', () => {

@@ -63,7 +63,9 @@ function sgList(v: unknown): SgEntry[] {
   return v.map((e, i) => {
     if (typeof e !== 'object' || e === null)
       throw new TypeError(`sg[${i}] must be an object {paddr, length}`);
-    return { paddr: u64(`sg[${i}].paddr`, e.paddr), length: u64(`sg[${i}].length`, e.length) };
+    const entry = { paddr: u64(`sg[${i}].paddr`, e.paddr), length: u64(`sg[${i}].length`, e.length) };
+    ends_by_2_53(`sg[${i}].paddr`, entry.paddr, 'length', entry.length);
+    return entry;
   });
 }
 
@@ -311,8 +313,18 @@ export const API: Record<string, ApiEntry> = {
   },
   iommu_map_sg: {
     params: ['domain', 'iova', 'sg', 'prot'],
-    impl: (ctx, d: unknown, iova: unknown, sg: unknown, prot: unknown) =>
-      iommu_map_sg(ctx.domain(d), u64('iova', iova), sgList(sg), u64('prot', prot)),
+    impl(ctx, d: unknown, iova: unknown, sg: unknown, prot: unknown) {
+      const domain = ctx.domain(d);
+      const v = u64('iova', iova);
+      const list = sgList(sg);
+      ends_by_2_53(
+        'iova',
+        v,
+        'the list',
+        list.reduce((sum, e) => sum + e.length, 0),
+      );
+      return iommu_map_sg(domain, v, list, u64('prot', prot));
+    },
   },
   iommu_unmap: {
     params: ['domain', 'iova', 'size'],

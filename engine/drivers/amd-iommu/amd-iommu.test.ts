@@ -87,6 +87,17 @@ describe('amd-iommu flushes (IOMMU-FACTS §5.6 "Invalidation")', () => {
     expect(events('amdvi_completion_wait', mark)).toHaveLength(1);
   });
 
+  it('unmap_fast from inside a 2M page drops it whole: a device still using its start trips unmap-without-sync', () => {
+    const { L, dev, domain } = lab('v6.16');
+    const d = domain();
+    L.iommu_attach_device(d, dev);
+    expect(L.iommu_map(d, 0x4000_0000, PA, 0x20_0000, RW)).toBe(0);
+    expect(dev.dma_read(0x4000_0000, 4).ok).toBe(true);
+    expect(L.iommu_unmap_fast(d, 0x4010_0000, SZ_4K, L.iommu_iotlb_gather_init())).toBe(0x20_0000);
+    expect(dev.dma_read(0x4000_0000, 4)).toMatchObject({ ok: true, tlb: 'stale' });
+    expect(L.lab.checks().map((c) => c.id)).toContain('unmap-without-sync');
+  });
+
   it('an unmap of a hole still syncs, and the empty gather wraps into a flush of every page', () => {
     const { L, dev, domain, events, internal } = lab('v6.16');
     const d = domain();

@@ -210,6 +210,8 @@ const paging_ops: DomainOps = Object.freeze({
   /**
    * amd_iommu_iotlb_sync has no empty-gather check: after an unmap that unmapped nothing, start is
    * ULONG_MAX and end 0, and the range wraps into one that build_inv_address widens to every page.
+   * (Under NpCache the aligned-pieces loop makes that two one-page flushes, at the last page of the
+   * 64-bit space and at 0; the lab, whose addresses end at 2^53, flushes every page there too.)
    */
   iotlb_sync(d: IommuDomain, gather: IommuIotlbGather): void {
     const domain = d as ProtectionDomain;

@@ -170,6 +170,17 @@ describe('intel-iommu map over a mapped page (IOMMU-FACTS §2.5)', () => {
     expect(L.lab.checks().map((c) => c.id)).toContain('map-over-existing');
   });
 
+  it('an unmap over a mapped page and the hole after it reports both, and unmap-of-hole names the hole', () => {
+    const { L, dev, domain } = lab('v6.16');
+    const d = domain();
+    L.iommu_attach_device(d, dev);
+    expect(L.iommu_map(d, 0x4000_0000, 0x8000_0000, SZ_4K, RW)).toBe(0);
+    expect(L.iommu_unmap(d, 0x4000_0000, 2 * SZ_4K)).toBe(2 * SZ_4K);
+    expect(L.lab.checks().find((c) => c.id === 'unmap-of-hole')?.message).toMatch(
+      /nothing was mapped at 0x40001000/,
+    );
+  });
+
   it('a superpage over the empty table an unmap left behind is not a map over anything', () => {
     const { L, dev, domain } = lab('v6.16');
     const d = domain();
