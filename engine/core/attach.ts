@@ -12,6 +12,8 @@ import { ev } from './trace-events.ts';
 function __iommu_attach_device(domain: IommuDomain, dev: Device): number {
   const attach = domain.ops.attach_dev;
   const ret = attach ? attach(domain, dev) : -ENODEV;
+  // Some drivers' regions follow the device's domain (s390 from v6.15): ask again after any attach.
+  dev.resv_regions = null;
   dev.machine.trace.emit(ev.attach_device_to_domain, dev.machine.trace.str(dev.name), domain.id, ret);
   return ret;
 }
@@ -111,8 +113,7 @@ export function __iommu_attach_group(domain: IommuDomain, group: IommuGroup): nu
   const dev = group.devices[0];
   if (dev.machine.profile.has('owner_check_on_attach') && domain.owner !== dev.iommu.driver) return -EINVAL;
   const ret = __iommu_group_set_domain(group, domain);
-  if (ret === 0 && domain.type === IOMMU_DOMAIN_UNMANAGED)
-    for (const d of group.devices) check_resv_on_attach(domain, d);
+  if (ret === 0 && domain.type === IOMMU_DOMAIN_UNMANAGED) check_resv_on_attach(domain, group.devices);
   return ret;
 }
 

@@ -11,7 +11,7 @@ import {
   iommu_is_dma_domain,
 } from './constants.ts';
 import type { Device } from './device.ts';
-import type { IommuDomain } from './domain.ts';
+import type { IommuDomain, MappingRange } from './domain.ts';
 import { EEXIST, EINVAL, ENODEV } from './errno.ts';
 import { bitmap_min_size, iommu_pgsize_into, mod_pow2, type PgsizeResult } from './pgsize.ts';
 import { device_resv_regions, ranges_overlap, resv_type_name } from './resv.ts';
@@ -205,9 +205,15 @@ function report_resv_overlap(domain: IommuDomain, dev: Device, iova: number, siz
 }
 
 /**
- * A device joins a domain that already maps one of its reserved windows (mapped before the attach):
- * VFIO and iommufd refuse such an attach (vfio_iommu_resv_conflict, -EADDRINUSE); the core does not.
+ * Devices join a domain that already maps one of their reserved windows (mapped before the
+ * attach): VFIO and iommufd refuse such an attach (vfio_iommu_resv_conflict, -EADDRINUSE); the
+ * core does not. The domain's mappings are listed only when a device has a window to compare.
  */
-export function check_resv_on_attach(domain: IommuDomain, dev: Device): void {
-  for (const r of domain.mappings()) if (report_resv_overlap(domain, dev, r.iova, r.size)) return;
+export function check_resv_on_attach(domain: IommuDomain, devs: readonly Device[]): void {
+  let ranges: MappingRange[] | null = null;
+  for (const dev of devs) {
+    if (!device_resv_regions(dev).some((r) => never_mapped(domain, r.type))) continue;
+    ranges ??= domain.mappings();
+    for (const r of ranges) if (report_resv_overlap(domain, dev, r.iova, r.size)) break;
+  }
 }

@@ -132,7 +132,7 @@ export function ranges_overlap(a: number, alen: number, b: number, blen: number)
 
 /** iommu_get_resv_regions(dev): the driver's list (its own regions and the firmware's), in its order. */
 export function device_resv_regions(dev: Device): readonly ResvRegion[] {
-  // Regions are fixed once a device is probed, so the list is computed once per device.
+  // Computed once per device and attachment (the core forgets it at each attach, core/attach.ts).
   return (dev.resv_regions ??= Object.freeze(
     dev.iommu.ops.get_resv_regions(dev).map((r) => Object.freeze({ ...r })),
   ));

@@ -97,7 +97,6 @@ export class S390Iommu extends IommuDevice {
 
   /** Register the IOAT for [start_dma, end_dma] (zpci_register_ioat): 0, or -EIO for a nonzero cc. */
   register_ioat(dev: Device, ioat: Ioat): number {
-    dev.resv_regions = null; // from v6.15 they follow the function's domain
     const cc = this.cfg.fail_register_ioat ? 3 : 0;
     const table = ioat.kind === 'paging' ? (ioat.domain.pgtbl?.root ?? 0) : 0;
     const t = this.machine.trace;
@@ -109,7 +108,6 @@ export class S390Iommu extends IommuDevice {
 
   unregister_ioat(dev: Device): void {
     if (!this.ioat.has(dev)) return;
-    dev.resv_regions = null;
     this.ioat.delete(dev);
     const t = this.machine.trace;
     t.emit(ev.unregister_ioat, t.str(dev.name));
