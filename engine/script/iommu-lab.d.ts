@@ -79,7 +79,10 @@ export interface S390IommuOptions extends CommonIommuOptions {
   start_dma?: number;
   /** Last IOVA of the DMA window before the driver clamps it (to the root table, and from v6.7 to the top of RAM). */
   end_dma?: number;
-  /** The hypervisor shadows the tables (z/VM, KVM): new entries need RPCIT. */
+  /**
+   * The hypervisor shadows the tables (z/VM, KVM): the function translates only what an RPCIT has
+   * shown the hypervisor, so new entries need one, and an unmap stays reachable until its RPCIT.
+   */
   tlb_refresh?: boolean;
   /** An ISM function: no deferred flush, so its default domain is strict. */
   ism?: boolean;

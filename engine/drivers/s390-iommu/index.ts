@@ -60,7 +60,9 @@ const options: OptionTable<S390IommuOptions> = {
   tlb_refresh: {
     kind: 'bool',
     default: false,
-    doc: 'the hypervisor shadows the tables (z/VM, KVM): new entries need RPCIT, and DMA-FQ uses one large queue',
+    doc:
+      'the hypervisor shadows the tables (z/VM, KVM): the function translates only what an RPCIT has shown it, so new ' +
+      'entries need one and an unmap stays reachable until its RPCIT; DMA-FQ uses one large queue',
   },
   ism: {
     kind: 'bool',

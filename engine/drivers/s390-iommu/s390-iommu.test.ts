@@ -49,7 +49,56 @@ describe('s390-iommu RPCIT on map with tlb_refresh (IOMMU-FACTS §7.13, §5.7 "W
       expect(d.ops.map_pages!(d, IOVA, PA, SZ_4K, 1, RW)).toEqual({ ret: 0, mapped: SZ_4K });
       expect(dev.dma_read(IOVA, 16).ok).toBe(false);
     });
+
+    it(`${kernel}: the function translates through the shadow: a page mapped without an RPCIT faults even untouched`, () => {
+      const { L, dev, domain } = lab(kernel, { tlb_refresh: true });
+      const d = domain();
+      L.iommu_attach_device(d, dev);
+      d.ops.map_pages!(d, IOVA, PA, SZ_4K, 1, RW);
+      expect(L.iommu_iova_to_phys(d, IOVA)).toBe(PA);
+      expect(dev.dma_read(IOVA, 16)).toMatchObject({ ok: false, fault: { reason: 'translation' } });
+    });
   }
+
+  it('attaching a domain that already maps a page: unreachable until an RPCIT covers it (registering refreshes nothing)', () => {
+    const { L, dev, domain } = lab('v6.16', { tlb_refresh: true });
+    const d = domain();
+    expect(L.iommu_map(d, IOVA, PA, SZ_4K, RW)).toBe(0); // no function attached: no RPCIT
+    expect(L.iommu_attach_device(d, dev)).toBe(0);
+    expect(dev.dma_read(IOVA, 16).ok).toBe(false);
+    L.iommu_flush_iotlb_all(d); // RPCIT over the whole window
+    expect(dev.dma_read(IOVA, 16)).toMatchObject({ ok: true, pa: PA });
+  });
+
+  it('an unmap without iotlb_sync stays in the shadow: reached as stale after its IOTLB entry is evicted, gone after the sync', () => {
+    const { L, dev, domain } = lab('v6.16', { tlb_refresh: true, tlb_entries: 1 });
+    const d = domain();
+    L.iommu_attach_device(d, dev);
+    L.iommu_map(d, IOVA, PA, SZ_4K, RW);
+    L.iommu_map(d, IOVA + SZ_4K, PA + SZ_4K, SZ_4K, RW);
+    expect(dev.dma_read(IOVA, 4).ok).toBe(true);
+    const gather = L.iommu_iotlb_gather_init();
+    expect(L.iommu_unmap_fast(d, IOVA, SZ_4K, gather)).toBe(SZ_4K);
+    expect(dev.dma_read(IOVA + SZ_4K, 4).ok).toBe(true); // evicts the IOTLB's only entry
+    expect(dev.dma_read(IOVA, 4)).toMatchObject({ ok: true, pa: PA, tlb: 'stale' });
+    expect(L.lab.checks().map((c) => c.id)).toEqual(expect.arrayContaining(['stale-iotlb-hit', 'unmap-without-sync']));
+    L.iommu_iotlb_sync(d, gather);
+    expect(dev.dma_read(IOVA, 4).ok).toBe(false);
+  });
+
+  it('an RPCIT the hypervisor has no resources for (-ENOMEM) still drops unmapped pages but adds none', () => {
+    const { L, dev, domain } = lab('v6.16', { tlb_refresh: true, rpcit_fail_nth: 2, rpcit_fail_count: 1 });
+    const d = domain();
+    L.iommu_attach_device(d, dev);
+    L.iommu_map(d, IOVA, PA, SZ_4K, RW); // RPCIT 1
+    L.iommu_unmap_fast(d, IOVA, SZ_4K, L.iommu_iotlb_gather_init()); // no sync
+    d.ops.map_pages!(d, IOVA + SZ_4K, PA, SZ_4K, 1, RW); // no RPCIT
+    L.iommu_flush_iotlb_all(d); // RPCIT 2 over the window fails
+    expect(dev.dma_read(IOVA, 4).ok).toBe(false);
+    expect(dev.dma_read(IOVA + SZ_4K, 4).ok).toBe(false);
+    L.iommu_flush_iotlb_all(d); // RPCIT 3 succeeds
+    expect(dev.dma_read(IOVA + SZ_4K, 4)).toMatchObject({ ok: true, pa: PA });
+  });
 
   it('LPAR (no tlb_refresh): iotlb_sync_map issues no RPCIT and the DMA works at once', () => {
     const { L, dev, domain, events } = lab('v6.16');

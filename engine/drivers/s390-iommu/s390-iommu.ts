@@ -3,9 +3,14 @@
  * registered with firmware and its DMA window, and RPCIT, the instruction that refreshes the
  * IOTLB — and, under z/VM or KVM, the hypervisor's shadow of the guest tables (facts §5.7).
  *
- * Shadowing is modelled as what the guest can observe: with `tlb_refresh` the translation seen by
- * the device may remember an absent entry (caches_not_present) until an RPCIT covers it.
+ * With `tlb_refresh` the function translates through the hypervisor's shadow of the guest tables,
+ * not through the tables themselves (QEMU's s390_translate_iommu looks only in the table RPCIT
+ * fills): a page is reachable once an RPCIT covered it while it was mapped, and stays reachable
+ * after the guest unmaps it until an RPCIT covers it again (a stale translation). Registering an
+ * IOAT starts with an empty shadow and deregistering drops it; registration itself refreshes
+ * nothing, so a domain that already has mappings is unreachable until its next RPCIT.
  */
+import { SZ_4K } from '../../core/constants.ts';
 import type { Device } from '../../core/device.ts';
 import type { IommuDriver } from '../../core/driver.ts';
 import { EIO, ENOMEM } from '../../core/errno.ts';
@@ -48,6 +53,12 @@ export const ZPCI_TABLE_SIZE_RS = 2 ** 53;
 
 const walkScratch = new WalkResult();
 
+/** A page of a function's shadow: what the guest table said at the last RPCIT that covered it. */
+interface ShadowPte {
+  readonly pa: number;
+  readonly prot: number;
+}
+
 export class S390Iommu extends IommuDevice {
   /** Per function (device): the IOAT registered now. */
   readonly ioat = new Map<Device, Ioat>();
@@ -58,6 +69,8 @@ export class S390Iommu extends IommuDevice {
   origin: S390Origin = 'rtx';
   /** RPCITs issued so far (the failure knob counts them). */
   rpcits = 0;
+  /** With tlb_refresh, per function on a paging IOAT: its shadow, page IOVA → translation. */
+  readonly shadow = new Map<Device, Map<number, ShadowPte>>();
 
   constructor(
     machine: Machine,
@@ -86,8 +99,42 @@ export class S390Iommu extends IommuDevice {
     const ret = nth > 0 && n >= nth && n < nth + this.cfg.rpcit_fail_count ? -ENOMEM : 0;
     const t = this.machine.trace;
     t.emit(ev.rpcit, t.str(dev.name), addr, size, ret);
+    this.reshadow(dev, addr, size, ret === 0);
     if (!ret) this.tlb.invalidate_range(tag, addr, size);
     return ret;
+  }
+
+  /**
+   * Bring the function's shadow over [addr, addr+size) in line with its table, as the hypervisor
+   * does for an RPCIT (QEMU's rpcit_service_call): pages the table no longer maps leave the shadow;
+   * mapped pages enter it or are updated — unless the hypervisor is out of resources (`may_add`
+   * false), when only the removals happen.
+   */
+  private reshadow(dev: Device, addr: number, size: number, may_add: boolean): void {
+    const pages = this.shadow.get(dev);
+    const ioat = this.ioat.get(dev);
+    const pgtbl = ioat?.kind === 'paging' ? ioat.domain.pgtbl : null;
+    if (!pages || !pgtbl) return;
+    const first = Math.max(addr, this.start_dma);
+    const last = Math.min(addr + size - 1, this.end_dma);
+    if (first > last) return;
+    const in_range = (iova: number) => iova >= first && iova <= last;
+    const drop_if_unmapped = (iova: number) => {
+      if (!(may_add && pgtbl.walk(iova, walkScratch))) pages.delete(iova);
+    };
+    const first_page = first - (first % SZ_4K);
+    // Whichever is shorter: the pages of the range, or the pages the shadow holds.
+    if ((last - first_page) / SZ_4K < pages.size) {
+      for (let iova = first_page; iova <= last; iova += SZ_4K) if (pages.has(iova)) drop_if_unmapped(iova);
+    } else {
+      for (const iova of pages.keys()) if (in_range(iova)) drop_if_unmapped(iova);
+    }
+    if (!may_add) return;
+    for (const leaf of pgtbl.leaves(first_page)) {
+      if (leaf.iova > last) break;
+      for (let off = 0; off < leaf.size; off += SZ_4K)
+        if (in_range(leaf.iova + off)) pages.set(leaf.iova + off, { pa: leaf.pa + off, prot: leaf.prot });
+    }
   }
 
   /** RPCIT over the whole DMA window (zpci_refresh_all). */
@@ -103,12 +150,14 @@ export class S390Iommu extends IommuDevice {
     t.emit(ev.register_ioat, t.str(dev.name), this.start_dma, this.end_dma, table, cc);
     if (cc) return -EIO;
     this.ioat.set(dev, ioat);
+    if (this.cfg.tlb_refresh && ioat.kind === 'paging') this.shadow.set(dev, new Map());
     return 0;
   }
 
   unregister_ioat(dev: Device): void {
     if (!this.ioat.has(dev)) return;
     this.ioat.delete(dev);
+    this.shadow.delete(dev);
     const t = this.machine.trace;
     t.emit(ev.unregister_ioat, t.str(dev.name));
   }
@@ -135,11 +184,19 @@ export class S390Iommu extends IommuDevice {
       return false;
     }
     out.fault = '';
-    if (!ioat.domain.pgtbl.walk(iova, walkScratch)) return false;
-    out.iova = walkScratch.iova_base;
-    out.pa = walkScratch.pa_base;
-    out.size = walkScratch.size;
-    out.prot = walkScratch.prot;
+    const pgtbl = ioat.domain.pgtbl;
+    const pages = this.shadow.get(dev);
+    if (!pages) return pgtbl.walk(iova, walkScratch) && out.from(walkScratch);
+    const page = iova - (iova % SZ_4K);
+    const pte = pages.get(page);
+    if (!pte) return false;
+    out.iova = page;
+    out.pa = pte.pa;
+    out.size = SZ_4K;
+    out.prot = pte.prot;
+    // The guest unmapped or remapped the page since the last RPCIT over it.
+    out.stale =
+      !pgtbl.walk(page, walkScratch) || walkScratch.pa_base !== pte.pa || walkScratch.prot !== pte.prot;
     return true;
   }
 }
