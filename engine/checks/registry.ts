@@ -249,11 +249,27 @@ export const CHECK_DOCS: Record<CheckId, CheckDoc> = {
     title: 'A domain switch that must succeed failed',
     doc:
       'Detaching, releasing DMA ownership and the clean-up after a failed attach move the group to its ' +
-      'default or blocking domain with __iommu_group_set_domain_nofail, which WARNs when a driver refuses. ' +
+      'default or blocking domain with __iommu_group_set_domain_nofail, and a probe attaches the first ' +
+      'default domain the same way (IOMMU_SET_DOMAIN_MUST_SUCCEED): Linux WARNs when a driver refuses. ' +
       'Linux then records the new domain for the group anyway, while the device may still translate through ' +
       'the old one (its table, its DTE or context entry). Drivers are expected to accept their default and ' +
       "blocking domains always; one that keeps state per client (omap's one client per domain) can refuse.",
     facts: 'IOMMU-FACTS §1.5',
+  },
+  'kernel-oops': {
+    title: 'Linux would crash here',
+    doc:
+      'The kernel code the lab follows dereferences a NULL pointer (or otherwise oopses) at this point. The ' +
+      'lab carries on, returning what the code returned before the crash, so the rest of the scenario can ' +
+      'still be seen; on a real machine the calling thread dies here, usually with the IOMMU core lock held.',
+    facts: 'IOMMU-FACTS §6 (a), §2.1',
+    drivers:
+      'virtio-iommu before v6.16: viommu_iotlb_sync passes vdomain->viommu, NULL until the first attach ' +
+      'finalises the domain, to viommu_sync_req. iommu_unmap always syncs and __iommu_map unrolls a failed ' +
+      'map with iommu_unmap, so an unmap, or a failed map (the unfinalised domain refuses every READ/WRITE ' +
+      "flag), on a domain no device was ever attached to reaches it — the core's direct mappings before " +
+      'the first attach included. The v6.8 iotlb_sync_map and flush_iotlb_all check nr_endpoints; ' +
+      'iotlb_sync does not.',
   },
 };
 

@@ -63,10 +63,15 @@ export function __iommu_group_set_domain(
       // Linux falls back to the blocking domain, where the group has one, to drop the old one.
       const blocking = group.blocking_domain;
       const fallback = blocking && blocking !== domain && __iommu_attach_device(blocking, dev) === 0;
+      const where = fallback
+        ? `is on the blocking domain ${blocking.id}`
+        : group.domain
+          ? 'may still translate through its old one'
+          : 'has none (it was its first attach)';
       raise_check(
         dev.machine,
         'domain-switch-failed',
-        `${dev.name} refused domain ${domain.id} (${errnoName(ret)}) in a switch that must succeed (__iommu_group_set_domain_nofail): group ${group.id} now names that domain while the device ${fallback ? `is on the blocking domain ${blocking.id}` : 'may still translate through its old one'}`,
+        `${dev.name} refused domain ${domain.id} (${errnoName(ret)}) in a switch that must succeed (IOMMU_SET_DOMAIN_MUST_SUCCEED): group ${group.id} now names that domain while the device ${where}`,
       );
       continue;
     }

@@ -27,6 +27,7 @@ export const CHECK_IDS = [
   'dma-unmap-mismatch',
   'multiple-iommu-drivers',
   'domain-switch-failed',
+  'kernel-oops',
 ] as const;
 
 export type CheckId = (typeof CHECK_IDS)[number];

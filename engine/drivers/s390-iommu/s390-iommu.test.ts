@@ -81,7 +81,9 @@ describe('s390-iommu RPCIT on map with tlb_refresh (IOMMU-FACTS §7.13, §5.7 "W
     expect(L.iommu_unmap_fast(d, IOVA, SZ_4K, gather)).toBe(SZ_4K);
     expect(dev.dma_read(IOVA + SZ_4K, 4).ok).toBe(true); // evicts the IOTLB's only entry
     expect(dev.dma_read(IOVA, 4)).toMatchObject({ ok: true, pa: PA, tlb: 'stale' });
-    expect(L.lab.checks().map((c) => c.id)).toEqual(expect.arrayContaining(['stale-iotlb-hit', 'unmap-without-sync']));
+    expect(L.lab.checks().map((c) => c.id)).toEqual(
+      expect.arrayContaining(['stale-iotlb-hit', 'unmap-without-sync']),
+    );
     L.iommu_iotlb_sync(d, gather);
     expect(dev.dma_read(IOVA, 4).ok).toBe(false);
   });

@@ -21,6 +21,8 @@ import {
   IOMMU_DOMAIN_UNMANAGED,
   IOMMU_MMIO,
   IOMMU_NOEXEC,
+  IOMMU_RESV_DIRECT,
+  IOMMU_RESV_DIRECT_RELAXABLE,
   IOMMU_RESV_MSI,
   IOMMU_RESV_RESERVED,
   IOMMU_RESV_SW_MSI,
@@ -157,17 +159,28 @@ function viommu_probe(viommu: VirtioIommu): number {
 
 // ── endpoints ──
 
-/** Host-side reserved regions from the firmware description: MSI stays MSI, everything else is RESERVED. */
+/**
+ * A device's `resv` regions are split by who can describe them. RESERVED and MSI regions are the
+ * host's, reported through PROBE (RESV_MEM subtypes RESERVED and MSI). The virtio spec has no
+ * subtype for a direct mapping, so DIRECT and DIRECT_RELAXABLE regions can only come from the
+ * guest's firmware (a DT iommu-addresses property): iommu_dma_get_resv_regions adds them.
+ */
+function is_firmware_direct(r: ResvRegion): boolean {
+  return r.type === IOMMU_RESV_DIRECT || r.type === IOMMU_RESV_DIRECT_RELAXABLE;
+}
+
+/** The host's reserved regions for the endpoint: MSI stays MSI, the rest is RESERVED. */
 function host_regions(dev: Device): HostResvRegion[] {
-  return dev.fw_resv.map((r) => ({
-    low: r.start,
-    high: r.start + r.length - 1,
-    // Firmware DIRECT regions are presented as RESERVED: the host enforces them (Robin, facts §6).
-    subtype:
-      r.type === IOMMU_RESV_MSI || r.type === IOMMU_RESV_SW_MSI
-        ? VIRTIO_IOMMU_RESV_MEM_T_MSI
-        : VIRTIO_IOMMU_RESV_MEM_T_RESERVED,
-  }));
+  return dev.fw_resv
+    .filter((r) => !is_firmware_direct(r))
+    .map((r) => ({
+      low: r.start,
+      high: r.start + r.length - 1,
+      subtype:
+        r.type === IOMMU_RESV_MSI || r.type === IOMMU_RESV_SW_MSI
+          ? VIRTIO_IOMMU_RESV_MEM_T_MSI
+          : VIRTIO_IOMMU_RESV_MEM_T_RESERVED,
+    }));
 }
 
 /** viommu_add_resv_mem: keep the list sorted by start, a new region after those with the same start. */
@@ -226,8 +239,7 @@ function viommu_release_device(dev: Device): void {
 
 /**
  * The probed regions, the software MSI window when none of them is an MSI doorbell, then
- * iommu_dma_get_resv_regions — which finds nothing more for a virtio endpoint here: the lab hands
- * every firmware region of the device to the host, which reports it through PROBE.
+ * iommu_dma_get_resv_regions: the firmware's direct regions (see is_firmware_direct).
  */
 function viommu_get_resv_regions(dev: Device): ResvRegion[] {
   const ep = endpointOf(dev);
@@ -241,6 +253,7 @@ function viommu_get_resv_regions(dev: Device): ResvRegion[] {
         IOMMU_RESV_SW_MSI,
       ),
     );
+  for (const r of dev.fw_resv) if (is_firmware_direct(r)) out.push({ ...r });
   return out;
 }
 
@@ -474,8 +487,18 @@ function viommu_iova_to_phys(d: IommuDomain, iova: number): number {
 }
 
 function viommu_iotlb_sync(d: IommuDomain, _gather: IommuIotlbGather): void {
-  // Linux dereferences vdomain->viommu unconditionally; an unfinalised domain has nothing queued anyway.
-  (d as ViommuDomain).viommu?.sync_req();
+  const vdomain = d as ViommuDomain;
+  if (!vdomain.viommu) {
+    // Linux passes vdomain->viommu to viommu_sync_req unchecked; the lab says so and goes on.
+    raise_check(
+      d.machine,
+      'kernel-oops',
+      `iotlb_sync on virtio-iommu domain ${d.id}, which no device has been attached to: viommu_iotlb_sync ` +
+        `hands vdomain->viommu (NULL until the first attach) to viommu_sync_req — a NULL pointer dereference`,
+    );
+    return;
+  }
+  vdomain.viommu.sync_req();
 }
 
 function viommu_iotlb_sync_map(d: IommuDomain, _iova: number, _size: number): number {

@@ -243,6 +243,9 @@ export class VirtioIommu extends IommuDevice {
       return false;
     }
     const m = domain.mappings;
+    // The lookup is for [iova, iova]. QEMU's key is [iova, iova + 1], which also finds a mapping
+    // starting at the next byte (and answers phys − 1 for the last byte before it): a QEMU bug,
+    // not modelled.
     const i = m.first_overlap_disjoint(iova, iova);
     if (i < 0) {
       out.fault = FAULT_MAPPING;

@@ -289,6 +289,10 @@ describe('virtio-iommu map before attach (IOMMU-FACTS §7.1, §6 (a), (c))', () 
       } else {
         // Unfinalised: map_flags is 0, so any R/W flag is refused.
         expect(ret).toBe(-L.EINVAL);
+        // __iommu_map's unroll is an iommu_unmap, whose sync hands the NULL viommu to viommu_sync_req.
+        expect(session.checks().filter((c) => c.id === 'kernel-oops')).toEqual([
+          expect.objectContaining({ message: expect.stringMatching(/viommu_iotlb_sync .*NULL/) }),
+        ]);
         expect(d.iommu).toBeNull();
         expect(d.geometry).toEqual({ aperture_start: 0, aperture_end: 0, force_aperture: false });
       }
@@ -299,6 +303,34 @@ describe('virtio-iommu map before attach (IOMMU-FACTS §7.1, §6 (a), (c))', () 
       expect(finalised).toHaveLength(kernel === 'v6.16' ? 0 : 2);
       if (kernel !== 'v6.16') expect(L.iommu_map(d, 0x10000, PA, 0x1000, RW)).toBe(0);
       expect(dev.dma_read(0x10000, 4)).toMatchObject({ ok: true, pa: PA });
+    });
+  }
+
+  for (const kernel of KERNELS) {
+    it(`${kernel}: a firmware DIRECT region (DT iommu-addresses) is direct-mapped in the DMA default domain`, () => {
+      const { L, dev, host, session } = lab(
+        kernel,
+        {},
+        { resv: [{ start: 0x3000_0000, length: 0x2000, type: 'direct' }] },
+      );
+      // Not the host's to report (RESV_MEM has no direct subtype): iommu_dma_get_resv_regions adds it.
+      expect(host.requests[0]).toMatchObject({ type: 'PROBE' });
+      expect(L.iommu_get_resv_regions(dev).map((r) => r.type)).toEqual([
+        L.IOMMU_RESV_SW_MSI,
+        L.IOMMU_RESV_DIRECT,
+      ]);
+      const dom = L.iommu_get_domain_for_dev(dev)!;
+      expect(L.iommu_iova_to_phys(dom, 0x3000_1000)).toBe(0x3000_1000);
+      expect(dev.dma_read(0x3000_1000, 4)).toMatchObject({ ok: true, pa: 0x3000_1000 });
+      const fired = session.checks().map((c) => c.id);
+      if (kernel === 'v6.16') {
+        expect(fired).not.toContain('direct-mapping-after-attach');
+      } else {
+        // Unfinalised before the attach: the map fails, its unroll oopses, and the core retries after.
+        expect(fired).toEqual(
+          expect.arrayContaining(['kernel-oops', 'direct-mapping-after-attach', 'attach-time-finalise']),
+        );
+      }
     });
   }
 
@@ -314,6 +346,18 @@ describe('virtio-iommu map before attach (IOMMU-FACTS §7.1, §6 (a), (c))', () 
     expect(L.iommu_attach_device(d, dev)).toBe(0);
     expect(d.pgsize_bitmap).toBe(0xffff_f000); // finalise copied instance a's own
     expect(session.machine.iommus).toHaveLength(2);
+  });
+
+  it('v6.6: the refused first attach is a WARN (IOMMU_SET_DOMAIN_MUST_SUCCEED) with no old domain to fall back on', () => {
+    const { exports, session } = createLabModule({ kernel: 'v6.6' });
+    const L = exports as unknown as typeof Api;
+    const v = L.lab.add_iommu('v', 'virtio-iommu', { page_size_mask: 0xffff_0000, bypass: false });
+    expect(() => L.lab.add_device('nic0', { iommu: v })).toThrow(/failed its first attach/);
+    expect(session.checks().filter((c) => c.id === 'domain-switch-failed')).toEqual([
+      expect.objectContaining({
+        message: expect.stringMatching(/nic0 refused .* has none \(it was its first attach\)$/),
+      }),
+    ]);
   });
 
   it('v6.16: no global bitmap; each domain takes its instance mask at allocation', () => {
@@ -524,13 +568,13 @@ describe('virtio-iommu probe (IOMMU-FACTS §5.1 "probe()", PROBE)', () => {
     expect(() => L.lab.add_device('nic0', { iommu: v })).toThrow(/-ENODEV .*page_size_mask is 0/);
   });
 
-  it('PROBE reports reserved (direct presented as reserved) and MSI regions; SW_MSI only when no MSI', () => {
+  it('PROBE reports reserved and MSI regions; SW_MSI only when no MSI', () => {
     const { L, host, dev } = lab(
       'v6.16',
       {},
       {
         resv: [
-          { start: 0x3000_0000, length: 0x1000, type: 'direct' },
+          { start: 0x3000_0000, length: 0x1000, type: 'reserved' },
           { start: 0x1000_0000, length: 0x2000, type: 'reserved' },
         ],
       },
