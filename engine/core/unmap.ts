@@ -26,7 +26,7 @@ export function __iommu_unmap(
   if (mod_pow2(iova, min) || mod_pow2(size, min)) return 0;
 
   const t = domain.machine.trace;
-  const first = t.length;
+  const first = t.position;
   let unmapped = 0;
   while (unmapped < size) {
     const cur = iova + unmapped;
@@ -150,6 +150,6 @@ export function iommu_iova_to_phys(domain: IommuDomain, iova: number): number {
 
 /** The IOVA of the first hole a page table reported since event `from`, or -1. */
 function first_hole(t: Trace, from: number): number {
-  for (let i = from; i < t.length; i++) if (t.idAt(i) === pte_ev.unmap_hole.id) return t.arg(i, 1);
+  for (let i = from, end = t.position; i < end; i++) if (t.idAt(i) === pte_ev.unmap_hole.id) return t.arg(i, 1);
   return -1;
 }

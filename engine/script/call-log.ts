@@ -253,13 +253,12 @@ export class CallLog {
     if (v instanceof Uint8Array) return v.slice();
     if (depth > 8) return null;
     if (Array.isArray(v)) return v.map((x) => this.encode(x, depth + 1));
-    if (Object.getPrototypeOf(v) === Object.prototype) {
-      const out: Record<string, Encoded> = {};
-      for (const [k, x] of Object.entries(v)) out[k] = this.encode(x, depth + 1);
-      return out;
-    }
-    // Any other object (a DMA owner cookie): known by identity only.
-    return this.token(v);
+    // Any other object is data the call reads by property (owner cookies, known by identity, are
+    // put() apart): a class instance or a null-prototype object is kept as the plain object the
+    // call sees, getters on its prototypes read once here.
+    const out: Record<string, Encoded> = {};
+    for (const k of readable_keys(v)) out[k] = this.encode((v as Record<string, unknown>)[k], depth + 1);
+    return out;
   }
 
   private token(v: object): Encoded {
@@ -358,6 +357,15 @@ export class CallLog {
     this.rTag = t;
     this.rUnit = u;
   }
+}
+
+/** Own enumerable keys, and for an object with a prototype of its own, the getters it inherits. */
+function readable_keys(v: object): string[] {
+  const keys = Object.keys(v);
+  for (let p = Object.getPrototypeOf(v); p !== null && p !== Object.prototype; p = Object.getPrototypeOf(p))
+    for (const [k, d] of Object.entries(Object.getOwnPropertyDescriptors(p)))
+      if (d.get && !keys.includes(k)) keys.push(k);
+  return keys;
 }
 
 /** A side-table value back to what the script passed: handles and cookies through `resolver`. */

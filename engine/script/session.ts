@@ -11,7 +11,7 @@ import { hex } from '../core/format.ts';
 import type { Machine } from '../core/machine.ts';
 import { deepClone } from '../trace/deep-clone.ts';
 import { Timeline } from '../trace/timeline.ts';
-import type { Trace } from '../trace/trace.ts';
+import { TraceDivergenceError, type Trace } from '../trace/trace.ts';
 import { LabContext } from './lab-context.ts';
 import { panelQuery } from './panels.ts';
 
@@ -140,6 +140,13 @@ export class LabSession {
     t.replayFrom(from === 0 ? 0 : t.indexOfStep(from + 1));
     try {
       new LabContext(this.ctx.options, t, false, machine, from).replay(log, from, to);
+      // A call that stopped earlier than it did when recorded emits nothing to compare: catch it here.
+      const end = t.indexOfStep(to + 1);
+      if (t.position !== end)
+        throw new TraceDivergenceError(
+          t.position,
+          `the replay of steps ${from + 1}–${to} emitted ${end - t.position} fewer events than were recorded`,
+        );
     } finally {
       t.endReplay();
       this.active = prev;

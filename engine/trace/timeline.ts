@@ -117,7 +117,15 @@ export class Timeline<S> {
     }
     while (this.currentStep < step) {
       const next = Math.min(step, this.boundaryAfter(this.currentStep, this.spacing));
-      this.replayTimed(this.current, this.currentStep, next);
+      try {
+        this.replayTimed(this.current, this.currentStep, next);
+      } catch (e) {
+        // The state is part-way through a step: go back to a checkpoint, so the next seek starts clean.
+        const restored = this.checkpoints.restore(this.currentStep);
+        this.current = restored ? restored.state : this.source.initial();
+        this.currentStep = restored ? restored.step : 0;
+        throw e;
+      }
       this.currentStep = next;
       // Until replay speed is known, K is a guess: record nothing rather than too much.
       if (!this.adaptive || !Number.isNaN(this.stepsPerMs)) this.record(next, this.current);
@@ -166,7 +174,12 @@ export class Timeline<S> {
     const b = this.builder;
     while (b.step < totalSteps && this.now() < deadline) {
       const next = Math.min(totalSteps, this.boundaryAfter(b.step, spacing));
-      this.replayTimed(b.state, b.step, next);
+      try {
+        this.replayTimed(b.state, b.step, next);
+      } catch (e) {
+        this.builder = undefined; // its state is part-way through a step
+        throw e;
+      }
       b.step = next;
       const near = this.checkpoints.nearest(next);
       if (near === undefined || next - near.step >= spacing) this.checkpoints.add(next, b.state);

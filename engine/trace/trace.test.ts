@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { defineEvent, type EventDef, type EventKind } from './events.ts';
 import type { TraceFilter } from './filter.ts';
 import { fieldText } from './format.ts';
-import { Trace, TraceDivergenceError, type TraceEvent } from './trace.ts';
+import { Trace, TraceCutError, TraceDivergenceError, type TraceEvent } from './trace.ts';
 
 const evMap = defineEvent('tt_map', 'call', ['iova:x', 'size:x', 'prot:u']);
 const evFault = defineEvent('tt_fault', 'fault', ['dev:s', 'iova:x', 'reason:i']);
@@ -397,7 +397,7 @@ describe('Trace listeners and replay', () => {
     expect(trace.toJSON().map((e) => e.name)).toEqual(['tt_fault', 'tt_flag']);
   });
 
-  it('checks replayed emits against the log, calls listeners with recorded indices, then appends', () => {
+  it('checks replayed emits against the log, calls listeners with recorded indices, and never appends', () => {
     const trace = new Trace();
     const dev = trace.str('d0');
     for (let i = 0; i < 10; i++) {
@@ -411,12 +411,16 @@ describe('Trace listeners and replay', () => {
     expect(trace.replaying).toBe(true);
     for (let i = 4; i < 10; i++) {
       trace.step = i + 1;
+      expect(trace.position).toBe(i);
       trace.emit(evFault, dev, i * 0x1000, -i);
     }
-    expect(trace.replaying).toBe(false);
     expect(trace.digest()).toBe(before);
     expect(seen).toEqual([4, 5, 6, 7, 8, 9]);
+    // Past the recorded events a replay has diverged: it must not grow the log.
     trace.step = 11;
+    expect(() => trace.emit(evFault, dev, 0xa000, -10)).toThrow(/past the recorded events/);
+    trace.endReplay();
+    expect(trace.position).toBe(10);
     trace.emit(evFault, dev, 0xa000, -10);
     expect(trace.length).toBe(11);
 
@@ -426,5 +430,25 @@ describe('Trace listeners and replay', () => {
     expect(() => trace.emit(evMap, 0x3000)).toThrow(/expected tt_fault, got tt_map/);
     trace.endReplay();
     expect(trace.length).toBe(11);
+  });
+
+  it('a call its tick stopped is stopped again at the same event when replayed', () => {
+    const trace = new Trace();
+    trace.step = 1;
+    let n = 0;
+    trace.setTick(() => {
+      if (++n === 2) throw new Error('time limit');
+    });
+    const emitMany = () => {
+      for (let i = 0; i < 10_000; i++) trace.emit(evMap, i);
+    };
+    expect(emitMany).toThrow('time limit');
+    const cut = trace.length;
+    trace.setTick(null);
+    trace.replayFrom(0);
+    expect(emitMany).toThrow(TraceCutError);
+    expect(trace.position).toBe(cut);
+    trace.endReplay();
+    expect(trace.length).toBe(cut);
   });
 });

@@ -31,6 +31,14 @@ export interface TraceQueryResult {
   events: TraceEvent[];
 }
 
+/** Thrown when a replay reaches the event after which the recorded call was cut off (its time limit). */
+export class TraceCutError extends Error {
+  constructor(readonly index: number) {
+    super(`the recorded call stopped after event ${index} (its time limit); the replay stops there too`);
+    this.name = 'TraceCutError';
+  }
+}
+
 /** Thrown when a replay emits something other than what the log recorded at that point. */
 export class TraceDivergenceError extends Error {
   constructor(
@@ -150,9 +158,15 @@ export class Trace {
    */
   private readonly watched = new Uint8Array(MAX_EVENTS + 1);
   private watchAll = false;
-  /** While replaying, the next recorded event a replay must match. */
+  /** Between replayFrom and endReplay: emits are checked against the log, never appended. */
   private replay = false;
+  /** While replaying, the next recorded event a replay must match. */
   private cursor = 0;
+  /**
+   * The log's length when the tick threw inside a call (a run's time limit), else -1: a replay
+   * of that call stops at the same event, as the call did.
+   */
+  private cutAt = -1;
   /** Called every TICK_EVERY recorded events while set: a run's time limit, polled from inside long calls. */
   private tick: (() => void) | null = null;
   private tickCountdown = TICK_EVERY;
@@ -237,9 +251,17 @@ export class Trace {
     this.fill = i + 1;
     const index = this.len++;
     if (this.watched[ev.id] !== 0 || this.watchAll) this.notify(ev.id, index);
-    if (this.tick !== null && --this.tickCountdown === 0) {
-      this.tickCountdown = TICK_EVERY;
-      this.tick();
+    if (this.tick !== null && --this.tickCountdown === 0) this.runTick();
+  }
+
+  /** The tick, noting where the log was cut when it throws (a run's time limit inside a call). */
+  private runTick(): void {
+    this.tickCountdown = TICK_EVERY;
+    try {
+      this.tick!();
+    } catch (e) {
+      this.cutAt = this.len;
+      throw e;
     }
   }
 
@@ -466,13 +488,22 @@ export class Trace {
   }
 
   /**
-   * Replay from event `index` on: emits are checked against the recorded events (throwing
-   * `TraceDivergenceError` on a difference) instead of appended, until the log's end is reached,
-   * after which emits append again.
+   * Replay from event `index` on, until `endReplay`: emits are checked against the recorded events
+   * instead of appended, throwing `TraceDivergenceError` on a difference or past the log's end; a
+   * call the time limit cut off is stopped again where it was (`TraceCutError`).
    */
   replayFrom(index: number): void {
     this.cursor = Math.max(0, Math.min(this.len, Math.floor(index)));
-    this.replay = this.cursor < this.len;
+    this.replay = true;
+  }
+
+  /**
+   * The index the next emitted event takes — while replaying, the recorded event the replay has
+   * reached. Engine code that looks back at what it emitted in this call starts from here, not
+   * from `length` (the whole log while replaying).
+   */
+  get position(): number {
+    return this.replay ? this.cursor : this.len;
   }
 
   /** True while emits are being checked against recorded events. */
@@ -506,6 +537,7 @@ export class Trace {
     for (const i of this.stepOverflow.keys()) if (i >= length) this.stepOverflow.delete(i);
     this.len = length;
     this.replay = false;
+    if (this.cutAt > length) this.cutAt = -1;
     this.matchCache = undefined;
   }
 
@@ -603,6 +635,8 @@ export class Trace {
     // Time travel replays thousands of steps per seek: read the recorded event in one pass over
     // its chunk (id, step, then the arguments in order) rather than field by field through arg().
     const index = this.cursor;
+    if (index >= this.len)
+      throw new TraceDivergenceError(index, `${ev.name}: the replay goes on past the recorded events`);
     const ch = this.chunks[index >>> CHUNK_SHIFT];
     const j = index & CHUNK_MASK;
     const id = ch.ids[j];
@@ -623,8 +657,9 @@ export class Trace {
       if (got !== want && !(got !== got && want !== want))
         throw new TraceDivergenceError(index, `${ev.name}.${ev.fields[k].name} = ${got}, recorded ${want}`);
     }
-    this.replay = ++this.cursor < this.len;
+    this.cursor++;
     this.notify(ev.id, index);
+    if (this.cursor === this.cutAt) throw new TraceCutError(index);
   }
 
   /** The cached match state of `filter`, brought up to date with the log. */
