@@ -190,6 +190,16 @@ describe.concurrent('iommu-lab run', () => {
     expect((await cli('run', 'uses-helper-js.ts')).code).toBe(0);
   });
 
+  it('an error in an imported helper names that file: absolute beside an absolute script, and in --json', async () => {
+    write('throws.ts', "export function f() {\n  throw new Error('in helper');\n}\n");
+    write('uses-throws.ts', "import { f } from './throws';\nf();\n");
+    const text = await cli('run', join(dir, 'uses-throws.ts'));
+    expect(text.out).toContain(`Error at ${join(dir, 'throws.ts')}:2:9`);
+    const json = JSON.parse((await cli('run', 'uses-throws.ts', '--json')).out);
+    expect(json.file).toBe('uses-throws.ts');
+    expect(json.error).toMatchObject({ line: 2, column: 9, file: 'throws.ts' });
+  });
+
   it("--param takes any word as a name, '__proto__' too", async () => {
     write(
       'proto.ts',

@@ -1,6 +1,6 @@
 /** Script files on disk: reading them, and the `./name` imports next to them. */
 import { readFileSync, statSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { dirname, isAbsolute, join, relative } from 'node:path';
 import type { SourceFile } from '../host/protocol.ts';
 import { UsageError } from './usage.ts';
 
@@ -37,7 +37,8 @@ export class SourceCache {
       const found = findImport(dir, spec);
       if (found === undefined) return undefined;
       const path = join(dir, found);
-      const name = relative(process.cwd(), path) || path;
+      // Named the way the script was: absolute next to an absolute path, else from the working folder.
+      const name = isAbsolute(entry) ? path : relative(process.cwd(), path) || path;
       const source = readFileSync(path, 'utf8');
       this.set(name, source);
       return { name, source };

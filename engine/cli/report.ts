@@ -88,14 +88,24 @@ export function formatRun(r: RunResult, sourceOf: (file: string) => string | und
   return out.join('\n');
 }
 
-/** The `--json` object for one file: exactly the fields SCRIPT-API.md names. */
+/** The `--json` object for one file: the fields SCRIPT-API.md names, and `error.file` for an error in an imported file. */
 export function jsonRecord(r: RunResult): Record<string, unknown> {
   return {
     file: r.file,
     status: r.status,
     expectations: { passed: r.expectations.passed, failed: r.expectations.failed },
     checks: r.checks.map((c) => ({ id: c.id, step: c.step, message: c.message })),
-    ...(r.error ? { error: { message: r.error.message, line: r.error.line, column: r.error.column } } : {}),
+    ...(r.error
+      ? {
+          error: {
+            message: r.error.message,
+            line: r.error.line,
+            column: r.error.column,
+            // Only when it is not the script itself: an imported helper's line.
+            ...(r.error.file && r.error.file !== r.file ? { file: r.error.file } : {}),
+          },
+        }
+      : {}),
     steps: r.steps,
   };
 }

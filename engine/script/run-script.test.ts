@@ -70,6 +70,26 @@ console.log(bufs.length);
     expect(r.error?.message).toMatch(/iova/);
   });
 
+  it('a named import the module does not export stops the run at the import, before any step', () => {
+    const source =
+      "import { lab, IommuDomain, iommu_map as map,\n  iommu_map_pages_fancy } from 'iommu-lab';\n" +
+      "lab.add_iommu('smmu0', 'arm-smmu-v3');\nconst d: IommuDomain | null = null;\nmap;\niommu_map_pages_fancy();\n";
+    const r = runScript({ fileName: 'typo.ts', source });
+    expect(r.status).toBe('error');
+    expect(r.steps).toBe(0);
+    expect(r.error).toMatchObject({ name: 'SyntaxError', file: 'typo.ts', line: 2, column: 3 });
+    expect(r.error?.message).toBe(
+      "The requested module 'iommu-lab' does not provide an export named 'iommu_map_pages_fancy'",
+    );
+    // A type used only as a type, and a namespace import, are not looked up.
+    const ok = runScript({
+      fileName: 'types.ts',
+      source:
+        "import { lab, type Device, IommuDomain } from 'iommu-lab';\nimport * as L from 'iommu-lab';\nlet d: IommuDomain | Device | null = null;\nL.lab.kernel();\n",
+    });
+    expect(ok.error).toBeUndefined();
+  });
+
   it('marks an API the kernel lacks as unavailable', () => {
     const src = `import { iommu_domain_alloc, lab } from 'iommu-lab';\niommu_domain_alloc(lab.bus('pci'));\n`;
     const r = runScript({ fileName: 'old.ts', source: src, kernel: 'v6.16' });

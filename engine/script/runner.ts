@@ -22,6 +22,7 @@ import { formatArgs, formatValue } from './format.ts';
 import { RunGuard, TimeoutError } from './guard.ts';
 import { deepFreeze, Sandbox } from './sandbox.ts';
 import { stackOf, userFrame, type UserPosition } from './stack.ts';
+import { missing_import } from './import-check.ts';
 import { ScriptSyntaxError } from './transpile.ts';
 
 /** What the lab module factory takes (engine/script/module.ts). */
@@ -288,6 +289,11 @@ export function runScriptWith<S extends RunnerSession>(
     } catch (e) {
       if (e instanceof ScriptSyntaxError) e.file = file.name;
       throw e;
+    }
+    const unknownImport = missing_import(file.source, c.code, moduleExports);
+    if (unknownImport) {
+      unknownImport.file = file.name;
+      throw unknownImport;
     }
     compiled.set(sourceUrl, c);
     const fn = sandbox.evaluate(c.code);
