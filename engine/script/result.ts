@@ -23,7 +23,15 @@ export interface SourceError {
 
 export type ConsoleLevel = 'log' | 'info' | 'warn' | 'error' | 'debug';
 
-export interface ConsoleLine {
+/** When a console line or an expectation happened, so a view can list them with the checks in order. */
+export interface Placed {
+  /** Lab steps made so far (a check of step n came before anything placed at n). */
+  step?: number;
+  /** Its place among the run's console lines and expectations together. */
+  seq?: number;
+}
+
+export interface ConsoleLine extends Placed {
   level: ConsoleLevel;
   text: string;
   /** Where the call was made in the user's file, when it could be found. */
@@ -33,7 +41,7 @@ export interface ConsoleLine {
 }
 
 /** One `expect(...)` outcome, linked to its line (the Console panel lists them). */
-export interface ExpectationRecord {
+export interface ExpectationRecord extends Placed {
   passed: boolean;
   /** e.g. 'toBe'; with `.not` it reads 'not.toBe'. */
   matcher: string;

@@ -209,6 +209,10 @@ export function runScriptWith<S extends RunnerSession>(
     return finish('error', { message: `could not set up the lab: ${errorText(e)}`, name: errorName(e) });
   }
 
+  // Console lines and expectations share one sequence, with the step they came after.
+  let seq = 0;
+  const placed = () => ({ step: session?.steps ?? 0, seq: seq++ });
+
   // console
   const emit = (level: ConsoleLevel, args: unknown[]) => {
     // Past the time limit nothing more is printed: a script that caught the TimeoutError of a
@@ -217,8 +221,8 @@ export function runScriptWith<S extends RunnerSession>(
     if (consoleLines.length > MAX_CONSOLE_LINES) return;
     const line: ConsoleLine =
       consoleLines.length === MAX_CONSOLE_LINES
-        ? { level: 'warn', text: `… console output truncated after ${MAX_CONSOLE_LINES} lines` }
-        : { level, text: formatArgs(args), ...here() };
+        ? { level: 'warn', text: `… console output truncated after ${MAX_CONSOLE_LINES} lines`, ...placed() }
+        : { level, text: formatArgs(args), ...here(), ...placed() };
     consoleLines.push(line);
     opts.onConsole?.(line);
   };
@@ -239,7 +243,14 @@ export function runScriptWith<S extends RunnerSession>(
       const logIt = !o.passed || expectationLog.length < MAX_EXPECTATION_RECORDS;
       const pos = o.error ? where(o.error) : logIt ? here() : undefined;
       if (!o.passed && !firstFailure) firstFailure = { message: o.message, name: 'ExpectationError', ...pos };
-      if (logIt) expectationLog.push({ passed: o.passed, matcher: o.matcher, message: o.message, ...pos });
+      if (logIt)
+        expectationLog.push({
+          passed: o.passed,
+          matcher: o.matcher,
+          message: o.message,
+          ...pos,
+          ...placed(),
+        });
     },
     isInternalError: (e) => e instanceof TimeoutError,
     freeze: deepFreeze,

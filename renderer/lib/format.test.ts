@@ -18,6 +18,9 @@ describe('format', () => {
     expect(size(24)).toBe('24B');
     expect(bytes(1.5 * 2 ** 30)).toBe('1.5 GiB');
     expect(bytes(4096)).toBe('4 KiB');
+    // Exact, never rounded: one 4 KiB page unmapped from 4 MiB shows.
+    expect(bytes(4 * 2 ** 20 - 4096)).toBe('4092 KiB');
+    expect(bytes(2 ** 20 + 1)).toBe('1048577 B');
   });
   it('shows descriptor words', () => {
     expect(word(0x40000703)).toBe('4000_0703');

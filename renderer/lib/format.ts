@@ -45,9 +45,12 @@ export function size(n: number): string {
   return `${n}B`;
 }
 
-/** A rounded size for totals: 1.5 GiB, 12 KiB. */
+/**
+ * A size for totals, exact: the largest unit that gives it with at most one decimal (1.5 GiB,
+ * 12 KiB, 4092 KiB — a page off 4 MiB stays visible), else bytes.
+ */
 export function bytes(n: number): string {
-  for (const [u, s] of UNITS) if (n >= u) return `${+(n / u).toFixed(n % u === 0 ? 0 : 1)} ${s}iB`;
+  for (const [u, s] of UNITS) if (n >= u && Number.isInteger((n / u) * 10)) return `${n / u} ${s}iB`;
   return `${n} B`;
 }
 

@@ -16,6 +16,7 @@ import type { Disposer } from './emitter.ts';
 import type { monaco } from './monaco.ts';
 import { monacoLoader } from './monaco-loader.svelte.ts';
 import { run, KERNELS, type ConsoleEntry, type Kernel } from './run.svelte.ts';
+import { inRunOrder } from './run-order.ts';
 import { tabs } from './tabs.svelte.ts';
 import { layout } from './layout.svelte.ts';
 import { panelState } from './panel-state.svelte.ts';
@@ -181,14 +182,19 @@ function showResult(r: RunResult): void {
   run.steps = r.steps;
   run.currentStep = r.steps;
   run.durationMs = r.durationMs;
-  const rows: ConsoleEntry[] = [runHeader(run.entries[0]!, r), ...r.console.map(consoleEntry)];
-  for (const e of r.expectationLog) {
-    const excerpt = sourceExcerpt(e.file ?? r.file, e.line);
-    const text = e.message ? `${e.matcher}: ${e.message}` : excerpt || e.matcher;
-    rows.push({ kind: e.passed ? 'pass' : 'fail', text: text.trimEnd(), ...where(e) });
+  const rows: ConsoleEntry[] = [runHeader(run.entries[0]!, r)];
+  for (const report of inRunOrder(r.console, r.expectationLog, r.checks)) {
+    if (report.kind === 'console') rows.push(consoleEntry(report.line));
+    else if (report.kind === 'check') {
+      const c = report.check;
+      rows.push({ kind: 'check', text: `check ${c.id} (step ${c.step}): ${c.message}` });
+    } else {
+      const e = report.record;
+      const excerpt = sourceExcerpt(e.file ?? r.file, e.line);
+      const text = e.message ? `${e.matcher}: ${e.message}` : excerpt || e.matcher;
+      rows.push({ kind: e.passed ? 'pass' : 'fail', text: text.trimEnd(), ...where(e) });
+    }
   }
-  for (const c of r.checks)
-    rows.push({ kind: 'check', text: `check ${c.id} (step ${c.step}): ${c.message}` });
   // A failed expectation that stopped the script is listed above with its matcher already.
   const stoppedByExpectation =
     r.error?.name === 'ExpectationError' && r.expectationLog.some((e) => !e.passed);
