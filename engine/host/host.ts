@@ -75,6 +75,7 @@ export interface RunInput {
   seed?: number;
   params?: Record<string, string>;
   timeoutMs?: number;
+  stopAfterSteps?: number;
   disabledChecks?: string[];
   fixedKernel?: boolean;
   onConsole?(line: ConsoleLine): void;
@@ -274,6 +275,7 @@ export class EngineHost {
       seed: p.seed,
       params: p.params,
       timeoutMs: p.timeoutMs,
+      stopAfterSteps: p.stopAfterSteps,
       disabledChecks: p.disabledChecks,
       fixedKernel: p.fixedKernel,
       onConsole: (line) => {

@@ -77,6 +77,8 @@ export interface RunParams {
   params?: Record<string, string>;
   /** Default 10 000 ms. */
   timeoutMs?: number;
+  /** Stop once this many steps are done, keeping the lab: a run the user stopped, run again to where it was. */
+  stopAfterSteps?: number;
   disabledChecks?: string[];
   /** The kernel profile is set from outside (a matrix cell): `lab.kernel('other')` throws. */
   fixedKernel?: boolean;
@@ -322,6 +324,8 @@ function checkRunLike(m: Record<string, unknown>): string | null {
     return 'timeoutMs must be a positive integer';
   if (m.disabledChecks !== undefined && !isStrArray(m.disabledChecks))
     return 'disabledChecks must be an array of strings';
+  if (m.stopAfterSteps !== undefined && !(isInt(m.stopAfterSteps) && m.stopAfterSteps >= 0))
+    return 'stopAfterSteps must be a non-negative integer';
   return null;
 }
 

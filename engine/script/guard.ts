@@ -13,22 +13,35 @@ export class TimeoutError extends Error {
   override name = 'TimeoutError';
 }
 
+/** The run was stopped at a step (Stop pressed, the run replayed up to where it was): a guard error too. */
+export class StopError extends TimeoutError {
+  override name = 'StopError';
+}
+
 export interface GuardOptions {
   timeoutMs: number;
   /** The host's clock (scripts have none). */
   now: () => number;
   /** Called at each clock read while running, with the elapsed time. */
   onTick?: (elapsedMs: number) => void;
+  /** Stop once this many steps are done: at the next guard call or call into the lab. */
+  stopAtStep?: number;
+  /** Steps done so far (read only when `stopAtStep` is set). */
+  steps?: () => number;
 }
 
 export class RunGuard {
   readonly start: number;
   readonly deadline: number;
   timedOut = false;
+  /** Stopped at `stopAtStep`. */
+  stopped = false;
   ended = false;
   /** The first TimeoutError thrown (its stack says where the script was). */
   firstTimeout: TimeoutError | undefined;
-  private countdown = CHECK_EVERY;
+  /** Guard calls between checks: every call while a step limit is set, so no step slips past it. */
+  private readonly every: number;
+  private countdown: number;
   /** The function handed to the script; its `thrown` wraps the value of every `throw` statement. */
   readonly guard: (() => void) & { thrown: (value: unknown) => unknown };
   /**
@@ -40,8 +53,9 @@ export class RunGuard {
   constructor(private readonly opts: GuardOptions) {
     this.start = opts.now();
     this.deadline = this.start + opts.timeoutMs;
+    this.every = this.countdown = opts.stopAtStep === undefined ? CHECK_EVERY : 1;
     const guard = () => {
-      if (--this.countdown > 0 && !this.timedOut && !this.ended) return;
+      if (--this.countdown > 0 && !this.halted && !this.ended) return;
       this.check();
     };
     this.guard = Object.assign(guard, {
@@ -52,16 +66,27 @@ export class RunGuard {
     });
   }
 
+  /** Timed out or stopped: every later guard call throws. */
+  get halted(): boolean {
+    return this.timedOut || this.stopped;
+  }
+
   private check(): void {
-    this.countdown = CHECK_EVERY;
+    this.countdown = this.every;
     if (this.ended) throw new TimeoutError('the run has ended; this callback was not run');
-    if (!this.timedOut) {
-      const t = this.opts.now();
-      this.opts.onTick?.(t - this.start);
-      if (t < this.deadline) return;
-      this.timedOut = true;
+    const limit = this.opts.stopAtStep;
+    if (!this.halted) {
+      if (limit !== undefined && this.opts.steps!() >= limit) this.stopped = true;
+      else {
+        const t = this.opts.now();
+        this.opts.onTick?.(t - this.start);
+        if (t < this.deadline) return;
+        this.timedOut = true;
+      }
     }
-    const err = new TimeoutError(`script stopped: time limit of ${this.opts.timeoutMs} ms exceeded`);
+    const err = this.stopped
+      ? new StopError(`script stopped after step ${limit}: Stop was pressed there`)
+      : new TimeoutError(`script stopped: time limit of ${this.opts.timeoutMs} ms exceeded`);
     this.firstTimeout ??= err;
     throw err;
   }

@@ -30,6 +30,9 @@ export class LabContext implements ArgResolver {
   machine: Machine;
   readonly handles: HandleTable;
   /** Steps so far (the step being executed while inside one). */
+  /** Before a call past this many steps, `atStepLimit` runs (and throws): see LabSession.setStepLimit. */
+  stepLimit = Infinity;
+  atStepLimit: (() => void) | undefined;
   steps = 0;
   private depth = 0;
   /** null while replaying: a replay reads a log, it does not write one. */
@@ -99,6 +102,7 @@ export class LabContext implements ArgResolver {
   ): unknown {
     const entry = API_ENTRIES[id];
     if (entry.query || this.depth > 0) return entry.impl(this, a0, a1, a2, a3, a4, a5);
+    if (this.steps >= this.stepLimit) this.atStepLimit!();
     if (this.log !== null) this.log.record(id, a0, a1, a2, a3, a4, a5);
     const t = this.machine.trace;
     t.step = ++this.steps;

@@ -72,6 +72,8 @@ export interface RunResult {
   durationMs: number;
   /** True when the script was ended by the time limit. */
   timedOut: boolean;
+  /** True when the run was stopped at a step it was asked to stop at (`stopAfterSteps`). */
+  stopped?: boolean;
   /** True when the error was a `KernelVersionError` (the API is not in this kernel: 'n/a' in the matrix). */
   unavailable: boolean;
   kernel: string;

@@ -90,6 +90,32 @@ console.log(bufs.length);
     expect(ok.error).toBeUndefined();
   });
 
+  it('stopAfterSteps stops the run there, keeping the lab: before the next call, or in a loop with no call', () => {
+    const calls =
+      "import { lab, iommu_paging_domain_alloc, iommu_map } from 'iommu-lab';\n" +
+      "const dev = lab.add_device('nic0', { iommu: lab.add_iommu('smmu0', 'arm-smmu-v3') });\n" +
+      'const d = iommu_paging_domain_alloc(dev) as any;\n' +
+      'iommu_map(d, 0x1000, 0x8000_0000, 0x1000, 1);\n' +
+      "console.log('mapped');\n" +
+      'iommu_map(d, 0x2000, 0x8000_1000, 0x1000, 1);\n' +
+      'while (true) {}\n';
+    const r = runScript({ fileName: 'stop.ts', source: calls, stopAfterSteps: 4 });
+    expect(r).toMatchObject({ status: 'error', steps: 4, stopped: true, timedOut: false });
+    expect(r.error).toMatchObject({ name: 'StopError', line: 6 });
+    expect(r.console.map((l) => l.text)).toEqual(['mapped']);
+    // The lab is kept as it was after step 4: the first page mapped, the second not.
+    const d = r.session!.machine.domain_by_id.get(2)!;
+    expect([0x1000, 0x2000].map((iova) => d.ops.iova_to_phys!(d, iova))).toEqual([0x8000_0000, 0]);
+    // A loop that makes no call: stopped at its first iteration past the step, not by the time limit.
+    const loop = runScript({
+      fileName: 'spin.ts',
+      source: calls.replace('iommu_map(d, 0x2000', '// '),
+      stopAfterSteps: 4,
+    });
+    expect(loop).toMatchObject({ steps: 4, stopped: true, timedOut: false });
+    expect(loop.error).toMatchObject({ name: 'StopError', line: 7 });
+  });
+
   it('marks an API the kernel lacks as unavailable', () => {
     const src = `import { iommu_domain_alloc, lab } from 'iommu-lab';\niommu_domain_alloc(lab.bus('pci'));\n`;
     const r = runScript({ fileName: 'old.ts', source: src, kernel: 'v6.16' });

@@ -42,6 +42,8 @@ export interface RunnerSession {
   finish?(): void;
   /** Have `poll` called now and then from inside long calls into the lab (null: stop); it may throw. */
   setInterrupt?(poll: (() => void) | null): void;
+  /** Call `atLimit` (which throws) before any call into the lab once `steps` calls are done. */
+  setStepLimit?(steps: number, atLimit: () => void): void;
 }
 
 export type LabModuleFactory<S extends RunnerSession> = (opts: LabModuleOptions) => {
@@ -66,6 +68,11 @@ export interface RunOptions extends LabModuleOptions {
   /** Asked for a `./name` import not among `files` (the CLI reads it from disk next to the script). */
   resolveFile?(spec: string): SourceFile | undefined;
   timeoutMs?: number;
+  /**
+   * Stop once this many steps are done, as at the time limit (the lab and what it did are kept):
+   * a run the user stopped, run again up to where it was.
+   */
+  stopAfterSteps?: number;
   /** Each console line as it is written. */
   onConsole?(line: ConsoleLine): void;
   /** Now and then while the script runs. */
@@ -153,6 +160,7 @@ export function runScriptWith<S extends RunnerSession>(
       expectationLog,
       durationMs: now() - started,
       timedOut: guard.timedOut,
+      ...(guard.stopped ? { stopped: true } : {}),
       unavailable: false,
       kernel,
       ...extra,
@@ -176,6 +184,8 @@ export function runScriptWith<S extends RunnerSession>(
   const guard = new RunGuard({
     timeoutMs,
     now,
+    stopAtStep: opts.stopAfterSteps,
+    steps: () => session?.steps ?? 0,
     onTick: opts.onProgress
       ? (elapsedMs) => {
           if (elapsedMs - lastTick < progressEvery) return;
@@ -205,6 +215,7 @@ export function runScriptWith<S extends RunnerSession>(
     labExports = created.exports;
     // The time limit reaches into the engine too: one call can run for minutes (a map of 2^40 bytes).
     session.setInterrupt?.(() => guard.poll());
+    if (opts.stopAfterSteps !== undefined) session.setStepLimit?.(opts.stopAfterSteps, () => guard.poll());
   } catch (e) {
     return finish('error', { message: `could not set up the lab: ${errorText(e)}`, name: errorName(e) });
   }
@@ -217,7 +228,7 @@ export function runScriptWith<S extends RunnerSession>(
   const emit = (level: ConsoleLevel, args: unknown[]) => {
     // Past the time limit nothing more is printed: a script that caught the TimeoutError of a
     // long lab call is stopped at its next console call, as a loop is at its next iteration.
-    if (guard.timedOut) guard.poll();
+    if (guard.halted) guard.poll();
     if (consoleLines.length > MAX_CONSOLE_LINES) return;
     const line: ConsoleLine =
       consoleLines.length === MAX_CONSOLE_LINES
@@ -331,7 +342,7 @@ export function runScriptWith<S extends RunnerSession>(
   } catch (e) {
     // From here on no script code may run: reading the thrown value (a Proxy, a getter) would.
     guard.end();
-    if (guard.timedOut) return finish('error', timeoutError(guard, where));
+    if (guard.halted) return finish('error', timeoutError(guard, where));
     if (e instanceof ScriptSyntaxError) {
       return finish('error', {
         message: e.message,
@@ -345,7 +356,7 @@ export function runScriptWith<S extends RunnerSession>(
     const err = uncaught(e, errorText(e));
     return finish('error', err, err.name === 'KernelVersionError' ? { unavailable: true } : {});
   }
-  if (guard.timedOut) return finish('error', timeoutError(guard, where));
+  if (guard.halted) return finish('error', timeoutError(guard, where));
   if (firstFailure) return finish('failed', firstFailure);
   return finish('passed', undefined);
 }
@@ -354,7 +365,7 @@ function timeoutError(guard: RunGuard, where: (e: unknown) => UserPosition | und
   const t = guard.firstTimeout;
   return {
     message: t?.message ?? 'script stopped: time limit exceeded',
-    name: 'TimeoutError',
+    name: t?.name ?? 'TimeoutError',
     ...(t ? where(t) : {}),
   };
 }

@@ -65,6 +65,12 @@ export class LabSession {
     this.ctx.machine.trace.setTick(poll);
   }
 
+  /** Once `steps` calls are done, `atLimit` runs (and throws) before the next call changes anything. */
+  setStepLimit(steps: number, atLimit: () => void): void {
+    this.ctx.stepLimit = steps;
+    this.ctx.atStepLimit = atLimit;
+  }
+
   /** End-of-run rules: gathers filled by iommu_unmap_fast and never synced. */
   finish(): void {
     const m = this.ctx.machine;

@@ -7,6 +7,7 @@ import type {
   ConsoleLine,
   Query,
   QueryResultMap,
+  RunParams,
   RunResult,
   SourceError,
 } from '../../engine/host/protocol.ts';
@@ -117,25 +118,33 @@ export async function runActive(over: RunOverrides = {}): Promise<void> {
   for (const m of ['lab:run-requested', 'lab:run-finished', 'lab:panels-updated']) performance.clearMarks(m);
   for (const m of ['lab:run', 'lab:panel-update']) performance.clearMeasures(m);
   performance.mark('lab:run-requested');
-  const outcome = await client.run(
-    {
-      files: runFiles(),
-      entry,
-      kernel,
-      params,
-      seed,
-      disabledChecks,
-      ...(over.fixedKernel ? { fixedKernel: true } : {}),
-      timeoutMs: DEFAULT_TIMEOUT_MS,
-    },
-    (id) => (run.runId = id),
-  );
+  const request: RunParams = {
+    files: runFiles(),
+    entry,
+    kernel,
+    params,
+    seed,
+    disabledChecks,
+    ...(over.fixedKernel ? { fixedKernel: true } : {}),
+    timeoutMs: DEFAULT_TIMEOUT_MS,
+  };
+  let outcome = await client.run(request, (id) => (run.runId = id));
+  let stoppedAt: number | null = null;
+  if (outcome.kind === 'stopped' && !outcome.byWatchdog) {
+    // The stopped engine is gone with its lab. Scripts are deterministic, so a fresh engine runs
+    // the script again up to the step the run had reached, and the panels show what it did.
+    stoppedAt = run.steps ?? 0;
+    run.append([{ kind: 'status', text: `■ stopped at step ${stoppedAt}; rebuilding the lab up to there…` }]);
+    const again = await client.run({ ...request, stopAfterSteps: stoppedAt }, (id) => (run.runId = id));
+    if (again.kind === 'finished') outcome = again;
+  }
   run.running = false;
   if (outcome.kind === 'finished') {
     // Marks for `npm run bench:ui`: request → answer, and answer → panels drawn.
     performance.mark('lab:run-finished');
     panelState.prefetch(outcome.result, outcome.result.steps);
     showResult(outcome.result);
+    if (stoppedAt !== null) run.say(`stopped at step ${stoppedAt}`, 'info');
     await tick();
     // The state panels ask the engine for their answers once the result is in; wait until drawn.
     await panelState.settled();
@@ -198,13 +207,18 @@ function showResult(r: RunResult): void {
   // A failed expectation that stopped the script is listed above with its matcher already.
   const stoppedByExpectation =
     r.error?.name === 'ExpectationError' && r.expectationLog.some((e) => !e.passed);
-  if (r.error && !stoppedByExpectation)
+  // A run stopped at a step (Stop pressed) is not an error of the script's: the status row says it.
+  if (r.error && !stoppedByExpectation && !r.stopped)
     rows.push({ kind: 'exception', text: errorText(r.error, r), ...where(r.error) });
   const { passed, failed } = r.expectations;
+  const mark = r.stopped
+    ? `■ stopped at step ${r.steps}`
+    : `${r.status === 'passed' ? '✓' : '✗'} ${r.status}`;
   rows.push({
     kind: 'status',
-    text: `${r.status === 'passed' ? '✓' : '✗'} ${r.status} · ${passed} passed, ${failed} failed · ${r.steps} steps · ${formatMs(r.durationMs)}`,
+    text: `${mark} · ${passed} passed, ${failed} failed · ${r.steps} steps · ${formatMs(r.durationMs)}`,
   });
+  if (r.stopped) run.outcome = 'stopped';
   run.entries = rows;
   setMarkers(r);
   if (r.timedOut) run.say(`stopped by the time limit (${DEFAULT_TIMEOUT_MS / 1000} s)`, 'warn');
