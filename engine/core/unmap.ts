@@ -150,6 +150,7 @@ export function iommu_iova_to_phys(domain: IommuDomain, iova: number): number {
 
 /** The IOVA of the first hole a page table reported since event `from`, or -1. */
 function first_hole(t: Trace, from: number): number {
-  for (let i = from, end = t.position; i < end; i++) if (t.idAt(i) === pte_ev.unmap_hole.id) return t.arg(i, 1);
+  for (let i = from, end = t.position; i < end; i++)
+    if (t.idAt(i) === pte_ev.unmap_hole.id) return t.arg(i, 1);
   return -1;
 }

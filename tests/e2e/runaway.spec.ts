@@ -35,7 +35,9 @@ test('Shift+F5 stops a running script at once and the engine comes back', async 
   await expect(consoleRows(page).filter({ hasText: 'after stop' })).toHaveCount(1);
 });
 
-test('Shift+F5 keeps what the run did up to where it was stopped: console, steps and panels', async ({ page }) => {
+test('Shift+F5 keeps what the run did up to where it was stopped: console, steps and panels', async ({
+  page,
+}) => {
   test.setTimeout(60_000);
   await openLab(page);
   await newTab(page);
