@@ -56,7 +56,7 @@ export class RunGuard {
     this.every = this.countdown = opts.stopAtStep === undefined ? CHECK_EVERY : 1;
     const guard = () => {
       if (--this.countdown > 0 && !this.halted && !this.ended) return;
-      this.check();
+      this.check(true);
     };
     this.guard = Object.assign(guard, {
       thrown: (value: unknown) => {
@@ -71,12 +71,13 @@ export class RunGuard {
     return this.timedOut || this.stopped;
   }
 
-  private check(): void {
+  /** `between`: not inside a call into the lab, where a step limit may stop the run. */
+  private check(between: boolean): void {
     this.countdown = this.every;
     if (this.ended) throw new TimeoutError('the run has ended; this callback was not run');
     const limit = this.opts.stopAtStep;
     if (!this.halted) {
-      if (limit !== undefined && this.opts.steps!() >= limit) this.stopped = true;
+      if (between && limit !== undefined && this.opts.steps!() >= limit) this.stopped = true;
       else {
         const t = this.opts.now();
         this.opts.onTick?.(t - this.start);
@@ -91,9 +92,12 @@ export class RunGuard {
     throw err;
   }
 
-  /** From inside a long call into the lab: read the clock, and throw once past the deadline. */
-  poll(): void {
-    if (!this.ended) this.check();
+  /**
+   * From inside a long call into the lab: read the clock, and throw once past the deadline. With
+   * `between` (before a call starts), also stop at the step limit: a step once begun is finished.
+   */
+  poll(between = false): void {
+    if (!this.ended) this.check(between);
   }
 
   /** True when `e` is one of this guard's own errors (matchers must not swallow them). */

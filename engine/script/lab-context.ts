@@ -30,10 +30,10 @@ export class LabContext implements ArgResolver {
   machine: Machine;
   readonly handles: HandleTable;
   /** Steps so far (the step being executed while inside one). */
+  steps = 0;
   /** Before a call past this many steps, `atStepLimit` runs (and throws): see LabSession.setStepLimit. */
   stepLimit = Infinity;
   atStepLimit: (() => void) | undefined;
-  steps = 0;
   private depth = 0;
   /** null while replaying: a replay reads a log, it does not write one. */
   readonly log: CallLog | null;

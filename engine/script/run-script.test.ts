@@ -114,6 +114,25 @@ console.log(bufs.length);
     });
     expect(loop).toMatchObject({ steps: 4, stopped: true, timedOut: false });
     expect(loop.error).toMatchObject({ name: 'StopError', line: 7 });
+    // A step once begun is finished, however many events it records (the time limit's poll
+    // inside it does not stop it at the step limit).
+    const long = runScript({
+      fileName: 'long.ts',
+      source: calls
+        .replace(
+          'iommu_map(d, 0x1000, 0x8000_0000, 0x1000, 1);',
+          'iommu_map_sg(d, 0, Array.from({ length: 3000 }, (_, i) => ({ paddr: 0x8000_0000 + 2 * i * 0x1000, length: 0x1000 })), 1);',
+        )
+        .replace(
+          '{ lab, iommu_paging_domain_alloc, iommu_map }',
+          '{ lab, iommu_paging_domain_alloc, iommu_map, iommu_map_sg }',
+        ),
+      stopAfterSteps: 4,
+    });
+    expect(long).toMatchObject({ steps: 4, stopped: true });
+    expect(long.session!.trace.length).toBeGreaterThan(2 * 4096);
+    const ld = long.session!.machine.domain_by_id.get(2)!;
+    expect(ld.ops.iova_to_phys!(ld, 2999 * 0x1000)).toBe(0x8000_0000 + 2 * 2999 * 0x1000);
   });
 
   it('marks an API the kernel lacks as unavailable', () => {

@@ -215,7 +215,8 @@ export function runScriptWith<S extends RunnerSession>(
     labExports = created.exports;
     // The time limit reaches into the engine too: one call can run for minutes (a map of 2^40 bytes).
     session.setInterrupt?.(() => guard.poll());
-    if (opts.stopAfterSteps !== undefined) session.setStepLimit?.(opts.stopAfterSteps, () => guard.poll());
+    if (opts.stopAfterSteps !== undefined)
+      session.setStepLimit?.(opts.stopAfterSteps, () => guard.poll(true));
   } catch (e) {
     return finish('error', { message: `could not set up the lab: ${errorText(e)}`, name: errorName(e) });
   }
