@@ -14,8 +14,9 @@
  * Stopping: a run is synchronous JavaScript inside the engine, so a `stop` request cannot be read
  * until the run has ended. Runaway scripts are ended by the runner's own time limit (`timeoutMs`), which
  * leaves the engine alive. To stop at once (Shift+F5) the client terminates the engine (Worker.terminate,
- * utilityProcess kill), starts a new one, waits for its `ready` event and reports the run as stopped
- * itself; the session of the killed engine is gone. `stop` sent to an idle engine only answers
+ * utilityProcess kill), starts a new one, waits for its `ready` event, and runs the same request
+ * again with `stopAfterSteps` set to the steps the last `progress` event reported: scripts are
+ * deterministic, so the new engine's lab is the stopped one as it was there. `stop` sent to an idle engine only answers
  * `{stopped: false}`; it exists so a future asynchronous runner can honour it without a protocol change.
  *
  * Streaming: the host forwards console lines and progress while the script runs (the host sends

@@ -181,9 +181,9 @@ describe('console', () => {
       },
     );
     expect(r.console).toEqual([
-      { level: 'log', text: 'ret -22 { a: [ 1, 2 ] }', file: 'main.ts', line: 1, column: 9 },
-      { level: 'warn', text: 'Uint8Array(2) <01 ff>', file: 'main.ts', line: 2, column: 9 },
-      { level: 'error', text: '3 pages', file: 'main.ts', line: 3, column: 9 },
+      { level: 'log', text: 'ret -22 { a: [ 1, 2 ] }', file: 'main.ts', line: 1, column: 9, step: 0, seq: 0 },
+      { level: 'warn', text: 'Uint8Array(2) <01 ff>', file: 'main.ts', line: 2, column: 9, step: 0, seq: 1 },
+      { level: 'error', text: '3 pages', file: 'main.ts', line: 3, column: 9, step: 0, seq: 2 },
     ]);
     expect(lines).toEqual(r.console.map((l) => l.text));
   });

@@ -18,7 +18,7 @@ test('Domains: a card per domain, the mapping ranges with IOVA and PA, the page 
   await expect(card).toContainText('arm-smmu-v3 · smmu0');
   await expect(card).toContainText('4K | 2M | 1G');
   await expect(card).toContainText('0x0000_0000_0000 – 0xffff_ffff_ffff');
-  await expect(card).toContainText('2 ranges · 2 MiB');
+  await expect(card).toContainText('2 ranges · 2052 KiB'); // 2 MiB and 4 KiB, exactly
   // Enter on the focused header expands it.
   await card.getByTestId('domain-toggle').focus();
   await page.keyboard.press('Enter');
