@@ -256,6 +256,16 @@ export const CHECK_DOCS: Record<CheckId, CheckDoc> = {
       "blocking domains always; one that keeps state per client (omap's one client per domain) can refuse.",
     facts: 'IOMMU-FACTS §1.5',
   },
+  'domain-freed-while-attached': {
+    title: 'A domain was freed while devices were attached to it',
+    doc:
+      "iommu_domain_free does not detach: the group's domain pointer, the device's table entry (STE, " +
+      "context entry, DTE) and the driver's lists still name the freed domain — a use after free. The lab " +
+      'keeps the freed domain in place, as the kernel would leave the pointer, so the device may still ' +
+      'translate through it and a later detach or attach of the group cannot succeed. Detach the devices ' +
+      '(iommu_detach_device / iommu_detach_group, or release DMA ownership) before freeing the domain.',
+    facts: 'IOMMU-FACTS §1.5',
+  },
   'kernel-oops': {
     title: 'Linux would crash here',
     doc:

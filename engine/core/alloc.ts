@@ -144,6 +144,12 @@ export function iommu_domain_alloc(machine: Machine, bus: Bus): IommuDomain | nu
 
 export function iommu_domain_free(domain: IommuDomain): void {
   if (domain.is_static || domain.freed) return;
+  if (domain.devices.length)
+    raise_check(
+      domain.machine,
+      'domain-freed-while-attached',
+      `iommu_domain_free on domain ${domain.id} while ${domain.devices.map((d) => d.name).join(', ')} ${domain.devices.length === 1 ? 'is' : 'are'} attached to it: the group still points at it (a use after free), and a detach or attach through it can only fail now`,
+    );
   domain.freed = true;
   domain.ops.free?.(domain);
   unregister_domain(domain);

@@ -28,6 +28,7 @@ export const CHECK_IDS = [
   'multiple-iommu-drivers',
   'domain-switch-failed',
   'kernel-oops',
+  'domain-freed-while-attached',
 ] as const;
 
 export type CheckId = (typeof CHECK_IDS)[number];

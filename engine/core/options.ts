@@ -3,6 +3,7 @@
  * option has a type, its Linux/QEMU default and a doc line; `parse_options` validates a script's
  * object against the table and names what is accepted when something is not.
  */
+import { show_value } from './format.ts';
 
 export type OptionSpec =
   | { kind: 'int'; default: number; min?: number; max?: number; values?: readonly number[]; doc: string }
@@ -15,7 +16,9 @@ export type OptionTable<O extends object> = { readonly [K in keyof O]-?: OptionS
 function describe(spec: OptionSpec): string {
   switch (spec.kind) {
     case 'int':
-      return spec.values ? `one of ${spec.values.join(', ')}` : `an integer${rangeText(spec.min, spec.max)}`;
+      return spec.values
+        ? `one of ${spec.values.join(', ')}`
+        : `a non-negative safe integer${rangeText(spec.min, spec.max)}`;
     case 'bool':
       return 'true or false';
     case 'range':
@@ -69,7 +72,7 @@ export function parse_options<O extends object>(driver: string, table: OptionTab
     } else if (accepts(spec, v)) {
       out[name] = Array.isArray(v) ? [...v] : v;
     } else {
-      throw new Error(`${driver} option '${name}' must be ${describe(spec)} (got ${JSON.stringify(v)})`);
+      throw new Error(`${driver} option '${name}' must be ${describe(spec)} (got ${show_value(v)})`);
     }
   }
   return out as O;

@@ -6,6 +6,7 @@ import {
   IOMMU_RESV_SW_MSI,
   RESV_TYPE_SYSFS,
 } from './constants.ts';
+import { show_value } from './format.ts';
 import type { Device } from './device.ts';
 import { end_fits } from '../mem/phys-mem.ts';
 
@@ -48,7 +49,7 @@ export function parse_resv_region(spec: unknown, where: string): ResvRegion {
     ['length', length],
   ] as const) {
     if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)
-      throw new RangeError(`${where}.${name} must be a non-negative safe integer (got ${String(v)})`);
+      throw new RangeError(`${where}.${name} must be a non-negative safe integer (got ${show_value(v)})`);
   }
   if ((length as number) === 0) throw new RangeError(`${where}.length must not be 0`);
   if (!end_fits(start as number, length as number))
@@ -66,7 +67,7 @@ export function parse_resv_region(spec: unknown, where: string): ResvRegion {
   else if (typeof type === 'string') t = TYPE_WORDS[type];
   if (t === undefined)
     throw new TypeError(
-      `${where}.type must be an IOMMU_RESV_* number (0–4) or one of ${Object.keys(TYPE_WORDS).join(', ')} (got ${JSON.stringify(type)})`,
+      `${where}.type must be an IOMMU_RESV_* number (0–4) or one of ${Object.keys(TYPE_WORDS).join(', ')} (got ${show_value(type)})`,
     );
   if (prot !== undefined && (typeof prot !== 'number' || !Number.isInteger(prot) || prot < 0 || prot > 0x3f))
     throw new RangeError(`${where}.prot must be a combination of IOMMU_READ… flags (got ${String(prot)})`);

@@ -91,6 +91,38 @@ describe('argument checks', () => {
     ).toThrow(/spec.resv\[0\]: start \+ length must not pass 2\^53/);
   });
 
+  it('shows the value it refuses as the script wrote it: a bigint, a Symbol, NaN', () => {
+    const smmu = (o: object) => () => L.lab.add_iommu('s', 'arm-smmu-v3', o as Api.ArmSmmuV3Options);
+    expect(smmu({ tlb_entries: 16n })).toThrow(/option 'tlb_entries' must be .* \(got 16n \(a bigint\)\)/);
+    expect(smmu({ ias: Symbol('x') })).toThrow(/option 'ias' must be one of 48, 52 \(got Symbol\(x\)\)/);
+    expect(smmu({ oas: NaN })).toThrow(/\(got NaN\)/);
+    expect(() => L.lab.add_iommu('z', 's390-iommu', { start_dma: -1 })).toThrow(
+      /start_dma' must be a non-negative safe integer \(got -1\)/,
+    );
+    let n = 0;
+    const resv = (r: object) => () =>
+      L.lab.add_device('r', {
+        iommu: L.lab.add_iommu(`m${++n}`, 'arm-smmu-v3'),
+        resv: [r as Api.ResvRegionSpec],
+      });
+    expect(resv({ start: 4096n, length: 4096, type: 'direct' })).toThrow(
+      /resv\[0\].start .* \(got 4096n \(a bigint\)\)/,
+    );
+    expect(resv({ start: 4096, length: 4096, type: 1n })).toThrow(
+      /resv\[0\].type .* \(got 1n \(a bigint\)\)/,
+    );
+    expect(() => L.lab.seed(2 ** 60)).toThrow(/must be a safe integer/);
+  });
+
+  it('refuses a read longer than one Uint8Array can hold, naming the length', () => {
+    const { L, dev } = lab();
+    expect(() => L.lab.mem.read(0x4000_0000, 2 ** 40)).toThrow(
+      /length must be at most 4 GiB .* \(got 0x10000000000\)/,
+    );
+    expect(() => dev.dma_read(0x1000, 2 ** 40)).toThrow(/length must be at most 4 GiB/);
+    expect(L.lab.mem.read(0x4000_0000, 0)).toHaveLength(0);
+  });
+
   it('refuses firmware regions for a device behind a driver that never reports them', () => {
     for (const [driver, kernel] of [
       ['omap-iommu', 'v6.16'],
@@ -120,6 +152,20 @@ describe('argument checks', () => {
     const s = old.lab.add_iommu('s', 'arm-smmu-v3');
     const d = old.lab.add_device('d', { iommu: s });
     expect(() => old.iommu_paging_domain_alloc(d)).toThrow(/was added in v6.11/);
+  });
+});
+
+describe('freeing a domain', () => {
+  it('while a device is attached is a use after free: the check names the domain and the device', () => {
+    const { L, dev, domain } = lab();
+    expect(L.iommu_attach_device(domain, dev)).toBe(0);
+    L.iommu_domain_free(domain);
+    expect(L.lab.checks().map((c) => [c.id, c.message])).toEqual([
+      ['domain-freed-while-attached', expect.stringMatching(/domain 2 while dev0 is attached/)],
+    ]);
+    // Never attached, it is an ordinary free.
+    L.iommu_domain_free(L.iommu_paging_domain_alloc(dev) as Api.IommuDomain);
+    expect(L.lab.checks()).toHaveLength(1);
   });
 });
 

@@ -32,7 +32,7 @@ import {
   dma_unmap_single,
 } from '../dma/dma-iommu.ts';
 import { DRIVER_NAMES, DRIVERS } from '../drivers/index.ts';
-import { bytesOf, describe, ends_by_2_53, int, str, u64 } from './args.ts';
+import { bytesOf, describe, ends_by_2_53, int, read_length, str, u64 } from './args.ts';
 import type { LabContext } from './lab-context.ts';
 import type { Trace, TraceEvent } from '../trace/trace.ts';
 
@@ -195,7 +195,7 @@ export const API: Record<string, ApiEntry> = {
     params: ['paddr', 'length'],
     query: true,
     impl(ctx, paddr: unknown, length: unknown) {
-      return ctx.machine.mem.read(u64('paddr', paddr), u64('length', length));
+      return ctx.machine.mem.read(u64('paddr', paddr), read_length('length', length));
     },
   },
   'lab.seed': {
@@ -456,7 +456,7 @@ export const API: Record<string, ApiEntry> = {
   'device.dma_read': {
     params: ['dev', 'iova', 'length'],
     impl(ctx, dev: unknown, iova: unknown, length: unknown) {
-      const n = u64('length', length);
+      const n = read_length('length', length);
       if (n === 0) throw new RangeError('length must be greater than 0');
       return Object.freeze(device_dma(ctx.device(dev), u64('iova', iova), n, false));
     },

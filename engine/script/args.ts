@@ -1,3 +1,4 @@
+import { hex, show_value } from '../core/format.ts';
 import { end_fits } from '../mem/phys-mem.ts';
 /** Argument checks at the script boundary: errors name the argument and what it must be. */
 
@@ -20,9 +21,20 @@ export function ends_by_2_53(startName: string, start: number, lengthName: strin
     );
 }
 
+/** The most bytes one read hands back (a Uint8Array of it must be possible to make). */
+export const MAX_READ_BYTES = 2 ** 32;
+
+/** A read's length: a byte count the read can hand back, at most MAX_READ_BYTES. */
+export function read_length(name: string, v: unknown): number {
+  const n = u64(name, v);
+  if (n > MAX_READ_BYTES)
+    throw new RangeError(`${name} must be at most 4 GiB (0x1_0000_0000) for one read (got ${hex(n)})`);
+  return n;
+}
+
 export function int(name: string, v: unknown): number {
   if (typeof v !== 'number' || !Number.isSafeInteger(v))
-    throw new RangeError(`${name} must be an integer (got ${describe(v)})`);
+    throw new RangeError(`${name} must be a safe integer, at most 2^53 − 1 in size (got ${describe(v)})`);
   return v;
 }
 
@@ -44,11 +56,7 @@ export function bytesOf(name: string, v: unknown): Uint8Array {
   throw new TypeError(`${name} must be a Uint8Array or an array of byte values (got ${describe(v)})`);
 }
 
+/** What a script passed, for an error message (arrays shown as 'an array': they can be long). */
 export function describe(v: unknown): string {
-  if (typeof v === 'bigint') return `${v}n`;
-  if (typeof v === 'string') return JSON.stringify(v);
-  if (Array.isArray(v)) return 'an array';
-  if (v === null) return 'null';
-  if (typeof v === 'object') return 'an object';
-  return String(v);
+  return Array.isArray(v) ? 'an array' : show_value(v);
 }

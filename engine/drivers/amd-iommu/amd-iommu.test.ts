@@ -206,6 +206,14 @@ describe('amd-iommu lifecycle (IOMMU-FACTS §6 (a), §6 (e))', () => {
     expect(lab('v6.16').amd.ops.domain_alloc).toBeUndefined();
   });
 
+  it('v6.8 domain_alloc(type) knows IDENTITY, DMA and UNMANAGED; any other type is NULL (protection_domain_alloc)', () => {
+    const { L, amd } = lab('v6.8');
+    const alloc = amd.ops.domain_alloc!;
+    for (const t of [L.IOMMU_DOMAIN_IDENTITY, L.IOMMU_DOMAIN_DMA, L.IOMMU_DOMAIN_UNMANAGED])
+      expect(alloc(t)?.type).toBe(t);
+    for (const t of [L.IOMMU_DOMAIN_BLOCKED, 2, 16, 99]) expect(alloc(t)).toBeNull();
+  });
+
   it('attach rewrites the DTE: INVALIDATE_DEVTAB_ENTRY then COMPLETION_WAIT; the old domain is flushed whole', () => {
     const { L, dev, domain, events } = lab('v6.16');
     const d = domain();

@@ -12,6 +12,7 @@
 import { next_domain_id, register_domain, static_domain, unregister_domain } from '../../core/alloc.ts';
 import {
   IOMMU_DOMAIN_BLOCKED,
+  IOMMU_DOMAIN_DMA,
   IOMMU_DOMAIN_IDENTITY,
   IOMMU_DOMAIN_UNMANAGED,
   IOMMU_RESV_MSI,
@@ -357,8 +358,9 @@ const common_ops = {
 const legacy_ops: IommuOps = Object.freeze({
   ...common_ops,
   domain_alloc(m: Machine, type: number): IommuDomain | null {
-    if (type === IOMMU_DOMAIN_BLOCKED) return null;
     if (type === IOMMU_DOMAIN_IDENTITY) return new_domain(m, type, identity_ops);
+    // protection_domain_alloc knows IDENTITY, DMA and UNMANAGED; anything else (BLOCKED too) is NULL.
+    if (type !== IOMMU_DOMAIN_DMA && type !== IOMMU_DOMAIN_UNMANAGED) return null;
     const r = v1_domain(m, type);
     return typeof r === 'number' ? null : r;
   },
