@@ -15,6 +15,7 @@ import {
   type LoadResult,
 } from '../../engine/session/index.ts';
 import { AutosaveTimer } from './autosave-timer.ts';
+import { NEW_TAB_SCRIPT } from './initial-script.ts';
 import type { Disposer } from './emitter.ts';
 import { run } from './run.svelte.ts';
 import type { OpenedFile, OpenSource, SessionBackend } from './session-backend.ts';
@@ -351,6 +352,35 @@ function onBeforeUnload(e: BeforeUnloadEvent): void {
     e.preventDefault();
     e.returnValue = '';
   }
+}
+
+/**
+ * Close a tab. Its text goes with it, so when there is text that is not in the saved session (the
+ * session has unsaved changes) the user is asked first: nothing typed is lost without a word.
+ */
+export async function closeTab(id: number): Promise<boolean> {
+  const tab = tabs.list.find((t) => t.id === id);
+  if (!tab || tabs.list.length <= 1) return false;
+  const text = tabs.files().find((f) => f.name === tab.name)?.source ?? '';
+  // A new tab's template, or nothing, is not work.
+  const typed = text.trim() !== '' && text !== NEW_TAB_SCRIPT;
+  if (typed && session.check()) {
+    const answer = await prompts.ask({
+      kind: 'close-tab',
+      title: `Close ${tab.name}?`,
+      message: `${tab.name} has text that is not in a saved session.`,
+      detail: 'Closing the tab throws its text away. Save the session first to keep it.',
+      tone: 'warn',
+      buttons: [
+        { id: 'close', label: 'Close tab' },
+        { id: 'cancel', label: 'Cancel', primary: true },
+      ],
+      cancelId: 'cancel',
+    });
+    if (answer !== 'close') return false;
+  }
+  tabs.close(id);
+  return true;
 }
 
 /** The desktop menu's session commands (lab-controller.ts forwards them). */

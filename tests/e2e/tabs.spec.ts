@@ -30,11 +30,33 @@ test('tabs: new, rename, switch, close — each keeps its own text', async ({ pa
   await tabs.first().click();
   await expect(page.locator('.monaco-editor .view-lines')).toContainText('lab.add_iommu');
 
-  // Closing the second leaves one tab, which cannot be closed.
+  // Closing the second asks first: its text is not in a saved session. Cancel keeps it.
   await tabs.nth(1).hover();
   await tabs.nth(1).getByTestId('tab-close').click();
+  const dialog = page.getByTestId('session-dialog');
+  await expect(page.getByTestId('session-dialog-message')).toContainText(
+    'second.ts has text that is not in a saved session',
+  );
+  await dialog.getByTestId('session-dialog-cancel').click();
+  await expect(tabs).toHaveCount(2);
+  await tabs.nth(1).click();
+  await expect(page.locator('.monaco-editor .view-lines')).toContainText('from the second tab');
+  // Confirmed, it goes, leaving one tab, which cannot be closed.
+  await tabs.nth(1).getByTestId('tab-close').click();
+  await dialog.getByTestId('session-dialog-close').click();
   await expect(tabs).toHaveCount(1);
   await expect(page.getByTestId('tab-close')).toHaveCount(0);
+});
+
+test('closing a new tab nothing was typed in asks nothing', async ({ page }) => {
+  await openLab(page);
+  const tabs = page.getByTestId('tab');
+  await page.getByTestId('tab-new').click();
+  await expect(tabs).toHaveCount(2);
+  // It holds the new-tab template only: nothing to lose.
+  await tabs.nth(1).getByTestId('tab-close').click();
+  await expect(tabs).toHaveCount(1);
+  await expect(page.getByTestId('session-dialog')).toHaveCount(0);
 });
 
 test('tabs survive a reload', async ({ page }) => {
