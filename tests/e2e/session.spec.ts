@@ -266,3 +266,23 @@ test('Save As asks again and Ctrl+Shift+S downloads under the session name', asy
   expect({ ...saved, layout: null }).toEqual({ ...original, layout: null });
   expect(saved.layout.version).toBe(2);
 });
+
+test('a seed that is not a whole number in range is refused with a reason; the seed stays', async ({
+  page,
+}) => {
+  await openLab(page);
+  await page.getByTestId('session-name').click();
+  const seed = page.getByTestId('session-seed');
+  await seed.fill('42');
+  await seed.press('Enter');
+  await expect(page.getByTestId('session-seed-error')).toHaveCount(0);
+  await seed.fill('1.5');
+  await seed.press('Enter');
+  await expect(page.getByTestId('session-seed-error')).toContainText(
+    'the seed is a whole number from 0 to 4294967295 (got "1.5"); it stays 42',
+  );
+  await expect(seed).toHaveAttribute('aria-invalid', 'true');
+  await seed.fill('7');
+  await seed.press('Enter');
+  await expect(page.getByTestId('session-seed-error')).toHaveCount(0);
+});
