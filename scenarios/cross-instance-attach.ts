@@ -22,8 +22,8 @@ import {
 const driver = lab.params.driver ?? 'arm-smmu-v3';
 const kernel = lab.kernel();
 const platform = driver === 'omap-iommu' || driver === 'tegra-gart';
-const x = lab.add_iommu('iommu0', driver as 'arm-smmu-v3');
-const y = lab.add_iommu('iommu1', driver as 'arm-smmu-v3');
+const x = lab.add_iommu('iommu0', driver);
+const y = lab.add_iommu('iommu1', driver);
 const devX = lab.add_device('devX', { iommu: x, bus: platform ? 'platform' : 'pci' });
 const devY = lab.add_device('devY', { iommu: y, bus: platform ? 'platform' : 'pci' });
 const domain =

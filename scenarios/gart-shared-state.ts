@@ -61,7 +61,8 @@ expect(iommu_attach_device(B, gr3d)).toBe(-EINVAL);
 iommu_detach_device(A, gr2d);
 expect(iommu_attach_device(B, gr3d)).toBe(0);
 expect(iommu_iova_to_phys(B, APERTURE)).toBe(buf);
-expect(gr3d.dma_read(APERTURE, 4).data).toEqual(new Uint8Array([0xde, 0xad, 0xbe, 0xef]));
+const read = gr3d.dma_read(APERTURE, 4);
+expect(read.ok ? read.data : read.fault).toEqual(new Uint8Array([0xde, 0xad, 0xbe, 0xef]));
 expect(lab.checks().map((c) => c.id)).toContain('mappings-lost-on-detach');
 
 // B unmaps "its" page; A's mapping is gone too, and A cannot tell.

@@ -25,7 +25,7 @@ import { iova_window } from './lib/iova-window.ts';
 const driver = lab.params.driver ?? 'virtio-iommu';
 const kernel = lab.kernel();
 const platform = driver === 'omap-iommu' || driver === 'tegra-gart';
-const iommu = lab.add_iommu('iommu0', driver as 'arm-smmu-v3');
+const iommu = lab.add_iommu('iommu0', driver);
 const dev = lab.add_device('dev0', { iommu, bus: platform ? 'platform' : 'pci' });
 const domain =
   kernel === 'v6.16'

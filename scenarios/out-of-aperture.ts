@@ -30,7 +30,7 @@ const platform = driver === 'omap-iommu' || driver === 'tegra-gart';
 // MAPs against it as the spec says (QEMU does not: spec_checks turns the checks on).
 const options =
   driver === 'virtio-iommu' ? { input_range: [0, 2 ** 48 - 1] as [number, number], spec_checks: true } : {};
-const iommu = lab.add_iommu('iommu0', driver as 'arm-smmu-v3', options);
+const iommu = lab.add_iommu('iommu0', driver, options);
 const dev = lab.add_device('dev0', { iommu, bus: platform ? 'platform' : 'pci' });
 const domain =
   kernel === 'v6.16'

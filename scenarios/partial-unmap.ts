@@ -31,7 +31,7 @@ const driver = lab.params.driver ?? 'arm-smmu-v3';
 const kernel = lab.kernel();
 const platform = driver === 'omap-iommu' || driver === 'tegra-gart';
 const options = driver === 'intel-iommu' ? { superpages: 2 as const } : {};
-const iommu = lab.add_iommu('iommu0', driver as 'arm-smmu-v3', options);
+const iommu = lab.add_iommu('iommu0', driver, options);
 const dev = lab.add_device('dev0', { iommu, bus: platform ? 'platform' : 'pci' });
 const domain =
   kernel === 'v6.16'

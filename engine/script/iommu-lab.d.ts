@@ -19,6 +19,12 @@ export type KernelName = 'v6.6' | 'v6.8' | 'v6.16';
 export type DriverName =
   'arm-smmu-v3' | 'intel-iommu' | 'amd-iommu' | 'virtio-iommu' | 'omap-iommu' | 'tegra-gart' | 's390-iommu';
 
+/**
+ * A driver name known only at run time (`string`), checked when the script runs. A name written
+ * out as a literal must be a DriverName: a misspelt one matches neither add_iommu signature.
+ */
+export type RuntimeDriverName<S extends string> = string extends S ? S : never;
+
 /** Options every driver takes. */
 export interface CommonIommuOptions {
   /** IOTLB size in entries; small by default so eviction shows. */
@@ -323,13 +329,17 @@ export interface Lab {
   /**
    * An IOMMU instance of `driver`. Before v6.8 a system has one IOMMU driver: an instance of a
    * second one throws a KernelVersionError (iommu_device_register's -EBUSY).
+   *
+   * `driver` may also be a name known only at run time, as a matrix scenario gives it
+   * (`lab.params.driver ?? 'arm-smmu-v3'`): an unknown one throws an Error listing the drivers.
+   * A misspelt name written in the script is flagged by the editor.
    */
   add_iommu<D extends DriverName>(name: string, driver: D, options?: IommuOptionsByDriver[D]): Iommu;
-  /**
-   * A driver named at run time, as a matrix scenario does (`lab.params.driver ?? 'arm-smmu-v3'`):
-   * an unknown name throws an Error listing the drivers.
-   */
-  add_iommu(name: string, driver: string, options?: IommuOptionsByDriver[DriverName]): Iommu;
+  add_iommu<S extends string>(
+    name: string,
+    driver: RuntimeDriverName<S>,
+    options?: IommuOptionsByDriver[DriverName],
+  ): Iommu;
   add_device(name: string, spec: DeviceSpec): Device;
   bus(name: 'pci' | 'platform'): Bus;
   readonly mem: LabMem;

@@ -7,15 +7,11 @@
 import * as monaco from 'monaco-editor/editor';
 import 'monaco-editor/features/register.all';
 import 'monaco-editor/languages/definitions/typescript/register';
-import {
-  typescriptDefaults,
-  ScriptTarget,
-  ModuleKind,
-  ModuleResolutionKind,
-} from 'monaco-editor/languages/features/typescript/register';
+import { typescriptDefaults } from 'monaco-editor/languages/features/typescript/register';
 import EditorWorker from 'monaco-editor/editor/editor.worker?worker';
 import TsWorker from 'monaco-editor/languages/features/typescript/ts.worker?worker';
 import labApi from '../../engine/script/iommu-lab.d.ts?raw';
+import { CONSOLE_DECL, SCRIPT_COMPILER_OPTIONS } from './script-types.ts';
 
 export { monaco };
 
@@ -39,21 +35,10 @@ export function initMonaco(): typeof monaco {
     },
   };
 
-  typescriptDefaults.setCompilerOptions({
-    target: ScriptTarget.ES2020,
-    module: ModuleKind.ESNext,
-    moduleResolution: ModuleResolutionKind.NodeJs,
-    allowNonTsExtensions: true,
-    allowImportingTsExtensions: true,
-    noEmit: true,
-    strict: true,
-    lib: ['es2022'],
-    types: [],
-  });
+  typescriptDefaults.setCompilerOptions(SCRIPT_COMPILER_OPTIONS);
   typescriptDefaults.setDiagnosticsOptions({ noSemanticValidation: false, noSyntaxValidation: false });
   typescriptDefaults.setEagerModelSync(true);
   typescriptDefaults.addExtraLib(labApi, LAB_API_URI);
-  // The runner provides `console` (log/info/warn/error/debug) and nothing else of the DOM.
   typescriptDefaults.addExtraLib(CONSOLE_DECL, 'file:///node_modules/@types/iommu-lab-console/index.d.ts');
 
   monaco.editor.defineTheme(LIGHT_THEME, {
@@ -80,14 +65,3 @@ export function initMonaco(): typeof monaco {
   });
   return monaco;
 }
-
-const CONSOLE_DECL = `
-interface Console {
-  log(...data: unknown[]): void;
-  info(...data: unknown[]): void;
-  warn(...data: unknown[]): void;
-  error(...data: unknown[]): void;
-  debug(...data: unknown[]): void;
-}
-declare var console: Console;
-`;

@@ -1,0 +1,79 @@
+/**
+ * Scripts as the editor checks them: the shipped scenarios have no TypeScript errors, and the
+ * declaration file catches what it promises to (a misspelt driver, another driver's options)
+ * without rejecting a driver named at run time.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import ts from 'typescript';
+import { describe, expect, it } from 'vitest';
+import { CONSOLE_DECL, SCRIPT_COMPILER_OPTIONS } from './script-types.ts';
+
+const ROOT = join(import.meta.dirname, '../..');
+const DTS = readFileSync(join(ROOT, 'engine/script/iommu-lab.d.ts'), 'utf8');
+
+/** TypeScript's errors for `files` (path → text), with `iommu-lab` resolving to the API's declarations. */
+function diagnostics(files: Record<string, string>): string[] {
+  const all: Record<string, string> = {
+    ...files,
+    '/node_modules/iommu-lab/index.d.ts': DTS,
+    '/node_modules/@types/iommu-lab-console/index.d.ts': CONSOLE_DECL,
+  };
+  const options = {
+    ...SCRIPT_COMPILER_OPTIONS,
+    // The compiler API takes library file names where a tsconfig (and Monaco) takes 'es2022'.
+    lib: SCRIPT_COMPILER_OPTIONS.lib.map((l) => `lib.${l}.d.ts`),
+    types: ['iommu-lab-console'],
+    typeRoots: ['/node_modules/@types'],
+    // The editor's worker runs TypeScript 5.9, where NodeJs resolution is not yet deprecated.
+    ignoreDeprecations: '6.0',
+  };
+  const host = ts.createCompilerHost(options);
+  const base = { getSourceFile: host.getSourceFile.bind(host), fileExists: host.fileExists.bind(host) };
+  host.getCurrentDirectory = () => '/';
+  host.fileExists = (f) => f in all || base.fileExists(f);
+  host.readFile = (f) => all[f] ?? ts.sys.readFile(f);
+  host.getSourceFile = (f, lang) =>
+    f in all ? ts.createSourceFile(f, all[f], lang) : base.getSourceFile(f, lang);
+  host.directoryExists = (d) =>
+    Object.keys(all).some((f) => f.startsWith(d + '/')) || ts.sys.directoryExists(d);
+  const program = ts.createProgram(Object.keys(files), options, host);
+  return ts.getPreEmitDiagnostics(program).map((d) => {
+    const where = d.file
+      ? `${d.file.fileName}:${d.file.getLineAndCharacterOfPosition(d.start!).line + 1}: `
+      : '';
+    return where + ts.flattenDiagnosticMessageText(d.messageText, '\n');
+  });
+}
+
+const script = (body: string) => ({ '/scripts/s.ts': `import { lab } from 'iommu-lab';\n${body}\n` });
+
+describe('scripts as the editor type-checks them', () => {
+  it('the shipped scenarios and their helpers have no errors', () => {
+    const files: Record<string, string> = {};
+    for (const dir of ['scenarios', 'scenarios/lib'])
+      for (const f of readdirSync(join(ROOT, dir)).filter((n) => n.endsWith('.ts')))
+        files[`/scripts/${dir}/${f}`] = readFileSync(join(ROOT, dir, f), 'utf8');
+    expect(Object.keys(files).length).toBeGreaterThan(10);
+    expect(diagnostics(files)).toEqual([]);
+  });
+
+  it('flags a misspelt driver name written in the script, naming the known ones', () => {
+    const errors = diagnostics(script("lab.add_iommu('smmu0', 'arm-smmu-v4');"));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/^\/scripts\/s\.ts:2: No overload matches this call/);
+    expect(errors[0]).toMatch(/"arm-smmu-v4"' is not assignable to parameter of type 'DriverName'/);
+  });
+
+  it("flags an option of another driver (intel-iommu has no 'granule')", () => {
+    expect(diagnostics(script("lab.add_iommu('smmu0', 'arm-smmu-v3', { granule: 0x1000 });"))).toEqual([]);
+    const errors = diagnostics(script("lab.add_iommu('dmar0', 'intel-iommu', { granule: 0x1000 });"));
+    expect(errors.join('\n')).toMatch(/'granule' does not exist/);
+  });
+
+  it('accepts a driver known only at run time, as a matrix scenario names it', () => {
+    expect(
+      diagnostics(script("lab.add_iommu('i0', lab.params.driver ?? 'arm-smmu-v3', { tlb_entries: 8 });")),
+    ).toEqual([]);
+  });
+});

@@ -1,0 +1,30 @@
+/**
+ * What the editor's TypeScript worker checks scripts with: the compiler options and the globals a
+ * script sees besides the `iommu-lab` module. Kept apart from monaco.ts (which needs a browser) so
+ * a test can check the shipped scenarios and the API's declaration file exactly as the editor does.
+ *
+ * The numbers are TypeScript's enum values (Monaco re-exports the same enums).
+ */
+export const SCRIPT_COMPILER_OPTIONS = {
+  target: 7, // ScriptTarget.ES2020
+  module: 99, // ModuleKind.ESNext
+  moduleResolution: 2, // ModuleResolutionKind.NodeJs
+  allowNonTsExtensions: true,
+  allowImportingTsExtensions: true,
+  noEmit: true,
+  strict: true,
+  lib: ['es2022'],
+  types: [] as string[],
+};
+
+/** The runner provides `console` (log/info/warn/error/debug) and nothing else of the DOM. */
+export const CONSOLE_DECL = `
+interface Console {
+  log(...data: unknown[]): void;
+  info(...data: unknown[]): void;
+  warn(...data: unknown[]): void;
+  error(...data: unknown[]): void;
+  debug(...data: unknown[]): void;
+}
+declare var console: Console;
+`;
