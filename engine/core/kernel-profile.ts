@@ -42,6 +42,11 @@ export const FEATURES = {
     since: 607,
     what: 'ops.iotlb_sync_map returns an int; iommu_map unmaps the range when it fails',
   },
+  // ── DMA API, IOVA allocator (facts §4.2) ──
+  iova_depot_list: {
+    since: 607,
+    what: 'iova.c: the rcache depot is an unbounded list of magazines, trimmed by a delayed work (iova_depot_work_func) of one magazine every IOVA_DEPOT_DELAY (100 ms) while it holds more than num_online_cpus() ("iommu/iova: Make the rcache depot scale better", "Manage the depot list size"); before: an array of MAX_GLOBAL_MAGS (32) magazines, a magazine that finds it full goes straight back to the rbtree',
+  },
   // ── direct mappings (facts §3.3) ──
   direct_mappings_flush_all: {
     since: 0,

@@ -45,7 +45,7 @@ export function iommu_dma_cookie(domain: IommuDomain, dev: Device): IommuDmaCook
     // IOVA 0 is never handed out: 0 means failure to alloc_iova_fast's callers.
     let base_pfn = 1;
     if (g.force_aperture) base_pfn = Math.max(base_pfn, Math.floor(g.aperture_start / granule));
-    cookie = new IommuDmaCookie(new IovaDomain(granule, base_pfn));
+    cookie = new IommuDmaCookie(new IovaDomain(granule, base_pfn, domain));
     if (domain.type === IOMMU_DOMAIN_DMA_FQ) {
       // iommu_dma_init_options: an IOMMU that shadows its tables on flush (s390) takes one big
       // queue and a long timeout, so flushes stay rare.

@@ -73,6 +73,19 @@ describe('IovaDomain (iova.c)', () => {
     expect(low).toBe(PFN_32);
   });
 
+  it('takes the newest cached range below the limit and keeps the one above it', () => {
+    const iovad = new IovaDomain(G, 1);
+    const low = iovad.alloc_iova_fast(1, PFN_32, true);
+    const high = iovad.alloc_iova_fast(1, PFN_48, true);
+    iovad.free_iova_fast(low, 1);
+    iovad.free_iova_fast(high, 1);
+    const out = { from_cache: false };
+    expect(iovad.alloc_iova_fast(1, PFN_32, false, out)).toBe(low);
+    expect(out.from_cache).toBe(true);
+    expect(iovad.alloc_iova_fast(1, PFN_48, false, out)).toBe(high);
+    expect(out.from_cache).toBe(true);
+  });
+
   it('returns large ranges to the tree, and the next search starts above a freed range', () => {
     const iovad = new IovaDomain(G, 1);
     const a = iovad.alloc_iova_fast(64, PFN_32, true);

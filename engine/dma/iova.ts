@@ -8,15 +8,20 @@
  * max32_alloc_size shortcut are modelled as iova.c has them, because they decide which address
  * comes next, and that order is what scripts observe. One CPU is modelled.
  */
+import type { IommuDomain } from '../core/domain.ts';
+import { IOVA_DEPOT_DELAY, IovaDepotWork } from './iova-depot.ts';
+import { ev } from './trace-events.ts';
 
 /** pfn of the anchor node that closes the tree at the top (~0UL in Linux). */
 export const IOVA_ANCHOR = Number.MAX_SAFE_INTEGER;
 /** log2 of the largest size the rcache holds, plus one (include/linux/iova.h). */
 export const IOVA_RANGE_CACHE_MAX_SIZE = 6;
-/** pfns per magazine (iova.c IOVA_MAG_SIZE, 127 so a magazine is 1 KiB) (verify). */
+/** pfns per magazine (iova.c IOVA_MAG_SIZE: 127 since v6.0, so a magazine with its size is 1 KiB). */
 export const IOVA_MAG_SIZE = 127;
-/** Magazines kept in each size's depot (iova.c MAX_GLOBAL_MAGS before v6.7's unbounded depot). */
+/** Magazines kept in each size's depot (iova.c MAX_GLOBAL_MAGS, until v6.7 made the depot a list). */
 export const MAX_GLOBAL_MAGS = 32;
+/** num_online_cpus(): the depot work keeps one magazine per CPU, and the lab models one CPU. */
+const NUM_ONLINE_CPUS = 1;
 
 /** What a range in the allocator is, for the lab's checks (Linux does not tell these apart). */
 export type IovaState =
@@ -43,7 +48,13 @@ export class IovaNode {
 export class IovaRcache {
   loaded: number[] = [];
   prev: number[] = [];
+  /**
+   * Full magazines, the newest last. v6.6 keeps an array (depot[depot_size++]), v6.7+ a list
+   * pushed and popped at its head (iova_depot_push/pop): both hand back the newest first.
+   */
   readonly depot: number[][] = [];
+  /** v6.7+: rcache->work is scheduled and has not run yet (schedule_delayed_work is then a no-op). */
+  work_pending = false;
 }
 
 /** __roundup_pow_of_two for sizes in pages. */
@@ -72,12 +83,20 @@ export class IovaDomain {
   max32_alloc_size: number;
   readonly dma_32bit_pfn: number;
   readonly rcaches: IovaRcache[] = [];
+  /** The kernel era's depot (kernel-profile iova_depot_list): an unbounded, trimmed list, or 32 magazines. */
+  readonly depot_list: boolean;
 
   constructor(
     readonly granule: number,
     /** First pfn that may be handed out (≥ 1, so IOVA 0 never is). */
     readonly start_pfn: number,
+    /**
+     * The DMA domain whose cookie holds this allocator: its machine gives the era, the clock for
+     * the depot work and the trace. Without one (unit tests) the depot is v6.6's and nothing is traced.
+     */
+    readonly owner: IommuDomain | null = null,
   ) {
+    this.depot_list = owner?.machine.profile.has('iova_depot_list') ?? false;
     this.anchor = new IovaNode(IOVA_ANCHOR, IOVA_ANCHOR, 'anchor');
     this.nodes = [this.anchor];
     this.cached32_node = this.anchor;
@@ -232,11 +251,52 @@ export class IovaDomain {
     } else {
       const full = rc.loaded;
       rc.loaded = [];
-      if (rc.depot.length < MAX_GLOBAL_MAGS) rc.depot.push(full);
-      else this.magazine_free_pfns(full);
+      if (this.depot_list) {
+        rc.depot.push(full);
+        this.schedule_depot_work(log);
+      } else if (rc.depot.length < MAX_GLOBAL_MAGS) {
+        rc.depot.push(full);
+      } else {
+        // v6.6: no room in the depot; the full magazine's ranges go back to the tree.
+        const n = full.length;
+        this.magazine_free_pfns(full);
+        this.trace_magazine_free(log, n, 'full');
+      }
     }
     rc.loaded.push(pfn);
     return true;
+  }
+
+  /** schedule_delayed_work(&rcache->work, IOVA_DEPOT_DELAY): nothing when it is pending already. */
+  private schedule_depot_work(log: number): void {
+    const rc = this.rcaches[log];
+    if (!this.owner || rc.work_pending) return;
+    rc.work_pending = true;
+    const m = this.owner.machine;
+    m.timers.push(new IovaDepotWork(m.clock_ms + IOVA_DEPOT_DELAY, this.owner, log));
+  }
+
+  /**
+   * iova_depot_work_func: while the depot holds more magazines than there are CPUs, give the one
+   * at its head (the newest) back to the tree and run again IOVA_DEPOT_DELAY later; otherwise stop
+   * until the next push schedules it.
+   */
+  iova_depot_work_func(log: number): void {
+    const rc = this.rcaches[log];
+    rc.work_pending = false;
+    if (rc.depot.length <= NUM_ONLINE_CPUS) return;
+    const mag = rc.depot.pop()!;
+    const n = mag.length;
+    this.magazine_free_pfns(mag);
+    this.trace_magazine_free(log, n, 'work');
+    this.schedule_depot_work(log);
+  }
+
+  private trace_magazine_free(log: number, pfns: number, reason: 'full' | 'work'): void {
+    if (!this.owner) return;
+    const t = this.owner.machine.trace;
+    const depot = this.rcaches[log].depot.length;
+    t.emit(ev.iova_magazine_free, this.owner.id, 2 ** log * this.granule, pfns, depot, t.str(reason));
   }
 
   /** iova_rcache_get: a cached pfn of this size whose range ends at or below limit_pfn, or 0. */
@@ -262,8 +322,10 @@ export class IovaDomain {
       i--;
     }
     const pfn = mag[i];
-    mag[i] = mag[mag.length - 1];
-    mag.pop();
+    // The usual pop takes the last pfn and stores nothing (a store to an array is a slow path
+    // after the sandbox's lockdown, warm-up.ts); one further down is replaced by the last.
+    const last = mag.pop()!;
+    if (i < mag.length) mag[i] = last;
     return pfn;
   }
 

@@ -33,6 +33,18 @@ export const ev = {
   /** to: 'rcache' or 'tree'. */
   iova_free: defineEvent('iova_free', 'dma', ['domain:u', 'iova:x', 'size:x', 'to:s']),
   iova_reserve: defineEvent('iova_reserve', 'dma', ['domain:u', 'start:x', 'end:x', 'device:s']),
+  /**
+   * A magazine of the rcache of `size`-byte ranges went back to the tree: its `pfns` ranges are free
+   * again. reason: 'full' (v6.6: the depot already held MAX_GLOBAL_MAGS magazines) or 'work'
+   * (v6.7+: iova_depot_work_func trimmed the depot); depot: magazines left in the depot.
+   */
+  iova_magazine_free: defineEvent('iova_magazine_free', 'dma', [
+    'domain:u',
+    'size:x',
+    'pfns:u',
+    'depot:u',
+    'reason:s',
+  ]),
   /** counter: the flush count the entry waits for; queued: entries in the queue after this one. */
   fq_enqueue: defineEvent('fq_enqueue', 'dma', ['domain:u', 'iova:x', 'size:x', 'counter:u', 'queued:u']),
   /** reason: 'full' (the ring had no room) or 'timeout' (the queue timer fired); freed: entries released. */
