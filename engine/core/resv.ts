@@ -39,11 +39,17 @@ export function iommu_alloc_resv_region(
   return { start, length, prot, type };
 }
 
+const RESV_FIELDS = ['start', 'length', 'type', 'prot'];
+
 /** Parse a script's `{start, length, type, prot?}`; errors name the field and what is accepted. */
 export function parse_resv_region(spec: unknown, where: string): ResvRegion {
   if (typeof spec !== 'object' || spec === null)
     throw new TypeError(`${where} must be an object {start, length, type}`);
   const { start, length, type, prot } = spec as Record<string, unknown>;
+  // A misspelt field (`prto`, `flags`) would otherwise be dropped without a word.
+  for (const k of Object.keys(spec))
+    if (!RESV_FIELDS.includes(k))
+      throw new TypeError(`${where}: unknown field '${k}'; a region has ${RESV_FIELDS.join(', ')}`);
   for (const [name, v] of [
     ['start', start],
     ['length', length],

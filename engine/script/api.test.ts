@@ -89,6 +89,13 @@ describe('argument checks', () => {
         resv: [{ start: Number.MAX_SAFE_INTEGER, length: 2, type: 'reserved' }],
       }),
     ).toThrow(/spec.resv\[0\]: start \+ length must not pass 2\^53/);
+    // A misspelt field is named, not dropped (the region would have lost its prot).
+    expect(() =>
+      L.lab.add_device('d', {
+        iommu: L.lab.add_iommu('u', 'arm-smmu-v3'),
+        resv: [{ start: 0x1000, length: 0x1000, type: 'direct', prto: 1 } as Api.ResvRegionSpec],
+      }),
+    ).toThrow(/spec.resv\[0\]: unknown field 'prto'; a region has start, length, type, prot/);
   });
 
   it('shows the value it refuses as the script wrote it: a bigint, a Symbol, NaN', () => {
