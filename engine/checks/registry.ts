@@ -281,6 +281,18 @@ export const CHECK_DOCS: Record<CheckId, CheckDoc> = {
       'the first attach included. The v6.8 iotlb_sync_map and flush_iotlb_all check nr_endpoints; ' +
       'iotlb_sync does not.',
   },
+  'default-domain-overridden': {
+    title: "A device's default_domain request was overridden by the default type selection",
+    doc:
+      'The device asked for a default domain type (add_device spec.default_domain, as iommu.passthrough=, ' +
+      "iommu.strict= or the group's sysfs type would) and the core chose another, or none: devices of one " +
+      'group asking for different types make IDENTITY win (Linux logs "requesting conflicting ' +
+      'def_domain_type"); DMA_FQ becomes DMA when the driver lacks IOMMU_CAP_DEFERRED_FLUSH or a device of ' +
+      'the group is untrusted; 32-bit Arm starts from IDENTITY from v6.7; on v6.6 a driver that cannot ' +
+      'allocate the type leaves the device with no default domain. What the scenario measures is then the ' +
+      'type the message names, not the one asked for.',
+    facts: 'IOMMU-FACTS §1.5',
+  },
 };
 
 /** The section references a check names, for the doc page's links: "§6 (a)", "§2.4"… */

@@ -29,6 +29,7 @@ export const CHECK_IDS = [
   'domain-switch-failed',
   'kernel-oops',
   'domain-freed-while-attached',
+  'default-domain-overridden',
 ] as const;
 
 export type CheckId = (typeof CHECK_IDS)[number];

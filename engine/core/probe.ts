@@ -85,6 +85,16 @@ export function iommu_probe_device(
       group.domain.devices.push(dev);
     }
   }
+  if (!isNew) {
+    const first = group.devices[0].name;
+    const got = group.default_domain?.type ?? null;
+    note_requests_not_met(
+      group,
+      got,
+      `it joined group ${group.id}, whose default domain was chosen when ${first} was probed (a device added later takes the group's)`,
+      dev,
+    );
+  }
   return dev;
 }
 
@@ -159,7 +169,14 @@ function iommu_setup_default_domain(group: IommuGroup): void {
   if (typeof dom === 'number') {
     // v6.6 leaves the device without a default domain (its platform drivers have none); from
     // v6.7 iommu_setup_default_domain's error fails the probe.
-    if (!m.profile.has('default_domain_required')) return;
+    if (!m.profile.has('default_domain_required')) {
+      note_requests_not_met(
+        group,
+        null,
+        `${dev.iommu.driver.name} could not allocate it (${errnoName(dom) ?? dom}) and v6.6 probes the device without one`,
+      );
+      return;
+    }
     const tried =
       req === null && type !== IOMMU_DOMAIN_DMA ? `, nor a ${domainTypeName(IOMMU_DOMAIN_DMA)} one` : '';
     throw new Error(
@@ -169,6 +186,7 @@ function iommu_setup_default_domain(group: IommuGroup): void {
     );
   }
   const domain: IommuDomain = dom;
+  note_requests_not_met(group, domain.type, why_not_requested(group, domain.type));
 
   const failed = group.devices.filter((d) => iommu_create_device_direct_mappings(domain, d) !== 0);
   group.default_domain = domain;
@@ -198,6 +216,36 @@ function iommu_setup_default_domain(group: IommuGroup): void {
       `${d.name}'s direct mappings failed before its ${domainTypeName(domain.type)} default domain was attached; the core mapped them after attach, leaving a window without them`,
     );
   }
+}
+
+/**
+ * A device's `default_domain` request that the type selection overrode (IOMMU-FACTS §1.5) is said
+ * aloud: Linux logs the conflict or applies its rule quietly, and the lab's user asked explicitly.
+ */
+function note_requests_not_met(group: IommuGroup, got: number | null, why: string, only?: Device): void {
+  for (const d of only ? [only] : group.devices) {
+    const asked = d.default_domain_request;
+    if (!asked || REQUEST_TYPES[asked] === got) continue;
+    raise_check(
+      d.machine,
+      'default-domain-overridden',
+      `${d.name} asked for a${asked === 'identity' ? 'n' : ''} ${asked} default domain but ` +
+        `${got === null ? 'has none' : `got ${domainTypeName(got)}`}: ${why}`,
+    );
+  }
+}
+
+/** Which rule of the default type selection chose `got` over a request. */
+function why_not_requested(group: IommuGroup, got: number): string {
+  const dev = group.devices[0];
+  const untrusted = group.devices.some((d) => d.bus === 'pci' && !d.trusted);
+  if (got === IOMMU_DOMAIN_DMA && group.devices.some((d) => d.default_domain_request === 'dma-fq'))
+    return untrusted
+      ? 'an untrusted device in the group keeps its DMA domain strict'
+      : `${dev.iommu.driver.name} does not report IOMMU_CAP_DEFERRED_FLUSH, so DMA_FQ becomes DMA`;
+  if (dev.iommu.driver.arch === 'arm' && got === IOMMU_DOMAIN_IDENTITY)
+    return 'from v6.7 32-bit Arm (no IOMMU_DMA) starts from IDENTITY, and IDENTITY wins a conflict';
+  return "the group's devices and driver ask for different types, and IDENTITY wins the conflict (iommu_get_def_domain_type)";
 }
 
 /** __iommu_probe_device's error path: the device leaves its group (a new group goes too) and the driver. */

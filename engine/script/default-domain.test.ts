@@ -118,4 +118,58 @@ describe('default domain type', () => {
     expect(ids).toContain('attach-time-finalise');
     expect(ids).toContain('direct-mapping-after-attach');
   });
+
+  describe("a request the type selection overrides raises 'default-domain-overridden' (facts §1.5)", () => {
+    const overridden = (L: typeof Api) =>
+      L.lab
+        .checks()
+        .filter((c) => c.id === 'default-domain-overridden')
+        .map((c) => c.message);
+
+    it('a request that stands raises nothing', () => {
+      const { L, smmu } = lab();
+      L.lab.add_device('d', { iommu: smmu, default_domain: 'identity' });
+      expect(overridden(L)).toEqual([]);
+    });
+
+    it("a device joining a group takes the type chosen at the group's first probe", () => {
+      const { L, smmu } = lab();
+      const a = L.lab.add_device('a', { iommu: smmu, group: 'g', default_domain: 'dma' });
+      const b = L.lab.add_device('b', { iommu: smmu, group: 'g', default_domain: 'identity' });
+      expect(L.iommu_get_domain_for_dev(b)).toBe(L.iommu_get_domain_for_dev(a));
+      expect(L.iommu_get_domain_for_dev(b)?.type).toBe(L.IOMMU_DOMAIN_DMA);
+      expect(overridden(L)).toEqual([
+        "b asked for an identity default domain but got DMA: it joined group 0, whose default domain was chosen when a was probed (a device added later takes the group's)",
+      ]);
+      // A later device asking for what the group has raises nothing more.
+      L.lab.add_device('c', { iommu: smmu, group: 'g', default_domain: 'dma' });
+      expect(overridden(L)).toHaveLength(1);
+    });
+
+    it("'dma-fq' on an untrusted device becomes strict DMA (step 2)", () => {
+      const { L, smmu } = lab();
+      L.lab.add_device('u', { iommu: smmu, trusted: false, default_domain: 'dma-fq' });
+      expect(overridden(L)).toEqual([
+        'u asked for a dma-fq default domain but got DMA: an untrusted device in the group keeps its DMA domain strict',
+      ]);
+    });
+
+    it("omap-iommu from v6.7: 32-bit Arm starts from IDENTITY, so 'dma' is not what it gets (step 3)", () => {
+      const L = createLabModule({ kernel: 'v6.16' }).exports as unknown as typeof Api;
+      const omap = L.lab.add_iommu('mmu_dsp', 'omap-iommu');
+      const d = L.lab.add_device('dsp', { iommu: omap, bus: 'platform', default_domain: 'dma' });
+      expect(L.iommu_get_domain_for_dev(d)?.type).toBe(L.IOMMU_DOMAIN_IDENTITY);
+      expect(overridden(L)).toEqual([
+        'dsp asked for a dma default domain but got IDENTITY: from v6.7 32-bit Arm (no IOMMU_DMA) starts from IDENTITY, and IDENTITY wins a conflict',
+      ]);
+    });
+
+    it('v6.6: a type the driver cannot allocate leaves the device with none', () => {
+      const { L, smmu } = lab('v6.6');
+      L.lab.add_device('d', { iommu: smmu, default_domain: 'blocked' });
+      expect(overridden(L)).toEqual([
+        'd asked for a blocked default domain but has none: arm-smmu-v3 could not allocate it (-EOPNOTSUPP) and v6.6 probes the device without one',
+      ]);
+    });
+  });
 });
