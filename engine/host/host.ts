@@ -9,6 +9,7 @@
 import {
   parseRequest,
   PROTOCOL_VERSION,
+  type CallResult,
   type CheckRecord,
   type ConsoleLine,
   type EngineEvent,
@@ -78,6 +79,7 @@ export interface RunInput {
   stopAfterSteps?: number;
   disabledChecks?: string[];
   fixedKernel?: boolean;
+  recordCallResults?: boolean;
   onConsole?(line: ConsoleLine): void;
   onProgress?(p: { steps: number; elapsedMs: number }): void;
 }
@@ -88,12 +90,15 @@ export type RunFn = (input: RunInput) => RunResult & {
   settleRejection?(reason: unknown): void;
 };
 
-/** Runs matrix cells somewhere else (worker threads); the host runs them in turn without one. */
+/**
+ * Runs matrix cells somewhere else (worker threads); the host runs them in turn without one. Each
+ * cell comes with the `callResults` of its run (undefined when it had none), for the comparison.
+ */
 export type CellRunner = (
   params: MatrixParams,
   cells: MatrixCellSpec[],
   onCell: (cell: MatrixCell) => void,
-) => Promise<MatrixCell[]>;
+) => Promise<{ cell: MatrixCell; calls: CallResult[] | undefined }[]>;
 
 export interface HostOptions {
   run: RunFn;
@@ -278,6 +283,7 @@ export class EngineHost {
       stopAfterSteps: p.stopAfterSteps,
       disabledChecks: p.disabledChecks,
       fixedKernel: p.fixedKernel,
+      recordCallResults: p.recordCallResults,
       onConsole: (line) => {
         if (pending.length === 0) firstPendingAt = now();
         pending.push(line);
@@ -414,12 +420,12 @@ export class EngineHost {
       done++;
       this.event({ type: 'event', event: 'matrix-cell', runId: req.id, cell, done, total: specs.length });
     };
-    let cells: MatrixCell[];
+    let runs: { cell: MatrixCell; calls: CallResult[] | undefined }[];
     if (this.opts.runCells) {
-      cells = await this.opts.runCells(req, specs, onCell);
+      runs = await this.opts.runCells(req, specs, onCell);
     } else {
       const entry = req.files.find((f) => f.name === req.entry)!;
-      cells = specs.map((spec) => {
+      runs = specs.map((spec) => {
         const r = this.opts.run({
           fileName: entry.name,
           source: entry.source,
@@ -428,9 +434,14 @@ export class EngineHost {
         });
         const cell = cellFromResult(spec, r);
         onCell(cell);
-        return cell;
+        return { cell, calls: r.callResults };
       });
     }
-    return matrixResult(drivers, kernels, cells);
+    return matrixResult(
+      drivers,
+      kernels,
+      runs.map((r) => r.cell),
+      runs.map((r) => r.calls),
+    );
   }
 }

@@ -1,10 +1,11 @@
 /**
  * The matrix: one scenario run once per (driver, kernel) cell with `lab.params.driver` set and the
  * kernel profile fixed. The cells are independent runs; this file turns run results into cells and
- * cells into the table's summary. Who runs the cells (in turn here, on worker threads in the CLI) is
- * the caller's choice.
+ * cells into the table's summary, with the comparison of their results (matrix-difference.ts). Who
+ * runs the cells (in turn here, on worker threads in the CLI) is the caller's choice.
  */
-import type { MatrixCell, MatrixParams, MatrixResult, RunResult } from './protocol.ts';
+import { compareCells } from './matrix-difference.ts';
+import type { CallResult, MatrixCell, MatrixParams, MatrixResult, RunResult } from './protocol.ts';
 
 /** SCRIPT-API.md "Building the machine": every driver model the lab has. */
 export const MATRIX_DRIVERS = [
@@ -49,6 +50,7 @@ export function cellRunParams(p: MatrixParams, cell: MatrixCellSpec) {
     params: { ...p.params, driver: cell.driver },
     timeoutMs: p.timeoutMs,
     disabledChecks: p.disabledChecks,
+    recordCallResults: true,
   };
 }
 
@@ -71,11 +73,18 @@ export function cellFromResult(cell: MatrixCellSpec, r: RunResult): MatrixCell {
   return out;
 }
 
-export function matrixResult(drivers: string[], kernels: string[], cells: MatrixCell[]): MatrixResult {
+/** `calls[i]`: the `callResults` of the run behind `cells[i]` (undefined when there was no run). */
+export function matrixResult(
+  drivers: string[],
+  kernels: string[],
+  cells: MatrixCell[],
+  calls: readonly (CallResult[] | undefined)[],
+): MatrixResult {
   return {
     drivers,
     kernels,
     cells,
     allPassed: cells.every((c) => c.status === 'passed' || c.status === 'n/a'),
+    comparison: compareCells(cells, calls),
   };
 }

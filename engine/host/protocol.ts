@@ -35,6 +35,7 @@ export const PROTOCOL_VERSION = 1;
 
 // The run's own data (what a script run produces) is defined by the runner, one layer down.
 export type {
+  CallResult,
   CheckRecord,
   ConsoleLevel,
   ConsoleLine,
@@ -44,7 +45,14 @@ export type {
   SourceError,
   SourceFile,
 } from '../script/result.ts';
-import type { CheckRecord, ConsoleLine, RunResult, RunStatus, SourceFile } from '../script/result.ts';
+import type {
+  CallResult,
+  CheckRecord,
+  ConsoleLine,
+  RunResult,
+  RunStatus,
+  SourceFile,
+} from '../script/result.ts';
 /**
  * What `{what: 'state', panel, args}` answers, per panel (engine/script/panels.ts computes them at the
  * step the panels show): 'domains' → DomainCard[]; 'mappings' {domain, offset, limit} →
@@ -83,6 +91,8 @@ export interface RunParams {
   disabledChecks?: string[];
   /** The kernel profile is set from outside (a matrix cell): `lab.kernel('other')` throws. */
   fixedKernel?: boolean;
+  /** Record each API call's line and result in the result's `callResults` (a matrix cell). */
+  recordCallResults?: boolean;
 }
 
 export interface RunRequest extends RunParams {
@@ -254,6 +264,47 @@ export interface MatrixCell {
   expectations: { passed: number; failed: number };
   steps: number;
   durationMs: number;
+  /**
+   * This cell at the first call where the cells' results differ (engine/host/matrix-difference.ts);
+   * null when every result agrees; absent for a cell that took no part (n/a, or its engine failed)
+   * and in `matrix-cell` events, which come before the comparison.
+   */
+  firstDifference?: CellDifference | null;
+}
+
+/** A cell's own result at the matrix's first difference. */
+export interface CellDifference {
+  /** As shown: `line 14 iommu_map → -ENODEV`, `line 9 iommu_map threw RangeError`, `ended at step 9 (error)`. */
+  text: string;
+  /** The cell's call there; absent when the cell had ended before it. */
+  call?: CallResult;
+}
+
+/**
+ * Where the cells' results first differ. Cells are compared call by call in the order each made
+ * its calls (a cell's `lab.*` calls are not compared: engine/script/call-results.ts).
+ */
+export interface MatrixDifference {
+  /** Which call (1-based); when every cell ended after the same calls, the one after them. */
+  call: number;
+  /** The API function there, when every cell that made the call made the same one… */
+  fn?: string;
+  /** …its line, when that is the same in each of them too… */
+  file?: string;
+  line?: number;
+  /** …and its step. */
+  step?: number;
+}
+
+export interface MatrixComparison {
+  /** Cells compared: those that ran (not n/a) and recorded their results. */
+  cells: number;
+  /** Calls that agreed: those before the first difference, or all of them when there is none. */
+  calls: number;
+  /** null: every result agrees (within the steps compared). */
+  difference: MatrixDifference | null;
+  /** One line for the panel header and the CLI: which call differs first, or that all agree. */
+  text: string;
 }
 
 export interface MatrixResult {
@@ -263,6 +314,8 @@ export interface MatrixResult {
   cells: MatrixCell[];
   /** True when every cell that is not 'n/a' passed. */
   allPassed: boolean;
+  /** The cells' call results side by side: the first step where they differ. */
+  comparison: MatrixComparison;
 }
 
 export interface ResultMap {
@@ -385,6 +438,8 @@ export function parseRequest(msg: unknown): Parsed {
         problem = 'kernel must be a string';
       if (!problem && msg.fixedKernel !== undefined && typeof msg.fixedKernel !== 'boolean')
         problem = 'fixedKernel must be a boolean';
+      if (!problem && msg.recordCallResults !== undefined && typeof msg.recordCallResults !== 'boolean')
+        problem = 'recordCallResults must be a boolean';
       break;
     case 'matrix':
       problem = checkRunLike(msg);

@@ -13,6 +13,7 @@ import { Machine } from '../core/machine.ts';
 import { KernelProfile, type KernelName } from '../core/kernel-profile.ts';
 import { Trace, TraceDivergenceError } from '../trace/trace.ts';
 import { CallLog, type ArgResolver } from './call-log.ts';
+import type { CallResultLog } from './call-results.ts';
 import { HandleTable } from './handles.ts';
 import { ev } from './trace-events.ts';
 import { API_ENTRIES, API_NAMES, MAX_API_ARGS, apiId } from './api.ts';
@@ -34,6 +35,8 @@ export class LabContext implements ArgResolver {
   /** Before a call past this many steps, `atStepLimit` runs (and throws): see LabSession.setStepLimit. */
   stepLimit = Infinity;
   atStepLimit: (() => void) | undefined;
+  /** Told what each call the script makes returns, when set (a matrix cell: the cells are compared). */
+  results: CallResultLog | null = null;
   private depth = 0;
   /** null while replaying: a replay reads a log, it does not write one. */
   readonly log: CallLog | null;
@@ -101,7 +104,10 @@ export class LabContext implements ArgResolver {
     a5?: unknown,
   ): unknown {
     const entry = API_ENTRIES[id];
-    if (entry.query || this.depth > 0) return entry.impl(this, a0, a1, a2, a3, a4, a5);
+    if (entry.query || this.depth > 0) {
+      if (this.results === null || this.depth > 0) return entry.impl(this, a0, a1, a2, a3, a4, a5);
+      return this.recordedQuery(id, a0, a1, a2, a3, a4, a5);
+    }
     if (this.steps >= this.stepLimit) this.atStepLimit!();
     if (this.log !== null) this.log.record(id, a0, a1, a2, a3, a4, a5);
     const t = this.machine.trace;
@@ -121,6 +127,9 @@ export class LabContext implements ArgResolver {
     let ret: unknown;
     try {
       ret = entry.impl(this, a0, a1, a2, a3, a4, a5);
+    } catch (e) {
+      if (this.results !== null) this.results.threw(this.steps, id, e);
+      throw e;
     } finally {
       this.depth--;
     }
@@ -129,6 +138,28 @@ export class LabContext implements ArgResolver {
       fn,
       typeof ret === 'number' ? (Number.isFinite(ret) ? ret : 0) : this.traceRet(ret),
     );
+    if (this.results !== null) this.results.returned(this.steps, id, ret);
+    return ret;
+  }
+
+  /** A query the script made while its results are recorded: not a step, but a result to compare. */
+  private recordedQuery(
+    id: number,
+    a0: unknown,
+    a1: unknown,
+    a2: unknown,
+    a3: unknown,
+    a4: unknown,
+    a5: unknown,
+  ): unknown {
+    let ret: unknown;
+    try {
+      ret = API_ENTRIES[id].impl(this, a0, a1, a2, a3, a4, a5);
+    } catch (e) {
+      this.results!.threw(this.steps, id, e);
+      throw e;
+    }
+    this.results!.returned(this.steps, id, ret);
     return ret;
   }
 

@@ -51,6 +51,24 @@ export interface ExpectationRecord extends Placed {
   column?: number;
 }
 
+/**
+ * One API call of a run as the matrix compares it: where the script made it, and what it returned
+ * (as the Trace panel shows a return: errnos by name, addresses in hex; handles by name) or the
+ * error it threw.
+ */
+export interface CallResult {
+  /** The step the call made (1-based, as the trace numbers them); for a query, the step it came after. */
+  step: number;
+  /** The API function: `iommu_map`, `lab.add_iommu`, `domain.ops.map_pages`. */
+  fn: string;
+  ret?: string;
+  /** The error class the call threw instead of returning: `RangeError`. */
+  threw?: string;
+  /** The file the call was made in, when it is not the one run (an imported helper). */
+  file?: string;
+  line?: number;
+}
+
 export interface CheckRecord {
   id: string;
   step: number;
@@ -77,4 +95,6 @@ export interface RunResult {
   /** True when the error was a `KernelVersionError` (the API is not in this kernel: 'n/a' in the matrix). */
   unavailable: boolean;
   kernel: string;
+  /** The script's API calls and results (call-results.ts: the first MAX_CALL_RESULTS), when asked for. */
+  callResults?: CallResult[];
 }

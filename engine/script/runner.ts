@@ -8,6 +8,7 @@
  * them at their first loop or function call.
  */
 import type {
+  CallResult,
   CheckRecord,
   ConsoleLevel,
   ConsoleLine,
@@ -44,6 +45,9 @@ export interface RunnerSession {
   setInterrupt?(poll: (() => void) | null): void;
   /** Call `atLimit` (which throws) before any call into the lab once `steps` calls are done. */
   setStepLimit?(steps: number, atLimit: () => void): void;
+  /** Record each API call and its result from now on, placed by `site` (RunOptions.recordCallResults). */
+  recordCallResults?(site: () => { file?: string; line: number } | undefined): void;
+  callResults?(): CallResult[] | undefined;
 }
 
 export type LabModuleFactory<S extends RunnerSession> = (opts: LabModuleOptions) => {
@@ -73,6 +77,8 @@ export interface RunOptions extends LabModuleOptions {
    * a run the user stopped, run again up to where it was.
    */
   stopAfterSteps?: number;
+  /** Record each API call's line and result in `callResults` (a matrix cell: the cells are compared). */
+  recordCallResults?: boolean;
   /** Each console line as it is written. */
   onConsole?(line: ConsoleLine): void;
   /** Now and then while the script runs. */
@@ -141,10 +147,12 @@ export function runScriptWith<S extends RunnerSession>(
     session?.setInterrupt?.(null);
     let steps = 0;
     let checks: CheckRecord[] = [];
+    let callResults: CallResult[] | undefined;
     try {
       session?.finish?.();
       steps = session?.steps ?? 0;
       checks = (session?.checks() ?? []).map((c) => ({ id: c.id, step: c.step, message: c.message }));
+      callResults = session?.callResults?.();
     } catch (e) {
       error ??= { message: `engine error while collecting results: ${errorText(e)}` };
       status = 'error';
@@ -163,6 +171,7 @@ export function runScriptWith<S extends RunnerSession>(
       ...(guard.stopped ? { stopped: true } : {}),
       unavailable: false,
       kernel,
+      ...(callResults ? { callResults: [...callResults] } : {}),
       ...extra,
       session,
     } as ScriptResult<S>;
@@ -217,6 +226,11 @@ export function runScriptWith<S extends RunnerSession>(
     session.setInterrupt?.(() => guard.poll());
     if (opts.stopAfterSteps !== undefined)
       session.setStepLimit?.(opts.stopAfterSteps, () => guard.poll(true));
+    if (opts.recordCallResults)
+      session.recordCallResults?.(() => {
+        const p = here();
+        return p && (p.file === opts.fileName ? { line: p.line } : { file: p.file, line: p.line });
+      });
   } catch (e) {
     return finish('error', { message: `could not set up the lab: ${errorText(e)}`, name: errorName(e) });
   }

@@ -12,8 +12,10 @@ import type { Machine } from '../core/machine.ts';
 import { deepClone } from '../trace/deep-clone.ts';
 import { Timeline } from '../trace/timeline.ts';
 import { TraceDivergenceError, type Trace } from '../trace/trace.ts';
+import { CallResultLog, type CallSite } from './call-results.ts';
 import { LabContext } from './lab-context.ts';
 import { panelQuery } from './panels.ts';
+import type { CallResult } from './result.ts';
 
 /** Checkpoints a session may keep (the store's byte budget applies as well). */
 const MAX_CHECKPOINTS = 4096;
@@ -69,6 +71,16 @@ export class LabSession {
   setStepLimit(steps: number, atLimit: () => void): void {
     this.ctx.stepLimit = steps;
     this.ctx.atStepLimit = atLimit;
+  }
+
+  /** Record each API call and its result from here on, placed by `site` (a matrix cell compares them). */
+  recordCallResults(site: CallSite): void {
+    this.ctx.results = new CallResultLog(this.ctx.handles, site);
+  }
+
+  /** What recordCallResults recorded; undefined when it was not asked for. */
+  callResults(): CallResult[] | undefined {
+    return this.ctx.results?.calls;
   }
 
   /** End-of-run rules: gathers filled by iommu_unmap_fast and never synced. */

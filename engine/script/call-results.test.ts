@@ -1,0 +1,89 @@
+/**
+ * What a run records for the matrix's comparison: the script's API calls in order, each with its
+ * line and its result as the Trace panel shows one, the lab's own functions left out.
+ */
+import { describe, expect, it } from 'vitest';
+import { runScript } from './run-script.ts';
+import { MAX_CALL_RESULTS } from './call-results.ts';
+
+const run = (lines: string[], extra: Parameters<typeof runScript>[0]['files'] = []) =>
+  runScript({
+    fileName: 's.ts',
+    source: lines.join('\n') + '\n',
+    files: extra,
+    kernel: 'v6.16',
+    recordCallResults: true,
+  });
+
+describe('callResults', () => {
+  it('each call with its line and result: errnos by name, addresses in hex, handles by name', () => {
+    const r = run([
+      "import { lab, iommu_paging_domain_alloc, iommu_attach_device, iommu_map, iommu_iova_to_phys, iommu_get_resv_regions, IOMMU_READ, SZ_4K } from 'iommu-lab';",
+      "const smmu = lab.add_iommu('smmu0', 'arm-smmu-v3');",
+      "const nic = lab.add_device('nic0', { iommu: smmu });",
+      'const pa = lab.mem.alloc(SZ_4K);',
+      'const d = iommu_paging_domain_alloc(nic) as any;',
+      'iommu_map(d, 0x10001, pa, SZ_4K, IOMMU_READ);',
+      'iommu_attach_device(d, nic);',
+      'iommu_map(d, 0x10000, pa, SZ_4K, IOMMU_READ);',
+      'iommu_iova_to_phys(d, 0x10000);',
+      'iommu_get_resv_regions(nic);',
+      'console.log(pa.toString(16));',
+    ]);
+    expect(r.status).toBe('passed');
+    // lab.* calls are steps 1–3; the query on line 10 comes after step 8.
+    expect(r.callResults).toEqual([
+      { step: 4, fn: 'iommu_paging_domain_alloc', ret: 'domain 2', line: 5 },
+      { step: 5, fn: 'iommu_map', ret: '-EINVAL', line: 6 },
+      { step: 6, fn: 'iommu_attach_device', ret: '0', line: 7 },
+      { step: 7, fn: 'iommu_map', ret: '0', line: 8 },
+      { step: 8, fn: 'iommu_iova_to_phys', ret: `0x${r.console[0].text}`, line: 9 },
+      { step: 8, fn: 'iommu_get_resv_regions', ret: expect.stringMatching(/^\[ \{ start: \d+/), line: 10 },
+    ]);
+  });
+
+  it('an error pointer, a call that threw, and a call made in an imported helper', () => {
+    const r = run(
+      [
+        "import { lab, iommu_paging_domain_alloc } from 'iommu-lab';",
+        "import { map_at } from './helper';",
+        "const dev = lab.add_device('nic0', { iommu: lab.add_iommu('smmu0', 'arm-smmu-v3') });",
+        'lab.fail_nth_alloc(1);',
+        'const d = iommu_paging_domain_alloc(dev);',
+        'try { map_at(d, -1); } catch {}',
+      ],
+      [
+        {
+          name: 'helper.ts',
+          source: [
+            "import { iommu_map, IOMMU_READ, SZ_4K } from 'iommu-lab';",
+            'export function map_at(d: any, iova: number) {',
+            '  return iommu_map(d, iova, 0, SZ_4K, IOMMU_READ);',
+            '}',
+          ].join('\n'),
+        },
+      ],
+    );
+    expect(r.callResults?.map((c) => [c.fn, c.ret ?? `threw ${c.threw}`, c.file, c.line])).toEqual([
+      ['iommu_paging_domain_alloc', 'ERR_PTR(-ENOMEM)', undefined, 5],
+      ['iommu_map', 'threw TypeError', 'helper.ts', 3], // the domain is an error pointer,
+    ]);
+  });
+
+  it('keeps the first MAX_CALL_RESULTS calls of a long run', () => {
+    const r = run([
+      "import { lab, iommu_paging_domain_alloc, iommu_iova_to_phys } from 'iommu-lab';",
+      "const dev = lab.add_device('d0', { iommu: lab.add_iommu('i0', 'intel-iommu') });",
+      'const d = iommu_paging_domain_alloc(dev) as any;',
+      `for (let i = 0; i < ${MAX_CALL_RESULTS + 10}; i++) iommu_iova_to_phys(d, 0);`,
+    ]);
+    expect(r.steps).toBe(MAX_CALL_RESULTS + 13);
+    expect(r.callResults).toHaveLength(MAX_CALL_RESULTS);
+    expect(r.callResults![1]).toEqual({ step: 4, fn: 'iommu_iova_to_phys', ret: '0', line: 4 });
+  });
+
+  it('records nothing unless asked', () => {
+    const r = runScript({ fileName: 's.ts', source: "import { lab } from 'iommu-lab';\nlab.kernel();\n" });
+    expect(r).not.toHaveProperty('callResults');
+  });
+});
