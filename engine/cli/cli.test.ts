@@ -341,6 +341,35 @@ describe.concurrent('iommu-lab matrix', () => {
     }
   });
 
+  it("prints each cell's first differing result, and gives it in --json", async () => {
+    // IOMMU-FACTS §6 (a): before v6.9, a map before the first attach fails on SMMUv3 and virtio.
+    write(
+      'differs.ts',
+      [
+        "import { lab, iommu_domain_alloc, iommu_map, IOMMU_READ, SZ_4K } from 'iommu-lab';",
+        "lab.add_device('dev0', { iommu: lab.add_iommu('i0', lab.params.driver as 'arm-smmu-v3') });",
+        "const domain = iommu_domain_alloc(lab.bus('pci'))!;",
+        'iommu_map(domain, 0x100000, lab.mem.alloc(SZ_4K), SZ_4K, IOMMU_READ);',
+        '',
+      ].join('\n'),
+    );
+    const args = ['matrix', 'differs.ts', '--drivers', 'arm-smmu-v3,virtio-iommu', '--kernels', 'v6.8'];
+    const human = await cli(...args);
+    expect(human.code).toBe(0);
+    expect(human.out).toContain('first differing result: iommu_map, line 4 (step 5)');
+    expect(human.out).toMatch(/^ {2}arm-smmu-v3 × v6\.8 +line 4 iommu_map → -ENODEV$/m);
+    expect(human.out).toMatch(/^ {2}virtio-iommu × v6\.8 +line 4 iommu_map → -EINVAL$/m);
+    const json = JSON.parse((await cli(...args, '--json')).out);
+    expect(json.comparison).toMatchObject({ difference: { call: 2, fn: 'iommu_map', line: 4 } });
+    expect(json.cells.map((c: { firstDifference: unknown }) => c.firstDifference)).toEqual([
+      { text: 'line 4 iommu_map → -ENODEV', call: { step: 5, fn: 'iommu_map', ret: '-ENODEV', line: 4 } },
+      { text: 'line 4 iommu_map → -EINVAL', call: { step: 5, fn: 'iommu_map', ret: '-EINVAL', line: 4 } },
+    ]);
+    // VT-d maps before the attach in both kernels: nothing differs.
+    const same = await cli('matrix', 'differs.ts', '--drivers', 'intel-iommu', '--kernels', 'v6.6,v6.8');
+    expect(same.out).toContain('all results agree');
+  });
+
   it('exit 0 when every cell passes', async () => {
     const r = await cli('matrix', 'pass.ts', '--drivers', 'arm-smmu-v3', '--kernels', 'v6.8');
     expect(r.code).toBe(0);

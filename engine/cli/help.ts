@@ -19,7 +19,8 @@ Exit status: 0 all passed, 1 an expectation failed, 2 a script error, 3 bad usag
 export const MATRIX_HELP = `iommu-lab matrix <file> [options]
 
 Run one scenario once per (driver, kernel) pair, with lab.params.driver set and the kernel
-profile fixed, and print a drivers × kernels table.
+profile fixed, and print a drivers × kernels table, then the first API call whose results are not
+the same in every cell and each cell's own result there (--json: firstDifference in each cell).
 
   --drivers <a,b,…>    drivers (default: ${MATRIX_DRIVERS.join(', ')})
   --kernels <k,…>      kernel profiles (default: ${KERNEL_NAMES.join(', ')})

@@ -15,7 +15,7 @@ import {
   MATRIX_DRIVERS,
   type MatrixCellSpec,
 } from '../host/matrix.ts';
-import type { MatrixCell, MatrixParams, MatrixResult } from '../host/protocol.ts';
+import type { CallResult, MatrixCell, MatrixParams, MatrixResult } from '../host/protocol.ts';
 import { readScript, siblingImports } from './files.ts';
 import type { Io } from './io.ts';
 import type { Style } from './report.ts';
@@ -27,12 +27,15 @@ import { EnginePool } from './worker-pool.ts';
 /** Below this many cells, starting threads costs more than it saves. */
 const MIN_CELLS_FOR_THREADS = 4;
 
-async function runCells(params: MatrixParams, specs: MatrixCellSpec[], jobs: number): Promise<MatrixCell[]> {
+/** A cell and the call results of its run (for the comparison), or none when the run never came back. */
+type CellRun = { cell: MatrixCell; calls: CallResult[] | undefined };
+
+async function runCells(params: MatrixParams, specs: MatrixCellSpec[], jobs: number): Promise<CellRun[]> {
   const entry = params.files[0];
   const others = params.files.slice(1);
   if (jobs <= 1 || specs.length < MIN_CELLS_FOR_THREADS) {
     const { runScript } = await import('../script/run-script.ts');
-    const cells: MatrixCell[] = [];
+    const cells: CellRun[] = [];
     for (const spec of specs) {
       const r = runScript({
         fileName: entry.name,
@@ -42,7 +45,7 @@ async function runCells(params: MatrixParams, specs: MatrixCellSpec[], jobs: num
       });
       await settleLateRejections(r);
       r.session?.dispose(); // its memory goes to the next cell's lab
-      cells.push(cellFromResult(spec, r));
+      cells.push({ cell: cellFromResult(spec, r), calls: r.callResults });
     }
     return cells;
   }
@@ -53,7 +56,7 @@ async function runCells(params: MatrixParams, specs: MatrixCellSpec[], jobs: num
         const c = cellRunParams(params, spec);
         try {
           const r = await pool.run({ files: params.files, entry: entry.name, ...c });
-          return cellFromResult(spec, r);
+          return { cell: cellFromResult(spec, r), calls: r.callResults };
         } catch (e) {
           const cell: MatrixCell = {
             ...spec,
@@ -63,7 +66,7 @@ async function runCells(params: MatrixParams, specs: MatrixCellSpec[], jobs: num
             steps: 0,
             durationMs: 0,
           };
-          return cell;
+          return { cell, calls: undefined };
         }
       }),
     );
@@ -81,6 +84,20 @@ const CELL_TEXT: Record<MatrixCell['status'], string> = {
 
 function paint(status: MatrixCell['status'], text: string, st: Style): string {
   return status === 'passed' ? st.green(text) : status === 'n/a' ? st.dim(text) : st.red(text);
+}
+
+/** Where the cells' results first differ, and each compared cell's own result there. */
+function formatComparison(m: MatrixResult, st: Style): string[] {
+  const c = m.comparison;
+  if (!c.difference) return [st.dim(c.text)];
+  const compared = m.cells.filter((cell) => cell.firstDifference);
+  const width = Math.max(...compared.map((cell) => `${cell.driver} × ${cell.kernel}`.length)) + 2;
+  return [
+    st.bold(c.text),
+    ...compared.map(
+      (cell) => `  ${`${cell.driver} × ${cell.kernel}`.padEnd(width)}${cell.firstDifference!.text}`,
+    ),
+  ];
 }
 
 export function formatMatrix(file: string, m: MatrixResult, st: Style): string {
@@ -115,6 +132,7 @@ export function formatMatrix(file: string, m: MatrixResult, st: Style): string {
       );
     }
   }
+  lines.push('', ...formatComparison(m, st));
   const available = m.cells.filter((c) => c.status !== 'n/a').length;
   lines.push('');
   lines.push(
@@ -165,8 +183,14 @@ export async function matrixCommand(argv: string[], io: Io): Promise<number> {
   };
   const axes = matrixAxes(req);
   const specs = matrixCells(axes.drivers, axes.kernels);
-  const cells = await runCells(req, specs, jobs);
-  const m = matrixResult(axes.drivers, axes.kernels, cells);
+  const runs = await runCells(req, specs, jobs);
+  const cells = runs.map((r) => r.cell);
+  const m = matrixResult(
+    axes.drivers,
+    axes.kernels,
+    cells,
+    runs.map((r) => r.calls),
+  );
 
   if (values.json) io.out(JSON.stringify({ file: path, ...m }));
   else io.out(formatMatrix(path, m, io.style));
