@@ -2,10 +2,12 @@
  * The Matrix panel's state and actions: one scenario run once per (driver, kernel) cell, cells
  * streamed in as they finish (`matrix-cell` events), cancel by replacing the engine (a synchronous
  * sweep cannot read a cancel message; Stop does the same), and a cell re-run as the current run so
- * every other panel shows it.
+ * every other panel shows it. When the sweep is done, the engine's comparison says where the cells'
+ * results first differ; its line can be shown in the editor.
  */
-import type { MatrixCell, MatrixResult } from '../../engine/host/protocol.ts';
+import type { MatrixCell, MatrixDifference, MatrixResult } from '../../engine/host/protocol.ts';
 import { MATRIX_DRIVERS, MATRIX_KERNELS } from '../../engine/host/matrix.ts';
+import { revealInEditor } from './editor-bridge.ts';
 import { EngineGoneError } from './engine-client.ts';
 import { checksSettings } from './checks-settings.svelte.ts';
 import { engineClient, runActive, runFiles } from './lab-controller.ts';
@@ -119,4 +121,17 @@ export async function openCell(cell: MatrixCell): Promise<void> {
     params: { driver: cell.driver },
     fixedKernel: true,
   });
+}
+
+/** Put the editor on the line where the cells' results first differ (in the sweep's file or its helper). */
+export function revealDifference(d: MatrixDifference): void {
+  if (d.line === undefined) return;
+  const name = d.file ?? matrix.entry;
+  const tab = tabs.list.find((t) => t.name === name);
+  if (!tab) {
+    matrix.message = `${name} is no longer open`;
+    return;
+  }
+  tabs.activeId = tab.id;
+  revealInEditor(d.line, 1);
 }

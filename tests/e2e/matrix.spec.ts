@@ -63,6 +63,55 @@ test('a matrix run fills the table: pass, fail with the first failed expectation
   );
 });
 
+/** IOMMU-FACTS §6 (a): before v6.9 a map before the first attach fails on SMMUv3 and on virtio-iommu. */
+const MAP_BEFORE_ATTACH = [
+  "import { lab, iommu_domain_alloc, iommu_map, IOMMU_READ, SZ_4K } from 'iommu-lab';",
+  '',
+  "const iommu = lab.add_iommu('i0', lab.params.driver ?? 'arm-smmu-v3');",
+  "lab.add_device('dev0', { iommu });",
+  "const domain = iommu_domain_alloc(lab.bus('pci'))!;",
+  'iommu_map(domain, 0x100000, lab.mem.alloc(SZ_4K), SZ_4K, IOMMU_READ);',
+  '',
+].join('\n');
+
+test('each cell shows its first differing result; the header names the call and links its line', async ({
+  page,
+}) => {
+  await openLab(page);
+  await newTab(page);
+  await setScript(page, MAP_BEFORE_ATTACH);
+  await showPanel(page, 'matrix');
+  await choose(page, ['arm-smmu-v3', 'intel-iommu', 'virtio-iommu'], ['v6.8', 'v6.16']);
+  await page.getByTestId('matrix-run').click();
+  await expect(page.getByTestId('matrix-summary')).toHaveText('3 passed · 0 failed · 0 error · 3 n/a', {
+    timeout: 30_000,
+  });
+  await expect(page.getByTestId('matrix-comparison')).toContainText(
+    'first differing result: iommu_map, line 6 (step 5)',
+  );
+  const difference = (d: string, k: string) =>
+    page.locator(
+      `[data-testid=matrix-cell][data-driver="${d}"][data-kernel="${k}"] [data-testid=matrix-cell-difference]`,
+    );
+  await expect(difference('arm-smmu-v3', 'v6.8')).toHaveText('line 6 iommu_map → -ENODEV');
+  await expect(difference('virtio-iommu', 'v6.8')).toHaveText('line 6 iommu_map → -EINVAL');
+  await expect(difference('intel-iommu', 'v6.8')).toHaveText('line 6 iommu_map → 0');
+  await expect(difference('arm-smmu-v3', 'v6.8')).toHaveAttribute('title', 'line 6 iommu_map → -ENODEV');
+  // v6.16 has no iommu_domain_alloc: its cells are n/a and take no part.
+  await expect(
+    page.locator('[data-testid=matrix-cell][data-kernel="v6.16"] [data-testid=matrix-cell-difference]'),
+  ).toHaveCount(0);
+
+  await page.getByTestId('matrix-comparison-line').click();
+  await expect(page.getByTestId('status')).toContainText('Ln 6,');
+
+  // Drivers that agree: VT-d and AMD both map before the attach.
+  await choose(page, ['intel-iommu', 'amd-iommu'], ['v6.8']);
+  await page.getByTestId('matrix-run').click();
+  await expect(page.getByTestId('matrix-comparison')).toHaveText('all results agree', { timeout: 30_000 });
+  await expect(page.locator('[data-testid=matrix-cell-difference]')).toHaveCount(0);
+});
+
 test('a matrix sweep shows progress and can be cancelled', async ({ page }) => {
   await openLab(page);
   await newTab(page);
