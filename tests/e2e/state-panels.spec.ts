@@ -177,3 +177,25 @@ test('IOTLB: an unmap without a sync leaves the entry stale', async ({ page }) =
   await settled(page);
   await expect(card).toContainText('0 ranges · 0 B');
 });
+
+test('the state panels say which file their run was, and warn when it is not the active tab', async ({
+  page,
+}) => {
+  await openLab(page);
+  await runBuiltIn(page, 'strict-vs-lazy.ts');
+  const file = panel(page, 'domains').getByTestId('panel-run-file');
+  await expect(file).toHaveText('strict-vs-lazy.ts');
+  await expect(file).not.toHaveClass(/other/);
+  // Another tab is not what the panels show: they say whose run it is.
+  await page.getByTestId('tab-new').click();
+  await expect(file).toHaveText('run of strict-vs-lazy.ts');
+  await expect(file).toHaveClass(/other/);
+  await expect(file).toHaveAttribute(
+    'title',
+    /last run, which was strict-vs-lazy\.ts; the active tab is scratch-/,
+  );
+  // Back on the scenario's tab, the plain name again.
+  await page.locator('[data-testid=tab]', { hasText: 'strict-vs-lazy.ts' }).click();
+  await expect(file).toHaveText('strict-vs-lazy.ts');
+  await expect(file).not.toHaveClass(/other/);
+});
