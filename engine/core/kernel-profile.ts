@@ -59,6 +59,10 @@ export const FEATURES = {
     until: 613,
     what: 'io-pgtable-arm splits a block on a partial unmap (from v6.13: WARN and return 0)',
   },
+  arm_lpae_gather_tables: {
+    since: 612,
+    what: 'io-pgtable-arm: an unmap gathers every entry it clears, a freed table too, so iotlb_sync invalidates its range again ("iommu/io-pgtable-arm: Optimise non-coherent unmap", 85b715a33458, v6.12); before, only leaves were gathered',
+  },
   arm_lpae_prot_none_einval: {
     since: 613,
     what: 'io-pgtable-arm refuses a map with neither READ nor WRITE (-EINVAL) instead of mapping nothing; the exact release of this change is not pinned down here (v6.6 returns 0, v6.16 -EINVAL)',

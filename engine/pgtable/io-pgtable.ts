@@ -863,6 +863,8 @@ export class IoPgtable {
     const num = Math.min(pgcount, this.entries(target) - idx);
     const arr0 = this.mem.view_w(pa);
     const base = this.mem.view_off + idx * this.wpe;
+    // Before v6.12 only leaves are gathered: a freed table's walk is flushed by unlink_table.
+    const gather_all = this.cfg.gather_tables_on_unmap;
     let i = 0;
     for (; i < num; i++) {
       const o = base + i * this.wpe;
@@ -874,10 +876,12 @@ export class IoPgtable {
         break;
       }
       if (k === KIND_TABLE) this.unlink_table(pa, idx + i, target, iova + i * pgsize);
+      else if (!gather_all) this.flush?.tlb_add_page(gather, iova + i * pgsize, pgsize);
     }
     if (i === 0) return 0;
     this.clear_entries(pa, idx, i, target);
-    if (this.flush) for (let j = 0; j < i; j++) this.flush.tlb_add_page(gather, iova + j * pgsize, pgsize);
+    if (gather_all && this.flush)
+      for (let j = 0; j < i; j++) this.flush.tlb_add_page(gather, iova + j * pgsize, pgsize);
     this.trace.emit(ev.unmap, this.cfg.id, iova, pgsize, i, this.native_level(target));
     this.flush?.pte_changed(iova, i * pgsize);
     return i * pgsize;

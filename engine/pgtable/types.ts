@@ -44,6 +44,12 @@ export interface IoPgtableCfg {
    * From v6.13 the unmap returns 0 instead (facts §2.3).
    */
   split_blocks_on_partial_unmap: boolean;
+  /**
+   * io-pgtable-arm from v6.12 ("iommu/io-pgtable-arm: Optimise non-coherent unmap", 85b715a33458):
+   * every entry an unmap clears goes into the gather, a freed table too. Before, __arm_lpae_unmap
+   * gathered only leaves (a table's walk was flushed at once by io_pgtable_tlb_flush_walk).
+   */
+  gather_tables_on_unmap: boolean;
 
   /** vtd-sl: superpage capability, the SLLPS field (bit 0: 2M, bit 1: 1G) — facts §5.5. */
   sllps: number;
@@ -65,6 +71,7 @@ export const DEFAULT_CFG: IoPgtableCfg = Object.freeze({
   granule: 0,
   prot_none_is_einval: true,
   split_blocks_on_partial_unmap: false,
+  gather_tables_on_unmap: true,
   sllps: 3,
   levels: 0,
   max_levels: 0,

@@ -59,6 +59,27 @@ describe('arm-smmu-v3 quirks', () => {
     },
   );
 
+  it.each([
+    ['v6.6', false],
+    ['v6.8', false],
+    ['v6.16', true],
+  ])(
+    '%s: a 2M unmap over a 4K table flushes its walk at once; only from v6.12 (85b715a33458) is the table also gathered and invalidated again at sync',
+    (kernel, again) => {
+      const { L, domain } = lab(kernel);
+      expect(L.iommu_map(domain, 0x40_1000, 0x9000_1000, L.SZ_4K, L.IOMMU_READ)).toBe(0);
+      const from = L.lab.trace().length;
+      expect(L.iommu_unmap(domain, 0x40_0000, L.SZ_2M)).toBe(L.SZ_2M);
+      const cmds = L.lab
+        .trace()
+        .slice(from)
+        .filter((e) => e.kind === 'command')
+        .map((e) => (e.op ? `${String(e.op)} ${String(e.count)}x${Number(e.stride).toString(16)}` : e.name));
+      const walk = ['TLBI_NH_VA 512x1000', 'smmuv3_cmd_sync'];
+      expect(cmds).toEqual(again ? [...walk, 'TLBI_NH_VA 1x200000', 'smmuv3_cmd_sync'] : walk);
+    },
+  );
+
   it('a prot with neither READ nor WRITE is -EINVAL in v6.16 (facts §1.1)', () => {
     const { L, domain } = lab('v6.16');
     expect(L.iommu_map(domain, 0x10_0000, 0x8000_0000, 0x1000, L.IOMMU_CACHE)).toBe(-L.EINVAL);

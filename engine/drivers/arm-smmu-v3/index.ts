@@ -64,6 +64,7 @@ function arm_smmu_domain_finalise(domain: ArmSmmuDomain, smmu: ArmSmmuV3): numbe
       granule: smmu.cfg.granule,
       pgsize_bitmap: smmu.pgsize_bitmap,
       split_blocks_on_partial_unmap: m.profile.has('arm_lpae_split_blocks'),
+      gather_tables_on_unmap: m.profile.has('arm_lpae_gather_tables'),
       prot_none_is_einval: m.profile.has('arm_lpae_prot_none_einval'),
     },
     domain,

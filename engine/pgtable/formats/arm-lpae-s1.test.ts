@@ -227,6 +227,23 @@ describe('arm-lpae-s1 unmap (facts §2.3, §5.4)', () => {
     expect(flush.walks).toEqual([[2 * M, 2 * M]]);
   });
 
+  it('before v6.12 a freed table is not gathered, only flushed (__arm_lpae_unmap gathers leaves only)', () => {
+    const { pt, flush } = make({ gather_tables_on_unmap: false });
+    map_all(pt, 2 * M, 0x4000_0000, 4 * K, 1, RW);
+    map_all(pt, 4 * M, 0x4000_0000, 2 * M, 1, RW);
+    expect(pt.unmap_pages(2 * M, 2 * M, 2, 'g')).toBe(4 * M);
+    expect(flush.walks).toEqual([[2 * M, 2 * M]]);
+    expect(flush.pages).toEqual([[4 * M, 2 * M]]);
+  });
+
+  it('v6.12+ gathers every entry cleared, the freed table too (85b715a33458)', () => {
+    const { pt, flush } = make({ gather_tables_on_unmap: true });
+    map_all(pt, 2 * M, 0x4000_0000, 4 * K, 1, RW);
+    expect(pt.unmap_pages(2 * M, 2 * M, 1, 'g')).toBe(2 * M);
+    expect(flush.walks).toEqual([[2 * M, 2 * M]]);
+    expect(flush.pages).toEqual([[2 * M, 2 * M]]);
+  });
+
   it('v6.13+: a partial unmap of a block returns 0 and leaves it (pgtable_partial_unmap refused)', () => {
     const { pt, trace } = make();
     pt.map_pages(0, 0x8000_0000, 2 * M, 1, RW);
