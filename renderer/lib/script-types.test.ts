@@ -3,14 +3,11 @@
  * declaration file catches what it promises to (a misspelt driver, another driver's options)
  * without rejecting a driver named at run time.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
+import DTS from '../../engine/script/iommu-lab.d.ts?raw';
+import { LIBRARY_FILES, SCENARIOS } from './scenario-library.ts';
 import { CONSOLE_DECL, SCRIPT_COMPILER_OPTIONS } from './script-types.ts';
-
-const ROOT = join(import.meta.dirname, '../..');
-const DTS = readFileSync(join(ROOT, 'engine/script/iommu-lab.d.ts'), 'utf8');
 
 /** TypeScript's errors for `files` (path → text), with `iommu-lab` resolving to the API's declarations. */
 function diagnostics(files: Record<string, string>): string[] {
@@ -50,10 +47,10 @@ const script = (body: string) => ({ '/scripts/s.ts': `import { lab } from 'iommu
 
 describe('scripts as the editor type-checks them', () => {
   it('the shipped scenarios and their helpers have no errors', () => {
-    const files: Record<string, string> = {};
-    for (const dir of ['scenarios', 'scenarios/lib'])
-      for (const f of readdirSync(join(ROOT, dir)).filter((n) => n.endsWith('.ts')))
-        files[`/scripts/${dir}/${f}`] = readFileSync(join(ROOT, dir, f), 'utf8');
+    // As the gallery opens them: tabs under the script root, helpers beside them in lib/.
+    const files = Object.fromEntries(
+      [...SCENARIOS, ...LIBRARY_FILES].map((f) => [`/scripts/${f.name}`, f.source]),
+    );
     expect(Object.keys(files).length).toBeGreaterThan(10);
     expect(diagnostics(files)).toEqual([]);
   });
