@@ -44,6 +44,15 @@ export class DmarDomain extends PagingDomain {
     this.legacy = legacy;
   }
 
+  /**
+   * domain_pfn_supported: `iova` is within what the table's levels reach (agaw_to_width), the first
+   * thing pfn_to_dma_pte checks. A legacy domain's levels drop to its unit's at attach
+   * (prepare_domain_attach_device knocks out the extra top levels and lowers agaw).
+   */
+  pfn_supported(iova: number): boolean {
+    return iova < 2 ** (12 + 9 * this.levels);
+  }
+
   /** The DID this domain has on `unit`, or -1 when it is not attached there. */
   did_on(unit: IntelIommu): number {
     return this.units.get(unit)?.did ?? -1;

@@ -254,6 +254,16 @@ describe('intel-iommu address width (IOMMU-FACTS §5.5 "Width", §6 (a))', () =>
       // Now the width is the unit's: a map above it is refused (intel_iommu_map).
       expect(L.iommu_map(d, 2 ** 48, PA, SZ_4K, RW)).toBe(-L.EFAULT);
     });
+
+    it(`${kernel}: after the trim an unmap beyond the width returns 0 (prepare_domain_attach_device lowers agaw; pfn_to_dma_pte → domain_pfn_supported)`, () => {
+      const { L, dev, domain } = lab(kernel, { agaw: 48 });
+      const d = domain();
+      expect(L.iommu_attach_device(d, dev)).toBe(0);
+      expect(L.iommu_unmap(d, 2 ** 48, SZ_4K)).toBe(0);
+      expect(L.iommu_map(d, 2 ** 48, PA, SZ_4K, RW)).toBe(-L.EFAULT);
+      expect(L.iommu_map(d, 2 ** 48 - SZ_4K, PA, 2 * SZ_4K, RW)).toBe(-L.EFAULT);
+      expect(L.iommu_iova_to_phys(d, 2 ** 48)).toBe(0);
+    });
   }
 
   it('v6.16: domains are sized for the unit at allocation; a map above the width fails with -EFAULT', () => {
