@@ -307,11 +307,24 @@ function setMarkers(r: RunResult): void {
       }
     }
     m.editor.setModelMarkers(model, MARKER_OWNER, markers);
+    // The markers describe the text as it ran: the first edit makes their lines unreliable (a
+    // replaced line kept its squiggle), so they go; the console keeps the errors and their links.
+    const sub = model.onDidChangeContent(() => {
+      m.editor.setModelMarkers(model, MARKER_OWNER, []);
+      sub.dispose();
+      markerWatches.delete(sub);
+    });
+    markerWatches.add(sub);
   }
 }
 
+/** One-shot listeners that clear a model's run markers at its next edit. */
+const markerWatches = new Set<monaco.IDisposable>();
+
 function clearMarkers(): void {
   const m = monacoLoader.current?.monaco;
+  for (const sub of markerWatches) sub.dispose();
+  markerWatches.clear();
   for (const model of m?.editor.getModels() ?? []) m!.editor.setModelMarkers(model, MARKER_OWNER, []);
 }
 

@@ -36,3 +36,24 @@ test('an exception thrown by the script points at the throwing line', async ({ p
   const err = consoleRows(page).filter({ hasText: 'kaboom' });
   await expect(err.locator('.loc')).toContainText(/:3/);
 });
+
+test("an error's marker goes at the first edit after the run; the console keeps the error", async ({
+  page,
+}) => {
+  await openLab(page);
+  await newTab(page);
+  await setScript(
+    page,
+    ['const a = 1;', 'function boom(): never {', "  throw new Error('kaboom');", '}', 'boom();', ''].join(
+      '\n',
+    ),
+  );
+  await runScript(page);
+  const squiggle = page.locator('.monaco-editor .squiggly-error');
+  await expect(squiggle.first()).toBeVisible();
+  // Replace the text with a script that has no error: nothing stays underlined.
+  await setScript(page, ['const a = 1;', 'console.log(a);', ''].join('\n'));
+  await page.waitForTimeout(2500); // the TypeScript worker's own diagnostics come and go first
+  await expect(squiggle).toHaveCount(0);
+  await expect(consoleRows(page).filter({ hasText: 'kaboom' })).toHaveCount(1);
+});
