@@ -85,6 +85,15 @@ export abstract class IommuDevice {
     return 'blocked';
   }
 
+  /**
+   * Whether the hardware records a fault for an access that dma_tag aborted (iommu.faults and an
+   * io_page_fault event). Most do: VT-d faults on a non-present context entry, AMD logs
+   * IO_PAGE_FAULT for a DTE with V=1, TV=0. An SMMUv3 abort STE records no event.
+   */
+  dma_abort_recorded(_dev: Device, _iova: number, _write: boolean): boolean {
+    return true;
+  }
+
   /** Walk the tables (or the host's mappings) in force for `dev` at `iova`. */
   abstract dma_walk(dev: Device, iova: number, out: WalkOut): boolean;
 }

@@ -28,6 +28,8 @@ class PageResult {
   span = 0;
   tlb: TlbOutcome = 'hit';
   fault = '';
+  /** False for a fault the hardware does not record (an SMMUv3 abort STE): the access just fails. */
+  recorded = true;
 }
 
 const walkOut = new WalkOut();
@@ -37,6 +39,7 @@ function translate_one(dev: Device, iova: number, write: boolean, out: PageResul
   const iommu = dev.iommu;
   const tlb = iommu.tlb;
   out.fault = '';
+  out.recorded = true;
   const tag = iommu.dma_tag(dev);
   if (tag === DMA_BYPASS) {
     out.pa = iova;
@@ -46,6 +49,7 @@ function translate_one(dev: Device, iova: number, write: boolean, out: PageResul
   }
   if (tag === DMA_ABORT) {
     out.fault = iommu.dma_abort_reason(dev);
+    out.recorded = iommu.dma_abort_recorded(dev, iova, write);
     return;
   }
   const need = write ? IOMMU_WRITE : IOMMU_READ;
@@ -89,7 +93,9 @@ function translate_one(dev: Device, iova: number, write: boolean, out: PageResul
   if (!(walkOut.prot & need)) out.fault = iommu.permission_fault;
 }
 
-function record_fault(dev: Device, iova: number, write: boolean, reason: string): DmaResult {
+/** The failed access's result; the fault goes to iommu.faults and the trace unless the hardware drops it. */
+function record_fault(dev: Device, iova: number, write: boolean, reason: string, recorded = true): DmaResult {
+  if (!recorded) return { ok: false, fault: { reason, iova, write } };
   const m = dev.machine;
   const fault = { reason, iova, write, device: dev.name, step: m.trace.step };
   dev.iommu.faults.push(fault);
@@ -126,7 +132,7 @@ export function device_dma(
       );
       note_unsynced(dev, cur);
     }
-    if (pageOut.fault) return record_fault(dev, cur, write, pageOut.fault);
+    if (pageOut.fault) return record_fault(dev, cur, write, pageOut.fault, pageOut.recorded);
     if (WORST[pageOut.tlb] > WORST[outcome]) outcome = pageOut.tlb;
     if (done === 0) firstPa = pageOut.pa;
     const n = Math.min(pageOut.span, length - done);
@@ -170,7 +176,7 @@ function note_unsynced(dev: Device, iova: number): void {
 export function device_translate(dev: Device, iova: number, write: boolean): number {
   translate_one(dev, iova, write, pageOut);
   if (pageOut.fault) {
-    record_fault(dev, iova, write, pageOut.fault);
+    record_fault(dev, iova, write, pageOut.fault, pageOut.recorded);
     return -1;
   }
   return pageOut.pa;

@@ -213,7 +213,8 @@ export interface IommuFault {
   /**
    * 'translation' (nothing mapped there), 'permission' (the mapping does not allow the access;
    * virtio-iommu says 'mapping', as QEMU reports VIRTIO_IOMMU_FAULT_R_MAPPING), or the hardware's own
-   * reason where it has one ('unknown' and 'domain' for virtio endpoints, 'no-ioat' on s390, …).
+   * reason where it has one ('unknown' and 'domain' for virtio endpoints, 'no-ioat' on s390,
+   * 'ste-abort' for an arm-smmu-v3 abort STE, which the SMMU does not record, …).
    */
   readonly reason: string;
   readonly iova: number;
@@ -279,6 +280,11 @@ export interface Iommu {
   readonly driver: DriverName;
   readonly ops: IommuOps;
   readonly tlb: Iotlb;
+  /**
+   * Every fault the hardware recorded, in order (each also an io_page_fault trace event). An access
+   * an arm-smmu-v3 abort STE ends (a blocked device) fails with reason 'ste-abort' but is not here:
+   * the SMMU records no event for it, only the trace's smmuv3_translate_abort says it happened.
+   */
   readonly faults: readonly IommuFault[];
   /** virtio-iommu only. */
   readonly host?: VirtioHost;

@@ -119,6 +119,10 @@ export class AmdIommu extends IommuDevice {
     return dte.domain.pd_id;
   }
 
+  /**
+   * A DTE with V=1, TV=0 (the blocked domain) ends the access and the IOMMU logs an IO_PAGE_FAULT
+   * (AMD IOMMU spec, IO_PAGE_FAULT event types), so the fault is recorded.
+   */
   override dma_abort_reason(): string {
     return 'dte-blocked';
   }

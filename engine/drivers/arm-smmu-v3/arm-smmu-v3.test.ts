@@ -37,6 +37,20 @@ describe('arm-smmu-v3 ASIDs and faults', () => {
   });
 });
 
+describe('arm-smmu-v3 abort STE', () => {
+  it('an access a blocked stream makes fails, and no event is recorded (STE.Config abort; QEMU smmuv3_translate SMMU_TRANS_ABORT)', () => {
+    const L = createLabModule({}).exports as unknown as typeof Api;
+    const dev = L.lab.add_device('dev0', { iommu: L.lab.add_iommu('smmu0', 'arm-smmu-v3') });
+    expect(L.iommu_device_claim_dma_owner(dev, 'vfio')).toBe(0);
+    const r = dev.dma_read(0x1000, 4);
+    expect(r).toEqual({ ok: false, fault: { reason: 'ste-abort', iova: 0x1000, write: false } });
+    expect(dev.iommu.faults).toEqual([]);
+    const names = L.lab.trace().map((e) => e.name);
+    expect(names).not.toContain('io_page_fault');
+    expect(names).toContain('smmuv3_translate_abort');
+  });
+});
+
 describe('arm-smmu-v3 quirks', () => {
   it('ias 52 needs a 16K or 64K granule: add_iommu refuses it with 4K (facts §5.4)', () => {
     const L = createLabModule({}).exports as unknown as typeof Api;

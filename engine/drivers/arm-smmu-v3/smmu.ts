@@ -126,6 +126,16 @@ export class ArmSmmuV3 extends IommuDevice {
     return 'ste-abort';
   }
 
+  /**
+   * STE.Config abort terminates the access without recording an event (SMMUv3 spec, STE.Config;
+   * QEMU smmuv3_translate, case SMMU_TRANS_ABORT: "no event is recorded on abort").
+   */
+  override dma_abort_recorded(dev: Device, iova: number, write: boolean): boolean {
+    const t = this.machine.trace;
+    t.emit(ev.translate_abort, t.str(this.name), t.str(dev.name), iova, write ? 1 : 0);
+    return false;
+  }
+
   override dma_walk(dev: Device, iova: number, out: WalkOut): boolean {
     const ste = ste_of(dev);
     if (ste.kind !== 's1' || !ste.domain.pgtbl) return false;

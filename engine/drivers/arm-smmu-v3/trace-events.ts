@@ -13,5 +13,7 @@ export const ev = {
   ]),
   cmd_sync: defineEvent('smmuv3_cmd_sync', 'command', ['smmu:s']),
   ste: defineEvent('smmuv3_write_ste', 'command', ['smmu:s', 'device:s', 'config:s', 'asid:u']),
+  /** A stream's access ended by an abort STE (QEMU's trace_smmuv3_translate_abort): no event is recorded. */
+  translate_abort: defineEvent('smmuv3_translate_abort', 'dma', ['smmu:s', 'device:s', 'addr:x', 'write:b']),
   finalise: defineEvent('smmuv3_domain_finalise', 'call', ['smmu:s', 'domain:u', 'asid:u', 'ias:u']),
 };
