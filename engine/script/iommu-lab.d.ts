@@ -33,7 +33,7 @@ export interface CommonIommuOptions {
 export interface ArmSmmuV3Options extends CommonIommuOptions {
   /** Stage-1 input size in bits: 48, or 52 with VAX. */
   ias?: number;
-  /** Output address size in bits. */
+  /** Output address size in bits: 32, 36, 40, 42, 44 or 48 (default); 52-bit PA is not modelled. */
   oas?: number;
   granule?: 4096 | 16384 | 65536;
   /** ASID width in bits (SMMU_IDR0.ASID16): 8 or 16, default 16. */

@@ -62,6 +62,17 @@ describe('arm-smmu-v3 quirks', () => {
     expect(L.iommu_get_domain_for_dev(dev)?.geometry.aperture_end).toBe(2 ** 52 - 1);
   });
 
+  it('oas 52 is refused at add_iommu, naming what is accepted: a 52-bit PA (64K granule, PA[51:48] in bits 15:12) is not modelled', () => {
+    const L = createLabModule({}).exports as unknown as typeof Api;
+    expect(() => L.lab.add_iommu('smmu0', 'arm-smmu-v3', { oas: 52, granule: 65536 })).toThrow(
+      "arm-smmu-v3 option 'oas' must be one of 32, 36, 40, 42, 44, 48 (got 52)",
+    );
+    const smmu = L.lab.add_iommu('smmu0', 'arm-smmu-v3', { oas: 40 });
+    const dev = L.lab.add_device('dev0', { iommu: smmu });
+    const d = L.iommu_get_domain_for_dev(dev) as Api.IommuDomain;
+    expect(L.iommu_map(d, 0x1000, 2 ** 40, L.SZ_4K, L.IOMMU_READ)).toBe(-L.ERANGE);
+  });
+
   it.each(['v6.6', 'v6.8', 'v6.16'])(
     '%s: a 4K unmap inside a 2M block: split before v6.13, refused from v6.13, partial-unmap-of-large-page either way (facts §2.3)',
     (kernel) => {
