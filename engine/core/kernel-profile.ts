@@ -47,6 +47,15 @@ export const FEATURES = {
     since: 607,
     what: 'iova.c: the rcache depot is an unbounded list of magazines, trimmed by a delayed work (iova_depot_work_func) of one magazine every IOVA_DEPOT_DELAY (100 ms) while it holds more than num_online_cpus() ("iommu/iova: Make the rcache depot scale better", "Manage the depot list size"); before: an array of MAX_GLOBAL_MAGS (32) magazines, a magazine that finds it full goes straight back to the rbtree',
   },
+  // ── DMA API, swiotlb bounce for untrusted devices (facts §4) ──
+  swiotlb_alloc_align_fix: {
+    since: 609,
+    what: 'swiotlb: a bounce buffer\'s slots start on alloc_align_mask (the IOVA granule) ("swiotlb: Fix alignment checks when both allocation and DMA masks are present", dma-mapping fixes for 6.9); before, the bits of alloc_align_mask above IO_TLB_SIZE had to match the original buffer\'s, so a buffer in the upper half of a 4 KiB page bounced to the 2 KiB slot in the middle of a page',
+  },
+  bounce_zero_padding_only: {
+    since: 610,
+    what: 'dma-iommu zeroes only the pre- and post-padding of an untrusted device\'s bounce buffer ("iommu/dma: fix zeroing of bounce buffer padding used by untrusted devices", dma-mapping 6.10); before, it zeroed from the end of the data (DMA_TO_DEVICE, DMA_BIDIRECTIONAL) or the whole bounce buffer (DMA_FROM_DEVICE), so a device that read before writing saw zeros, not the buffer',
+  },
   // ── direct mappings (facts §3.3) ──
   direct_mappings_flush_all: {
     since: 0,

@@ -22,10 +22,12 @@ import { KernelVersionError } from '../core/kernel-profile.ts';
 import { iommu_map, iommu_map_sg, type SgEntry } from '../core/map.ts';
 import { iommu_iova_to_phys, iommu_unmap_fast } from '../core/unmap.ts';
 import { PAGE_SIZE } from '../mem/phys-mem.ts';
+import { dev_use_swiotlb, iommu_dma_map_swiotlb, iommu_dma_needs_bounce } from './bounce.ts';
 import { iommu_dma_cookie, type IommuDmaCookie } from './cookie.ts';
 import { DmaMapRecord, dev_dma_state, type DmaMapKind } from './device-dma.ts';
 import { queue_iova } from './flush-queue.ts';
 import { IOVA_RANGE_CACHE_MAX_SIZE, roundup_pow_of_two } from './iova.ts';
+import { is_swiotlb_buffer, swiotlb_tbl_unmap_single } from './swiotlb.ts';
 import { ev } from './trace-events.ts';
 
 export { DMA_MAPPING_ERROR };
@@ -214,6 +216,53 @@ function __iommu_dma_unmap(dev: Device, domain: IommuDomain, dma_addr: number, s
   iommu_dma_free_iova(domain, cookie, dma_addr, size, gather);
 }
 
+// ── one buffer (iommu_dma_map_page, iommu_dma_unmap_page) ──
+
+/**
+ * Map [phys, phys + size) for `dev`: an untrusted device's buffer that does not fill its granules is
+ * bounced first (bounce.ts), and the bounce buffer is what gets mapped. When that map fails the bounce
+ * buffer is given back as Linux gives it back (swiotlb_tbl_unmap_single, which copies it to the
+ * original buffer for DMA_FROM_DEVICE and DMA_BIDIRECTIONAL).
+ */
+function iommu_dma_map_page(
+  dev: Device,
+  domain: IommuDomain,
+  phys: number,
+  size: number,
+  dir: number,
+): number {
+  const cookie = iommu_dma_cookie(domain, dev);
+  if (!cookie) return DMA_MAPPING_ERROR;
+  if (iommu_dma_needs_bounce(dev, cookie.iovad, phys, size)) {
+    phys = iommu_dma_map_swiotlb(dev, cookie.iovad, phys, size, dir);
+    if (phys === DMA_MAPPING_ERROR) return DMA_MAPPING_ERROR;
+  }
+  const iova = __iommu_dma_map(dev, domain, phys, size, dma_info_to_prot(dir), DMA_MASK_64);
+  if (iova === DMA_MAPPING_ERROR && is_swiotlb_buffer(dev.machine, phys))
+    swiotlb_tbl_unmap_single(dev, phys, size, dir);
+  return iova;
+}
+
+/**
+ * Unmap one buffer; a bounce buffer (found, as Linux finds it, by what the IOVA translates to) is
+ * copied back and released after the IOVA is gone. iommu_dma_unmap_page WARNs and returns when
+ * nothing is mapped there (a second unmap of one handle, a handle never mapped): the driver and the
+ * IOVA allocator never see it.
+ */
+function iommu_dma_unmap_page(
+  dev: Device,
+  domain: IommuDomain,
+  dma_handle: number,
+  size: number,
+  dir: number,
+  skip_cpu_sync = false,
+): void {
+  const phys = iommu_iova_to_phys(domain, dma_handle);
+  if (phys === 0) return;
+  __iommu_dma_unmap(dev, domain, dma_handle, size);
+  if (is_swiotlb_buffer(dev.machine, phys)) swiotlb_tbl_unmap_single(dev, phys, size, dir, skip_cpu_sync);
+}
+
 // ── the dma-debug style bookkeeping ──
 
 const KIND_FN: Record<DmaMapKind, string> = {
@@ -290,7 +339,7 @@ export function dma_map_single(dev: Device, paddr: number, size: number, dir: nu
   } else if (ops.kind === 'direct') {
     dma = paddr; // dma_direct_map_page: a 64-bit mask reaches every address
   } else {
-    dma = __iommu_dma_map(dev, ops.domain, paddr, size, dma_info_to_prot(dir), DMA_MASK_64);
+    dma = iommu_dma_map_page(dev, ops.domain, paddr, size, dir);
   }
   const t = dev.machine.trace;
   t.emit(ev.dma_map, t.str(dev.name), dir, paddr, size, dma);
@@ -308,9 +357,7 @@ export function dma_unmap_single(dev: Device, dma_addr: number, size: number, di
   t.emit(ev.dma_unmap, t.str(dev.name), dir, dma_addr, size);
   const rec = take_map(dev, 'single', 'dma_unmap_single', dma_addr, size, 0, dir);
   const domain = unmap_domain(dev, rec);
-  // iommu_dma_unmap_page: WARN_ON(!phys) and return when nothing is mapped there (a second
-  // unmap of one handle, a handle never mapped): the driver and the IOVA allocator never see it.
-  if (domain && iommu_iova_to_phys(domain, dma_addr) !== 0) __iommu_dma_unmap(dev, domain, dma_addr, size);
+  if (domain) iommu_dma_unmap_page(dev, domain, dma_addr, size, dir);
 }
 
 /**
@@ -387,6 +434,7 @@ function iommu_dma_map_sg(
   dir: number,
 ): { count: number; iova: number; iova_len: number } {
   const fail = { count: 0, iova: 0, iova_len: 0 };
+  if (dev_use_swiotlb(dev)) return iommu_dma_map_sg_swiotlb(dev, domain, sg, dir);
   const cookie = iommu_dma_cookie(domain, dev);
   if (!cookie) return fail;
   const iovad = cookie.iovad;
@@ -421,6 +469,42 @@ function iommu_dma_map_sg(
     return fail;
   }
   return { count: __finalise_sg(dev, sg, offs, spans, iova, boundary), iova, iova_len };
+}
+
+/**
+ * iommu_dma_map_sg_swiotlb: an untrusted device's list is mapped entry by entry, as dma_map_single
+ * maps a buffer, so each entry that does not fill its granules is bounced on its own (Linux marks the
+ * list, sg_dma_mark_swiotlb; the lab knows it from the device, whose trust does not change). When an
+ * entry fails, the ones before it are unmapped without copying back and the list maps nothing.
+ */
+function iommu_dma_map_sg_swiotlb(
+  dev: Device,
+  domain: IommuDomain,
+  sg: DmaSgEntry[],
+  dir: number,
+): { count: number; iova: number; iova_len: number } {
+  for (let i = 0; i < sg.length; i++) {
+    const s = sg[i];
+    s.dma_address = iommu_dma_map_page(dev, domain, s.paddr, s.length, dir);
+    if (s.dma_address === DMA_MAPPING_ERROR) {
+      iommu_dma_unmap_sg_swiotlb(dev, domain, sg.slice(0, i), dir, true);
+      return { count: 0, iova: 0, iova_len: 0 };
+    }
+    s.dma_length = s.length;
+  }
+  return { count: sg.length, iova: sg[0].dma_address!, iova_len: 0 };
+}
+
+function iommu_dma_unmap_sg_swiotlb(
+  dev: Device,
+  domain: IommuDomain,
+  sg: DmaSgEntry[],
+  dir: number,
+  skip_cpu_sync = false,
+): void {
+  for (const s of sg)
+    if (s.dma_address !== undefined)
+      iommu_dma_unmap_page(dev, domain, s.dma_address, s.dma_length ?? 0, dir, skip_cpu_sync);
 }
 
 /** Merge entries that start on a granule and continue the previous one into DMA segments. */
@@ -476,7 +560,8 @@ export function dma_unmap_sg(dev: Device, sg: DmaSgEntry[], dir: number): void {
   t.emit(ev.dma_unmap_sg, t.str(dev.name), dir, sg.length, start, end - start);
   const rec = take_map(dev, 'sg', 'dma_unmap_sg', sg[0]?.dma_address ?? 0, end - start, sg.length, dir);
   const domain = unmap_domain(dev, rec);
-  if (domain && end) __iommu_dma_unmap(dev, domain, start, end - start);
+  if (domain && dev_use_swiotlb(dev)) iommu_dma_unmap_sg_swiotlb(dev, domain, sg, dir);
+  else if (domain && end) __iommu_dma_unmap(dev, domain, start, end - start);
 }
 
 // ── dma_alloc_coherent / dma_free_coherent ──

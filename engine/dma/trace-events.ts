@@ -49,4 +49,38 @@ export const ev = {
   fq_enqueue: defineEvent('fq_enqueue', 'dma', ['domain:u', 'iova:x', 'size:x', 'counter:u', 'queued:u']),
   /** reason: 'full' (the ring had no room) or 'timeout' (the queue timer fired); freed: entries released. */
   fq_flush: defineEvent('fq_flush', 'dma', ['domain:u', 'reason:s', 'freed:u']),
+  /**
+   * Linux's tracepoint swiotlb_bounced (include/trace/events/swiotlb.h): a mapping of an untrusted
+   * device goes through a bounce buffer; dev_addr is the original buffer's physical address.
+   */
+  swiotlb_bounced: defineEvent('swiotlb_bounced', 'dma', ['device:s', 'dev_addr:x', 'size:x']),
+  /** The default pool (io_tlb_default_mem) set up, on the first bounce: [start, start + size) in RAM. */
+  swiotlb_init: defineEvent('swiotlb_init', 'dma', ['start:x', 'size:x']),
+  /**
+   * swiotlb_find_slots: `size` bytes of slots for the buffer at orig_addr, starting at tlb_addr
+   * (DMA_MAPPING_ERROR when the pool had no room: "swiotlb buffer is full"); used: slots in use after.
+   */
+  swiotlb_find_slots: defineEvent('swiotlb_find_slots', 'dma', [
+    'device:s',
+    'orig_addr:x',
+    'tlb_addr:x',
+    'size:x',
+    'used:u',
+  ]),
+  swiotlb_release_slots: defineEvent('swiotlb_release_slots', 'dma', [
+    'device:s',
+    'tlb_addr:x',
+    'size:x',
+    'used:u',
+  ]),
+  /** swiotlb_bounce: a copy between the original buffer and the bounce buffer; to: 'device' or 'cpu'. */
+  swiotlb_bounce: defineEvent('swiotlb_bounce', 'dma', [
+    'device:s',
+    'orig_addr:x',
+    'tlb_addr:x',
+    'size:x',
+    'to:s',
+  ]),
+  /** dma-iommu zeroed [start, start + size) of a bounce buffer, so the device never sees what was there. */
+  swiotlb_zero: defineEvent('swiotlb_zero', 'dma', ['device:s', 'start:x', 'size:x']),
 };
