@@ -85,19 +85,28 @@ export class GartHandle {
   }
 
   /**
+   * The one table is written on behalf of whichever domain maps or unmaps: its page-table events
+   * (and the checks that read them, map-over-existing) name that domain, not the table.
+   */
+  private writing_for(domain: IommuDomain): IoPgtable {
+    this.table.cfg.id = domain.id;
+    return this.table;
+  }
+
+  /**
    * gart_set_pte(iova, VALID | pa): the address/data register pair in hardware, the table's
    * format here (which keeps address bits 30:12, as the entry does). Returns 0 or -errno.
    */
-  set_pte_valid(iova: number, pa: number, prot: number): number {
-    const r = this.table.map_pages(iova, pa, GART_PAGE_SIZE, 1, prot);
+  set_pte_valid(domain: IommuDomain, iova: number, pa: number, prot: number): number {
+    const r = this.writing_for(domain).map_pages(iova, pa, GART_PAGE_SIZE, 1, prot);
     const t = this.machine.trace;
     t.emit(ev.set_pte, t.str(this.name), iova, this.read_pte(iova));
     return r.ret;
   }
 
   /** gart_set_pte(iova, 0) */
-  clear_pte(iova: number): void {
-    this.table.unmap_pages(iova, GART_PAGE_SIZE, 1, null);
+  clear_pte(domain: IommuDomain, iova: number): void {
+    this.writing_for(domain).unmap_pages(iova, GART_PAGE_SIZE, 1, null);
     const t = this.machine.trace;
     t.emit(ev.set_pte, t.str(this.name), iova, 0);
   }

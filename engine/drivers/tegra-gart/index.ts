@@ -130,7 +130,7 @@ const domain_ops: DomainOps = Object.freeze({
     if (gart.gart_debug && gart.read_pte(iova) & GART_ENTRY_PHYS_ADDR_VALID)
       return { ret: -EINVAL, mapped: 0 };
     // GART_ENTRY_PHYS_ADDR_VALID | pa, pa cast to a 32-bit unsigned long as the driver does.
-    const ret = gart.set_pte_valid(iova, paddr, prot);
+    const ret = gart.set_pte_valid(d, iova, paddr, prot);
     return { ret, mapped: ret ? 0 : GART_PAGE_SIZE };
   },
 
@@ -145,7 +145,7 @@ const domain_ops: DomainOps = Object.freeze({
     const gart = gartOf(d);
     if (gart.iova_range_invalid(iova, pgsize)) return 0;
     if (gart.gart_debug && !(gart.read_pte(iova) & GART_ENTRY_PHYS_ADDR_VALID)) return 0; // "Page entry is invalid"
-    gart.clear_pte(iova);
+    gart.clear_pte(d, iova);
     return pgsize;
   },
 

@@ -149,6 +149,18 @@ describe('tegra-gart', () => {
     expect(L.lab.trace().some((e) => e.kind === 'tlb')).toBe(false);
   });
 
+  it('IOMMU-FACTS §5.3: a map over a valid entry writes over it, and map-over-existing names the domain that mapped, not the global table', () => {
+    const { L, alloc } = setup();
+    alloc(); // domain ids are not the table's
+    const d = alloc();
+    expect(L.iommu_map(d, BASE, PA, L.SZ_4K, RW)).toBe(0);
+    expect(L.iommu_map(d, BASE, PA + L.SZ_4K, L.SZ_4K, RW)).toBe(0);
+    const checks = L.lab.checks().filter((c) => c.id === 'map-over-existing');
+    expect(checks.map((c) => c.message)).toEqual([
+      `tegra-gart map_pages found a mapping at 0x58000000 on domain ${d.id} and wrote over it (no error: the old translation is gone): unmap it first`,
+    ]);
+  });
+
   it('IOMMU-FACTS §5.3: the GART has no permission bits; unmap of an empty entry still returns 4 KiB (unless gart_debug)', () => {
     const { L, a_dev, alloc } = setup();
     const A = alloc();
