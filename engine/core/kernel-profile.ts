@@ -73,8 +73,8 @@ export const FEATURES = {
     what: 'io-pgtable-arm: an unmap gathers every entry it clears, a freed table too, so iotlb_sync invalidates its range again ("iommu/io-pgtable-arm: Optimise non-coherent unmap", 85b715a33458, v6.12); before, only leaves were gathered',
   },
   arm_lpae_prot_none_einval: {
-    since: 613,
-    what: 'io-pgtable-arm refuses a map with neither READ nor WRITE (-EINVAL) instead of mapping nothing; the exact release of this change is not pinned down here (v6.6 returns 0, v6.16 -EINVAL)',
+    since: 611,
+    what: 'io-pgtable-arm refuses a map with neither READ nor WRITE (-EINVAL) instead of mapping nothing and returning 0 ("iommu: Do not return 0 from map_pages if it doesn\'t do anything", 6093cd582f8e, v6.11; backported to 6.6.49, the lab\'s v6.6 is the release without it)',
   },
   // ── drivers (facts §5, §6) ──
   arm_smmu_v3_paging: { since: 609, what: 'arm-smmu-v3: domain_alloc_paging, no finalise on attach' },
