@@ -305,6 +305,12 @@ export interface DeviceSpec {
   /** Devices naming the same group string share an iommu_group. */
   group?: string;
   bus?: 'pci' | 'platform';
+  /**
+   * false: a PCI device Linux does not trust (pci_dev->untrusted: behind an external-facing port,
+   * Thunderbolt or USB4). It gets a strict DMA domain, and the DMA API bounces its buffers that do
+   * not fill their IOVA granules through swiotlb (see dma_map_single). Ignored for 'platform'
+   * devices, as Linux's dev_is_untrusted ignores them. Default true.
+   */
   trusted?: boolean;
   default_domain?: 'identity' | 'dma' | 'dma-fq' | 'blocked';
 }
@@ -355,7 +361,11 @@ export interface Lab {
   seed(n: number): void;
   /** A deterministic random number in [0, 1). */
   random(): number;
-  /** Move simulated time forward (flush-queue timers fire). */
+  /**
+   * Move simulated time forward; the timers that come due fire in order: the flush queues of lazy
+   * (DMA-FQ) domains (§4.3) and, from v6.7, the IOVA depot work that gives one cached magazine
+   * back to the allocator every 100 ms (§4.2).
+   */
   advance_time(ms: number): void;
   /** Simulated time in ms. */
   now(): number;
@@ -434,10 +444,22 @@ export declare function IS_ERR_OR_NULL(x: unknown): x is ErrPtr | null | undefin
 
 // ───────────────────────────── DMA API (facts §4) ─────────────────────────────
 
-/** DMA address or DMA_MAPPING_ERROR. */
+/**
+ * DMA address or DMA_MAPPING_ERROR. For an untrusted device (`trusted: false`) a buffer whose start
+ * or size is not on an IOVA granule is bounced, as dma-iommu does: copied into a swiotlb bounce
+ * buffer of whole granules whose padding is zeroed (v6.6/v6.8: for DMA_FROM_DEVICE the whole bounce
+ * buffer), and the address returned is the bounce buffer's. The swiotlb pool is 64 MiB of lab.mem
+ * below 4 GiB, allocated on the first bounce; one bounce holds at most 256 KiB, and a bounce the pool
+ * has no room for gives DMA_MAPPING_ERROR. The trace shows swiotlb_bounced, swiotlb_find_slots and
+ * swiotlb_bounce events.
+ */
 export declare function dma_map_single(dev: Device, paddr: number, size: number, dir: number): number;
+/** A bounced mapping is copied back to the buffer (DMA_FROM_DEVICE, DMA_BIDIRECTIONAL) and its slots freed. */
 export declare function dma_unmap_single(dev: Device, dma_addr: number, size: number, dir: number): void;
-/** Number of DMA segments (0 on failure); each entry gets dma_address and dma_length. */
+/**
+ * Number of DMA segments (0 on failure); each entry gets dma_address and dma_length. An untrusted
+ * device's entries are mapped one by one, each its own segment, bounced as dma_map_single bounces.
+ */
 export declare function dma_map_sg(dev: Device, sg: SgEntry[], dir: number): number;
 export declare function dma_unmap_sg(dev: Device, sg: SgEntry[], dir: number): void;
 export declare function dma_alloc_coherent(
