@@ -55,7 +55,7 @@ const options: OptionTable<S390IommuOptions> = {
     default: Number.MAX_SAFE_INTEGER,
     doc:
       "last IOVA of the DMA window as firmware reports it (QEMU's ZPCI_EDMA_ADDR, 0x1ffffffffffffff, is beyond a safe " +
-      'integer, so the default is the largest one); the driver clamps it to the root table and, from v6.7, to the top of RAM',
+      'integer, so the default is the largest one); the driver clamps it to the root table and to the top of RAM',
   },
   tlb_refresh: {
     kind: 'bool',
@@ -104,19 +104,18 @@ function max_tbl_size(origin: S390Origin): number {
 }
 
 /**
- * The window the driver settles on. Before v6.7 it is only clipped to a region-third table
- * (s390_iommu_probe_device); from v6.7 also to the top of RAM (s390_iommu_aperture = high_memory,
- * zpci_init_iommu). v6.16 would take a region-second or -first root for a window past 2^42
- * (s390_domain_alloc_paging); the lab's s390 table format has the region-third root only, so such
- * a window is clipped as before — with the lab's RAM (top at 5 GiB) Linux picks RTX anyway.
+ * The window the driver settles on: start_dma page-aligned, the size the least of the top of RAM
+ * (s390_iommu_aperture = high_memory), what a region-third table covers past start_dma, and the
+ * firmware's window; end_dma moves to its end. Every era does it before any IOMMU domain: before
+ * v6.7 zpci_dma_init_device (arch/s390/pci/pci_dma.c, called from zpci_bus_prepare_device when the
+ * function is set up) clamps zdev->end_dma this way; from v6.7 zpci_init_iommu does. v6.16 would
+ * take a region-second or -first root for a window past 2^42 (s390_domain_alloc_paging); the lab's
+ * s390 table format has the region-third root only, so such a window is clipped as before — with
+ * the lab's RAM (top at 5 GiB) Linux picks RTX anyway.
  */
 function settle_window(m: Machine, unit: S390Iommu): S390Origin {
   const start = unit.cfg.start_dma;
   const end = unit.cfg.end_dma;
-  if (!m.profile.has('s390_dma_iommu')) {
-    unit.end_dma = Math.min(end, ZPCI_TABLE_SIZE_RT - 1);
-    return 'rtx';
-  }
   const start_dma = Math.ceil(start / SZ_4K) * SZ_4K;
   const ram_top = m.mem.ram_base + m.mem.ram_size;
   const size = Math.min(ram_top, ZPCI_TABLE_SIZE_RT - start_dma, end - start_dma + 1);
