@@ -86,6 +86,10 @@ export const FEATURES = {
     since: 616,
     what: "intel-iommu: a write-only mapping stays write-only in second-stage tables ('Restore WO permissions on second-level paging entries'; from v5.13 every PTE also got R); the exact release is not pinned down here (v6.8 sets R, v6.16 does not)",
   },
+  intel_cache_tag: {
+    since: 610,
+    what: 'intel-iommu: IOTLB flushes go through cache tags (cache.c, cache_tag_flush_range), which align the range first (calculate_psi_aligned_address): an empty gather becomes a mask above MAMV, a domain-selective flush; before, iommu_flush_iotlb_psi flushed one page at 0xfffffffffffff000 for it, and first-stage flushes took the page count unaligned',
+  },
   intel_paging: {
     since: 613,
     what: 'intel-iommu: domain_alloc_paging; first-stage domains in scalable mode',

@@ -46,7 +46,11 @@ export interface IntelIommuOptions extends CommonIommuOptions {
   caching_mode?: boolean;
   /** Superpage sizes the unit supports (SLLPS): 0 none, 1 = 2M, 2 = 2M and 1G (default, as QEMU). */
   superpages?: 0 | 1 | 2;
-  /** Scalable mode: first-stage paging domains from v6.13 on. */
+  /**
+   * Scalable mode: first-stage paging domains from v6.13 on; before v6.13 the DMA (default) domains
+   * are first-stage and UNMANAGED ones second-stage. Needs agaw 48 or 57 (first-stage tables have
+   * 4 or 5 levels).
+   */
   scalable?: boolean;
   /** CAP.ND: 2^(4 + 2·nd) domain IDs, 0–6; default 6 (16-bit DIDs, as QEMU). DID 0 is never used. */
   nd?: number;

@@ -1,12 +1,13 @@
 /**
- * intel-iommu (VT-d) with second-level tables (facts §5.5).
+ * intel-iommu (VT-d) with second-stage tables, and first-stage ones in scalable mode (facts §5.5).
  *
  * Two lifecycles. Before v6.13 `domain_alloc(type)` makes a domain at 57 bits (5 levels, no
  * superpages, the core's 4 KiB bitmap) for no unit in particular; its first attach fits it to the
  * unit: -EINVAL if something is mapped above the unit's width, otherwise the extra levels go, the
- * aperture shrinks and superpages become usable. From v6.13 `domain_alloc_paging(dev)` sizes the
- * domain for the device's unit, first-stage when the unit is in scalable mode, and an attach to an
- * unlike unit is refused.
+ * aperture shrinks and superpages become usable. In scalable mode its DMA domains are first-stage
+ * and UNMANAGED ones second-stage. From v6.13 `domain_alloc_paging(dev)` sizes the domain for the
+ * device's unit, first-stage whenever the unit is in scalable mode, and an attach to an unlike unit
+ * is refused.
  *
  * Caching mode (QEMU's virtual VT-d): the unit may cache not-present entries, so iotlb_sync_map
  * issues a page-selective invalidation for second-stage domains after every map.
@@ -38,6 +39,7 @@ import { iommu_alloc_resv_region, type ResvRegion } from '../../core/resv.ts';
 import { pgtable_format } from '../../pgtable/formats/index.ts';
 import { IoPgtable } from '../../pgtable/io-pgtable.ts';
 import { DmarDomain, DomainUnitInfo } from './domain.ts';
+import { domain_flush_all, domain_flush_gather, domain_flush_range_np } from './flush.ts';
 import { IntelIommu, type IntelIommuOptions } from './intel-iommu.ts';
 import { ev } from './trace-events.ts';
 
@@ -67,7 +69,7 @@ const options: OptionTable<IntelIommuOptions> = {
   scalable: {
     kind: 'bool',
     default: false,
-    doc: 'scalable mode with first-stage tables (QEMU x-scalable-mode=on, x-flts=on); paging domains are first-stage from v6.13',
+    doc: 'scalable mode with first-stage tables (QEMU x-scalable-mode=on, x-flts=on): DMA domains are first-stage, and from v6.13 every paging domain; needs agaw 48 or 57',
   },
   nd: {
     kind: 'int',
@@ -135,12 +137,28 @@ function pte_prot(domain: DmarDomain, prot: number): number {
   return write_only_kept ? p : p | IOMMU_READ;
 }
 
-/** The superpages a legacy domain may use once attached: the least any unit offers (domain_update_iommu_superpage). */
-function least_superpage(m: Machine): number {
+/**
+ * The superpages a legacy domain may use once attached: the least any unit offers
+ * (domain_update_iommu_superpage; for a first-stage domain 2 MiB, and 1 GiB where FL1GP is set).
+ */
+function least_superpage(m: Machine, first_stage: boolean): number {
   let sp = 2;
   for (const iommu of m.iommus)
-    if (iommu instanceof IntelIommu) sp = Math.min(sp, iommu.superpage_capability(false));
+    if (iommu instanceof IntelIommu) sp = Math.min(sp, iommu.superpage_capability(first_stage));
   return sp;
+}
+
+/**
+ * first_level_by_default(type) before v6.13: only when every unit is in scalable mode (with first-
+ * and second-stage support, as the lab's scalable unit has), and then for every type but
+ * UNMANAGED ("iommu/vt-d: Use second level for GPA->HPA translation", v5.16): DMA and DMA-FQ
+ * domains are first-stage, VFIO's UNMANAGED ones second-stage. v6.13 made it per unit and dropped
+ * the type ("Remove the 'type' input of first_level_by_default"): paging_domain_alloc.
+ */
+function first_level_by_default(m: Machine, type: number): boolean {
+  const units = m.iommus.filter((u) => u instanceof IntelIommu);
+  if (!units.length || units.some((u) => !u.cfg.scalable)) return false;
+  return type !== IOMMU_DOMAIN_UNMANAGED;
 }
 
 /**
@@ -155,15 +173,16 @@ function prepare_domain_attach_device(domain: DmarDomain, unit: IntelIommu): num
   const before = { gaw: domain.gaw, bitmap: domain.pgsize_bitmap };
   domain.gaw = addr_width;
   domain.levels = Math.min(domain.levels, unit.levels);
-  const sp = least_superpage(m);
+  const sp = least_superpage(m, domain.use_first_level);
   if (domain.pgtbl && sp !== domain.iommu_superpage) {
     domain.iommu_superpage = sp;
     enable_superpages(domain.pgtbl, sllps_bits(sp));
   }
   domain.pgsize_bitmap = SZ_4K + super_pgsize_bitmap(domain.iommu_superpage);
+  // domain_update_iommu_cap: a first-stage domain leaves out bit gaw-1 (canonical addresses).
   domain.geometry = {
     aperture_start: 0,
-    aperture_end: aperture_end(domain.gaw, false),
+    aperture_end: aperture_end(domain.gaw, domain.use_first_level),
     force_aperture: true,
   };
   if (before.gaw !== domain.gaw || before.bitmap !== domain.pgsize_bitmap) {
@@ -275,32 +294,17 @@ const paging_ops: DomainOps = Object.freeze({
     return size;
   },
   iotlb_sync(d: IommuDomain, gather: IommuIotlbGather): void {
-    const domain = d as DmarDomain;
-    if (!gather.end) return;
-    for (const [unit, info] of domain.units) {
-      unit.qi_flush_iotlb_range(info.did, gather.start, gather.end - gather.start + 1);
-      unit.qi_wait();
-    }
+    domain_flush_gather(d as DmarDomain, gather);
   },
   flush_iotlb_all(d: IommuDomain): void {
-    const domain = d as DmarDomain;
-    for (const [unit, info] of domain.units) {
-      unit.qi_iotlb_domain(info.did);
-      unit.qi_wait();
-    }
+    domain_flush_all(d as DmarDomain);
   },
   /**
-   * A map changed entries from not present to present. Only a unit in caching mode may have
-   * cached them, and only second-stage tables are flushed for it (__mapping_notify_one before
-   * v6.10, cache_tag_flush_range_np after).
+   * A map changed entries from not present to present: flushed only where caching mode may have
+   * cached them, and only for second-stage tables (flush.ts).
    */
   iotlb_sync_map(d: IommuDomain, iova: number, size: number): number {
-    const domain = d as DmarDomain;
-    for (const [unit, info] of domain.units) {
-      if (!unit.cfg.caching_mode || domain.use_first_level) continue;
-      unit.qi_flush_iotlb_range(info.did, iova, size);
-      unit.qi_wait();
-    }
+    domain_flush_range_np(d as DmarDomain, iova, size);
     return 0;
   },
   iova_to_phys(d: IommuDomain, iova: number): number {
@@ -353,6 +357,7 @@ function legacy_paging_domain(m: Machine, type: number): IommuDomain | null {
     DEFAULT_DOMAIN_ADDRESS_WIDTH,
     true,
   );
+  domain.use_first_level = first_level_by_default(m, type);
   register_domain(m, domain);
   if (!alloc_table(domain)) {
     unregister_domain(domain);
@@ -433,6 +438,12 @@ export const intel_iommu: IommuDriver<IntelIommuOptions> = {
   options,
   arch: 'x86',
   create(machine: Machine, name: string, opts: IntelIommuOptions) {
+    // First-stage tables are 4- or 5-level IA-32e paging: domain_setup_first_level refuses any
+    // other level count with -EINVAL (and QEMU's x-flts=on takes aw-bits=48 only).
+    if (opts.scalable && opts.agaw === 39)
+      throw new RangeError(
+        'intel-iommu options scalable: true and agaw: 39 do not go together: first-stage tables have 4 or 5 levels (agaw 48 or 57), and domain_setup_first_level refuses a 3-level one',
+      );
     // intel_iommu_init: with caching mode, each lazy unmap would trap to the hypervisor anyway,
     // unless the unit uses first-stage tables (which caching mode does not shadow).
     if (opts.caching_mode && !opts.scalable)

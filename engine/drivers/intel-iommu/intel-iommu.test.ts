@@ -378,3 +378,93 @@ describe('intel-iommu eras (IOMMU-FACTS §6 (e))', () => {
     expect(lab('v6.16').vtd.ops.domain_alloc_paging).toBeDefined();
   });
 });
+
+describe('intel-iommu empty-gather iotlb_sync (IOMMU-FACTS §2.3: the gather starts at ULONG_MAX, end 0)', () => {
+  for (const kernel of ['v6.6', 'v6.8'] as const) {
+    it(`${kernel}: a misaligned unmap still syncs: iommu_flush_iotlb_psi flushes one page at 0xfffffffffffff000 (intel_iommu_tlb_sync)`, () => {
+      const { L, dev, domain, events } = lab(kernel);
+      const d = domain();
+      expect(L.iommu_attach_device(d, dev)).toBe(0);
+      const mark = L.lab.trace().length;
+      expect(L.iommu_unmap(d, 0x800, SZ_4K)).toBe(0);
+      expect(events('vtd_inv_desc_iotlb_pages', mark)).toMatchObject([{ addr: 2 ** 64 - SZ_4K, mask: 0 }]);
+      expect(events('vtd_inv_desc_iotlb_domain', mark)).toHaveLength(0);
+    });
+  }
+
+  it('v6.16: cache_tag_flush_range(ULONG_MAX, 0): calculate_psi_aligned_address gives mask 53 > MAMV, a DSI', () => {
+    const { L, dev, domain, events } = lab('v6.16');
+    const d = domain();
+    expect(L.iommu_attach_device(d, dev)).toBe(0);
+    const mark = L.lab.trace().length;
+    expect(L.iommu_unmap(d, 0x800, SZ_4K)).toBe(0);
+    expect(events('vtd_inv_desc_iotlb_domain', mark)).toHaveLength(1);
+    expect(events('vtd_inv_desc_iotlb_pages', mark)).toHaveLength(0);
+  });
+});
+
+describe('intel-iommu first-stage domains (IOMMU-FACTS §5.5; first_level_by_default, qi_flush_piotlb)', () => {
+  for (const kernel of ['v6.6', 'v6.8'] as const) {
+    it(`${kernel} scalable: the DMA default domain is first-stage (type != UNMANAGED), aperture 2^47 - 1; UNMANAGED stays second-stage`, () => {
+      const { L, dev, domain, internal } = lab(kernel, { scalable: true });
+      const dd = L.iommu_get_domain_for_dev(dev)!;
+      expect(internal(dd).use_first_level).toBe(true);
+      expect(dd.geometry.aperture_end).toBe(2 ** 47 - 1);
+      const d = domain();
+      expect(L.iommu_attach_device(d, dev)).toBe(0);
+      expect(internal(d).use_first_level).toBe(false);
+      expect(d.geometry.aperture_end).toBe(2 ** 48 - 1);
+    });
+
+    it(`${kernel} scalable + CM: the DMA domain's map issues no flush and DMA stays lazy (first-stage is not shadowed)`, () => {
+      const { L, dev, events } = lab(kernel, { scalable: true, caching_mode: true });
+      expect(L.iommu_get_domain_for_dev(dev)!.type).toBe(L.IOMMU_DOMAIN_DMA_FQ);
+      const mark = L.lab.trace().length;
+      const h = L.dma_map_single(dev, PA, SZ_4K, L.DMA_BIDIRECTIONAL);
+      expect(h).not.toBe(L.DMA_MAPPING_ERROR);
+      expect(
+        L.lab
+          .trace()
+          .slice(mark)
+          .filter((e) => e.kind === 'command'),
+      ).toHaveLength(0);
+      expect(events('vtd_inv_desc_iotlb_pages', mark)).toHaveLength(0);
+    });
+  }
+
+  for (const kernel of KERNELS) {
+    it(`${kernel} scalable: unmap and flush_iotlb_all of a first-stage domain use PASID-based IOTLB descriptors (no DSI fallback)`, () => {
+      const { L, dev, domain, internal, events } = lab(kernel, { scalable: true });
+      // v6.16: every paging domain is first-stage; before, the DMA default domain is.
+      const d = kernel === 'v6.16' ? domain() : L.iommu_get_domain_for_dev(dev)!;
+      if (kernel === 'v6.16') expect(L.iommu_attach_device(d, dev)).toBe(0);
+      expect(internal(d).use_first_level).toBe(true);
+      expect(L.iommu_map(d, IOVA, PA, 3 * SZ_4K, RW)).toBe(0);
+      let mark = L.lab.trace().length;
+      expect(L.iommu_unmap(d, IOVA + SZ_4K, 2 * SZ_4K)).toBe(2 * SZ_4K);
+      expect(events('vtd_inv_desc_iotlb_pages', mark)).toHaveLength(0);
+      expect(events('vtd_inv_desc_iotlb_domain', mark)).toHaveLength(0);
+      // v6.10+ aligns first (mask 2 at IOVA); before, qi_flush_piotlb got 2 pages from IOVA + 4K and
+      // aligned the start down to 8K, which leaves IOVA + 8K out.
+      const psi = events('vtd_inv_desc_iotlb_pasid_pages', mark);
+      expect(psi).toMatchObject([
+        kernel === 'v6.16' ? { addr: IOVA, mask: 2, pasid: 0 } : { addr: IOVA, mask: 1, pasid: 0 },
+      ]);
+      mark = L.lab.trace().length;
+      L.iommu_flush_iotlb_all(d);
+      expect(events('vtd_inv_desc_iotlb_pasid', mark)).toMatchObject([{ pasid: 0 }]);
+      expect(events('vtd_inv_desc_iotlb_domain', mark)).toHaveLength(0);
+    });
+  }
+});
+
+describe('intel-iommu options (domain_setup_first_level: 4 or 5 levels only)', () => {
+  it('scalable: true with agaw: 39 is refused, naming both options', () => {
+    const { exports } = createLabModule({ kernel: 'v6.16' });
+    const L = exports as unknown as typeof Api;
+    expect(() => L.lab.add_iommu('dmar0', 'intel-iommu', { scalable: true, agaw: 39 })).toThrow(
+      /scalable: true and agaw: 39/,
+    );
+    expect(() => L.lab.add_iommu('dmar1', 'intel-iommu', { scalable: true, agaw: 57 })).not.toThrow();
+  });
+});

@@ -18,7 +18,11 @@ export interface IntelIommuOptions {
   caching_mode: boolean;
   /** CAP.SLLPS as a count: 0 none, 1 = 2 MiB, 2 = 2 MiB and 1 GiB. */
   superpages: number;
-  /** Scalable mode with first-stage support: paging domains are first-stage from v6.13 on. */
+  /**
+   * Scalable mode with first- and second-stage support: before v6.13 DMA domains are first-stage
+   * and UNMANAGED ones second-stage (first_level_by_default(type)); from v6.13 every paging domain
+   * is first-stage. First-stage tables have 4 or 5 levels, so agaw 39 is refused.
+   */
   scalable: boolean;
   /** CAP.ND: 2^(4 + 2·ND) domain IDs. */
   nd: number;
@@ -29,7 +33,10 @@ export interface IntelIommuOptions {
 export const VTD_MAMV = 18;
 
 /** VT-d page size (VTD_PAGE_SHIFT). */
-const VTD_PAGE_SIZE = 0x1000;
+export const VTD_PAGE_SIZE = 0x1000;
+
+/** The PASID of requests without one (IOMMU_NO_PASID, PASID_RID2PASID before v6.7): RID_PASID. */
+export const IOMMU_NO_PASID = 0;
 
 /**
  * Domain ID of scalable-mode pass-through and first-stage-only PASID entries (FLPT_DEFAULT_DID).
@@ -106,22 +113,41 @@ export class IntelIommu extends IommuDevice {
 
   // ── Queued Invalidation (each descriptor acts on the IOTLB as the hardware would) ──
 
-  /** Page-selective IOTLB invalidation over [iova, iova+size), or domain-selective when too large. */
-  qi_flush_iotlb_range(did: number, iova: number, size: number): void {
-    const first = Math.floor(iova / VTD_PAGE_SIZE);
-    const last = Math.floor((iova + size - 1) / VTD_PAGE_SIZE);
-    // The smallest naturally aligned block of 2^mask pages holding the range (PSI masks low address bits).
-    let mask = 0;
-    while (Math.floor(first / 2 ** mask) !== Math.floor(last / 2 ** mask)) mask++;
+  /**
+   * An IOTLB invalidate descriptor for 2^mask pages from `addr`: page-selective, or domain-selective
+   * when the mask is above CAP.MAMV (the fallback in iommu_flush_iotlb_psi and cache_tag_flush_range).
+   */
+  qi_flush_iotlb_psi(did: number, addr: number, mask: number): void {
     if (mask > VTD_MAMV) {
       this.qi_iotlb_domain(did);
       return;
     }
-    const addr = Math.floor(first / 2 ** mask) * 2 ** mask * VTD_PAGE_SIZE;
     const t = this.machine.trace;
     t.emit(ev.iotlb_pages, t.str(this.name), did, addr, mask);
     this.pending_descs++;
     this.tlb.invalidate_range(did, addr, 2 ** mask * VTD_PAGE_SIZE);
+  }
+
+  /**
+   * qi_flush_piotlb (dmar.c): a PASID-based IOTLB invalidation, what first-stage domains get.
+   * npages -1 is PASID-selective (QI_GRAN_NONG_PASID); otherwise page-selective within the PASID
+   * for roundup_pow_of_two(npages) pages, the address aligned down to that (a WARN_ON_ONCE when it
+   * was not). No domain-selective fallback: the mask goes in as it is. The lab's IOTLB is tagged
+   * by DID alone, and first-stage domains use RID_PASID only.
+   */
+  qi_flush_piotlb(did: number, pasid: number, addr: number, npages: number): void {
+    const t = this.machine.trace;
+    this.pending_descs++;
+    if (npages === -1) {
+      t.emit(ev.iotlb_pasid, t.str(this.name), did, pasid);
+      this.tlb.invalidate_tag(did);
+      return;
+    }
+    const mask = Math.ceil(Math.log2(npages));
+    const align = 2 ** mask * VTD_PAGE_SIZE;
+    const base = addr - (addr % align);
+    t.emit(ev.iotlb_pasid_pages, t.str(this.name), did, base, mask, pasid);
+    this.tlb.invalidate_range(did, base, align);
   }
 
   qi_iotlb_domain(did: number): void {
@@ -166,7 +192,9 @@ export class IntelIommu extends IommuDevice {
       this.context.delete(dev);
       t.emit(ev.context, t.str(this.name), t.str(dev.name), t.str('blocked'), 0, 0);
       this.qi_context_device(dev, oldDid);
-      if (old.kind !== 'pt') this.qi_iotlb_domain(oldDid);
+      // intel_pasid_tear_down_entry: a first-stage PASID entry's DID is flushed PASID-selectively.
+      if (old.kind === 'fl') this.qi_flush_piotlb(oldDid, IOMMU_NO_PASID, 0, -1);
+      else if (old.kind !== 'pt') this.qi_iotlb_domain(oldDid);
       this.qi_wait();
     }
     if (entry.kind === 'blocked') return;
@@ -176,7 +204,9 @@ export class IntelIommu extends IommuDevice {
     t.emit(ev.context, t.str(this.name), t.str(dev.name), t.str(entry.kind), did, levels);
     if (this.cfg.caching_mode) {
       this.qi_context_device(dev, 0);
-      if (entry.kind !== 'pt') this.qi_iotlb_domain(did);
+      // pasid_flush_caches: a first-stage entry is followed by a PASID-selective IOTLB flush.
+      if (entry.kind === 'fl') this.qi_flush_piotlb(did, IOMMU_NO_PASID, 0, -1);
+      else if (entry.kind !== 'pt') this.qi_iotlb_domain(did);
       this.qi_wait();
     }
     // Without CM a not-present → present change needs only a write-buffer flush, and QEMU's unit

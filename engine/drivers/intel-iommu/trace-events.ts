@@ -16,6 +16,16 @@ export const ev = {
     'addr:x',
     'mask:u',
   ]),
+  /** PASID-based IOTLB invalidate descriptor, page-selective within a PASID (first-stage domains). */
+  iotlb_pasid_pages: defineEvent('vtd_inv_desc_iotlb_pasid_pages', 'command', [
+    'iommu:s',
+    'domain:u',
+    'addr:x',
+    'mask:u',
+    'pasid:u',
+  ]),
+  /** PASID-based IOTLB invalidate descriptor, PASID-selective (every non-global entry of the PASID). */
+  iotlb_pasid: defineEvent('vtd_inv_desc_iotlb_pasid', 'command', ['iommu:s', 'domain:u', 'pasid:u']),
   /** Context-cache invalidate descriptor, device-selective. */
   cc_device: defineEvent('vtd_inv_desc_cc_device', 'command', ['iommu:s', 'device:s', 'domain:u']),
   /** Invalidation wait descriptor with a status write: everything queued before it has completed. */
