@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { expect, test } from '@playwright/test';
-import { openLab } from './lab.ts';
+import { openLab, runScript } from './lab.ts';
 import { expectOnScreen, panel, runText } from './state.ts';
 
 test('the splitter resizes the panel column and the width is kept', async ({ page }) => {
@@ -187,5 +187,31 @@ test.describe('at 1600×1000', () => {
     expect(await msi()).toBe('#b28ae0');
     await page.getByTestId('theme').selectOption('light');
     expect(await msi()).toBe('#8452b0');
+  });
+});
+
+test.describe('a narrow window', () => {
+  test.use({ viewport: { width: 760, height: 600 } });
+
+  test('keeps every toolbar control and each panel’s menu, step and actions inside the window', async ({
+    page,
+  }) => {
+    await openLab(page);
+    await runScript(page);
+    await expect(page.getByTestId('outcome')).toHaveText('passed');
+    const inside = async (testid: string) => {
+      const el = page.getByTestId(testid).first();
+      await expect(el).toBeVisible();
+      const box = (await el.boundingBox())!;
+      expect(box.x + box.width, `${testid} right edge`).toBeLessThanOrEqual(760);
+    };
+    for (const id of ['run', 'stop', 'step-back', 'step', 'theme']) await inside(id);
+    for (const id of ['domains', 'resv', 'iotlb']) await inside(`panel-menu-${id}`);
+    await expect(page.getByTestId('panel-step')).toHaveCount(3);
+    for (const step of await page.getByTestId('panel-step').all()) {
+      const box = (await step.boundingBox())!;
+      expect(box.x + box.width).toBeLessThanOrEqual(760);
+    }
+    await inside('iotlb-csv');
   });
 });
