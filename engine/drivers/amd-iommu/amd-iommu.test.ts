@@ -240,6 +240,23 @@ describe('amd-iommu lifecycle (IOMMU-FACTS §6 (a), §6 (e))', () => {
     expect(events('amdvi_set_dte', mark).at(-1)).toMatchObject({ type: 'v1', mode: 4 });
     expect(dev.dma_read(2 ** 40, 16)).toMatchObject({ ok: true, pa: PA });
   });
+
+  it.each(KERNELS)(
+    '%s: increase_address_space flushes the DTE and waits, and invalidates no pages (amd_iommu_update_and_flush_device_table + amd_iommu_domain_flush_complete)',
+    (kernel) => {
+      const { L, dev, domain } = lab(kernel);
+      const d = domain();
+      L.iommu_attach_device(d, dev);
+      const mark = L.lab.trace().length;
+      expect(L.iommu_map(d, 2 ** 40, PA, SZ_4K, RW)).toBe(0);
+      const cmds = L.lab
+        .trace()
+        .slice(mark)
+        .filter((e) => e.kind === 'command')
+        .map((e) => e.name);
+      expect(cmds).toEqual(['amdvi_set_dte', 'amdvi_devtab_inval', 'amdvi_completion_wait']);
+    },
+  );
 });
 
 describe('amd-iommu reserved regions (IOMMU-FACTS §3.1, §5.6)', () => {

@@ -35,15 +35,15 @@ export class ProtectionDomain extends PagingDomain {
   }
 
   /**
-   * increase_address_space added a level: every DTE of the domain gets the new root and mode, and
-   * the domain's TLB is flushed (amd_iommu_domain_update).
+   * increase_address_space added a level: every DTE of the domain gets the new root and mode and is
+   * flushed (amd_iommu_update_and_flush_device_table), then a completion wait
+   * (amd_iommu_domain_flush_complete). No page invalidation: the old root is still entry 0 of the new
+   * one, and since "iommu/amd: Do not flush Device Table in iommu_map_page()" (2020) growing does not
+   * set iommu_v1_map_pages' `updated` either — in every era the lab models.
    */
   root_changed(): void {
     for (const dev of this.dev_list) (dev.iommu as AmdIommu).set_dte(dev, { kind: 'v1', domain: this });
-    for (const unit of this.units.keys()) {
-      unit.inv_iommu_pages_all(this.pd_id);
-      unit.completion_wait();
-    }
+    for (const unit of this.units.keys()) unit.completion_wait();
   }
 
   override describe(): Record<string, string | number | boolean> {
