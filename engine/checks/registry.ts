@@ -91,7 +91,9 @@ export const CHECK_DOCS: Record<CheckId, CheckDoc> = {
       'io-pgtable-arm WARNs ("We require an unmap first") and returns -EEXIST (v6.16 lets a few test ' +
       'users opt out of the WARN, not SMMUv3), and the core unmaps whatever the same call had mapped ' +
       'before it failed, the old mapping untouched; VT-d WARNs ("PTE already set"), keeps the old 4K entry ' +
-      'and reports success (a superpage replaces whatever is below it). amd-iommu, omap, s390 and the Tegra GART write over the old entry without a ' +
+      'and reports success (a superpage replaces whatever is below it); a smaller map under a superpage walks into the ' +
+      "superpage's memory as if it were a table and writes the entry there (a WARN only if that word was not zero), and " +
+      'the superpage still translates. amd-iommu, omap, s390 and the Tegra GART write over the old entry without a ' +
       "word (and the IOTLB may still hold it). virtio-iommu keeps both in the guest's tree while the host " +
       'refuses the overlapping MAP (INVAL): before v6.8 the map fails and the guest drops the old record ' +
       'too, from v6.8 the error is lost. Usually a double map, or two IOVA ranges that overlap; unmap the ' +

@@ -6,7 +6,7 @@
  * Raised elsewhere too: stale-iotlb-hit, unmap-without-sync (core/translate.ts), out-of-aperture-map,
  * map-overlaps-reserved, unaligned-map, map-on-non-paging-domain, map-over-existing on -EEXIST
  * (core/map.ts), unmap-of-hole and partial-unmap-of-large-page where the unmap comes back short or
- * long (core/unmap.ts), direct-mapping-after-attach (core/probe.ts), attach-time-finalise (the
+ * long and no large leaf was left in place (core/unmap.ts), direct-mapping-after-attach (core/probe.ts), attach-time-finalise (the
  * drivers), dma-unmap-mismatch and iova-not-from-allocator (engine/dma).
  */
 import { raise_check } from '../core/checks.ts';
@@ -62,35 +62,49 @@ function watch_map_before_attach(machine: () => Machine, trace: Trace, index: nu
 /**
  * map-over-existing where the driver does not refuse, as the page table's pte_exists event says:
  * VT-d keeps the old entry, WARNs ("PTE already set") and reports success ('kept'); amd-v1, omap,
- * s390 and the GART write over it ('replaced').
+ * s390 and the GART write over it ('replaced'). VT-d mapping under a superpage ('into-leaf'):
+ * pfn_to_dma_pte (v6.6 to v6.16) stops only at the target level, so it takes the superpage's
+ * output address for a table and __domain_mapping cmpxchg's the new entry into that memory, with
+ * the WARN only when the word there was not zero; the superpage goes on translating.
  */
 function watch_pte_exists(machine: () => Machine, trace: Trace, index: number): void {
   const action = trace.strings[trace.arg(index, 3)];
-  if (action !== 'kept' && action !== 'replaced') return;
+  if (action !== 'kept' && action !== 'replaced' && action !== 'into-leaf') return;
   const m = machine();
   const domain = m.domain_by_id.get(trace.arg(index, 0));
-  const what =
-    action === 'kept'
-      ? 'kept it (a WARN, and success reported)'
-      : 'wrote over it (no error: the old translation is gone)';
-  raise_check(
-    m,
-    'map-over-existing',
-    `${domain?.owner.name ?? 'the driver'} map_pages found a mapping at ${hex(trace.arg(index, 1))} on domain ${trace.arg(index, 0)} and ${what}: unmap it first`,
-  );
+  const who = domain?.owner.name ?? 'the driver';
+  const at = `at ${hex(trace.arg(index, 1))} on domain ${trace.arg(index, 0)}`;
+  const message =
+    action === 'into-leaf'
+      ? `${who} map_pages ${at} fell inside a larger mapping: Linux walks into that superpage's memory as if it were a table and writes the new entry there (a WARN only if the word was not zero), reports success, and the superpage still translates: unmap it first`
+      : `${who} map_pages found a mapping ${at} and ` +
+        (action === 'kept'
+          ? 'kept it (a WARN, and success reported)'
+          : 'wrote over it (no error: the old translation is gone)') +
+        ': unmap it first';
+  raise_check(m, 'map-over-existing', message);
 }
 
 /**
- * partial-unmap-of-large-page where the unmap succeeds: io-pgtable-arm before v6.13 splits the block
- * and unmaps the part asked for (the page table's partial_unmap event with action 'split').
+ * partial-unmap-of-large-page where the unmap succeeds, as the page table's partial_unmap event
+ * says: io-pgtable-arm before v6.13 splits the block and unmaps the part asked for ('split'); VT-d
+ * leaves the superpage mapped ('ignored': dma_pte_clear_level clears only entries the range covers
+ * whole and walks into a superpage it covers in part as if it were a table), though
+ * intel_iommu_unmap counts those bytes: it grows the size to the superpage's from the IOVA asked for.
  */
-function watch_split(machine: () => Machine, trace: Trace, index: number): void {
-  if (trace.strings[trace.arg(index, 4)] !== 'split') return;
+function watch_partial_unmap(machine: () => Machine, trace: Trace, index: number): void {
+  const action = trace.strings[trace.arg(index, 4)];
+  if (action !== 'split' && action !== 'ignored') return;
   const m = machine();
+  const range = `[${hex(trace.arg(index, 1))}, +${hex(trace.arg(index, 2))})`;
+  const domain = `domain ${trace.arg(index, 0)}`;
+  const leaf = hex(trace.arg(index, 3));
   raise_check(
     m,
     'partial-unmap-of-large-page',
-    `unmap [${hex(trace.arg(index, 1))}, +${hex(trace.arg(index, 2))}) on domain ${trace.arg(index, 0)} was inside a ${hex(trace.arg(index, 3))} block: io-pgtable-arm split it into smaller entries (from v6.13 it WARNs and unmaps nothing)`,
+    action === 'split'
+      ? `unmap ${range} on ${domain} was inside a ${leaf} block: io-pgtable-arm split it into smaller entries (from v6.13 it WARNs and unmaps nothing)`
+      : `an unmap on ${domain} reached ${range} of a ${leaf} superpage without covering it: intel-iommu left the superpage mapped (Linux walks into its memory as if it were a table), yet counts those bytes in what it reports unmapped`,
   );
 }
 
@@ -105,7 +119,7 @@ export function install_watchers(machine: Machine | (() => Machine)): Disposable
   const subs = [
     trace.on(ev.map_pages, (t, i) => watch_map_before_attach(get, t, i)),
     trace.on(pte_ev.pte_exists, (t, i) => watch_pte_exists(get, t, i)),
-    trace.on(pte_ev.partial_unmap, (t, i) => watch_split(get, t, i)),
+    trace.on(pte_ev.partial_unmap, (t, i) => watch_partial_unmap(get, t, i)),
   ];
   return {
     dispose: () => {

@@ -605,7 +605,8 @@ export class IoPgtable {
       let run = Math.min(fit, (total - done) / ls);
       if (fmt.one_leaf_per_call) run = 1;
       if (table === WALK_KEEP) {
-        this.emit_pte_exists(cur, lvl + 1, 'kept');
+        // The format keeps a larger leaf found on the way down (VT-d: Linux walks into its data).
+        this.emit_pte_exists(cur, lvl + 1, 'into-leaf');
       } else {
         const r = this.write_run(table * 4096, lvl, idx, cur, cpa, lg2, n, run, prot);
         if (r < 0) {

@@ -20,7 +20,10 @@ export const ev = {
     'level:u',
     'table:x',
   ]),
-  /** A new leaf met an entry in its way: action 'eexist' (refused), 'kept' (old entry left, WARN) or 'replaced'. */
+  /**
+   * A new leaf met an entry in its way: action 'eexist' (refused), 'kept' (old entry left, WARN),
+   * 'replaced', or 'into-leaf' (a larger leaf above the new one's level was left in place: VT-d).
+   */
   pte_exists: defineEvent('pgtable_pte_exists', 'pte', ['domain:u', 'iova:x', 'level:u', 'action:s']),
   /** An unmap covered part of a larger leaf: action 'split', 'refused' (returns 0), 'whole' or 'ignored'. */
   partial_unmap: defineEvent('pgtable_partial_unmap', 'pte', [

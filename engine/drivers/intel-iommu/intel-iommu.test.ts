@@ -228,6 +228,34 @@ describe('intel-iommu partial unmap (IOMMU-FACTS §7.7, §2.3)', () => {
   }
 });
 
+describe('intel-iommu under and inside a superpage (dma_pte_clear_level, pfn_to_dma_pte, v6.6 to v6.16)', () => {
+  for (const kernel of KERNELS) {
+    it(`${kernel}: an unmap starting inside a superpage reports 2M and leaves it mapped: partial-unmap-of-large-page names it, not unmap-of-hole`, () => {
+      const { L, dev, domain } = lab(kernel);
+      const d = domain();
+      L.iommu_attach_device(d, dev);
+      expect(L.iommu_map(d, SZ_2M, 0x4000_0000, SZ_2M, RW)).toBe(0);
+      expect(L.iommu_unmap(d, SZ_2M + SZ_4K, SZ_4K)).toBe(SZ_2M);
+      expect(L.iommu_iova_to_phys(d, SZ_2M + SZ_4K)).toBe(0x4000_1000);
+      const checks = L.lab.checks().filter((c) => c.id.startsWith('unmap') || c.id.startsWith('partial'));
+      expect(checks.map((c) => c.id)).toEqual(['partial-unmap-of-large-page']);
+      expect(checks[0].message).toContain('left the superpage mapped');
+    });
+
+    it(`${kernel}: a 4K map under a superpage: map-over-existing says Linux writes into the superpage's memory, which still translates`, () => {
+      const { L, dev, domain } = lab(kernel);
+      const d = domain();
+      L.iommu_attach_device(d, dev);
+      expect(L.iommu_map(d, SZ_2M, 0x4000_0000, SZ_2M, RW)).toBe(0);
+      expect(L.iommu_map(d, SZ_2M, PA, SZ_4K, RW)).toBe(0);
+      expect(L.iommu_iova_to_phys(d, SZ_2M)).toBe(0x4000_0000);
+      const check = L.lab.checks().find((c) => c.id === 'map-over-existing');
+      expect(check?.message).toContain("walks into that superpage's memory");
+      expect(check?.message).not.toContain('kept it');
+    });
+  }
+});
+
 describe('intel-iommu address width (IOMMU-FACTS §5.5 "Width", §6 (a))', () => {
   for (const kernel of ['v6.6', 'v6.8'] as const) {
     it(`${kernel}: a legacy domain maps above the unit's width, then the attach fails with -EINVAL`, () => {
