@@ -1,5 +1,5 @@
 /** What the Help panel shows: the API reference, the scenario gallery or the checks' doc pages. */
-export type HelpTab = 'api' | 'gallery' | 'checks';
+export type HelpTab = 'api' | 'gallery' | 'checks' | 'keys';
 
 class HelpStore {
   tab = $state<HelpTab>('api');

@@ -16,6 +16,37 @@ export interface KeyActions {
   toEnd?(): void;
 }
 
+/** One row of Help → Keys. `Mod` is shown as Ctrl, or ⌘ on a Mac. */
+export interface KeyHelp {
+  keys: string;
+  does: string;
+  /** Where it works when not everywhere. */
+  where?: string;
+}
+
+/**
+ * Every key the lab answers, for Help → Keys: the window-wide ones handled below, the desktop
+ * menu's accelerators (main/menu.ts), and the editor keys people look for first.
+ */
+export const KEY_HELP: readonly KeyHelp[] = [
+  { keys: 'Mod+Enter, F5', does: 'Run the active tab' },
+  { keys: 'Shift+F5', does: 'Stop the run (the state up to the last step stays)' },
+  { keys: 'F10', does: 'Step forward through the run (time travel)' },
+  { keys: 'Shift+F10', does: 'Step back' },
+  { keys: 'Home, End', does: 'First and last step of the run', where: 'outside the editor and text fields' },
+  { keys: 'Mod+Alt+N', does: 'New tab' },
+  { keys: 'Mod+Space', does: 'Completions for the iommu-lab API', where: 'editor' },
+  { keys: 'F1', does: "The editor's command palette", where: 'editor' },
+  {
+    keys: 'Mod+M',
+    does: 'Switch what Tab does: move focus out of the editor to the panels, or indent (press again to go back)',
+    where: 'editor',
+  },
+  { keys: 'Mod+N, Mod+O', does: 'New session, open a session', where: 'desktop app' },
+  { keys: 'Mod+S, Mod+Shift+S', does: 'Save the session, save it as', where: 'desktop app' },
+  { keys: 'Mod+B, Mod+J', does: 'Show or hide the side and the bottom panels', where: 'desktop app' },
+];
+
 /** Home and End move the caret in the editor and in text fields; elsewhere they travel in time. */
 function typingInto(target: EventTarget | null): boolean {
   if (!(target instanceof Element)) return false;

@@ -41,7 +41,7 @@ test('the API reference, generated from the .d.ts, finds iommu_map', async ({ pa
   // Both signatures: a driver literal (with its options) and a driver named at run time.
   const add = page.getByTestId('api-reference').locator('li[data-decl="Lab.add_iommu"]');
   await expect(add).toHaveCount(2);
-  await expect(add.nth(1)).toContainText('driver: string');
+  await expect(add.nth(1)).toContainText('driver: RuntimeDriverName<S>');
 });
 
 /** The desktop's Help menu items, sent as main sends them (through a stand-in for the preload's bridge). */
@@ -76,4 +76,22 @@ test('Help → API Reference and Help → Scenario Gallery open the Help panel a
   await page.evaluate("window.__menu({ action: 'api-reference' })");
   await expect(page.getByTestId('help-tab-api')).toHaveAttribute('aria-selected', 'true');
   await expect(page.getByTestId('api-reference')).toContainText('iommu_paging_domain_alloc');
+});
+
+test('Help → Keys lists the keys, and Ctrl+M lets Tab leave the editor as it says', async ({ page }) => {
+  await openLab(page);
+  await showPanel(page, 'help');
+  await page.getByTestId('help-tab-keys').click();
+  const keys = page.getByTestId('help-keys');
+  await expect(keys.locator('tr', { hasText: 'Shift+F10' })).toContainText('Step back');
+  const tabRow = keys.locator('tr', { hasText: 'Ctrl+M' });
+  await expect(tabRow).toContainText('move focus out of the editor');
+  // In the editor Tab indents; after Ctrl+M it moves focus on, out of the editor.
+  await page.locator('.monaco-editor .view-lines').click();
+  const inEditor = () => page.evaluate(() => !!document.activeElement?.closest('.monaco-editor'));
+  await page.keyboard.press('Tab');
+  expect(await inEditor()).toBe(true);
+  await page.keyboard.press('Control+M');
+  await page.keyboard.press('Tab');
+  expect(await inEditor()).toBe(false);
 });
