@@ -22,15 +22,20 @@ test('a syntax error is reported at its line, in the console and in the editor',
   expect(Math.abs((box?.y ?? 0) - top3)).toBeLessThan(19);
 });
 
+/** A script that TypeScript accepts and that throws at run time, on line 3. */
+const THROWS_ON_LINE_3 = [
+  'const a = 1;',
+  'function boom(): never {',
+  "  throw new Error('kaboom');",
+  '}',
+  'boom();',
+  '',
+].join('\n');
+
 test('an exception thrown by the script points at the throwing line', async ({ page }) => {
   await openLab(page);
   await newTab(page);
-  await setScript(
-    page,
-    ['const a = 1;', 'function boom(): never {', "  throw new Error('kaboom');", '}', 'boom();', ''].join(
-      '\n',
-    ),
-  );
+  await setScript(page, THROWS_ON_LINE_3);
   await runScript(page);
   await expect(page.getByTestId('outcome')).toHaveText('error');
   const err = consoleRows(page).filter({ hasText: 'kaboom' });
@@ -42,12 +47,7 @@ test("an error's marker goes at the first edit after the run; the console keeps 
 }) => {
   await openLab(page);
   await newTab(page);
-  await setScript(
-    page,
-    ['const a = 1;', 'function boom(): never {', "  throw new Error('kaboom');", '}', 'boom();', ''].join(
-      '\n',
-    ),
-  );
+  await setScript(page, THROWS_ON_LINE_3);
   await runScript(page);
   const squiggle = page.locator('.monaco-editor .squiggly-error');
   await expect(squiggle.first()).toBeVisible();
