@@ -90,6 +90,11 @@ export const FEATURES = {
     since: 610,
     what: 'intel-iommu: IOTLB flushes go through cache tags (cache.c, cache_tag_flush_range), which align the range first (calculate_psi_aligned_address): an empty gather becomes a mask above MAMV, a domain-selective flush; before, iommu_flush_iotlb_psi flushed one page at 0xfffffffffffff000 for it, and first-stage flushes took the page count unaligned',
   },
+  intel_fl_xd: {
+    since: 0,
+    until: 611,
+    what: 'intel-iommu: first-stage table and leaf entries carry XD (bit 63), removed by "iommu/vt-d: Remove control over Execute-Requested requests" (e995fcde6070, v6.11)',
+  },
   intel_paging: {
     since: 613,
     what: 'intel-iommu: domain_alloc_paging; first-stage domains in scalable mode',

@@ -15,6 +15,7 @@ import { ARM_LPAE_S1 } from './formats/arm-lpae-s1.ts';
 import { GART } from './formats/gart.ts';
 import { OMAP } from './formats/omap.ts';
 import { S390 } from './formats/s390.ts';
+import { VTD_FS, VTD_FS_XD } from './formats/vtd-fs.ts';
 import { VTD_SL } from './formats/vtd-sl.ts';
 import { IoPgtable } from './io-pgtable.ts';
 import { EEXIST, IOMMU_READ, IOMMU_WRITE, type IoPgtableCfg } from './types.ts';
@@ -118,6 +119,30 @@ const CASES: Case[] = [
     window: 1 * G,
     remap: 'kept',
     partial: 'none',
+    hole: 'counted',
+  },
+  {
+    name: 'vtd-fs 4-level (first stage, v6.11+)',
+    fmt: VTD_FS,
+    cfg: {},
+    sizes: [4 * K, 2 * M, 1 * G],
+    random_sizes: [4 * K, 4 * K, 2 * M],
+    base: 0,
+    window: 4 * G,
+    remap: 'kept',
+    partial: 'whole',
+    hole: 'counted',
+  },
+  {
+    name: 'vtd-fs 5-level with XD (first stage, before v6.11), 2M only',
+    fmt: VTD_FS_XD,
+    cfg: { ias: 57, sllps: 1 },
+    sizes: [4 * K, 2 * M],
+    random_sizes: [4 * K, 4 * K, 2 * M],
+    base: 0,
+    window: 4 * G,
+    remap: 'kept',
+    partial: 'whole',
     hole: 'counted',
   },
   {

@@ -36,7 +36,9 @@ import type { Machine } from '../../core/machine.ts';
 import type { OptionTable } from '../../core/options.ts';
 import { iommu_set_dma_strict } from '../../core/probe.ts';
 import { iommu_alloc_resv_region, type ResvRegion } from '../../core/resv.ts';
+import type { PgtableFormat } from '../../pgtable/format.ts';
 import { pgtable_format } from '../../pgtable/formats/index.ts';
+import { VTD_FS_XD } from '../../pgtable/formats/vtd-fs.ts';
 import { IoPgtable } from '../../pgtable/io-pgtable.ts';
 import { DmarDomain, DomainUnitInfo } from './domain.ts';
 import { domain_flush_all, domain_flush_gather, domain_flush_range_np } from './flush.ts';
@@ -100,12 +102,21 @@ function aperture_end(gaw: number, first_stage: boolean): number {
   return Math.min(2 ** (first_stage ? gaw - 1 : gaw) - 1, Number.MAX_SAFE_INTEGER);
 }
 
+/**
+ * The entry format the domain's tables are written in: IA-32e first-stage entries (P, R/W, U/S, A,
+ * D, XD before v6.11) for use_first_level, second-stage ones (R, W, SNP) otherwise.
+ */
+function table_format(domain: DmarDomain): PgtableFormat {
+  if (!domain.use_first_level) return pgtable_format('vtd-sl');
+  return domain.machine.profile.has('intel_fl_xd') ? VTD_FS_XD : pgtable_format('vtd-fs');
+}
+
 function alloc_table(domain: DmarDomain): boolean {
   const m = domain.machine;
   domain.pgtbl = IoPgtable.try_alloc(
     m.mem,
     m.trace,
-    pgtable_format('vtd-sl'),
+    table_format(domain),
     { ias: domain.gaw, oas: 52, sllps: sllps_bits(domain.iommu_superpage), id: domain.id },
     domain,
   );

@@ -486,6 +486,36 @@ describe('intel-iommu first-stage domains (IOMMU-FACTS §5.5; first_level_by_def
   }
 });
 
+describe('intel-iommu first-stage entries (vtd-fs: __domain_mapping, pfn_to_dma_pte)', () => {
+  for (const kernel of KERNELS) {
+    const xd = kernel !== 'v6.16';
+    it(`${kernel} scalable: IA-32e entries${xd ? ' with XD' : ''}; a read-only map is P without R/W and a device write faults`, () => {
+      const { L, dev, domain, internal } = lab(kernel, { scalable: true });
+      const d = kernel === 'v6.16' ? domain() : L.iommu_get_domain_for_dev(dev)!;
+      if (kernel === 'v6.16') expect(L.iommu_attach_device(d, dev)).toBe(0);
+      expect(L.iommu_map(d, IOVA, PA, SZ_4K, L.IOMMU_READ)).toBe(0);
+      const pgtbl = internal(d).pgtbl!;
+      expect(pgtbl.fmt.name).toBe('vtd-fs');
+      const leaf = pgtbl
+        .tables()
+        .flatMap((t) => t.entries)
+        .find((e) => e.decoded.type === 'page')!;
+      expect(leaf.decoded.bits).toMatchObject({ P: 1, 'R/W': 0, 'U/S': 1, A: 1, D: 0, XD: xd ? 1 : 0 });
+      expect(dev.dma_read(IOVA, 4).ok).toBe(true);
+      const w = dev.dma_write(IOVA, [1]);
+      expect(w.ok).toBe(false);
+      if (!w.ok) expect(w.fault.reason).toBe('permission');
+    });
+  }
+
+  it('second-stage domains keep the vtd-sl format on a scalable unit', () => {
+    const { L, dev, domain, internal } = lab('v6.8', { scalable: true });
+    const d = domain();
+    expect(L.iommu_attach_device(d, dev)).toBe(0);
+    expect(internal(d).pgtbl!.fmt.name).toBe('vtd-sl');
+  });
+});
+
 describe('intel-iommu options (domain_setup_first_level: 4 or 5 levels only)', () => {
   it('scalable: true with agaw: 39 is refused, naming both options', () => {
     const { exports } = createLabModule({ kernel: 'v6.16' });

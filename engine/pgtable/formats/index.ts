@@ -5,6 +5,7 @@ import { ARM_LPAE_S1 } from './arm-lpae-s1.ts';
 import { GART } from './gart.ts';
 import { OMAP } from './omap.ts';
 import { S390 } from './s390.ts';
+import { VTD_FS } from './vtd-fs.ts';
 import { VTD_SL } from './vtd-sl.ts';
 
 export const PGTABLE_FORMATS: Readonly<Record<string, PgtableFormat>> = Object.freeze({
@@ -14,6 +15,8 @@ export const PGTABLE_FORMATS: Readonly<Record<string, PgtableFormat>> = Object.f
   omap: OMAP,
   gart: GART,
   s390: S390,
+  // The v6.11+ encoding; the driver takes VTD_FS_XD from vtd-fs.ts for older kernels.
+  'vtd-fs': VTD_FS,
 });
 
 /** The format called `name`; throws a RangeError listing the known ones otherwise. */

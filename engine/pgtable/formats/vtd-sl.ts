@@ -51,7 +51,7 @@ const ADDR_HI_MASK = 0xfffff; // bits 51:32
 
 export class VtdSlFormat extends Pte64AddressFormat {
   protected readonly addr_hi_mask = ADDR_HI_MASK;
-  readonly name = 'vtd-sl';
+  readonly name: string = 'vtd-sl';
   readonly pte_bytes = 8;
   override readonly chooses_leaf_size = true;
   override readonly on_error_mapped = ON_ERROR_ZERO;
