@@ -95,6 +95,10 @@ export const FEATURES = {
     until: 611,
     what: 'intel-iommu: first-stage table and leaf entries carry XD (bit 63), removed by "iommu/vt-d: Remove control over Execute-Requested requests" (e995fcde6070, v6.11)',
   },
+  intel_sm_context_at_probe: {
+    since: 609,
+    what: 'intel-iommu: a scalable-mode context entry is made present when the device is probed ("iommu/vt-d: Setup scalable mode context entry in probe path", March 2024); before, by the first attach, after its PASID entry',
+  },
   intel_paging: {
     since: 613,
     what: 'intel-iommu: domain_alloc_paging; first-stage domains in scalable mode',

@@ -421,8 +421,16 @@ function get_resv_regions(dev: Device): ResvRegion[] {
   ];
 }
 
+/** intel_iommu_probe_device: from v6.9 a scalable unit sets the device's context entry up here. */
+function probe_device(dev: Device): number {
+  const unit = unitOf(dev);
+  if (unit.cfg.scalable && dev.machine.profile.has('intel_sm_context_at_probe'))
+    unit.sm_context_setup(dev, 0);
+  return 0;
+}
+
 const common_ops = {
-  probe_device: (): number => 0,
+  probe_device,
   get_resv_regions,
   deferred_flush: (): boolean => true,
 };

@@ -516,6 +516,43 @@ describe('intel-iommu first-stage entries (vtd-fs: __domain_mapping, pfn_to_dma_
   });
 });
 
+describe('intel-iommu scalable mode: PASID entries and the PASID cache (pasid.c)', () => {
+  const commands = (L: typeof Api, from = 0) =>
+    L.lab
+      .trace()
+      .slice(from)
+      .filter((e) => e.kind === 'command' && e.name !== 'vtd_context_entry')
+      .map((e) => e.name.replace(/^vtd_(inv_desc_)?/, ''));
+
+  for (const kernel of KERNELS) {
+    const at_probe = kernel === 'v6.16';
+    it(`${kernel} scalable + CM: the context entry is set ${at_probe ? 'at probe' : 'by the first attach'}, once; attach and detach flush the PASID cache`, () => {
+      const { L, dev, domain } = lab(kernel, { scalable: true, caching_mode: true });
+      const context = ['cc_device', 'iotlb_domain', 'wait_sw'];
+      const setup = ['pasid_cache_psi', 'iotlb_pasid', 'wait_sw'];
+      expect(commands(L)).toEqual(at_probe ? [...context, ...setup] : [...setup, ...context]);
+      const mark = L.lab.trace().length;
+      // The second attach tears the default domain's PASID entry down (intel_pasid_tear_down_entry)
+      // and sets the new one up (pasid_flush_caches: PASID-selective IOTLB flush for every type).
+      expect(L.iommu_attach_device(domain(), dev)).toBe(0);
+      expect(commands(L, mark)).toEqual(['pasid_cache_psi', 'iotlb_pasid', 'wait_sw', ...setup]);
+      expect(L.lab.trace().some((e, i) => i >= mark && e.name === 'vtd_inv_desc_cc_device')).toBe(false);
+    });
+  }
+
+  it('v6.8 scalable: tearing down a second-stage PASID entry is a PASID-cache then a domain-selective IOTLB flush', () => {
+    const { L, dev, unit, domain, internal, events } = lab('v6.8', { scalable: true });
+    const d = domain();
+    expect(L.iommu_attach_device(d, dev)).toBe(0);
+    expect(internal(d).use_first_level).toBe(false);
+    const did = internal(d).did_on(unit);
+    const mark = L.lab.trace().length;
+    L.iommu_detach_device(d, dev);
+    expect(commands(L, mark).slice(0, 3)).toEqual(['pasid_cache_psi', 'iotlb_domain', 'wait_sw']);
+    expect(events('vtd_pasid_cache_psi', mark)[0]).toMatchObject({ domain: did, pasid: 0 });
+  });
+});
+
 describe('intel-iommu options (domain_setup_first_level: 4 or 5 levels only)', () => {
   it('scalable: true with agaw: 39 is refused, naming both options', () => {
     const { exports } = createLabModule({ kernel: 'v6.16' });

@@ -62,6 +62,8 @@ export class IntelIommu extends IommuDevice {
   readonly domain_ids = new Set<number>();
   /** 2^(4 + 2·ND) (cap_ndoms). */
   readonly ndoms: number;
+  /** Scalable mode: devices whose context entry (pointing at their PASID table) is present. */
+  readonly sm_context = new Set<Device>();
   /** Descriptors queued since the last wait descriptor. */
   pending_descs = 0;
 
@@ -170,6 +172,13 @@ export class IntelIommu extends IommuDevice {
     this.pending_descs++;
   }
 
+  /** pasid_cache_invalidation_with_pasid (pasid.c): a PASID-selective-within-domain PASID-cache invalidation. */
+  qi_pasid_cache(did: number, pasid: number): void {
+    const t = this.machine.trace;
+    t.emit(ev.pc_pasid, t.str(this.name), did, pasid);
+    this.pending_descs++;
+  }
+
   /** The wait descriptor: the driver's sync point for everything queued before it. */
   qi_wait(): void {
     const t = this.machine.trace;
@@ -180,11 +189,16 @@ export class IntelIommu extends IommuDevice {
   // ── context entries ──
 
   /**
-   * Make `dev`'s context entry `entry`. Tearing down a present entry flushes the context cache and
-   * the old DID's IOTLB (domain_context_clear_one); making one present under caching mode flushes
-   * too, since a not-present context may have been cached under DID 0 (domain_context_mapping_one).
+   * Make `dev`'s context entry `entry` (its RID_PASID entry in scalable mode: write_pasid_entry).
+   * Tearing down a present entry flushes the context cache and the old DID's IOTLB
+   * (domain_context_clear_one); making one present under caching mode flushes too, since a
+   * not-present context may have been cached under DID 0 (domain_context_mapping_one).
    */
   write_context(dev: Device, entry: ContextEntry): void {
+    if (this.cfg.scalable) {
+      this.write_pasid_entry(dev, entry);
+      return;
+    }
     const old = this.context.get(dev) ?? BLOCKED;
     const t = this.machine.trace;
     if (old.kind !== 'blocked') {
@@ -192,9 +206,7 @@ export class IntelIommu extends IommuDevice {
       this.context.delete(dev);
       t.emit(ev.context, t.str(this.name), t.str(dev.name), t.str('blocked'), 0, 0);
       this.qi_context_device(dev, oldDid);
-      // intel_pasid_tear_down_entry: a first-stage PASID entry's DID is flushed PASID-selectively.
-      if (old.kind === 'fl') this.qi_flush_piotlb(oldDid, IOMMU_NO_PASID, 0, -1);
-      else if (old.kind !== 'pt') this.qi_iotlb_domain(oldDid);
+      if (old.kind !== 'pt') this.qi_iotlb_domain(oldDid);
       this.qi_wait();
     }
     if (entry.kind === 'blocked') return;
@@ -204,13 +216,68 @@ export class IntelIommu extends IommuDevice {
     t.emit(ev.context, t.str(this.name), t.str(dev.name), t.str(entry.kind), did, levels);
     if (this.cfg.caching_mode) {
       this.qi_context_device(dev, 0);
-      // pasid_flush_caches: a first-stage entry is followed by a PASID-selective IOTLB flush.
-      if (entry.kind === 'fl') this.qi_flush_piotlb(did, IOMMU_NO_PASID, 0, -1);
-      else if (entry.kind !== 'pt') this.qi_iotlb_domain(did);
+      if (entry.kind !== 'pt') this.qi_iotlb_domain(did);
       this.qi_wait();
     }
     // Without CM a not-present → present change needs only a write-buffer flush, and QEMU's unit
     // does not report RWBF, so nothing is issued.
+  }
+
+  /**
+   * Scalable mode: the translation lives in the device's RID_PASID entry, so attach and detach
+   * change that entry and flush the PASID cache, never the context cache (the context entry only
+   * points at the PASID table and stays present once set: sm_context_setup).
+   * - intel_pasid_tear_down_entry (device_block_translation): a PASID-cache invalidation for the
+   *   old DID, then a PASID-selective IOTLB flush for first-stage and pass-through entries or a
+   *   domain-selective one for second-stage entries.
+   * - intel_pasid_setup_{first,second}_level / _pass_through end in pasid_flush_caches: with CM a
+   *   PASID-cache invalidation and a PASID-selective IOTLB flush whatever the entry's type (a
+   *   not-present PASID entry may have been cached); without CM only the write buffer, which
+   *   QEMU's unit does not report (RWBF), so nothing is issued.
+   * A pass-through PASID entry carries FLPT_DEFAULT_DID. The lab ends each group with one wait
+   * descriptor; Linux's qi_submit_sync queues one after every descriptor.
+   */
+  private write_pasid_entry(dev: Device, entry: ContextEntry): void {
+    const old = this.context.get(dev) ?? BLOCKED;
+    const t = this.machine.trace;
+    if (old.kind !== 'blocked') {
+      const oldDid = old.kind === 'pt' ? FLPT_DEFAULT_DID : old.did;
+      this.context.delete(dev);
+      t.emit(ev.context, t.str(this.name), t.str(dev.name), t.str('blocked'), 0, 0);
+      this.qi_pasid_cache(oldDid, IOMMU_NO_PASID);
+      if (old.kind === 'sl') this.qi_iotlb_domain(oldDid);
+      else this.qi_flush_piotlb(oldDid, IOMMU_NO_PASID, 0, -1);
+      this.qi_wait();
+    }
+    if (entry.kind === 'blocked') return;
+    this.context.set(dev, entry);
+    const did = entry.kind === 'pt' ? FLPT_DEFAULT_DID : entry.did;
+    const levels = entry.kind === 'pt' ? 0 : entry.domain.levels;
+    t.emit(ev.context, t.str(this.name), t.str(dev.name), t.str(entry.kind), did, levels);
+    if (this.cfg.caching_mode) {
+      this.qi_pasid_cache(did, IOMMU_NO_PASID);
+      this.qi_flush_piotlb(did, IOMMU_NO_PASID, 0, -1);
+      this.qi_wait();
+    }
+    // Before v6.9 dmar_domain_attach_device sets the context entry up after the PASID entry
+    // (domain_context_mapping), the first time only.
+    if (!this.machine.profile.has('intel_sm_context_at_probe')) this.sm_context_setup(dev, did);
+  }
+
+  /**
+   * The scalable-mode context entry, made present once: at probe from v6.9
+   * (device_pasid_table_setup), at the first attach before (domain_context_mapping_one). A
+   * not-present → present change; with CM the unit may have cached the not-present entry under
+   * DID 0, so a device-selective context-cache invalidation (DID 0) and a domain-selective IOTLB
+   * flush follow: of DID 0 from v6.9, of the attached domain's DID before.
+   */
+  sm_context_setup(dev: Device, did: number): void {
+    if (this.sm_context.has(dev)) return;
+    this.sm_context.add(dev);
+    if (!this.cfg.caching_mode) return;
+    this.qi_context_device(dev, 0);
+    this.qi_iotlb_domain(did);
+    this.qi_wait();
   }
 
   // ── the device side ──

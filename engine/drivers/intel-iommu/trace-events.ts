@@ -28,9 +28,17 @@ export const ev = {
   iotlb_pasid: defineEvent('vtd_inv_desc_iotlb_pasid', 'command', ['iommu:s', 'domain:u', 'pasid:u']),
   /** Context-cache invalidate descriptor, device-selective. */
   cc_device: defineEvent('vtd_inv_desc_cc_device', 'command', ['iommu:s', 'device:s', 'domain:u']),
+  /**
+   * PASID-cache invalidate descriptor (type 0x7), PASID-selective within a domain: what scalable
+   * mode issues for a PASID entry (QEMU names it vtd_pasid_cache_psi).
+   */
+  pc_pasid: defineEvent('vtd_pasid_cache_psi', 'command', ['iommu:s', 'domain:u', 'pasid:u']),
   /** Invalidation wait descriptor with a status write: everything queued before it has completed. */
   wait: defineEvent('vtd_inv_desc_wait_sw', 'command', ['iommu:s', 'descs:u']),
-  /** A context entry written: translation type 'sl', 'fl', 'pt' or 'blocked' (not present). */
+  /**
+   * A context entry written (in scalable mode the RID_PASID entry of the device's PASID table):
+   * translation type 'sl', 'fl', 'pt' or 'blocked' (not present).
+   */
   context: defineEvent('vtd_context_entry', 'command', [
     'iommu:s',
     'device:s',
