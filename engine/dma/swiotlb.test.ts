@@ -33,6 +33,12 @@ function lab(kernel: KernelName = 'v6.16') {
 }
 
 const read = (dev: Device, iova: number, n: number) => device_dma(dev, iova, n, false);
+/** A device read that must not fault (a fault fails the test with its reason). */
+const readOk = (dev: Device, iova: number, n: number) => {
+  const r = read(dev, iova, n);
+  if (!r.ok) throw new Error(`${dev.name} faulted at ${iova.toString(16)}: ${r.fault.reason}`);
+  return r;
+};
 const write = (dev: Device, iova: number, bytes: number[]) =>
   device_dma(dev, iova, bytes.length, true, Uint8Array.from(bytes));
 const events = (m: Machine, name: string) => m.trace.slice(0, m.trace.length).filter((e) => e.name === name);
@@ -41,8 +47,8 @@ describe('dma_map_single of a small buffer', () => {
   it('a trusted device reaches the neighbours in its page; an untrusted one sees zeros past its bounce buffer', () => {
     const l = lab();
     const t = dma_map_single(l.trusted, l.buf, 0x100, DMA_TO_DEVICE);
-    expect(read(l.trusted, t + 0x100, 4).data).toEqual(Uint8Array.of(0xee, 0xee, 0xee, 0xee));
-    expect(read(l.trusted, t - 0x100, 4).data).toEqual(Uint8Array.of(0xee, 0xee, 0xee, 0xee));
+    expect(readOk(l.trusted, t + 0x100, 4).data).toEqual(Uint8Array.of(0xee, 0xee, 0xee, 0xee));
+    expect(readOk(l.trusted, t - 0x100, 4).data).toEqual(Uint8Array.of(0xee, 0xee, 0xee, 0xee));
 
     const u = dma_map_single(l.ext, l.buf, 0x100, DMA_TO_DEVICE);
     expect(u).not.toBe(DMA_MAPPING_ERROR);
@@ -53,14 +59,14 @@ describe('dma_map_single of a small buffer', () => {
       data: Uint8Array.of(0x11, 0x11, 0x11, 0x11),
     });
     // The rest of the IOVA page is the bounce buffer's zeroed padding, not the neighbours.
-    expect(read(l.ext, u + 0x100, 0xf00).data).toEqual(new Uint8Array(0xf00));
+    expect(readOk(l.ext, u + 0x100, 0xf00).data).toEqual(new Uint8Array(0xf00));
     expect(events(l.m, 'swiotlb_bounced')).toHaveLength(1);
   });
 
   it('an aligned buffer of whole granules is not bounced', () => {
     const l = lab();
     const dma = dma_map_single(l.ext, l.page, 0x1000, DMA_BIDIRECTIONAL);
-    expect(read(l.ext, dma, 1).pa).toBe(l.page);
+    expect(readOk(l.ext, dma, 1).pa).toBe(l.page);
     expect(swiotlb_pool(l.m)).toBeNull();
   });
 
@@ -127,7 +133,7 @@ describe('slot alignment, per era', () => {
       const l = lab(kernel);
       const dma = dma_map_single(l.ext, l.page + 0x900, 0x40, DMA_TO_DEVICE);
       expect(dma % 0x1000).toBe(off);
-      expect(read(l.ext, dma, 1).pa).toBe(swiotlb_pool(l.m)!.start + off);
+      expect(readOk(l.ext, dma, 1).pa).toBe(swiotlb_pool(l.m)!.start + off);
     }
   });
 
@@ -140,7 +146,7 @@ describe('slot alignment, per era', () => {
       const first = dma_map_single(l.ext, other + 0x900, 0xc00, DMA_TO_DEVICE);
       const second = dma_map_single(l.ext, l.page + 0x900, 0x40, DMA_TO_DEVICE);
       const page = second - (second % 0x1000);
-      const seen = read(l.ext, page, 0x1000).data!;
+      const seen = readOk(l.ext, page, 0x1000).data!;
       if (kernel === 'v6.6') {
         expect([first % 0x1000, second % 0x1000]).toEqual([0x800, 0x800]);
         // Slot 2, the first half of the second bounce buffer's IOVA page, is the first one's tail.
@@ -188,8 +194,8 @@ describe('dma_map_sg of an untrusted device', () => {
     ];
     expect(dma_map_sg(l.ext, sg, DMA_BIDIRECTIONAL)).toBe(2);
     const pool = swiotlb_pool(l.m)!;
-    expect(read(l.ext, sg[0].dma_address!, 1).pa).toBe(pool.start);
-    expect(read(l.ext, sg[1].dma_address!, 1).pa).toBe(l.page);
+    expect(readOk(l.ext, sg[0].dma_address!, 1).pa).toBe(pool.start);
+    expect(readOk(l.ext, sg[1].dma_address!, 1).pa).toBe(l.page);
     expect(sg.map((s) => s.dma_length)).toEqual([0x100, 0x1000]);
     write(l.ext, sg[0].dma_address!, [5]);
     dma_unmap_sg(l.ext, sg, DMA_BIDIRECTIONAL);

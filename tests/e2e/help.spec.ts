@@ -88,10 +88,10 @@ test('Help → Keys lists the keys, and Ctrl+M lets Tab leave the editor as it s
   await expect(tabRow).toContainText('move focus out of the editor');
   // In the editor Tab indents; after Ctrl+M it moves focus on, out of the editor.
   await page.locator('.monaco-editor .view-lines').click();
-  const inEditor = () => page.evaluate(() => !!document.activeElement?.closest('.monaco-editor'));
+  const focusedInEditor = page.locator('.monaco-editor :focus');
   await page.keyboard.press('Tab');
-  expect(await inEditor()).toBe(true);
+  await expect(focusedInEditor).toHaveCount(1);
   await page.keyboard.press('Control+M');
   await page.keyboard.press('Tab');
-  expect(await inEditor()).toBe(false);
+  await expect(focusedInEditor).toHaveCount(0);
 });

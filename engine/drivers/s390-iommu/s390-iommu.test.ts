@@ -217,7 +217,7 @@ describe('s390-iommu aperture and page size (IOMMU-FACTS §5.7, §2.5, §7.5)', 
 });
 
 describe('s390-iommu DMA window and reserved regions (IOMMU-FACTS §5.7, §3.1)', () => {
-  it.each(['v6.6', 'v6.16'])(
+  it.each(['v6.6', 'v6.16'] as const)(
     '%s: the window is [start_dma, top of RAM above it]; everything else up to 2^42 is RESERVED (before v6.7 zpci_dma_init_device clamps it at function setup)',
     (kernel) => {
       const { L, dev, unit } = lab(kernel);
