@@ -23,7 +23,7 @@
  *   paging entries" (242b0aaeabbe, Nov 2022): every era the lab models sets them on every domain.
  */
 import { KIND_EMPTY, KIND_LEAF, KIND_TABLE, type Geometry } from '../format.ts';
-import { IOMMU_NOEXEC, IOMMU_READ, IOMMU_WRITE, type DecodedEntry, type IoPgtableCfg } from '../types.ts';
+import { IOMMU_NOEXEC, IOMMU_READ, IOMMU_WRITE, type IoPgtableCfg } from '../types.ts';
 import { VtdSlFormat } from './vtd-sl.ts';
 
 const DMA_FL_PTE_PRESENT = 1 << 0;
@@ -70,30 +70,17 @@ export class VtdFsFormat extends VtdSlFormat {
   }
 
   /** The spec's field names; D is a leaf field and PS a field of the levels that may hold leaves. */
-  override describe(lo: number, hi: number, lvl: number, shift: number): DecodedEntry {
-    const k = this.kind(lo, hi, lvl);
+  protected override fields(lo: number, hi: number, lvl: number, kind: number): Record<string, number> {
     const bits: Record<string, number> = {
       P: lo & 1,
       'R/W': (lo >>> 1) & 1,
       'U/S': (lo >>> 2) & 1,
       A: (lo >>> 5) & 1,
     };
-    if (k !== KIND_TABLE) bits.D = (lo >>> 6) & 1;
+    if (kind !== KIND_TABLE) bits.D = (lo >>> 6) & 1;
     if (lvl > 0) bits.PS = (lo >>> 7) & 1;
     bits.XD = hi >>> 31;
-    if (k === KIND_EMPTY) return { type: 'invalid', pa: 0, prot: 0, size: 0, bits };
-    if (k === KIND_TABLE) {
-      bits.address = this.table_pa(lo, hi, lvl);
-      return { type: 'table', pa: bits.address, prot: 0, size: 0, bits };
-    }
-    bits.address = this.leaf_pa(lo, hi, lvl, shift);
-    return {
-      type: lvl === 0 ? 'page' : 'block',
-      pa: bits.address,
-      prot: this.leaf_prot(lo, hi, lvl),
-      size: 2 ** shift,
-      bits,
-    };
+    return bits;
   }
 
   override table_lo(pa: number, _lvl: number): number {

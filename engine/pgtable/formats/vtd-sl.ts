@@ -109,14 +109,19 @@ export class VtdSlFormat extends Pte64AddressFormat {
     );
   }
 
-  describe(lo: number, hi: number, lvl: number, shift: number): DecodedEntry {
-    const k = this.kind(lo, hi, lvl);
-    const bits: Record<string, number> = {
+  /** The entry's fields by the spec's names (the first-stage format has others). */
+  protected fields(lo: number, _hi: number, _lvl: number, _kind: number): Record<string, number> {
+    return {
       R: lo & 1,
       W: (lo >>> 1) & 1,
       PS: (lo >>> 7) & 1,
       SNP: (lo >>> 11) & 1,
     };
+  }
+
+  describe(lo: number, hi: number, lvl: number, shift: number): DecodedEntry {
+    const k = this.kind(lo, hi, lvl);
+    const bits = this.fields(lo, hi, lvl, k);
     if (k === KIND_EMPTY) return { type: 'invalid', pa: 0, prot: 0, size: 0, bits };
     if (k === KIND_TABLE) {
       bits.address = this.table_pa(lo, hi, lvl);
