@@ -29,7 +29,7 @@ const cell = (m: MatrixResult, driver: string, kernel: string): MatrixCell =>
 
 /** Lines 1–5: a device behind the cell's driver and a domain for its bus (iommu_domain_alloc: up to v6.11). */
 const MACHINE = [
-  "import { lab, iommu_domain_alloc, iommu_attach_device, iommu_map, IOMMU_READ, IOMMU_WRITE, SZ_4K } from 'iommu-lab';",
+  "import { lab, iommu_domain_alloc, iommu_paging_domain_alloc, iommu_attach_device, iommu_map, IOMMU_READ, IOMMU_WRITE, SZ_4K } from 'iommu-lab';",
   "const iommu = lab.add_iommu('iommu0', lab.params.driver as 'arm-smmu-v3');",
   "const dev = lab.add_device('dev0', { iommu });",
   'const pa = lab.mem.alloc(SZ_4K);',
@@ -81,6 +81,24 @@ describe('matrix: the first differing result', () => {
     expect(m.cells.map((c) => c.status)).toEqual(['passed', 'passed', 'passed']);
     expect(m.comparison).toEqual({ cells: 3, calls: 3, difference: null, text: 'all results agree' });
     for (const c of m.cells) expect(c.firstDifference).toBeNull();
+  });
+
+  it('compares answers, not which function gave them: an era-dependent allocation is no difference', async () => {
+    const m = await matrix(
+      [
+        ...MACHINE.slice(0, 4),
+        "const d = lab.kernel() === 'v6.16' ? iommu_paging_domain_alloc(dev) : iommu_domain_alloc(lab.bus('pci'))!;",
+        'iommu_map(d, 0x100000, pa, SZ_4K, IOMMU_READ | IOMMU_WRITE);',
+      ],
+      ['arm-smmu-v3'],
+      ['v6.8', 'v6.16'],
+    );
+    // Both allocations give a new domain; the map before attach is where the eras part.
+    expect(m.comparison.difference).toEqual({ call: 2, fn: 'iommu_map', line: 6, step: 6 });
+    expect(m.cells.map((c) => c.firstDifference?.text)).toEqual([
+      'line 6 iommu_map → -ENODEV',
+      'line 6 iommu_map → 0',
+    ]);
   });
 
   it('a cell that throws early ended there; a call that throws is its result', async () => {

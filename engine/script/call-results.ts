@@ -1,8 +1,8 @@
 /**
  * The script's API calls and their results as short text, in order, for the matrix to compare
- * across drivers and kernels: every step and every query (iommu_get_group_resv_regions) made from
- * the script, except the lab's own `lab.*` functions, whose results describe the cell rather than
- * the driver (lab.kernel() names the cell's kernel; lab.mem.alloc's address depends on what the
+ * across drivers and kernels: every step and every query (iommu_iova_to_phys) made from the
+ * script, except the lab's own `lab.*` functions and the reserved-region queries, whose results
+ * describe the cell rather than how the driver answers (lab.kernel() names the cell's kernel; lab.mem.alloc's address depends on what the
  * driver's page tables took before). Only the first MAX_CALL_RESULTS calls are kept: where drivers
  * part ways is nearly always early, and a cell must stay small whatever the scenario does.
  */
@@ -35,11 +35,39 @@ const HANDLE_KIND: Record<string, string> = {
   b: 'bus',
 };
 
-/** A call's return value as text: `-ENODEV`, `0x80000000`, `domain 1`, `ERR_PTR(-EINVAL)`. */
-export function resultText(v: unknown, handles: HandleTable): string {
+/** A block the script got from lab.mem.alloc, in the order it asked. */
+interface Buffer {
+  start: number;
+  size: number;
+}
+
+/**
+ * A physical address inside a buffer the script allocated, as `buf1+0x10`: where the allocator put
+ * the buffer depends on what the driver's page tables took before, so raw addresses would make every
+ * driver differ; the buffer and the offset are what the scenario means.
+ */
+function bufferName(v: number, buffers: readonly Buffer[]): string | undefined {
+  for (let i = 0; i < buffers.length; i++) {
+    const b = buffers[i];
+    if (v >= b.start && v < b.start + b.size) return `buf${i + 1}+${hex(v - b.start)}`;
+  }
+  return undefined;
+}
+
+/** `v` with every number that is an address in a buffer replaced by its name (plain objects and arrays only). */
+function withBufferNames(v: unknown, buffers: readonly Buffer[]): unknown {
+  if (typeof v === 'number') return (Number.isInteger(v) && bufferName(v, buffers)) || v;
+  if (Array.isArray(v)) return v.map((x) => withBufferNames(x, buffers));
+  if (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype)
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, withBufferNames(x, buffers)]));
+  return v;
+}
+
+/** A call's return value as text: `-ENODEV`, `0x80000000`, `buf1+0x0`, `domain 1`, `ERR_PTR(-EINVAL)`. */
+export function resultText(v: unknown, handles: HandleTable, buffers: readonly Buffer[] = []): string {
   if (typeof v === 'number') {
     if (!Number.isInteger(v)) return formatNumber(v);
-    return errnoName(v) ?? (v >= HEX_FROM ? hex(v) : formatNumber(v));
+    return errnoName(v) ?? bufferName(v, buffers) ?? (v >= HEX_FROM ? hex(v) : formatNumber(v));
   }
   const slot = handles.slotOf(v);
   if (slot >= 0) {
@@ -48,29 +76,49 @@ export function resultText(v: unknown, handles: HandleTable): string {
     const key = handles.keyOf(slot);
     return `${HANDLE_KIND[key[0]] ?? 'handle'} ${key.slice(2)}`;
   }
-  const text = formatValue(v).replace(/\s*\n\s*/g, ' ');
+  const text = formatValue(withBufferNames(v, buffers)).replace(/\s*\n\s*/g, ' ');
   if (text.length <= MAX_RET_CHARS) return text;
   const h = new Hash64();
   h.string(text);
   return `${text.slice(0, MAX_RET_CHARS)}… #${h.hex().slice(0, 8)}`;
 }
 
-/** Per API entry: whether its results are compared (not one of the lab's own functions). */
-const COMPARED = API_NAMES.map((name) => !name.startsWith('lab.'));
+/**
+ * Queries that describe the platform a cell builds rather than how its driver answers: the reserved
+ * regions are the firmware's and the driver's MSI window (a scenario reads them to stay clear of
+ * them), different on every driver by design, like the lab's own `lab.*` functions.
+ */
+const PLATFORM_QUERIES = new Set(['iommu_get_resv_regions', 'iommu_get_group_resv_regions']);
+
+const MEM_ALLOC = API_NAMES.indexOf('lab.mem.alloc');
+
+/** Per API entry: whether its results are compared. */
+const COMPARED = API_NAMES.map((name) => !name.startsWith('lab.') && !PLATFORM_QUERIES.has(name));
 
 /** The recorder a lab calls after each call the script makes (lab-context.ts `call`). */
 export class CallResultLog {
   readonly calls: CallResult[] = [];
+  private readonly buffers: Buffer[] = [];
 
   constructor(
     private readonly handles: HandleTable,
     private readonly site: CallSite,
   ) {}
 
-  /** `step`: the step the call made, or for a query the step it came after. */
-  returned(step: number, id: number, ret: unknown): void {
+  /**
+   * `step`: the step the call made, or for a query the step it came after; `size`, lab.mem.alloc's
+   * argument (later results name addresses in that buffer by it).
+   */
+  returned(step: number, id: number, ret: unknown, size?: unknown): void {
+    if (id === MEM_ALLOC && typeof ret === 'number' && typeof size === 'number')
+      this.buffers.push({ start: ret, size });
     if (COMPARED[id] && this.calls.length < MAX_CALL_RESULTS)
-      this.calls.push({ step, fn: API_NAMES[id], ret: resultText(ret, this.handles), ...this.site() });
+      this.calls.push({
+        step,
+        fn: API_NAMES[id],
+        ret: resultText(ret, this.handles, this.buffers),
+        ...this.site(),
+      });
   }
 
   threw(step: number, id: number, e: unknown): void {

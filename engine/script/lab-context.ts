@@ -138,7 +138,7 @@ export class LabContext implements ArgResolver {
       fn,
       typeof ret === 'number' ? (Number.isFinite(ret) ? ret : 0) : this.traceRet(ret),
     );
-    if (this.results !== null) this.results.returned(this.steps, id, ret);
+    if (this.results !== null) this.results.returned(this.steps, id, ret, a0);
     return ret;
   }
 
