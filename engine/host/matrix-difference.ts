@@ -2,9 +2,10 @@
  * The matrix's "first differing result" (UX.md): the cells' API calls side by side, in the order
  * each made them (engine/script/call-results.ts says which are recorded), up to the first call
  * where they are not all the same; each cell then gets its own result there. Cells differ at a
- * call when they got different results. Neither the function nor the line is compared: a scenario
- * written for every era allocates with iommu_paging_domain_alloc on v6.16 and iommu_domain_alloc
- * before, and both give a new domain; what the 2023 thread asks is where the *answers* part. A cell that made no call there had ended before it,
+ * call when they made different calls or got different results. Lines are not compared (one call
+ * reached by two branches is the same call), and the era's two ways of allocating a paging domain
+ * count as one call: a scenario written for every era uses iommu_paging_domain_alloc on v6.16 and
+ * iommu_domain_alloc before, and what the 2023 thread asks is where the *answers* part. A cell that made no call there had ended before it,
  * which is its difference ("ended at step 9 (error)"); cells that all end after the same calls
  * differ only when they ended differently (one passed, one threw). Cells not available in their
  * kernel, or whose run recorded nothing (an engine thread that died), take no part.
@@ -28,7 +29,8 @@ export function callText(c: CallResult): string {
 const NUMBERED = /^(domain|group|gather) (\d+)$/;
 
 /**
- * What is compared of a cell's calls: the result, with numbered handles renumbered
+ * What is compared of a cell's calls: the function (SAME_CALL folds the allocators) and the result,
+ * with numbered handles renumbered
  * in the order the cell's results first name them. Ids count objects in creation order, so a
  * default domain the core made on one driver shifts every later id there; what tells drivers apart
  * is whether a call gives a new object or one met before.
@@ -36,14 +38,21 @@ const NUMBERED = /^(domain|group|gather) (\d+)$/;
 function resultKeys(calls: readonly CallResult[]): string[] {
   const seen = new Map<string, number>();
   return calls.map((c) => {
-    if (c.threw !== undefined) return `threw ${c.threw}`;
+    const fn = SAME_CALL[c.fn] ?? c.fn;
+    if (c.threw !== undefined) return `${fn} threw ${c.threw}`;
     const m = NUMBERED.exec(c.ret ?? '');
-    if (!m) return `→ ${c.ret}`;
+    if (!m) return `${fn} → ${c.ret}`;
     let n = seen.get(c.ret!);
     if (n === undefined) seen.set(c.ret!, (n = seen.size));
-    return `→ ${m[1]} #${n}`;
+    return `${fn} → ${m[1]} #${n}`;
   });
 }
+
+/** Functions that are one call for the comparison: a paging domain, allocated the era's way. */
+const SAME_CALL: Record<string, string> = {
+  iommu_domain_alloc: 'paging domain allocation',
+  iommu_paging_domain_alloc: 'paging domain allocation',
+};
 
 /** The same value in every item, or undefined. */
 function common<T>(items: readonly CallResult[], of: (c: CallResult) => T): T | undefined {

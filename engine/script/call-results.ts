@@ -54,20 +54,42 @@ function bufferName(v: number, buffers: readonly Buffer[]): string | undefined {
   return undefined;
 }
 
-/** `v` with every number that is an address in a buffer replaced by its name (plain objects and arrays only). */
+/** Fields of a result object that hold physical addresses (a DMA result's `pa`). */
+const PHYS_FIELDS = new Set(['pa', 'paddr', 'phys']);
+
+/**
+ * `v` with the physical addresses in buffers replaced by their names: fields named as physical
+ * addresses, in plain objects and arrays (an IOVA that happens to fall in a buffer's range stays a
+ * number).
+ */
 function withBufferNames(v: unknown, buffers: readonly Buffer[]): unknown {
-  if (typeof v === 'number') return (Number.isInteger(v) && bufferName(v, buffers)) || v;
   if (Array.isArray(v)) return v.map((x) => withBufferNames(x, buffers));
   if (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype)
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, withBufferNames(x, buffers)]));
+    return Object.fromEntries(
+      Object.entries(v).map(([k, x]) => [
+        k,
+        PHYS_FIELDS.has(k) && typeof x === 'number' && Number.isInteger(x)
+          ? (bufferName(x, buffers) ?? x)
+          : withBufferNames(x, buffers),
+      ]),
+    );
   return v;
 }
 
-/** A call's return value as text: `-ENODEV`, `0x80000000`, `buf1+0x0`, `domain 1`, `ERR_PTR(-EINVAL)`. */
-export function resultText(v: unknown, handles: HandleTable, buffers: readonly Buffer[] = []): string {
+/**
+ * A call's return value as text: `-ENODEV`, `0x80000000`, `domain 1`, `ERR_PTR(-EINVAL)`; with
+ * `physical` (iommu_iova_to_phys), an address in a buffer the script allocated as `buf1+0x10`.
+ */
+export function resultText(
+  v: unknown,
+  handles: HandleTable,
+  buffers: readonly Buffer[] = [],
+  physical = false,
+): string {
   if (typeof v === 'number') {
     if (!Number.isInteger(v)) return formatNumber(v);
-    return errnoName(v) ?? bufferName(v, buffers) ?? (v >= HEX_FROM ? hex(v) : formatNumber(v));
+    const name = physical ? bufferName(v, buffers) : undefined;
+    return errnoName(v) ?? name ?? (v >= HEX_FROM ? hex(v) : formatNumber(v));
   }
   const slot = handles.slotOf(v);
   if (slot >= 0) {
@@ -91,6 +113,7 @@ export function resultText(v: unknown, handles: HandleTable, buffers: readonly B
 const PLATFORM_QUERIES = new Set(['iommu_get_resv_regions', 'iommu_get_group_resv_regions']);
 
 const MEM_ALLOC = API_NAMES.indexOf('lab.mem.alloc');
+const IOVA_TO_PHYS = API_NAMES.indexOf('iommu_iova_to_phys');
 
 /** Per API entry: whether its results are compared. */
 const COMPARED = API_NAMES.map((name) => !name.startsWith('lab.') && !PLATFORM_QUERIES.has(name));
@@ -116,7 +139,7 @@ export class CallResultLog {
       this.calls.push({
         step,
         fn: API_NAMES[id],
-        ret: resultText(ret, this.handles, this.buffers),
+        ret: resultText(ret, this.handles, this.buffers, id === IOVA_TO_PHYS),
         ...this.site(),
       });
   }
