@@ -295,6 +295,18 @@ export const CHECK_DOCS: Record<CheckId, CheckDoc> = {
       'type the message names, not the one asked for.',
     facts: 'IOMMU-FACTS §1.5',
   },
+  'invalidation-short': {
+    title: 'An IOTLB invalidation covered less than the range it was asked to (a WARN in Linux)',
+    doc:
+      'The driver built an invalidation command that does not cover the whole range it was flushing, and ' +
+      "Linux WARNs about it: before v6.10 VT-d's qi_flush_piotlb (first-stage domains) aligns the start " +
+      'down to the power-of-two size of the page count (WARN_ON_ONCE(!IS_ALIGNED(addr, align))), so the ' +
+      'last pages of a range that straddles that alignment stay in the IOTLB. A device can then reach ' +
+      'them through stale entries (stale-iotlb-hit follows). From v6.10 cache_tag_flush_range aligns the ' +
+      'whole range first (calculate_psi_aligned_address) and the WARN cannot fire.',
+    facts: 'IOMMU-FACTS §5.5',
+    drivers: 'intel-iommu before v6.10, first-stage (scalable mode) domains.',
+  },
 };
 
 /** The section references a check names, for the doc page's links: "§6 (a)", "§2.4"… */

@@ -30,6 +30,7 @@ export const CHECK_IDS = [
   'kernel-oops',
   'domain-freed-while-attached',
   'default-domain-overridden',
+  'invalidation-short',
 ] as const;
 
 export type CheckId = (typeof CHECK_IDS)[number];

@@ -3,7 +3,9 @@
  * IOTLB tagged by DID, and the Queued Invalidation interface whose descriptors act on that IOTLB.
  * Defaults follow QEMU's emulated unit (hw/i386/intel_iommu.c), since that is where caching mode lives.
  */
+import { raise_check } from '../../core/checks.ts';
 import type { Device } from '../../core/device.ts';
+import { hex } from '../../core/format.ts';
 import type { IommuDriver } from '../../core/driver.ts';
 import { DMA_ABORT, DMA_BYPASS, IommuDevice, type WalkOut } from '../../core/iommu-device.ts';
 import type { Machine } from '../../core/machine.ts';
@@ -150,6 +152,13 @@ export class IntelIommu extends IommuDevice {
     const base = addr - (addr % align);
     t.emit(ev.iotlb_pasid_pages, t.str(this.name), did, base, mask, pasid);
     this.tlb.invalidate_range(did, base, align);
+    if (base !== addr && addr + npages * VTD_PAGE_SIZE > base + align)
+      raise_check(
+        this.machine,
+        'invalidation-short',
+        `qi_flush_piotlb on ${this.name} WARNed: ${hex(addr)} is not aligned to the ${hex(align)} it ` +
+          `invalidates, so [${hex(base + align)}, ${hex(addr + npages * VTD_PAGE_SIZE)}) stays cached`,
+      );
   }
 
   qi_iotlb_domain(did: number): void {
