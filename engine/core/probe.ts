@@ -173,7 +173,7 @@ function iommu_setup_default_domain(group: IommuGroup): void {
       note_requests_not_met(
         group,
         null,
-        `${dev.iommu.driver.name} could not allocate it (${errnoName(dom) ?? dom}) and v6.6 probes the device without one`,
+        `${dev.iommu.driver.name}'s domain_alloc returned NULL for it and v6.6 probes the device without one`,
       );
       return;
     }

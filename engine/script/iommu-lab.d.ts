@@ -316,6 +316,13 @@ export interface DeviceSpec {
    * devices, as Linux's dev_is_untrusted ignores them. Default true.
    */
   trusted?: boolean;
+  /**
+   * The default domain type this device asks for at its probe, as a driver's def_domain_type or
+   * the command line (iommu.passthrough=1, iommu.strict=0/1) would; the core combines the requests
+   * of a group (IOMMU-FACTS §1.5). An untrusted device asking for 'identity' or 'blocked' is refused
+   * its probe; its 'dma-fq' becomes strict 'dma'. A request the selection overrides, or a device
+   * joining a group whose type was chosen already, raises the check default-domain-overridden.
+   */
   default_domain?: 'identity' | 'dma' | 'dma-fq' | 'blocked';
 }
 
