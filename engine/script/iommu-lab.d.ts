@@ -49,7 +49,8 @@ export interface IntelIommuOptions extends CommonIommuOptions {
   /**
    * Scalable mode: first-stage paging domains from v6.13 on; before v6.13 the DMA (default) domains
    * are first-stage and UNMANAGED ones second-stage. Needs agaw 48 or 57 (first-stage tables have
-   * 4 or 5 levels).
+   * 4 or 5 levels). The unit supports both stages (ECAP.FLTS and SLTS), as QEMU's from 9.2 with
+   * x-flts=on; a unit with second-stage tables only would keep every domain second-stage.
    */
   scalable?: boolean;
   /** CAP.ND: 2^(4 + 2·nd) domain IDs, 0–6; default 6 (16-bit DIDs, as QEMU). DID 0 is never used. */
