@@ -3,9 +3,11 @@
  * iommu_dma_init_domain (facts §4.1): the IOVA allocator over the domain's granule and aperture,
  * the reserved regions kept out of it, and the flush queue when the domain is lazy.
  */
+import { raise_check } from '../core/checks.ts';
 import { IOMMU_DOMAIN_DMA_FQ, IOMMU_RESV_SW_MSI } from '../core/constants.ts';
 import type { Device } from '../core/device.ts';
 import type { IommuDomain } from '../core/domain.ts';
+import { hex } from '../core/format.ts';
 import { bitmap_min_size } from '../core/pgsize.ts';
 import { device_resv_regions } from '../core/resv.ts';
 import { PAGE_SIZE } from '../mem/phys-mem.ts';
@@ -30,17 +32,31 @@ export class IommuDmaCookie {
   constructor(readonly iovad: IovaDomain) {}
 }
 
+/** A domain whose cookie hit init_iova_domain's BUG_ON: asked again, it answers null quietly. */
+const NO_COOKIE = 'init_iova_domain BUG';
+
 /**
  * The cookie of `domain`, made on first use by `dev` (Linux makes it at default-domain setup; the
  * lab waits for the first DMA-API call, which gives the same allocator). null when the domain
- * cannot back the DMA API: no page sizes yet, or a granule larger than the CPU page, which
- * init_iova_domain does not support.
+ * cannot back the DMA API: no page sizes yet, or a granule larger than the CPU page, where
+ * init_iova_domain's BUG_ON(granule > PAGE_SIZE) stops the kernel (said once, as kernel-oops).
  */
 export function iommu_dma_cookie(domain: IommuDomain, dev: Device): IommuDmaCookie | null {
+  if (domain.dma_cookie === NO_COOKIE) return null;
   let cookie = domain.dma_cookie as IommuDmaCookie | null;
   if (!cookie) {
     const granule = bitmap_min_size(domain.pgsize_bitmap);
-    if (!granule || granule > PAGE_SIZE) return null;
+    if (!granule) return null;
+    if (granule > PAGE_SIZE) {
+      raise_check(
+        dev.machine,
+        'kernel-oops',
+        `init_iova_domain BUG_ON: domain ${domain.id}'s IOVA granule (${hex(granule)}, its smallest page size) ` +
+          `is larger than the CPU page (${hex(PAGE_SIZE)}), so the DMA API cannot use it`,
+      );
+      domain.dma_cookie = NO_COOKIE;
+      return null;
+    }
     const g = domain.geometry;
     // IOVA 0 is never handed out: 0 means failure to alloc_iova_fast's callers.
     let base_pfn = 1;

@@ -41,6 +41,8 @@ import {
 import { dev_dma_state } from './device-dma.ts';
 
 interface Setup {
+  /** arm-smmu-v3 options (`granule`). */
+  smmu?: Record<string, unknown>;
   default_domain?: DefaultDomainRequest;
   resv?: ResvRegion[];
   bus?: Bus;
@@ -49,7 +51,11 @@ interface Setup {
 
 function lab(o: Setup = {}) {
   const m = new Machine('v6.16');
-  const smmu = arm_smmu_v3.create(m, 'smmu0', parse_options(arm_smmu_v3.name, arm_smmu_v3.options, {}));
+  const smmu = arm_smmu_v3.create(
+    m,
+    'smmu0',
+    parse_options(arm_smmu_v3.name, arm_smmu_v3.options, o.smmu ?? {}),
+  );
   m.iommus.push(smmu);
   const dev = iommu_probe_device(m, 'nic0', smmu, {
     resv: o.resv ?? [],
@@ -353,6 +359,15 @@ describe('which DMA ops serve the device', () => {
     const handle = dma_map_single(l.dev, l.buf, 0x1000, DMA_TO_DEVICE);
     expect(handle).not.toBe(DMA_MAPPING_ERROR);
     expect(read(l, handle).ok).toBe(false);
+  });
+
+  it('a 64K-granule domain: init_iova_domain BUG_ONs (granule > PAGE_SIZE); said once, every map fails', () => {
+    const l = lab({ smmu: { granule: 0x10000 } });
+    expect(dma_map_single(l.dev, l.buf, 0x100, DMA_TO_DEVICE)).toBe(DMA_MAPPING_ERROR);
+    expect(dma_map_single(l.dev, l.buf, 0x10000, DMA_TO_DEVICE)).toBe(DMA_MAPPING_ERROR);
+    expect(l.m.checks.filter((c) => c.id === 'kernel-oops').map((c) => c.message)).toEqual([
+      `init_iova_domain BUG_ON: domain ${l.domain.id}'s IOVA granule (0x10000, its smallest page size) is larger than the CPU page (0x1000), so the DMA API cannot use it`,
+    ]);
   });
 
   it('rejects a direction Linux would BUG on', () => {
