@@ -94,6 +94,14 @@ export function iommu_probe_device(
       `it joined group ${group.id}, whose default domain was chosen when ${first} was probed (a device added later takes the group's)`,
       dev,
     );
+    // The untrusted rule (strict DMA, §1.5 step 2) is applied at a group's first probe only.
+    if (dev.bus === 'pci' && !dev.trusted && (got === IOMMU_DOMAIN_IDENTITY || got === IOMMU_DOMAIN_DMA_FQ))
+      raise_check(
+        machine,
+        'default-domain-overridden',
+        `${name} is untrusted but joined group ${group.id}, whose ${domainTypeName(got)} default domain was ` +
+          `chosen when ${first} was probed: it does not get the strict DMA domain an untrusted device is given`,
+      );
   }
   return dev;
 }

@@ -171,5 +171,14 @@ describe('default domain type', () => {
         "d asked for a blocked default domain but has none: arm-smmu-v3's domain_alloc returned NULL for it and v6.6 probes the device without one",
       ]);
     });
+    it('an untrusted device joining an identity group gets no strict DMA domain, and says so', () => {
+      const { L, smmu } = lab();
+      L.lab.add_device('gpu', { iommu: smmu, group: 'g', default_domain: 'identity' });
+      const ext = L.lab.add_device('ext', { iommu: smmu, group: 'g', trusted: false });
+      expect(L.iommu_get_domain_for_dev(ext)?.type).toBe(L.IOMMU_DOMAIN_IDENTITY);
+      expect(overridden(L)).toEqual([
+        'ext is untrusted but joined group 0, whose IDENTITY default domain was chosen when gpu was probed: it does not get the strict DMA domain an untrusted device is given',
+      ]);
+    });
   });
 });
