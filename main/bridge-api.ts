@@ -42,7 +42,8 @@ export type MenuAction =
   | 'toggle-panel'
   | 'theme'
   | 'api-reference'
-  | 'gallery';
+  | 'gallery'
+  | 'keys';
 
 export interface MenuCommand {
   action: MenuAction;

@@ -113,6 +113,7 @@ export function buildMenu(ctx: MenuContext): Menu {
       submenu: [
         { label: 'API Reference', click: cmd('api-reference') },
         { label: 'Scenario Gallery', click: cmd('gallery') },
+        { label: 'Keyboard Shortcuts', click: cmd('keys') },
         { type: 'separator' },
         {
           label: 'About IOMMU Lab',

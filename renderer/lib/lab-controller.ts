@@ -446,5 +446,8 @@ function onMenu(cmd: MenuCommand): void {
     case 'gallery':
       openHelp('gallery');
       break;
+    case 'keys':
+      openHelp('keys');
+      break;
   }
 }

@@ -45,7 +45,7 @@ test('the API reference, generated from the .d.ts, finds iommu_map', async ({ pa
 });
 
 /** The desktop's Help menu items, sent as main sends them (through a stand-in for the preload's bridge). */
-test('Help → API Reference and Help → Scenario Gallery open the Help panel at that page', async ({
+test('Help → API Reference, Scenario Gallery and Keyboard Shortcuts open the Help panel at that page', async ({
   page,
 }) => {
   const engine = readdirSync(path.join(root, 'out/web/workers')).find((f) => /^engine-.*\.js$/.test(f));
@@ -76,6 +76,9 @@ test('Help → API Reference and Help → Scenario Gallery open the Help panel a
   await page.evaluate("window.__menu({ action: 'api-reference' })");
   await expect(page.getByTestId('help-tab-api')).toHaveAttribute('aria-selected', 'true');
   await expect(page.getByTestId('api-reference')).toContainText('iommu_paging_domain_alloc');
+  await page.evaluate("window.__menu({ action: 'keys' })");
+  await expect(page.getByTestId('help-tab-keys')).toHaveAttribute('aria-selected', 'true');
+  await expect(page.getByTestId('help-keys')).toContainText('Shift+F5');
 });
 
 test('Help → Keys lists the keys, and Ctrl+M lets Tab leave the editor as it says', async ({ page }) => {
