@@ -78,3 +78,31 @@ export const browserStore = {
     if (typeof indexedDB !== 'undefined') void idbDo('readwrite', (s) => s.delete(key)).catch(() => {});
   },
 };
+
+/**
+ * Values that only IndexedDB can keep: anything the structured clone takes, such as File System
+ * Access handles (Chromium stores them, so a file can be reopened after a reload). Same database,
+ * its own keys; failures are reported, never thrown.
+ */
+export const browserObjects = {
+  async get(key: string): Promise<unknown> {
+    if (typeof indexedDB === 'undefined') return undefined;
+    try {
+      return await idbDo<unknown>('readonly', (s) => s.get(key));
+    } catch {
+      return undefined;
+    }
+  },
+
+  /** True once IndexedDB has it. */
+  async put(key: string, value: unknown): Promise<boolean> {
+    if (typeof indexedDB === 'undefined') return false;
+    try {
+      await idbDo('readwrite', (s) => s.put(value, key));
+      return true;
+    } catch (e) {
+      console.warn(`could not keep ${key} in IndexedDB:`, e);
+      return false;
+    }
+  },
+};
