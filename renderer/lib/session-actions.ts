@@ -1,7 +1,8 @@
 /**
- * The session commands — New, Open, Save, Save As, open a recent or dropped file — and the session's
- * life around them: startup (reopen the last session, offer autosaved work after a crash), unsaved-
- * change questions before a session is replaced or the window closes, and autosave while unsaved.
+ * The session commands — New, Open, Save, Save As, open a recent or dropped file (a recent file is a
+ * path main keeps on the desktop, a remembered file handle in the browser) — and the session's life
+ * around them: startup (reopen the last session, offer autosaved work after a crash), unsaved-change
+ * questions before a session is replaced or the window closes, and autosave while unsaved.
  * The same code serves the desktop app and the browser; session-backend.ts is where they differ.
  *
  * A file that cannot be loaded never touches the open session: it is checked completely (engine/session)
@@ -76,7 +77,7 @@ function adopt(
   session.path = file.path ?? null;
   session.handle = file.handle ?? null;
   session.markClean(r.session);
-  backend.remember(file.text, file.name);
+  backend.remember(file.text, file.name, file.handle);
   const notes = [...r.warnings, ...warnings];
   if (r.formatVersion < FORMAT_VERSION)
     notes.unshift(`made with format ${r.formatVersion}; saving writes format ${FORMAT_VERSION}`);
@@ -166,7 +167,7 @@ async function save(saveAs: boolean): Promise<'saved' | 'canceled' | 'error'> {
   session.path = r.path ?? null;
   if (r.handle !== undefined) session.handle = r.handle;
   session.markClean(s);
-  backend.remember(text, r.name);
+  backend.remember(text, r.name, r.handle);
   run.say(`saved ${r.name}`, 'info');
   return 'saved';
 }
@@ -176,14 +177,18 @@ async function save(saveAs: boolean): Promise<'saved' | 'canceled' | 'error'> {
  * has passed (a question came first, or the key was one the browser keeps for itself), one click on
  * our own button brings it back.
  */
-async function readyToPick(title: string, label: string): Promise<boolean> {
+async function readyToPick(
+  title: string,
+  label: string,
+  message = 'The browser opens its file dialog after a click.',
+): Promise<boolean> {
   if (backend.kind !== 'browser') return true;
   const ua = (navigator as { userActivation?: { isActive: boolean } }).userActivation;
   if (!ua || ua.isActive) return true;
   const answer = await prompts.ask({
     kind: 'pick',
     title,
-    message: 'The browser opens its file dialog after a click.',
+    message,
     tone: 'info',
     buttons: [
       { id: 'pick', label, primary: true },
@@ -198,6 +203,10 @@ export function openSession(source: OpenSource = { kind: 'dialog' }): Promise<bo
   return exclusive(async () => {
     if (!(await mayReplace('opening another session'))) return false;
     if (source.kind === 'dialog' && !(await readyToPick('Open a session', 'Choose File…'))) return false;
+    // A recent file may need the user's permission again, which the browser also asks only after a click.
+    const again = 'The browser asks for permission to reopen a file after a click.';
+    if (source.kind === 'handle' && !(await readyToPick('Open a recent session', 'Open', again)))
+      return false;
     const r = await backend.open(source);
     if (r.status === 'canceled') return false;
     if (r.status === 'error') {

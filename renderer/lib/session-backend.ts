@@ -21,7 +21,12 @@ export type SaveResult =
   | { status: 'error'; message: string };
 
 export type OpenSource =
-  { kind: 'dialog' } | { kind: 'recent'; path: string } | { kind: 'file'; file: File } | { kind: 'pending' };
+  | { kind: 'dialog' }
+  | { kind: 'recent'; path: string }
+  /** Browser: a remembered File System Access handle (the recent sessions menu). */
+  | { kind: 'handle'; handle: unknown }
+  | { kind: 'file'; file: File }
+  | { kind: 'pending' };
 
 export interface RecoveryOffer {
   id: string;
@@ -53,8 +58,8 @@ export interface SessionBackend {
   setState(dirty: boolean, name: string): void;
   /** Unsaved work to keep apart from the user's file, or null when there is none. Synchronous where it can be. */
   autosave(content: string | null, name: string): void;
-  /** The session as last opened or saved (clean), for the next start. */
-  remember(content: string, name: string): void;
+  /** The session as last opened or saved (clean), for the next start; `handle`: its file (browser). */
+  remember(content: string, name: string, handle?: unknown): void;
   /** Main (desktop) announcing a file to open, or asking to save before closing. */
   onEvent(
     listener: (ev: { type: 'open-request'; name: string } | { type: 'save-before-close' }) => void,

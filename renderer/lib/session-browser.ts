@@ -1,10 +1,12 @@
 /**
  * Session files in browser mode: Open with the File System Access API where the browser has it (so
  * Save writes back to the same file) or a file input; Save to that file, a save picker, or a download;
- * autosave and the last session in the browser's own storage (browser-store.ts).
+ * autosave and the last session in the browser's own storage (browser-store.ts); the files opened or
+ * saved through the API are remembered for the recent sessions menu (recent-sessions.svelte.ts).
  */
 import { MAX_SESSION_SIZE_TEXT, sizeError } from '../../engine/session/index.ts';
 import { browserStore } from './browser-store.ts';
+import { recentSessions } from './recent-sessions.svelte.ts';
 import type { OpenResult, OpenSource, SaveResult, SessionBackend, StartupResult } from './session-backend.ts';
 
 const CURRENT_KEY = 'iommu-lab.session.current.v1';
@@ -20,6 +22,10 @@ interface FsFileHandle {
   readonly name: string;
   getFile(): Promise<File>;
   createWritable(): Promise<FsWritable>;
+  isSameEntry(other: FsFileHandle): Promise<boolean>;
+  /** Chromium: the permission a remembered handle has now, and the question to the user for it. */
+  queryPermission?(opts: { mode: 'read' | 'readwrite' }): Promise<PermissionState>;
+  requestPermission?(opts: { mode: 'read' | 'readwrite' }): Promise<PermissionState>;
 }
 interface FsAccessWindow {
   showOpenFilePicker?(opts: object): Promise<FsFileHandle[]>;
@@ -67,6 +73,46 @@ export async function readSessionFile(file: File, handle?: unknown): Promise<Ope
   return { status: 'opened', name: file.name, text, ...(handle ? { handle } : {}) };
 }
 
+const domError = (e: unknown, ...names: string[]): boolean =>
+  e instanceof DOMException && names.includes(e.name);
+
+/**
+ * Read and write, as Save writes back to the file: a handle from an earlier visit starts without it,
+ * and the browser asks the user (which needs the click that chose the file from the menu).
+ */
+async function mayUse(handle: FsFileHandle): Promise<boolean> {
+  const mode = { mode: 'readwrite' } as const;
+  if (!handle.queryPermission || (await handle.queryPermission(mode)) === 'granted') return true;
+  return (await handle.requestPermission?.(mode)) === 'granted';
+}
+
+/** A file from the recent sessions menu; one that is gone is taken off the menu. */
+async function openRemembered(handle: FsFileHandle): Promise<OpenResult> {
+  const name = handle.name;
+  try {
+    if (!(await mayUse(handle)))
+      return {
+        status: 'error',
+        name,
+        message: 'the browser was not allowed to open it (permission refused); it stays in the recent list',
+      };
+    return await readSessionFile(await handle.getFile(), handle);
+  } catch (e) {
+    if (domError(e, 'NotFoundError')) {
+      await recentSessions.forget(handle);
+      return {
+        status: 'error',
+        name,
+        message: 'the file is no longer there (moved, renamed or deleted); it was taken off the recent list',
+      };
+    }
+    const why = domError(e, 'NotAllowedError', 'SecurityError')
+      ? 'the browser did not let the lab ask for permission to open it; try again from the menu'
+      : `cannot read it (${e instanceof Error ? e.message : String(e)})`;
+    return { status: 'error', name, message: why };
+  }
+}
+
 /** The file input, for browsers without showOpenFilePicker. Resolves null when the user cancels. */
 function pickWithInput(): Promise<File | null> {
   return new Promise((resolve) => {
@@ -102,6 +148,8 @@ export class BrowserSessionBackend implements SessionBackend {
   readonly kind = 'browser' as const;
 
   async startup(): Promise<StartupResult> {
+    // Only files picked through the File System Access API have a handle to list.
+    if (fsWindow().showOpenFilePicker) void recentSessions.enable();
     const current = parseStored(await browserStore.get(CURRENT_KEY));
     const autosaved = parseStored(await browserStore.get(AUTOSAVE_KEY));
     const out: StartupResult = {};
@@ -122,8 +170,12 @@ export class BrowserSessionBackend implements SessionBackend {
 
   async open(source: OpenSource): Promise<OpenResult> {
     if (source.kind === 'file') return readSessionFile(source.file);
+    if (source.kind === 'handle') return openRemembered(source.handle as FsFileHandle);
     if (source.kind !== 'dialog')
-      return { status: 'error', message: 'the browser has no recent or pending files' };
+      return {
+        status: 'error',
+        message: 'the browser has no pending files, and keeps its recent ones as handles',
+      };
     const w = fsWindow();
     if (w.showOpenFilePicker) {
       try {
@@ -165,15 +217,13 @@ export class BrowserSessionBackend implements SessionBackend {
       download(name, content);
       return { status: 'saved', name };
     } catch (e) {
-      const why =
-        e instanceof DOMException && e.name === 'QuotaExceededError'
-          ? 'the disk is full'
-          : e instanceof DOMException &&
-              (e.name === 'NotAllowedError' || e.name === 'NoModificationAllowedError')
-            ? 'the browser was not allowed to write that file'
-            : e instanceof Error
-              ? e.message
-              : String(e);
+      const why = domError(e, 'QuotaExceededError')
+        ? 'the disk is full'
+        : domError(e, 'NotAllowedError', 'NoModificationAllowedError')
+          ? 'the browser was not allowed to write that file'
+          : e instanceof Error
+            ? e.message
+            : String(e);
       return { status: 'error', message: `could not save ${name}: ${why}` };
     }
   }
@@ -193,8 +243,9 @@ export class BrowserSessionBackend implements SessionBackend {
       console.warn(`autosave: the browser's storage refused it (sessions up to ${MAX_SESSION_SIZE_TEXT})`);
   }
 
-  remember(content: string, name: string): void {
+  remember(content: string, name: string, handle?: unknown): void {
     browserStore.put(CURRENT_KEY, JSON.stringify({ name, content }));
+    if (handle) void recentSessions.remember(handle as FsFileHandle);
   }
 
   onEvent(): () => void {

@@ -25,6 +25,9 @@ export class DesktopSessionBackend implements SessionBackend {
       if (!path) return readSessionFile(source.file);
       return this.bridge.open({ kind: 'dropped', path });
     }
+    // File handles are the browser's; the desktop's recent files are paths main keeps.
+    if (source.kind === 'handle')
+      return { status: 'error', message: 'a browser file handle cannot be opened here' };
     return this.bridge.open(source);
   }
 

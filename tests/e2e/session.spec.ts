@@ -286,3 +286,157 @@ test('a seed that is not a whole number in range is refused with a reason; the s
   await seed.press('Enter');
   await expect(page.getByTestId('session-seed-error')).toHaveCount(0);
 });
+
+/**
+ * File System Access in the test: the pickers return handles to files in the origin-private file
+ * system, which are real FileSystemFileHandles (IndexedDB keeps them, isSameEntry and permissions
+ * work) — the OS file dialog itself cannot be driven in a headless browser. `window.__picks` holds
+ * the names the next pickers return.
+ */
+async function withPickedHandles(page: Page): Promise<void> {
+  await page.addInitScript(`(() => {
+    window.__picks = [];
+    const next = async (create) => {
+      const name = window.__picks.shift();
+      if (!name) throw new DOMException('nothing to pick', 'AbortError');
+      return (await navigator.storage.getDirectory()).getFileHandle(name, { create });
+    };
+    window.showOpenFilePicker = async () => [await next(false)];
+    window.showSaveFilePicker = async () => next(true);
+  })()`);
+}
+
+/** Files in the origin-private file system (the tests' tsconfig has no DOM types: the code is text). */
+const OPFS = 'navigator.storage.getDirectory()';
+const privateFile = {
+  write(page: Page, name: string, text: string) {
+    return page.evaluate(`(async () => {
+      const w = await (await (await ${OPFS}).getFileHandle(${JSON.stringify(name)}, { create: true })).createWritable();
+      await w.write(${JSON.stringify(text)});
+      await w.close();
+    })()`);
+  },
+  read(page: Page, name: string): Promise<string> {
+    return page.evaluate(
+      `(async () => (await (await (await ${OPFS}).getFileHandle(${JSON.stringify(name)})).getFile()).text())()`,
+    );
+  },
+  remove(page: Page, name: string) {
+    return page.evaluate(`(async () => (await ${OPFS}).removeEntry(${JSON.stringify(name)}))()`);
+  },
+};
+
+const recentNames = async (page: Page): Promise<string[]> => {
+  await page.getByTestId('session-recent').click();
+  await expect(page.getByTestId('session-recent-menu')).toBeVisible();
+  const names = await page.getByTestId('session-recent-item').locator('.file').allInnerTexts();
+  await page.keyboard.press('Escape');
+  return names;
+};
+
+test('recent sessions: files opened with the picker are listed after a reload and reopen from the menu', async ({
+  page,
+}) => {
+  await withPickedHandles(page);
+  await openLab(page);
+  await privateFile.write(page, 'example.iommulab', readFileSync(fixture('example.iommulab'), 'utf8'));
+  await privateFile.write(page, 'v1-full.iommulab', readFileSync(fixture('v1-full.iommulab'), 'utf8'));
+
+  await page.getByTestId('session-recent').click();
+  await expect(page.getByTestId('session-recent-empty')).toBeVisible();
+  await expect(page.getByTestId('session-recent-clear')).toBeDisabled();
+  await page.keyboard.press('Escape');
+
+  const pickAndOpen = async (name: string) => {
+    await page.evaluate(`window.__picks.push(${JSON.stringify(name)})`);
+    await page.getByTestId('session-open').click();
+    await expect(page.getByTestId('session-name')).toContainText(name);
+  };
+  await pickAndOpen('example.iommulab');
+  await pickAndOpen('example.iommulab'); // the same file again: still one entry
+  await pickAndOpen('v1-full.iommulab');
+  await expect.poll(() => recentNames(page)).toEqual(['v1-full.iommulab', 'example.iommulab']);
+
+  await page.reload();
+  await expect(page.getByTestId('status')).toContainText('engine ready', { timeout: 30_000 });
+  await expect(page.getByTestId('session-name')).toContainText('v1-full.iommulab');
+  await expect.poll(() => recentNames(page)).toEqual(['v1-full.iommulab', 'example.iommulab']);
+
+  // By keyboard: the menu opens on the first item, arrows move, Enter opens.
+  await page.getByTestId('session-recent').focus();
+  await page.keyboard.press('Enter');
+  const items = page.getByTestId('session-recent-item');
+  await expect(items.first()).toBeFocused();
+  await expect(items.first()).toContainText(/v1-full\.iommulab.*\d/);
+  await page.keyboard.press('ArrowDown');
+  await expect(items.nth(1)).toBeFocused();
+  await page.keyboard.press('Enter');
+  await expect(page.getByTestId('session-name')).toContainText('example.iommulab');
+  expect(await tabNames(page)).toEqual(['main.ts', 'helpers.ts']);
+  await expect(page.getByTestId('kernel')).toHaveValue('v6.16');
+  await expect(editorText(page)).toContainText('helpers');
+  await expect.poll(() => recentNames(page)).toEqual(['example.iommulab', 'v1-full.iommulab']);
+
+  // Save writes back to the reopened file.
+  await setScript(page, "console.log('edited after reopening');\n");
+  await page.keyboard.press('Control+S');
+  await expect(page.getByTestId('session-dirty')).toHaveCount(0);
+  expect(await privateFile.read(page, 'example.iommulab')).toContain('edited after reopening');
+
+  // Permission refused (the user says no to the browser's question): the reason; the entry stays.
+  await page.evaluate(`(() => {
+    const proto = FileSystemHandle.prototype;
+    window.__permission = [proto.queryPermission, proto.requestPermission];
+    proto.queryPermission = async () => 'prompt';
+    proto.requestPermission = async () => 'denied';
+  })()`);
+  await page.getByTestId('session-recent').click();
+  await items.filter({ hasText: 'v1-full.iommulab' }).click();
+  await expect(page.getByTestId('session-dialog-message')).toContainText(
+    'the browser was not allowed to open it (permission refused); it stays in the recent list',
+  );
+  await page.getByTestId('session-dialog-ok').click();
+  await expect(page.getByTestId('session-name')).toContainText('example.iommulab');
+  await page.evaluate(`(() => {
+    const proto = FileSystemHandle.prototype;
+    [proto.queryPermission, proto.requestPermission] = window.__permission;
+  })()`);
+  await expect.poll(() => recentNames(page)).toEqual(['example.iommulab', 'v1-full.iommulab']);
+
+  // A file that is gone: the reason, the entry leaves the list, and the open (unsaved) work stays.
+  await privateFile.remove(page, 'v1-full.iommulab');
+  await setScript(page, "console.log('unsaved work');\n");
+  await expect(page.getByTestId('session-dirty')).toBeVisible();
+  await page.getByTestId('session-recent').click();
+  await items.filter({ hasText: 'v1-full.iommulab' }).click();
+  await expect(page.getByTestId('session-dialog')).toHaveAttribute('data-kind', 'unsaved');
+  await page.getByTestId('session-dialog-discard').click();
+  const dialog = page.getByTestId('session-dialog');
+  await expect(dialog).toHaveAttribute('data-kind', 'load-error');
+  await expect(dialog).toContainText('Could not open v1-full.iommulab');
+  await expect(page.getByTestId('session-dialog-message')).toContainText(
+    'the file is no longer there (moved, renamed or deleted); it was taken off the recent list',
+  );
+  await expect(dialog).toContainText('The open session is unchanged.');
+  await page.getByTestId('session-dialog-ok').click();
+  await expect(page.getByTestId('session-name')).toContainText('example.iommulab');
+  expect(await tabNames(page)).toEqual(['main.ts', 'helpers.ts']);
+  await expect(editorText(page)).toContainText("console.log('unsaved work')");
+  await expect(page.getByTestId('session-dirty')).toBeVisible();
+  await expect.poll(() => recentNames(page)).toEqual(['example.iommulab']);
+
+  // Save As through the save picker lists the new file first.
+  await page.evaluate(`window.__picks.push('copy.iommulab')`);
+  await page.getByTestId('session-save-as').click();
+  await expect(page.getByTestId('session-name')).toContainText('copy.iommulab');
+  expect(await privateFile.read(page, 'copy.iommulab')).toContain('unsaved work');
+  await expect.poll(() => recentNames(page)).toEqual(['copy.iommulab', 'example.iommulab']);
+
+  // Clear recent empties the list, for this visit and the next.
+  await page.getByTestId('session-recent').click();
+  await page.getByTestId('session-recent-clear').click();
+  await page.reload();
+  await expect(page.getByTestId('status')).toContainText('engine ready', { timeout: 30_000 });
+  await page.getByTestId('session-recent').click();
+  await expect(page.getByTestId('session-recent-empty')).toBeVisible();
+});
