@@ -102,9 +102,42 @@ describe.concurrent('iommu-lab run', () => {
       status: 'error',
       expectations: { passed: 0, failed: 0 },
       checks: [],
-      error: { message: 'RangeError: iova must be a safe integer', line: 3, column: 9 },
+      error: { name: 'RangeError', message: 'RangeError: iova must be a safe integer', line: 3, column: 9 },
       steps: 0,
     });
+  });
+
+  it("--json names the error's class: a driver the kernel does not have is a KernelVersionError", async () => {
+    write('gone.ts', "import { lab } from 'iommu-lab';\nlab.add_iommu('gart', 'tegra-gart');\n");
+    const r = await cli('run', 'gone.ts', '--kernel', 'v6.16', '--json');
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.out).error).toEqual({
+      name: 'KernelVersionError',
+      message: 'the tegra-gart driver was removed in v6.7; the lab runs v6.16',
+      line: 2,
+      column: 5,
+    });
+  });
+
+  it('code after an await that checks or calls the lab is an error at its line (exit 2), never a silent pass', async () => {
+    write(
+      'late.ts',
+      [
+        "import { lab, expect } from 'iommu-lab';",
+        "const smmu = lab.add_iommu('smmu0', 'arm-smmu-v3');",
+        'async function later() { await null; expect(1).toBe(2); }',
+        'later();',
+        "Promise.resolve().then(() => lab.add_device('nic0', { iommu: smmu }));",
+        '',
+      ].join('\n'),
+    );
+    const r = await cli('run', 'late.ts', '--json');
+    expect(r.code).toBe(2);
+    const j = JSON.parse(r.out);
+    expect(j).toMatchObject({ status: 'error', steps: 1, error: { name: 'RunEndedError', line: 3 } });
+    expect(j.error.message).toMatch(
+      /^an expectation was checked after the run had ended \(code after an await/,
+    );
   });
 
   it('a promise the script rejected and never handled is its error (exit 2); an async failed expectation exit 1', async () => {
@@ -164,7 +197,7 @@ describe.concurrent('iommu-lab run', () => {
       'status',
       'steps',
     ]);
-    expect(Object.keys(lines[1].error).sort()).toEqual(['column', 'line', 'message']);
+    expect(Object.keys(lines[1].error).sort()).toEqual(['column', 'line', 'message', 'name']);
     // The script's console is still the CLI's output: on stderr, after the file's name.
     expect(r.err).toContain('pass.ts: size 4096');
   });

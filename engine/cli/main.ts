@@ -81,10 +81,10 @@ export async function main(argv: string[], io: Io): Promise<number> {
   }
 }
 
-// A script's promise callbacks stopped after its run ended leave TimeoutError rejections behind:
-// expected, and not the command's business.
+// A run still settling takes its script's late rejections (code after an await: RunEndedError);
+// a TimeoutError from a callback stopped later is expected, and not the command's business.
 process.on('unhandledRejection', (reason) => {
-  if (reason instanceof TimeoutError || claimRejection(reason)) return;
+  if (claimRejection(reason) || reason instanceof TimeoutError) return;
   process.stderr.write(
     `iommu-lab: internal error: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}\n`,
   );

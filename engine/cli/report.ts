@@ -98,6 +98,8 @@ export function jsonRecord(r: RunResult): Record<string, unknown> {
     ...(r.error
       ? {
           error: {
+            // The class (KernelVersionError: the function or driver is not in this kernel).
+            ...(r.error.name ? { name: r.error.name } : {}),
             message: r.error.message,
             line: r.error.line,
             column: r.error.column,

@@ -13,6 +13,22 @@ export class TimeoutError extends Error {
   override name = 'TimeoutError';
 }
 
+/**
+ * Script code that ran after the run had ended (after an `await`, in a `.then` callback): the lab
+ * runs a scenario from top to bottom and does not wait for promises, so what such code did or
+ * checked is not part of the run. A guard error (matchers must not swallow it), but one the run
+ * reports: the scenario did less than it says.
+ */
+export class RunEndedError extends TimeoutError {
+  override name = 'RunEndedError';
+  constructor(what: string) {
+    super(
+      `${what} after the run had ended (code after an await, or in a .then callback): the lab runs a ` +
+        `scenario from top to bottom and does not wait for promises, so write it without them`,
+    );
+  }
+}
+
 /** The run was stopped at a step (Stop pressed, the run replayed up to where it was): a guard error too. */
 export class StopError extends TimeoutError {
   override name = 'StopError';
@@ -74,7 +90,7 @@ export class RunGuard {
   /** `between`: not inside a call into the lab, where a step limit may stop the run. */
   private check(between: boolean): void {
     this.countdown = this.every;
-    if (this.ended) throw new TimeoutError('the run has ended; this callback was not run');
+    if (this.ended) throw new RunEndedError('script code ran');
     const limit = this.opts.stopAtStep;
     if (!this.halted) {
       if (between && limit !== undefined && this.opts.steps!() >= limit) this.stopped = true;

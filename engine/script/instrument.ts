@@ -85,7 +85,7 @@ export function instrument(code: string): Instrumented {
     const awaitAt = /\bawait\s*$/.exec(code.slice(0, pos));
     if (awaitAt)
       throw new InstrumentError(
-        'await is not available at the top level: a lab script runs from top to bottom in one go (and the awaits of an async function never resume)',
+        'await is not available at the top level: a lab script runs from top to bottom in one go (code after an await inside an async function runs only after the run has ended, and is reported as an error)',
         awaitAt.index,
       );
     throw new InstrumentError(String(err.message ?? e).replace(/\s*\(\d+:\d+\)$/, ''), pos);

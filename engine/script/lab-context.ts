@@ -18,6 +18,7 @@ import { HandleTable } from './handles.ts';
 import { ev } from './trace-events.ts';
 import { API_ENTRIES, API_NAMES, MAX_API_ARGS, apiId } from './api.ts';
 import { describe } from './args.ts';
+import { RunEndedError } from './guard.ts';
 
 export interface LabOptions {
   kernel: KernelName;
@@ -35,6 +36,8 @@ export class LabContext implements ArgResolver {
   /** Before a call past this many steps, `atStepLimit` runs (and throws): see LabSession.setStepLimit. */
   stepLimit = Infinity;
   atStepLimit: (() => void) | undefined;
+  /** Set when the run has ended: a call from script code still running (after an await) throws. */
+  scriptEnded = false;
   /** Told what each call the script makes returns, when set (a matrix cell: the cells are compared). */
   results: CallResultLog | null = null;
   private depth = 0;
@@ -103,6 +106,7 @@ export class LabContext implements ArgResolver {
     a4?: unknown,
     a5?: unknown,
   ): unknown {
+    if (this.scriptEnded && this.log !== null) throw new RunEndedError(`${API_NAMES[id]} was called`);
     const entry = API_ENTRIES[id];
     if (entry.query || this.depth > 0) {
       if (this.results === null || this.depth > 0) return entry.impl(this, a0, a1, a2, a3, a4, a5);

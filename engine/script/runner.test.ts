@@ -246,7 +246,7 @@ describe('time limit', () => {
     expect(r.status).toBe('passed');
     await new Promise((res) => setTimeout(res, 10));
     expect(seen).toHaveLength(1);
-    expect(String(seen[0])).toMatch(/run has ended/);
+    expect(String(seen[0])).toMatch(/after the run had ended/);
   });
 });
 

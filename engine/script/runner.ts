@@ -20,7 +20,7 @@ import type {
 import { compileFile, type CompiledFile } from './compile.ts';
 import { createExpect, ExpectationError } from './expect.ts';
 import { formatArgs, formatValue } from './format.ts';
-import { RunGuard, TimeoutError } from './guard.ts';
+import { RunEndedError, RunGuard, TimeoutError } from './guard.ts';
 import { deepFreeze, Sandbox } from './sandbox.ts';
 import { stackOf, userFrame, type UserPosition } from './stack.ts';
 import { missing_import } from './import-check.ts';
@@ -43,6 +43,8 @@ export interface RunnerSession {
   finish?(): void;
   /** Have `poll` called now and then from inside long calls into the lab (null: stop); it may throw. */
   setInterrupt?(poll: (() => void) | null): void;
+  /** The run has ended: later calls from script code throw RunEndedError. */
+  endScript?(): void;
   /** Call `atLimit` (which throws) before any call into the lab once `steps` calls are done. */
   setStepLimit?(steps: number, atLimit: () => void): void;
   /** Record each API call and its result from now on, placed by `site` (RunOptions.recordCallResults). */
@@ -144,6 +146,7 @@ export function runScriptWith<S extends RunnerSession>(
     extra: Partial<RunResult> = {},
   ): ScriptResult<S> => {
     guard.end();
+    session?.endScript?.();
     session?.setInterrupt?.(null);
     let steps = 0;
     let checks: CheckRecord[] = [];
@@ -178,8 +181,14 @@ export function runScriptWith<S extends RunnerSession>(
     // Not enumerable: results are spread and posted across threads, and a function cannot be.
     Object.defineProperty(result, 'settleRejection', {
       value(reason: unknown) {
-        if (RunGuard.isGuardError(reason) || reason instanceof ExpectationError || result.status === 'error')
+        if (result.status === 'error') return;
+        if (reason instanceof RunEndedError) {
+          // Code after an await did lab calls or checks that the result does not count.
+          result.status = 'error';
+          result.error = uncaught(reason, reason.message);
           return;
+        }
+        if (RunGuard.isGuardError(reason) || reason instanceof ExpectationError) return;
         result.status = 'error';
         result.error = uncaught(reason, `in a promise nobody handled: ${errorText(reason)}`);
       },
@@ -264,6 +273,7 @@ export function runScriptWith<S extends RunnerSession>(
   // expect
   const expect = createExpect({
     record(o) {
+      if (guard.ended) throw new RunEndedError('an expectation was checked');
       if (o.passed) counts.passed++;
       else counts.failed++;
       const logIt = !o.passed || expectationLog.length < MAX_EXPECTATION_RECORDS;

@@ -67,6 +67,11 @@ export class LabSession {
     this.ctx.machine.trace.setTick(poll);
   }
 
+  /** The run has ended: a call from script code that still runs (after an await) is refused. */
+  endScript(): void {
+    this.ctx.scriptEnded = true;
+  }
+
   /** Once `steps` calls are done, `atLimit` runs (and throws) before the next call changes anything. */
   setStepLimit(steps: number, atLimit: () => void): void {
     this.ctx.stepLimit = steps;

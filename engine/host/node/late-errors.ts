@@ -23,7 +23,7 @@ export function installLateErrorHandlers(
     };
   };
   process.on('unhandledRejection', (reason) => {
-    if (reason instanceof TimeoutError || claim(reason)) return;
+    if (claim(reason) || reason instanceof TimeoutError) return;
     report(toEvent(reason));
   });
   process.on('uncaughtException', (e) => {

@@ -31,10 +31,11 @@ const yieldToHost = () => new Promise<void>((r) => setTimeout(r, 0));
 const nextTurn = () => yieldToHost().then(yieldToHost);
 const hosts: EngineHost[] = [];
 
-// A script's promise callbacks stopped after its run ended leave a TimeoutError rejection: expected.
-// A rejection the script left unhandled becomes its run's error when the host is still collecting.
+// A rejection the script left unhandled becomes its run's error when the host is still collecting
+// (code after an await that reached the lab or expect() too: RunEndedError). A later TimeoutError
+// rejection, from a callback stopped after the run's result was sent: expected.
 scope.addEventListener('unhandledrejection', (e) => {
-  if (e.reason instanceof TimeoutError || hosts.some((h) => h.claimRejection(e.reason))) e.preventDefault();
+  if (hosts.some((h) => h.claimRejection(e.reason)) || e.reason instanceof TimeoutError) e.preventDefault();
 });
 
 let selfListener: ((msg: unknown) => void) | null = null;
