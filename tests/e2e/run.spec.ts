@@ -96,3 +96,25 @@ test('a promise the script rejected and never handled is the run error, at its l
   await expect(page.getByTestId('outcome')).toHaveText('error');
   await expect(consoleRows(page).filter({ hasText: 'in a promise nobody handled: late' })).toHaveCount(1);
 });
+
+test('an expectation after an await is the run error, at its line, never a silent pass', async ({ page }) => {
+  await openLab(page);
+  await newTab(page);
+  await setScript(
+    page,
+    [
+      "import { expect } from 'iommu-lab';",
+      'async function later() {',
+      '  await null;',
+      '  expect(1).toBe(2);',
+      '}',
+      'later();',
+      '',
+    ].join('\n'),
+  );
+  await runScript(page);
+  await expect(page.getByTestId('outcome')).toHaveText('error');
+  const row = consoleRows(page).filter({ hasText: 'after the run had ended' });
+  await expect(row).toHaveCount(1);
+  await expect(row.locator('.loc')).toContainText(/:4/);
+});
