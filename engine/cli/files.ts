@@ -1,8 +1,31 @@
 /** Script files on disk: reading them, and the `./name` imports next to them. */
+import { tokenizer, tokTypes, type Token } from 'acorn';
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative } from 'node:path';
 import type { SourceFile } from '../host/protocol.ts';
+import { transpile } from '../script/transpile.ts';
 import { UsageError } from './usage.ts';
+
+/**
+ * A script's text, refused with a reason when it cannot be read or is not UTF-8 (a stray byte
+ * would be turned into U+FFFD and saved that way into a session).
+ */
+function readText(path: string): string {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UsageError(
+      `cannot read ${path}${code === 'EACCES' ? ': permission denied' : ` (${code ?? String(e)})`}`,
+    );
+  }
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new UsageError(`${path} is not UTF-8 text (a scenario is TypeScript or JavaScript text)`);
+  }
+}
 
 export function readScript(path: string): string {
   let kind: 'file' | 'folder' | 'other' | 'missing' = 'missing';
@@ -17,7 +40,7 @@ export function readScript(path: string): string {
   if (path.toLowerCase().endsWith('.iommulab'))
     // `run` handles session files itself (run-command.ts); elsewhere a script is wanted.
     throw new UsageError(`${path} is a session file; give a scenario script here`);
-  return readFileSync(path, 'utf8');
+  return readText(path);
 }
 
 /** Sources by display name, filled as files are read (for code frames in reports). */
@@ -39,14 +62,46 @@ export class SourceCache {
       const path = join(dir, found);
       // Named the way the script was: absolute next to an absolute path, else from the working folder.
       const name = isAbsolute(entry) ? path : relative(process.cwd(), path) || path;
-      const source = readFileSync(path, 'utf8');
+      const source = readText(path);
       this.set(name, source);
       return { name, source };
     };
   }
 }
 
-const IMPORT_SPEC = /(?:\bfrom\s*|\brequire\s*\(\s*|\bimport\s*)(['"])(\.\/[^'"]+)\1/g;
+/**
+ * The `./name` specifiers a script imports (import … from, export … from, import(), require()),
+ * read from its tokens after TypeScript is stripped, so an import in a comment or a string, or
+ * one only for types, names nothing. A file that does not compile names nothing either: its run
+ * reports the syntax error.
+ */
+function localImports(source: string, fileName: string): string[] {
+  const specs: string[] = [];
+  // The two tokens before the current one: `from './x'`, `import './x'`, `import('./x')`, `require('./x')`.
+  let before: Tok | undefined;
+  let last: Tok | undefined;
+  try {
+    const code = transpile(source, fileName).code;
+    for (const t of tokenizer(code, { ecmaVersion: 'latest', sourceType: 'module' }) as Iterable<Tok>) {
+      const spec = t.type === tokTypes.string && typeof t.value === 'string' ? t.value : '';
+      const imports =
+        is(last, 'from') ||
+        is(last, 'import') ||
+        (last?.type === tokTypes.parenL && (is(before, 'import') || is(before, 'require')));
+      if (spec.startsWith('./') && imports && !specs.includes(spec)) specs.push(spec);
+      before = last;
+      last = t;
+    }
+  } catch {
+    return [];
+  }
+  return specs;
+}
+
+/** acorn's token with its value (a keyword's, a name's or a string's). */
+type Tok = Token & { value?: unknown };
+
+const is = (t: Tok | undefined, word: string): boolean => t?.type.keyword === word || t?.value === word;
 
 /**
  * The file names an import of `spec` may mean, in order: as written, with .ts or .js added, and
@@ -79,16 +134,16 @@ function findImport(dir: string, spec: string): string | undefined {
 export function siblingImports(entry: string, source: string): SourceFile[] {
   const out = new Map<string, SourceFile>();
   const dir = dirname(entry);
-  const visit = (src: string) => {
-    for (const m of src.matchAll(IMPORT_SPEC)) {
-      const name = findImport(dir, m[2].slice(2));
+  const visit = (src: string, fileName: string) => {
+    for (const spec of localImports(src, fileName)) {
+      const name = findImport(dir, spec.slice(2));
       if (name === undefined || out.has(name)) continue;
-      const file = { name, source: readFileSync(join(dir, name), 'utf8') };
+      const file = { name, source: readText(join(dir, name)) };
       out.set(name, file);
-      visit(file.source);
+      visit(file.source, name);
     }
   };
-  visit(source);
+  visit(source, entry);
   return [...out.values()];
 }
 
@@ -96,8 +151,7 @@ export function siblingImports(entry: string, source: string): SourceFile[] {
 export function unresolvedImports(entry: string, source: string): string[] {
   const dir = dirname(entry);
   const missing: string[] = [];
-  for (const m of source.matchAll(IMPORT_SPEC)) {
-    const spec = m[2];
+  for (const spec of localImports(source, entry)) {
     if (findImport(dir, spec.slice(2)) === undefined && !missing.includes(spec)) missing.push(spec);
   }
   return missing;

@@ -177,6 +177,33 @@ describe.concurrent('iommu-lab session new', () => {
     expect(JSON.parse(read('lonely.iommulab')).scripts).toHaveLength(1);
   });
 
+  it('bundles only what a script really imports: not an import in a comment or a string', async () => {
+    write('aside.ts', 'export const aside = 1;\n');
+    write(
+      'quoted.ts',
+      [
+        "import { lab } from 'iommu-lab';",
+        "// import { aside } from './aside';",
+        'const text = "import \'./aside\'";',
+        "import { twice } from './helper';",
+        'console.log(text, twice(2), lab.kernel());',
+        '',
+      ].join('\n'),
+    );
+    const r = await cli('session', 'new', 'quoted.ts', '-o', 'quoted.iommulab');
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(read('quoted.iommulab'));
+    expect(doc.scripts.map((x: { name: string }) => x.name)).toEqual(['quoted.ts', 'helper.ts']);
+  });
+
+  it('refuses a script that is not UTF-8 text, naming it, and writes nothing', async () => {
+    write('latin1.ts', Uint8Array.from([...Buffer.from('const s = "caf'), 0xe9, ...Buffer.from('";\n')]));
+    const r = await cli('session', 'new', 'latin1.ts', '-o', 'latin1.iommulab');
+    expect(r.code).toBe(3);
+    expect(r.err).toContain('latin1.ts is not UTF-8 text');
+    expect(existsSync(join(dir, 'latin1.iommulab'))).toBe(false);
+  });
+
   it('refuses to replace a file unless told to', async () => {
     write('exists.iommulab', 'keep me');
     const r = await cli('session', 'new', 'helper.ts', '-o', 'exists.iommulab');
