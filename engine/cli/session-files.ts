@@ -8,6 +8,7 @@ import {
   fsyncSync,
   openSync,
   readFileSync,
+  realpathSync,
   renameSync,
   rmSync,
   statSync,
@@ -53,12 +54,25 @@ export function readSessionFile(path: string): LoadedSessionFile {
   return { path, session: r.session, warnings: r.warnings, formatVersion: r.formatVersion };
 }
 
-/** Write `text` to `path` atomically. */
+/**
+ * Write `text` to `path` atomically. A file being replaced keeps its permissions, and a symbolic
+ * link keeps being one: the file it points to is what gets replaced.
+ */
 export function writeFileAtomic(path: string, text: string): void {
+  let mode = 0o644;
+  try {
+    const st = statSync(path);
+    if (st.isDirectory()) throw new UsageError(`${path} is a folder; give a file name for the session`);
+    mode = st.mode & 0o777;
+    path = realpathSync(path);
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    // no such file yet
+  }
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
   let fd = -1;
   try {
-    fd = openSync(tmp, 'wx', 0o644);
+    fd = openSync(tmp, 'wx', mode);
     writeSync(fd, text);
     fsyncSync(fd);
     closeSync(fd);

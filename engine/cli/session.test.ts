@@ -5,13 +5,17 @@
  */
 import { spawn } from 'node:child_process';
 import {
+  chmodSync,
   copyFileSync,
   existsSync,
+  lstatSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
   rmSync,
+  statSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -214,6 +218,18 @@ describe.concurrent('iommu-lab session new', () => {
     expect(JSON.parse(read('exists.iommulab')).scripts[0].name).toBe('helper.ts');
     // No temporary file is left behind.
     expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('--force keeps what the replaced file was: its permissions, and a link stays a link', async () => {
+    write('private.iommulab', 'old');
+    chmodSync(join(dir, 'private.iommulab'), 0o600);
+    expect((await cli('session', 'new', 'helper.ts', '-o', 'private.iommulab', '--force')).code).toBe(0);
+    expect(statSync(join(dir, 'private.iommulab')).mode & 0o777).toBe(0o600);
+    write('target.iommulab', 'old');
+    symlinkSync('target.iommulab', join(dir, 'link.iommulab'));
+    expect((await cli('session', 'new', 'helper.ts', '-o', 'link.iommulab', '--force')).code).toBe(0);
+    expect(lstatSync(join(dir, 'link.iommulab')).isSymbolicLink()).toBe(true);
+    expect(JSON.parse(read('target.iommulab')).scripts[0].name).toBe('helper.ts');
   });
 
   it.each([
