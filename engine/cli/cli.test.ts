@@ -100,6 +100,7 @@ describe.concurrent('iommu-lab run', () => {
     expect(JSON.parse(r.out)).toEqual({
       file: 'throws.ts',
       status: 'error',
+      kernel: 'v6.16',
       expectations: { passed: 0, failed: 0 },
       checks: [],
       error: { name: 'RangeError', message: 'RangeError: iova must be a safe integer', line: 3, column: 9 },
@@ -188,12 +189,20 @@ describe.concurrent('iommu-lab run', () => {
       .split('\n')
       .map((l) => JSON.parse(l));
     expect(lines.map((l) => l.file)).toEqual(['pass.ts', 'fail.ts']);
-    expect(Object.keys(lines[0]).sort()).toEqual(['checks', 'expectations', 'file', 'status', 'steps']);
+    expect(Object.keys(lines[0]).sort()).toEqual([
+      'checks',
+      'expectations',
+      'file',
+      'kernel',
+      'status',
+      'steps',
+    ]);
     expect(Object.keys(lines[1]).sort()).toEqual([
       'checks',
       'error',
       'expectations',
       'file',
+      'kernel',
       'status',
       'steps',
     ]);

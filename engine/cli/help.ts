@@ -12,7 +12,7 @@ other as './name'. A damaged session file is refused (exit 3) before anything ru
   --param <name=value>        a value for lab.params (repeatable; wins over a session's)
   --script <name>             with a session: run only this tab (repeatable)
   --timeout <ms>              stop a script after this long (default: 10000)
-  --json                      one JSON object per file instead of the report: {file, status,
+  --json                      one JSON object per file instead of the report: {file, status, kernel,
                               expectations, checks, error?: {name?, message, line, column, file?},
                               steps}; error.name KernelVersionError: not in this kernel
 

@@ -40,7 +40,7 @@ Usage:
 
 ${RUN_HELP.split('\n').slice(2).join('\n')}
 
-${MATRIX_HELP.split('\n').slice(2, 4).join('\n')}
+${MATRIX_HELP.split('\n\n')[1]}
 
 Session files (.iommulab) keep a lab's scripts, kernel, seed, params, checks switched off and notes:
 'session new' makes one from scripts, 'session check' validates one, 'run' runs one

@@ -93,6 +93,8 @@ export function jsonRecord(r: RunResult): Record<string, unknown> {
   return {
     file: r.file,
     status: r.status,
+    // The kernel the run used: a script may pick its own (lab.kernel('v6.6')) over --kernel.
+    kernel: r.kernel,
     expectations: { passed: r.expectations.passed, failed: r.expectations.failed },
     checks: r.checks.map((c) => ({ id: c.id, step: c.step, message: c.message })),
     ...(r.error

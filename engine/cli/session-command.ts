@@ -133,6 +133,8 @@ function sessionNew(argv: string[], io: Io): number {
     `wrote ${out}: ${scripts.length} script${scripts.length === 1 ? '' : 's'} (${names}), kernel ${session.kernel}` +
       (added.length ? `; added ${added.join(', ')} (imported)` : ''),
   );
+  // What the lab will say when it opens the file (a check it does not have), said now.
+  for (const w of loaded.warnings) io.out(`  warning: ${w}`);
   return EXIT.ok;
 }
 

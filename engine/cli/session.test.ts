@@ -220,6 +220,12 @@ describe.concurrent('iommu-lab session new', () => {
     expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
+  it('says at once what the lab will warn about when it opens the file (a check it does not have)', async () => {
+    const r = await cli('session', 'new', 'helper.ts', '-o', 'typo.iommulab', '--disable-check', 'stale-hit');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('warning: disabledChecks[0]: this lab has no check "stale-hit"');
+  });
+
   it('--force keeps what the replaced file was: its permissions, and a link stays a link', async () => {
     write('private.iommulab', 'old');
     chmodSync(join(dir, 'private.iommulab'), 0o600);
