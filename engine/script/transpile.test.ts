@@ -65,6 +65,24 @@ describe('transpile', () => {
     }
   });
 
+  it('refuses a namespace (which sucrase would drop) at its line; declare namespace and the word elsewhere are fine', () => {
+    const src = 'const a = 1;\n  export namespace Units { export const K = 1024; }\nconsole.log(Units.K);\n';
+    expect(() => transpile(src, 'main.ts')).toThrow(ScriptSyntaxError);
+    try {
+      transpile(src, 'main.ts');
+    } catch (e) {
+      const err = e as ScriptSyntaxError;
+      expect([err.line, err.column, err.message]).toEqual([
+        2,
+        3,
+        expect.stringMatching(/^TypeScript namespaces/),
+      ]);
+    }
+    expect(() =>
+      transpile('declare namespace G { const x: number; }\nconst namespace = 1;\n', 'main.ts'),
+    ).not.toThrow();
+  });
+
   it('positionOf counts 1-based', () => {
     expect(positionOf('ab\ncd', 0)).toEqual({ line: 1, column: 1 });
     expect(positionOf('ab\ncd', 4)).toEqual({ line: 2, column: 2 });

@@ -89,7 +89,23 @@ export function isTypeScript(fileName: string): boolean {
   return /\.(ts|mts|cts)$/i.test(fileName) || !/\.(js|mjs|cjs)$/i.test(fileName);
 }
 
+/**
+ * A TypeScript namespace (`namespace N {…}`, `module N {…}`) at the start of a line: sucrase does
+ * not support them and drops the whole block without a word, so a script would fail later at a
+ * use of `N` with a TypeError that says nothing of the cause. `declare` ones carry no code.
+ */
+const NAMESPACE = /^[ \t]*(?:export[ \t]+)?(?:namespace|module)[ \t]+[A-Za-z_$][\w$.]*[ \t]*\{/m;
+
 export function transpile(source: string, fileName: string): Transpiled {
+  const ns = isTypeScript(fileName) ? NAMESPACE.exec(source) : null;
+  if (ns) {
+    const where = positionOf(source, ns.index + ns[0].search(/\S/));
+    throw new ScriptSyntaxError(
+      'TypeScript namespaces are not supported in lab scripts: use an object, or a module of your own (./name)',
+      where.line,
+      where.column,
+    );
+  }
   try {
     const out = sucrase(source, fileName, false);
     return { code: out.code, map: new CombinedMap(source, out.code, fileName) };
