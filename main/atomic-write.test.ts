@@ -4,7 +4,16 @@
  * the old file as it was and come with words a user understands.
  */
 import * as fs from 'node:fs/promises';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  lstatSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -64,6 +73,16 @@ describe('writeFileAtomic', () => {
     writeFileSync(f, 'old', { mode: 0o600 });
     await writeFileAtomic(f, 'new');
     expect(statSync(f).mode & 0o777).toBe(0o600);
+  });
+
+  it('writes through a symbolic link, which stays a link', async () => {
+    const real = path.join(dir, 'real.iommulab');
+    const link = path.join(dir, 'link.iommulab');
+    writeFileSync(real, 'old');
+    symlinkSync(real, link);
+    await writeFileAtomic(link, 'new');
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(readFileSync(real, 'utf8')).toBe('new');
   });
 
   it('many writes at once end with one of them whole, never a mix', async () => {

@@ -28,6 +28,12 @@ export async function writeFileAtomic(
   data: string | Uint8Array,
   fs: WriteFs = realFs,
 ): Promise<void> {
+  // A symbolic link stays one: the file it points to is what gets replaced.
+  try {
+    target = await nodeFs.realpath(target);
+  } catch {
+    // no file yet
+  }
   // Keep an existing file's permissions; a new file gets the usual rw-r--r--.
   let mode = 0o644;
   try {
