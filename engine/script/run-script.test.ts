@@ -90,6 +90,27 @@ console.log(bufs.length);
     expect(ok.error).toBeUndefined();
   });
 
+  it("a name a file of the run does not export stops the run at the import too; a cycle's part-filled exports do not", () => {
+    const r = runScript({
+      fileName: 'main.ts',
+      source:
+        "import { lab } from 'iommu-lab';\nimport { PAGE,\n  PAGES } from './sizes';\nlab.kernel();\nconsole.log(PAGE, PAGES.x);\n",
+      files: [{ name: 'sizes.ts', source: 'export const PAGE = 4096;\n' }],
+    });
+    expect(r.status).toBe('error');
+    expect(r.steps).toBe(0);
+    expect(r.error).toMatchObject({ name: 'SyntaxError', file: 'main.ts', line: 3, column: 3 });
+    expect(r.error?.message).toBe("The requested module './sizes' does not provide an export named 'PAGES'");
+    // a.ts and b.ts import each other: b sees a's exports before a has filled them.
+    const cycle = runScript({
+      fileName: 'a.ts',
+      source: "import { twice } from './b';\nexport const ONE = 1;\nconsole.log(twice());\n",
+      files: [{ name: 'b.ts', source: "import { ONE } from './a';\nexport const twice = () => 2 * ONE;\n" }],
+    });
+    expect(cycle.error).toBeUndefined();
+    expect(cycle.console.map((l) => l.text)).toEqual(['2']);
+  });
+
   it('stopAfterSteps stops the run there, keeping the lab: before the next call, or in a loop with no call', () => {
     const calls =
       "import { lab, iommu_paging_domain_alloc, iommu_map } from 'iommu-lab';\n" +

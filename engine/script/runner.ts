@@ -346,9 +346,35 @@ export function runScriptWith<S extends RunnerSession>(
     const fn = sandbox.evaluate(c.code);
     const mod = { exports: {} as unknown };
     modules.set(file.name, mod);
-    fn(requireFn, mod, mod.exports, scriptConsole, guardFn);
+    loading.add(mod.exports);
+    try {
+      fn(requireFor(file, c.code), mod, mod.exports, scriptConsole, guardFn);
+    } finally {
+      loading.delete(mod.exports);
+    }
     return mod.exports;
   };
+
+  /** Exports of the files still running their top level: a cycle hands them out part-filled. */
+  const loading = new Set<unknown>();
+
+  /**
+   * `require` as `file` sees it: a file of this run (`./name`) is checked against the names `file`
+   * imports from it, as 'iommu-lab' is at load (import-check.ts), unless it is still loading.
+   */
+  const requireFor = (file: SourceFile, code: string) =>
+    deepFreeze((spec: unknown): unknown => {
+      const got = requireFn(spec);
+      if (typeof spec === 'string' && spec !== 'iommu-lab' && typeof got === 'object' && got !== null)
+        if (!loading.has(got)) {
+          const unknown = missing_import(file.source, code, got, spec);
+          if (unknown) {
+            unknown.file = file.name;
+            throw unknown;
+          }
+        }
+      return got;
+    });
 
   const requireFn = deepFreeze((spec: unknown): unknown => {
     if (spec === 'iommu-lab') return moduleExports;
