@@ -32,9 +32,6 @@ export class IommuDmaCookie {
   constructor(readonly iovad: IovaDomain) {}
 }
 
-/** A domain whose cookie hit init_iova_domain's BUG_ON: asked again, it answers null quietly. */
-const NO_COOKIE = 'init_iova_domain BUG';
-
 /**
  * The cookie of `domain`, made on first use by `dev` (Linux makes it at default-domain setup; the
  * lab waits for the first DMA-API call, which gives the same allocator). null when the domain
@@ -42,19 +39,20 @@ const NO_COOKIE = 'init_iova_domain BUG';
  * init_iova_domain's BUG_ON(granule > PAGE_SIZE) stops the kernel (said once, as kernel-oops).
  */
 export function iommu_dma_cookie(domain: IommuDomain, dev: Device): IommuDmaCookie | null {
-  if (domain.dma_cookie === NO_COOKIE) return null;
   let cookie = domain.dma_cookie as IommuDmaCookie | null;
   if (!cookie) {
     const granule = bitmap_min_size(domain.pgsize_bitmap);
     if (!granule) return null;
     if (granule > PAGE_SIZE) {
-      raise_check(
-        dev.machine,
-        'kernel-oops',
-        `init_iova_domain BUG_ON: domain ${domain.id}'s IOVA granule (${hex(granule)}, its smallest page size) ` +
-          `is larger than the CPU page (${hex(PAGE_SIZE)}), so the DMA API cannot use it`,
-      );
-      domain.dma_cookie = NO_COOKIE;
+      // Said once per domain: a later call finds the check already in the log.
+      const bug = `init_iova_domain BUG_ON: domain ${domain.id}'s IOVA granule`;
+      if (!dev.machine.checks.some((c) => c.id === 'kernel-oops' && c.message.startsWith(bug)))
+        raise_check(
+          dev.machine,
+          'kernel-oops',
+          `${bug} (${hex(granule)}, its smallest page size) is larger than the CPU page (${hex(PAGE_SIZE)}), ` +
+            `so the DMA API cannot use it`,
+        );
       return null;
     }
     const g = domain.geometry;
