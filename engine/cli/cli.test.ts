@@ -418,7 +418,7 @@ describe.concurrent('iommu-lab matrix', () => {
     expect(r.out).toContain('every available cell passed');
   });
 
-  it('a driver named twice is one row; a table with no available cell says nothing ran', async () => {
+  it('a driver named twice is one row; a table with no available cell says nothing ran, exit 1', async () => {
     const twice = await cli(
       'matrix',
       'pass.ts',
@@ -430,7 +430,7 @@ describe.concurrent('iommu-lab matrix', () => {
     );
     expect(JSON.parse(twice.out).cells).toHaveLength(1);
     const none = await cli('matrix', 'gart.ts', '--drivers', 'tegra-gart', '--kernels', 'v6.16');
-    expect(none.code).toBe(0);
+    expect(none.code).toBe(1);
     expect(none.out).toContain('no cell ran: none of the 1 is available in its kernel');
   });
 });

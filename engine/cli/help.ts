@@ -31,7 +31,8 @@ the same in every cell and each cell's own result there (--json: firstDifference
   --jobs <n>           worker threads (default: one per core, 1 = run in this process)
   --json               print the result as one JSON object
 
-Exit status: 0 every available cell passed, 1 a cell failed, 2 a cell errored, 3 bad usage.`;
+Exit status: 0 every available cell passed, 1 a cell failed or none could run, 2 a cell errored,
+3 bad usage.`;
 
 export const SESSION_NEW_HELP = `iommu-lab session new <script...> -o <file>.iommulab [options]
 

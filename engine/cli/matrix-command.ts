@@ -195,5 +195,7 @@ export async function matrixCommand(argv: string[], io: Io): Promise<number> {
   if (values.json) io.out(JSON.stringify({ file: path, ...m }));
   else io.out(formatMatrix(path, m, io.style));
   if (cells.some((c) => c.status === 'error')) return EXIT.error;
-  return m.allPassed ? EXIT.ok : EXIT.failed;
+  // A table where no cell ran checked nothing: a CI job must not read it as passed.
+  const ran = cells.some((c) => c.status !== 'n/a');
+  return m.allPassed && ran ? EXIT.ok : EXIT.failed;
 }

@@ -113,6 +113,13 @@ export function instrument(code: string): Instrumented {
       throw new InstrumentError('dynamic import() is not available in lab scripts', node.start);
     if (node.type === 'MetaProperty')
       throw new InstrumentError('import.meta is not available in lab scripts', node.start);
+    // The parser knows explicit resource management; Node 20's engine does not, so the command
+    // line would fail without a position where a browser runs it: refused alike everywhere.
+    if (node.type === 'VariableDeclaration' && String(node.kind).endsWith('using'))
+      throw new InstrumentError(
+        `'${String(node.kind)}' declarations are not available in lab scripts: use const and a try/finally`,
+        node.start,
+      );
     if (LOOPS.has(node.type)) guardBody(node.body as AnyNode);
     if (node.type === 'ThrowStatement') {
       // Where a value was thrown, for values without a stack of their own (`throw 'no domain'`).

@@ -76,6 +76,18 @@ describe('results', () => {
     expect(r.error?.line).toBe(2);
   });
 
+  it("refuses 'using' declarations at their line, where Node's engine would fail without one", () => {
+    for (const kind of ['using', 'await using']) {
+      const body = kind === 'using' ? 'using r = res;' : 'await using r = res;';
+      const r = run(
+        `const res = { [Symbol.dispose]() {} };\nasync function f() {\n  ${body}\n}\n`,
+      );
+      expect(r.status).toBe('error');
+      expect(r.error).toMatchObject({ name: 'SyntaxError', line: 3, column: 3 });
+      expect(r.error?.message).toContain(`'${kind}' declarations are not available`);
+    }
+  });
+
   it('reports exceptions at the script line, through engine frames', () => {
     const r = run(`import { deep } from 'iommu-lab';\n\nconst x: number = 1;\n    deep(30);\n`);
     expect(r.status).toBe('error');
