@@ -156,3 +156,18 @@ export function unresolvedImports(entry: string, source: string): string[] {
   }
   return missing;
 }
+
+/**
+ * The `./name` imports of a session's tabs that name no tab of it (direct imports only): such a
+ * session loads, but the tab that imports stops at the import until the file is added.
+ */
+export function importsWithoutTab(scripts: readonly SourceFile[]): { tab: string; spec: string }[] {
+  // The run finds a tab by its name with or without the extension (runner's findFile).
+  const bare = (n: string) => n.replace(/\.(ts|js|mts|mjs|cts|cjs)$/, '');
+  const names = new Set(scripts.map((s) => bare(s.name)));
+  const out: { tab: string; spec: string }[] = [];
+  for (const s of scripts)
+    for (const spec of localImports(s.source, s.name))
+      if (!names.has(bare(spec.slice(2)))) out.push({ tab: s.name, spec });
+  return out;
+}

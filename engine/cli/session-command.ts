@@ -13,7 +13,7 @@ import {
   serializeSession,
   type KernelName,
 } from '../session/index.ts';
-import { readScript, siblingImports, unresolvedImports } from './files.ts';
+import { importsWithoutTab, readScript, siblingImports, unresolvedImports } from './files.ts';
 import { SESSION_CHECK_HELP, SESSION_HELP, SESSION_NEW_HELP } from './help.ts';
 import type { Io } from './io.ts';
 import { isSessionPath, readSessionFile, writeFileAtomic } from './session-files.ts';
@@ -159,6 +159,10 @@ function sessionCheck(argv: string[], io: Io): number {
           `kernel ${s.kernel}, seed ${s.seed}${migrated}`,
       );
       for (const w of f.warnings) io.out(`  warning: ${w}`);
+      for (const { tab, spec } of importsWithoutTab(s.scripts))
+        io.out(
+          `  warning: ${tab} imports '${spec}', which is not a tab of this session: ${tab} will not run until it is added`,
+        );
     } catch (e) {
       if (!(e instanceof UsageError)) throw e;
       io.err(`iommu-lab: ${e.message}`);

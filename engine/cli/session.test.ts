@@ -386,6 +386,29 @@ describe.concurrent('iommu-lab session check', () => {
     expect(r.out).toContain('  warning: layout is "wide", not an object; the default layout is used');
   });
 
+  it("warns of a tab importing './name' that is no tab of the session (it loads, but will not run)", async () => {
+    session('lonely.iommulab', {
+      formatVersion: 2,
+      scripts: [
+        {
+          name: 'main.ts',
+          source:
+            "import { a } from './helpers';\nimport { b } from './gone.js';\n// './x' in a comment\nconsole.log(a, b);\n",
+        },
+        { name: 'helpers.ts', source: 'export const a = 1;\n' },
+      ],
+    });
+    const r = await cli('session', 'check', 'lonely.iommulab');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(
+      "  warning: main.ts imports './gone.js', which is not a tab of this session: main.ts will not run until it is added",
+    );
+    expect(r.out).not.toContain("'./helpers'");
+    const run = await cli('run', 'lonely.iommulab');
+    expect(run.code).toBe(2);
+    expect(run.out).toContain("Cannot find module './gone.js'");
+  });
+
   it.each(damaged)('exit 3 for %s, with the reason', async (file, reason) => {
     const r = await cli('session', 'check', `damaged/${file}`);
     expect(r.code).toBe(3);

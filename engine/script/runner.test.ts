@@ -79,9 +79,7 @@ describe('results', () => {
   it("refuses 'using' declarations at their line, where Node's engine would fail without one", () => {
     for (const kind of ['using', 'await using']) {
       const body = kind === 'using' ? 'using r = res;' : 'await using r = res;';
-      const r = run(
-        `const res = { [Symbol.dispose]() {} };\nasync function f() {\n  ${body}\n}\n`,
-      );
+      const r = run(`const res = { [Symbol.dispose]() {} };\nasync function f() {\n  ${body}\n}\n`);
       expect(r.status).toBe('error');
       expect(r.error).toMatchObject({ name: 'SyntaxError', line: 3, column: 3 });
       expect(r.error?.message).toContain(`'${kind}' declarations are not available`);
