@@ -31,6 +31,7 @@ describe('callResults', () => {
       'iommu_iova_to_phys(d, 0x12000);',
       'nic.dma_read(0x10008, 2);',
       'iommu_iova_to_phys(iommu_get_domain_for_dev(nic)!, 0x80000);',
+      'nic.dma_read(0x90000, 1);',
     ]);
     expect(r.status).toBe('passed');
     // lab.* calls are steps 1–3 and the reserved regions describe the platform: not compared.
@@ -50,6 +51,13 @@ describe('callResults', () => {
       },
       { step: 10, fn: 'iommu_get_domain_for_dev', ret: 'domain 2', line: 13 },
       { step: 11, fn: 'iommu_iova_to_phys', ret: '0', line: 13 },
+      // Addresses inside a result read in hex, as a result that is one address does.
+      {
+        step: 12,
+        fn: 'device.dma_read',
+        ret: "{ ok: false, fault: { reason: 'translation', iova: 0x90000, write: false } }",
+        line: 14,
+      },
     ]);
   });
 

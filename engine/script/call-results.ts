@@ -35,6 +35,11 @@ const HANDLE_KIND: Record<string, string> = {
   b: 'bus',
 };
 
+/** A number in a result: addresses and sizes in hex, as everywhere else in the lab. */
+function numberText(v: number): string {
+  return Number.isInteger(v) && v >= HEX_FROM ? hex(v) : formatNumber(v);
+}
+
 /** A block the script got from lab.mem.alloc, in the order it asked. */
 interface Buffer {
   start: number;
@@ -87,9 +92,8 @@ export function resultText(
   physical = false,
 ): string {
   if (typeof v === 'number') {
-    if (!Number.isInteger(v)) return formatNumber(v);
-    const name = physical ? bufferName(v, buffers) : undefined;
-    return errnoName(v) ?? name ?? (v >= HEX_FROM ? hex(v) : formatNumber(v));
+    const name = physical && Number.isInteger(v) ? bufferName(v, buffers) : undefined;
+    return errnoName(v) ?? name ?? numberText(v);
   }
   const slot = handles.slotOf(v);
   if (slot >= 0) {
@@ -98,7 +102,7 @@ export function resultText(
     const key = handles.keyOf(slot);
     return `${HANDLE_KIND[key[0]] ?? 'handle'} ${key.slice(2)}`;
   }
-  const text = formatValue(withBufferNames(v, buffers)).replace(/\s*\n\s*/g, ' ');
+  const text = formatValue(withBufferNames(v, buffers), numberText).replace(/\s*\n\s*/g, ' ');
   if (text.length <= MAX_RET_CHARS) return text;
   const h = new Hash64();
   h.string(text);

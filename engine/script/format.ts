@@ -101,12 +101,15 @@ function bytes(a: Uint8Array | Uint8ClampedArray): string {
   return `${className(a) ?? 'Uint8Array'}(${a.length}) <${shown.join(' ')}${more}>`;
 }
 
-function inner(v: unknown, depth: number, seen: Set<object>): string {
+/** How a number is written: as the script wrote it (console) or as the caller chooses (hex addresses). */
+type NumberText = (n: number) => string;
+
+function inner(v: unknown, depth: number, seen: Set<object>, num: NumberText): string {
   switch (typeof v) {
     case 'string':
       return quote(v);
     case 'number':
-      return formatNumber(v);
+      return num(v);
     case 'bigint':
       return `${v}n`;
     case 'boolean':
@@ -129,7 +132,7 @@ function inner(v: unknown, depth: number, seen: Set<object>): string {
   if (isTypedArray(o)) {
     if (o instanceof Uint8Array || o instanceof Uint8ClampedArray) return bytes(o);
     const items = Array.from(o.subarray(0, MAX_ITEMS) as ArrayLike<number | bigint>, (x) =>
-      typeof x === 'bigint' ? `${x}n` : formatNumber(x),
+      typeof x === 'bigint' ? `${x}n` : num(x),
     );
     if (o.length > MAX_ITEMS) items.push(`… ${o.length - MAX_ITEMS} more`);
     return `${className(o)}(${o.length}) ${join('[', items, ']')}`;
@@ -138,7 +141,7 @@ function inner(v: unknown, depth: number, seen: Set<object>): string {
   if (depth >= MAX_DEPTH) return Array.isArray(o) ? '[Array]' : `[${name ?? 'Object'}]`;
   seen.add(o);
   try {
-    const next = (x: unknown) => inner(x, depth + 1, seen);
+    const next = (x: unknown) => inner(x, depth + 1, seen, num);
     if (Array.isArray(o)) {
       const items = o.slice(0, MAX_ITEMS).map(next);
       if (o.length > MAX_ITEMS) items.push(`… ${o.length - MAX_ITEMS} more`);
@@ -162,9 +165,9 @@ function inner(v: unknown, depth: number, seen: Set<object>): string {
 }
 
 /** A value as it appears inside other output: strings quoted. */
-export function formatValue(v: unknown): string {
+export function formatValue(v: unknown, num: NumberText = formatNumber): string {
   try {
-    return inner(v, 0, new Set());
+    return inner(v, 0, new Set(), num);
   } catch {
     return '[unprintable]';
   }
