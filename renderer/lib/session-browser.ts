@@ -5,12 +5,14 @@
  * saved through the API are remembered for the recent sessions menu (recent-sessions.svelte.ts).
  */
 import { MAX_SESSION_SIZE_TEXT, sizeError } from '../../engine/session/index.ts';
-import { browserStore } from './browser-store.ts';
+import { browserObjects, browserStore } from './browser-store.ts';
 import { recentSessions } from './recent-sessions.svelte.ts';
 import type { OpenResult, OpenSource, SaveResult, SessionBackend, StartupResult } from './session-backend.ts';
 
 const CURRENT_KEY = 'iommu-lab.session.current.v1';
 const AUTOSAVE_KEY = 'iommu-lab.session.autosave.v1';
+/** The file handle of the last session, apart: only IndexedDB's object store can hold one. */
+const CURRENT_HANDLE_KEY = 'iommu-lab.session.current-handle.v1';
 const TYPES = [{ description: 'IOMMU Lab session', accept: { 'application/json': ['.iommulab'] } }];
 
 /** The parts of the File System Access API used here (not in TypeScript's DOM lib yet). */
@@ -146,6 +148,8 @@ function download(name: string, content: string): void {
 
 export class BrowserSessionBackend implements SessionBackend {
   readonly kind = 'browser' as const;
+  /** The last session's file, reopened at startup: not a new use of it for the recent list. */
+  private reopened: FsFileHandle | null = null;
 
   async startup(): Promise<StartupResult> {
     // Only files picked through the File System Access API have a handle to list.
@@ -154,7 +158,11 @@ export class BrowserSessionBackend implements SessionBackend {
     const autosaved = parseStored(await browserStore.get(AUTOSAVE_KEY));
     const out: StartupResult = {};
     if (current) {
-      out.open = { status: 'opened', name: current.name, text: current.content };
+      // After a reload Save still writes to the file the session came from (asking permission again).
+      const handle = (await browserObjects.get(CURRENT_HANDLE_KEY)) as FsFileHandle | null | undefined;
+      const same = handle && typeof handle.getFile === 'function' && handle.name === current.name;
+      if (same) this.reopened = handle;
+      out.open = { status: 'opened', name: current.name, text: current.content, ...(same ? { handle } : {}) };
       out.openReason = 'last-session';
     }
     if (autosaved && autosaved.content !== current?.content)
@@ -199,6 +207,8 @@ export class BrowserSessionBackend implements SessionBackend {
     const w = fsWindow();
     let handle = opts.saveAs ? undefined : (opts.handle as FsFileHandle | undefined);
     try {
+      // A handle from before a reload has lost its permission: asked again, else a new place is picked.
+      if (handle && !(await mayUse(handle))) handle = undefined;
       if (!handle && w.showSaveFilePicker) {
         try {
           handle = await w.showSaveFilePicker({ suggestedName: name, types: TYPES });
@@ -245,7 +255,9 @@ export class BrowserSessionBackend implements SessionBackend {
 
   remember(content: string, name: string, handle?: unknown): void {
     browserStore.put(CURRENT_KEY, JSON.stringify({ name, content }));
-    if (handle) void recentSessions.remember(handle as FsFileHandle);
+    void browserObjects.put(CURRENT_HANDLE_KEY, handle ?? null);
+    if (handle && handle !== this.reopened) void recentSessions.remember(handle as FsFileHandle);
+    this.reopened = null;
   }
 
   onEvent(): () => void {

@@ -361,6 +361,11 @@ test('recent sessions: files opened with the picker are listed after a reload an
   await expect(page.getByTestId('status')).toContainText('engine ready', { timeout: 30_000 });
   await expect(page.getByTestId('session-name')).toContainText('v1-full.iommulab');
   await expect.poll(() => recentNames(page)).toEqual(['v1-full.iommulab', 'example.iommulab']);
+  // The reloaded session still knows its file: Save writes there without asking where (no pick queued).
+  await setScript(page, "console.log('saved after a reload');\n");
+  await page.keyboard.press('Control+S');
+  await expect(page.getByTestId('session-dirty')).toHaveCount(0);
+  expect(await privateFile.read(page, 'v1-full.iommulab')).toContain('saved after a reload');
 
   // By keyboard: the menu opens on the first item, arrows move, Enter opens.
   await page.getByTestId('session-recent').focus();
