@@ -220,6 +220,23 @@ describe.concurrent('iommu-lab run', () => {
     expect((await cli('run', 'params.ts', '--param', 'driver=intel-iommu', '--kernel', 'v6.6')).code).toBe(1);
   });
 
+  it('--seed seeds lab.random() in run and in every matrix cell; a bad one is bad usage', async () => {
+    // The value lab.random() gives first with seed 0, the default.
+    write(
+      'seeded.ts',
+      `import { lab, expect } from 'iommu-lab';\nexpect(lab.random()).toBe(0.31659353361465037);\n`,
+    );
+    expect((await cli('run', 'seeded.ts')).code).toBe(0);
+    expect((await cli('run', 'seeded.ts', '--seed', '0')).code).toBe(0);
+    expect((await cli('run', 'seeded.ts', '--seed', '5')).code).toBe(1);
+    const cells = ['--drivers', 'arm-smmu-v3', '--kernels', 'v6.16'];
+    expect((await cli('matrix', 'seeded.ts', ...cells)).code).toBe(0);
+    expect((await cli('matrix', 'seeded.ts', ...cells, '--seed', '5')).code).toBe(1);
+    const bad = await cli('run', 'seeded.ts', '--seed', '1.5');
+    expect(bad.code).toBe(3);
+    expect(bad.err).toContain("bad --seed '1.5' (want a whole number from 0 to 4294967295)");
+  });
+
   it("reads './name' imports next to the script", async () => {
     const r = await cli('run', 'uses-helper.ts');
     expect(r.out + r.err).toMatch(/✓ uses-helper\.ts/);

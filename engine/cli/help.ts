@@ -10,6 +10,7 @@ other as './name'. A damaged session file is refused (exit 3) before anything ru
 
   --kernel <v6.6|v6.8|v6.16>  kernel profile (default: v6.16, the session's, or what the script picks)
   --param <name=value>        a value for lab.params (repeatable; wins over a session's)
+  --seed <n>                  lab.random()'s seed before the script runs (default: 0, or the session's)
   --script <name>             with a session: run only this tab (repeatable)
   --timeout <ms>              stop a script after this long (default: 10000)
   --json                      one JSON object per file instead of the report: {file, status, kernel,
@@ -27,6 +28,7 @@ the same in every cell and each cell's own result there (--json: firstDifference
   --drivers <a,b,…>    drivers (default: ${MATRIX_DRIVERS.join(', ')})
   --kernels <k,…>      kernel profiles (default: ${KERNEL_NAMES.join(', ')})
   --param <name=value> a value for lab.params (repeatable; driver is set by the matrix)
+  --seed <n>           lab.random()'s seed in every cell (default: 0)
   --timeout <ms>       time limit per cell (default: 10000)
   --jobs <n>           worker threads (default: one per core, 1 = run in this process)
   --json               print the result as one JSON object

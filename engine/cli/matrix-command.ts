@@ -21,7 +21,7 @@ import type { Io } from './io.ts';
 import type { Style } from './report.ts';
 import { MATRIX_HELP } from './help.ts';
 import { settleLateRejections } from './late-rejections.ts';
-import { EXIT, parse, parseList, parseParams, parseTimeout, UsageError } from './usage.ts';
+import { EXIT, parse, parseList, parseParams, parseSeed, parseTimeout, UsageError } from './usage.ts';
 import { EnginePool } from './worker-pool.ts';
 
 /** Below this many cells, starting threads costs more than it saves. */
@@ -150,6 +150,7 @@ export async function matrixCommand(argv: string[], io: Io): Promise<number> {
     drivers: { type: 'string' },
     kernels: { type: 'string' },
     param: { type: 'string', multiple: true },
+    seed: { type: 'string' },
     timeout: { type: 'string' },
     jobs: { type: 'string' },
     json: { type: 'boolean' },
@@ -163,6 +164,7 @@ export async function matrixCommand(argv: string[], io: Io): Promise<number> {
   const drivers = parseList('--drivers', values.drivers, MATRIX_DRIVERS, 'driver');
   const kernels = parseList('--kernels', values.kernels, KERNEL_NAMES, 'kernel');
   const params = parseParams(values.param);
+  const seed = parseSeed(values.seed);
   const timeoutMs = parseTimeout(values.timeout);
   let jobs = availableParallelism();
   if (values.jobs !== undefined) {
@@ -179,6 +181,7 @@ export async function matrixCommand(argv: string[], io: Io): Promise<number> {
     drivers,
     kernels,
     params,
+    ...(seed !== undefined ? { seed } : {}),
     timeoutMs,
   };
   const axes = matrixAxes(req);

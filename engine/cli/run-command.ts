@@ -1,11 +1,11 @@
 /**
- * `iommu-lab run <file...> [--kernel v6.6|v6.8|v6.16] [--param name=value]… [--json] [--timeout ms]`
+ * `iommu-lab run <file...> [--kernel v6.6|v6.8|v6.16] [--param name=value]… [--seed n] [--json] [--timeout ms]`
  * Exit 0: every script ran and every expectation held; 1: an expectation failed; 2: a script error
  * (syntax, exception, timeout); 3: bad usage — including a session file that cannot be loaded, which
  * is refused before anything runs.
  *
  * A session file (.iommulab) runs each of its scripts (or the `--script` ones) with its kernel, seed,
- * params and disabled checks; `--kernel` and `--param` given here win. Its results are named
+ * params and disabled checks; `--kernel`, `--param` and `--seed` given here win. Its results are named
  * `<file>#<tab>`.
  */
 import type { RunResult } from '../host/protocol.ts';
@@ -16,7 +16,7 @@ import type { Io } from './io.ts';
 import { consoleForJson, formatRun, jsonRecord } from './report.ts';
 import { RUN_HELP } from './help.ts';
 import { isSessionPath, readSessionFile } from './session-files.ts';
-import { checkKernel, EXIT, parse, parseParams, parseTimeout, UsageError } from './usage.ts';
+import { checkKernel, EXIT, parse, parseParams, parseSeed, parseTimeout, UsageError } from './usage.ts';
 
 /** One script to run: its options for the runner, and how its results are named and framed. */
 interface Job {
@@ -37,6 +37,7 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parse('run', argv, {
     kernel: { type: 'string' },
     param: { type: 'string', multiple: true },
+    seed: { type: 'string' },
     timeout: { type: 'string' },
     script: { type: 'string', multiple: true },
     json: { type: 'boolean' },
@@ -49,6 +50,7 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
   if (positionals.length === 0) throw new UsageError('run: give at least one script file');
   const kernel = values.kernel === undefined ? undefined : checkKernel(values.kernel);
   const params = parseParams(values.param);
+  const seed = parseSeed(values.seed);
   const timeoutMs = parseTimeout(values.timeout);
 
   // Every file must exist (and every session load) before anything runs: a typo or a damaged
@@ -57,14 +59,14 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
   const jobs: Job[] = [];
   for (const path of positionals) {
     if (isSessionPath(path)) {
-      jobs.push(...sessionJobs(path, values.script, kernel, params));
+      jobs.push(...sessionJobs(path, values.script, kernel, params, seed));
       continue;
     }
     const source = readScript(path);
     sources.set(path, source);
     jobs.push({
       display: path,
-      options: { fileName: path, source, resolveFile: sources.resolverFor(path), kernel, params },
+      options: { fileName: path, source, resolveFile: sources.resolverFor(path), kernel, params, seed },
       rename: (f) => f,
       sourceOf: sources.get,
     });
@@ -109,6 +111,7 @@ function sessionJobs(
   only: string[] | undefined,
   kernel: string | undefined,
   params: Record<string, string> | undefined,
+  seed: number | undefined,
 ): Job[] {
   const { session } = readSessionFile(path);
   const names = session.scripts.map((s) => s.name);
@@ -126,7 +129,7 @@ function sessionJobs(
         files: session.scripts.filter((o) => o !== s),
         kernel: kernel ?? session.kernel,
         params: { ...session.params, ...params },
-        seed: session.seed,
+        seed: seed ?? session.seed,
         disabledChecks: session.disabledChecks,
       },
       rename: (f) => (byName.has(f) ? display(f) : f),

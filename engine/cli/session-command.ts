@@ -17,7 +17,7 @@ import { importsWithoutTab, readScript, siblingImports, unresolvedImports } from
 import { SESSION_CHECK_HELP, SESSION_HELP, SESSION_NEW_HELP } from './help.ts';
 import type { Io } from './io.ts';
 import { isSessionPath, readSessionFile, writeFileAtomic } from './session-files.ts';
-import { checkKernel, EXIT, parse, parseParams, UsageError } from './usage.ts';
+import { checkKernel, EXIT, parse, parseParams, parseSeed, UsageError } from './usage.ts';
 
 export async function sessionCommand(argv: string[], io: Io): Promise<number> {
   const [sub, ...rest] = argv;
@@ -28,13 +28,6 @@ export async function sessionCommand(argv: string[], io: Io): Promise<number> {
   if (sub === 'new') return sessionNew(rest, io);
   if (sub === 'check') return sessionCheck(rest, io);
   throw new UsageError(`session: unknown subcommand '${sub}' (choose new or check)`);
-}
-
-function parseSeed(s: string | undefined): number | undefined {
-  if (s === undefined) return undefined;
-  if (!/^\d+$/.test(s) || Number(s) > 0xffffffff)
-    throw new UsageError(`bad --seed '${s}' (want a whole number from 0 to 4294967295)`);
-  return Number(s);
 }
 
 function sessionNew(argv: string[], io: Io): number {

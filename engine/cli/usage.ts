@@ -49,6 +49,14 @@ export function parseParams(list: string[] | undefined): Record<string, string> 
   return out;
 }
 
+/** `--seed`: what lab.seed(n) would take, as the session format stores it. */
+export function parseSeed(s: string | undefined): number | undefined {
+  if (s === undefined) return undefined;
+  if (!/^\d+$/.test(s) || Number(s) > 0xffffffff)
+    throw new UsageError(`bad --seed '${s}' (want a whole number from 0 to 4294967295)`);
+  return Number(s);
+}
+
 export function parseTimeout(s: string | undefined): number | undefined {
   if (s === undefined) return undefined;
   if (!/^\d+$/.test(s) || Number(s) <= 0 || !Number.isSafeInteger(Number(s)))
