@@ -54,14 +54,19 @@ export function lineColumn(text: string, offset: number): { line: number; column
 
 const WS = new Set([0x20, 0x09, 0x0a, 0x0d]);
 const ESCAPES = new Set(['"', '\\', '/', 'b', 'f', 'n', 'r', 't']);
+/** Characters a JSON string holds as they are (sticky: matched from lastIndex on). */
+const PLAIN = /[^"\\\x00-\x1f]*/y;
 
 /**
  * The first syntax error of `text` as JSON (RFC 8259), or null when it is valid. Iterative, so no
- * nesting depth can overflow the stack.
+ * nesting depth can overflow the stack. With `duplicateKeys`, a field name given twice in one
+ * object is a problem too: JSON.parse keeps the last silently, and what the first held would be lost.
  */
-export function findJsonSyntaxError(text: string): JsonSyntaxProblem | null {
+export function findJsonSyntaxError(text: string, duplicateKeys = false): JsonSyntaxProblem | null {
   const n = text.length;
   const stack: number[] = []; // '{' or '[' char codes
+  // Per open object (duplicateKeys only): each field name and where it was first given.
+  const names: Map<string, number>[] = [];
   type State = 'value' | 'value-or-close' | 'key-or-close' | 'key' | 'colon' | 'comma-or-close' | 'end';
   let st: State = 'value';
   let i = 0;
@@ -84,6 +89,9 @@ export function findJsonSyntaxError(text: string): JsonSyntaxProblem | null {
   const scanString = (start: number): number | JsonSyntaxProblem => {
     let j = start + 1;
     for (;;) {
+      PLAIN.lastIndex = j; // a run of ordinary characters in one step: script sources are long
+      PLAIN.test(text);
+      j = PLAIN.lastIndex;
       if (j >= n) return problem(n, 'it ends inside a string', true);
       const c = text.charCodeAt(j);
       if (c === 0x22) return j + 1;
@@ -145,6 +153,7 @@ export function findJsonSyntaxError(text: string): JsonSyntaxProblem | null {
         }
         if (c === '{') {
           stack.push(0x7b);
+          if (duplicateKeys) names.push(new Map());
           i++;
           st = 'key-or-close';
         } else if (c === '[') {
@@ -183,11 +192,23 @@ export function findJsonSyntaxError(text: string): JsonSyntaxProblem | null {
       case 'key': {
         if (st === 'key-or-close' && c === '}') {
           stack.pop();
+          names.pop();
           i++;
           st = after();
         } else if (c === '"') {
           const r = scanString(i);
           if (typeof r !== 'number') return r;
+          if (duplicateKeys) {
+            const seen = names[names.length - 1]!;
+            const name = JSON.parse(text.slice(i, r)) as string;
+            const first = seen.get(name);
+            if (first !== undefined)
+              return problem(
+                i,
+                `the field ${JSON.stringify(name)} is given twice in one object (first at line ${lineColumn(text, first).line}); only one can be kept`,
+              );
+            seen.set(name, i);
+          }
           i = r;
           st = 'colon';
         } else
@@ -209,6 +230,7 @@ export function findJsonSyntaxError(text: string): JsonSyntaxProblem | null {
           st = close === '}' ? 'key' : 'value';
         } else if (c === close) {
           stack.pop();
+          if (close === '}') names.pop();
           i++;
           st = after();
         } else return problem(i, `${describe(c)} where ',' or '${close}' should be`);

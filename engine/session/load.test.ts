@@ -150,6 +150,38 @@ describe('damaged files: one message naming the problem and the field', () => {
     expect(sizeError(MAX_SESSION_BYTES + 1)?.message).toMatch(/at most 16 MiB$/);
   });
 
+  it('refuses a field given twice in one object, since JSON.parse would drop the first silently', () => {
+    const twoTabs = [
+      '{"formatVersion": 2,',
+      ' "scripts": [{"name": "a.ts", "source": "1"}],',
+      ' "kernel": "v6.6",',
+      ' "scripts": [{"name": "b.ts", "source": "2"}]}',
+    ].join('\n');
+    expect(error(twoTabs)).toMatchObject({
+      kind: 'invalid',
+      message:
+        'line 4, column 2: the field "scripts" is given twice in one object (first at line 2); only one can be kept',
+    });
+    // The same name written with an escape is the same field; inside a nested object, too.
+    expect(error('{"formatVersion": 2, "kern\\u0065l": "v6.6", "kernel": "v6.8"}').message).toContain(
+      'the field "kernel" is given twice',
+    );
+    expect(error(minimal({ params: { a: '1' } }).replace('"a":"1"', '"a":"1","a":"2"')).message).toContain(
+      'the field "a" is given twice',
+    );
+    // One name in two objects is no duplicate.
+    const r = loadSession(
+      minimal({
+        scripts: [
+          { name: 'a.ts', source: '' },
+          { name: 'b.ts', source: '' },
+        ],
+        params: { name: 'x' },
+      }),
+    );
+    expect(r.ok).toBe(true);
+  });
+
   it('refuses JSON nested past the limit, at the path where it goes too deep', () => {
     let layout: unknown = 1;
     for (let i = 0; i < MAX_DEPTH + 5; i++) layout = { a: layout };

@@ -82,6 +82,9 @@ function load(input: unknown): LoadResult {
     );
   }
 
+  const twice = findJsonSyntaxError(text, true);
+  if (twice) fail('invalid', `line ${twice.line}, column ${twice.column}: ${twice.reason}`);
+
   const hazard = findJsonHazard(doc, MAX_DEPTH);
   if (hazard?.kind === 'too-deep')
     fail('too-deep', `${hazard.path} nests deeper than ${MAX_DEPTH} levels`, hazard.path);
