@@ -61,6 +61,32 @@ describe('callResults', () => {
     ]);
   });
 
+  it('DMA addresses by mapping (an IOVA handed out again keeps its name), coherent buffers as buffers', () => {
+    const r = run([
+      "import { lab, dma_map_single, dma_unmap_single, dma_alloc_coherent, DMA_BIDIRECTIONAL, SZ_4K } from 'iommu-lab';",
+      "const smmu = lab.add_iommu('smmu0', 'arm-smmu-v3');",
+      "const nic = lab.add_device('nic0', { iommu: smmu, default_domain: 'dma' });",
+      'const pa = lab.mem.alloc(SZ_4K);',
+      'const iova = dma_map_single(nic, pa + 0x10, 0x100, DMA_BIDIRECTIONAL);',
+      'nic.dma_read(iova + 8, 2);',
+      'dma_unmap_single(nic, iova, 0x100, DMA_BIDIRECTIONAL);',
+      'dma_map_single(nic, pa, SZ_4K, DMA_BIDIRECTIONAL);',
+      'dma_alloc_coherent(nic, SZ_4K);',
+      'nic.dma_read(0x1234, 1);',
+    ]);
+    expect(r.status).toBe('passed');
+    expect(r.callResults!.map((c) => `${c.fn} → ${c.ret}`)).toEqual([
+      // Named from its page: the buffer starts 0x10 into it.
+      'dma_map_single → dma1+0x10',
+      "device.dma_read → { ok: true, pa: 'buf1+0x18', tlb: 'miss', data: Uint8Array(2) <00 00> }",
+      'dma_unmap_single → undefined',
+      // Strict: the IOVA page comes back at once, and reads as the same mapping.
+      'dma_map_single → dma1+0x0',
+      "dma_alloc_coherent → { cpu_addr: 'buf2+0x0', dma_handle: 'dma2+0x0' }",
+      "device.dma_read → { ok: false, fault: { reason: 'translation', iova: 4660, write: false } }",
+    ]);
+  });
+
   it('an error pointer, a call that threw, and a call made in an imported helper', () => {
     const r = run(
       [

@@ -142,7 +142,7 @@ export class LabContext implements ArgResolver {
       fn,
       typeof ret === 'number' ? (Number.isFinite(ret) ? ret : 0) : this.traceRet(ret),
     );
-    if (this.results !== null) this.results.returned(this.steps, id, ret, a0);
+    if (this.results !== null) this.results.returned(this.steps, id, ret, a0, a1, a2);
     return ret;
   }
 
