@@ -48,7 +48,24 @@ function writeAutosave(): void {
   session.autosavedAt = Date.now();
 }
 
+/**
+ * The restored work's text while the banner asks about it. Once the user goes on (edits, saves,
+ * opens or starts another session) the question is settled as Keep: a Discard then would throw
+ * away what was done since, which the banner never offered.
+ */
+let restoredText: string | null = null;
+
+function settleRecovery(why: string): void {
+  const offer = recoveryBanner.offer;
+  restoredText = null;
+  if (!offer) return;
+  recoveryBanner.offer = null;
+  run.say(`kept the restored changes to ${offer.name} (${why})`, 'info');
+}
+
 function afterCheck(dirty: boolean): void {
+  if (restoredText !== null && serializeSession(session.capture()) !== restoredText)
+    settleRecovery('you went on working');
   backend.setState(dirty, session.name);
   title();
   if (dirty) timer.changed();
@@ -72,6 +89,7 @@ function adopt(
     void showLoadError(file.name, r.error.message);
     return false;
   }
+  settleRecovery(`${file.name} was opened`);
   const warnings = session.apply(r.session, opts.withLayout ?? true);
   session.name = file.name;
   session.path = file.path ?? null;
@@ -168,6 +186,7 @@ async function save(saveAs: boolean): Promise<'saved' | 'canceled' | 'error'> {
   if (r.handle !== undefined) session.handle = r.handle;
   session.markClean(s);
   backend.remember(text, r.name, r.handle);
+  settleRecovery('they were saved');
   run.say(`saved ${r.name}`, 'info');
   return 'saved';
 }
@@ -227,6 +246,7 @@ function openedFile(r: OpenedFile): boolean {
 export function newSession(): Promise<boolean | undefined> {
   return exclusive(async () => {
     if (!(await mayReplace('starting a new session'))) return false;
+    settleRecovery('a new session was started');
     const s = session.blank();
     session.apply(s, false);
     session.name = UNTITLED;
@@ -248,6 +268,7 @@ export async function answerRecovery(keep: boolean): Promise<void> {
   const offer = recoveryBanner.offer;
   if (!offer) return;
   recoveryBanner.offer = null;
+  restoredText = null;
   if (keep) {
     run.say(`kept the unsaved changes to ${offer.name}`, 'info');
     return;
@@ -308,6 +329,7 @@ async function startup(): Promise<void> {
       session.markSavedAs(lastOpened?.text ?? null);
       // It is this run's side file now: once the session is clean again, it is removed.
       autosaved = rec.text;
+      restoredText = serializeSession(session.capture());
       recoveryBanner.offer = rec;
     } else {
       await backend.recovery(rec.id, 'discard');

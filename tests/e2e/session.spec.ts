@@ -57,7 +57,7 @@ async function openWithPicker(
   await clicked;
 }
 
-test('save downloads the session, a reload offers the unsaved work back, discard returns to the saved one', async ({
+test('save downloads the session, a reload offers the unsaved work back, discard returns to the saved one, going on keeps it', async ({
   page,
 }) => {
   await withoutFsAccess(page);
@@ -109,6 +109,24 @@ test('save downloads the session, a reload offers the unsaved work back, discard
   await expect(page.getByTestId('status')).toContainText('engine ready', { timeout: 30_000 });
   await expect(editorText(page)).toContainText("console.log('saved version')");
   await page.waitForTimeout(500);
+  await expect(page.getByTestId('session-recovery')).toHaveCount(0);
+
+  // Going on working settles the question as Keep: a Discard later would throw the new work away.
+  await setScript(page, "console.log('unsaved again');\n");
+  await page.reload();
+  await expect(page.getByTestId('session-recovery')).toBeVisible({ timeout: 30_000 });
+  await setScript(page, "console.log('went on after the restore');\n");
+  await expect(page.getByTestId('session-recovery')).toHaveCount(0);
+  await expect(page.getByTestId('notice')).toContainText(
+    'kept the restored changes to untitled.iommulab (you went on working)',
+  );
+  await expect(editorText(page)).toContainText('went on after the restore');
+  // So does a save.
+  await page.reload();
+  await expect(page.getByTestId('session-recovery')).toBeVisible({ timeout: 30_000 });
+  const again = page.waitForEvent('download');
+  await page.keyboard.press('Control+S');
+  expect(readFileSync(await (await again).path(), 'utf8')).toContain('went on after the restore');
   await expect(page.getByTestId('session-recovery')).toHaveCount(0);
 });
 
