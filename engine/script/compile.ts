@@ -65,7 +65,7 @@ function compileText(name: string, source: string): CompiledText {
   const { code: js, map } = transpile(source, name);
   let inst;
   try {
-    inst = instrument(js);
+    inst = instrument(js, MODULE_PARAMS);
   } catch (e) {
     if (!(e instanceof InstrumentError)) throw e;
     const before = js.slice(0, e.offset);

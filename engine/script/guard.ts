@@ -59,7 +59,9 @@ export class RunGuard {
   private readonly every: number;
   private countdown: number;
   /** The function handed to the script; its `thrown` wraps the value of every `throw` statement. */
-  readonly guard: (() => void) & { thrown: (value: unknown) => unknown };
+  readonly guard: (() => void) & { thrown: (value: unknown) => unknown; free: (name: string) => unknown };
+  /** A read of a name the script never declared (free-names.ts): its value, or it throws. */
+  undeclared: (name: string) => unknown = () => undefined;
   /**
    * The value the script threw last and an Error made where it threw it: a thrown string or plain
    * object has no stack, so this is how its line is found.
@@ -79,6 +81,7 @@ export class RunGuard {
         this.lastThrown = { value, site: new Error() };
         return value;
       },
+      free: (name: string) => this.undeclared(name),
     });
   }
 

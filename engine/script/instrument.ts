@@ -3,12 +3,14 @@
  * a call to the guard goes at the top of every loop body and every function body (brace-less bodies
  * get braces; arrow expression bodies become `(guard(), expr)`). All inserted text stays on its
  * line, so line numbers do not move; the edits are kept so reported columns can be corrected. The
- * value of every `throw` goes through the guard's `thrown`, which notes where it was thrown.
+ * value of every `throw` goes through the guard's `thrown`, which notes where it was thrown, and
+ * every read of a name the script never declares through its `free` (free-names.ts).
  *
  * It also defuses text that the SES sandbox refuses without parsing (an `import(` or an HTML-like
  * comment inside a comment or a string literal), so an innocent comment does not reject the script.
  */
 import { Parser, type Comment, type Node, type Token, tokTypes } from 'acorn';
+import { freeReads } from './free-names.ts';
 
 /** The guard's name inside scripts; scripts may not use it themselves. */
 export const GUARD = '__lab_guard';
@@ -59,7 +61,11 @@ const FUNCTIONS = new Set(['FunctionDeclaration', 'FunctionExpression', 'ArrowFu
 const HTML_COMMENT = new RegExp(`(?:${'<'}!--|--${'>'})`, 'g');
 const IMPORT_EXPR = /(^|[^.]|\.\.\.)\bimport(\s*(?:\(|\/[/*]))/g;
 
-export function instrument(code: string): Instrumented {
+/**
+ * `known`: names the code may read without declaring them (the module function's parameters).
+ * Without it, reads of undeclared names are left as they are.
+ */
+export function instrument(code: string, known?: readonly string[]): Instrumented {
   const comments: Comment[] = [];
   const literals: Token[] = [];
   let ast: AnyNode;
@@ -151,6 +157,17 @@ export function instrument(code: string): Instrumented {
     }
   };
   visit(ast);
+  if (known)
+    for (const r of freeReads(ast, known)) {
+      const read = `(${GUARD}.free(${JSON.stringify(r.name)}))`;
+      edits.push({
+        pos: r.start,
+        del: r.end - r.start,
+        text: r.shorthand ? `${r.name}: ${read}` : read,
+        closing: false,
+        seq: seq++,
+      });
+    }
 
   defuseSesPatterns(code, comments, literals, edits, () => seq++);
 

@@ -21,6 +21,7 @@ import { compileFile, type CompiledFile } from './compile.ts';
 import { createExpect, ExpectationError } from './expect.ts';
 import { formatArgs, formatValue } from './format.ts';
 import { RunEndedError, RunGuard, TimeoutError } from './guard.ts';
+import { notDefined } from './free-names.ts';
 import { deepFreeze, Sandbox } from './sandbox.ts';
 import { stackOf, userFrame, type UserPosition } from './stack.ts';
 import { missing_import } from './import-check.ts';
@@ -309,6 +310,12 @@ export function runScriptWith<S extends RunnerSession>(
   }
 
   const sandbox = new Sandbox();
+  // The sandbox reads an undeclared name as undefined; the script gets the language's error instead.
+  guard.undeclared = (name) => {
+    const found = sandbox.global(name);
+    if (found) return found.value;
+    throw new ReferenceError(notDefined(name, Object.keys(moduleExports)));
+  };
   const others = opts.files ?? [];
   const modules = new Map<string, { exports: unknown }>();
   let fileIndex = 0;

@@ -63,6 +63,12 @@ export class Sandbox {
     for (const name of REMOVED_GLOBALS) delete g[name];
   }
 
+  /** A global of the compartment, as a read of a name no script declares would find it. */
+  global(name: string): { value: unknown } | undefined {
+    const g = this.compartment.globalThis as Record<string, unknown>;
+    return name in g ? { value: g[name] } : undefined;
+  }
+
   /** Evaluate one compiled module function's source; returns the function. */
   evaluate(code: string): (...args: unknown[]) => unknown {
     return this.compartment.evaluate(code, {
