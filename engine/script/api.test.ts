@@ -15,7 +15,7 @@ function lab(opts: Parameters<typeof createLabModule>[0] = {}) {
 }
 
 describe('argument checks', () => {
-  const { L, domain } = lab();
+  const { L, dev, domain } = lab();
   it.each([
     ['a negative', -0x1000],
     ['a fraction', 4096.5],
@@ -54,8 +54,16 @@ describe('argument checks', () => {
       () => L.iommu_unmap(domain, top - 0x1000, 0x4000),
       () => L.iommu_unmap_fast(domain, top, 0x2000, L.iommu_iotlb_gather_init()),
       () => L.iommu_map_sg(domain, top, [{ paddr: 0x8000_0000, length: 0x2000 }], 3),
+      () => dev.dma_read(2 ** 53 - 1, 2),
+      () => dev.dma_write(2 ** 53 - 1, [1, 2]),
     ])
-      expect(call).toThrow(/(iova|paddr) \+ (size|the list) must end by 2\^53/);
+      expect(call).toThrow(/(iova|paddr) \+ (size|the list|length|bytes.length) must end by 2\^53/);
+  });
+
+  it('refuses to advance the clock past 2^53 ms, where it would stop counting exactly', () => {
+    L.lab.advance_time(2 ** 52);
+    expect(() => L.lab.advance_time(2 ** 52)).toThrow(/ms would take the clock past 2\^53 ms/);
+    expect(L.lab.now()).toBe(2 ** 52);
   });
 
   it('refuses an object that is not a handle with a TypeError naming the parameter', () => {

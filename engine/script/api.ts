@@ -208,7 +208,13 @@ export const API: Record<string, ApiEntry> = {
   'lab.advance_time': {
     params: ['ms'],
     impl(ctx, ms: unknown) {
-      ctx.machine.advance_time(u64('ms', ms));
+      const by = u64('ms', ms);
+      // The clock is a number of milliseconds: past 2^53 it would stop counting exactly.
+      if (!Number.isSafeInteger(ctx.machine.clock_ms + by))
+        throw new RangeError(
+          `ms would take the clock past 2^53 ms, where it stops being exact (now ${ctx.machine.clock_ms}, ms ${by})`,
+        );
+      ctx.machine.advance_time(by);
     },
   },
   'lab.now': { params: [], query: true, impl: (ctx) => ctx.machine.clock_ms },
@@ -458,7 +464,9 @@ export const API: Record<string, ApiEntry> = {
     impl(ctx, dev: unknown, iova: unknown, length: unknown) {
       const n = read_length('length', length);
       if (n === 0) throw new RangeError('length must be greater than 0');
-      return Object.freeze(device_dma(ctx.device(dev), u64('iova', iova), n, false));
+      const at = u64('iova', iova);
+      ends_by_2_53('iova', at, 'length', n);
+      return Object.freeze(device_dma(ctx.device(dev), at, n, false));
     },
   },
   'device.dma_write': {
@@ -466,7 +474,9 @@ export const API: Record<string, ApiEntry> = {
     impl(ctx, dev: unknown, iova: unknown, bytes: unknown) {
       const b = bytesOf('bytes', bytes);
       if (b.length === 0) throw new RangeError('bytes must not be empty');
-      return Object.freeze(device_dma(ctx.device(dev), u64('iova', iova), b.length, true, b));
+      const at = u64('iova', iova);
+      ends_by_2_53('iova', at, 'bytes.length', b.length);
+      return Object.freeze(device_dma(ctx.device(dev), at, b.length, true, b));
     },
   },
   'domain.ops.attach_dev': {
