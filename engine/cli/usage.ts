@@ -16,6 +16,15 @@ export function parse<O extends Options>(command: string, argv: string[], option
   try {
     return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   } catch (e) {
+    // A value that starts with '-' (`--timeout -5`) reads as another option to parseArgs.
+    const ambiguous = /^Option '(--[\w-]+)(?: <value>)?' argument is ambiguous/.exec((e as Error).message);
+    if (ambiguous) {
+      const flag = ambiguous[1];
+      const value = argv[argv.findIndex((a) => a === flag || a.startsWith(`${flag} `)) + 1] ?? '';
+      throw new UsageError(
+        `${command}: option '${flag}' is followed by '${value}', which starts with '-': write ${flag}=${value} if that is its value`,
+      );
+    }
     const msg = (e as Error).message
       .replace(/\. To specify a positional argument.*$/s, '')
       .replace(/^Option '(.*?)'/, "option '$1'");
