@@ -52,6 +52,20 @@ describe('arm-smmu-v3 abort STE', () => {
 });
 
 describe('arm-smmu-v3 quirks', () => {
+  it.each(['v6.6', 'v6.8'])(
+    '%s: ops.domain_alloc(type) knows UNMANAGED, DMA and IDENTITY; any other type is NULL (arm_smmu_domain_alloc)',
+    (kernel) => {
+      const L = createLabModule({ kernel }).exports as unknown as typeof Api;
+      const smmu = L.lab.add_iommu('smmu0', 'arm-smmu-v3');
+      const alloc = smmu.ops.domain_alloc!;
+      expect(alloc(L.IOMMU_DOMAIN_UNMANAGED)?.type).toBe(L.IOMMU_DOMAIN_UNMANAGED);
+      expect(alloc(L.IOMMU_DOMAIN_DMA)?.type).toBe(L.IOMMU_DOMAIN_DMA);
+      expect(alloc(L.IOMMU_DOMAIN_IDENTITY)?.type).toBe(L.IOMMU_DOMAIN_IDENTITY);
+      expect(alloc(L.IOMMU_DOMAIN_BLOCKED)).toBeNull();
+      expect(alloc(99)).toBeNull();
+    },
+  );
+
   it('ias 52 needs a 16K or 64K granule: add_iommu refuses it with 4K (facts §5.4)', () => {
     const L = createLabModule({}).exports as unknown as typeof Api;
     expect(() => L.lab.add_iommu('smmu0', 'arm-smmu-v3', { ias: 52 })).toThrow(

@@ -10,6 +10,8 @@ import { next_domain_id, register_domain, static_domain, unregister_domain } fro
 import { raise_check } from '../../core/checks.ts';
 import {
   IOMMU_DOMAIN_BLOCKED,
+  IOMMU_DOMAIN_DMA,
+  IOMMU_DOMAIN_DMA_FQ,
   IOMMU_DOMAIN_IDENTITY,
   IOMMU_DOMAIN_UNMANAGED,
   IOMMU_MMIO,
@@ -229,7 +231,10 @@ const legacy_ops: IommuOps = Object.freeze({
   ...common_ops,
   domain_alloc(m: Machine, type: number): IommuDomain | null {
     if (type === IOMMU_DOMAIN_IDENTITY) return smmu_static_domain(m, IOMMU_DOMAIN_IDENTITY);
-    if (type === IOMMU_DOMAIN_BLOCKED) return null;
+    // arm_smmu_domain_alloc: a type other than UNMANAGED, DMA (DMA_FQ) or IDENTITY is NULL (SVA
+    // domains are not modelled), BLOCKED included.
+    if (type !== IOMMU_DOMAIN_UNMANAGED && type !== IOMMU_DOMAIN_DMA && type !== IOMMU_DOMAIN_DMA_FQ)
+      return null;
     return new_paging_domain(m, type);
   },
 });
