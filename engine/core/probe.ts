@@ -206,6 +206,13 @@ function iommu_setup_default_domain(group: IommuGroup): void {
     );
   };
   const ret = __iommu_group_set_domain(group, domain, true);
+  // The core's own refusal (__iommu_device_set_domain): a device whose firmware asks for 1:1 mappings.
+  const direct =
+    domain.type === IOMMU_DOMAIN_BLOCKED ? group.devices.find((d) => d.require_direct) : undefined;
+  if (ret && direct)
+    fail(
+      `the core refuses it (${errnoName(ret) ?? ret}): ${direct.name} has a direct region, and firmware that asks for 1:1 mappings rules out a blocking domain`,
+    );
   // "Drivers are not allowed to fail the first domain attach": Linux WARNs.
   if (ret)
     fail(

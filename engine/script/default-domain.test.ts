@@ -95,6 +95,19 @@ describe('default domain type', () => {
     }
   });
 
+  it("a device with a direct region asking for a blocked default domain: the core's refusal, not the driver's", () => {
+    const { L, smmu } = lab();
+    expect(() =>
+      L.lab.add_device('d', {
+        iommu: smmu,
+        default_domain: 'blocked',
+        resv: [{ start: 0x10_0000, length: 0x1000, type: 'direct' }],
+      }),
+    ).toThrow(
+      "d's BLOCKED default domain: the core refuses it (-EINVAL): d has a direct region, and firmware that asks for 1:1 mappings rules out a blocking domain, so the probe fails",
+    );
+  });
+
   it('direct mappings that fail again after the attach fail the probe', () => {
     for (const kernel of ['v6.6', 'v6.16'] as const) {
       const { L, smmu } = lab(kernel);
