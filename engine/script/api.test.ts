@@ -60,6 +60,17 @@ describe('argument checks', () => {
       expect(call).toThrow(/(iova|paddr) \+ (size|the list|length|bytes.length) must end by 2\^53/);
   });
 
+  it('lab.mem.alloc takes an alignment, so a buffer can be mapped with a 2M page; a bad one is named', () => {
+    const { L, domain } = lab();
+    const pa = L.lab.mem.alloc(L.SZ_2M, L.SZ_2M);
+    expect(pa % L.SZ_2M).toBe(0);
+    expect(L.iommu_pgsize(domain, 0x4000_0000, pa, L.SZ_2M).pgsize).toBe(L.SZ_2M);
+    for (const bad of [3, 0, 2 * L.SZ_1G])
+      expect(() => L.lab.mem.alloc(L.SZ_4K, bad)).toThrow(
+        `align must be a power of two up to SZ_1G (got ${bad})`,
+      );
+  });
+
   it('refuses to advance the clock past 2^53 ms, where it would stop counting exactly', () => {
     L.lab.advance_time(2 ** 52);
     expect(() => L.lab.advance_time(2 ** 52)).toThrow(/ms would take the clock past 2\^53 ms/);

@@ -12,6 +12,7 @@ import {
   iommu_device_claim_dma_owner,
   iommu_device_release_dma_owner,
 } from '../core/attach.ts';
+import { SZ_1G, SZ_4K } from '../core/constants.ts';
 import type { Bus, DefaultDomainRequest } from '../core/device.ts';
 import { IommuIotlbGather, iommu_iotlb_gather_init, iommu_iotlb_sync } from '../core/gather.ts';
 import { isKernelName, KERNEL_NAMES, KernelVersionError } from '../core/kernel-profile.ts';
@@ -175,11 +176,14 @@ export const API: Record<string, ApiEntry> = {
     },
   },
   'lab.mem.alloc': {
-    params: ['size'],
-    impl(ctx, size: unknown) {
+    params: ['size', 'align'],
+    impl(ctx, size: unknown, align: unknown) {
       const n = u64('size', size);
       if (n === 0) throw new RangeError('size must be greater than 0');
-      const pa = ctx.machine.mem.alloc_pages(n);
+      const a = align === undefined ? SZ_4K : u64('align', align);
+      if (a === 0 || (a & (a - 1)) !== 0 || a > SZ_1G)
+        throw new RangeError(`align must be a power of two up to SZ_1G (got ${describe(align)})`);
+      const pa = ctx.machine.mem.alloc_pages(n, a);
       if (!pa)
         throw new Error(`lab.mem.alloc(${n}): out of simulated memory (or an injected allocation failure)`);
       return pa;

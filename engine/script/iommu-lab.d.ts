@@ -341,8 +341,11 @@ export interface TraceEvent {
 }
 
 export interface LabMem {
-  /** Physical address of zeroed, page-aligned simulated RAM. */
-  alloc(size: number): number;
+  /**
+   * Physical address of zeroed simulated RAM, page-aligned, or aligned to `align` (a power of two):
+   * `alloc(SZ_2M, SZ_2M)` gives a block a 2M page can map.
+   */
+  alloc(size: number, align?: number): number;
   write(paddr: number, bytes: Uint8Array | number[]): void;
   read(paddr: number, length: number): Uint8Array;
 }
