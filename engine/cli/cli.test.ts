@@ -59,7 +59,7 @@ beforeAll(() => {
   write('helper.ts', `export function twice(x: number): number {\n  return 2 * x;\n}\n`);
   write(
     'matrix.ts',
-    `import { lab, expect } from 'iommu-lab';\nconst driver = lab.params.driver ?? 'arm-smmu-v3';\nexpect(driver === 'amd-iommu' && lab.kernel() === 'v6.6').toBe(false);\n`,
+    `import { lab, expect } from 'iommu-lab';\nconst driver = lab.params.driver ?? 'arm-smmu-v3'; lab.add_iommu('i0', driver as any);\nexpect(driver === 'amd-iommu' && lab.kernel() === 'v6.6').toBe(false);\n`,
   );
 });
 
@@ -224,7 +224,7 @@ describe.concurrent('iommu-lab run', () => {
     // The value lab.random() gives first with seed 0, the default.
     write(
       'seeded.ts',
-      `import { lab, expect } from 'iommu-lab';\nexpect(lab.random()).toBe(0.31659353361465037);\n`,
+      `import { lab, expect } from 'iommu-lab';\nlab.add_iommu('i0', (lab.params.driver ?? 'arm-smmu-v3') as any);\nexpect(lab.random()).toBe(0.31659353361465037);\n`,
     );
     expect((await cli('run', 'seeded.ts')).code).toBe(0);
     expect((await cli('run', 'seeded.ts', '--seed', '0')).code).toBe(0);
@@ -430,9 +430,75 @@ describe.concurrent('iommu-lab matrix', () => {
   });
 
   it('exit 0 when every cell passes', async () => {
-    const r = await cli('matrix', 'pass.ts', '--drivers', 'arm-smmu-v3', '--kernels', 'v6.8');
+    const r = await cli('matrix', 'gart.ts', '--drivers', 'arm-smmu-v3', '--kernels', 'v6.8');
     expect(r.code).toBe(0);
     expect(r.out).toContain('every available cell passed');
+  });
+
+  it('a cell whose script never added its driver is no pass: marked, named, in --json, exit 1', async () => {
+    write(
+      'hardcoded.ts',
+      "import { lab } from 'iommu-lab';\nlab.add_device('dev0', { iommu: lab.add_iommu('x', 'intel-iommu') });\n",
+    );
+    const args = [
+      'matrix',
+      'hardcoded.ts',
+      '--drivers',
+      'virtio-iommu,intel-iommu',
+      '--kernels',
+      'v6.8,v6.16',
+    ];
+    const human = await cli(...args);
+    expect(human.code).toBe(1);
+    // Before v6.9 VT-d fits the default domain to the unit at its attach: a check (⚠1).
+    expect(human.out).toMatch(/^virtio-iommu +\? passed ⚠1 +\? passed$/m);
+    expect(human.out).toMatch(/^intel-iommu +✓ passed ⚠1 +✓ passed$/m);
+    expect(human.out).toMatch(/^ {2}virtio-iommu × v6\.8, v6\.16 +no virtio-iommu IOMMU, only intel-iommu$/m);
+    expect(human.out).toContain('ignores lab.params.driver');
+    expect(human.out).toContain('2 of 4 passed without their driver');
+    const json = JSON.parse((await cli(...args, '--json')).out);
+    expect(json.allPassed).toBe(false);
+    expect(json.cells[0]).toMatchObject({
+      driver: 'virtio-iommu',
+      status: 'passed',
+      driversUsed: ['intel-iommu'],
+      warning: 'the script added no virtio-iommu IOMMU (only intel-iommu): it ignores lab.params.driver',
+    });
+    expect(json.cells[2]).toMatchObject({ driver: 'intel-iommu', driversUsed: ['intel-iommu'] });
+    expect(json.cells[2]).not.toHaveProperty('warning');
+
+    // Pure constants: no IOMMU at all, the same verdict.
+    const none = await cli('matrix', 'pass.ts', '--drivers', 'amd-iommu', '--kernels', 'v6.8', '--json');
+    expect(none.code).toBe(1);
+    expect(JSON.parse(none.out).cells[0]).toMatchObject({
+      status: 'passed',
+      driversUsed: [],
+      warning: 'the script added no IOMMU: it ignores lab.params.driver',
+    });
+  });
+
+  it('a cell where checks fired says how many, and which, in the table and in --json', async () => {
+    // The 2023 thread: virtio-iommu before v6.9 dereferences a NULL viommu on a map before attach.
+    const file = new URL('../../scenarios/map-before-attach.ts', import.meta.url).pathname;
+    const args = ['matrix', file, '--drivers', 'virtio-iommu,amd-iommu', '--kernels', 'v6.6'];
+    const human = await cli(...args);
+    expect(human.code).toBe(0);
+    expect(human.out).toMatch(/^virtio-iommu +✓ passed ⚠4$/m);
+    expect(human.out).toMatch(/^amd-iommu +✓ passed$/m);
+    expect(human.out).toContain('⚠ checks fired:');
+    expect(human.out).toMatch(
+      /^ {2}virtio-iommu × v6\.6 +attach-time-finalise ×2, map-before-attach-failed,\n +kernel-oops$/m,
+    );
+    for (const line of human.out.split('\n').slice(0, 12)) expect(line.length).toBeLessThanOrEqual(80);
+    const json = JSON.parse((await cli(...args, '--json')).out);
+    expect(json.cells.map((c: { checks: unknown }) => c.checks)).toEqual([
+      [
+        { id: 'attach-time-finalise', count: 2 },
+        { id: 'map-before-attach-failed', count: 1 },
+        { id: 'kernel-oops', count: 1 },
+      ],
+      [],
+    ]);
   });
 
   it('a driver named twice is one row; a table with no available cell says nothing ran, exit 1', async () => {

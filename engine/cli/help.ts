@@ -25,6 +25,11 @@ Run one scenario once per (driver, kernel) pair, with lab.params.driver set and 
 profile fixed, and print a drivers × kernels table, then the first API call whose results are not
 the same in every cell and each cell's own result there (--json: firstDifference in each cell).
 
+A cell marked ⚠n had n checks fire; the lines under the table name them (--json: checks, each
+{id, count}). A cell marked ? passed or failed without an IOMMU of its row's driver: the script
+added another driver's, or none, so it ignores lab.params.driver (--json: driversUsed, warning).
+Such a pass is not counted as one: nothing was learnt about that driver.
+
   --drivers <a,b,…>    drivers (default: ${MATRIX_DRIVERS.join(', ')})
   --kernels <k,…>      kernel profiles (default: ${KERNEL_NAMES.join(', ')})
   --param <name=value> a value for lab.params (repeatable; driver is set by the matrix)
@@ -33,8 +38,8 @@ the same in every cell and each cell's own result there (--json: firstDifference
   --jobs <n>           worker threads (default: one per core, 1 = run in this process)
   --json               print the result as one JSON object
 
-Exit status: 0 every available cell passed, 1 a cell failed or none could run, 2 a cell errored,
-3 bad usage.`;
+Exit status: 0 every available cell passed with its driver, 1 a cell failed, passed without its
+driver (?) or none could run, 2 a cell errored, 3 bad usage.`;
 
 export const SESSION_NEW_HELP = `iommu-lab session new <script...> -o <file>.iommulab [options]
 

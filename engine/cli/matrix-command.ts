@@ -1,7 +1,8 @@
 /**
  * `iommu-lab matrix <file> [--drivers a,b,…] [--kernels v6.6,…] [--json]`: the file once per
  * (driver, kernel) cell with `lab.params.driver` set and the kernel fixed, as a drivers × kernels
- * table. Exit 0 only when every available cell passed (1 when one failed, 2 when one errored).
+ * table. Exit 0 only when every available cell passed with its row's driver (1 when one failed
+ * or passed without its driver, 2 when one errored).
  * Cells run on worker threads when there are enough of them and more than one core.
  */
 import { availableParallelism } from 'node:os';
@@ -65,6 +66,7 @@ async function runCells(params: MatrixParams, specs: MatrixCellSpec[], jobs: num
             expectations: { passed: 0, failed: 0 },
             steps: 0,
             durationMs: 0,
+            checks: [],
           };
           return { cell, calls: undefined };
         }
@@ -82,9 +84,58 @@ const CELL_TEXT: Record<MatrixCell['status'], string> = {
   'n/a': '– n/a',
 };
 
-function paint(status: MatrixCell['status'], text: string, st: Style): string {
-  return status === 'passed' ? st.green(text) : status === 'n/a' ? st.dim(text) : st.red(text);
+/** `✓ passed ⚠2`: '?' in place of the mark when the row's driver never ran; ⚠ and how many checks fired. */
+function cellText(c: MatrixCell): string {
+  const text = c.warning ? `? ${c.status}` : CELL_TEXT[c.status];
+  const fired = c.checks.reduce((n, k) => n + k.count, 0);
+  return fired ? `${text} ⚠${fired}` : text;
 }
+
+function paint(c: MatrixCell, text: string, st: Style): string {
+  if (c.status === 'passed') return c.warning ? st.yellow(text) : st.green(text);
+  return c.status === 'n/a' ? st.dim(text) : st.red(text);
+}
+
+/**
+ * What some cells have to say, a line per row: `amd-iommu × v6.6, v6.8  <text>` for the cells of
+ * a row that say the same (a script that ignores lab.params.driver says it in every cell).
+ */
+function byRow(m: MatrixResult, say: (c: MatrixCell) => string | undefined): [string, string][] {
+  const out: [string, string][] = [];
+  for (const d of m.drivers) {
+    const kernels = new Map<string, string[]>();
+    for (const c of m.cells) {
+      const text = c.driver === d ? say(c) : undefined;
+      if (text !== undefined) kernels.set(text, [...(kernels.get(text) ?? []), c.kernel]);
+    }
+    for (const [text, ks] of kernels) out.push([`${d} × ${ks.join(', ')}`, text]);
+  }
+  return out;
+}
+
+/** Heads padded to one width, then the text, broken after ', ' to keep within 80 columns. */
+function aligned(rows: [string, string][]): string[] {
+  const width = Math.max(...rows.map(([h]) => h.length)) + 4;
+  return rows.flatMap(([h, text]) => {
+    const out = [`  ${h.padEnd(width - 2)}`];
+    for (const part of text.split(/(?<=, )/)) {
+      const last = out.length - 1;
+      if (out[last].length > width && out[last].length + part.trimEnd().length > 80)
+        out.push(' '.repeat(width));
+      out[out.length - 1] += part;
+    }
+    return out.map((l) => l.trimEnd());
+  });
+}
+
+/** The '?' line of a cell (its `warning` says the same, at more length). */
+const missingDriver = (c: MatrixCell) =>
+  c.warning &&
+  (c.driversUsed?.length ? `no ${c.driver} IOMMU, only ${c.driversUsed.join(', ')}` : 'no IOMMU at all');
+
+/** `attach-time-finalise ×2, kernel-oops` */
+const checkList = (c: MatrixCell) =>
+  c.checks.length ? c.checks.map((k) => (k.count > 1 ? `${k.id} ×${k.count}` : k.id)).join(', ') : undefined;
 
 /** Where the cells' results first differ, and each compared cell's own result there. */
 function formatComparison(m: MatrixResult, st: Style): string[] {
@@ -102,8 +153,7 @@ function formatComparison(m: MatrixResult, st: Style): string[] {
 
 export function formatMatrix(file: string, m: MatrixResult, st: Style): string {
   const rowHead = Math.max(...m.drivers.map((d) => d.length), 6) + 2;
-  const colWidth =
-    Math.max(...Object.values(CELL_TEXT).map((t) => t.length), ...m.kernels.map((k) => k.length)) + 2;
+  const colWidth = Math.max(...m.cells.map((c) => cellText(c).length), ...m.kernels.map((k) => k.length)) + 2;
   const lines: string[] = [st.bold(`matrix ${file}`), ''];
   lines.push(
     ' '.repeat(rowHead) +
@@ -117,7 +167,7 @@ export function formatMatrix(file: string, m: MatrixResult, st: Style): string {
     lines.push(
       d.padEnd(rowHead) +
         cells
-          .map((c) => paint(c.status, CELL_TEXT[c.status].padEnd(colWidth), st))
+          .map((c) => paint(c, cellText(c).padEnd(colWidth), st))
           .join('')
           .trimEnd(),
     );
@@ -127,20 +177,33 @@ export function formatMatrix(file: string, m: MatrixResult, st: Style): string {
     lines.push('');
     for (const c of bad) {
       const at = c.line !== undefined ? `${c.file ?? file}:${c.line}:${c.column ?? 1}: ` : '';
-      lines.push(
-        `${paint(c.status, `${c.driver} × ${c.kernel}`, st)}  ${at}${(c.detail ?? '').split('\n')[0]}`,
-      );
+      lines.push(`${paint(c, `${c.driver} × ${c.kernel}`, st)}  ${at}${(c.detail ?? '').split('\n')[0]}`);
     }
   }
+  // A '?' cell's result is another driver's, or no driver's: say so, once per row.
+  const unproven = byRow(m, missingDriver);
+  if (unproven.length)
+    lines.push(
+      '',
+      st.yellow("? cells that never ran their row's driver (the script ignores lab.params.driver):"),
+      ...aligned(unproven),
+    );
+  const fired = byRow(m, checkList);
+  if (fired.length) lines.push('', st.bold('⚠ checks fired:'), ...aligned(fired));
   lines.push('', ...formatComparison(m, st));
   const available = m.cells.filter((c) => c.status !== 'n/a').length;
+  const passedWithout = m.cells.filter((c) => c.status === 'passed' && c.warning).length;
+  const notPassed = [
+    bad.length ? `${bad.length} of ${available} available cells did not pass` : '',
+    passedWithout ? `${passedWithout} of ${available} passed without their driver` : '',
+  ];
   lines.push('');
   lines.push(
     m.allPassed
       ? available === 0
         ? st.yellow(`no cell ran: none of the ${m.cells.length} is available in its kernel`)
         : st.green(`every available cell passed (${available} of ${m.cells.length})`)
-      : st.red(`${bad.length} of ${available} available cells did not pass`),
+      : st.red(notPassed.filter(Boolean).join('; ')),
   );
   return lines.join('\n');
 }

@@ -54,6 +54,25 @@ export function cellRunParams(p: MatrixParams, cell: MatrixCellSpec) {
   };
 }
 
+/** Each check id once, in the order first fired, with how often it fired. */
+function checkCounts(checks: RunResult['checks']): MatrixCell['checks'] {
+  const counts = new Map<string, number>();
+  for (const c of checks) counts.set(c.id, (counts.get(c.id) ?? 0) + 1);
+  return [...counts].map(([id, count]) => ({ id, count }));
+}
+
+/**
+ * A script that hard-codes its driver (or adds no IOMMU) runs the same machine in every row: its
+ * result there, passed or failed, is not the row's driver's. An n/a or errored cell is left alone:
+ * it may have stopped before its add_iommu, and it says so already.
+ */
+function driverWarning(cell: MatrixCell, used: readonly string[]): string | undefined {
+  if (used.includes(cell.driver) || (cell.status !== 'passed' && cell.status !== 'failed')) return;
+  return used.length
+    ? `the script added no ${cell.driver} IOMMU (only ${used.join(', ')}): it ignores lab.params.driver`
+    : 'the script added no IOMMU: it ignores lab.params.driver';
+}
+
 export function cellFromResult(cell: MatrixCellSpec, r: RunResult): MatrixCell {
   const status = r.unavailable ? 'n/a' : r.status;
   const out: MatrixCell = {
@@ -63,7 +82,13 @@ export function cellFromResult(cell: MatrixCellSpec, r: RunResult): MatrixCell {
     expectations: { ...r.expectations },
     steps: r.steps,
     durationMs: r.durationMs,
+    checks: checkCounts(r.checks),
   };
+  if (r.drivers) {
+    out.driversUsed = [...r.drivers];
+    const warning = driverWarning(out, r.drivers);
+    if (warning) out.warning = warning;
+  }
   if (r.error) {
     out.detail = r.error.message;
     if (r.error.file !== undefined && r.error.file !== r.file) out.file = r.error.file;
@@ -84,7 +109,8 @@ export function matrixResult(
     drivers,
     kernels,
     cells,
-    allPassed: cells.every((c) => c.status === 'passed' || c.status === 'n/a'),
+    // A pass without the row's driver is no pass of that driver (a CI job must not read it as one).
+    allPassed: cells.every((c) => (c.status === 'passed' && !c.warning) || c.status === 'n/a'),
     comparison: compareCells(cells, calls),
   };
 }

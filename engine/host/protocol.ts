@@ -264,6 +264,16 @@ export interface MatrixCell {
   expectations: { passed: number; failed: number };
   steps: number;
   durationMs: number;
+  /** The checks that fired, each id once in the order first fired, with how often it fired. */
+  checks: { id: string; count: number }[];
+  /** The driver models of the IOMMUs the run added (absent when its engine could not say). */
+  driversUsed?: string[];
+  /**
+   * Set on a cell that passed or failed without adding an IOMMU of its row's driver (a script that
+   * hard-codes another, or adds none): its result says nothing about that driver. It does not count
+   * as passed (MatrixResult.allPassed).
+   */
+  warning?: string;
   /**
    * This cell at the first call where the cells' results differ (engine/host/matrix-difference.ts);
    * null when every result agrees; absent for a cell that took no part (n/a, or its engine failed)
@@ -312,7 +322,7 @@ export interface MatrixResult {
   kernels: string[];
   /** Row-major: drivers outer, kernels inner. */
   cells: MatrixCell[];
-  /** True when every cell that is not 'n/a' passed. */
+  /** True when every cell that is not 'n/a' passed, each with its row's driver (no `warning`). */
   allPassed: boolean;
   /** The cells' call results side by side: the first step where they differ. */
   comparison: MatrixComparison;

@@ -95,6 +95,11 @@ export interface RunResult {
   /** True when the error was a `KernelVersionError` (the API is not in this kernel: 'n/a' in the matrix). */
   unavailable: boolean;
   kernel: string;
+  /**
+   * The driver models of the IOMMUs the run added, each once, in the order added: a matrix cell
+   * says whether its row's driver ran at all. Absent when the lab could not be created.
+   */
+  drivers?: string[];
   /** The script's API calls and results (call-results.ts: the first MAX_CALL_RESULTS), when asked for. */
   callResults?: CallResult[];
 }

@@ -15,7 +15,10 @@ export type { RunOptions, ScriptResult } from './runner.ts';
 
 export function runScript(opts: RunOptions): ScriptResult<LabSession> {
   const r = runScriptWith(createLabModule, opts);
-  // The profile in force at the end: the script may have picked one with lab.kernel(name).
-  if (r.session) r.kernel = r.session.machine.profile.name;
+  if (r.session) {
+    // The profile in force at the end: the script may have picked one with lab.kernel(name).
+    r.kernel = r.session.machine.profile.name;
+    r.drivers = [...new Set(r.session.machine.iommus.map((i) => i.driver.name))];
+  }
   return r;
 }

@@ -131,3 +131,69 @@ test('a matrix sweep shows progress and can be cancelled', async ({ page }) => {
     'passed',
   );
 });
+
+/** Hard-codes virtio-iommu instead of reading lab.params.driver; before v6.9 its map before attach oopses. */
+const HARD_CODED = [
+  "import { lab, iommu_domain_alloc, iommu_map, IOMMU_READ, SZ_4K } from 'iommu-lab';",
+  '',
+  "const iommu = lab.add_iommu('i0', 'virtio-iommu');",
+  "lab.add_device('dev0', { iommu });",
+  "const domain = iommu_domain_alloc(lab.bus('pci'))!;",
+  'iommu_map(domain, 0x100000, lab.mem.alloc(SZ_4K), SZ_4K, IOMMU_READ);',
+  '',
+].join('\n');
+
+test('a cell shows the checks that fired, and a cell that never ran its driver is marked', async ({
+  page,
+}) => {
+  await openLab(page);
+  await newTab(page);
+  await setScript(page, HARD_CODED);
+  await showPanel(page, 'matrix');
+  await choose(page, ['arm-smmu-v3', 'virtio-iommu'], ['v6.6']);
+  await page.getByTestId('matrix-run').click();
+  const cell = (d: string) => page.locator(`[data-testid=matrix-cell][data-driver="${d}"]`);
+  await expect(page.getByTestId('matrix-summary')).toHaveText(
+    '1 passed · 1 passed without their driver · 0 failed · 0 error · 0 n/a',
+    { timeout: 30_000 },
+  );
+  // The arm-smmu-v3 row ran virtio-iommu: marked, with the reason in the cell's tooltip.
+  await expect(cell('arm-smmu-v3')).toHaveClass(/nodriver/);
+  await expect(cell('arm-smmu-v3').getByTestId('matrix-cell-warning')).toHaveText(
+    '? did not run arm-smmu-v3',
+  );
+  await expect(cell('arm-smmu-v3')).toHaveAttribute(
+    'title',
+    /the script added no arm-smmu-v3 IOMMU \(only virtio-iommu\): it ignores lab\.params\.driver/,
+  );
+  await expect(cell('virtio-iommu')).not.toHaveClass(/nodriver/);
+  await expect(cell('virtio-iommu').getByTestId('matrix-cell-warning')).toHaveCount(0);
+  // Both passed, and in both the NULL viommu oopsed: the count shows, the ids are in the tooltips.
+  for (const d of ['arm-smmu-v3', 'virtio-iommu']) {
+    const checks = cell(d).getByTestId('matrix-cell-checks');
+    await expect(checks).toHaveText('⚠ 3');
+    await expect(checks).toHaveAttribute(
+      'title',
+      'Checks: attach-time-finalise, map-before-attach-failed, kernel-oops',
+    );
+    await expect(cell(d)).toHaveAttribute('title', /\nChecks: .*kernel-oops/);
+  }
+});
+
+test("the panel's header names the file the matrix ran, not the tab now active", async ({ page }) => {
+  await openLab(page);
+  await newTab(page);
+  const file = (await page.locator('[data-testid=tab][aria-selected=true] .name').textContent())!;
+  await setScript(page, SCENARIO);
+  await showPanel(page, 'matrix');
+  await choose(page, ['arm-smmu-v3'], ['v6.6', 'v6.8']);
+  await expect(page.getByTestId('matrix-heading')).toHaveText(`${file} · 1 × 2 cells`);
+  await page.getByTestId('matrix-run').click();
+  await expect(page.getByTestId('matrix-summary')).toHaveText('2 passed · 0 failed · 0 error · 0 n/a', {
+    timeout: 30_000,
+  });
+  await newTab(page);
+  await expect(page.locator('[data-testid=tab][aria-selected=true]')).not.toHaveText(file);
+  await expect(page.getByTestId('matrix-heading')).toHaveText(`${file} · 1 × 2 cells`);
+  await expect(page.getByTestId('matrix-table').locator('thead th').first()).toHaveText(file);
+});
