@@ -65,6 +65,14 @@ export const DMA_FROM_DEVICE = 2;
 /** DMA_MAPPING_ERROR is ~(dma_addr_t)0 in Linux; the largest safe integer stands in for it here. */
 export const DMA_MAPPING_ERROR = Number.MAX_SAFE_INTEGER;
 
+/**
+ * DMA_BIT_MASK(n): the highest address a device with n address bits reaches. From 53 bits on the
+ * mask is not a safe integer; the largest one stands in for it (every aperture is below it).
+ */
+export function DMA_BIT_MASK(n: number): number {
+  return n >= 53 ? Number.MAX_SAFE_INTEGER : 2 ** n - 1;
+}
+
 /** 2^64 − 1, the largest value a u64 aperture end takes, reported as the largest safe integer. */
 export const U64_MAX = Number.MAX_SAFE_INTEGER;
 

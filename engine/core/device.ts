@@ -1,3 +1,4 @@
+import { DMA_BIT_MASK } from './constants.ts';
 import type { IommuGroup } from './group.ts';
 import type { IommuDevice } from './iommu-device.ts';
 import type { Machine } from './machine.ts';
@@ -21,6 +22,11 @@ export class Device {
   resv_regions: readonly ResvRegion[] | null = null;
   /** Set once probe finished: the device is on its IOMMU. */
   probed = false;
+  /**
+   * dev->dma_mask (and coherent_dma_mask): DMA_BIT_MASK(64), as a driver sets with
+   * dma_set_mask_and_coherent at probe; the script may set another.
+   */
+  dma_mask = DMA_BIT_MASK(64);
 
   constructor(
     readonly machine: Machine,

@@ -7,6 +7,7 @@ import { iommu_paging_domain_alloc } from '../core/alloc.ts';
 import { iommu_attach_device, iommu_device_claim_dma_owner } from '../core/attach.ts';
 import {
   DMA_BIDIRECTIONAL,
+  DMA_BIT_MASK,
   DMA_FROM_DEVICE,
   DMA_MAPPING_ERROR,
   DMA_TO_DEVICE,
@@ -34,10 +35,12 @@ import {
   dma_iova_ranges,
   dma_map_sg,
   dma_map_single,
+  dma_set_mask_and_coherent,
   dma_unmap_sg,
   dma_unmap_single,
   type DmaSgEntry,
 } from './dma-iommu.ts';
+import { EIO } from '../core/errno.ts';
 import { dev_dma_state } from './device-dma.ts';
 
 interface Setup {
@@ -153,6 +156,15 @@ describe('dma_map_single over an SMMUv3 DMA domain', () => {
   it('a platform device takes IOVAs from the top of the aperture straight away', () => {
     const l = lab({ bus: 'platform' });
     expect(dma_map_single(l.dev, l.buf, 0x1000, DMA_TO_DEVICE)).toBe(2 ** 48 - 0x1000);
+  });
+
+  it("allocates IOVAs below the device's DMA mask (dma_set_mask_and_coherent), coherent ones too", () => {
+    const l = lab({ bus: 'platform' });
+    expect(dma_set_mask_and_coherent(l.dev, DMA_BIT_MASK(32))).toBe(0);
+    expect(dma_map_single(l.dev, l.buf, 0x1000, DMA_TO_DEVICE)).toBe(0xffff_f000);
+    expect(dma_alloc_coherent(l.dev, 0x1000)?.dma_handle).toBe(0xffff_e000);
+    expect(dma_set_mask_and_coherent(l.dev, DMA_BIT_MASK(40))).toBe(0);
+    expect(dma_map_single(l.dev, l.buf, 0x1000, DMA_TO_DEVICE)).toBe(2 ** 40 - 0x1000);
   });
 
   it('maps with the direction as prot: a device cannot write a DMA_TO_DEVICE buffer', () => {
@@ -340,6 +352,22 @@ describe('which DMA ops serve the device', () => {
     expect(dma_map_single(l.dev, l.buf + 0x10, 0x100, DMA_TO_DEVICE)).toBe(l.buf + 0x10);
     expect(dma_alloc_coherent(l.dev, 0x1000)).toMatchObject({ dma_handle: expect.any(Number) });
     expect(dma_iova_ranges(l.domain)).toEqual([]);
+  });
+
+  it('identity: a buffer beyond the DMA mask fails (no swiotlb for direct DMA); coherent RAM comes from below it', () => {
+    const l = lab({ default_domain: 'identity' });
+    expect(dma_set_mask_and_coherent(l.dev, DMA_BIT_MASK(20))).toBe(-EIO); // under ZONE_DMA's 24 bits
+    expect(dma_set_mask_and_coherent(l.dev, DMA_BIT_MASK(32))).toBe(0);
+    expect(dma_map_single(l.dev, 0x1_0000_0000, 0x1000, DMA_TO_DEVICE)).toBe(DMA_MAPPING_ERROR);
+    expect(dma_map_single(l.dev, 0xffff_f000, 0x2000, DMA_TO_DEVICE)).toBe(DMA_MAPPING_ERROR); // ends past it
+    const sg: DmaSgEntry[] = [
+      { paddr: l.buf, length: 0x1000 },
+      { paddr: 0x1_0000_0000, length: 0x1000 },
+    ];
+    expect(dma_map_sg(l.dev, sg, DMA_TO_DEVICE)).toBe(0);
+    // Simulated RAM starts at 1 GiB: a 30-bit device finds no coherent memory it reaches.
+    expect(dma_set_mask_and_coherent(l.dev, DMA_BIT_MASK(30))).toBe(0);
+    expect(dma_alloc_coherent(l.dev, 0x1000)).toBeNull();
   });
 
   it('an UNMANAGED domain attached by its driver: iommu-dma still maps into the default domain, and the device faults there', () => {

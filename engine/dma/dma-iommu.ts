@@ -6,6 +6,7 @@
 import { raise_check } from '../core/checks.ts';
 import {
   DMA_BIDIRECTIONAL,
+  DMA_BIT_MASK,
   DMA_FROM_DEVICE,
   DMA_MAPPING_ERROR,
   DMA_TO_DEVICE,
@@ -18,6 +19,7 @@ import type { Device } from '../core/device.ts';
 import type { IommuDomain } from '../core/domain.ts';
 import { hex } from '../core/format.ts';
 import { iommu_iotlb_gather_init, iommu_iotlb_sync, type IommuIotlbGather } from '../core/gather.ts';
+import { EIO } from '../core/errno.ts';
 import { KernelVersionError } from '../core/kernel-profile.ts';
 import { iommu_map, iommu_map_sg, type SgEntry } from '../core/map.ts';
 import { iommu_iova_to_phys, iommu_unmap_fast } from '../core/unmap.ts';
@@ -42,11 +44,6 @@ export interface DmaSgEntry {
 
 /** DMA_BIT_MASK(32): the last address a device using single address cycles can reach. */
 const DMA_BIT_MASK_32 = 0xffff_ffff;
-/**
- * The device's DMA mask: DMA_BIT_MASK(64), as a driver sets with dma_set_mask_and_coherent(dev, 64).
- * 2^64 − 1 is not a safe integer; the largest one stands in for it (every aperture is below it).
- */
-const DMA_MASK_64 = Number.MAX_SAFE_INTEGER;
 /** dma_get_max_seg_size() without a driver-set limit (include/linux/dma-mapping.h: SZ_64K). */
 const DEFAULT_MAX_SEG_SIZE = 0x10000;
 /** dma_get_seg_boundary(): PCI sets 0xffffffff at device setup; other buses leave ULONG_MAX (no boundary). */
@@ -237,7 +234,7 @@ function iommu_dma_map_page(
     phys = iommu_dma_map_swiotlb(dev, cookie.iovad, phys, size, dir);
     if (phys === DMA_MAPPING_ERROR) return DMA_MAPPING_ERROR;
   }
-  const iova = __iommu_dma_map(dev, domain, phys, size, dma_info_to_prot(dir), DMA_MASK_64);
+  const iova = __iommu_dma_map(dev, domain, phys, size, dma_info_to_prot(dir), dev.dma_mask);
   if (iova === DMA_MAPPING_ERROR && is_swiotlb_buffer(dev.machine, phys))
     swiotlb_tbl_unmap_single(dev, phys, size, dir);
   return iova;
@@ -329,6 +326,25 @@ function take_map(
 
 // ── dma_map_single / dma_unmap_single ──
 
+/**
+ * dma_capable for direct DMA: the device's mask reaches the whole buffer. Linux bounces what it does
+ * not reach through swiotlb where one is set up; the lab models no swiotlb for direct DMA, so such a
+ * mapping fails (dma_direct_map_page's DMA_MAPPING_ERROR without swiotlb).
+ */
+function dma_capable(dev: Device, paddr: number, size: number): boolean {
+  return paddr + Math.max(size, 1) - 1 <= dev.dma_mask;
+}
+
+/**
+ * dma_set_mask_and_coherent: 0, or -EIO for a mask the DMA ops cannot serve (dma_supported): direct
+ * DMA needs at least the 24 bits of ZONE_DMA; iommu-dma takes any mask and allocates IOVAs below it.
+ */
+export function dma_set_mask_and_coherent(dev: Device, mask: number): number {
+  if (dma_ops(dev).kind === 'direct' && mask < DMA_BIT_MASK(24)) return -EIO;
+  dev.dma_mask = mask;
+  return 0;
+}
+
 /** dma_map_single (dma_map_page_attrs): the DMA address for [paddr, paddr + size), or DMA_MAPPING_ERROR. */
 export function dma_map_single(dev: Device, paddr: number, size: number, dir: number): number {
   check_dir(dir);
@@ -337,7 +353,7 @@ export function dma_map_single(dev: Device, paddr: number, size: number, dir: nu
   if (size === 0) {
     // dma-debug warns about zero-length mappings; iommu-dma would allocate nothing.
   } else if (ops.kind === 'direct') {
-    dma = paddr; // dma_direct_map_page: a 64-bit mask reaches every address
+    dma = dma_capable(dev, paddr, size) ? paddr : DMA_MAPPING_ERROR;
   } else {
     dma = iommu_dma_map_page(dev, ops.domain, paddr, size, dir);
   }
@@ -389,12 +405,15 @@ export function dma_map_sg(dev: Device, sg: DmaSgEntry[], dir: number): number {
   if (sg.length === 0) {
     // nothing to map: dma_map_sg returns 0
   } else if (ops.kind === 'direct') {
-    for (const s of sg) {
-      s.dma_address = s.paddr;
-      s.dma_length = s.length;
+    // dma_direct_map_sg: an entry beyond the mask fails the whole list.
+    if (sg.every((s) => dma_capable(dev, s.paddr, s.length))) {
+      for (const s of sg) {
+        s.dma_address = s.paddr;
+        s.dma_length = s.length;
+      }
+      count = sg.length;
+      iova = sg[0].paddr;
     }
-    count = sg.length;
-    iova = sg[0].paddr;
   } else {
     const r = iommu_dma_map_sg(dev, ops.domain, sg, dir);
     count = r.count;
@@ -461,7 +480,7 @@ function iommu_dma_map_sg(
     list.push({ paddr: s.paddr - off, length: span });
     iova_len += span;
   }
-  const iova = iommu_dma_alloc_iova(domain, cookie, iova_len, DMA_MASK_64, dev);
+  const iova = iommu_dma_alloc_iova(domain, cookie, iova_len, dev.dma_mask, dev);
   if (!iova) return fail;
   const ret = iommu_map_sg(domain, iova, list, dma_info_to_prot(dir));
   if (ret < 0 || ret < iova_len) {
@@ -579,7 +598,9 @@ export function dma_alloc_coherent(
   const alloc = Math.ceil(size / PAGE_SIZE) * PAGE_SIZE;
   let cpu_addr = 0;
   let dma = DMA_MAPPING_ERROR;
-  if (size > 0) cpu_addr = m.mem.alloc_pages(alloc);
+  // Direct: pages the mask reaches (the allocator's ZONE_DMA32/ZONE_DMA); through an IOMMU: any.
+  if (size > 0)
+    cpu_addr = m.mem.alloc_pages(alloc, PAGE_SIZE, ops.kind === 'direct' ? dev.dma_mask + 1 : Infinity);
   if (cpu_addr) {
     if (ops.kind === 'direct') dma = cpu_addr;
     else
@@ -589,7 +610,7 @@ export function dma_alloc_coherent(
         cpu_addr,
         alloc,
         dma_info_to_prot(DMA_BIDIRECTIONAL),
-        DMA_MASK_64,
+        dev.dma_mask,
       );
     if (dma === DMA_MAPPING_ERROR) {
       m.mem.free_pages(cpu_addr, alloc);

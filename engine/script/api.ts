@@ -29,6 +29,7 @@ import {
   dma_free_coherent,
   dma_map_sg,
   dma_map_single,
+  dma_set_mask_and_coherent,
   dma_unmap_sg,
   dma_unmap_single,
 } from '../dma/dma-iommu.ts';
@@ -454,6 +455,10 @@ export const API: Record<string, ApiEntry> = {
       const r = dma_alloc_coherent(ctx.device(dev), u64('size', size));
       return r && Object.freeze({ ...r });
     },
+  },
+  dma_set_mask_and_coherent: {
+    params: ['dev', 'mask'],
+    impl: (ctx, dev: unknown, mask: unknown) => dma_set_mask_and_coherent(ctx.device(dev), u64('mask', mask)),
   },
   dma_free_coherent: {
     params: ['dev', 'size', 'cpu_addr', 'dma_handle'],

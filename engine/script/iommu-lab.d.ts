@@ -488,6 +488,14 @@ export declare function dma_free_coherent(
   dma_handle: number,
 ): void;
 export declare function dma_mapping_error(dev: Device, dma_addr: number): number;
+/**
+ * The device's DMA mask (streaming and coherent): IOVAs are allocated below it; direct DMA (an
+ * identity domain) fails a buffer beyond it, with no swiotlb to bounce through. A device starts with
+ * DMA_BIT_MASK(64), as its driver would set. 0, or -EIO for direct DMA with a mask under 24 bits.
+ */
+export declare function dma_set_mask_and_coherent(dev: Device, mask: number): number;
+/** The highest address n address bits reach; from 53 bits, the largest safe integer stands in for it. */
+export declare function DMA_BIT_MASK(n: number): number;
 
 // ───────────────────────────── assertions ─────────────────────────────
 

@@ -109,6 +109,14 @@ export function createLabModule(opts: LabModuleOptions): {
     dma_alloc_coherent: fn('dma_alloc_coherent'),
     dma_free_coherent: fn('dma_free_coherent'),
     dma_mapping_error: (_dev: Api.Device, addr: number) => (addr === C.DMA_MAPPING_ERROR ? -E.ENOMEM : 0),
+    dma_set_mask_and_coherent: fn('dma_set_mask_and_coherent'),
+    DMA_BIT_MASK: (n: number) => {
+      if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 64)
+        throw new RangeError(
+          `DMA_BIT_MASK() takes a number of address bits from 1 to 64 (got ${describe(n)})`,
+        );
+      return C.DMA_BIT_MASK(n);
+    },
 
     IOMMU_READ: C.IOMMU_READ,
     IOMMU_WRITE: C.IOMMU_WRITE,
