@@ -296,6 +296,12 @@ const paging_ops: DomainOps = Object.freeze({
     // BUG_ON until "iommu/vt-d: Remove BUG_ON on checking valid pfn range", v6.4). The lab keeps a
     // trimmed legacy domain's 57-bit table, so the width is checked here.
     if (!domain.pgtbl || !domain.pfn_supported(iova)) return 0;
+    // A range that starts inside the width and ends beyond it: domain_unmap WARNs and clears
+    // nothing, and intel_iommu_unmap still reports the size (and gathers it).
+    if (!domain.pfn_supported(iova + pgsize * pgcount - 1)) {
+      if (!gather.queued) iommu_iotlb_gather_add_page(domain, gather, iova, pgsize * pgcount);
+      return pgsize * pgcount;
+    }
     // intel_iommu_unmap rounds the size up to the leaf at `iova` and clears all of it.
     const size = domain.pgtbl.unmap_pages(iova, pgsize, pgcount, gather);
     if (!size) return 0;

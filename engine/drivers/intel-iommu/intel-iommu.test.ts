@@ -292,6 +292,16 @@ describe('intel-iommu address width (IOMMU-FACTS §5.5 "Width", §6 (a))', () =>
       expect(L.iommu_map(d, 2 ** 48 - SZ_4K, PA, 2 * SZ_4K, RW)).toBe(-L.EFAULT);
       expect(L.iommu_iova_to_phys(d, 2 ** 48)).toBe(0);
     });
+
+    it(`${kernel}: after the trim an unmap straddling the width clears nothing and reports its size (domain_unmap's WARN_ON)`, () => {
+      const { L, dev, domain } = lab(kernel, { agaw: 48 });
+      const d = domain();
+      expect(L.iommu_attach_device(d, dev)).toBe(0);
+      const below = 2 ** 48 - SZ_4K;
+      expect(L.iommu_map(d, below, PA, SZ_4K, RW)).toBe(0);
+      expect(L.iommu_unmap(d, below, 2 * SZ_4K)).toBe(2 * SZ_4K);
+      expect(L.iommu_iova_to_phys(d, below)).toBe(PA);
+    });
   }
 
   it('v6.16: domains are sized for the unit at allocation; a map above the width fails with -EFAULT', () => {
