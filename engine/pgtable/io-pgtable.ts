@@ -807,6 +807,30 @@ export class IoPgtable {
     return 0;
   }
 
+  /**
+   * VT-d's prepare_domain_attach_device ("Knock out extra levels of page tables"): down to `levels`,
+   * the table entry 0 points to becomes the root and the old top page is freed; with entry 0 empty
+   * the page stays and serves one level lower (it is empty: a mapping above the new width refuses
+   * the attach first). For formats whose levels are all one page of the same entries.
+   */
+  knock_out_top(levels: number): void {
+    while (this.levels > levels) {
+      const lvl = this.levels - 1;
+      const lo = this.read_lo(this.root, 0);
+      const hi = this.read_hi(this.root, 0);
+      if (this.fmt.kind(lo, hi, lvl) === KIND_TABLE) {
+        const old = this.root;
+        this.root = this.fmt.table_pa(lo, hi, lvl);
+        this.root_frame = (this.root / 4096) | 0;
+        this.mem.free_pages(old, this.table_alloc[lvl]);
+        this.table_count--;
+        this.trace.emit(ev.free_table, this.cfg.id, old, this.native_level(lvl), this.iova_bias);
+      }
+      this.levels--;
+      this.update_limit();
+    }
+  }
+
   // ── unmap ─────────────────────────────────────────────────────────────────────────────────────
 
   /**

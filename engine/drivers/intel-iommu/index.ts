@@ -174,8 +174,8 @@ function first_level_by_default(m: Machine, type: number): boolean {
 
 /**
  * prepare_domain_attach_device (before v6.13): a legacy domain takes the unit's width. Mappings above
- * it refuse the attach; otherwise the top levels the unit cannot walk go (the lab keeps the table
- * and walks it from entry 0 down, which is what the remaining levels hold) and superpages start.
+ * it refuse the attach; otherwise the top levels the unit cannot walk go (the table entry 0 points
+ * to becomes the root, the old top page is freed) and superpages start.
  */
 function prepare_domain_attach_device(domain: DmarDomain, unit: IntelIommu): number {
   const addr_width = unit.gaw;
@@ -184,6 +184,7 @@ function prepare_domain_attach_device(domain: DmarDomain, unit: IntelIommu): num
   const before = { gaw: domain.gaw, bitmap: domain.pgsize_bitmap };
   domain.gaw = addr_width;
   domain.levels = Math.min(domain.levels, unit.levels);
+  domain.pgtbl?.knock_out_top(domain.levels);
   const sp = least_superpage(m, domain.use_first_level);
   if (domain.pgtbl && sp !== domain.iommu_superpage) {
     domain.iommu_superpage = sp;

@@ -271,9 +271,19 @@ describe('intel-iommu address width (IOMMU-FACTS §5.5 "Width", §6 (a))', () =>
       const { L, dev, domain, internal } = lab(kernel, { agaw: 48 });
       const d = domain();
       expect(L.iommu_map(d, IOVA, PA, SZ_4K, RW)).toBe(0);
+      const top = internal(d).pgtbl!.root;
       expect(L.iommu_attach_device(d, dev)).toBe(0);
       expect(internal(d).gaw).toBe(48);
       expect(internal(d).levels).toBe(4);
+      // "Knock out extra levels": entry 0's table is the root now, and four levels reach the page.
+      const root = internal(d).pgtbl!.root;
+      expect(root).not.toBe(top);
+      let table = root;
+      for (let shift = 39; shift >= 12; shift -= 9) {
+        const b = L.lab.mem.read(table + (Math.floor(IOVA / 2 ** shift) % 512) * 8, 8);
+        table = (b[1] >> 4) * 0x1000 + b[2] * 0x10000 + b[3] * 0x1000000 + b[4] * 2 ** 32; // bits 12..39
+      }
+      expect(table).toBe(PA);
       expect(d.geometry.aperture_end).toBe(2 ** 48 - 1);
       expect(d.pgsize_bitmap).toBe(SZ_4K + SZ_2M + 0x4000_0000);
       expect(L.lab.checks().some((c) => c.id === 'attach-time-finalise')).toBe(true);
