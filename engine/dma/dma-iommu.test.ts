@@ -314,6 +314,16 @@ describe('dma_map_sg', () => {
     expect(iommu_iova_to_phys(l.domain, sg[1].dma_address!)).toBe(l.buf + 0x2100);
   });
 
+  it('a list of empty entries takes no IOVA and maps nothing (iommu_dma_map_sg: !iova_len)', () => {
+    const l = lab();
+    const sg: DmaSgEntry[] = [{ paddr: l.buf, length: 0 }];
+    expect(dma_map_sg(l.dev, sg, DMA_TO_DEVICE)).toBe(1);
+    expect(sg[0]).toMatchObject({ dma_address: 0, dma_length: 0 });
+    expect(dma_iova_ranges(l.domain)).toEqual([]);
+    // The next mapping gets the first IOVA, as if the empty list had never been.
+    expect(dma_map_single(l.dev, l.buf, 0x1000, DMA_TO_DEVICE)).toBe(0xffff_f000);
+  });
+
   it('dma-direct: every entry at its physical address', () => {
     const l = lab({ default_domain: 'identity' });
     const sg: DmaSgEntry[] = [
@@ -408,7 +418,14 @@ describe('unmap checks', () => {
   it('dma-unmap-mismatch for an address that was never mapped, and for a wrong size', () => {
     const l = lab();
     dma_unmap_single(l.dev, 0x1234_5000, 0x1000, DMA_TO_DEVICE);
-    expect(checkIds(l.m)).toContain('dma-unmap-mismatch');
+    expect(l.m.checks.find((c) => c.id === 'dma-unmap-mismatch')?.message).toBe(
+      'dma_unmap_single of 0x12345000, size 0x1000, for nic0: nic0 has no DMA mapping at 0x12345000',
+    );
+    // dma_free_coherent takes (dev, size, cpu_addr, dma_handle): the message names, it does not mimic.
+    dma_free_coherent(l.dev, 0x1000, l.buf, 0xfff0_0000);
+    expect(l.m.checks.filter((c) => c.id === 'dma-unmap-mismatch').at(-1)?.message).toBe(
+      'dma_free_coherent of 0xfff00000, size 0x1000, for nic0: nic0 has no DMA mapping at 0xfff00000',
+    );
     const l2 = lab();
     const iova = dma_map_single(l2.dev, l2.buf, 0x2000, DMA_TO_DEVICE);
     dma_unmap_single(l2.dev, iova, 0x1000, DMA_TO_DEVICE);

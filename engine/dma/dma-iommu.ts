@@ -293,12 +293,10 @@ function take_map(
   const maps = dev_dma_state(dev).maps;
   const list = maps.get(dma_addr);
   const m = dev.machine;
+  // Named, not positional: the calls take their arguments in different orders.
+  const call = `${fn} of ${hex(dma_addr)}, size ${hex(size)}, for ${dev.name}`;
   if (!list) {
-    raise_check(
-      m,
-      'dma-unmap-mismatch',
-      `${fn}(${dev.name}, ${hex(dma_addr)}, size ${hex(size)}): ${dev.name} has no DMA mapping at ${hex(dma_addr)}`,
-    );
+    raise_check(m, 'dma-unmap-mismatch', `${call}: ${dev.name} has no DMA mapping at ${hex(dma_addr)}`);
     return null;
   }
   let i = list.findIndex((r) => r.kind === kind && (kind === 'sg' ? r.nents === nents : r.size === size));
@@ -311,12 +309,12 @@ function take_map(
         : kind === 'sg'
           ? `it was mapped with ${r.nents} entries, unmapped with ${nents}`
           : `it was mapped with size ${hex(r.size)}`;
-    raise_check(m, 'dma-unmap-mismatch', `${fn}(${dev.name}, ${hex(dma_addr)}, size ${hex(size)}): ${why}`);
+    raise_check(m, 'dma-unmap-mismatch', `${call}: ${why}`);
   } else if (dir >= 0 && list[i].dir !== dir) {
     raise_check(
       m,
       'dma-unmap-mismatch',
-      `${fn}(${dev.name}, ${hex(dma_addr)}, size ${hex(size)}): it was mapped ${DIR_NAMES[list[i].dir]}, unmapped ${DIR_NAMES[dir]}`,
+      `${call}: it was mapped ${DIR_NAMES[list[i].dir]}, unmapped ${DIR_NAMES[dir]}`,
     );
   }
   const [rec] = list.splice(i, 1);
@@ -480,6 +478,8 @@ function iommu_dma_map_sg(
     list.push({ paddr: s.paddr - off, length: span });
     iova_len += span;
   }
+  // A list of empty entries takes no IOVA space (iommu_dma_map_sg: `if (!iova_len)`).
+  if (!iova_len) return { count: __finalise_sg(dev, sg, offs, spans, 0, boundary), iova: 0, iova_len: 0 };
   const iova = iommu_dma_alloc_iova(domain, cookie, iova_len, dev.dma_mask, dev);
   if (!iova) return fail;
   const ret = iommu_map_sg(domain, iova, list, dma_info_to_prot(dir));

@@ -291,6 +291,18 @@ describe('sandbox', () => {
     expect(r.error?.message).not.toBe('');
   });
 
+  it.each([
+    ['Math.random()', 'lab.random()'],
+    ['Date.now()', 'lab.now()'],
+    ['new Date()', 'lab.now()'],
+  ])("refuses %s in the lab's words, naming what to use instead", (call, instead) => {
+    const r = run(`const x = 1;\nconst t = ${call};\n`);
+    expect(r.error).toMatchObject({ name: 'TypeError', line: 2 });
+    expect(r.error?.message).toContain('is not available: a run must give the same result every time');
+    expect(r.error?.message).toContain(instead);
+    expect(r.error?.message).not.toContain('%Shared');
+  });
+
   it('exposes no host objects through the stack trace API', () => {
     const r = run(
       `import { expect } from 'iommu-lab';\n(Error as any).prepareStackTrace = (_e: unknown, frames: unknown) => frames;\nconst s = new Error('x').stack;\nexpect(typeof s).toBe('string');\n`,

@@ -22,7 +22,7 @@ import { createExpect, ExpectationError } from './expect.ts';
 import { formatArgs, formatValue } from './format.ts';
 import { RunEndedError, RunGuard, TimeoutError } from './guard.ts';
 import { notDefined } from './free-names.ts';
-import { deepFreeze, Sandbox } from './sandbox.ts';
+import { deepFreeze, Sandbox, sandboxRefusal } from './sandbox.ts';
 import { stackOf, userFrame, type UserPosition } from './stack.ts';
 import { missing_import } from './import-check.ts';
 import { ScriptSyntaxError } from './transpile.ts';
@@ -446,9 +446,8 @@ function errorText(e: unknown): string {
     if (e instanceof Error || (typeof e === 'object' && e !== null && 'message' in e)) {
       const { name, message } = e as { name?: unknown; message?: unknown };
       const n = typeof name === 'string' ? name : 'Error';
-      return n === 'Error' || n === 'ExpectationError' || n === 'KernelVersionError'
-        ? String(message)
-        : `${n}: ${String(message)}`;
+      const text = sandboxRefusal(String(message));
+      return n === 'Error' || n === 'ExpectationError' || n === 'KernelVersionError' ? text : `${n}: ${text}`;
     }
     return `uncaught ${formatValue(e)}`;
   } catch {

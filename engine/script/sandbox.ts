@@ -83,3 +83,25 @@ export function deepFreeze<T>(value: T): T {
   ensureLockdown();
   return harden(value);
 }
+
+/** What the sandbox refuses to keep runs repeatable, in its own words (SES's) and in the lab's. */
+const REFUSALS: [RegExp, string][] = [
+  [
+    /%SharedMath%\.random\(\) throws/,
+    'Math.random() is not available: a run must give the same result every time; use lab.random() (seeded by lab.seed)',
+  ],
+  [
+    /%SharedDate%\.now\(\) throws/,
+    'Date.now() is not available: a run must give the same result every time; use lab.now(), the simulated clock',
+  ],
+  [
+    /new %SharedDate%\(\) with no arguments throws/,
+    'new Date() without arguments is not available: a run must give the same result every time; use lab.now(), the simulated clock',
+  ],
+];
+
+/** An error message of the sandbox's, said as the lab says it (others unchanged). */
+export function sandboxRefusal(message: string): string {
+  for (const [re, text] of REFUSALS) if (re.test(message)) return text;
+  return message;
+}
