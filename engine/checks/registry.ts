@@ -282,7 +282,9 @@ export const CHECK_DOCS: Record<CheckId, CheckDoc> = {
       "flag), on a domain no device was ever attached to reaches it — the core's direct mappings before " +
       'the first attach included. The v6.8 iotlb_sync_map and flush_iotlb_all check nr_endpoints; ' +
       'iotlb_sync does not. Any driver whose smallest page size is above the CPU page (arm-smmu-v3 with ' +
-      "granule 16K or 64K): the DMA API's init_iova_domain BUG_ONs on the domain's granule.",
+      "granule 16K or 64K): the DMA API's init_iova_domain BUG_ONs on the domain's granule. omap-iommu: " +
+      'iova_to_phys on a domain with no device attached (omap_domain->iommus is NULL), and a map, unmap or ' +
+      "lookup through an MMU whose table another domain's detach freed.",
   },
   'default-domain-overridden': {
     title: "A device's default_domain request was overridden by the default type selection",

@@ -53,9 +53,12 @@ const options: OptionTable<OmapIommuOptions> = {
   },
 };
 
-/** The kernel would oops here (a NULL pointer dereference): the lab stops the script instead. */
-function oops(fn: string, why: string): never {
-  throw new Error(`kernel oops in ${fn}: NULL pointer dereference (${why})`);
+/**
+ * The kernel would oops here (a NULL pointer dereference): the lab raises kernel-oops and the caller
+ * returns what it would have had nothing been there, so the scenario goes on (as for virtio).
+ */
+function oops(m: Machine, fn: string, why: string): void {
+  raise_check(m, 'kernel-oops', `${fn} dereferences a NULL pointer: ${why}`);
 }
 
 function instanceOf(dev: Device): OmapIommu {
@@ -161,11 +164,11 @@ const paging_ops: DomainOps = Object.freeze({
     let i = 0;
     for (; i < domain.iommus.length; i++) {
       const mmu = domain.iommus[i].iommu_dev;
-      if (!mmu?.iopgd)
-        oops(
-          'omap_iopgtable_store_entry',
-          `${mmu?.name ?? 'an MMU'} has no table: another domain's detach took it`,
-        );
+      if (!mmu?.iopgd) {
+        const why = `${mmu?.name ?? 'an MMU'} has no table: another domain's detach took it`;
+        oops(d.machine, 'omap_iopgtable_store_entry', why);
+        return { ret: -EINVAL, mapped: 0 };
+      }
       mmu.flush_iotlb_page(iova);
       ret = mmu.iopgd.map_pages(iova, paddr, pgsize, 1, prot).ret;
       if (ret) break;
@@ -190,11 +193,11 @@ const paging_ops: DomainOps = Object.freeze({
     let error = false;
     for (const slot of domain.iommus) {
       const mmu = slot.iommu_dev;
-      if (!mmu?.iopgd)
-        oops(
-          'iopgtable_clear_entry',
-          `${mmu?.name ?? 'an MMU'} has no table: another domain's detach took it`,
-        );
+      if (!mmu?.iopgd) {
+        const why = `${mmu?.name ?? 'an MMU'} has no table: another domain's detach took it`;
+        oops(d.machine, 'iopgtable_clear_entry', why);
+        return 0;
+      }
       bytes = clear_entry(mmu, iova, pgsize);
       if (!bytes) error = true;
     }
@@ -205,10 +208,13 @@ const paging_ops: DomainOps = Object.freeze({
     const domain = d as OmapIommuDomain;
     // The lookup uses the first MMU only, through omap_domain->iommus, which is NULL until attach.
     const mmu = domain.iommus[0]?.iommu_dev;
-    if (!mmu)
-      oops('omap_iommu_iova_to_phys', `domain ${domain.id} is not attached: omap_domain->iommus is NULL`);
-    if (!mmu.iopgd)
-      oops('omap_iommu_iova_to_phys', `${mmu.name} has no table: another domain's detach took it`);
+    if (!mmu?.iopgd) {
+      const why = mmu
+        ? `${mmu.name} has no table: another domain's detach took it`
+        : `domain ${domain.id} is not attached: omap_domain->iommus is NULL`;
+      oops(d.machine, 'omap_iommu_iova_to_phys', why);
+      return 0;
+    }
     return mmu.iopgd.iova_to_phys(iova);
   },
 
