@@ -184,6 +184,7 @@ export interface IommuOps {
   readonly domain_alloc_paging?: (dev: Device) => IommuDomain | ErrPtr;
   readonly domain_alloc?: (type: number) => IommuDomain | null;
   readonly get_resv_regions: (dev: Device) => ResvRegion[];
+  /** Page sizes as bits. Bits 53–63 (sizes from 8 PiB, set by AMD v1 and QEMU's virtio mask) are left out: a number cannot hold them. */
   readonly pgsize_bitmap: number;
 }
 
@@ -191,6 +192,7 @@ export interface IommuDomain {
   readonly id: number;
   /** IOMMU_DOMAIN_* */
   readonly type: number;
+  /** Page sizes as bits; bits 53–63 are left out (see IommuOps.pgsize_bitmap). */
   readonly pgsize_bitmap: number;
   readonly geometry: IommuDomainGeometry;
   readonly ops: IommuDomainOps;
