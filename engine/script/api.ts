@@ -12,6 +12,7 @@ import {
   iommu_device_claim_dma_owner,
   iommu_device_release_dma_owner,
 } from '../core/attach.ts';
+import { iommu_cmdline } from '../core/cmdline.ts';
 import { SZ_1G, SZ_4K } from '../core/constants.ts';
 import type { Bus, DefaultDomainRequest } from '../core/device.ts';
 import { IommuIotlbGather, iommu_iotlb_gather_init, iommu_iotlb_sync } from '../core/gather.ts';
@@ -95,6 +96,13 @@ export const API: Record<string, ApiEntry> = {
         );
       ctx.switchKernel(name);
       return name;
+    },
+  },
+  'lab.cmdline': {
+    params: ['params'],
+    impl(ctx, text: unknown) {
+      noHardwareYet(ctx, 'lab.cmdline()');
+      iommu_cmdline(ctx.machine, str('params', text));
     },
   },
   'lab.add_iommu': {

@@ -195,3 +195,54 @@ describe('default domain type', () => {
     });
   });
 });
+
+describe('lab.cmdline: the IOMMU core kernel parameters (facts §1.5, §4.2, §4.3)', () => {
+  const fresh = () => createLabModule({ kernel: 'v6.16' }).exports as unknown as typeof Api;
+  const defaultType = (L: typeof Api, driver: Api.DriverName, spec: Partial<Api.DeviceSpec> = {}) => {
+    const dev = L.lab.add_device('d', { iommu: L.lab.add_iommu('i', driver), ...spec });
+    return L.iommu_get_domain_for_dev(dev)?.type;
+  };
+
+  it('iommu.strict flips the arch default both ways; a driver that asks for strict still wins', () => {
+    let L = fresh();
+    L.lab.cmdline('iommu.strict=0');
+    expect(defaultType(L, 'arm-smmu-v3')).toBe(L.IOMMU_DOMAIN_DMA_FQ);
+    L = fresh();
+    L.lab.cmdline('iommu.strict=y');
+    expect(defaultType(L, 'amd-iommu')).toBe(L.IOMMU_DOMAIN_DMA);
+    L = fresh();
+    L.lab.cmdline('iommu.strict=off');
+    const dev = L.lab.add_device('d', { iommu: L.lab.add_iommu('i', 'intel-iommu', { caching_mode: true }) });
+    expect(L.iommu_get_domain_for_dev(dev)?.type).toBe(L.IOMMU_DOMAIN_DMA); // iommu_set_dma_strict
+  });
+
+  it('iommu.passthrough=1 gives identity default domains, but an untrusted device still gets DMA', () => {
+    let L = fresh();
+    L.lab.cmdline('iommu.passthrough=1');
+    expect(defaultType(L, 'arm-smmu-v3')).toBe(L.IOMMU_DOMAIN_IDENTITY);
+    L = fresh();
+    L.lab.cmdline('iommu.passthrough=1');
+    expect(defaultType(L, 'arm-smmu-v3', { trusted: false })).toBe(L.IOMMU_DOMAIN_DMA);
+  });
+
+  it('iommu.forcedac=1: a PCI device takes its first IOVA from the top, not below 4 GiB', () => {
+    const L = fresh();
+    L.lab.cmdline('iommu.forcedac=1');
+    const dev = L.lab.add_device('d', { iommu: L.lab.add_iommu('i', 'arm-smmu-v3') });
+    expect(L.dma_map_single(dev, L.lab.mem.alloc(L.SZ_4K), L.SZ_4K, L.DMA_TO_DEVICE)).toBe(2 ** 48 - L.SZ_4K);
+  });
+
+  it('refuses an unknown parameter or value by name, and any parameter after hardware exists', () => {
+    const L = fresh();
+    expect(() => L.lab.cmdline('iommu.sturdy=1')).toThrow(
+      "lab.cmdline: unknown parameter 'iommu.sturdy' (the lab knows iommu.strict, iommu.passthrough, iommu.forcedac)",
+    );
+    expect(() => L.lab.cmdline('iommu.strict=maybe')).toThrow(
+      "lab.cmdline: 'iommu.strict=maybe' wants a boolean: iommu.strict=1 or iommu.strict=0 (y/n, on/off)",
+    );
+    L.lab.add_iommu('i', 'arm-smmu-v3');
+    expect(() => L.lab.cmdline('iommu.strict=0')).toThrow(
+      'lab.cmdline() must come before any lab.add_iommu/add_device',
+    );
+  });
+});

@@ -356,6 +356,14 @@ export interface Lab {
   /** Pick the kernel era before any hardware is added; with no argument, the profile in force. */
   kernel(name?: KernelName): KernelName;
   /**
+   * The IOMMU core's kernel parameters, before any hardware is added: `iommu.strict=0|1` (lazy or
+   * strict default DMA domains; a driver that calls iommu_set_dma_strict, such as VT-d in caching
+   * mode, still makes them strict), `iommu.passthrough=0|1` (identity default domains; untrusted
+   * devices still get DMA), `iommu.forcedac=0|1` (PCI devices skip the try below 4 GiB).
+   * Values as the kernel reads booleans: 1/0, y/n, on/off. `lab.cmdline('iommu.strict=0')`.
+   */
+  cmdline(params: string): void;
+  /**
    * An IOMMU instance of `driver`. Before v6.8 a system has one IOMMU driver: an instance of a
    * second one throws a KernelVersionError (iommu_device_register's -EBUSY).
    *

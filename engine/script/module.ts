@@ -47,6 +47,7 @@ export function createLabModule(opts: LabModuleOptions): {
 
   const lab = {
     kernel: ctx.fn('lab.kernel'),
+    cmdline: ctx.fn('lab.cmdline'),
     add_iommu: ctx.fn('lab.add_iommu'),
     add_device: ctx.fn('lab.add_device'),
     bus: ctx.fn('lab.bus'),
