@@ -205,11 +205,14 @@ export interface TraceWindow {
   indices: number[];
 }
 
-/** One event's shape: its fields in order, `x` shown in hex, `s` strings, `b` booleans, `i` signed. */
+/**
+ * One event's shape: its fields in order, `x` shown in hex, `s` strings, `b` booleans, `i` signed; a
+ * call's `c` name comes as a string, its `v` values as numbers, strings or nothing (trace/events.ts).
+ */
 export interface TraceEventSchema {
   name: string;
   kind: TraceEvent['kind'];
-  fields: { name: string; type: 'u' | 'i' | 'x' | 's' | 'b' }[];
+  fields: { name: string; type: 'u' | 'i' | 'x' | 's' | 'b' | 'c' | 'v' }[];
 }
 
 export interface TraceSchema {

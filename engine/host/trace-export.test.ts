@@ -53,7 +53,14 @@ describe('trace-schema', () => {
       'size:x',
       'ret:i',
     ]);
-    expect(s.events.find((e) => e.name === 'api_call')!.fields[0]).toEqual({ name: 'fn', type: 's' });
+    expect(s.events.find((e) => e.name === 'api_call')!.fields.map((f) => f.type)).toEqual([
+      'c',
+      'v',
+      'v',
+      'v',
+      'v',
+      'v',
+    ]);
     expect(s.api.iommu_map).toEqual(['domain', 'iova', 'paddr', 'size', 'prot']);
     expect(s.api['device.dma_read']).toEqual(['dev', 'iova', 'length']);
   });
@@ -89,6 +96,44 @@ describe('trace-csv', () => {
     // A window asked for out of order (a retry) gives the same text as in sequence.
     const again = await h.query<TraceCsvWindow>({ what: 'trace-csv', offset: 16, limit: 16, filter });
     expect(again.text.split('\n')[0]).toBe(lines[17]);
+  });
+
+  it("writes a call's arguments and result as the script passed and got them, nothing for one not passed", async () => {
+    const h = setup();
+    const source = `
+import { lab, iommu_paging_domain_alloc, iommu_attach_device, iommu_detach_device, iommu_map, SZ_4K } from 'iommu-lab';
+const smmu = lab.add_iommu('smmu0', 'arm-smmu-v3');
+const nic = lab.add_device('nic0', { iommu: smmu });
+const d = iommu_paging_domain_alloc(nic);
+iommu_attach_device(d, nic);
+iommu_map(d, 0x10000, 0x8000_0000, SZ_4K, 3);
+iommu_detach_device(d, nic);
+`;
+    const run = await h.request({ type: 'run', files: [{ name: 'main.ts', source }], entry: 'main.ts' });
+    expect(run.ok).toBe(true);
+    const w = await h.query<TraceCsvWindow>({
+      what: 'trace-csv',
+      offset: 0,
+      limit: 100,
+      filter: { names: ['api_call', 'api_return'] },
+    });
+    const rows = w.text.trimEnd().split('\n');
+    expect(rows[0]).toBe('index,step,kind,name,fn,a0,a1,a2,a3,a4,ret');
+    const cells = rows.slice(1).map((r) => r.split(',').slice(4).join(','));
+    expect(cells).toEqual([
+      'lab.add_iommu,"""smmu0""","""arm-smmu-v3""",,,,',
+      'lab.add_iommu,,,,,,iommu smmu0',
+      'lab.add_device,"""nic0""",{iommu: iommu smmu0},,,,',
+      'lab.add_device,,,,,,device nic0',
+      'iommu_paging_domain_alloc,device nic0,,,,,',
+      'iommu_paging_domain_alloc,,,,,,domain 2',
+      'iommu_attach_device,domain 2,device nic0,,,,',
+      'iommu_attach_device,,,,,,0x0',
+      'iommu_map,domain 2,0x10000,0x80000000,0x1000,0x3,',
+      'iommu_map,,,,,,0x0',
+      'iommu_detach_device,domain 2,device nic0,,,,',
+      'iommu_detach_device,,,,,,',
+    ]);
   });
 
   it('refuses an offset that is not a multiple of the window', async () => {

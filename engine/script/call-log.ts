@@ -360,7 +360,7 @@ export class CallLog {
 }
 
 /** Own enumerable keys, and for an object with a prototype of its own, the getters it inherits. */
-function readable_keys(v: object): string[] {
+export function readable_keys(v: object): string[] {
   const keys = Object.keys(v);
   for (let p = Object.getPrototypeOf(v); p !== null && p !== Object.prototype; p = Object.getPrototypeOf(p))
     for (const [k, d] of Object.entries(Object.getOwnPropertyDescriptors(p)))

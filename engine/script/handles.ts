@@ -47,16 +47,15 @@ const HANDLE_KEY = Symbol('iommu-lab handle key');
 
 /**
  * Every handle (and error pointer) gets a slot, a small integer in creation order: the call log
- * records slots, the trace records `traceNum`, and argument checks find the engine object by slot.
- * Keys (`d:3`, `v:nic0`, `e:-22`) name the engine object stably across replays.
+ * records slots, the trace a name made once per slot (lab-context.ts), and argument checks find the
+ * engine object by slot. Keys (`d:3`, `v:nic0`, `e:-22`) name the engine object stably across replays.
  */
 export class HandleTable {
   private readonly byInternal = new Map<object, object>();
   private readonly slots = new Map<object, number>();
-  /** Per slot: the engine object (null for an error pointer), the key, the trace's number for it. */
+  /** Per slot: the engine object (null for an error pointer), the key. */
   private readonly internals: (object | null)[] = [];
   readonly keys: string[] = [];
-  private readonly traceNums: number[] = [];
   private readonly errnos: number[] = [];
   private readonly errPtrs = new Map<number, object>();
   // The handle looked up last: a script passes the same domain or device call after call.
@@ -80,11 +79,6 @@ export class HandleTable {
     return this.keys[slot];
   }
 
-  /** What the trace records for a handle argument: the id of a domain, group or gather, else 0. */
-  traceNum(slot: number): number {
-    return this.traceNums[slot];
-  }
-
   /** The errno of an error pointer's slot, 0 for a handle. */
   errnoOf(slot: number): number {
     return this.errnos[slot];
@@ -100,7 +94,7 @@ export class HandleTable {
     let p = this.errPtrs.get(errno);
     if (!p) {
       this.errPtrs.set(errno, (p = freeze({ __err_ptr: errno })));
-      this.addSlot(p, null, `e:${errno}`, 0, errno);
+      this.addSlot(p, null, `e:${errno}`, errno);
     }
     return p;
   }
@@ -110,17 +104,10 @@ export class HandleTable {
     return slot >= 0 && this.internals[slot] === null;
   }
 
-  private addSlot(
-    handle: object,
-    internal: object | null,
-    key: string,
-    traceNum: number,
-    errno: number,
-  ): void {
+  private addSlot(handle: object, internal: object | null, key: string, errno: number): void {
     this.slots.set(handle, this.internals.length);
     this.internals.push(internal);
     this.keys.push(key);
-    this.traceNums.push(traceNum);
     this.errnos.push(errno);
   }
 
@@ -131,7 +118,7 @@ export class HandleTable {
       Object.defineProperty(h, HANDLE_KEY, { value: key });
       freeze(h);
       this.byInternal.set(internal, h);
-      this.addSlot(h, internal, key, /^[dgt]:/.test(key) ? Number(key.slice(2)) : 0, 0);
+      this.addSlot(h, internal, key, 0);
     }
     return h;
   }

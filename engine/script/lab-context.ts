@@ -11,12 +11,14 @@ import { IommuGroup } from '../core/group.ts';
 import { IommuDevice } from '../core/iommu-device.ts';
 import { Machine } from '../core/machine.ts';
 import { KernelProfile, type KernelName } from '../core/kernel-profile.ts';
+import { CALL_KINDS, NAMES, V_NONE, V_NUMBERED, V_TEXT } from '../trace/format.ts';
 import { Trace, TraceDivergenceError } from '../trace/trace.ts';
 import { CallLog, type ArgResolver } from './call-log.ts';
 import type { CallResultLog } from './call-results.ts';
 import { HandleTable } from './handles.ts';
 import { ev } from './trace-events.ts';
-import { API_ENTRIES, API_NAMES, MAX_API_ARGS, apiId } from './api.ts';
+import { API_ARITY, API_COOKIES, API_ENTRIES, API_NAMES, MAX_API_ARGS, apiId } from './api.ts';
+import { NUMBERED, argText } from './arg-text.ts';
 import { describe } from './args.ts';
 import { RunEndedError } from './guard.ts';
 
@@ -27,6 +29,13 @@ export interface LabOptions {
   fixedKernel: boolean;
   disabledChecks: readonly string[];
 }
+
+/** The kinds of a call event whose entry takes `n` arguments, before any is looked at: nothing past `n`. */
+const NONE_FROM = Array.from({ length: MAX_API_ARGS + 1 }, (_, n) => {
+  let kinds = 0;
+  for (let k = n; k < ev.api_call.fields.length - 1; k++) kinds |= V_NONE << (2 * k);
+  return kinds;
+});
 
 export class LabContext implements ArgResolver {
   machine: Machine;
@@ -45,6 +54,14 @@ export class LabContext implements ArgResolver {
   readonly log: CallLog | null;
   /** Each API entry's name interned in the trace (-1 until its first step), as the call event's `fn`. */
   private readonly fnStr = new Int32Array(API_ENTRIES.length).fill(-1);
+  /**
+   * Per handle slot, once it was an argument or a result: its numbered name + 1 (`domain 2`), or
+   * −(its text's id + 1). A typed array: a store into a plain array made after lockdown takes V8's
+   * slow path (warm-up.ts).
+   */
+  private handleVal = new Float64Array(64);
+  /** The kinds of the call or return event being made (format.ts CALL_KINDS), set by traceArg. */
+  private kinds = 0;
   /** While replaying: the handle each slot of the recording lab stands for here, once found. */
   private readonly replayed: unknown[] = [];
   private readonly replayArgs: unknown[] = new Array(MAX_API_ARGS).fill(undefined);
@@ -64,6 +81,8 @@ export class LabContext implements ArgResolver {
     this.steps = steps;
     this.handles = new HandleTable((id, a0, a1, a2, a3, a4, a5) => this.call(id, a0, a1, a2, a3, a4, a5));
     this.log = record ? new CallLog(this.handles) : null;
+    // Numbered names go among the first strings (format.ts NAMES): a new lab's trace has few yet.
+    for (const name of Object.values(NUMBERED)) this.machine.trace.str(name);
   }
 
   static newMachine(options: LabOptions, trace: Trace): Machine {
@@ -118,15 +137,16 @@ export class LabContext implements ArgResolver {
     t.step = ++this.steps;
     let fn = this.fnStr[id];
     if (fn < 0) this.fnStr[id] = fn = t.str(API_NAMES[id]);
-    t.emit(
-      ev.api_call,
-      fn,
-      this.traceArg(a0),
-      this.traceArg(a1),
-      this.traceArg(a2),
-      this.traceArg(a3),
-      this.traceArg(a4),
-    );
+    // Arguments past the entry's own are not the call's (the log keeps none, a replay passes none):
+    // the kinds start with them as nothing.
+    const n = API_ARITY[id];
+    this.kinds = NONE_FROM[n];
+    const v0 = this.arg(a0, 0, n, id);
+    const v1 = this.arg(a1, 1, n, id);
+    const v2 = this.arg(a2, 2, n, id);
+    const v3 = this.arg(a3, 3, n, id);
+    const v4 = this.arg(a4, 4, n, id);
+    t.emit(ev.api_call, fn * CALL_KINDS + this.kinds, v0, v1, v2, v3, v4);
     this.depth++;
     let ret: unknown;
     try {
@@ -137,11 +157,9 @@ export class LabContext implements ArgResolver {
     } finally {
       this.depth--;
     }
-    t.emit(
-      ev.api_return,
-      fn,
-      typeof ret === 'number' ? (Number.isFinite(ret) ? ret : 0) : this.traceRet(ret),
-    );
+    this.kinds = 0;
+    const r = typeof ret === 'number' && Number.isFinite(ret) ? ret : this.traceArg(ret, 0, 0);
+    t.emit(ev.api_return, fn * CALL_KINDS + this.kinds, r);
     if (this.results !== null) this.results.returned(this.steps, id, ret, a0, a1, a2);
     return ret;
   }
@@ -225,23 +243,49 @@ export class LabContext implements ArgResolver {
     }
   }
 
-  /** A number that stands for an argument in the trace. */
-  private traceArg(v: unknown): number {
-    if (typeof v === 'number') return Number.isFinite(v) ? v : 0;
-    if (typeof v === 'boolean') return v ? 1 : 0;
-    if (typeof v !== 'object' || v === null) return 0;
-    if (Array.isArray(v) || v instanceof Uint8Array) return v.length;
-    const slot = this.handles.slotOf(v);
-    return slot < 0 ? 0 : this.handles.traceNum(slot);
+  /** What the trace keeps for argument `k` of an entry that takes `n`: finite numbers as they are. */
+  private arg(v: unknown, k: number, n: number, id: number): number {
+    if (k >= n) return 0;
+    return typeof v === 'number' && Number.isFinite(v) ? v : this.traceArg(v, k, API_COOKIES[id]);
   }
 
-  private traceRet(v: unknown): number {
-    if (typeof v === 'object' && v !== null) {
-      const e = (v as { __err_ptr?: number }).__err_ptr;
-      if (typeof e === 'number') return e;
-      return this.traceArg(v);
+  /**
+   * What the trace keeps for argument (or result) `k` when it is not a finite number: nothing for
+   * undefined, a handle's numbered name, else its text (arg-text.ts) in the string table; the kind
+   * goes into `kinds`. An owner cookie (`cookies` bit k) shows no contents: a replay passes a
+   * stand-in for it (call-log.ts).
+   */
+  private traceArg(v: unknown, k: number, cookies: number): number {
+    if (v === undefined) {
+      this.kinds |= V_NONE << (2 * k);
+      return 0;
     }
-    return 0;
+    const slot = this.handles.slotOf(v);
+    if (slot >= 0) {
+      // A script passes the same domain or device call after call: what stands for it is made once.
+      if (slot >= this.handleVal.length) {
+        const more = new Float64Array(2 * slot);
+        more.set(this.handleVal);
+        this.handleVal = more;
+      }
+      let c = this.handleVal[slot];
+      if (c === 0) this.handleVal[slot] = c = this.handleCode(v, slot);
+      this.kinds |= (c > 0 ? V_NUMBERED : V_TEXT) << (2 * k);
+      return c > 0 ? c - 1 : -c - 1;
+    }
+    this.kinds |= V_TEXT << (2 * k);
+    const t = this.machine.trace;
+    if ((cookies >>> k) & 1 && (typeof v === 'object' || typeof v === 'function')) return t.str('{…}');
+    return t.str(argText(v, this.handles));
+  }
+
+  /** For handleVal: a numbered name + 1 (`number × NAMES + name`), else −(the text's id + 1). */
+  private handleCode(v: unknown, slot: number): number {
+    const t = this.machine.trace;
+    const key = this.handles.keyOf(slot);
+    const name = NUMBERED[key[0]];
+    const id = name === undefined ? NAMES : t.str(name);
+    return id < NAMES ? Number(key.slice(2)) * NAMES + id + 1 : -t.str(argText(v, this.handles)) - 1;
   }
 
   // ── typed access to what a handle stands for; errors name the argument ──

@@ -176,6 +176,46 @@ describe('time travel rebuilds what the live run did, or says it cannot', () => 
     expect(snapshot(rebuilt)).toEqual(snapshot(session.machine));
   });
 
+  it('arguments that are no numbers are traced as text, and a replay traces the same text', () => {
+    const r = live(`
+      const iommu = L.lab.add_iommu('smmu0', 'arm-smmu-v3');
+      const dev = L.lab.add_device('nic0', { iommu });
+      const d = L.iommu_paging_domain_alloc(dev) as L.IommuDomain;
+      try { L.iommu_attach_device(L.ERR_PTR(-22) as any, dev); } catch {}
+      for (const v of [NaN, null, 'x', () => 1, 10n, [1, 2, 3, 4, 5], new Uint8Array(8), { a: { b: { c: 1 } } }])
+        try { L.iommu_map(d, v as any, 0x8000_0000, 0x1000, 3); } catch {}
+      L.iommu_device_claim_dma_owner(dev, { who: 'vfio' });
+      (L.iommu_device_release_dma_owner as any)(dev, { past: 'its parameters' });
+      L.iommu_domain_free(d);
+      try { L.iommu_map(d, 0, 0x8000_0000, 0x1000, 3); } catch {}
+    `);
+    const session = r.session!;
+    expect(r.error).toBeUndefined();
+    const rows: string[] = [];
+    for (let i = 0; i < session.trace.length; i++)
+      if (session.trace.event(i).name === 'api_call')
+        rows.push(session.trace.format(i).replace('api_call fn=', ''));
+    expect(rows.slice(3, 13)).toEqual([
+      'iommu_attach_device a0=ERR_PTR(-EINVAL) a1=device nic0',
+      'iommu_map a0=domain 2 a1=NaN a2=0x80000000 a3=0x1000 a4=0x3',
+      'iommu_map a0=domain 2 a1=NULL a2=0x80000000 a3=0x1000 a4=0x3',
+      'iommu_map a0=domain 2 a1="x" a2=0x80000000 a3=0x1000 a4=0x3',
+      // A function, a bigint: as the string the call log keeps of them (and a replay passes).
+      expect.stringMatching(/^iommu_map a0=domain 2 a1="\(\) => .*" a2=/),
+      'iommu_map a0=domain 2 a1="10" a2=0x80000000 a3=0x1000 a4=0x3',
+      'iommu_map a0=domain 2 a1=[0x1, 0x2, 0x3, 0x4, …] a2=0x80000000 a3=0x1000 a4=0x3',
+      'iommu_map a0=domain 2 a1=Uint8Array(8) a2=0x80000000 a3=0x1000 a4=0x3',
+      'iommu_map a0=domain 2 a1={a: {b: {…}}} a2=0x80000000 a3=0x1000 a4=0x3',
+      // An owner cookie by identity only; an argument past the entry's own not at all.
+      'iommu_device_claim_dma_owner a0=device nic0 a1={…}',
+    ]);
+    expect(rows[13]).toBe('iommu_device_release_dma_owner a0=device nic0');
+    const digest = session.trace.digest();
+    for (let n = 0; n <= session.steps; n++)
+      expect(snapshot(session.seek(n))).toEqual(snapshot(session.stateAt(n)));
+    expect(session.trace.digest()).toBe(digest);
+  });
+
   it('a call cut off by the time limit is cut at the same event when replayed; the trace does not grow', () => {
     const r = live(
       `

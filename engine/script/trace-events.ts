@@ -2,7 +2,11 @@
 import { defineEvent } from '../trace/events.ts';
 
 export const ev = {
-  /** Arguments as numbers: handles by id, strings interned, arrays by length (the Trace panel names them). */
-  api_call: defineEvent('api_call', 'call', ['fn:s', 'a0:x', 'a1:x', 'a2:x', 'a3:x', 'a4:x']),
-  api_return: defineEvent('api_return', 'return', ['fn:s', 'ret:i']),
+  /**
+   * The first five arguments and the result as the script passed and got them: finite numbers as
+   * they are, anything else as a text (arg-text.ts: `domain 2`, `"smmu0"`), an argument not passed
+   * (undefined) and a void result as nothing.
+   */
+  api_call: defineEvent('api_call', 'call', ['fn:c', 'a0:v', 'a1:v', 'a2:v', 'a3:v', 'a4:v']),
+  api_return: defineEvent('api_return', 'return', ['fn:c', 'ret:v']),
 };

@@ -10,8 +10,12 @@ export type EventKind = 'call' | 'return' | 'pte' | 'tlb' | 'command' | 'virtio'
 /**
  * A field is `name:type`: `u` an unsigned number, `i` a signed number (errno), `x` an address or
  * size shown in hex, `s` a string interned in the trace's string table, `b` a boolean (0/1).
+ * A call's arguments and result are whatever the script passed or got back: `v` is such a value —
+ * a number, a text (a string, a handle's name, an object in brief) or nothing — and `c`, which then
+ * must be the event's first field, is a name like `s` with the kinds of the event's `v` fields
+ * packed below it (format.ts `CALL_KINDS`).
  */
-export type FieldType = 'u' | 'i' | 'x' | 's' | 'b';
+export type FieldType = 'u' | 'i' | 'x' | 's' | 'b' | 'c' | 'v';
 
 export interface EventField {
   readonly name: string;
@@ -42,10 +46,12 @@ export function defineEvent(name: string, kind: EventKind, fields: readonly stri
     throw new Error(`trace event '${name}' has more than ${MAX_EVENT_FIELDS} fields`);
   const parsed = fields.map((f) => {
     const [fieldName, type] = f.split(':');
-    if (!fieldName || !type || !'uixsb'.includes(type) || type.length !== 1)
-      throw new Error(`trace event '${name}': bad field '${f}' (want name:u|i|x|s|b)`);
+    if (!fieldName || !type || !'uixsbcv'.includes(type) || type.length !== 1)
+      throw new Error(`trace event '${name}': bad field '${f}' (want name:u|i|x|s|b|c|v)`);
     return { name: fieldName, type: type as FieldType };
   });
+  if (parsed.some((f, k) => (f.type === 'v' && parsed[0].type !== 'c') || (f.type === 'c' && k > 0)))
+    throw new Error(`trace event '${name}': a 'v' field needs a 'c' field first, and only first`);
   const def: EventDef = Object.freeze({ id: byId.length, name, kind, fields: Object.freeze(parsed) });
   byId.push(def);
   byName.set(name, def);

@@ -1,5 +1,5 @@
 import { allEvents, type EventDef, type EventKind } from './events.ts';
-import { fieldText } from './format.ts';
+import { NAMES, V_NUMBER, V_NUMBERED, V_TEXT, callName, valueKind } from './format.ts';
 
 /**
  * What the Trace panel (and CSV export) can ask for. Every member narrows the result; an empty
@@ -33,6 +33,8 @@ export interface FilterSource {
   readonly strings: readonly string[];
   stringId(s: string): number | undefined;
   arg(index: number, field: number): number;
+  /** The field as the Trace panel shows it. */
+  text(index: number, field: number): string;
 }
 
 export const REJECT = 0;
@@ -66,8 +68,13 @@ export function filterKey(filter: TraceFilter | undefined, src: FilterSource): s
   ]);
 }
 
-/** Per field of one event: which values or value texts can satisfy a condition. */
-type FieldCondition = { field: number; raw: number }[];
+/**
+ * Per field of one event: which values or value texts can satisfy a condition. `kind` is what a
+ * `v` field must hold (format.ts V_*), NAME for a `c` field (its name is compared), else ANY.
+ */
+type FieldCondition = { field: number; raw: number; kind: number }[];
+const ANY = -1;
+const NAME = -2;
 
 /** Characters that can appear in a number as shown (`-0x1f`, `1.5`, `1e+21`, `NaN`, `Infinity`). */
 const NUMERIC_TEXT = /^[-+.0-9a-fxnity]+$/;
@@ -125,12 +132,21 @@ export function compileFilter(filter: TraceFilter | undefined, src: FilterSource
     const cond: FieldCondition = [];
     def.fields.forEach((f, k) => {
       if (!alternatives.includes(f.name)) return;
+      const kind = f.type === 'c' ? NAME : f.type === 'v' ? V_NUMBER : ANY;
       let raw: number | undefined;
-      if (f.type === 's') raw = src.stringId(String(want));
+      if (f.type === 's' || f.type === 'c') raw = src.stringId(String(want));
       else if (typeof want === 'boolean') raw = want ? 1 : 0;
       else if (typeof want === 'number') raw = want;
       else if (want.trim() !== '') raw = Number(want);
-      if (raw !== undefined && !Number.isNaN(raw)) cond.push({ field: k, raw });
+      if (raw !== undefined && !Number.isNaN(raw)) cond.push({ field: k, raw, kind });
+      // A call's argument may be a text too ('"smmu0"', 'device nic0') or a numbered name ('domain 2').
+      if (f.type !== 'v' || typeof want !== 'string') return;
+      const text = src.stringId(want);
+      if (text !== undefined) cond.push({ field: k, raw: text, kind: V_TEXT });
+      const [, name, n] = /^(.+) (\d+)$/.exec(want) ?? [];
+      const id = name === undefined ? undefined : src.stringId(name);
+      if (id !== undefined && id < NAMES)
+        cond.push({ field: k, raw: Number(n) * NAMES + id, kind: V_NUMBERED });
     });
     return cond;
   }
@@ -145,7 +161,7 @@ export function compileFilter(filter: TraceFilter | undefined, src: FilterSource
       for (let k = 0; k < def.fields.length; k++) {
         const f = def.fields[k];
         if (f.name.toLowerCase().includes(t)) return ACCEPT;
-        if (f.type === 's' || numeric) fields.push(k);
+        if (f.type === 's' || f.type === 'c' || f.type === 'v' || numeric) fields.push(k);
       }
     }
     if (!fields.length) return REJECT;
@@ -157,15 +173,21 @@ export function compileFilter(filter: TraceFilter | undefined, src: FilterSource
     const withName = t.includes('=');
     for (const k of fields) {
       const f = def.fields[k];
-      const raw = src.arg(index, k);
-      if (!withName && f.type === 's') {
-        if (strMatch![raw] === 1) return true;
+      if (!withName && (f.type === 's' || f.type === 'c')) {
+        const raw = src.arg(index, k);
+        if (strMatch![f.type === 'c' ? callName(raw) : raw] === 1) return true;
         continue;
       }
-      const shown = fieldText(f.type, raw, src.strings).toLowerCase();
+      const shown = src.text(index, k).toLowerCase();
       if ((withName ? f.name.toLowerCase() + '=' + shown : shown).includes(t)) return true;
     }
     return false;
+  }
+
+  function holds(index: number, c: FieldCondition[number]): boolean {
+    const v = src.arg(index, c.field);
+    if (c.kind === NAME) return callName(v) === c.raw;
+    return v === c.raw && (c.kind === ANY || valueKind(src.arg(index, 0), c.field) === c.kind);
   }
 
   function row(index: number, id: number): boolean {
@@ -173,7 +195,7 @@ export function compileFilter(filter: TraceFilter | undefined, src: FilterSource
     if (conds) {
       for (const cond of conds) {
         let ok = false;
-        for (const c of cond) if (src.arg(index, c.field) === c.raw) ok = true;
+        for (const c of cond) if (holds(index, c)) ok = true;
         if (!ok) return false;
       }
     }

@@ -1,11 +1,12 @@
 import { eventById } from './events.ts';
 import type { TraceFilter } from './filter.ts';
-import { csvCell, fieldText } from './format.ts';
+import { csvCell } from './format.ts';
 import type { Trace } from './trace.ts';
 
 /**
  * The matching events as CSV: `index,step,kind,name`, then one column per field name that any
- * matching event has (blank where an event lacks it), values as the Trace panel shows them.
+ * matching event has (blank where an event lacks it or holds nothing, as a call's argument not
+ * passed), values as the Trace panel shows them.
  * Yields a piece every `rowsPerPiece` rows.
  */
 export function* traceCSV(trace: Trace, filter?: TraceFilter, rowsPerPiece = 4096): Generator<string> {
@@ -25,10 +26,8 @@ export function* traceCSV(trace: Trace, filter?: TraceFilter, rowsPerPiece = 409
     for (const i of indices) {
       const def = eventById(trace.idAt(i));
       cells.fill('');
-      for (let k = 0; k < def.fields.length; k++) {
-        const field = def.fields[k];
-        cells[columnOf.get(field.name)!] = csvCell(fieldText(field.type, trace.arg(i, k), trace.strings));
-      }
+      for (let k = 0; k < def.fields.length; k++)
+        cells[columnOf.get(def.fields[k].name)!] = csvCell(trace.text(i, k));
       piece += `${i},${trace.stepAt(i)},${def.kind},${csvCell(def.name)}`;
       piece += columns.length ? ',' + cells.join(',') + '\n' : '\n';
     }

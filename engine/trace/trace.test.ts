@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { defineEvent, type EventDef, type EventKind } from './events.ts';
 import type { TraceFilter } from './filter.ts';
-import { fieldText } from './format.ts';
+import { CALL_KINDS, NAMES, V_NONE, V_NUMBERED, V_TEXT, fieldText } from './format.ts';
 import { Trace, TraceCutError, TraceDivergenceError, type TraceEvent } from './trace.ts';
 
 const evMap = defineEvent('tt_map', 'call', ['iova:x', 'size:x', 'prot:u']);
@@ -372,6 +372,47 @@ describe('Trace windows', () => {
     );
     expect(trace.toCSV({ kinds: ['tlb'] })).toBe('index,step,kind,name,ok\n2,2,tlb,tt_flag,true\n');
     expect(trace.format(1)).toBe('tt_map iova=0x1000 size=0x2000 prot=3');
+  });
+});
+
+describe('Trace call events', () => {
+  const evCall = defineEvent('tt_call', 'call', ['fn:c', 'a0:v', 'a1:v', 'a2:v']);
+
+  it("reads a call's values as numbers, texts or nothing, in events, rows, CSV and filters", () => {
+    const trace = new Trace();
+    trace.step = 1;
+    const domain = trace.str('domain');
+    const fn = trace.str('iommu_attach_device');
+    const kinds = (V_NUMBERED << 0) | (V_TEXT << 2) | (V_NONE << 4);
+    trace.emit(evCall, fn * CALL_KINDS + kinds, 2 * NAMES + domain, trace.str('device nic0'), 0);
+    trace.step = 2;
+    trace.emit(evCall, trace.str('iommu_map') * CALL_KINDS, 0, 0x10000, -22);
+    expect(trace.event(0)).toEqual({
+      step: 1,
+      kind: 'call',
+      name: 'tt_call',
+      fn: 'iommu_attach_device',
+      a0: 'domain 2',
+      a1: 'device nic0',
+    });
+    expect(trace.event(1)).toMatchObject({ fn: 'iommu_map', a0: 0, a1: 0x10000, a2: -22 });
+    expect(trace.format(0)).toBe('tt_call fn=iommu_attach_device a0=domain 2 a1=device nic0');
+    expect(trace.toCSV()).toBe(
+      'index,step,kind,name,fn,a0,a1,a2\n' +
+        '0,1,call,tt_call,iommu_attach_device,domain 2,device nic0,\n' +
+        '1,2,call,tt_call,iommu_map,0x0,0x10000,-22\n',
+    );
+    expect(trace.count({ fields: { fn: 'iommu_map' } })).toBe(1);
+    expect(trace.count({ fields: { a0: 'domain 2' } })).toBe(1);
+    expect(trace.count({ fields: { a1: 'device nic0' } })).toBe(1);
+    // What stands for a text or a name is no number the script passed, nor the other way round.
+    expect(trace.count({ fields: { a0: 2 * NAMES + domain } })).toBe(0);
+    expect(trace.count({ fields: { a1: fn + 1 } })).toBe(0);
+    expect(trace.count({ fields: { a0: 0 } })).toBe(1);
+    expect(trace.count({ text: 'nic0' })).toBe(1);
+    expect(trace.count({ text: 'domain 2' })).toBe(1);
+    expect(trace.count({ text: 'attach' })).toBe(1);
+    expect(trace.count({ text: 'a1=0x10000' })).toBe(1);
   });
 });
 

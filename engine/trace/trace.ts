@@ -2,7 +2,7 @@ import { CODE_BITS, CODE_MASK, argUnitOffset, getArg, putArg } from './arg-codec
 import { STATIC } from './deep-clone.ts';
 import { MAX_EVENTS, eventById, type EventDef, type EventKind } from './events.ts';
 import { ACCEPT, REJECT, compileFilter, filterKey, type CompiledFilter, type TraceFilter } from './filter.ts';
-import { fieldText, fieldValue } from './format.ts';
+import { V_NONE, V_NUMBER, fieldText, fieldValue, valueKind } from './format.ts';
 import { Hash64 } from './hash64.ts';
 import { traceCSV } from './trace-csv.ts';
 
@@ -345,12 +345,14 @@ export class Trace {
     return lo;
   }
 
+  /** Event `index` as an object; a `v` field that holds nothing (an argument not passed) is left out. */
   event(index: number): TraceEvent {
     const def = eventById(this.idAt(index));
     const out: TraceEvent = { step: this.stepAt(index), kind: def.kind, name: def.name };
     for (let k = 0; k < def.fields.length; k++) {
       const field = def.fields[k];
-      out[field.name] = fieldValue(field.type, this.arg(index, k), this.strTable);
+      const v = fieldValue(field.type, this.arg(index, k), this.strTable, this.kindAt(index, def, k));
+      if (v !== undefined) out[field.name] = v;
     }
     return out;
   }
@@ -359,11 +361,21 @@ export class Trace {
   format(index: number): string {
     const def = eventById(this.idAt(index));
     let s = def.name;
-    for (let k = 0; k < def.fields.length; k++) {
-      const field = def.fields[k];
-      s += ' ' + field.name + '=' + fieldText(field.type, this.arg(index, k), this.strTable);
-    }
+    for (let k = 0; k < def.fields.length; k++)
+      if (this.kindAt(index, def, k) !== V_NONE) s += ' ' + def.fields[k].name + '=' + this.text(index, k);
     return s;
+  }
+
+  /** Field `field` of event `index` as the Trace panel and CSV show it ('' for a `v` holding nothing). */
+  text(index: number, field: number): string {
+    const def = eventById(this.idAt(index));
+    const type = def.fields[field].type;
+    return fieldText(type, this.arg(index, field), this.strTable, this.kindAt(index, def, field));
+  }
+
+  /** What a field holds (format.ts V_*): for a `v` field its event's `c` field says, else a number. */
+  private kindAt(index: number, def: EventDef, field: number): number {
+    return def.fields[field].type === 'v' ? valueKind(this.arg(index, 0), field) : V_NUMBER;
   }
 
   // ─────────────────────────── windows and exports ───────────────────────────

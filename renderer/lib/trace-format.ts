@@ -1,7 +1,7 @@
 /**
  * How a trace event reads in the Trace panel: `field=value …` with addresses and sizes in hex (the
  * engine's field types say which), errnos named, and `api_call` rows as the call the script made,
- * `iommu_map(domain=1, iova=0x10000, …)`, its arguments named from the API table.
+ * `iommu_map(domain 1, iova=0x10000, …)`, its arguments named from the API table.
  */
 import type { TraceSchema, TraceWindow } from '../../engine/host/protocol.ts';
 
@@ -39,21 +39,16 @@ function value(type: FieldType, v: number | string | boolean, f: TraceFormat): s
 }
 
 /**
- * How an api_call argument was recorded (engine/script/lab-context.ts `traceArg`): numbers as
- * given, domains, groups and gathers by id, arrays by length; strings, devices and other objects
- * as 0, which tells nothing — those show their name only.
+ * An api_call argument as the engine recorded it (engine/script/arg-text.ts): a number, or a text —
+ * a handle's name (`domain 2`, `device nic0`), which stands alone as a pointer would, or a string,
+ * object or NULL, shown after the parameter's name. Arguments not passed are not in the event.
  */
-const BY_ID = new Set(['domain', 'group', 'gather']);
-const BY_LENGTH = new Set(['sg', 'bytes']);
-const NOT_RECORDED = new Set(['dev', 'iommu', 'bus', 'name', 'driver', 'spec', 'options', 'owner']);
+const HANDLE = /^(domain|device|iommu|group|gather|bus) /;
 const DECIMAL = new Set(['dir', 'type', 'n', 'ms', 'pgcount', 'count', 'nth']);
 
-function apiArg(param: string, v: number): string {
-  if (NOT_RECORDED.has(param)) return param;
-  if (BY_ID.has(param)) return `${param}=${v}`;
-  if (BY_LENGTH.has(param)) return `${param}=[${v}]`;
-  if (DECIMAL.has(param)) return `${param}=${v}`;
-  return `${param}=${hex(v)}`;
+function apiArg(param: string, v: number | string | boolean): string {
+  if (typeof v !== 'number') return HANDLE.test(String(v)) ? String(v) : `${param}=${String(v)}`;
+  return `${param}=${DECIMAL.has(param) ? v : hex(v)}`;
 }
 
 /** The text after the event's name. */
@@ -61,12 +56,25 @@ export function eventDetail(ev: TraceEvent, f: TraceFormat): string {
   if (ev.name === 'api_call') {
     const fn = String(ev.fn);
     const params = f.api[fn] ?? [];
-    const args = params.slice(0, 5).map((p, k) => apiArg(p, Number(ev[`a${k}`] ?? 0)));
+    const args: string[] = [];
+    for (let k = 0; k < 5; k++) {
+      const v = ev[`a${k}`];
+      if (v !== undefined) args.push(apiArg(params[k] ?? `a${k}`, v));
+    }
     return `${fn}(${args.join(', ')})`;
   }
   if (ev.name === 'api_return') {
-    const ret = Number(ev.ret);
-    const shown = ret < 0 ? signed(ret, f) : ret >= 0x10000 ? hex(ret) : String(ret);
+    const ret = ev.ret;
+    const shown =
+      ret === undefined
+        ? 'void'
+        : typeof ret !== 'number'
+          ? String(ret)
+          : ret < 0
+            ? signed(ret, f)
+            : ret >= 0x10000
+              ? hex(ret)
+              : String(ret);
     return `${String(ev.fn)} → ${shown}`;
   }
   const fields = f.fields.get(ev.name);

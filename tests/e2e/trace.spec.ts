@@ -14,14 +14,22 @@ test('the trace lists the run; the kind filter and the search narrow it', async 
   const all = Number((await count.textContent())!.match(/\d+/)![0]);
   expect(all).toBeGreaterThan(20);
 
-  // An api_call row shows the call with its arguments named, addresses in hex.
+  // An api_call row shows the call with its arguments named, addresses in hex, handles by name.
   await page.getByTestId('trace-search').fill('iommu_map');
   await expect(
     rows.filter({
-      hasText: /iommu_map\(domain=\d+, iova=0x10000, paddr=0x[0-9a-f]+, size=0x1000, prot=0x3\)/,
+      hasText: /iommu_map\(domain 2, iova=0x10000, paddr=0x[0-9a-f]+, size=0x1000, prot=0x3\)/,
     }),
   ).toHaveCount(1);
   await expect(rows.filter({ hasText: /iommu_map → 0/ })).toHaveCount(1);
+  // Strings as strings, objects in brief, what a call returns by name; nothing for what was not passed.
+  await page.getByTestId('trace-search').fill('lab.add_');
+  await expect(rows.filter({ hasText: 'lab.add_iommu(name="smmu0", driver="arm-smmu-v3")' })).toHaveCount(1);
+  await expect(rows.filter({ hasText: 'lab.add_iommu → iommu smmu0' })).toHaveCount(1);
+  await expect(
+    rows.filter({ hasText: 'lab.add_device(name="nic0", spec={iommu: iommu smmu0})' }),
+  ).toHaveCount(1);
+  await expect(rows.filter({ hasText: 'lab.add_device → device nic0' })).toHaveCount(1);
   await page.getByTestId('trace-search').fill('');
   await expect(count).toHaveText(`${all} events`);
 
@@ -134,6 +142,22 @@ test('the trace exports as CSV (the rows shown) and the run as a JSON report', a
   expect(lines).toHaveLength(3);
   expect(lines[1]).toMatch(/,dma_access,nic0,0x10000,0x4,false,0x[0-9a-f]+,miss$/);
   expect(lines[2]).toMatch(/,hit$/);
+
+  // A call's arguments: strings and handles as text, a cell left empty for one not passed.
+  await page.getByTestId('trace-search').fill('iommu_attach_device');
+  const rows = page.getByTestId('trace-rows').locator('.row');
+  await expect(rows.first()).toContainText('iommu_attach_device(domain 2, device nic0)');
+  await expect(page.getByTestId('trace-count')).toHaveText(/^2 of/);
+  const [calls] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByTestId('trace-export-csv').click(),
+  ]);
+  const callLines = readFileSync((await calls.path())!, 'utf8')
+    .trimEnd()
+    .split('\n');
+  expect(callLines[0]).toBe('index,step,kind,name,fn,a0,a1,a2,a3,a4,ret');
+  expect(callLines[1]).toMatch(/^\d+,4,call,api_call,iommu_attach_device,domain 2,device nic0,,,,$/);
+  expect(callLines[2]).toMatch(/^\d+,4,return,api_return,iommu_attach_device,,,,,,0x0$/);
 
   const [json] = await Promise.all([page.waitForEvent('download'), page.getByTestId('run-report').click()]);
   expect(json.suggestedFilename()).toBe('main-report.json');

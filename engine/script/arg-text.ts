@@ -1,0 +1,52 @@
+/**
+ * How the trace shows an argument or result that is not a finite number (the text of an api_call
+ * or api_return `v` field): handles by name (`domain 2`, `device nic0`, `iommu smmu0`), error
+ * pointers as Linux prints them, strings quoted, NULL, byte arrays by length, other arrays and
+ * objects in brief. A replay passes the values the call log kept (call-log.ts), so the text reads a
+ * value as the log does (the same keys; functions and other odd values as the string the log makes
+ * of them): a replayed call gives the same text, or time travel would see the trace diverge.
+ */
+import { errnoName } from '../core/errno.ts';
+import { hex } from '../core/format.ts';
+import { readable_keys } from './call-log.ts';
+import type { HandleTable } from './handles.ts';
+
+/** Handles named by a number (handles.ts keys `d:3`, `g:0`, `t:12`): the trace keeps them as numbers. */
+export const NUMBERED: Readonly<Record<string, string>> = { d: 'domain', g: 'group', t: 'gather' };
+/** What a handle's key names. */
+const HANDLE_KIND: Record<string, string> = { ...NUMBERED, v: 'device', i: 'iommu', b: 'bus' };
+
+/** A text longer than this is cut: a trace row is one line. */
+const MAX_TEXT = 60;
+/** Items of an array shown before `…`. */
+const MAX_ITEMS = 4;
+
+export function argText(v: unknown, handles: HandleTable): string {
+  const s = brief(v, handles, 0);
+  return s.length > MAX_TEXT ? s.slice(0, MAX_TEXT - 1) + '…' : s;
+}
+
+function brief(v: unknown, handles: HandleTable, depth: number): string {
+  if (typeof v === 'number') return Number.isInteger(v) && v >= 0 ? hex(v) : String(v);
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (v === null) return 'NULL';
+  if (v === undefined || typeof v === 'boolean') return String(v);
+  if (typeof v !== 'object') return JSON.stringify(String(v));
+  const slot = handles.slotOf(v);
+  if (slot >= 0) {
+    const errno = handles.errnoOf(slot);
+    if (errno) return `ERR_PTR(${errnoName(errno) ?? errno})`;
+    const key = handles.keyOf(slot);
+    return `${HANDLE_KIND[key[0]]} ${key.slice(2)}`;
+  }
+  if (v instanceof Uint8Array) return `Uint8Array(${v.length})`;
+  if (depth > 1) return Array.isArray(v) ? '[…]' : '{…}';
+  if (Array.isArray(v)) {
+    const items = v.slice(0, MAX_ITEMS).map((x) => brief(x, handles, depth + 1));
+    return `[${items.join(', ')}${v.length > MAX_ITEMS ? ', …' : ''}]`;
+  }
+  const o = v as Record<string, unknown>;
+  return `{${readable_keys(v)
+    .map((k) => `${k}: ${brief(o[k], handles, depth + 1)}`)
+    .join(', ')}}`;
+}
