@@ -205,7 +205,8 @@ test.describe('a narrow window', () => {
       const box = (await el.boundingBox())!;
       expect(box.x + box.width, `${testid} right edge`).toBeLessThanOrEqual(760);
     };
-    for (const id of ['run', 'stop', 'step-back', 'step', 'theme']) await inside(id);
+    for (const id of ['session-name', 'run', 'stop', 'step-back', 'step', 'view-menu', 'theme'])
+      await inside(id);
     for (const id of ['domains', 'resv', 'iotlb']) await inside(`panel-menu-${id}`);
     await expect(page.getByTestId('panel-step')).toHaveCount(3);
     for (const step of await page.getByTestId('panel-step').all()) {
@@ -213,5 +214,49 @@ test.describe('a narrow window', () => {
       expect(box.x + box.width).toBeLessThanOrEqual(760);
     }
     await inside('iotlb-csv');
+  });
+
+  test('keeps each legend swatch on the line of its name, and the session’s name readable', async ({
+    page,
+  }) => {
+    await openLab(page);
+    await runScript(page);
+    await expect(page.getByTestId('address-bar')).toBeVisible();
+    // Each swatch of the Reserved regions legend and the text after it: the text starts right
+    // after the swatch, on the swatch's line, and takes one line.
+    const keys = await page.evaluate<{ name: string; lines: number; sameLine: boolean; gap: number }[]>(`
+      [...document.querySelectorAll('[data-testid=panel-resv] .legend .sw')].map((sw) => {
+        let label = sw.nextSibling;
+        while (label && !label.textContent.trim()) label = label.nextSibling;
+        const range = document.createRange();
+        range.selectNodeContents(label);
+        const lines = [...range.getClientRects()].filter((r) => r.width > 0);
+        const s = sw.getBoundingClientRect();
+        const l = lines[0];
+        return {
+          name: label.textContent.trim(),
+          lines: lines.length,
+          sameLine: l.top <= s.top + s.height / 2 && s.top + s.height / 2 <= l.bottom,
+          gap: l.left - s.right,
+        };
+      })`);
+    expect(keys.map((k) => k.name)).toEqual([
+      'aperture',
+      'direct',
+      'direct-relaxable',
+      'reserved',
+      'msi',
+      'mapping',
+      'overlap',
+    ]);
+    for (const k of keys) {
+      expect(k, k.name).toMatchObject({ lines: 1, sameLine: true });
+      expect(k.gap, k.name).toBeGreaterThanOrEqual(0);
+      expect(k.gap, k.name).toBeLessThan(10);
+    }
+
+    // The session's name keeps room for 'untitled…' (the toolbar's controls stay inside the window: above).
+    const name = page.getByTestId('session-name').locator('.file');
+    expect((await name.boundingBox())!.width).toBeGreaterThanOrEqual(60);
   });
 });
