@@ -285,6 +285,49 @@ test('Save As asks again and Ctrl+Shift+S downloads under the session name', asy
   expect(saved.layout.version).toBe(2);
 });
 
+test('the session settings close on Escape as soon as a click opened them, and hide no tab bar control', async ({
+  page,
+}) => {
+  await openLab(page);
+  const name = page.getByTestId('session-name');
+  const settings = page.getByRole('dialog', { name: 'Session settings' });
+  const plus = page.getByTestId('tab-new');
+  // Nothing lies over the centre of the tab bar's +: a click there reaches it.
+  const plusReachable = () =>
+    page.evaluate<boolean>(`(() => {
+      const plus = document.querySelector('[data-testid=tab-new]');
+      const b = plus.getBoundingClientRect();
+      return plus.contains(document.elementFromPoint(b.x + b.width / 2, b.y + b.height / 2));
+    })()`);
+
+  for (const width of [1400, 760]) {
+    await page.setViewportSize({ width, height: 700 });
+    // Opened by a click, focus still on the name: Escape closes them and focus stays on the name.
+    await name.click();
+    await expect(settings).toBeVisible();
+    await page.keyboard.press('Escape');
+    await expect(settings).toHaveCount(0);
+    await expect(name).toBeFocused();
+    // From inside them too, focus back on the name.
+    await name.click();
+    await page.getByTestId('session-seed').focus();
+    await page.keyboard.press('Escape');
+    await expect(settings).toHaveCount(0);
+    await expect(name).toBeFocused();
+
+    // Open, they are inside the window and the + is there: a click on it makes a tab and closes them.
+    await name.click();
+    const box = (await settings.boundingBox())!;
+    expect(box.x, `${width}: left edge`).toBeGreaterThanOrEqual(0);
+    expect(box.x + box.width, `${width}: right edge`).toBeLessThanOrEqual(width);
+    expect(await plusReachable(), `${width}: the + under the settings`).toBe(true);
+    const tabs = await page.getByTestId('tab').count();
+    await plus.click();
+    await expect(page.getByTestId('tab')).toHaveCount(tabs + 1);
+    await expect(settings).toHaveCount(0);
+  }
+});
+
 test('a seed that is not a whole number in range is refused with a reason; the seed stays', async ({
   page,
 }) => {
