@@ -295,7 +295,9 @@ export class LabContext implements ArgResolver {
     if (x instanceof IommuDomain) {
       // In Linux the memory is gone: whatever happened next would be a use-after-free.
       if (x.freed)
-        throw new Error(`${arg}: domain ${x.id} was freed by iommu_domain_free and cannot be used again`);
+        throw new Error(
+          `${arg}: domain ${x.id} was freed (iommu_domain_free or domain.ops.free) and cannot be used again`,
+        );
       return x;
     }
     throw new TypeError(
