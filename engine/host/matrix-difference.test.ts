@@ -4,25 +4,11 @@
  * first attach), drivers that agree, and a cell that stops early.
  */
 import { describe, expect, it } from 'vitest';
-import { runScript } from '../script/run-script.ts';
-import { EngineHost } from './host.ts';
-import type { EngineMessage, MatrixCell, MatrixResult } from './protocol.ts';
+import type { MatrixCell, MatrixResult } from './protocol.ts';
+import { matrixThroughHost } from './test-matrix.ts';
 
-async function matrix(lines: string[], drivers: string[], kernels: string[]): Promise<MatrixResult> {
-  const out: EngineMessage[] = [];
-  let deliver: (m: unknown) => void = () => {};
-  const host = new EngineHost(
-    { send: (m) => out.push(structuredClone(m)), onMessage: (cb) => (deliver = cb) },
-    { run: runScript },
-  );
-  host.start();
-  const source = lines.join('\n') + '\n';
-  deliver({ type: 'matrix', id: 1, files: [{ name: 's.ts', source }], entry: 's.ts', drivers, kernels });
-  await host.idle();
-  const res = out.find((m) => m.type === 'response');
-  if (!res?.ok) throw new Error(`matrix failed: ${JSON.stringify(res)}`);
-  return res.result as MatrixResult;
-}
+const matrix = (lines: string[], drivers: string[], kernels: string[]): Promise<MatrixResult> =>
+  matrixThroughHost(lines.join('\n') + '\n', drivers, kernels);
 
 const cell = (m: MatrixResult, driver: string, kernel: string): MatrixCell =>
   m.cells.find((c) => c.driver === driver && c.kernel === kernel)!;

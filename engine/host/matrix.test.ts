@@ -3,24 +3,7 @@
  * the app's Matrix panel takes): whether its row's driver ran at all, and the checks that fired.
  */
 import { describe, expect, it } from 'vitest';
-import { runScript } from '../script/run-script.ts';
-import { EngineHost } from './host.ts';
-import type { EngineMessage, MatrixResult } from './protocol.ts';
-
-async function matrix(source: string, drivers: string[], kernels: string[]): Promise<MatrixResult> {
-  const out: EngineMessage[] = [];
-  let deliver: (m: unknown) => void = () => {};
-  const host = new EngineHost(
-    { send: (m) => out.push(structuredClone(m)), onMessage: (cb) => (deliver = cb) },
-    { run: runScript },
-  );
-  host.start();
-  deliver({ type: 'matrix', id: 1, files: [{ name: 's.ts', source }], entry: 's.ts', drivers, kernels });
-  await host.idle();
-  const res = out.find((m) => m.type === 'response');
-  if (!res?.ok) throw new Error(`matrix failed: ${JSON.stringify(res)}`);
-  return res.result as MatrixResult;
-}
+import { matrixThroughHost as matrix } from './test-matrix.ts';
 
 describe('matrix cells', () => {
   it('a script that hard-codes its driver passes no other row: each such cell says so', async () => {
