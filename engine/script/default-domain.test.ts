@@ -198,31 +198,30 @@ describe('default domain type', () => {
 
 describe('lab.cmdline: the IOMMU core kernel parameters (facts §1.5, §4.2, §4.3)', () => {
   const fresh = () => createLabModule({ kernel: 'v6.16' }).exports as unknown as typeof Api;
-  const defaultType = (L: typeof Api, driver: Api.DriverName, spec: Partial<Api.DeviceSpec> = {}) => {
-    const dev = L.lab.add_device('d', { iommu: L.lab.add_iommu('i', driver), ...spec });
+  /** The default domain type a device gets with `cmdline`, behind `driver` (with `options`). */
+  const defaultType = (
+    cmdline: string,
+    driver: Api.DriverName,
+    spec: Partial<Api.DeviceSpec> = {},
+    options: Record<string, unknown> = {},
+  ) => {
+    const L = fresh();
+    L.lab.cmdline(cmdline);
+    const dev = L.lab.add_device('d', { iommu: L.lab.add_iommu('i', driver, options as never), ...spec });
     return L.iommu_get_domain_for_dev(dev)?.type;
   };
+  const { IOMMU_DOMAIN_DMA: DMA, IOMMU_DOMAIN_DMA_FQ: DMA_FQ, IOMMU_DOMAIN_IDENTITY: IDENTITY } = fresh();
 
   it('iommu.strict flips the arch default both ways; a driver that asks for strict still wins', () => {
-    let L = fresh();
-    L.lab.cmdline('iommu.strict=0');
-    expect(defaultType(L, 'arm-smmu-v3')).toBe(L.IOMMU_DOMAIN_DMA_FQ);
-    L = fresh();
-    L.lab.cmdline('iommu.strict=y');
-    expect(defaultType(L, 'amd-iommu')).toBe(L.IOMMU_DOMAIN_DMA);
-    L = fresh();
-    L.lab.cmdline('iommu.strict=off');
-    const dev = L.lab.add_device('d', { iommu: L.lab.add_iommu('i', 'intel-iommu', { caching_mode: true }) });
-    expect(L.iommu_get_domain_for_dev(dev)?.type).toBe(L.IOMMU_DOMAIN_DMA); // iommu_set_dma_strict
+    expect(defaultType('iommu.strict=0', 'arm-smmu-v3')).toBe(DMA_FQ);
+    expect(defaultType('iommu.strict=y', 'amd-iommu')).toBe(DMA);
+    // VT-d in caching mode calls iommu_set_dma_strict.
+    expect(defaultType('iommu.strict=off', 'intel-iommu', {}, { caching_mode: true })).toBe(DMA);
   });
 
   it('iommu.passthrough=1 gives identity default domains, but an untrusted device still gets DMA', () => {
-    let L = fresh();
-    L.lab.cmdline('iommu.passthrough=1');
-    expect(defaultType(L, 'arm-smmu-v3')).toBe(L.IOMMU_DOMAIN_IDENTITY);
-    L = fresh();
-    L.lab.cmdline('iommu.passthrough=1');
-    expect(defaultType(L, 'arm-smmu-v3', { trusted: false })).toBe(L.IOMMU_DOMAIN_DMA);
+    expect(defaultType('iommu.passthrough=1', 'arm-smmu-v3')).toBe(IDENTITY);
+    expect(defaultType('iommu.passthrough=1', 'arm-smmu-v3', { trusted: false })).toBe(DMA);
   });
 
   it('iommu.forcedac=1: a PCI device takes its first IOVA from the top, not below 4 GiB', () => {
