@@ -6,6 +6,9 @@ import { runScript } from '../script/run-script.ts';
 import { EngineHost } from './host.ts';
 import type { EngineMessage, MatrixResult } from './protocol.ts';
 
+/** Messages are copied as a port copies them; the engine's lib has no types for structuredClone. */
+const copy = (globalThis as unknown as { structuredClone<T>(v: T): T }).structuredClone;
+
 export async function matrixThroughHost(
   source: string,
   drivers: string[],
@@ -14,7 +17,7 @@ export async function matrixThroughHost(
   const out: EngineMessage[] = [];
   let deliver: (m: unknown) => void = () => {};
   const host = new EngineHost(
-    { send: (m) => out.push(structuredClone(m)), onMessage: (cb) => (deliver = cb) },
+    { send: (m) => out.push(copy(m)), onMessage: (cb) => (deliver = cb) },
     { run: runScript },
   );
   host.start();

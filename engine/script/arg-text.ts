@@ -21,6 +21,16 @@ const MAX_TEXT = 60;
 /** Items of an array shown before `…`. */
 const MAX_ITEMS = 4;
 
+/** A handle by name (`domain 2`, `device nic0`), an error pointer as Linux prints it; else undefined. */
+export function handleText(v: unknown, handles: HandleTable): string | undefined {
+  const slot = handles.slotOf(v);
+  if (slot < 0) return undefined;
+  const errno = handles.errnoOf(slot);
+  if (errno) return `ERR_PTR(${errnoName(errno) ?? errno})`;
+  const key = handles.keyOf(slot);
+  return `${HANDLE_KIND[key[0]] ?? 'handle'} ${key.slice(2)}`;
+}
+
 export function argText(v: unknown, handles: HandleTable): string {
   const s = brief(v, handles, 0);
   return s.length > MAX_TEXT ? s.slice(0, MAX_TEXT - 1) + '…' : s;
@@ -32,13 +42,8 @@ function brief(v: unknown, handles: HandleTable, depth: number): string {
   if (v === null) return 'NULL';
   if (v === undefined || typeof v === 'boolean') return String(v);
   if (typeof v !== 'object') return JSON.stringify(String(v));
-  const slot = handles.slotOf(v);
-  if (slot >= 0) {
-    const errno = handles.errnoOf(slot);
-    if (errno) return `ERR_PTR(${errnoName(errno) ?? errno})`;
-    const key = handles.keyOf(slot);
-    return `${HANDLE_KIND[key[0]]} ${key.slice(2)}`;
-  }
+  const handle = handleText(v, handles);
+  if (handle !== undefined) return handle;
   if (v instanceof Uint8Array) return `Uint8Array(${v.length})`;
   if (depth > 1) return Array.isArray(v) ? '[…]' : '{…}';
   if (Array.isArray(v)) {

@@ -11,6 +11,7 @@ import { errnoName } from '../core/errno.ts';
 import { hex } from '../core/format.ts';
 import { Hash64 } from '../trace/hash64.ts';
 import { API_NAMES } from './api.ts';
+import { handleText } from './arg-text.ts';
 import { formatNumber, formatValue } from './format.ts';
 import type { HandleTable } from './handles.ts';
 import type { CallResult } from './result.ts';
@@ -25,16 +26,6 @@ const MAX_RET_CHARS = 160;
 
 /** Where the script made the call being recorded (the runner reads it from the stack). */
 export type CallSite = () => { file?: string; line: number } | undefined;
-
-/** What a handle's key (handles.ts: `d:3`, `v:nic0`, `e:-22`) reads as in a result. */
-const HANDLE_KIND: Record<string, string> = {
-  d: 'domain',
-  g: 'group',
-  t: 'gather',
-  v: 'device',
-  i: 'iommu',
-  b: 'bus',
-};
 
 /** A number in a result: addresses and sizes in hex, as everywhere else in the lab. */
 function numberText(v: number): string {
@@ -127,13 +118,8 @@ export function resultText(
           : undefined;
     return errnoName(v) ?? name ?? numberText(v);
   }
-  const slot = handles.slotOf(v);
-  if (slot >= 0) {
-    const errno = handles.errnoOf(slot);
-    if (errno) return `ERR_PTR(${errnoName(errno) ?? errno})`;
-    const key = handles.keyOf(slot);
-    return `${HANDLE_KIND[key[0]] ?? 'handle'} ${key.slice(2)}`;
-  }
+  const handle = handleText(v, handles);
+  if (handle !== undefined) return handle;
   const text = formatValue(withNames(v, named), numberText).replace(/\s*\n\s*/g, ' ');
   if (text.length <= MAX_RET_CHARS) return text;
   const h = new Hash64();
