@@ -55,6 +55,7 @@ export function lineColumn(text: string, offset: number): { line: number; column
 const WS = new Set([0x20, 0x09, 0x0a, 0x0d]);
 const ESCAPES = new Set(['"', '\\', '/', 'b', 'f', 'n', 'r', 't']);
 /** Characters a JSON string holds as they are (sticky: matched from lastIndex on). */
+// eslint-disable-next-line no-control-regex -- a JSON string may not hold U+0000–U+001F unescaped
 const PLAIN = /[^"\\\x00-\x1f]*/y;
 
 /**
