@@ -21,67 +21,15 @@ export interface FreeRead {
 }
 
 /** The language's own globals, read directly (the guard would only hand them back). */
-const BUILTINS = new Set([
-  'globalThis',
-  'Infinity',
-  'NaN',
-  'undefined',
-  'isFinite',
-  'isNaN',
-  'parseFloat',
-  'parseInt',
-  'decodeURI',
-  'decodeURIComponent',
-  'encodeURI',
-  'encodeURIComponent',
-  'escape',
-  'unescape',
-  'AggregateError',
-  'Array',
-  'ArrayBuffer',
-  'Atomics',
-  'BigInt',
-  'BigInt64Array',
-  'BigUint64Array',
-  'Boolean',
-  'DataView',
-  'Date',
-  'Error',
-  'EvalError',
-  'FinalizationRegistry',
-  'Float32Array',
-  'Float64Array',
-  'Int8Array',
-  'Int16Array',
-  'Int32Array',
-  'Iterator',
-  'JSON',
-  'Map',
-  'Math',
-  'Number',
-  'Object',
-  'Promise',
-  'Proxy',
-  'RangeError',
-  'ReferenceError',
-  'Reflect',
-  'RegExp',
-  'Set',
-  'SharedArrayBuffer',
-  'String',
-  'Symbol',
-  'SyntaxError',
-  'TypeError',
-  'Uint8Array',
-  'Uint8ClampedArray',
-  'Uint16Array',
-  'Uint32Array',
-  'URIError',
-  'WeakMap',
-  'WeakRef',
-  'WeakSet',
-  'arguments',
-]);
+const BUILTINS = new Set(
+  `globalThis Infinity NaN undefined isFinite isNaN parseFloat parseInt decodeURI
+   decodeURIComponent encodeURI encodeURIComponent escape unescape AggregateError Array
+   ArrayBuffer Atomics BigInt BigInt64Array BigUint64Array Boolean DataView Date Error
+   EvalError FinalizationRegistry Float32Array Float64Array Int8Array Int16Array Int32Array
+   Iterator JSON Map Math Number Object Promise Proxy RangeError ReferenceError Reflect
+   RegExp Set SharedArrayBuffer String Symbol SyntaxError TypeError Uint8Array
+   Uint8ClampedArray Uint16Array Uint32Array URIError WeakMap WeakRef WeakSet arguments`.split(/\s+/),
+);
 
 function isNode(v: unknown): v is AnyNode {
   return typeof v === 'object' && v !== null && typeof (v as { type?: unknown }).type === 'string';
