@@ -215,6 +215,8 @@ export interface DmaResultOk {
   readonly tlb: 'hit' | 'miss' | 'stale';
   /** The bytes read (dma_read only). */
   readonly data?: Uint8Array;
+  /** Absent on a translated access, so `r.fault` can be read without narrowing first. */
+  readonly fault?: undefined;
 }
 export interface IommuFault {
   /**
@@ -232,6 +234,10 @@ export interface IommuFault {
 export interface DmaResultFault {
   readonly ok: false;
   readonly fault: IommuFault;
+  /** Absent on a fault, so `r.tlb` or `r.pa` can be read (and expected) without narrowing first. */
+  readonly pa?: undefined;
+  readonly tlb?: undefined;
+  readonly data?: undefined;
 }
 export type DmaResult = DmaResultOk | DmaResultFault;
 
@@ -295,6 +301,11 @@ export interface Iommu {
   readonly faults: readonly IommuFault[];
   /** virtio-iommu only. */
   readonly host?: VirtioHost;
+}
+
+/** An instance the script added as 'virtio-iommu' by name: its host is there. */
+export interface VirtioIommu extends Iommu {
+  readonly host: VirtioHost;
 }
 
 export interface Bus {
@@ -371,7 +382,11 @@ export interface Lab {
    * (`lab.params.driver ?? 'arm-smmu-v3'`): an unknown one throws an Error listing the drivers.
    * A misspelt name written in the script is flagged by the editor.
    */
-  add_iommu<D extends DriverName>(name: string, driver: D, options?: IommuOptionsByDriver[D]): Iommu;
+  add_iommu<D extends DriverName>(
+    name: string,
+    driver: D,
+    options?: IommuOptionsByDriver[D],
+  ): D extends 'virtio-iommu' ? VirtioIommu : Iommu;
   add_iommu<S extends string>(
     name: string,
     driver: RuntimeDriverName<S>,

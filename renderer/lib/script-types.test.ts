@@ -68,6 +68,26 @@ describe('scripts as the editor type-checks them', () => {
     expect(errors.join('\n')).toMatch(/'granule' does not exist/);
   });
 
+  it('accepts what SCRIPT-API.md shows without narrowing: a DMA result read as it comes, a virtio host', () => {
+    const body = [
+      "import { expect } from 'iommu-lab';",
+      "const v = lab.add_iommu('v0', 'virtio-iommu');",
+      "const d = lab.add_device('d0', { iommu: v });",
+      'const r = d.dma_read(0x1000, 4);',
+      "expect(r.tlb).toBe('miss');",
+      'expect(r.pa).toBe(0x1000);',
+      "expect(r.fault?.reason).toBe('translation');",
+      'expect(v.host.kicks).toBe(1);',
+      'expect(v.host.requests.length).toBe(1);',
+    ].join('\n');
+    expect(diagnostics(script(body))).toEqual([]);
+    // A host read on an instance whose driver is known only at run time still asks for a check.
+    const errors = diagnostics(
+      script("const i = lab.add_iommu('i0', lab.params.driver ?? 'virtio-iommu');\ni.host.kicks;"),
+    );
+    expect(errors.join('\n')).toMatch(/'i.host' is possibly 'undefined'/);
+  });
+
   it('accepts a driver known only at run time, as a matrix scenario names it', () => {
     expect(
       diagnostics(script("lab.add_iommu('i0', lab.params.driver ?? 'arm-smmu-v3', { tlb_entries: 8 });")),
