@@ -84,6 +84,14 @@ describe.concurrent('iommu-lab run', () => {
     expect(r.out).toContain('    size 4096');
   });
 
+  it("a console line's level shows without colour too, as in --json", async () => {
+    write('levels.ts', "console.warn('careful');\nconsole.error('bad');\nconsole.info('fyi');\n");
+    const r = await cli('run', 'levels.ts');
+    expect(r.out).toContain('    warn: careful\n    error: bad\n    fyi');
+    const j = await cli('run', 'levels.ts', '--json');
+    expect(j.err).toContain('levels.ts: warn: careful\nlevels.ts: error: bad\nlevels.ts: fyi');
+  });
+
   it('exit 1 when an expectation fails, with file:line:column and a caret', async () => {
     const r = await cli('run', 'fail.ts');
     expect(r.code).toBe(1);

@@ -39,8 +39,11 @@ export function where(file: string, e: SourceError): string {
   return e.line !== undefined ? `${e.file ?? file}:${e.line}:${e.column ?? 1}` : (e.file ?? file);
 }
 
+/** `warn: `, `error: `, `debug: ` before a line (log and info have none), colour or not. */
+const levelTag = (l: ConsoleLine): string => (l.level === 'log' || l.level === 'info' ? '' : `${l.level}: `);
+
 function consoleText(l: ConsoleLine, st: Style): string {
-  const text = l.text.replace(/\n/g, '\n    ');
+  const text = (levelTag(l) + l.text).replace(/\n/g, '\n    ');
   if (l.level === 'error') return `    ${st.red(text)}`;
   if (l.level === 'warn') return `    ${st.yellow(text)}`;
   return `    ${text}`;
@@ -51,9 +54,7 @@ function consoleText(l: ConsoleLine, st: Style): string {
  * each line after its file's name (so several files' output stays apart).
  */
 export function consoleForJson(r: RunResult): string[] {
-  return r.console.map(
-    (l) => `${r.file}: ${l.level === 'log' || l.level === 'info' ? '' : `${l.level}: `}${l.text}`,
-  );
+  return r.console.map((l) => `${r.file}: ${levelTag(l)}${l.text}`);
 }
 
 /** One file's report. `sourceOf` gives a file's text (for the code frame). */
