@@ -9,6 +9,8 @@
 import { errnoName } from '../core/errno.ts';
 import { hex } from '../core/format.ts';
 import { readable_keys } from './call-log.ts';
+import { formatNumber } from './format.ts';
+import { GUARD } from './instrument.ts';
 import type { HandleTable } from './handles.ts';
 
 /** Handles named by a number (handles.ts keys `d:3`, `g:0`, `t:12`): the trace keeps them as numbers. */
@@ -20,6 +22,24 @@ const HANDLE_KIND: Record<string, string> = { ...NUMBERED, v: 'device', i: 'iomm
 const MAX_TEXT = 60;
 /** Items of an array shown before `…`. */
 const MAX_ITEMS = 4;
+
+/** Integers from here up are addresses or sizes (expect.ts and the Trace panel show them in hex too). */
+const HEX_FROM = 0x10000;
+
+/** A number as the lab writes one inside a value: addresses and sizes in hex, the rest as written. */
+export function numberText(v: number): string {
+  return Number.isInteger(v) && v >= HEX_FROM ? hex(v) : formatNumber(v);
+}
+
+/**
+ * A function's text without the guard calls the instrumenter put in it (instrument.ts): a function
+ * reaches the trace as its source, through the call log's string of it too. No script can write
+ * the guard's name, so no text of the script's own is touched.
+ */
+function withoutGuard(s: string): string {
+  return s.includes(GUARD) ? s.replace(GUARD_CALL, '') : s;
+}
+const GUARD_CALL = new RegExp(`${GUARD}\\(\\)[;,]\\s?`, 'g');
 
 /** A handle by name (`domain 2`, `device nic0`), an error pointer as Linux prints it; else undefined. */
 export function handleText(v: unknown, handles: HandleTable): string | undefined {
@@ -37,11 +57,11 @@ export function argText(v: unknown, handles: HandleTable): string {
 }
 
 function brief(v: unknown, handles: HandleTable, depth: number): string {
-  if (typeof v === 'number') return Number.isInteger(v) && v >= 0 ? hex(v) : String(v);
-  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'number') return numberText(v);
+  if (typeof v === 'string') return JSON.stringify(withoutGuard(v));
   if (v === null) return 'NULL';
   if (v === undefined || typeof v === 'boolean') return String(v);
-  if (typeof v !== 'object') return JSON.stringify(String(v));
+  if (typeof v !== 'object') return JSON.stringify(withoutGuard(String(v)));
   const handle = handleText(v, handles);
   if (handle !== undefined) return handle;
   if (v instanceof Uint8Array) return `Uint8Array(${v.length})`;

@@ -11,26 +11,18 @@ import { errnoName } from '../core/errno.ts';
 import { hex } from '../core/format.ts';
 import { Hash64 } from '../trace/hash64.ts';
 import { API_NAMES } from './api.ts';
-import { handleText } from './arg-text.ts';
-import { formatNumber, formatValue } from './format.ts';
+import { handleText, numberText } from './arg-text.ts';
+import { formatValue } from './format.ts';
 import type { HandleTable } from './handles.ts';
 import type { CallResult } from './result.ts';
 
 export const MAX_CALL_RESULTS = 2000;
-
-/** Integers from here up are addresses or sizes (expect.ts and the Trace panel show them in hex too). */
-const HEX_FROM = 0x10000;
 
 /** A longer result (a list of regions) is cut, with a hash of the whole so two cuts still compare. */
 const MAX_RET_CHARS = 160;
 
 /** Where the script made the call being recorded (the runner reads it from the stack). */
 export type CallSite = () => { file?: string; line: number } | undefined;
-
-/** A number in a result: addresses and sizes in hex, as everywhere else in the lab. */
-function numberText(v: number): string {
-  return Number.isInteger(v) && v >= HEX_FROM ? hex(v) : formatNumber(v);
-}
 
 /** A block of addresses the script got (a lab.mem.alloc buffer, a DMA API mapping), in the order it got them. */
 interface Buffer {
