@@ -6,7 +6,16 @@
 import { show_value } from './format.ts';
 
 export type OptionSpec =
-  | { kind: 'int'; default: number; min?: number; max?: number; values?: readonly number[]; doc: string }
+  | {
+      kind: 'int';
+      default: number;
+      min?: number;
+      max?: number;
+      values?: readonly number[];
+      /** What false and true stand for, where a script may well write a level as a switch. */
+      bools?: readonly [off: number, on: number];
+      doc: string;
+    }
   | { kind: 'bool'; default: boolean; doc: string }
   | { kind: 'range'; default: readonly [number, number]; doc: string }
   | { kind: 'strings'; default: readonly string[]; values: readonly string[]; doc: string };
@@ -15,10 +24,12 @@ export type OptionTable<O extends object> = { readonly [K in keyof O]-?: OptionS
 
 function describe(spec: OptionSpec): string {
   switch (spec.kind) {
-    case 'int':
-      return spec.values
+    case 'int': {
+      const n = spec.values
         ? `one of ${spec.values.join(', ')}`
         : `a non-negative safe integer${rangeText(spec.min, spec.max)}`;
+      return spec.bools ? `${n}, or false (${spec.bools[0]}) or true (${spec.bools[1]})` : n;
+    }
     case 'bool':
       return 'true or false';
     case 'range':
@@ -39,6 +50,7 @@ const isSafeUint = (v: unknown): v is number => typeof v === 'number' && Number.
 function accepts(spec: OptionSpec, v: unknown): boolean {
   switch (spec.kind) {
     case 'int':
+      if (typeof v === 'boolean') return spec.bools !== undefined;
       return (
         isSafeUint(v) &&
         (!spec.values || spec.values.includes(v)) &&
@@ -70,7 +82,11 @@ export function parse_options<O extends object>(driver: string, table: OptionTab
     if (v === undefined) {
       out[name] = Array.isArray(spec.default) ? [...spec.default] : spec.default;
     } else if (accepts(spec, v)) {
-      out[name] = Array.isArray(v) ? [...v] : v;
+      out[name] = Array.isArray(v)
+        ? [...v]
+        : spec.kind === 'int' && typeof v === 'boolean'
+          ? spec.bools![+v]
+          : v;
     } else {
       throw new Error(`${driver} option '${name}' must be ${describe(spec)} (got ${show_value(v)})`);
     }

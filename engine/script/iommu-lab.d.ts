@@ -45,7 +45,8 @@ export interface IntelIommuOptions extends CommonIommuOptions {
   /** CM=1, as a virtual VT-d: not-present entries may be cached, so maps need a flush. */
   caching_mode?: boolean;
   /** Superpage sizes the unit supports (SLLPS): 0 none, 1 = 2M, 2 = 2M and 1G (default, as QEMU). */
-  superpages?: 0 | 1 | 2;
+  /** CAP.SLLPS: 0 none, 1 = 2 MiB, 2 = 2 MiB and 1 GiB; false and true stand for 0 and 2. */
+  superpages?: 0 | 1 | 2 | boolean;
   /**
    * Scalable mode: first-stage paging domains from v6.13 on; before v6.13 the DMA (default) domains
    * are first-stage and UNMANAGED ones second-stage. Needs agaw 48 or 57 (first-stage tables have

@@ -66,6 +66,7 @@ const options: OptionTable<IntelIommuOptions> = {
     kind: 'int',
     default: 2,
     values: [0, 1, 2],
+    bools: [0, 2],
     doc: 'CAP.SLLPS: 0 none, 1 = 2 MiB, 2 = 2 MiB and 1 GiB (QEMU reports both)',
   },
   scalable: {

@@ -33,6 +33,20 @@ function lab(kernel: Kernel, options: Api.IntelIommuOptions = {}, device: Partia
   };
 }
 
+describe('intel-iommu options', () => {
+  it('superpages takes its SLLPS level or a switch: true is both sizes, false none; anything else is named', () => {
+    const bitmap = (superpages: Api.IntelIommuOptions['superpages']) =>
+      lab('v6.16', { superpages }).domain().pgsize_bitmap;
+    expect(bitmap(true)).toBe(bitmap(2));
+    expect(bitmap(true)).toBe(SZ_4K + SZ_2M + 0x4000_0000);
+    expect(bitmap(false)).toBe(SZ_4K);
+    expect(bitmap(1)).toBe(SZ_4K + SZ_2M);
+    expect(() => lab('v6.16', { superpages: 'yes' as never })).toThrow(
+      'intel-iommu option \'superpages\' must be one of 0, 1, 2, or false (0) or true (2) (got "yes")',
+    );
+  });
+});
+
 describe('intel-iommu caching mode (IOMMU-FACTS §7.13, §5.5 "Caching Mode")', () => {
   for (const kernel of KERNELS) {
     it(`${kernel}: CM=1 second-level: a DMA before the map caches a not-present entry; the map's PSI clears it`, () => {
