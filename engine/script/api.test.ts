@@ -367,6 +367,25 @@ describe('handles', () => {
     expect(domain.iommu).toBe(smmu);
   });
 
+  it('ops are one table per driver, as the static ops struct is in Linux', () => {
+    const L = createLabModule({}).exports as unknown as typeof Api;
+    const [a, b] = ['smmu0', 'smmu1'].map((n) => L.lab.add_iommu(n, 'arm-smmu-v3'));
+    const vt = L.lab.add_iommu('vt0', 'intel-iommu');
+    const [d0, d1] = [a, b].map((iommu, k) => L.lab.add_device(`d${k}`, { iommu }));
+    const onVt = L.lab.add_device('d2', { iommu: vt });
+    expect(a.ops).toBe(b.ops);
+    expect(a.ops).not.toBe(vt.ops);
+    const [x, y] = [d0, d1].map((d) => L.iommu_paging_domain_alloc(d) as Api.IommuDomain);
+    expect(x.ops).toBe(y.ops);
+    // The device says which instance: smmu0's ops allocate for a device behind smmu1.
+    expect((a.ops.domain_alloc_paging!(d1) as Api.IommuDomain).iommu).toBe(b);
+    // Another driver's device is refused by name, not with an error from inside the driver.
+    expect(() => a.ops.domain_alloc_paging!(onVt)).toThrow(
+      'iommu.ops.domain_alloc_paging: device d2 is behind vt0 (intel-iommu), but these are arm-smmu-v3',
+    );
+    expect(() => a.ops.get_resv_regions(onVt)).toThrow('behind vt0 (intel-iommu)');
+  });
+
   it('cannot be changed by a script', () => {
     const { domain } = lab();
     expect(() => {

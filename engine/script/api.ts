@@ -14,7 +14,9 @@ import {
 } from '../core/attach.ts';
 import { iommu_cmdline } from '../core/cmdline.ts';
 import { SZ_1G, SZ_4K } from '../core/constants.ts';
-import type { Bus, DefaultDomainRequest } from '../core/device.ts';
+import type { Bus, DefaultDomainRequest, Device } from '../core/device.ts';
+import type { IommuOps } from '../core/driver.ts';
+import type { IommuDevice } from '../core/iommu-device.ts';
 import { IommuIotlbGather, iommu_iotlb_gather_init, iommu_iotlb_sync } from '../core/gather.ts';
 import { isKernelName, KERNEL_NAMES, KernelVersionError } from '../core/kernel-profile.ts';
 import { iommu_map, iommu_map_sg, type SgEntry } from '../core/map.ts';
@@ -552,29 +554,31 @@ export const API: Record<string, ApiEntry> = {
       iommu_domain_free(ctx.domain(d));
     },
   },
+  // The ops handle passes its driver's name first: the ops are the driver's (one table for all its
+  // instances, as in Linux), and the device says which instance.
   'iommu.ops.domain_alloc_paging': {
-    params: ['iommu', 'dev'],
-    impl(ctx, i: unknown, dev: unknown) {
-      const alloc = ctx.iommu(i).ops.domain_alloc_paging;
-      if (!alloc) throw new TypeError('this driver has no domain_alloc_paging op');
+    params: ['driver', 'dev'],
+    impl(ctx, driver: unknown, dev: unknown) {
+      const d = ctx.device(dev);
       // Called directly, the op skips the core (no type or bitmap set by iommu_domain_init), as in Linux.
-      const r = alloc(ctx.device(dev));
+      const r = iommu_op(d.iommu, driver, 'domain_alloc_paging', d)(d);
       return typeof r === 'number' ? ctx.handles.errPtr(r) : ctx.handles.domain(r);
     },
   },
   'iommu.ops.domain_alloc': {
-    params: ['iommu', 'type'],
-    impl(ctx, i: unknown, type: unknown) {
-      const alloc = ctx.iommu(i).ops.domain_alloc;
-      if (!alloc) throw new TypeError('this driver has no domain_alloc op');
-      return ctx.handles.domain(alloc(ctx.machine, u64('type', type)));
+    params: ['driver', 'type'],
+    impl(ctx, driver: unknown, type: unknown) {
+      const unit = ctx.machine.iommus.find((i) => i.driver.name === driver)!;
+      return ctx.handles.domain(iommu_op(unit, driver, 'domain_alloc')(ctx.machine, u64('type', type)));
     },
   },
   'iommu.ops.get_resv_regions': {
-    params: ['iommu', 'dev'],
+    params: ['driver', 'dev'],
     query: true,
-    impl: (ctx, i: unknown, dev: unknown) =>
-      ctx.iommu(i).ops.get_resv_regions(ctx.device(dev)).map(frozenRegion),
+    impl(ctx, driver: unknown, dev: unknown) {
+      const d = ctx.device(dev);
+      return iommu_op(d.iommu, driver, 'get_resv_regions', d)(d).map(frozenRegion);
+    },
   },
 };
 
@@ -609,6 +613,25 @@ function op<
   const fn = ctx.domain(d).ops[name];
   if (!fn) throw new TypeError(`domain.ops.${name} is NULL for this driver`);
   return fn as NonNullable<ReturnType<LabContext['domain']>['ops'][K]>;
+}
+
+/**
+ * `driver`'s op `name` as `unit` has it. A device behind another driver's unit is refused: Linux
+ * calls a driver's ops only for its own devices (the op would read another driver's private data).
+ */
+function iommu_op<K extends 'domain_alloc_paging' | 'domain_alloc' | 'get_resv_regions'>(
+  unit: IommuDevice,
+  driver: unknown,
+  name: K,
+  dev?: Device,
+): NonNullable<IommuOps[K]> {
+  if (unit.driver.name !== driver)
+    throw new TypeError(
+      `iommu.ops.${name}: device ${dev!.name} is behind ${unit.name} (${unit.driver.name}), but these are ${String(driver)}'s ops`,
+    );
+  const fn = unit.ops[name];
+  if (!fn) throw new TypeError(`iommu.ops.${name} is NULL for ${unit.driver.name}`);
+  return fn;
 }
 
 /**

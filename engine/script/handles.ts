@@ -7,7 +7,7 @@
  * freeze the engine underneath it.
  */
 import type { Device } from '../core/device.ts';
-import type { IommuDomain } from '../core/domain.ts';
+import type { DomainOps, IommuDomain } from '../core/domain.ts';
 import type { IommuIotlbGather } from '../core/gather.ts';
 import type { IommuGroup } from '../core/group.ts';
 import type { IommuDevice } from '../core/iommu-device.ts';
@@ -111,6 +111,49 @@ export class HandleTable {
     this.errnos.push(errno);
   }
 
+  /**
+   * The handle of a driver's ops table: one per table, as Linux has one static struct per driver,
+   * so the ops of two domains (or two instances) of one driver are `===`.
+   */
+  private opsHandle(ops: object, build: () => object): object {
+    let h = this.byInternal.get(ops);
+    if (!h) this.byInternal.set(ops, (h = freeze(build())));
+    return h;
+  }
+
+  private domainOps(ops: DomainOps): object {
+    return this.opsHandle(ops, () => {
+      const out: Record<string, unknown> = {};
+      for (const name of DOMAIN_OP_NAMES) {
+        if (!ops[name]) continue;
+        const id = apiId(`domain.ops.${name}`);
+        out[name] = (a0?: unknown, a1?: unknown, a2?: unknown, a3?: unknown, a4?: unknown, a5?: unknown) =>
+          this.call(id, a0, a1, a2, a3, a4, a5);
+      }
+      return out;
+    });
+  }
+
+  /** The ops know their driver, not an instance: Linux calls them with a device (or a type). */
+  private iommuOps(i: IommuDevice): object {
+    const { driver, machine } = i;
+    const ops = i.ops;
+    return this.opsHandle(ops, () => {
+      const out: Record<string, unknown> = {
+        get pgsize_bitmap() {
+          return driver.global_pgsize_bitmap(machine);
+        },
+      };
+      for (const name of IOMMU_OP_NAMES) {
+        if (!ops[name]) continue;
+        const id = apiId(`iommu.ops.${name}`);
+        out[name] = (a0?: unknown, a1?: unknown, a2?: unknown, a3?: unknown, a4?: unknown) =>
+          this.call(id, driver.name, a0, a1, a2, a3, a4);
+      }
+      return out;
+    });
+  }
+
   private remember<T extends object>(internal: object, key: string, build: () => T): T {
     let h = this.byInternal.get(internal) as T | undefined;
     if (!h) {
@@ -126,8 +169,6 @@ export class HandleTable {
   domain(d: IommuDomain | null): object | null {
     if (!d) return null;
     return this.remember(d, `d:${d.id}`, () => {
-      let opsFor: object | null = null;
-      let opsHandle: object | null = null;
       const table = this;
       return {
         get id() {
@@ -146,25 +187,7 @@ export class HandleTable {
           return table.iommu(d.iommu);
         },
         get ops() {
-          // A legacy core may swap a domain's ops; the handle follows, keeping `===` while they stay.
-          if (opsFor !== d.ops) {
-            opsFor = d.ops;
-            const ops: Record<string, unknown> = {};
-            for (const name of DOMAIN_OP_NAMES) {
-              if (!d.ops[name]) continue;
-              const id = apiId(`domain.ops.${name}`);
-              ops[name] = (
-                a0?: unknown,
-                a1?: unknown,
-                a2?: unknown,
-                a3?: unknown,
-                a4?: unknown,
-                a5?: unknown,
-              ) => table.call(id, a0, a1, a2, a3, a4, a5);
-            }
-            opsHandle = freeze(ops);
-          }
-          return opsHandle;
+          return table.domainOps(d.ops); // read each time: a legacy core may swap a domain's ops
         },
       };
     });
@@ -206,27 +229,11 @@ export class HandleTable {
     if (!i) return null;
     return this.remember(i, `i:${i.name}`, () => {
       const table = this;
-      let opsHandle: object | null = null;
       const handle: Record<string, unknown> = {
         name: i.name,
         driver: i.driver.name,
         get ops() {
-          if (!opsHandle) {
-            const ops = i.ops;
-            const out: Record<string, unknown> = {
-              get pgsize_bitmap() {
-                return i.driver.global_pgsize_bitmap(i.machine);
-              },
-            };
-            for (const name of IOMMU_OP_NAMES) {
-              if (!ops[name]) continue;
-              const id = apiId(`iommu.ops.${name}`);
-              out[name] = (a0?: unknown, a1?: unknown, a2?: unknown, a3?: unknown, a4?: unknown) =>
-                table.call(id, handle, a0, a1, a2, a3, a4);
-            }
-            opsHandle = freeze(out);
-          }
-          return opsHandle;
+          return table.iommuOps(i);
         },
         tlb: freeze({
           entries: () => freeze(i.tlb.entries().map((e: object) => freeze(e))),
