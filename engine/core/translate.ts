@@ -75,6 +75,7 @@ function translate_one(dev: Device, iova: number, write: boolean, out: PageResul
   if (cached) tlb.stats.misses++;
   out.tlb = 'miss';
   walkOut.stale = false;
+  walkOut.fault = ''; // a walk that fails before naming a reason means 'translation', not the last walk's reason
   if (!iommu.dma_walk(dev, iova, walkOut)) {
     out.fault = walkOut.fault || 'translation';
     if (cached && iommu.caches_not_present) {
