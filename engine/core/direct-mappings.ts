@@ -21,6 +21,7 @@ export function iommu_create_device_direct_mappings(domain: IommuDomain, dev: De
   if (isDma && !pg) return -EINVAL;
   let ret = 0;
   const regions = device_resv_regions(dev);
+  const trace = dev.machine.trace;
   for (const r of regions) {
     if (r.type === IOMMU_RESV_DIRECT) dev.require_direct = true;
     if ((r.type !== IOMMU_RESV_DIRECT && r.type !== IOMMU_RESV_DIRECT_RELAXABLE) || !isDma) continue;
@@ -28,6 +29,7 @@ export function iommu_create_device_direct_mappings(domain: IommuDomain, dev: De
     const end = roundUp(r.start + r.length, pg);
     let run = 0;
     for (let addr = start; addr <= end; addr += pg) {
+      trace.poll(); // a region of a terabyte is minutes of probing: the run's time limit must reach in
       // Probing iova_to_phys(addr) for "already mapped" aliases a page mapped to PA 0 with no mapping.
       if (addr !== end && !iommu_iova_to_phys(domain, addr)) {
         run += pg;

@@ -209,6 +209,21 @@ console.log(bufs.length);
     expect(Array.isArray(r.session!.query('domains'))).toBe(true);
   });
 
+  it('the time limit reaches a lab call that records nothing for long (a terabyte direct region)', () => {
+    const source = [
+      "import { lab } from 'iommu-lab';",
+      "const smmu = lab.add_iommu('smmu0', 'arm-smmu-v3');",
+      '// 2 ** 40 for 2 ** 20: probing the region page by page in add_device takes minutes',
+      "lab.add_device('nic0', { iommu: smmu, resv: [{ start: 0, length: 2 ** 40, type: 'direct' }] });",
+    ].join('\n');
+    const t0 = Date.now();
+    const r = runScript({ fileName: 'direct.ts', source, timeoutMs: 300 });
+    expect(Date.now() - t0).toBeLessThan(20_000);
+    expect(r.status).toBe('error');
+    expect(r.timedOut).toBe(true);
+    expect(r.error?.line).toBe(4);
+  });
+
   it('the module cannot be changed through a namespace import, as an ES module namespace cannot', () => {
     const r = runScript({
       fileName: 'ns.ts',

@@ -254,6 +254,14 @@ export class Trace {
     if (this.tick !== null && --this.tickCountdown === 0) this.runTick();
   }
 
+  /**
+   * For an engine loop that may run long while recording nothing (the page-by-page walk of a huge
+   * direct region): counts one event towards the tick, so a run's time limit reaches it too.
+   */
+  poll(): void {
+    if (this.tick !== null && !this.replay && --this.tickCountdown === 0) this.runTick();
+  }
+
   /** The tick, noting where the log was cut when it throws (a run's time limit inside a call). */
   private runTick(): void {
     this.tickCountdown = TICK_EVERY;
