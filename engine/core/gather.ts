@@ -55,6 +55,10 @@ export function iommu_iotlb_sync(domain: IommuDomain, gather: IommuIotlbGather):
   const t = domain.machine.trace;
   t.emit(ev.iotlb_sync, domain.id, gather.end ? gather.start : 0, gather.end, gather.pgsize);
   domain.ops.iotlb_sync?.(domain, gather);
-  domain.machine.pending_unsynced.delete(gather);
+  // Only this domain's invalidations are done: another domain's range in the same gather is
+  // invalidated on this domain's tag, so it stays stale and pending (the gather starts afresh).
+  const pending = domain.machine.pending_unsynced;
+  const k = pending.findIndex((p) => p.gather === gather && p.domain === domain);
+  if (k >= 0) pending.splice(k, 1);
   iommu_iotlb_gather_init(gather);
 }

@@ -19,7 +19,9 @@ export interface Timer {
  * checkpoint is a deep clone of it.
  */
 /** [start, last] unmapped by iommu_unmap_fast calls on `domain` with one gather, not synced yet. */
+/** What iommu_unmap_fast left in one gather for one domain (a gather may be used for several). */
 export interface PendingUnmap {
+  gather: IommuIotlbGather;
   domain: IommuDomain;
   start: number;
   last: number;
@@ -50,7 +52,7 @@ export class Machine {
    * yet (the unmap-without-sync check): the core's own record, as drivers fill gathers their way
    * (virtio-iommu queues UNMAPs and leaves the gather empty).
    */
-  readonly pending_unsynced = new Map<IommuIotlbGather, PendingUnmap>();
+  readonly pending_unsynced: PendingUnmap[] = [];
   /** prot of the iommu_map in progress: the checks that watch map_pages read it. */
   map_prot = 0;
   next_domain_id = 1;

@@ -159,7 +159,7 @@ export function device_dma(
 function note_unsynced(dev: Device, iova: number): void {
   const m = dev.machine;
   const current = dev.group?.domain;
-  for (const p of m.pending_unsynced.values()) {
+  for (const p of m.pending_unsynced) {
     if (p.domain === current && iova >= p.start && iova <= p.last)
       raise_check(
         m,

@@ -127,14 +127,14 @@ export function iommu_unmap_fast(
   // A flush queue's gather is flushed later by design (DMA-FQ); anything else waits for a sync.
   if (!gather.queued && ret > 0) {
     const pending = domain.machine.pending_unsynced;
-    const p = pending.get(gather);
+    const p = pending.find((q) => q.gather === gather && q.domain === domain);
     // More than asked for is a larger leaf dropped whole (amd-v1): it starts at its own alignment.
     const start = ret > size && Number.isInteger(Math.log2(ret)) ? iova - mod_pow2(iova, ret) : iova;
     const last = start + ret - 1;
     if (p) {
       p.start = Math.min(p.start, start);
       p.last = Math.max(p.last, last);
-    } else pending.set(gather, { domain, start, last });
+    } else pending.push({ gather, domain, start, last });
   }
   return ret;
 }

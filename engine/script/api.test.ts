@@ -459,6 +459,29 @@ describe('unmap-without-sync', () => {
     expect(dev.dma_read(0x1000, 4).ok).toBe(true);
     expect(L.lab.checks().filter((c) => c.id === 'unmap-without-sync')).toHaveLength(1);
   });
+
+  it("keeps two domains' unmaps in one gather apart: a sync on one leaves the other pending", () => {
+    const { L, smmu, dev: a, domain: da } = lab();
+    const b = L.lab.add_device('dev1', { iommu: smmu });
+    const db = L.iommu_paging_domain_alloc(b) as Api.IommuDomain;
+    // Adjacent pages, so the second unmap extends the gather rather than syncing it first.
+    for (const [d, dev, iova] of [[da, a, 0x1000] as const, [db, b, 0x2000] as const]) {
+      expect(L.iommu_attach_device(d, dev)).toBe(0);
+      L.iommu_map(d, iova, 0x8000_0000, 0x1000, 3);
+      dev.dma_read(iova, 4);
+    }
+    const g = L.iommu_iotlb_gather_init();
+    L.iommu_unmap_fast(da, 0x1000, 0x1000, g);
+    L.iommu_unmap_fast(db, 0x2000, 0x1000, g);
+    L.iommu_iotlb_sync(da, g); // invalidates the gathered range on da's ASID only, as in Linux
+    const unsynced = () => L.lab.checks().filter((c) => c.id === 'unmap-without-sync');
+    expect(a.dma_read(0x1000, 4).ok).toBe(false);
+    expect(unsynced()).toHaveLength(0);
+    expect(b.dma_read(0x2000, 4)).toMatchObject({ ok: true, tlb: 'stale' });
+    expect(unsynced().map((c) => c.message)).toEqual([
+      `dev1 reached 0x2000 after iommu_unmap_fast on domain ${db.id} without iommu_iotlb_sync`,
+    ]);
+  });
 });
 
 describe('named checks', () => {

@@ -91,13 +91,13 @@ export class LabSession {
   /** End-of-run rules: gathers filled by iommu_unmap_fast and never synced. */
   finish(): void {
     const m = this.ctx.machine;
-    for (const p of m.pending_unsynced.values())
+    for (const p of m.pending_unsynced)
       raise_check(
         m,
         'unmap-without-sync',
         `iommu_unmap_fast on domain ${p.domain.id} unmapped [${hex(p.start)}, ${hex(p.last)}] and no iommu_iotlb_sync followed before the run ended`,
       );
-    m.pending_unsynced.clear();
+    m.pending_unsynced.length = 0;
   }
 
   /** Show the state after `step` steps (time travel); the end of the run shows the live lab. */
