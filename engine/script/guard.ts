@@ -53,6 +53,11 @@ export class RunGuard {
   /** Stopped at `stopAtStep`. */
   stopped = false;
   ended = false;
+  /**
+   * The failed expectation that stopped the script (SCRIPT-API: "a failed expectation stops the
+   * script"): a script that catches it meets it again at the next guard call, its catch included.
+   */
+  failure: Error | undefined;
   /** The first TimeoutError thrown (its stack says where the script was). */
   firstTimeout: TimeoutError | undefined;
   /** Guard calls between checks: every call while a step limit is set, so no step slips past it. */
@@ -73,7 +78,8 @@ export class RunGuard {
     this.deadline = this.start + opts.timeoutMs;
     this.every = this.countdown = opts.stopAtStep === undefined ? CHECK_EVERY : 1;
     const guard = () => {
-      if (--this.countdown > 0 && !this.halted && !this.ended) return;
+      if (--this.countdown > 0 && !this.halted && !this.ended && !this.failure) return;
+      if (this.failure && !this.halted && !this.ended) throw this.failure;
       this.check(true);
     };
     this.guard = Object.assign(guard, {

@@ -1,10 +1,10 @@
 /**
  * Instrument transpiled script code so a runaway script can be stopped without killing the engine:
- * a call to the guard goes at the top of every loop body and every function body (brace-less bodies
- * get braces; arrow expression bodies become `(guard(), expr)`). All inserted text stays on its
- * line, so line numbers do not move; the edits are kept so reported columns can be corrected. The
- * value of every `throw` goes through the guard's `thrown`, which notes where it was thrown, and
- * every read of a name the script never declares through its `free` (free-names.ts).
+ * a call to the guard goes at the top of every loop body, function body, catch and finally block
+ * (brace-less bodies get braces; arrow expression bodies become `(guard(), expr)`). All inserted
+ * text stays on its line, so line numbers do not move; the edits are kept so reported columns can
+ * be corrected. The value of every `throw` goes through the guard's `thrown`, which notes where it
+ * was thrown, and every read of a name the script never declares through its `free` (free-names.ts).
  *
  * It also defuses text that the SES sandbox refuses without parsing (an `import(` or an HTML-like
  * comment inside a comment or a string literal), so an innocent comment does not reject the script.
@@ -127,6 +127,10 @@ export function instrument(code: string, known?: readonly string[]): Instrumente
         node.start,
       );
     if (LOOPS.has(node.type)) guardBody(node.body as AnyNode);
+    // A handler is where a script would go on after its run was stopped (a failed expectation, the
+    // time limit): the guard there throws again.
+    if (node.type === 'CatchClause') guardBody(node.body as AnyNode);
+    if (node.type === 'TryStatement' && node.finalizer) guardBody(node.finalizer as AnyNode);
     if (node.type === 'ThrowStatement') {
       // Where a value was thrown, for values without a stack of their own (`throw 'no domain'`).
       const arg = node.argument as AnyNode;

@@ -67,13 +67,24 @@ describe('results', () => {
     expect(r.expectationLog[0]).toMatchObject({ passed: false, matcher: 'toBe', line: 3 });
   });
 
-  it('a failed expectation caught by the script still fails the run', () => {
-    const r = run(
-      `import { expect } from 'iommu-lab';\ntry { expect(1).toBe(2); } catch {}\nexpect(3).toBe(3);\n`,
-    );
+  it('a failed expectation stops the script even where the script catches it', () => {
+    for (const handler of ['catch {}', 'catch (e) { record(e); }', 'finally { record(1); }']) {
+      seen.length = 0;
+      const r = run(
+        `import { expect, record } from 'iommu-lab';\nfunction f() { try { expect(1).toBe(2); } ${handler} return 5; }\n` +
+          `try { f(); } catch {}\nrecord('went on');\nexpect(3).toBe(3);\n`,
+      );
+      expect(r.status).toBe('failed');
+      expect(r.expectations).toEqual({ passed: 0, failed: 1 });
+      expect(r.error?.line).toBe(2);
+      expect(seen).toEqual([]);
+    }
+  });
+
+  it('a failed expectation inside a toThrow callback is not the throw it waits for', () => {
+    const r = run(`import { expect } from 'iommu-lab';\nexpect(() => expect(1).toBe(2)).toThrow();\n`);
     expect(r.status).toBe('failed');
-    expect(r.expectations).toEqual({ passed: 1, failed: 1 });
-    expect(r.error?.line).toBe(2);
+    expect(r.expectations).toEqual({ passed: 0, failed: 1 });
   });
 
   it("refuses 'using' declarations at their line, where Node's engine would fail without one", () => {

@@ -280,6 +280,7 @@ export function runScriptWith<S extends RunnerSession>(
       const logIt = !o.passed || expectationLog.length < MAX_EXPECTATION_RECORDS;
       const pos = o.error ? where(o.error) : logIt ? here() : undefined;
       if (!o.passed && !firstFailure) firstFailure = { message: o.message, name: 'ExpectationError', ...pos };
+      if (!o.passed) guard.failure ??= o.error;
       if (logIt)
         expectationLog.push({
           passed: o.passed,
@@ -289,7 +290,7 @@ export function runScriptWith<S extends RunnerSession>(
           ...placed(),
         });
     },
-    isInternalError: (e) => e instanceof TimeoutError,
+    isInternalError: (e) => e instanceof TimeoutError || (e !== undefined && e === guard.failure),
     freeze: deepFreeze,
   });
 
