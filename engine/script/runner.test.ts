@@ -233,6 +233,7 @@ describe('time limit', () => {
     });
     expect(s.status).toBe('error');
     expect(s.timedOut).toBe(true);
+    expect(s.console).toEqual([]); // neither the catch block nor what follows ran
   });
 
   it('stops recursion that catches its own errors', () => {
