@@ -138,6 +138,10 @@ describe('argument checks', () => {
       /resv\[0\].type .* \(got 1n \(a bigint\)\)/,
     );
     expect(() => L.lab.seed(2 ** 60)).toThrow(/must be a safe integer/);
+    // 32 bits of state, as --seed takes: 2 ** 32 would have been seed 0 and -1 seed 0xffffffff.
+    expect(() => L.lab.seed(2 ** 32)).toThrow('n must be a whole number from 0 to 4294967295');
+    expect(() => L.lab.seed(-1)).toThrow(RangeError);
+    L.lab.seed(0xffffffff);
   });
 
   it('refuses a read longer than one Uint8Array can hold, naming the length', () => {

@@ -216,7 +216,11 @@ export const API: Record<string, ApiEntry> = {
   'lab.seed': {
     params: ['n'],
     impl(ctx, n: unknown) {
-      ctx.machine.seed(int('n', n));
+      const seed = int('n', n);
+      // The generator's state is 32 bits: a larger seed would be cut silently (to 0 for 2 ** 32).
+      if (seed < 0 || seed > 0xffffffff)
+        throw new RangeError(`n must be a whole number from 0 to 4294967295, as --seed (got ${seed})`);
+      ctx.machine.seed(seed);
     },
   },
   'lab.random': { params: [], impl: (ctx) => ctx.machine.random() },

@@ -398,7 +398,7 @@ export interface Lab {
   readonly mem: LabMem;
   /** Named values given from outside (`--param name=value`, the matrix sets `driver`). */
   readonly params: Readonly<Record<string, string | undefined>>;
-  /** Seed the lab's random number generator. */
+  /** Seed the lab's random number generator: a whole number from 0 to 2^32 − 1, as `--seed`. */
   seed(n: number): void;
   /** A deterministic random number in [0, 1). */
   random(): number;
