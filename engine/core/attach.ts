@@ -161,7 +161,8 @@ export function iommu_detach_group(domain: IommuDomain, group: IommuGroup): void
 
 /** iommu_device_claim_dma_owner: take the group away from the DMA API (VFIO, iommufd). */
 export function iommu_device_claim_dma_owner(dev: Device, owner: unknown): number {
-  if (owner === null || owner === undefined) {
+  // The owner is a pointer in Linux: null, undefined and 0 are all NULL.
+  if (owner === null || owner === undefined || owner === 0) {
     raise_check(
       dev.machine,
       'dma-ownership-misuse',

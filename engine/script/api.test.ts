@@ -541,6 +541,8 @@ describe('named checks', () => {
       'dma-ownership-misuse',
       ({ L, dev }) => expect(L.iommu_device_claim_dma_owner(dev, null as unknown as object)).toBe(-L.EINVAL),
     ],
+    // The owner is a pointer in Linux: 0 is NULL too.
+    ['dma-ownership-misuse', ({ L, dev }) => expect(L.iommu_device_claim_dma_owner(dev, 0)).toBe(-L.EINVAL)],
     [
       'map-over-existing',
       ({ L, domain }) => (
