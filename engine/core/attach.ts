@@ -31,7 +31,8 @@ export function __iommu_device_set_domain(group: IommuGroup, dev: Device, domain
   return __iommu_attach_device(domain, dev);
 }
 
-function move_attachment(group: IommuGroup, to: IommuDomain | null): void {
+/** The bookkeeping of a group's change of domain: which devices each domain has attached. */
+export function move_attachment(group: IommuGroup, to: IommuDomain | null): void {
   const from = group.domain;
   if (from) for (const dev of group.devices) from.devices.splice(from.devices.indexOf(dev), 1);
   if (to) to.devices.push(...group.devices);

@@ -1,6 +1,6 @@
 /** Adding a device: probe, group, default domain, direct mappings, attach (facts §1.5). */
 import { __iommu_group_domain_alloc, iommu_domain_free } from './alloc.ts';
-import { __iommu_device_set_domain, __iommu_group_set_domain } from './attach.ts';
+import { __iommu_device_set_domain, __iommu_group_set_domain, move_attachment } from './attach.ts';
 import { raise_check } from './checks.ts';
 import {
   IOMMU_DOMAIN_BLOCKED,
@@ -200,6 +200,9 @@ function iommu_setup_default_domain(group: IommuGroup): void {
   group.default_domain = domain;
   const fail = (why: string): never => {
     group.default_domain = null;
+    // The probe's unwinding releases the device before the group's last reference frees the
+    // domain (iommu_deinit_device): nothing is attached to it when it is freed.
+    if (group.domain === domain) move_attachment(group, null);
     iommu_domain_free(domain);
     throw new Error(
       `${dev.name}'s ${domainTypeName(domain.type)} default domain: ${why}, so the probe fails`,
