@@ -79,7 +79,8 @@ export const CHECK_DOCS: Record<CheckId, CheckDoc> = {
       'An unmap reached an IOVA with nothing mapped. Where the driver stops there (io-pgtable-arm, which ' +
       'WARNs; virtio-iommu), iommu_unmap returns the bytes unmapped so far, less than asked for, and a DMA-API ' +
       'caller WARNs when the size differs. VT-d, AMD v1, s390 and the Tegra GART clear the hole like a page ' +
-      'and report it unmapped (VT-d even at the size of the level where its walk stopped), so the return value ' +
+      'and report it unmapped (VT-d even at the size of the level where its walk stopped), and so does omap ' +
+      'for an empty 4K slot in a 1M section that holds an L2 table (an empty section returns 0), so the return value ' +
       'hides it: the lab tells from the page table. Usually a double unmap, an unmap with the wrong size, or ' +
       'one that spans two separate mappings; check the returned byte count.',
     facts: 'IOMMU-FACTS §2.3, §2.5',

@@ -65,6 +65,31 @@ describe('omap-iommu', () => {
   );
 
   it.each(KERNELS)(
+    'IOMMU-FACTS §2.3, §5.2 (verified: iopgtable_clear_entry_core): an unmap of an empty 4K slot in a section holding an L2 table returns 4K, and is an unmap-of-hole (%s)',
+    (kernel) => {
+      const { L, dev, domain } = setup(kernel);
+      expect(L.iommu_attach_device(domain, dev)).toBe(0);
+      expect(L.iommu_map(domain, 0x10_0000, PA, L.SZ_4K, RW)).toBe(0);
+      // The L1 entry points at an L2 table, so the driver takes IOPTE_SIZE, zeroes the (empty) slot
+      // and returns 4K: iommu_unmap reports the whole range, Linux's answer, kept.
+      expect(L.iommu_unmap(domain, 0x10_1000, L.SZ_4K)).toBe(L.SZ_4K);
+      const holes = L.lab.checks().filter((c) => c.id === 'unmap-of-hole');
+      expect(holes).toHaveLength(1);
+      expect(holes[0].message).toContain('nothing was mapped at 0x101000');
+      const hole = L.lab.trace().filter((e) => e.name === 'pgtable_unmap_hole');
+      expect(hole).toMatchObject([{ iova: 0x10_1000, level: 2 }]);
+      // The real mapping elsewhere in the section is untouched.
+      expect(L.iommu_iova_to_phys(domain, 0x10_0123)).toBe(PA + 0x123);
+      // An unmap in an empty section returns 0 and is the same check.
+      expect(L.iommu_unmap(domain, 0x30_0000, L.SZ_4K)).toBe(0);
+      expect(L.lab.checks().filter((c) => c.id === 'unmap-of-hole')).toHaveLength(2);
+      // Unmapping what was mapped raises nothing more.
+      expect(L.iommu_unmap(domain, 0x10_0000, L.SZ_4K)).toBe(L.SZ_4K);
+      expect(L.lab.checks().filter((c) => c.id === 'unmap-of-hole')).toHaveLength(2);
+    },
+  );
+
+  it.each(KERNELS)(
     'IOMMU-FACTS §5.2, §6 (b): detach clears and frees the tables, every mapping is lost (%s)',
     (kernel) => {
       const { L, dev, domain, inst } = setup(kernel);

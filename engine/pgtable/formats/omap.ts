@@ -15,7 +15,8 @@
  *   the L2 table allocated and unreachable (a leak, as in Linux);
  * - unmap (iopgtable_clear_entry) clears the one entry covering iova — rewinding to the first of
  *   16 for a large page or supersection — and returns its size even when the L2 entry was already
- *   empty; an empty L1 entry returns 0; an L2 table left empty is freed.
+ *   empty (reported as a pgtable_unmap_hole); an empty L1 entry returns 0; an L2 table left empty
+ *   is freed.
  * Where Linux writes a small page into a section's memory as if it were an L2 table, the lab
  * replaces the section by a new L2 table instead.
  */
@@ -192,7 +193,11 @@ export class OmapFormat extends PgtableFormat {
     if (k1 === KIND_TABLE) {
       const l2 = this.table_pa(l1, 0, 1);
       const i2 = pt.index(0);
-      const large = (pt.read_lo(l2, i2) & 3) === IOPTE_LARGE;
+      const l2e = pt.read_lo(l2, i2);
+      // An empty L2 entry is cleared like a 4K page and its size returned, so the core sees a whole
+      // unmap: the hole is told in the trace for the unmap-of-hole check, as for VT-d and amd-v1.
+      if (l2e === 0) pt.emit_hole(da - (da % 0x1000), 0);
+      const large = (l2e & 3) === IOPTE_LARGE;
       const n = large ? 16 : 1;
       bytes = large ? 0x1_0000 : 0x1000;
       base = da - (da % bytes);
