@@ -57,6 +57,31 @@ test('Domains: a card per domain, the mapping ranges with IOVA and PA, the page 
   await expect(leaf).toContainText('AP=1');
 });
 
+test("Domains: a virtio domain's 2^64 − 1 aperture end and cut page-size bits are said to be cut", async ({
+  page,
+}) => {
+  await openLab(page);
+  await runText(
+    page,
+    [
+      "import { lab, iommu_paging_domain_alloc } from 'iommu-lab';",
+      "const vi = lab.add_iommu('viommu0', 'virtio-iommu');",
+      "const dev = lab.add_device('nic0', { iommu: vi });",
+      'iommu_paging_domain_alloc(dev);',
+      "const smmu = lab.add_iommu('smmu0', 'arm-smmu-v3');",
+      "iommu_paging_domain_alloc(lab.add_device('gpu0', { iommu: smmu }));",
+    ].join('\n'),
+  );
+  const cards = panel(page, 'domains').locator('[data-testid=domain-card]');
+  const virtio = cards.filter({ hasText: 'viommu0' }).filter({ hasText: 'UNMANAGED' });
+  await expect(virtio.getByTestId('aperture-cut')).toHaveText('2^64 − 1 in Linux');
+  await expect(virtio.getByTestId('pgsize-cut')).toBeVisible();
+  const smmu = cards.filter({ hasText: 'smmu0' }).filter({ hasText: 'UNMANAGED' });
+  await expect(smmu).toContainText('0xffff_ffff_ffff');
+  await expect(smmu.getByTestId('aperture-cut')).toHaveCount(0);
+  await expect(smmu.getByTestId('pgsize-cut')).toHaveCount(0);
+});
+
 test('Reserved regions: per group and device, by type in sysfs words, on a zoomable address bar', async ({
   page,
 }) => {
