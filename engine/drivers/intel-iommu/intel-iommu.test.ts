@@ -400,6 +400,65 @@ describe('intel-iommu invalidation (IOMMU-FACTS §5.5 "Invalidation", §4.3)', (
     expect(dev.dma_read(IOVA, 16).ok).toBe(false);
   });
 
+  for (const kernel of KERNELS) {
+    it(`${kernel} legacy mode: a context change submits the context-cache and the IOTLB flush separately, each with its own wait (qi_flush_context, qi_flush_iotlb → qi_submit_sync)`, () => {
+      const { L, dev, domain, unit, internal, events } = lab(kernel);
+      // The device is on its default DMA domain: attaching another one rewrites its context entry.
+      const old_did = internal(L.iommu_get_domain_for_dev(dev)!).did_on(unit);
+      const mark = L.lab.trace().length;
+      const d = domain();
+      expect(L.iommu_attach_device(d, dev)).toBe(0);
+      const queue = L.lab
+        .trace()
+        .slice(mark)
+        .filter((e) => e.name.startsWith('vtd_inv_desc_'))
+        .map((e) => [
+          e.name.replace('vtd_inv_desc_', ''),
+          e.name === 'vtd_inv_desc_wait_sw' ? e.descs : e.domain,
+        ]);
+      // domain_context_clear_one (intel_context_flush_no_pasid in newer kernels): device-selective
+      // context-cache flush, then the old DID's domain-selective IOTLB flush, each waited for.
+      expect(queue).toEqual([
+        ['cc_device', old_did],
+        ['wait_sw', 1],
+        ['iotlb_domain', old_did],
+        ['wait_sw', 1],
+      ]);
+      expect(events('vtd_context_entry', mark).map((e) => e.type)).toEqual(['blocked', 'sl']);
+    });
+
+    it(`${kernel} legacy mode + CM: making a context entry present flushes DID 0's context cache, then the new DID's IOTLB, as two submissions (domain_context_mapping_one)`, () => {
+      const { L, dev, domain, unit, internal } = lab(kernel, { caching_mode: true });
+      const mark = L.lab.trace().length;
+      const d = domain();
+      expect(L.iommu_attach_device(d, dev)).toBe(0);
+      const did = internal(d).did_on(unit);
+      const names = L.lab
+        .trace()
+        .slice(mark)
+        .filter((e) => e.name.startsWith('vtd_inv_desc_'))
+        .map((e) => e.name.replace('vtd_inv_desc_', ''));
+      const pair = ['cc_device', 'wait_sw', 'iotlb_domain', 'wait_sw'];
+      expect(names).toEqual([...pair, ...pair]);
+      expect(
+        L.lab
+          .trace()
+          .filter((e, i) => i >= mark && e.name === 'vtd_inv_desc_cc_device')
+          .at(-1),
+      ).toMatchObject({
+        domain: 0,
+      });
+      expect(
+        L.lab
+          .trace()
+          .filter((e, i) => i >= mark && e.name === 'vtd_inv_desc_iotlb_domain')
+          .at(-1),
+      ).toMatchObject({
+        domain: did,
+      });
+    });
+  }
+
   it('flush_iotlb_all is a domain-selective invalidation', () => {
     const { L, dev, domain, unit, events } = lab('v6.16');
     const d = domain();
@@ -569,14 +628,15 @@ describe('intel-iommu scalable mode: PASID entries and the PASID cache (pasid.c)
     const at_probe = kernel === 'v6.16';
     it(`${kernel} scalable + CM: the context entry is set ${at_probe ? 'at probe' : 'by the first attach'}, once; attach and detach flush the PASID cache`, () => {
       const { L, dev, domain } = lab(kernel, { scalable: true, caching_mode: true });
-      const context = ['cc_device', 'iotlb_domain', 'wait_sw'];
-      const setup = ['pasid_cache_psi', 'iotlb_pasid', 'wait_sw'];
+      // Each flush is its own qi_submit_sync: a descriptor, then its wait.
+      const context = ['cc_device', 'wait_sw', 'iotlb_domain', 'wait_sw'];
+      const setup = ['pasid_cache_psi', 'wait_sw', 'iotlb_pasid', 'wait_sw'];
       expect(commands(L)).toEqual(at_probe ? [...context, ...setup] : [...setup, ...context]);
       const mark = L.lab.trace().length;
       // The second attach tears the default domain's PASID entry down (intel_pasid_tear_down_entry)
       // and sets the new one up (pasid_flush_caches: PASID-selective IOTLB flush for every type).
       expect(L.iommu_attach_device(domain(), dev)).toBe(0);
-      expect(commands(L, mark)).toEqual(['pasid_cache_psi', 'iotlb_pasid', 'wait_sw', ...setup]);
+      expect(commands(L, mark)).toEqual(['pasid_cache_psi', 'wait_sw', 'iotlb_pasid', 'wait_sw', ...setup]);
       expect(L.lab.trace().some((e, i) => i >= mark && e.name === 'vtd_inv_desc_cc_device')).toBe(false);
     });
   }
@@ -589,7 +649,7 @@ describe('intel-iommu scalable mode: PASID entries and the PASID cache (pasid.c)
     const did = internal(d).did_on(unit);
     const mark = L.lab.trace().length;
     L.iommu_detach_device(d, dev);
-    expect(commands(L, mark).slice(0, 3)).toEqual(['pasid_cache_psi', 'iotlb_domain', 'wait_sw']);
+    expect(commands(L, mark).slice(0, 4)).toEqual(['pasid_cache_psi', 'wait_sw', 'iotlb_domain', 'wait_sw']);
     expect(events('vtd_pasid_cache_psi', mark)[0]).toMatchObject({ domain: did, pasid: 0 });
   });
 });

@@ -195,13 +195,42 @@ export class IntelIommu extends IommuDevice {
     this.pending_descs = 0;
   }
 
+  // Linux's context and PASID-entry flushes each build one descriptor and hand it to
+  // qi_submit_sync(iommu, &desc, 1, 0), which appends its own wait descriptor and polls it: a
+  // flush of the context cache followed by one of the IOTLB is two submissions, two waits.
+
+  /** iommu->flush.flush_context = qi_flush_context (dmar.c), device-selective: one submission. */
+  private flush_context(dev: Device, did: number): void {
+    this.qi_context_device(dev, did);
+    this.qi_wait();
+  }
+
+  /** iommu->flush.flush_iotlb = qi_flush_iotlb (dmar.c) with DMA_TLB_DSI_FLUSH: one submission. */
+  private flush_iotlb_dsi(did: number): void {
+    this.qi_iotlb_domain(did);
+    this.qi_wait();
+  }
+
+  /** pasid_cache_invalidation_with_pasid (pasid.c): one submission. */
+  private flush_pasid_cache(did: number, pasid: number): void {
+    this.qi_pasid_cache(did, pasid);
+    this.qi_wait();
+  }
+
+  /** qi_flush_piotlb(iommu, did, pasid, 0, -1, 0) (dmar.c), PASID-selective: one submission. */
+  private flush_piotlb_pasid(did: number, pasid: number): void {
+    this.qi_flush_piotlb(did, pasid, 0, -1);
+    this.qi_wait();
+  }
+
   // ── context entries ──
 
   /**
    * Make `dev`'s context entry `entry` (its RID_PASID entry in scalable mode: write_pasid_entry).
    * Tearing down a present entry flushes the context cache and the old DID's IOTLB
-   * (domain_context_clear_one); making one present under caching mode flushes too, since a
-   * not-present context may have been cached under DID 0 (domain_context_mapping_one).
+   * (domain_context_clear_one; intel_context_flush_present, later _no_pasid, in newer kernels); making
+   * one present under caching mode flushes too, since a not-present context may have been cached
+   * under DID 0 (domain_context_mapping_one). Each flush is its own submission with its own wait.
    */
   write_context(dev: Device, entry: ContextEntry): void {
     if (this.cfg.scalable) {
@@ -214,9 +243,8 @@ export class IntelIommu extends IommuDevice {
       const oldDid = old.kind === 'pt' ? 0 : old.did;
       this.context.delete(dev);
       t.emit(ev.context, t.str(this.name), t.str(dev.name), t.str('blocked'), 0, 0);
-      this.qi_context_device(dev, oldDid);
-      if (old.kind !== 'pt') this.qi_iotlb_domain(oldDid);
-      this.qi_wait();
+      this.flush_context(dev, oldDid);
+      if (old.kind !== 'pt') this.flush_iotlb_dsi(oldDid);
     }
     if (entry.kind === 'blocked') return;
     this.context.set(dev, entry);
@@ -224,9 +252,8 @@ export class IntelIommu extends IommuDevice {
     const levels = entry.kind === 'pt' ? 0 : entry.domain.levels;
     t.emit(ev.context, t.str(this.name), t.str(dev.name), t.str(entry.kind), did, levels);
     if (this.cfg.caching_mode) {
-      this.qi_context_device(dev, 0);
-      if (entry.kind !== 'pt') this.qi_iotlb_domain(did);
-      this.qi_wait();
+      this.flush_context(dev, 0);
+      if (entry.kind !== 'pt') this.flush_iotlb_dsi(did);
     }
     // Without CM a not-present → present change needs only a write-buffer flush, and QEMU's unit
     // does not report RWBF, so nothing is issued.
@@ -243,8 +270,8 @@ export class IntelIommu extends IommuDevice {
    *   PASID-cache invalidation and a PASID-selective IOTLB flush whatever the entry's type (a
    *   not-present PASID entry may have been cached); without CM only the write buffer, which
    *   QEMU's unit does not report (RWBF), so nothing is issued.
-   * A pass-through PASID entry carries FLPT_DEFAULT_DID. The lab ends each group with one wait
-   * descriptor; Linux's qi_submit_sync queues one after every descriptor.
+   * A pass-through PASID entry carries FLPT_DEFAULT_DID. Each invalidation is submitted on its
+   * own, with its own wait descriptor.
    */
   private write_pasid_entry(dev: Device, entry: ContextEntry): void {
     const old = this.context.get(dev) ?? BLOCKED;
@@ -253,10 +280,9 @@ export class IntelIommu extends IommuDevice {
       const oldDid = old.kind === 'pt' ? FLPT_DEFAULT_DID : old.did;
       this.context.delete(dev);
       t.emit(ev.context, t.str(this.name), t.str(dev.name), t.str('blocked'), 0, 0);
-      this.qi_pasid_cache(oldDid, IOMMU_NO_PASID);
-      if (old.kind === 'sl') this.qi_iotlb_domain(oldDid);
-      else this.qi_flush_piotlb(oldDid, IOMMU_NO_PASID, 0, -1);
-      this.qi_wait();
+      this.flush_pasid_cache(oldDid, IOMMU_NO_PASID);
+      if (old.kind === 'sl') this.flush_iotlb_dsi(oldDid);
+      else this.flush_piotlb_pasid(oldDid, IOMMU_NO_PASID);
     }
     if (entry.kind === 'blocked') return;
     this.context.set(dev, entry);
@@ -264,9 +290,8 @@ export class IntelIommu extends IommuDevice {
     const levels = entry.kind === 'pt' ? 0 : entry.domain.levels;
     t.emit(ev.context, t.str(this.name), t.str(dev.name), t.str(entry.kind), did, levels);
     if (this.cfg.caching_mode) {
-      this.qi_pasid_cache(did, IOMMU_NO_PASID);
-      this.qi_flush_piotlb(did, IOMMU_NO_PASID, 0, -1);
-      this.qi_wait();
+      this.flush_pasid_cache(did, IOMMU_NO_PASID);
+      this.flush_piotlb_pasid(did, IOMMU_NO_PASID);
     }
     // Before v6.9 dmar_domain_attach_device sets the context entry up after the PASID entry
     // (domain_context_mapping), the first time only.
@@ -284,9 +309,8 @@ export class IntelIommu extends IommuDevice {
     if (this.sm_context.has(dev)) return;
     this.sm_context.add(dev);
     if (!this.cfg.caching_mode) return;
-    this.qi_context_device(dev, 0);
-    this.qi_iotlb_domain(did);
-    this.qi_wait();
+    this.flush_context(dev, 0);
+    this.flush_iotlb_dsi(did);
   }
 
   // ── the device side ──
