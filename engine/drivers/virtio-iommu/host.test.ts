@@ -180,6 +180,74 @@ describe('QEMU host ATTACH and DETACH (IOMMU-FACTS §5.1)', () => {
   });
 });
 
+describe('QEMU host trace order (hw/virtio/virtio-iommu.c and trace-events)', () => {
+  /** The host's events from `from` on, without the virtio_iommu_ prefix, with the tail's status. */
+  const host_events = (L: typeof Api, from = 0) =>
+    L.lab
+      .trace()
+      .slice(from)
+      .filter((e) => e.name.startsWith('virtio_iommu_'))
+      .map((e) => {
+        const name = e.name.replace('virtio_iommu_', '');
+        return name === 'req_tail' ? `req_tail ${String(e.type)} ${String(e.status)}` : name;
+      });
+
+  it("each request is traced as it starts, its work follows, and the lab's req_tail ends it with the status", () => {
+    const { L, attach, map, unmap } = setup();
+    // The guest's first ATTACH at probe: virtio_iommu_attach before the endpoint and domain it makes.
+    const boot = host_events(L);
+    expect(boot.slice(0, 2)).toEqual(['probe', 'req_tail PROBE OK']);
+    const first = boot.indexOf('attach');
+    expect(boot.slice(first, first + 4)).toEqual([
+      'attach',
+      'get_endpoint',
+      'get_domain',
+      'req_tail ATTACH OK',
+    ]);
+
+    let mark = L.lab.trace().length;
+    expect(attach(D)).toBe('OK');
+    // QEMU: trace_virtio_iommu_attach first, then the old domain's put_domain, then get_domain.
+    expect(host_events(L, mark)).toEqual(['attach', 'put_domain', 'get_domain', 'req_tail ATTACH OK']);
+
+    mark = L.lab.trace().length;
+    expect(map(D, 0, 0xfff)).toBe('OK');
+    expect(map(D, 0x1000, 0x1fff)).toBe('OK');
+    // A refused MAP is not traced by QEMU (trace_virtio_iommu_map comes after the checks): only its tail.
+    expect(map(D, 0x1800, 0x27ff)).toBe('INVAL');
+    expect(host_events(L, mark)).toEqual([
+      'map',
+      'req_tail MAP OK',
+      'map',
+      'req_tail MAP OK',
+      'req_tail MAP INVAL',
+    ]);
+
+    mark = L.lab.trace().length;
+    expect(unmap(D, 0, 0x1fff)).toBe('OK');
+    // trace_virtio_iommu_unmap on entry, trace_virtio_iommu_unmap_done per mapping removed.
+    expect(host_events(L, mark)).toEqual(['unmap', 'unmap_done', 'unmap_done', 'req_tail UNMAP OK']);
+    expect(
+      L.lab
+        .trace()
+        .slice(mark)
+        .filter((e) => e.kind === 'virtio'),
+    ).toMatchObject([
+      { name: 'virtio_iommu_unmap', domain: D, virt_start: 0, virt_end: 0x1fff },
+      { name: 'virtio_iommu_unmap_done', domain: D, virt_start: 0, virt_end: 0xfff },
+      { name: 'virtio_iommu_unmap_done', domain: D, virt_start: 0x1000, virt_end: 0x1fff },
+      { name: 'virtio_iommu_req_tail', type: 'UNMAP', domain: D, status: 'OK' },
+    ]);
+
+    // RANGE at the first partial overlap: what was removed before it is traced, then the status.
+    map(D, 0, 0xfff);
+    map(D, 0x1000, 0x2fff);
+    mark = L.lab.trace().length;
+    expect(unmap(D, 0, 0x1fff)).toBe('RANGE');
+    expect(host_events(L, mark)).toEqual(['unmap', 'unmap_done', 'req_tail UNMAP RANGE']);
+  });
+});
+
 describe('QEMU host PROBE (IOMMU-FACTS §5.1 "PROBE")', () => {
   it('unknown endpoint → NOENT; more RESV_MEM properties than probe_size holds → INVAL', () => {
     const many = Array.from({ length: 22 }, (_, i) => ({

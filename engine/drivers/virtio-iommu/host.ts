@@ -135,7 +135,11 @@ export class VirtioIommuHost {
     return this.config.bypass || this.negotiated.includes('BYPASS');
   }
 
-  /** virtio_iommu_handle_command for one request: process it, log it, return the status. */
+  /**
+   * virtio_iommu_handle_command for one request: process it, log it, return the status. QEMU traces
+   * each request as it starts (and unmap_done per mapping removed); the status the device writes in
+   * the tail has no QEMU event, so the lab adds virtio_iommu_req_tail after the request's own events.
+   */
   handle(req: VirtioIommuReq): number {
     let status: number;
     switch (req.type) {
@@ -158,6 +162,14 @@ export class VirtioIommuHost {
         status = VIRTIO_IOMMU_S_UNSUPP;
     }
     req.status = status;
+    const t = this.machine.trace;
+    const type = REQUEST_NAMES[req.type] || 'UNKNOWN';
+    t.emit(
+      ev.req_tail,
+      t.str(type),
+      req.type === VIRTIO_IOMMU_T_PROBE ? 0 : req.domain,
+      t.str(STATUS_NAMES[status]),
+    );
     this.log(req, status);
     return status;
   }
@@ -202,14 +214,10 @@ export class VirtioIommuHost {
   // ── requests ──
 
   private attach(req: VirtioIommuReq): number {
-    const t = this.machine.trace;
-    const done = (status: number) => {
-      t.emit(ev.attach, req.domain, req.endpoint, req.flags, t.str(STATUS_NAMES[status]));
-      return status;
-    };
-    if (req.flags & ~VIRTIO_IOMMU_ATTACH_F_BYPASS) return done(VIRTIO_IOMMU_S_INVAL);
+    this.machine.trace.emit(ev.attach, req.domain, req.endpoint, req.flags);
+    if (req.flags & ~VIRTIO_IOMMU_ATTACH_F_BYPASS) return VIRTIO_IOMMU_S_INVAL;
     const ep = this.get_endpoint(req.endpoint);
-    if (!ep) return done(VIRTIO_IOMMU_S_NOENT);
+    if (!ep) return VIRTIO_IOMMU_S_NOENT;
     // Already attached: leave the old domain first, and destroy it if nobody is left in it.
     if (ep.domain) {
       const previous = ep.domain;
@@ -218,54 +226,39 @@ export class VirtioIommuHost {
     }
     const domain = this.get_domain(req.domain, (req.flags & VIRTIO_IOMMU_ATTACH_F_BYPASS) !== 0);
     // A bypass-flag mismatch with an existing domain: the endpoint stays detached (as in QEMU).
-    if (!domain) return done(VIRTIO_IOMMU_S_INVAL);
+    if (!domain) return VIRTIO_IOMMU_S_INVAL;
     domain.endpoints.unshift(ep.id);
     ep.domain = domain;
     this.switch_address_space(ep);
-    return done(VIRTIO_IOMMU_S_OK);
+    return VIRTIO_IOMMU_S_OK;
   }
 
   private detach(req: VirtioIommuReq): number {
-    const t = this.machine.trace;
-    const done = (status: number) => {
-      t.emit(ev.detach, req.domain, req.endpoint, t.str(STATUS_NAMES[status]));
-      return status;
-    };
+    this.machine.trace.emit(ev.detach, req.domain, req.endpoint);
     const ep = this.endpoints.get(req.endpoint);
-    if (!ep) return done(VIRTIO_IOMMU_S_NOENT);
+    if (!ep) return VIRTIO_IOMMU_S_NOENT;
     const domain = ep.domain;
-    if (!domain || domain.id !== req.domain) return done(VIRTIO_IOMMU_S_INVAL);
+    if (!domain || domain.id !== req.domain) return VIRTIO_IOMMU_S_INVAL;
     this.detach_endpoint(ep);
     if (!domain.endpoints.length) this.put_domain(domain);
-    return done(VIRTIO_IOMMU_S_OK);
+    return VIRTIO_IOMMU_S_OK;
   }
 
+  /** QEMU traces a MAP only once it passed every check, right before the insert. */
   private map(req: VirtioIommuReq): number {
-    const t = this.machine.trace;
-    const done = (status: number) => {
-      t.emit(
-        ev.map,
-        req.domain,
-        req.virt_start,
-        req.virt_end,
-        req.phys_start,
-        req.flags,
-        t.str(STATUS_NAMES[status]),
-      );
-      return status;
-    };
-    if (req.flags & ~VIRTIO_IOMMU_MAP_F_MASK) return done(VIRTIO_IOMMU_S_INVAL);
+    if (req.flags & ~VIRTIO_IOMMU_MAP_F_MASK) return VIRTIO_IOMMU_S_INVAL;
     const domain = this.domains.get(req.domain);
-    if (!domain) return done(VIRTIO_IOMMU_S_NOENT);
-    if (domain.bypass) return done(VIRTIO_IOMMU_S_INVAL);
+    if (!domain) return VIRTIO_IOMMU_S_NOENT;
+    if (domain.bypass) return VIRTIO_IOMMU_S_INVAL;
     if (this.spec_checks) {
       const status = this.spec_map_checks(domain, req);
-      if (status !== VIRTIO_IOMMU_S_OK) return done(status);
+      if (status !== VIRTIO_IOMMU_S_OK) return status;
     }
     if (domain.mappings.first_overlap_disjoint(req.virt_start, req.virt_end) >= 0)
-      return done(VIRTIO_IOMMU_S_INVAL);
+      return VIRTIO_IOMMU_S_INVAL;
+    this.machine.trace.emit(ev.map, req.domain, req.virt_start, req.virt_end, req.phys_start, req.flags);
     domain.mappings.insert(req.virt_start, req.virt_end, req.phys_start, req.flags);
-    return done(VIRTIO_IOMMU_S_OK);
+    return VIRTIO_IOMMU_S_OK;
   }
 
   /**
@@ -295,6 +288,7 @@ export class VirtioIommuHost {
 
   private unmap(req: VirtioIommuReq): number {
     const t = this.machine.trace;
+    t.emit(ev.unmap, req.domain, req.virt_start, req.virt_end);
     const domain = this.domains.get(req.domain);
     let status = VIRTIO_IOMMU_S_OK;
     if (!domain) status = VIRTIO_IOMMU_S_NOENT;
@@ -319,12 +313,12 @@ export class VirtioIommuHost {
         t.emit(ev.unmap_done, domain.id, low, high);
       }
     }
-    t.emit(ev.unmap, req.domain, req.virt_start, req.virt_end, t.str(STATUS_NAMES[status]));
     return status;
   }
 
   private probe(req: VirtioIommuReq): number {
     const t = this.machine.trace;
+    t.emit(ev.probe_req, req.endpoint);
     const regions = this.bus.get(req.endpoint);
     let status = VIRTIO_IOMMU_S_OK;
     if (!regions) status = VIRTIO_IOMMU_S_NOENT;
@@ -334,7 +328,6 @@ export class VirtioIommuHost {
       req.properties = [...regions];
       for (const r of regions) t.emit(ev.fill_resv, req.endpoint, r.subtype, r.low, r.high);
     }
-    t.emit(ev.probe_req, req.endpoint, req.properties.length, t.str(STATUS_NAMES[status]));
     return status;
   }
 

@@ -1,7 +1,8 @@
 /**
- * virtio-iommu events. The host side keeps the names of QEMU's hw/virtio/trace-events
- * (virtio_iommu_attach, virtio_iommu_map, virtio_iommu_put_domain...), with the status the request
- * got appended; the guest side is named after the Linux driver's functions (viommu_add_req...).
+ * virtio-iommu events. The host side keeps the names, fields and places of QEMU's
+ * hw/virtio/trace-events (virtio_iommu_attach, virtio_iommu_map, virtio_iommu_put_domain...): a
+ * request is traced as it starts, what it does follows, and the lab's virtio_iommu_req_tail ends it
+ * with the status. The guest side is named after the Linux driver's functions (viommu_add_req...).
  */
 import { defineEvent } from '../../trace/events.ts';
 
@@ -43,19 +44,23 @@ export const ev = {
   ]),
 
   // ── host (QEMU hw/virtio/virtio-iommu.c) ──
-  attach: defineEvent('virtio_iommu_attach', 'virtio', ['domain:u', 'endpoint:u', 'flags:u', 'status:s']),
-  detach: defineEvent('virtio_iommu_detach', 'virtio', ['domain:u', 'endpoint:u', 'status:s']),
+  /** On entry to the request (QEMU's has no flags; the lab adds them). */
+  attach: defineEvent('virtio_iommu_attach', 'virtio', ['domain:u', 'endpoint:u', 'flags:u']),
+  /** On entry to the request. */
+  detach: defineEvent('virtio_iommu_detach', 'virtio', ['domain:u', 'endpoint:u']),
+  /** A MAP that passed every check, before the insert: a refused MAP has only its tail. */
   map: defineEvent('virtio_iommu_map', 'virtio', [
     'domain:u',
     'virt_start:x',
     'virt_end:x',
     'phys_start:x',
     'flags:u',
-    'status:s',
   ]),
-  unmap: defineEvent('virtio_iommu_unmap', 'virtio', ['domain:u', 'virt_start:x', 'virt_end:x', 'status:s']),
+  /** On entry to the request; one unmap_done follows for each mapping it removes. */
+  unmap: defineEvent('virtio_iommu_unmap', 'virtio', ['domain:u', 'virt_start:x', 'virt_end:x']),
   unmap_done: defineEvent('virtio_iommu_unmap_done', 'virtio', ['domain:u', 'virt_start:x', 'virt_end:x']),
-  probe_req: defineEvent('virtio_iommu_probe', 'virtio', ['endpoint:u', 'properties:u', 'status:s']),
+  /** On entry to a PROBE (the lab's: QEMU traces only the properties it fills). */
+  probe_req: defineEvent('virtio_iommu_probe', 'virtio', ['endpoint:u']),
   fill_resv: defineEvent('virtio_iommu_fill_resv_property', 'virtio', [
     'endpoint:u',
     'subtype:u',
@@ -66,4 +71,9 @@ export const ev = {
   get_domain: defineEvent('virtio_iommu_get_domain', 'virtio', ['domain:u', 'bypass:b']),
   /** The domain ceased to exist, with its mappings (last endpoint left, facts §5.1). */
   put_domain: defineEvent('virtio_iommu_put_domain', 'virtio', ['domain:u', 'mappings:u']),
+  /**
+   * The lab's: the status the device wrote in the request's tail (virtio_iommu_req_tail), after
+   * every event of the request. `domain` is the request's (0 for PROBE, which has none).
+   */
+  req_tail: defineEvent('virtio_iommu_req_tail', 'virtio', ['type:s', 'domain:u', 'status:s']),
 };
