@@ -437,6 +437,42 @@ describe.concurrent('iommu-lab matrix', () => {
     expect(same.out).toContain('all results agree');
   });
 
+  it('shows the fields of a result that differ, and gives them in --json as differing', async () => {
+    write(
+      'unsynced.ts',
+      [
+        "import { lab, iommu_paging_domain_alloc, iommu_attach_device, iommu_map, iommu_unmap_fast, iommu_iotlb_gather_init, IOMMU_READ, SZ_4K } from 'iommu-lab';",
+        "const dev = lab.add_device('dev0', { iommu: lab.add_iommu('i0', lab.params.driver as 'arm-smmu-v3') });",
+        'const domain = iommu_paging_domain_alloc(dev);',
+        'iommu_attach_device(domain, dev);',
+        'iommu_map(domain, 0x100000, lab.mem.alloc(SZ_4K), SZ_4K, IOMMU_READ);',
+        'iommu_unmap_fast(domain, 0x100000, SZ_4K, iommu_iotlb_gather_init());',
+        'dev.dma_read(0x100000, 4);',
+        '',
+      ].join('\n'),
+    );
+    const args = ['matrix', 'unsynced.ts', '--drivers', 'arm-smmu-v3,s390-iommu', '--kernels', 'v6.16'];
+    const human = await cli(...args);
+    expect(human.out).toContain('first differing result: device.dma_read, line 7 (step 9)');
+    expect(human.out).toMatch(
+      /^ {2}arm-smmu-v3 × v6\.16 +line 7 device\.dma_read → \{ …, fault: \{ reason: 'translation', … \} \}$/m,
+    );
+    expect(human.out).toMatch(
+      /^ {2}s390-iommu × v6\.16 +line 7 device\.dma_read → \{ …, fault: \{ reason: 'out-of-dma-window', … \} \}$/m,
+    );
+    const json = JSON.parse((await cli(...args, '--json')).out);
+    expect(json.cells[1].firstDifference).toEqual({
+      text: "line 7 device.dma_read → { ok: false, fault: { reason: 'out-of-dma-window', iova: 0x100000, write: false } }",
+      call: {
+        step: 9,
+        fn: 'device.dma_read',
+        ret: "{ ok: false, fault: { reason: 'out-of-dma-window', iova: 0x100000, write: false } }",
+        line: 7,
+      },
+      differing: "{ …, fault: { reason: 'out-of-dma-window', … } }",
+    });
+  });
+
   it('exit 0 when every cell passes', async () => {
     const r = await cli('matrix', 'gart.ts', '--drivers', 'arm-smmu-v3', '--kernels', 'v6.8');
     expect(r.code).toBe(0);

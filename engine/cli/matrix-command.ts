@@ -16,6 +16,7 @@ import {
   MATRIX_DRIVERS,
   type MatrixCellSpec,
 } from '../host/matrix.ts';
+import { differenceText } from '../host/matrix-difference.ts';
 import type { CallResult, MatrixCell, MatrixParams, MatrixResult } from '../host/protocol.ts';
 import { readScript, siblingImports } from './files.ts';
 import type { Io } from './io.ts';
@@ -146,7 +147,8 @@ function formatComparison(m: MatrixResult, st: Style): string[] {
   return [
     st.bold(c.text),
     ...compared.map(
-      (cell) => `  ${`${cell.driver} × ${cell.kernel}`.padEnd(width)}${cell.firstDifference!.text}`,
+      (cell) =>
+        `  ${`${cell.driver} × ${cell.kernel}`.padEnd(width)}${differenceText(cell.firstDifference!)}`,
     ),
   ];
 }

@@ -287,10 +287,19 @@ export interface MatrixCell {
 
 /** A cell's own result at the matrix's first difference. */
 export interface CellDifference {
-  /** As shown: `line 14 iommu_map → -ENODEV`, `line 9 iommu_map threw RangeError`, `ended at step 9 (error)`. */
+  /**
+   * `line 14 iommu_map → -ENODEV`, `line 9 iommu_map threw RangeError`, `ended at step 9 (error)`:
+   * the whole result (shown as it is unless `differing` cuts it).
+   */
   text: string;
   /** The cell's call there; absent when the cell had ended before it. */
   call?: CallResult;
+  /**
+   * When the cells got objects back there: this cell's result cut to the fields where the results
+   * differ, `{ …, tlb: 'stale', … }` (matrix-difference.ts `differenceText` shows it after the
+   * call); absent when nothing of the result is left out.
+   */
+  differing?: string;
 }
 
 /**

@@ -112,6 +112,69 @@ test('each cell shows its first differing result; the header names the call and 
   await expect(page.locator('[data-testid=matrix-cell-difference]')).toHaveCount(0);
 });
 
+/** A DMA read after an unmap without its sync: virtio's host still reads, SMMUv3 and s390 fault differently. */
+const UNSYNCED_READ = [
+  "import { lab, iommu_paging_domain_alloc, iommu_attach_device, iommu_map, iommu_unmap_fast, iommu_iotlb_gather_init, IOMMU_READ, IOMMU_WRITE, SZ_4K } from 'iommu-lab';",
+  "const dev = lab.add_device('dev0', { iommu: lab.add_iommu('i0', lab.params.driver ?? 'arm-smmu-v3') });",
+  'const buf = lab.mem.alloc(SZ_4K);',
+  'lab.mem.write(buf, [1, 2, 3, 4]);',
+  'const domain = iommu_paging_domain_alloc(dev);',
+  'iommu_attach_device(domain, dev);',
+  'iommu_map(domain, 0x100000, buf, SZ_4K, IOMMU_READ | IOMMU_WRITE);',
+  'iommu_unmap_fast(domain, 0x100000, SZ_4K, iommu_iotlb_gather_init());',
+  'dev.dma_read(0x100000, 4);',
+  '',
+].join('\n');
+
+test('a cell shows the fields of its result that differ, wrapped, with the whole result on hover', async ({
+  page,
+}) => {
+  await openLab(page);
+  await newTab(page);
+  await setScript(page, UNSYNCED_READ);
+  await showPanel(page, 'matrix');
+  await choose(page, ['arm-smmu-v3', 'virtio-iommu', 's390-iommu'], ['v6.16']);
+  await page.getByTestId('matrix-run').click();
+  await expect(page.getByTestId('matrix-summary')).toHaveText('3 passed · 0 failed · 0 error · 0 n/a', {
+    timeout: 30_000,
+  });
+  await expect(page.getByTestId('matrix-comparison')).toContainText(
+    'first differing result: device.dma_read, line 9',
+  );
+  const difference = (d: string) =>
+    page.locator(`[data-testid=matrix-cell][data-driver="${d}"] [data-testid=matrix-cell-difference]`);
+  const s390 = difference('s390-iommu');
+  await expect(s390).toHaveText(
+    "line 9 device.dma_read → { ok: false, fault: { reason: 'out-of-dma-window', … } }",
+  );
+  await expect(s390).toHaveAttribute(
+    'title',
+    "line 9 device.dma_read → { ok: false, fault: { reason: 'out-of-dma-window', iova: 0x100000, write: false } }",
+  );
+  await expect(difference('arm-smmu-v3')).toHaveText(
+    "line 9 device.dma_read → { ok: false, fault: { reason: 'translation', … } }",
+  );
+  // Every field of virtio's read differs from a fault: the whole result, over a few lines.
+  const virtio = difference('virtio-iommu');
+  await expect(virtio).toHaveText(
+    "line 9 device.dma_read → { ok: true, pa: 'buf1+0x0', tlb: 'stale', data: Uint8Array(4) <01 02 03 04> }",
+  );
+  // Nothing is cut off: the text wraps inside the cell instead, and the reason is on screen.
+  for (const cell of [s390, virtio]) {
+    const box = await cell.evaluate((el) => ({
+      lines: new Set([...el.querySelectorAll('.piece')].map((p) => Math.round(p.getBoundingClientRect().top)))
+        .size,
+      clipped: el.scrollHeight > el.clientHeight + 1 || el.scrollWidth > el.clientWidth + 1,
+    }));
+    expect(box.clipped).toBe(false);
+    expect(box.lines).toBeGreaterThan(1);
+  }
+  const reason = s390.locator('.piece', { hasText: 'out-of-dma-window' });
+  const [outer, inner] = [await s390.boundingBox(), await reason.boundingBox()];
+  expect(inner!.x + inner!.width).toBeLessThanOrEqual(outer!.x + outer!.width + 0.5);
+  expect(inner!.y + inner!.height).toBeLessThanOrEqual(outer!.y + outer!.height + 0.5);
+});
+
 test('a matrix sweep shows progress and can be cancelled', async ({ page }) => {
   await openLab(page);
   await newTab(page);
