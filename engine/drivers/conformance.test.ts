@@ -107,6 +107,31 @@ for (const driver of DRIVERS.keys()) {
         expect([...L.lab.mem.read(buf + SZ_4K, 3)]).toEqual([1, 2, 3]);
       });
 
+      it(`${kernel}: a trace field named domain is the lab's domain id (the Trace panel filters by it)`, () => {
+        const { L, dev, domain, base } = rig(driver, kernel)!;
+        const bus = L.lab.bus(PLATFORM.has(driver) ? 'platform' : 'pci');
+        const alloc = () =>
+          (kernel === 'v6.16'
+            ? L.iommu_paging_domain_alloc(dev)
+            : L.iommu_domain_alloc(bus)) as Api.IommuDomain;
+        // Domains made and freed first, so the lab's ids run ahead of any id a driver hands out
+        // itself (a VT-d DID, a virtio domain ID, an AMD domid: each has its own field name).
+        for (const d of [alloc(), alloc(), alloc()]) L.iommu_domain_free(d);
+        L.iommu_detach_device(domain, dev);
+        const d = alloc();
+        expect(L.iommu_attach_device(d, dev)).toBe(0);
+        expect(L.iommu_map(d, base, L.lab.mem.alloc(SZ_4K), SZ_4K, RW)).toBe(0);
+        expect(L.iommu_unmap(d, base, SZ_4K)).toBe(SZ_4K);
+        L.iommu_flush_iotlb_all(d);
+        const trace = L.lab.trace();
+        const start = trace.findLast((e) => e.name === 'api_call' && e.fn === 'iommu_map')!.step;
+        // 0 is no domain: tegra-gart's one global table.
+        const others = trace.filter(
+          (e) => e.step >= start && typeof e.domain === 'number' && e.domain !== d.id && e.domain !== 0,
+        );
+        expect(others.map((e) => `${e.name} domain=${e.domain}`)).toEqual([]);
+      });
+
       it(`${kernel}: the last page of the aperture maps, reads back and is reached by the device (up to 2^53)`, () => {
         const { L, dev, domain } = rig(driver, kernel)!;
         const g = domain.geometry;

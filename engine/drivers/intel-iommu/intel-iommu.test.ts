@@ -63,7 +63,7 @@ describe('intel-iommu caching mode (IOMMU-FACTS §7.13, §5.5 "Caching Mode")', 
       expect(L.iommu_map(d, IOVA, PA, SZ_4K, RW)).toBe(0);
       const psi = events('vtd_inv_desc_iotlb_pages', mark);
       expect(psi).toHaveLength(1);
-      expect(psi[0]).toMatchObject({ domain: did, addr: IOVA, mask: 0 });
+      expect(psi[0]).toMatchObject({ did, addr: IOVA, mask: 0 });
       expect(events('vtd_inv_desc_wait_sw', mark)).toHaveLength(1);
 
       const after = dev.dma_read(IOVA, 16);
@@ -414,7 +414,7 @@ describe('intel-iommu invalidation (IOMMU-FACTS §5.5 "Invalidation", §4.3)', (
         .filter((e) => e.name.startsWith('vtd_inv_desc_'))
         .map((e) => [
           e.name.replace('vtd_inv_desc_', ''),
-          e.name === 'vtd_inv_desc_wait_sw' ? e.descs : e.domain,
+          e.name === 'vtd_inv_desc_wait_sw' ? e.descs : e.did,
         ]);
       // domain_context_clear_one (intel_context_flush_no_pasid in newer kernels): device-selective
       // context-cache flush, then the old DID's domain-selective IOTLB flush, each waited for.
@@ -446,7 +446,7 @@ describe('intel-iommu invalidation (IOMMU-FACTS §5.5 "Invalidation", §4.3)', (
           .filter((e, i) => i >= mark && e.name === 'vtd_inv_desc_cc_device')
           .at(-1),
       ).toMatchObject({
-        domain: 0,
+        did: 0,
       });
       expect(
         L.lab
@@ -454,7 +454,7 @@ describe('intel-iommu invalidation (IOMMU-FACTS §5.5 "Invalidation", §4.3)', (
           .filter((e, i) => i >= mark && e.name === 'vtd_inv_desc_iotlb_domain')
           .at(-1),
       ).toMatchObject({
-        domain: did,
+        did,
       });
     });
   }
@@ -466,7 +466,7 @@ describe('intel-iommu invalidation (IOMMU-FACTS §5.5 "Invalidation", §4.3)', (
     const did = unit.dma_tag(unit.machine.devices[0]);
     const mark = L.lab.trace().length;
     L.iommu_flush_iotlb_all(d);
-    expect(events('vtd_inv_desc_iotlb_domain', mark)).toEqual([expect.objectContaining({ domain: did })]);
+    expect(events('vtd_inv_desc_iotlb_domain', mark)).toEqual([expect.objectContaining({ did })]);
   });
 
   it('x86 is lazy by default and Intel reports DEFERRED_FLUSH: the default domain is DMA-FQ', () => {
@@ -650,7 +650,7 @@ describe('intel-iommu scalable mode: PASID entries and the PASID cache (pasid.c)
     const mark = L.lab.trace().length;
     L.iommu_detach_device(d, dev);
     expect(commands(L, mark).slice(0, 4)).toEqual(['pasid_cache_psi', 'wait_sw', 'iotlb_domain', 'wait_sw']);
-    expect(events('vtd_pasid_cache_psi', mark)[0]).toMatchObject({ domain: did, pasid: 0 });
+    expect(events('vtd_pasid_cache_psi', mark)[0]).toMatchObject({ did, pasid: 0 });
   });
 });
 

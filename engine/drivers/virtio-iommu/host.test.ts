@@ -233,10 +233,10 @@ describe('QEMU host trace order (hw/virtio/virtio-iommu.c and trace-events)', ()
         .slice(mark)
         .filter((e) => e.kind === 'virtio'),
     ).toMatchObject([
-      { name: 'virtio_iommu_unmap', domain: D, virt_start: 0, virt_end: 0x1fff },
-      { name: 'virtio_iommu_unmap_done', domain: D, virt_start: 0, virt_end: 0xfff },
-      { name: 'virtio_iommu_unmap_done', domain: D, virt_start: 0x1000, virt_end: 0x1fff },
-      { name: 'virtio_iommu_req_tail', type: 'UNMAP', domain: D, status: 'OK' },
+      { name: 'virtio_iommu_unmap', domain_id: D, virt_start: 0, virt_end: 0x1fff },
+      { name: 'virtio_iommu_unmap_done', domain_id: D, virt_start: 0, virt_end: 0xfff },
+      { name: 'virtio_iommu_unmap_done', domain_id: D, virt_start: 0x1000, virt_end: 0x1fff },
+      { name: 'virtio_iommu_req_tail', type: 'UNMAP', domain_id: D, status: 'OK' },
     ]);
 
     // RANGE at the first partial overlap: what was removed before it is traced, then the status.
