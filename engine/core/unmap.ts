@@ -46,8 +46,9 @@ export function __iommu_unmap(
   // past the leaf come from the driver growing the range, and checks/watchers.ts names the leaf.
   if (left_partial(t, first)) return unmapped;
   if (unmapped === size) {
-    // The whole range reported unmapped, yet the table found a hole in it (VT-d, amd-v1 and s390
-    // count what was not there): a second unmap of the same range, or a range never mapped.
+    // The whole range reported unmapped, yet the table found a hole in it (VT-d, amd-v1, s390,
+    // tegra-gart and omap's L2 slots count what was not there): a second unmap of the same range,
+    // or a range never mapped.
     const hole = first_hole(t, first);
     if (hole >= 0)
       raise_check(
