@@ -131,6 +131,29 @@ describe('engine host', () => {
     expect(h.events('run-finished')[0]).toMatchObject({ runId: 7, result: { status: 'passed' } });
   });
 
+  it('a run to a step is a rebuild after Stop: its run-started and progress events say so', async () => {
+    const h = setup();
+    const source = [
+      "import { call } from 'iommu-lab';",
+      '// Long enough for a progress report (every 100 ms) before the first step.',
+      'let x = 0;',
+      'for (let i = 0; i < 1e7; i++) x += i;',
+      "for (let i = 0; i < 10; i++) call('iommu_map');",
+      '',
+    ].join('\n');
+    await h.request({ type: 'run', id: 1, ...file(source) });
+    expect(h.events('run-started')[0]).not.toHaveProperty('rebuildingTo');
+    expect(h.events('progress').length).toBeGreaterThan(0);
+    for (const e of h.events('progress')) expect(e).not.toHaveProperty('rebuildingTo');
+
+    const res = await h.request({ type: 'run', id: 2, ...file(source), stopAfterSteps: 4 });
+    expect(res).toMatchObject({ ok: true, result: { steps: 4, stopped: true } });
+    expect(h.events('run-started')[1]).toMatchObject({ runId: 2, rebuildingTo: 4 });
+    const rebuilding = h.events('progress').filter((e) => e.event === 'progress' && e.runId === 2);
+    expect(rebuilding.length).toBeGreaterThan(0);
+    for (const e of rebuilding) expect(e).toMatchObject({ rebuildingTo: 4 });
+  });
+
   it('batches console lines', async () => {
     const h = setup({ consoleBatch: 10, consoleFlushMs: 1e9 });
     await h.request({ type: 'run', id: 1, ...file(`for (let i = 0; i < 25; i++) console.log(i);\n`) });

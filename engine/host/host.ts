@@ -256,7 +256,16 @@ export class EngineHost {
 
   private async runFiles(runId: number, p: Extract<Request, { type: 'run' }>): Promise<RunResult> {
     const entry = p.files.find((f) => f.name === p.entry)!;
-    this.event({ type: 'event', event: 'run-started', runId, entry: p.entry, kernel: p.kernel ?? 'v6.16' });
+    // A run to a step is the rebuild of a stopped run (protocol.ts "Stopping"): its events say so.
+    const rebuild = p.stopAfterSteps === undefined ? {} : { rebuildingTo: p.stopAfterSteps };
+    this.event({
+      type: 'event',
+      event: 'run-started',
+      runId,
+      entry: p.entry,
+      kernel: p.kernel ?? 'v6.16',
+      ...rebuild,
+    });
 
     const batch = this.opts.consoleBatch ?? 100;
     const flushMs = this.opts.consoleFlushMs ?? 50;
@@ -291,7 +300,14 @@ export class EngineHost {
       },
       onProgress: (pr) => {
         flush();
-        this.event({ type: 'event', event: 'progress', runId, steps: pr.steps, elapsedMs: pr.elapsedMs });
+        this.event({
+          type: 'event',
+          event: 'progress',
+          runId,
+          steps: pr.steps,
+          elapsedMs: pr.elapsedMs,
+          ...rebuild,
+        });
       },
     });
     flush();

@@ -16,7 +16,9 @@
  * leaves the engine alive. To stop at once (Shift+F5) the client terminates the engine (Worker.terminate,
  * utilityProcess kill), starts a new one, waits for its `ready` event, and runs the same request
  * again with `stopAfterSteps` set to the steps the last `progress` event reported: scripts are
- * deterministic, so the new engine's lab is the stopped one as it was there. `stop` sent to an idle engine only answers
+ * deterministic, so the new engine's lab is the stopped one as it was there. That run's `run-started`
+ * and `progress` events carry `rebuildingTo`, so a client shows it as the lab being rebuilt to that
+ * step, not as a run of the script. `stop` sent to an idle engine only answers
  * `{stopped: false}`; it exists so a future asynchronous runner can honour it without a protocol change.
  *
  * Streaming: the host forwards console lines and progress while the script runs (the host sends
@@ -86,7 +88,10 @@ export interface RunParams {
   params?: Record<string, string>;
   /** Default 10 000 ms. */
   timeoutMs?: number;
-  /** Stop once this many steps are done, keeping the lab: a run the user stopped, run again to where it was. */
+  /**
+   * Stop once this many steps are done, keeping the lab: a run the user stopped, run again to where
+   * it was (a rebuild: its events say `rebuildingTo`).
+   */
   stopAfterSteps?: number;
   disabledChecks?: string[];
   /** The kernel profile is set from outside (a matrix cell): `lab.kernel('other')` throws. */
@@ -360,9 +365,27 @@ export type Response<T extends RequestType = RequestType> =
 export type EngineEvent =
   /** Sent once when the host is up (and again by a restarted engine). */
   | { type: 'event'; event: 'ready'; version: number }
-  | { type: 'event'; event: 'run-started'; runId: number; entry: string; kernel: string }
+  /**
+   * `rebuildingTo` (here and in `progress`): the run is a rebuild after Stop, replaying the script
+   * up to the step the stopped run had reached (its `stopAfterSteps`), not a run of the user's.
+   */
+  | {
+      type: 'event';
+      event: 'run-started';
+      runId: number;
+      entry: string;
+      kernel: string;
+      rebuildingTo?: number;
+    }
   | { type: 'event'; event: 'console'; runId: number; lines: ConsoleLine[] }
-  | { type: 'event'; event: 'progress'; runId: number; steps: number; elapsedMs: number }
+  | {
+      type: 'event';
+      event: 'progress';
+      runId: number;
+      steps: number;
+      elapsedMs: number;
+      rebuildingTo?: number;
+    }
   | { type: 'event'; event: 'run-finished'; runId: number; result: RunResult }
   | { type: 'event'; event: 'matrix-cell'; runId: number; cell: MatrixCell; done: number; total: number }
   /** Something went wrong outside any script: a malformed message, an engine bug. */

@@ -42,8 +42,11 @@ export function startLab(): Disposer {
     client.onEvent((ev) => {
       if (ev.event === 'console' && ev.runId === run.runId && run.running)
         run.append(ev.lines.map(consoleEntry));
-      else if (ev.event === 'progress' && ev.runId === run.runId) run.steps = ev.steps;
-      else if (ev.event === 'engine-error') console.error('engine:', ev.message, ev.stack ?? '');
+      else if (ev.event === 'progress' && ev.runId === run.runId) {
+        // A rebuild's steps are its own: the run's stay at the step it was stopped at.
+        if (ev.rebuildingTo === undefined) run.steps = ev.steps;
+        else if (run.rebuild) run.rebuild = { to: ev.rebuildingTo, steps: ev.steps };
+      } else if (ev.event === 'engine-error') console.error('engine:', ev.message, ev.stack ?? '');
     }),
   );
   const bridge = labBridge();
@@ -130,21 +133,31 @@ export async function runActive(over: RunOverrides = {}): Promise<void> {
   };
   let outcome = await client.run(request, (id) => (run.runId = id));
   let stoppedAt: number | null = null;
+  let notRebuilt = '';
   if (outcome.kind === 'stopped' && !outcome.byWatchdog) {
     // The stopped engine is gone with its lab. Scripts are deterministic, so a fresh engine runs
-    // the script again up to the step the run had reached, and the panels show what it did.
-    stoppedAt = run.steps ?? 0;
+    // the script again up to the step the run had reached, and the panels show what it did. The
+    // window says the lab is being rebuilt (run.rebuild), not that the script runs on.
+    stoppedAt = run.rebuild?.to ?? run.steps ?? 0;
+    run.rebuild = { to: stoppedAt, steps: 0 };
     run.append([{ kind: 'status', text: `■ stopped at step ${stoppedAt}; rebuilding the lab up to there…` }]);
-    const again = await client.run({ ...request, stopAfterSteps: stoppedAt }, (id) => (run.runId = id));
-    if (again.kind === 'finished') outcome = again;
+    try {
+      const again = await client.run({ ...request, stopAfterSteps: stoppedAt }, (id) => (run.runId = id));
+      if (again.kind === 'finished') outcome = again;
+      else notRebuilt = again.kind === 'failed' ? again.message : 'the engine did not answer';
+    } finally {
+      run.rebuild = null;
+    }
   }
+  // Stop pressed as the run finished: there is nothing to rebuild.
+  run.rebuild = null;
   run.running = false;
   if (outcome.kind === 'finished') {
     // Marks for `npm run bench:ui`: request → answer, and answer → panels drawn.
     performance.mark('lab:run-finished');
     panelState.prefetch(outcome.result, outcome.result.steps);
     showResult(outcome.result);
-    if (stoppedAt !== null) run.say(`stopped at step ${stoppedAt}`, 'info');
+    if (stoppedAt !== null) run.say(`stopped at step ${stoppedAt}: the panels show the lab there`, 'info');
     await tick();
     // The state panels ask the engine for their answers once the result is in; wait until drawn.
     await panelState.settled();
@@ -159,6 +172,11 @@ export async function runActive(over: RunOverrides = {}): Promise<void> {
       : 'stopped';
     run.append([{ kind: 'status', text: `■ ${why} after ${formatMs(outcome.elapsedMs)}` }]);
     run.say(why, outcome.byWatchdog ? 'warn' : 'info');
+    if (notRebuilt) {
+      const text = `the lab could not be rebuilt to step ${stoppedAt}: ${notRebuilt}`;
+      run.append([{ kind: 'exception', text }]);
+      run.say(`stopped; ${text}`, 'warn');
+    }
   } else {
     run.outcome = 'error';
     run.append([{ kind: 'exception', text: outcome.message }]);
@@ -177,7 +195,11 @@ export function queryEngine<W extends Query['what'], T = QueryResultMap[W]>(
 }
 
 export function stopRun(): void {
-  if (!run.running) return;
+  // A rebuild is what Stop started: stopping it would leave nothing to show.
+  if (!run.running || run.rebuild) return;
+  // From now on the window says the lab is rebuilt to this step (runActive does it), not that
+  // the script runs or that an engine starts.
+  run.rebuild = { to: run.steps ?? 0, steps: 0 };
   client.stop();
 }
 

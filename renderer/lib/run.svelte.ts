@@ -41,7 +41,18 @@ class RunStore {
   /** The step the engine's state is shown at (time travel); equals `steps` at the end of a run. */
   currentStep = $state<number | null>(null);
   outcome = $state<'passed' | 'failed' | 'error' | 'stopped' | null>(null);
+  /**
+   * After Stop, while a new engine runs the script again up to the step the run was stopped at
+   * (`to`) so the panels can show the lab there: the steps it has replayed so far. Null otherwise;
+   * `running` stays true meanwhile (the engine is busy), but nothing of the user's is running.
+   */
+  rebuild = $state<{ to: number; steps: number } | null>(null);
   notice = $state<Notice | null>(null);
+
+  /** What a panel says while `running`: the script runs, or the lab is rebuilt after Stop. */
+  get busyText(): string {
+    return this.rebuild ? `stopped at step ${this.rebuild.to}; rebuilding the lab up to there…` : 'running…';
+  }
 
   append(rows: ConsoleEntry[]): void {
     if (rows.length) this.entries = [...this.entries, ...rows];

@@ -63,3 +63,92 @@ test('Shift+F5 keeps what the run did up to where it was stopped: console, steps
   const card = panel(page, 'domains').locator('[data-testid=domain-card][data-domain="2"]');
   await expect(card).toContainText('1 range · 4 KiB');
 });
+
+/**
+ * Keeps `window.__seen`: the engine state, the step counter, Stop, a state panel's note and the
+ * console's, at each change.
+ */
+const RECORD_STATUS = `
+  window.__seen = [];
+  const text = (id) => document.querySelector('[data-testid=' + id + ']')?.textContent?.trim() ?? '';
+  const read = () => {
+    const stop = document.querySelector('[data-testid=stop]').disabled ? 'off' : 'on';
+    const notes = [text('state-note'), text('console-busy')];
+    const row = [text('engine-state'), text('steps'), 'stop ' + stop, ...notes].join(' | ');
+    if (window.__seen.at(-1) !== row) window.__seen.push(row);
+  };
+  new MutationObserver(read).observe(document.body, {
+    subtree: true, childList: true, characterData: true, attributes: true,
+  });
+`;
+
+test('after Shift+F5 the window says the lab is being rebuilt to the stop step, then settles there', async ({
+  page,
+}) => {
+  test.setTimeout(90_000);
+  await openLab(page);
+  await newTab(page);
+  // Steps 1–4 build the machine; from step 5 on, every step maps one more page (a range each).
+  await setScript(
+    page,
+    [
+      "import { lab, iommu_paging_domain_alloc, iommu_attach_device, iommu_map } from 'iommu-lab';",
+      "const dev = lab.add_device('nic0', { iommu: lab.add_iommu('smmu0', 'arm-smmu-v3') });",
+      'const d = iommu_paging_domain_alloc(dev) as any;',
+      'iommu_attach_device(d, dev);',
+      'let iova = 0x10000;',
+      'while (true) {',
+      '  iommu_map(d, iova, 0x8000_0000, 0x1000, 3);',
+      '  iova += 0x2000;',
+      '}',
+    ].join('\n'),
+  );
+  await page.keyboard.press('Control+Enter');
+  await expect(page.getByTestId('engine-state')).toHaveText('engine running');
+  await expect(page.getByTestId('stop')).toBeEnabled();
+  await page.waitForTimeout(3000); // a few seconds of maps: the rebuild takes a while too
+
+  // What the status bar, the Stop button and a state panel say, each time one of them changes.
+  await page.evaluate(RECORD_STATUS);
+  await page.keyboard.press('Shift+F5');
+  const engine = page.getByTestId('engine-state');
+  await expect(engine).toContainText('engine rebuilding the lab to step');
+  const stoppedAt = Number(/to step (\d+)/.exec((await engine.textContent())!)![1]);
+  expect(stoppedAt).toBeGreaterThan(4);
+  await expect(page.getByTestId('outcome')).toHaveText('stopped', { timeout: 60_000 });
+  await expect(engine).toHaveText('engine ready');
+  await expect(page.getByTestId('steps')).toHaveText(`steps ${stoppedAt}`);
+  await expect(page.getByTestId('stop')).toBeDisabled();
+  await expect(page.getByTestId('notice')).toContainText(
+    `stopped at step ${stoppedAt}: the panels show the lab there`,
+  );
+
+  // From Stop on: the lab rebuilt to the stop step (not "running", no engine "starting"), with Stop
+  // off, the step counter the rebuild's and the panels saying why; then ready at that step.
+  const seen = (await page.evaluate('window.__seen')) as string[];
+  const log = seen.join('\n');
+  const from = seen.findIndex((r) => r.startsWith('engine rebuilding'));
+  const done = seen.findIndex((r, i) => i > from && !r.startsWith('engine rebuilding'));
+  expect(from, log).toBeGreaterThanOrEqual(0);
+  expect(done, log).toBeGreaterThan(from);
+  for (const r of seen.slice(from, done)) {
+    expect(r, log).toMatch(
+      new RegExp(
+        `^engine rebuilding the lab to step ${stoppedAt} \\| rebuilt \\d+ / ${stoppedAt} \\| stop off \\|`,
+      ),
+    );
+    expect(r).toContain(`| Stopped at step ${stoppedAt}: rebuilding the lab up to there`);
+    expect(r).toContain(`| stopped at step ${stoppedAt}; rebuilding the lab up to there…`);
+  }
+  for (const r of seen.slice(done))
+    expect(r, log).toMatch(new RegExp(`^engine ready \\| steps ${stoppedAt} \\| stop off`));
+
+  // The panels show the lab at the stop step: one range per map made before it.
+  await expect(consoleRows(page).last()).toContainText(`stopped at step ${stoppedAt}`);
+  const card = panel(page, 'domains').locator('[data-testid=domain-card][data-domain="2"]');
+  const ranges = (stoppedAt - 4).toLocaleString('en-US').replace(/,/g, '\u2009');
+  await expect(card).toContainText(`${ranges} ranges`);
+  await expect(panel(page, 'domains').getByTestId('panel-step')).toHaveText(
+    `step ${stoppedAt} / ${stoppedAt}`,
+  );
+});
