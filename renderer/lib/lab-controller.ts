@@ -218,12 +218,12 @@ function showResult(r: RunResult): void {
     if (report.kind === 'console') rows.push(consoleEntry(report.line));
     else if (report.kind === 'check') {
       const c = report.check;
-      rows.push({ kind: 'check', text: `check ${c.id} (step ${c.step}): ${c.message}` });
+      rows.push({ kind: 'check', text: `check ${c.id} (step ${c.step}): ${c.message}`, step: c.step });
     } else {
       const e = report.record;
       const excerpt = sourceExcerpt(e.file ?? r.file, e.line);
       const text = e.message ? `${e.matcher}: ${e.message}` : excerpt || e.matcher;
-      rows.push({ kind: e.passed ? 'pass' : 'fail', text: text.trimEnd(), ...where(e) });
+      rows.push({ kind: e.passed ? 'pass' : 'fail', text: text.trimEnd(), ...where(e), step: e.step });
     }
   }
   // A failed expectation that stopped the script is listed above with its matcher already.
@@ -272,7 +272,7 @@ function sourceExcerpt(file: string, line: number | undefined): string {
 }
 
 function consoleEntry(l: ConsoleLine): ConsoleEntry {
-  return { kind: l.level, text: l.text, ...where(l) };
+  return { kind: l.level, text: l.text, ...where(l), step: l.step };
 }
 
 function where(x: {

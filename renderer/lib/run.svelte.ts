@@ -16,6 +16,8 @@ export interface ConsoleEntry {
   file?: string;
   line?: number;
   column?: number;
+  /** Steps done when it was printed (or checked, or raised): after the step shown, it is to come. */
+  step?: number;
 }
 
 export type EngineState = 'connecting' | 'ready' | 'failed';

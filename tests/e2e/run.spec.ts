@@ -83,6 +83,34 @@ test('F10 and Shift+F10 move through the recorded steps of the last run', async 
   await expect(page.getByTestId('step')).toBeDisabled();
 });
 
+test('stepping back dims the console lines printed after the step shown, as the trace dims its rows', async ({
+  page,
+}) => {
+  await openLab(page);
+  await setScript(
+    page,
+    [
+      "import { lab } from 'iommu-lab';",
+      "console.log('before any step');",
+      "const smmu = lab.add_iommu('smmu0', 'arm-smmu-v3');",
+      "console.log('after step 1');",
+      "lab.add_device('nic0', { iommu: smmu });",
+      "console.log('after step 2');",
+    ].join('\n'),
+  );
+  await runScript(page);
+  await expect(page.getByTestId('outcome')).toHaveText('passed');
+  const row = (text: string) => page.getByTestId('console').locator('.row').filter({ hasText: text });
+  await expect(row('after step 2')).not.toHaveClass(/future/);
+  await page.keyboard.press('Shift+F10');
+  await expect(page.getByTestId('steps')).toHaveText('step 1 / 2');
+  await expect(row('before any step')).not.toHaveClass(/future/);
+  await expect(row('after step 1')).not.toHaveClass(/future/);
+  await expect(row('after step 2')).toHaveClass(/future/);
+  await page.keyboard.press('F10');
+  await expect(row('after step 2')).not.toHaveClass(/future/);
+});
+
 test('a promise the script rejected and never handled is the run error, at its line', async ({ page }) => {
   await openLab(page);
   await newTab(page);
