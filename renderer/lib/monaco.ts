@@ -7,11 +7,15 @@
 import * as monaco from 'monaco-editor/editor';
 import 'monaco-editor/features/register.all';
 import 'monaco-editor/languages/definitions/typescript/register';
-import { typescriptDefaults } from 'monaco-editor/languages/features/typescript/register';
+import {
+  getTypeScriptWorker,
+  typescriptDefaults,
+} from 'monaco-editor/languages/features/typescript/register';
 import EditorWorker from 'monaco-editor/editor/editor.worker?worker';
-import TsWorker from 'monaco-editor/languages/features/typescript/ts.worker?worker';
+import TsWorker from './ts.worker.ts?worker';
 import labApi from '../../engine/script/iommu-lab.d.ts?raw';
 import { CONSOLE_DECL, SCRIPT_COMPILER_OPTIONS } from './script-types.ts';
+import { watchScriptDiagnostics } from './ts-diagnostics.ts';
 
 export { monaco };
 
@@ -36,10 +40,13 @@ export function initMonaco(): typeof monaco {
   };
 
   typescriptDefaults.setCompilerOptions(SCRIPT_COMPILER_OPTIONS);
-  typescriptDefaults.setDiagnosticsOptions({ noSemanticValidation: false, noSyntaxValidation: false });
+  // The scripts' markers come from ts-diagnostics.ts: every tab checked against all the others, and
+  // type errors as warnings (scripts run whatever their types say).
+  typescriptDefaults.setModeConfiguration({ ...typescriptDefaults.modeConfiguration, diagnostics: false });
   typescriptDefaults.setEagerModelSync(true);
   typescriptDefaults.addExtraLib(labApi, LAB_API_URI);
   typescriptDefaults.addExtraLib(CONSOLE_DECL, 'file:///node_modules/@types/iommu-lab-console/index.d.ts');
+  watchScriptDiagnostics(monaco, typescriptDefaults, getTypeScriptWorker, SCRIPT_ROOT);
 
   monaco.editor.defineTheme(LIGHT_THEME, {
     base: 'vs',

@@ -55,6 +55,25 @@ describe('scripts as the editor type-checks them', () => {
     expect(diagnostics(files)).toEqual([]);
   });
 
+  it('a tab imports another tab, .ts or .js, by its name', () => {
+    const files = {
+      '/scripts/main.ts': [
+        "import { machine } from './helpers.ts';",
+        "import { twice } from './util.js';",
+        "console.log(machine('arm-smmu-v3'), twice(2));",
+      ].join('\n'),
+      '/scripts/helpers.ts':
+        "import { lab } from 'iommu-lab';\nexport const machine = (d: string) => lab.add_iommu('i0', d);\n",
+      '/scripts/util.js': 'export function twice(x) {\n  return 2 * x;\n}\n',
+    };
+    expect(diagnostics(files)).toEqual([]);
+    expect(
+      diagnostics({ '/scripts/main.ts': "import { x } from './nothere.ts';\nconsole.log(x);\n" }),
+    ).toEqual([
+      "/scripts/main.ts:1: Cannot find module './nothere.ts' or its corresponding type declarations.",
+    ]);
+  });
+
   it('flags a misspelt driver name written in the script, naming the known ones', () => {
     const errors = diagnostics(script("lab.add_iommu('smmu0', 'arm-smmu-v4');"));
     expect(errors).toHaveLength(1);

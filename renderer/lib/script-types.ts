@@ -11,6 +11,8 @@ export const SCRIPT_COMPILER_OPTIONS = {
   moduleResolution: 2, // ModuleResolutionKind.NodeJs
   allowNonTsExtensions: true,
   allowImportingTsExtensions: true,
+  // A .ts tab may import a .js tab (the runner loads either); checkJs stays off.
+  allowJs: true,
   noEmit: true,
   strict: true,
   lib: ['es2022'],
