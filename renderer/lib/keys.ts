@@ -22,11 +22,14 @@ export interface KeyHelp {
   does: string;
   /** Where it works when not everywhere. */
   where?: string;
+  /** Said instead of `where` in the browser mode, where the browser keeps some keys for itself. */
+  inBrowser?: string;
 }
 
 /**
- * Every key the lab answers, for Help → Keys: the window-wide ones handled below, the desktop
- * menu's accelerators (main/menu.ts), and the editor keys people look for first.
+ * Every key the lab answers, for Help → Keys: the window-wide ones handled below, the session keys
+ * (session-actions.ts, in both modes; the desktop menu shows them as accelerators, main/menu.ts),
+ * and the editor keys people look for first.
  */
 export const KEY_HELP: readonly KeyHelp[] = [
   { keys: 'Mod+Enter, F5', does: 'Run the active tab' },
@@ -42,10 +45,29 @@ export const KEY_HELP: readonly KeyHelp[] = [
     does: 'Switch what Tab does: move focus out of the editor to the panels, or indent (press again to go back)',
     where: 'editor',
   },
-  { keys: 'Mod+N, Mod+O', does: 'New session, open a session', where: 'desktop app' },
-  { keys: 'Mod+S, Mod+Shift+S', does: 'Save the session, save it as', where: 'desktop app' },
-  { keys: 'Mod+B, Mod+J', does: 'Show or hide the side and the bottom panels', where: 'desktop app' },
+  { keys: 'Mod+S, Mod+Shift+S', does: 'Save the session, save it as' },
+  { keys: 'Mod+O', does: 'Open a session' },
+  {
+    keys: 'Mod+N',
+    does: 'New session',
+    // Chromium and Firefox open a new window on it and never pass it to the page.
+    inBrowser: 'not in a browser, which keeps this key for a new window: use New on the toolbar',
+  },
+  {
+    keys: 'Mod+B, Mod+J',
+    does: 'Show or hide the side and the bottom panels',
+    where: 'desktop app',
+    inBrowser: 'desktop app; in a browser, the View menu on the toolbar',
+  },
 ];
+
+/** The rows of Help → Keys as they hold where the lab runs: the desktop app or a browser. */
+export function keyHelp(host: 'desktop' | 'browser'): { keys: string; does: string; where?: string }[] {
+  return KEY_HELP.map(({ keys, does, where, inBrowser }) => {
+    const note = host === 'browser' ? (inBrowser ?? where) : where;
+    return note === undefined ? { keys, does } : { keys, does, where: note };
+  });
+}
 
 /** Home and End move the caret in the editor and in text fields; elsewhere they travel in time. */
 function typingInto(target: EventTarget | null): boolean {

@@ -79,6 +79,10 @@ test('Help → API Reference, Scenario Gallery and Keyboard Shortcuts open the H
   await page.evaluate("window.__menu({ action: 'keys' })");
   await expect(page.getByTestId('help-tab-keys')).toHaveAttribute('aria-selected', 'true');
   await expect(page.getByTestId('help-keys')).toContainText('Shift+F5');
+  // In the desktop app Ctrl+N is the lab's, as the File menu shows.
+  await expect(page.getByTestId('help-keys').locator('tr', { hasText: 'New session' })).toHaveText(
+    /^Ctrl\+N\s*New session$/,
+  );
 });
 
 test('Help → Keys lists the keys, and Ctrl+M lets Tab leave the editor as it says', async ({ page }) => {
@@ -87,6 +91,15 @@ test('Help → Keys lists the keys, and Ctrl+M lets Tab leave the editor as it s
   await page.getByTestId('help-tab-keys').click();
   const keys = page.getByTestId('help-keys');
   await expect(keys.locator('tr', { hasText: 'Shift+F10' })).toContainText('Step back');
+  // Save and open work in the browser too; Ctrl+N is the browser's own, and the toolbar has New.
+  await expect(keys.locator('tr', { hasText: 'Save the session' })).toHaveText(
+    /^Ctrl\+S, Ctrl\+Shift\+S\s*Save the session, save it as$/,
+  );
+  await expect(keys.locator('tr', { hasText: 'Open a session' })).toHaveText(/^Ctrl\+O\s*Open a session$/);
+  await expect(keys.locator('tr', { hasText: 'New session' })).toHaveText(
+    /^Ctrl\+N\s*New session\s*— not in a browser, .*: use New on the toolbar$/,
+  );
+  await expect(keys).not.toContainText('Ctrl+N, Ctrl+O');
   const tabRow = keys.locator('tr', { hasText: 'Ctrl+M' });
   await expect(tabRow).toContainText('move focus out of the editor');
   // In the editor Tab indents; after Ctrl+M it moves focus on, out of the editor.
