@@ -256,6 +256,13 @@ describe('parseRequest', () => {
         query: { what: 'trace', offset: 0, limit: 10, filter: { kinds: ['call'], fields: { domain: 1 } } },
       }).ok,
     ).toBe(true);
+    expect(
+      parseRequest({
+        type: 'query',
+        id: 1,
+        query: { what: 'trace', offset: 0, limit: 10, filter: { fieldsContain: { device: 'nic' } } },
+      }).ok,
+    ).toBe(true);
     expect(parseRequest({ type: 'seek', id: 1, step: 0 }).ok).toBe(true);
   });
   it('refuses bad fields with a reason', () => {
@@ -267,6 +274,16 @@ describe('parseRequest', () => {
       { type: 'matrix', id: 1, files: [{ name: 'a.ts', source: '' }], entry: 'a.ts', drivers: 'x' },
       { type: 'query', id: 1, query: { what: 'nope' } },
       { type: 'query', id: 1, query: { what: 'trace', offset: 0, limit: 1, filter: { fields: { a: {} } } } },
+      {
+        type: 'query',
+        id: 1,
+        query: { what: 'trace', offset: 0, limit: 1, filter: { fieldsContain: { a: 1 } } },
+      },
+      {
+        type: 'query',
+        id: 1,
+        query: { what: 'trace', offset: 0, limit: 1, filter: { fieldsContain: 'nic' } },
+      },
       { type: 'seek', id: 1, step: -1 },
       { type: 'ping', id: 1.5 },
     ];

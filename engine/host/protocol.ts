@@ -127,6 +127,8 @@ export interface TraceFilter {
   text?: string;
   /** Field values that must all match, e.g. `{domain: 3}`; a key may list alternatives: `'dev|device'`. */
   fields?: Record<string, number | string | boolean>;
+  /** Case-insensitive texts the fields' values must contain, e.g. `{device: 'nic'}` (nic0, nic1, …). */
+  fieldsContain?: Record<string, string>;
 }
 
 /**
@@ -466,6 +468,11 @@ function checkTraceFilter(f: unknown): string | null {
     for (const v of Object.values(f.fields))
       if (!['number', 'string', 'boolean'].includes(typeof v))
         return 'filter.fields values must be numbers, strings or booleans';
+  }
+  if (f.fieldsContain !== undefined) {
+    if (!isObj(f.fieldsContain)) return 'filter.fieldsContain must be an object';
+    for (const v of Object.values(f.fieldsContain))
+      if (typeof v !== 'string') return 'filter.fieldsContain values must be strings';
   }
   return null;
 }

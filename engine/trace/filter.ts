@@ -26,6 +26,13 @@ export interface TraceFilter {
    * equals the value. Events lacking every named field do not match.
    */
   fields?: Readonly<Record<string, number | string | boolean>>;
+  /**
+   * Case-insensitive substrings of field values as shown, all of which must match, e.g.
+   * `{ device: 'nic' }` for the events of nic0 and nic1: what a filter box for one field matches.
+   * Keys list alternatives as in `fields`; events lacking every named field do not match; an empty
+   * or blank text matches any value of the field.
+   */
+  fieldsContain?: Readonly<Record<string, string>>;
 }
 
 /** What a filter needs to read from the log while it is compiled and applied. */
@@ -54,7 +61,8 @@ export interface CompiledFilter {
 /** A key that changes whenever the compiled form of `filter` would. */
 export function filterKey(filter: TraceFilter | undefined, src: FilterSource): string {
   if (!filter) return '';
-  const dependsOnStrings = filter.text !== undefined || filter.fields !== undefined;
+  const dependsOnStrings =
+    filter.text !== undefined || filter.fields !== undefined || filter.fieldsContain !== undefined;
   return JSON.stringify([
     filter.kinds,
     filter.names,
@@ -63,6 +71,7 @@ export function filterKey(filter: TraceFilter | undefined, src: FilterSource): s
     filter.toStep,
     filter.text,
     filter.fields,
+    filter.fieldsContain,
     allEvents().length,
     dependsOnStrings ? src.strings.length : 0,
   ]);
@@ -75,6 +84,16 @@ export function filterKey(filter: TraceFilter | undefined, src: FilterSource): s
 type FieldCondition = { field: number; raw: number; kind: number }[];
 const ANY = -1;
 const NAME = -2;
+
+/**
+ * A `fieldsContain` entry: the text, which strings of the table contain it (so a string field costs
+ * one lookup per row, as an exact match does), and per event id the fields it looks at.
+ */
+interface ContainCondition {
+  text: string;
+  strings: Uint8Array;
+  fields: (number[] | undefined)[];
+}
 
 /** Characters that can appear in a number as shown (`-0x1f`, `1.5`, `1e+21`, `NaN`, `Infinity`). */
 const NUMERIC_TEXT = /^[-+.0-9a-fxnity]+$/;
@@ -89,6 +108,14 @@ export function compileFilter(filter: TraceFilter | undefined, src: FilterSource
   const nameContains = filter?.nameContains?.toLowerCase();
   const text = filter?.text?.trim().toLowerCase() || undefined;
   const fieldEntries = filter?.fields ? Object.entries(filter.fields) : [];
+  const contains: (ContainCondition & { alternatives: string[] })[] = Object.entries(
+    filter?.fieldsContain ?? {},
+  ).map(([key, want]) => {
+    const text = String(want).trim().toLowerCase();
+    const strings = new Uint8Array(src.strings.length);
+    src.strings.forEach((s, i) => (strings[i] = s.toLowerCase().includes(text) ? 1 : 0));
+    return { text, strings, fields: [], alternatives: key.split('|') };
+  });
 
   const conditions: (FieldCondition[] | undefined)[] = [];
   const textFields: (number[] | undefined)[] = [];
@@ -117,6 +144,15 @@ export function compileFilter(filter: TraceFilter | undefined, src: FilterSource
         conds.push(cond);
       }
       conditions[def.id] = conds;
+      ask = true;
+    }
+    for (const c of contains) {
+      const fields: number[] = [];
+      def.fields.forEach((f, k) => {
+        if (c.alternatives.includes(f.name)) fields.push(k);
+      });
+      if (!fields.length) return REJECT;
+      c.fields[def.id] = fields;
       ask = true;
     }
     if (text !== undefined) {
@@ -184,6 +220,22 @@ export function compileFilter(filter: TraceFilter | undefined, src: FilterSource
     return false;
   }
 
+  /** Does one of the fields `c` looks at in this event show its text? */
+  function shows(index: number, def: EventDef, c: ContainCondition): boolean {
+    for (const k of c.fields[def.id]!) {
+      const type = def.fields[k].type;
+      const raw = src.arg(index, k);
+      if (type === 's') {
+        if (c.strings[raw] === 1) return true;
+      } else if (type === 'c') {
+        if (c.strings[callName(raw)] === 1) return true;
+      } else if (type === 'v' && valueKind(src.arg(index, 0), k) === V_TEXT) {
+        if (c.strings[raw] === 1) return true;
+      } else if (src.text(index, k).toLowerCase().includes(c.text)) return true;
+    }
+    return false;
+  }
+
   function holds(index: number, c: FieldCondition[number]): boolean {
     const v = src.arg(index, c.field);
     if (c.kind === NAME) return callName(v) === c.raw;
@@ -199,6 +251,7 @@ export function compileFilter(filter: TraceFilter | undefined, src: FilterSource
         if (!ok) return false;
       }
     }
+    for (const c of contains) if (!shows(index, defs[id], c)) return false;
     const fields = textFields[id];
     if (fields && !textRow(index, defs[id], fields, text!)) return false;
     return true;

@@ -27,11 +27,10 @@ class TraceView {
   get filter(): TraceFilter {
     const f: TraceFilter = {};
     if (this.kinds.length !== TRACE_KINDS.length) f.kinds = [...this.kinds];
-    const fields: Record<string, string | number> = {};
-    if (this.device.trim()) fields.device = this.device.trim();
+    // The device box matches as a filter box does: `nic` finds nic0 and nic1, in any case.
+    if (this.device.trim()) f.fieldsContain = { device: this.device.trim() };
     const domain = this.domain.trim();
-    if (domain !== '' && Number.isSafeInteger(Number(domain))) fields.domain = Number(domain);
-    if (Object.keys(fields).length) f.fields = fields;
+    if (domain !== '' && Number.isSafeInteger(Number(domain))) f.fields = { domain: Number(domain) };
     if (this.search.trim()) f.text = this.search.trim();
     return f;
   }

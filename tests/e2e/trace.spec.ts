@@ -53,7 +53,16 @@ test('the trace lists the run; the kind filter and the search narrow it', async 
   await page.getByTestId('trace-search').fill('');
   await page.getByTestId('trace-device').fill('nic0');
   await expect(count).toHaveText(/^\d+ of \d+ events$/);
+  const ofNic0 = await count.textContent();
+  expect(Number(ofNic0!.match(/\d+/)![0])).toBeGreaterThan(0);
   for (const r of (await rows.all()).slice(0, 5)) await expect(r).toContainText('nic0');
+  // As a filter box does: part of the name, in any case (nic0 is the only device).
+  await page.getByTestId('trace-device').fill('nic');
+  await expect(count).toHaveText(ofNic0!);
+  await page.getByTestId('trace-device').fill('IC0');
+  await expect(count).toHaveText(ofNic0!);
+  await page.getByTestId('trace-device').fill('gpu');
+  await expect(count).toHaveText(`0 of ${all} events`);
 
   // The domain filter: only events of that domain (the NIC's paging domain is #2).
   await page.getByTestId('trace-device').fill('');
