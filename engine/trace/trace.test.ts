@@ -396,25 +396,6 @@ describe('Trace windows', () => {
     expect(trace.count({ fieldsContain: { device: 'nic' }, fields: { domain: 4 } })).toBe(1);
   });
 
-  it('filters a million events by part of a device name about as fast as by the whole name', () => {
-    const trace = new Trace();
-    const dev = ['nic0', 'nic1', 'disk0', 'gpu0'].map((n) => trace.str(n));
-    for (let i = 0; i < 1_000_000; i++) trace.emit(evFault, dev[i & 3], i, 0);
-    const time = (filter: TraceFilter): number => {
-      let best = Infinity;
-      for (let k = 0; k < 3; k++) {
-        // A new key each time, so the filter is compiled and the whole log scanned again.
-        const t0 = performance.now();
-        expect(trace.count({ ...filter, toStep: 10 + k })).toBe(filter.fields ? 250_000 : 500_000);
-        best = Math.min(best, performance.now() - t0);
-      }
-      return best;
-    };
-    const exact = time({ fields: { dev: 'nic0' } });
-    const part = time({ fieldsContain: { dev: 'nic' } });
-    expect(part).toBeLessThan(3 * exact + 20);
-  });
-
   it('exports CSV with one column per field name and quotes where needed', () => {
     const trace = new Trace();
     trace.step = 1;
