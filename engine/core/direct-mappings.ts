@@ -4,6 +4,7 @@ import type { Device } from './device.ts';
 import type { IommuDomain } from './domain.ts';
 import { EINVAL } from './errno.ts';
 import { iommu_map } from './map.ts';
+import { ev } from './trace-events.ts';
 import { bitmap_min_size } from './pgsize.ts';
 import { device_resv_regions } from './resv.ts';
 import { iommu_flush_iotlb_all, iommu_iova_to_phys } from './unmap.ts';
@@ -27,6 +28,9 @@ export function iommu_create_device_direct_mappings(domain: IommuDomain, dev: De
     if ((r.type !== IOMMU_RESV_DIRECT && r.type !== IOMMU_RESV_DIRECT_RELAXABLE) || !isDma) continue;
     const start = roundUp(r.start, pg);
     const end = roundUp(r.start + r.length, pg);
+    // Recorded before the walk, which records nothing until it maps: a run's time limit that stops
+    // the walk is then cut after this event, and a replay of the call stops here too, require_direct set.
+    trace.emit(ev.direct_mapping, domain.id, trace.str(dev.name), start, end - start);
     let run = 0;
     for (let addr = start; addr <= end; addr += pg) {
       trace.poll(); // a region of a terabyte is minutes of probing: the run's time limit must reach in

@@ -30,6 +30,13 @@ export const ev = {
   iotlb_sync_map: defineEvent('iotlb_sync_map', 'call', ['domain:u', 'iova:x', 'size:x', 'ret:i']),
   iotlb_sync: defineEvent('iotlb_sync', 'call', ['domain:u', 'start:x', 'end:x', 'pgsize:x']),
   flush_iotlb_all: defineEvent('flush_iotlb_all', 'call', ['domain:u']),
+  /** A direct region about to be mapped 1:1, page by page where nothing is mapped yet (facts §3.3). */
+  direct_mapping: defineEvent('iommu_create_device_direct_mapping', 'call', [
+    'domain:u',
+    'device:s',
+    'start:x',
+    'length:x',
+  ]),
   dma_access: defineEvent('dma_access', 'dma', [
     'device:s',
     'iova:x',

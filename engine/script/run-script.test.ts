@@ -224,6 +224,22 @@ console.log(bufs.length);
     expect(r.error?.line).toBe(4);
   });
 
+  it('a call the time limit cut in its direct-mapping walk is rebuilt as the run left it', () => {
+    // The second device of a group: its region is walked in the group's existing default domain.
+    const source = [
+      "import { lab } from 'iommu-lab';",
+      "const smmu = lab.add_iommu('smmu0', 'arm-smmu-v3');",
+      "lab.add_device('a', { iommu: smmu, group: 'g' });",
+      "lab.add_device('b', { iommu: smmu, group: 'g', resv: [{ start: 0x1000, length: 2 ** 40, type: 'direct' }] });",
+    ].join('\n');
+    const r = runScript({ fileName: 'cut.ts', source, timeoutMs: 300 });
+    expect(r.timedOut).toBe(true);
+    const s = r.session!;
+    const requireDirect = (m: typeof s.machine) => m.devices.map((d) => `${d.name}:${d.require_direct}`);
+    expect(requireDirect(s.machine)).toEqual(['a:false', 'b:true']);
+    expect(requireDirect(s.stateAt(s.steps))).toEqual(requireDirect(s.machine));
+  });
+
   it('the module cannot be changed through a namespace import, as an ES module namespace cannot', () => {
     const r = runScript({
       fileName: 'ns.ts',
