@@ -1,7 +1,14 @@
 import { readFileSync } from 'node:fs';
-import { expect, test } from '@playwright/test';
+import { expect, test, type Locator } from '@playwright/test';
 import { openLab, runScript } from './lab.ts';
 import { showPanel, stepIndicator } from './panels.ts';
+
+/** The count's text once it matches, read in the same poll: it is blank while a query is under way. */
+async function countText(count: Locator, pattern: RegExp): Promise<string> {
+  let text = '';
+  await expect.poll(async () => (text = (await count.textContent()) ?? '')).toMatch(pattern);
+  return text;
+}
 
 test('the trace lists the run; the kind filter and the search narrow it', async ({ page }) => {
   await openLab(page);
@@ -10,8 +17,7 @@ test('the trace lists the run; the kind filter and the search narrow it', async 
   const rows = page.getByTestId('trace-rows').locator('.row');
   await expect(rows.first()).toContainText('api_call');
   const count = page.getByTestId('trace-count');
-  await expect(count).toHaveText(/^\d+ events$/);
-  const all = Number((await count.textContent())!.match(/\d+/)![0]);
+  const all = Number((await countText(count, /^[\d,]+ events$/)).replace(/\D/g, ''));
   expect(all).toBeGreaterThan(20);
 
   // An api_call row shows the call with its arguments named, addresses in hex, handles by name.
@@ -35,8 +41,11 @@ test('the trace lists the run; the kind filter and the search narrow it', async 
 
   // Hiding one kind leaves fewer rows and none of that kind.
   await page.getByTestId('trace-kind-call').uncheck();
-  await expect(count).toHaveText(new RegExp(`^\\d+ of ${all} events$`));
-  const noCalls = Number((await count.textContent())!.match(/\d+/)![0]);
+  const noCalls = Number(
+    (await countText(count, new RegExp(`^[\\d,]+ of ${all.toLocaleString()} events$`)))
+      .split(' ')[0]
+      .replace(/\D/g, ''),
+  );
   expect(noCalls).toBeLessThan(all);
   await expect(page.getByTestId('trace-rows').locator('.row[data-kind=call]')).toHaveCount(0);
   await page.getByTestId('trace-kind-call').check();
@@ -52,15 +61,13 @@ test('the trace lists the run; the kind filter and the search narrow it', async 
   // The device filter: only events naming that device.
   await page.getByTestId('trace-search').fill('');
   await page.getByTestId('trace-device').fill('nic0');
-  await expect(count).toHaveText(/^\d+ of \d+ events$/);
-  const ofNic0 = await count.textContent();
-  expect(Number(ofNic0!.match(/\d+/)![0])).toBeGreaterThan(0);
+  const ofNic0 = await countText(count, /^[1-9][\d,]* of [\d,]+ events$/);
   for (const r of (await rows.all()).slice(0, 5)) await expect(r).toContainText('nic0');
   // As a filter box does: part of the name, in any case (nic0 is the only device).
   await page.getByTestId('trace-device').fill('nic');
-  await expect(count).toHaveText(ofNic0!);
+  await expect(count).toHaveText(ofNic0);
   await page.getByTestId('trace-device').fill('IC0');
-  await expect(count).toHaveText(ofNic0!);
+  await expect(count).toHaveText(ofNic0);
   await page.getByTestId('trace-device').fill('gpu');
   await expect(count).toHaveText(`0 of ${all} events`);
 
