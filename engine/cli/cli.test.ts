@@ -163,12 +163,14 @@ describe.concurrent('iommu-lab run', () => {
     expect(r.err).not.toMatch(/internal error/);
     write(
       'async-expect.ts',
-      "import { expect } from 'iommu-lab';\n(async () => {\n  expect(1).toBe(2);\n})();\n",
+      "import { expect, lab } from 'iommu-lab';\n(async () => {\n  expect(1).toBe(2);\n})();\n" +
+        "console.log('main line went on');\nlab.add_iommu('smmu0', 'arm-smmu-v3');\n",
     );
     const e = await cli('run', 'async-expect.ts', '--json');
     expect(e.code).toBe(1);
-    expect(JSON.parse(e.out)).toMatchObject({ status: 'failed', error: { line: 3 } });
-    expect(e.err).not.toMatch(/internal error/);
+    // The failure stops the main line too: it never saw the promise, but its next call meets it.
+    expect(JSON.parse(e.out)).toMatchObject({ status: 'failed', error: { line: 3 }, steps: 0 });
+    expect(e.err).not.toMatch(/internal error|main line went on/);
   });
 
   it('exit 2 on a syntax error, at its line and column', async () => {

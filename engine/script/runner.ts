@@ -254,6 +254,7 @@ export function runScriptWith<S extends RunnerSession>(
     // Past the time limit nothing more is printed: a script that caught the TimeoutError of a
     // long lab call is stopped at its next console call, as a loop is at its next iteration.
     if (guard.halted) guard.poll();
+    if (guard.failure) throw guard.failure;
     if (consoleLines.length > MAX_CONSOLE_LINES) return;
     const line: ConsoleLine =
       consoleLines.length === MAX_CONSOLE_LINES
@@ -280,7 +281,15 @@ export function runScriptWith<S extends RunnerSession>(
       const logIt = !o.passed || expectationLog.length < MAX_EXPECTATION_RECORDS;
       const pos = o.error ? where(o.error) : logIt ? here() : undefined;
       if (!o.passed && !firstFailure) firstFailure = { message: o.message, name: 'ExpectationError', ...pos };
-      if (!o.passed) guard.failure ??= o.error;
+      if (!o.passed && !guard.failure && o.error) {
+        const failure = o.error;
+        guard.failure = failure;
+        // Nothing changes the lab after it either: a failure inside an async function returns to
+        // a main line that never sees it, and the next call into the lab meets it instead.
+        session.setStepLimit?.(session.steps, () => {
+          throw failure;
+        });
+      }
       if (logIt)
         expectationLog.push({
           passed: o.passed,
