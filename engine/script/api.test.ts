@@ -388,6 +388,12 @@ describe('handles', () => {
       'iommu.ops.domain_alloc_paging: device d2 is behind vt0 (intel-iommu), but these are arm-smmu-v3',
     );
     expect(() => a.ops.get_resv_regions(onVt)).toThrow('behind vt0 (intel-iommu)');
+    // A domain's ops likewise: another driver's domain is refused, one of the same driver is fine.
+    const z = L.iommu_paging_domain_alloc(onVt) as Api.IommuDomain;
+    expect(() => x.ops.map_pages(z, 0, 0x4000_0000, 0x1000, 1, 3)).toThrow(
+      `domain.ops.map_pages: domain ${z.id} is intel-iommu's, but these are arm-smmu-v3's ops`,
+    );
+    expect(x.ops.map_pages(y, 0, 0x4000_0000, 0x1000, 1, 3)).toEqual({ ret: 0, mapped: 0x1000 });
   });
 
   it('cannot be changed by a script', () => {

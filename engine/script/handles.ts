@@ -121,14 +121,22 @@ export class HandleTable {
     return h;
   }
 
-  private domainOps(ops: DomainOps): object {
+  private domainOps(ops: DomainOps, driver: string): object {
     return this.opsHandle(ops, () => {
       const out: Record<string, unknown> = {};
       for (const name of DOMAIN_OP_NAMES) {
         if (!ops[name]) continue;
         const id = apiId(`domain.ops.${name}`);
-        out[name] = (a0?: unknown, a1?: unknown, a2?: unknown, a3?: unknown, a4?: unknown, a5?: unknown) =>
-          this.call(id, a0, a1, a2, a3, a4, a5);
+        out[name] = (a0?: unknown, a1?: unknown, a2?: unknown, a3?: unknown, a4?: unknown, a5?: unknown) => {
+          // Another driver's domain would run its own driver's op: refused, as iommu.ops refuses
+          // another driver's device (Linux would run this driver's code on that domain's data).
+          const target = this.internal(a0) as Partial<IommuDomain> | undefined;
+          if (target?.ops !== undefined && target.ops !== ops)
+            throw new TypeError(
+              `domain.ops.${name}: domain ${target.id} is ${target.owner!.name}'s, but these are ${driver}'s ops`,
+            );
+          return this.call(id, a0, a1, a2, a3, a4, a5);
+        };
       }
       return out;
     });
@@ -187,7 +195,7 @@ export class HandleTable {
           return table.iommu(d.iommu);
         },
         get ops() {
-          return table.domainOps(d.ops); // read each time: a legacy core may swap a domain's ops
+          return table.domainOps(d.ops, d.owner.name); // read each time: a legacy core may swap a domain's ops
         },
       };
     });
