@@ -156,6 +156,24 @@ console.log(bufs.length);
     expect(ld.ops.iova_to_phys!(ld, 2999 * 0x1000)).toBe(0x8000_0000 + 2 * 2999 * 0x1000);
   });
 
+  it('a run stopped at a step gets no end-of-run checks: the script paused there, it did not end', () => {
+    const source = [
+      "import { lab, iommu_paging_domain_alloc, iommu_map, iommu_unmap_fast, iommu_iotlb_gather_init, iommu_iotlb_sync } from 'iommu-lab';",
+      "const dev = lab.add_device('nic0', { iommu: lab.add_iommu('smmu0', 'arm-smmu-v3') });",
+      'const d = iommu_paging_domain_alloc(dev) as any;',
+      'iommu_map(d, 0x1000, 0x8000_0000, 0x1000, 3);',
+      'const g = iommu_iotlb_gather_init();',
+      'iommu_unmap_fast(d, 0x1000, 0x1000, g);',
+      'iommu_iotlb_sync(d, g);',
+    ].join('\n');
+    const unsynced = (r: ReturnType<typeof runScript>) =>
+      r.checks.filter((c) => c.id === 'unmap-without-sync');
+    expect(unsynced(runScript({ fileName: 'stop.ts', source, stopAfterSteps: 6 }))).toEqual([]);
+    // The same script ending there, its sync never made, gets it.
+    const ended = runScript({ fileName: 'end.ts', source: source.replace('iommu_iotlb_sync(d, g);', '') });
+    expect(unsynced(ended)).toHaveLength(1);
+  });
+
   it('marks an API the kernel lacks as unavailable', () => {
     const src = `import { iommu_domain_alloc, lab } from 'iommu-lab';\niommu_domain_alloc(lab.bus('pci'));\n`;
     const r = runScript({ fileName: 'old.ts', source: src, kernel: 'v6.16' });

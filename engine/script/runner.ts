@@ -153,7 +153,8 @@ export function runScriptWith<S extends RunnerSession>(
     let checks: CheckRecord[] = [];
     let callResults: CallResult[] | undefined;
     try {
-      session?.finish?.();
+      // End-of-run rules are for a script that ended; one stopped at a step (Stop) only paused there.
+      if (!guard.stopped) session?.finish?.();
       steps = session?.steps ?? 0;
       checks = (session?.checks() ?? []).map((c) => ({ id: c.id, step: c.step, message: c.message }));
       callResults = session?.callResults?.();
