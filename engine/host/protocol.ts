@@ -226,7 +226,7 @@ export interface TraceSchema {
   events: TraceEventSchema[];
   /**
    * Parameter names of each script API function (engine/script/api.ts), so an `api_call` row can name
-   * its arguments `a0…a4`: `iommu_map(domain=1, iova=0x1000, …)`.
+   * its arguments `a0…a5`: `iommu_map(domain=1, iova=0x1000, …)`.
    */
   api: Record<string, string[]>;
 }

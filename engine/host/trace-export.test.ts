@@ -60,6 +60,7 @@ describe('trace-schema', () => {
       'v',
       'v',
       'v',
+      'v',
     ]);
     expect(s.api.iommu_map).toEqual(['domain', 'iova', 'paddr', 'size', 'prot']);
     expect(s.api['device.dma_read']).toEqual(['dev', 'iova', 'length']);
@@ -118,21 +119,21 @@ iommu_detach_device(d, nic);
       filter: { names: ['api_call', 'api_return'] },
     });
     const rows = w.text.trimEnd().split('\n');
-    expect(rows[0]).toBe('index,step,kind,name,fn,a0,a1,a2,a3,a4,ret');
+    expect(rows[0]).toBe('index,step,kind,name,fn,a0,a1,a2,a3,a4,a5,ret');
     const cells = rows.slice(1).map((r) => r.split(',').slice(4).join(','));
     expect(cells).toEqual([
-      'lab.add_iommu,"""smmu0""","""arm-smmu-v3""",,,,',
-      'lab.add_iommu,,,,,,iommu smmu0',
-      'lab.add_device,"""nic0""",{iommu: iommu smmu0},,,,',
-      'lab.add_device,,,,,,device nic0',
-      'iommu_paging_domain_alloc,device nic0,,,,,',
-      'iommu_paging_domain_alloc,,,,,,domain 2',
-      'iommu_attach_device,domain 2,device nic0,,,,',
-      'iommu_attach_device,,,,,,0x0',
-      'iommu_map,domain 2,0x10000,0x80000000,0x1000,0x3,',
-      'iommu_map,,,,,,0x0',
-      'iommu_detach_device,domain 2,device nic0,,,,',
-      'iommu_detach_device,,,,,,',
+      'lab.add_iommu,"""smmu0""","""arm-smmu-v3""",,,,,',
+      'lab.add_iommu,,,,,,,iommu smmu0',
+      'lab.add_device,"""nic0""",{iommu: iommu smmu0},,,,,',
+      'lab.add_device,,,,,,,device nic0',
+      'iommu_paging_domain_alloc,device nic0,,,,,,',
+      'iommu_paging_domain_alloc,,,,,,,domain 2',
+      'iommu_attach_device,domain 2,device nic0,,,,,',
+      'iommu_attach_device,,,,,,,0x0',
+      'iommu_map,domain 2,0x10000,0x80000000,0x1000,0x3,,',
+      'iommu_map,,,,,,,0x0',
+      'iommu_detach_device,domain 2,device nic0,,,,,',
+      'iommu_detach_device,,,,,,,',
     ]);
   });
 

@@ -346,6 +346,21 @@ describe('lab.trace()', () => {
     expect(Object.isFrozen(second[0])).toBe(true);
   });
 
+  it('records every argument of a call, the sixth of domain.ops.map_pages (prot) too', () => {
+    const { L, domain } = lab();
+    domain.ops.map_pages(domain, 0x10_0000, 0x8000_0000, 0x1000, 2, L.IOMMU_READ | L.IOMMU_WRITE);
+    const call = L.lab.trace().findLast((e) => e.name === 'api_call')!;
+    expect(call).toMatchObject({
+      fn: 'domain.ops.map_pages',
+      a0: `domain ${domain.id}`,
+      a1: 0x10_0000,
+      a2: 0x8000_0000,
+      a3: 0x1000,
+      a4: 2,
+      a5: 3,
+    });
+  });
+
   it('iommu_domain_alloc carries the type the core gave the domain (DMA-FQ, not the driver UNMANAGED)', () => {
     const L = createLabModule({}).exports as unknown as typeof Api;
     const smmu = L.lab.add_iommu('smmu0', 'arm-smmu-v3');

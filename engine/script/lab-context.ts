@@ -146,7 +146,8 @@ export class LabContext implements ArgResolver {
     const v2 = this.arg(a2, 2, n, id);
     const v3 = this.arg(a3, 3, n, id);
     const v4 = this.arg(a4, 4, n, id);
-    t.emit(ev.api_call, fn * CALL_KINDS + this.kinds, v0, v1, v2, v3, v4);
+    const v5 = this.arg(a5, 5, n, id);
+    t.emit(ev.api_call, fn * CALL_KINDS + this.kinds, v0, v1, v2, v3, v4, v5);
     this.depth++;
     let ret: unknown;
     try {

@@ -7,6 +7,6 @@ export const ev = {
    * they are, anything else as a text (arg-text.ts: `domain 2`, `"smmu0"`), an argument not passed
    * (undefined) and a void result as nothing.
    */
-  api_call: defineEvent('api_call', 'call', ['fn:c', 'a0:v', 'a1:v', 'a2:v', 'a3:v', 'a4:v']),
+  api_call: defineEvent('api_call', 'call', ['fn:c', 'a0:v', 'a1:v', 'a2:v', 'a3:v', 'a4:v', 'a5:v']),
   api_return: defineEvent('api_return', 'return', ['fn:c', 'ret:v']),
 };

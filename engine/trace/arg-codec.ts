@@ -14,8 +14,8 @@ export const ARG_F64 = 3;
 /** Units of 16 bits each code takes. */
 export const ARG_UNITS = [0, 1, 2, 4] as const;
 
-/** Bits of the header word holding the argument codes: 2 bits × MAX_EVENT_FIELDS (6). */
-export const CODE_BITS = 12;
+/** Bits of the header word holding the argument codes: 2 bits × MAX_EVENT_FIELDS (7). */
+export const CODE_BITS = 14;
 export const CODE_MASK = (1 << CODE_BITS) - 1;
 
 const f64 = new Float64Array(1);

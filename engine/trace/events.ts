@@ -30,7 +30,7 @@ export interface EventDef {
 }
 
 /** At most this many arguments per event, so the columnar log can size its records. */
-export const MAX_EVENT_FIELDS = 6;
+export const MAX_EVENT_FIELDS = 7;
 
 /** Event ids are stored in 16 bits. */
 export const MAX_EVENTS = 0xffff;

@@ -10,7 +10,7 @@ export function hex(v: number): string {
  * bit 2(k − 1), the `c` being field 0). Packed below the name, the kinds cost nothing while the
  * string table is short: a call event stays as small as when its arguments were all numbers.
  */
-export const CALL_KINDS = 1024;
+export const CALL_KINDS = 4096;
 /**
  * What a `v` field holds: a number as given; nothing (an argument not passed, a void return); a text
  * (its string id); or a numbered name, `domain 2`: `number × NAMES + the name's string id`, for the

@@ -51,15 +51,15 @@ export class TraceDivergenceError extends Error {
 }
 
 // Events live in chunks of CHUNK events: the header word holds the chunk-relative offset of the
-// event's arguments (20 bits: at most CHUNK × 6 fields × 4 units = 786,432) above 12 bits of
+// event's arguments (18 bits: at most CHUNK × 7 fields × 4 units = 229,376) above 14 bits of
 // argument codes. Chunks keep memory growth smooth (no doubling of a 200 MB array) and the
-// 20-bit offset enough.
-const CHUNK_SHIFT = 15;
+// 18-bit offset enough.
+const CHUNK_SHIFT = 13;
 const CHUNK = 1 << CHUNK_SHIFT;
 const CHUNK_MASK = CHUNK - 1;
 const FIRST_CAPACITY = 256;
-/** Room one event may need in the argument arena: 6 fields of 4 units. */
-const MAX_EVENT_UNITS = 24;
+/** Room one event may need in the argument arena: 7 fields of 4 units. */
+const MAX_EVENT_UNITS = 28;
 /** Events between calls of the tick function (a few hundred microseconds of engine work). */
 const TICK_EVERY = 4096;
 /** A step delta that does not fit 16 bits is kept in `stepOverflow` instead. */
@@ -89,8 +89,8 @@ const NO_LISTENERS: readonly TraceListener[] = Object.freeze([]);
  * memory (the page faults of a new chunk cost more than filling it). At most RELEASED_MAX wait.
  */
 const released: Chunk[] = [];
-/** About 1 MiB each: a quarter of a GiB at most waits for reuse. */
-const RELEASED_MAX = 256;
+/** About 256 KiB each: a quarter of a GiB at most waits for reuse. */
+const RELEASED_MAX = 1024;
 
 /** Marks every PAGE_MARK-th match of a cached filter, so paging deep into a long result is quick. */
 const PAGE_MARK_SHIFT = 8;
@@ -198,8 +198,8 @@ export class Trace {
   }
 
   /** Record `ev` with its arguments (missing ones are 0, extra ones ignored). */
-  emit(ev: EventDef, a = 0, b = 0, c = 0, d = 0, e = 0, f = 0): void {
-    if (this.replay) return this.verify(ev, a, b, c, d, e, f);
+  emit(ev: EventDef, a = 0, b = 0, c = 0, d = 0, e = 0, f = 0, g = 0): void {
+    if (this.replay) return this.verify(ev, a, b, c, d, e, f, g);
     let i = this.fill;
     if (i === this.capacity) i = this.grow();
     if (this.unitFill + MAX_EVENT_UNITS > this.units.length) this.growUnits();
@@ -232,6 +232,11 @@ export class Trace {
                 code = putArg(u, w, f);
                 codes |= code << 10;
                 w += (1 << code) >>> 1; // ARG_UNITS[code], without the load
+                if (n > 6) {
+                  code = putArg(u, w, g);
+                  codes |= code << 12;
+                  w += (1 << code) >>> 1; // ARG_UNITS[code], without the load
+                }
               }
             }
           }
@@ -651,7 +656,16 @@ export class Trace {
     this.capacity = ch.ids.length;
   }
 
-  private verify(ev: EventDef, a: number, b: number, c: number, d: number, e: number, f: number): void {
+  private verify(
+    ev: EventDef,
+    a: number,
+    b: number,
+    c: number,
+    d: number,
+    e: number,
+    f: number,
+    g: number,
+  ): void {
     // Time travel replays thousands of steps per seek: read the recorded event in one pass over
     // its chunk (id, step, then the arguments in order) rather than field by field through arg().
     const index = this.cursor;
@@ -673,7 +687,7 @@ export class Trace {
       const code = (h >>> (2 * k)) & 3;
       const want = getArg(units, w, code);
       w += (1 << code) >>> 1; // ARG_UNITS[code]
-      const got = k === 0 ? a : k === 1 ? b : k === 2 ? c : k === 3 ? d : k === 4 ? e : f;
+      const got = k === 0 ? a : k === 1 ? b : k === 2 ? c : k === 3 ? d : k === 4 ? e : k === 5 ? f : g;
       if (got !== want && !(got !== got && want !== want))
         throw new TraceDivergenceError(index, `${ev.name}.${ev.fields[k].name} = ${got}, recorded ${want}`);
     }

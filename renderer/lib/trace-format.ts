@@ -57,7 +57,7 @@ export function eventDetail(ev: TraceEvent, f: TraceFormat): string {
     const fn = String(ev.fn);
     const params = f.api[fn] ?? [];
     const args: string[] = [];
-    for (let k = 0; k < 5; k++) {
+    for (let k = 0; k < 6; k++) {
       const v = ev[`a${k}`];
       if (v !== undefined) args.push(apiArg(params[k] ?? `a${k}`, v));
     }
