@@ -348,7 +348,7 @@ describe('lab.trace()', () => {
 
   it('records every argument of a call, the sixth of domain.ops.map_pages (prot) too', () => {
     const { L, domain } = lab();
-    domain.ops.map_pages(domain, 0x10_0000, 0x8000_0000, 0x1000, 2, L.IOMMU_READ | L.IOMMU_WRITE);
+    domain.ops.map_pages!(domain, 0x10_0000, 0x8000_0000, 0x1000, 2, L.IOMMU_READ | L.IOMMU_WRITE);
     const call = L.lab.trace().findLast((e) => e.name === 'api_call')!;
     expect(call).toMatchObject({
       fn: 'domain.ops.map_pages',
@@ -405,10 +405,10 @@ describe('handles', () => {
     expect(() => a.ops.get_resv_regions(onVt)).toThrow('behind vt0 (intel-iommu)');
     // A domain's ops likewise: another driver's domain is refused, one of the same driver is fine.
     const z = L.iommu_paging_domain_alloc(onVt) as Api.IommuDomain;
-    expect(() => x.ops.map_pages(z, 0, 0x4000_0000, 0x1000, 1, 3)).toThrow(
+    expect(() => x.ops.map_pages!(z, 0, 0x4000_0000, 0x1000, 1, 3)).toThrow(
       `domain.ops.map_pages: domain ${z.id} is intel-iommu's, but these are arm-smmu-v3's ops`,
     );
-    expect(x.ops.map_pages(y, 0, 0x4000_0000, 0x1000, 1, 3)).toEqual({ ret: 0, mapped: 0x1000 });
+    expect(x.ops.map_pages!(y, 0, 0x4000_0000, 0x1000, 1, 3)).toEqual({ ret: 0, mapped: 0x1000 });
   });
 
   it('cannot be changed by a script', () => {
