@@ -60,6 +60,8 @@ test('the trace lists the run; the kind filter and the search narrow it', async 
 
   // The device filter: only events naming that device.
   await page.getByTestId('trace-search').fill('');
+  // Unfiltered first, so the count read next is the device filter's and not the search's before it.
+  await expect(count).toHaveText(`${all} events`);
   await page.getByTestId('trace-device').fill('nic0');
   const ofNic0 = await countText(count, /^[1-9][\d,]* of [\d,]+ events$/);
   for (const r of (await rows.all()).slice(0, 5)) await expect(r).toContainText('nic0');
