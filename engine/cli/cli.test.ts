@@ -85,11 +85,16 @@ describe.concurrent('iommu-lab run', () => {
   });
 
   it("a console line's level shows without colour too, as in --json", async () => {
-    write('levels.ts', "console.warn('careful');\nconsole.error('bad');\nconsole.info('fyi');\n");
+    write(
+      'levels.ts',
+      "console.warn('careful');\nconsole.error('bad');\nconsole.info('fyi');\nconsole.warn('two\\nlines');\n",
+    );
     const r = await cli('run', 'levels.ts');
     expect(r.out).toContain('    warn: careful\n    error: bad\n    fyi');
     const j = await cli('run', 'levels.ts', '--json');
     expect(j.err).toContain('levels.ts: warn: careful\nlevels.ts: error: bad\nlevels.ts: fyi');
+    // Each line of a text of several says its file and level.
+    expect(j.err).toContain('levels.ts: warn: two\nlevels.ts: warn: lines');
   });
 
   it('exit 1 when an expectation fails, with file:line:column and a caret', async () => {

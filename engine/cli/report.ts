@@ -54,7 +54,8 @@ function consoleText(l: ConsoleLine, st: Style): string {
  * each line after its file's name (so several files' output stays apart).
  */
 export function consoleForJson(r: RunResult): string[] {
-  return r.console.map((l) => `${r.file}: ${levelTag(l)}${l.text}`);
+  // Every line of a text that spans several says its file: the files' lines interleave on stderr.
+  return r.console.flatMap((l) => l.text.split('\n').map((t) => `${r.file}: ${levelTag(l)}${t}`));
 }
 
 /** One file's report. `sourceOf` gives a file's text (for the code frame). */
