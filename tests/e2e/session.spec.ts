@@ -387,6 +387,17 @@ const privateFile = {
   },
 };
 
+/**
+ * Ctrl+S once the edit shows as unsaved (the mark follows the editor a moment later), then the file's
+ * text once it holds `text`: the browser moves its swap file over the file when the write closes.
+ */
+async function saveWithKeys(page: Page, name: string, text: string): Promise<void> {
+  await expect(page.getByTestId('session-dirty')).toBeVisible();
+  await page.keyboard.press('Control+S');
+  await expect(page.getByTestId('session-dirty')).toHaveCount(0);
+  await expect.poll(() => privateFile.read(page, name).catch(() => '')).toContain(text);
+}
+
 const recentNames = async (page: Page): Promise<string[]> => {
   await page.getByTestId('session-recent').click();
   await expect(page.getByTestId('session-recent-menu')).toBeVisible();
@@ -424,9 +435,7 @@ test('recent sessions: files opened with the picker are listed after a reload an
   await expect.poll(() => recentNames(page)).toEqual(['v1-full.iommulab', 'example.iommulab']);
   // The reloaded session still knows its file: Save writes there without asking where (no pick queued).
   await setScript(page, "console.log('saved after a reload');\n");
-  await page.keyboard.press('Control+S');
-  await expect(page.getByTestId('session-dirty')).toHaveCount(0);
-  expect(await privateFile.read(page, 'v1-full.iommulab')).toContain('saved after a reload');
+  await saveWithKeys(page, 'v1-full.iommulab', 'saved after a reload');
 
   // By keyboard: the menu opens on the first item, arrows move, Enter opens.
   await page.getByTestId('session-recent').focus();
@@ -445,9 +454,7 @@ test('recent sessions: files opened with the picker are listed after a reload an
 
   // Save writes back to the reopened file.
   await setScript(page, "console.log('edited after reopening');\n");
-  await page.keyboard.press('Control+S');
-  await expect(page.getByTestId('session-dirty')).toHaveCount(0);
-  expect(await privateFile.read(page, 'example.iommulab')).toContain('edited after reopening');
+  await saveWithKeys(page, 'example.iommulab', 'edited after reopening');
 
   // Permission refused (the user says no to the browser's question): the reason; the entry stays.
   await page.evaluate(`(() => {
@@ -495,7 +502,7 @@ test('recent sessions: files opened with the picker are listed after a reload an
   await page.evaluate(`window.__picks.push('copy.iommulab')`);
   await page.getByTestId('session-save-as').click();
   await expect(page.getByTestId('session-name')).toContainText('copy.iommulab');
-  expect(await privateFile.read(page, 'copy.iommulab')).toContain('unsaved work');
+  await expect.poll(() => privateFile.read(page, 'copy.iommulab').catch(() => '')).toContain('unsaved work');
   await expect.poll(() => recentNames(page)).toEqual(['copy.iommulab', 'example.iommulab']);
 
   // Clear recent empties the list, for this visit and the next.

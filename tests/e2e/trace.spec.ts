@@ -173,9 +173,9 @@ test('the trace exports as CSV (the rows shown) and the run as a JSON report', a
   const callLines = readFileSync((await calls.path())!, 'utf8')
     .trimEnd()
     .split('\n');
-  expect(callLines[0]).toBe('index,step,kind,name,fn,a0,a1,a2,a3,a4,ret');
-  expect(callLines[1]).toMatch(/^\d+,4,call,api_call,iommu_attach_device,domain 2,device nic0,,,,$/);
-  expect(callLines[2]).toMatch(/^\d+,4,return,api_return,iommu_attach_device,,,,,,0x0$/);
+  expect(callLines[0]).toBe('index,step,kind,name,fn,a0,a1,a2,a3,a4,a5,ret');
+  expect(callLines[1]).toMatch(/^\d+,4,call,api_call,iommu_attach_device,domain 2,device nic0,,,,,$/);
+  expect(callLines[2]).toMatch(/^\d+,4,return,api_return,iommu_attach_device,,,,,,,0x0$/);
 
   const [json] = await Promise.all([page.waitForEvent('download'), page.getByTestId('run-report').click()]);
   expect(json.suggestedFilename()).toBe('main-report.json');
