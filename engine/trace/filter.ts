@@ -95,6 +95,16 @@ interface ContainCondition {
   fields: (number[] | undefined)[];
 }
 
+/**
+ * 1 for each string of the table that contains `text` (lower case), case-insensitively: worked out
+ * once per filter, so a string field costs one lookup per row.
+ */
+function stringsContaining(strings: readonly string[], text: string): Uint8Array {
+  const out = new Uint8Array(strings.length);
+  strings.forEach((s, i) => (out[i] = s.toLowerCase().includes(text) ? 1 : 0));
+  return out;
+}
+
 /** Characters that can appear in a number as shown (`-0x1f`, `1.5`, `1e+21`, `NaN`, `Infinity`). */
 const NUMERIC_TEXT = /^[-+.0-9a-fxnity]+$/;
 
@@ -112,18 +122,13 @@ export function compileFilter(filter: TraceFilter | undefined, src: FilterSource
     filter?.fieldsContain ?? {},
   ).map(([key, want]) => {
     const text = String(want).trim().toLowerCase();
-    const strings = new Uint8Array(src.strings.length);
-    src.strings.forEach((s, i) => (strings[i] = s.toLowerCase().includes(text) ? 1 : 0));
-    return { text, strings, fields: [], alternatives: key.split('|') };
+    return { text, strings: stringsContaining(src.strings, text), fields: [], alternatives: key.split('|') };
   });
 
   const conditions: (FieldCondition[] | undefined)[] = [];
   const textFields: (number[] | undefined)[] = [];
-  let strMatch: Uint8Array | undefined;
-  if (text !== undefined && !text.includes('=')) {
-    strMatch = new Uint8Array(src.strings.length);
-    src.strings.forEach((s, i) => (strMatch![i] = s.toLowerCase().includes(text) ? 1 : 0));
-  }
+  const strMatch =
+    text !== undefined && !text.includes('=') ? stringsContaining(src.strings, text) : undefined;
 
   let all = true;
   for (const def of defs) {
