@@ -57,8 +57,7 @@ export function iommu_iotlb_sync(domain: IommuDomain, gather: IommuIotlbGather):
   domain.ops.iotlb_sync?.(domain, gather);
   // Only this domain's invalidations are done: another domain's range in the same gather is
   // invalidated on this domain's tag, so it stays stale and pending (the gather starts afresh).
-  const pending = domain.machine.pending_unsynced;
-  const k = pending.findIndex((p) => p.gather === gather && p.domain === domain);
-  if (k >= 0) pending.splice(k, 1);
+  const k = domain.machine.pending_unmap(gather, domain);
+  if (k >= 0) domain.machine.pending_unsynced.splice(k, 1);
   iommu_iotlb_gather_init(gather);
 }

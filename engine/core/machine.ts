@@ -53,6 +53,11 @@ export class Machine {
    * (virtio-iommu queues UNMAPs and leaves the gather empty).
    */
   readonly pending_unsynced: PendingUnmap[] = [];
+
+  /** What iommu_unmap_fast left in `gather` for `domain` and no sync has completed, or -1. */
+  pending_unmap(gather: IommuIotlbGather, domain: IommuDomain): number {
+    return this.pending_unsynced.findIndex((p) => p.gather === gather && p.domain === domain);
+  }
   /** prot of the iommu_map in progress: the checks that watch map_pages read it. */
   map_prot = 0;
   next_domain_id = 1;

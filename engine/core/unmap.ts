@@ -128,7 +128,7 @@ export function iommu_unmap_fast(
   // A flush queue's gather is flushed later by design (DMA-FQ); anything else waits for a sync.
   if (!gather.queued && ret > 0) {
     const pending = domain.machine.pending_unsynced;
-    const p = pending.find((q) => q.gather === gather && q.domain === domain);
+    const p = pending[domain.machine.pending_unmap(gather, domain)];
     // More than asked for is a larger leaf dropped whole (amd-v1): it starts at its own alignment.
     const start = ret > size && Number.isInteger(Math.log2(ret)) ? iova - mod_pow2(iova, ret) : iova;
     const last = start + ret - 1;
