@@ -63,8 +63,8 @@ export class Machine {
   next_domain_id = 1;
   next_group_id = 0;
   clock_ms = 0;
-  /** xorshift32 state for lab.random(). */
-  rng_state = 0x9e3779b9;
+  /** mulberry32 state for lab.random(): the seed itself, so every 32-bit seed is its own sequence. */
+  rng_state = 0;
   /** iommu.strict= / iommu_set_dma_strict(): null means the Kconfig default for the driver's arch. */
   iommu_strict: boolean | null = null;
   /** iommu.passthrough=1 */
@@ -85,17 +85,19 @@ export class Machine {
   }
 
   seed(n: number): void {
-    this.rng_state = n >>> 0 || 0x9e3779b9;
+    this.rng_state = n >>> 0;
   }
 
-  /** xorshift32: deterministic, and the state is one number. */
+  /**
+   * mulberry32: a counter stepped by an odd constant and mixed on the way out, so the state is one
+   * number and any 32-bit value (0 included) is a valid seed with its own sequence; xorshift has no
+   * zero state and had to map seed 0 onto another seed's sequence.
+   */
   random(): number {
-    let x = this.rng_state;
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    this.rng_state = x >>> 0;
-    return this.rng_state / 0x1_0000_0000;
+    const s = (this.rng_state = (this.rng_state + 0x6d2b79f5) >>> 0);
+    let t = Math.imul(s ^ (s >>> 15), s | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 0x1_0000_0000;
   }
 
   /** Move simulated time and fire the timers that come due, in due order. */

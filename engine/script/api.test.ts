@@ -144,6 +144,23 @@ describe('argument checks', () => {
     L.lab.seed(0xffffffff);
   });
 
+  it('gives every 32-bit seed its own sequence, and the same seed the same one', () => {
+    const { L } = lab();
+    const firstFour = (seed: number) => {
+      L.lab.seed(seed);
+      return [L.lab.random(), L.lab.random(), L.lab.random(), L.lab.random()];
+    };
+    // 0 and 0x9e3779b9 were one sequence while the generator had no zero state.
+    const seeds = [0, 1, 2, 0x9e3779b9, 0x8000_0000, 0xffff_ffff];
+    const firsts = seeds.map((s) => firstFour(s)[0]);
+    expect(new Set(firsts).size).toBe(seeds.length);
+    expect(firstFour(0)).toEqual(firstFour(0));
+    for (const x of seeds.flatMap(firstFour)) {
+      expect(x).toBeGreaterThanOrEqual(0);
+      expect(x).toBeLessThan(1);
+    }
+  });
+
   it('refuses a read longer than one Uint8Array can hold, naming the length', () => {
     const { L, dev } = lab();
     expect(() => L.lab.mem.read(0x4000_0000, 2 ** 40)).toThrow(
