@@ -85,6 +85,22 @@ describe('dma_map_single over an SMMUv3 DMA domain', () => {
     expect(iommu_iova_to_phys(l.domain, 0xffff_d123)).toBe(l.buf + 0x2123);
   });
 
+  it('maps a zero-length buffer as __iommu_dma_map sizes it: the granule its offset falls in, or nothing', () => {
+    const l = lab();
+    // iova_align(0 + 0x10) is one granule: mapped, and the handle keeps the offset.
+    const a = dma_map_single(l.dev, l.buf + 0x10, 0, DMA_BIDIRECTIONAL);
+    expect(a).toBe(0xffff_f010);
+    expect(iommu_iova_to_phys(l.domain, a)).toBe(l.buf + 0x10);
+    // At offset 0 nothing is mapped, but alloc_iova_fast still takes a granule (roundup_pow_of_two(0) is 1).
+    const b = dma_map_single(l.dev, l.buf, 0, DMA_BIDIRECTIONAL);
+    expect(b).toBe(0xffff_e000);
+    expect(iommu_iova_to_phys(l.domain, b)).toBe(0);
+    dma_unmap_single(l.dev, a, 0, DMA_BIDIRECTIONAL);
+    dma_unmap_single(l.dev, b, 0, DMA_BIDIRECTIONAL);
+    expect(iommu_iova_to_phys(l.domain, a)).toBe(0);
+    expect(l.m.checks).toEqual([]);
+  });
+
   it('rounds small sizes up to a power of two of pages and aligns the start to it', () => {
     const l = lab();
     expect(dma_map_single(l.dev, l.buf, 0x3000, DMA_BIDIRECTIONAL)).toBe(0xffff_c000);
@@ -360,6 +376,7 @@ describe('which DMA ops serve the device', () => {
   it('identity: dma-direct, the DMA address is the physical address', () => {
     const l = lab({ default_domain: 'identity' });
     expect(dma_map_single(l.dev, l.buf + 0x10, 0x100, DMA_TO_DEVICE)).toBe(l.buf + 0x10);
+    expect(dma_map_single(l.dev, l.buf + 0x20, 0, DMA_TO_DEVICE)).toBe(l.buf + 0x20); // no size check
     expect(dma_alloc_coherent(l.dev, 0x1000)).toMatchObject({ dma_handle: expect.any(Number) });
     expect(dma_iova_ranges(l.domain)).toEqual([]);
   });

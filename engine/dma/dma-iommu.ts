@@ -348,9 +348,7 @@ export function dma_map_single(dev: Device, paddr: number, size: number, dir: nu
   check_dir(dir);
   const ops = dma_ops(dev);
   let dma = DMA_MAPPING_ERROR;
-  if (size === 0) {
-    // dma-debug warns about zero-length mappings; iommu-dma would allocate nothing.
-  } else if (ops.kind === 'direct') {
+  if (ops.kind === 'direct') {
     dma = dma_capable(dev, paddr, size) ? paddr : DMA_MAPPING_ERROR;
   } else {
     dma = iommu_dma_map_page(dev, ops.domain, paddr, size, dir);
@@ -588,6 +586,9 @@ export function dma_unmap_sg(dev: Device, sg: DmaSgEntry[], dir: number): void {
 /**
  * dma_alloc_coherent: zeroed RAM (rounded up to whole pages) mapped for the device both ways.
  * `cpu_addr` is the physical address (the lab has no kernel virtual addresses). null on failure.
+ * Through an IOMMU only `size` rounded up to the IOVA granule is mapped, as iommu_dma_alloc maps
+ * it: with a granule below the CPU page (a virtio page_size_mask of 2K) the device does not reach
+ * the rest of the last page.
  */
 export function dma_alloc_coherent(
   dev: Device,
@@ -608,7 +609,7 @@ export function dma_alloc_coherent(
         dev,
         ops.domain,
         cpu_addr,
-        alloc,
+        size,
         dma_info_to_prot(DMA_BIDIRECTIONAL),
         dev.dma_mask,
       );
@@ -633,7 +634,7 @@ export function dma_free_coherent(dev: Device, size: number, cpu_addr: number, d
   t.emit(ev.dma_free, t.str(dev.name), cpu_addr, dma_handle, size);
   const rec = take_map(dev, 'coherent', 'dma_free_coherent', dma_handle, size, 0, -1);
   const domain = unmap_domain(dev, rec);
-  if (domain) __iommu_dma_unmap(dev, domain, dma_handle, Math.ceil(size / PAGE_SIZE) * PAGE_SIZE);
+  if (domain) __iommu_dma_unmap(dev, domain, dma_handle, size);
   // Linux frees whatever pages cpu_addr names; the lab frees only the block it handed out, so a
   // wrong cpu_addr or size (reported above) cannot corrupt the page allocator.
   if (rec && rec.paddr === cpu_addr) m.mem.free_pages(cpu_addr, Math.ceil(rec.size / PAGE_SIZE) * PAGE_SIZE);

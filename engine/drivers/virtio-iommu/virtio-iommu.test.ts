@@ -143,6 +143,23 @@ describe('virtio-iommu page sizes (IOMMU-FACTS §7.3, §2.2)', () => {
     });
     expect(L.iommu_pgsize(d, 0, 0, 2 ** 40)).toEqual({ pgsize: 2 ** 40, count: 1 });
   });
+
+  it('a 2K granule: dma_alloc_coherent of 2K maps one granule, not the whole CPU page (iommu_dma_alloc)', () => {
+    const { L, dev, host, since } = lab('v6.16', { page_size_mask: 0xffff_f800 }, { default_domain: 'dma' });
+    const mark = host.requests.length;
+    const c = L.dma_alloc_coherent(dev, 0x800)!;
+    expect(c.dma_handle).toBe(0xffff_f800);
+    expect(since(mark, 'MAP')).toMatchObject([
+      { virt_start: 0xffff_f800, virt_end: 0xffff_ffff, phys_start: c.cpu_addr },
+    ]);
+    // The rest of the CPU page is RAM the device must not reach.
+    expect(dev.dma_read(0xffff_f000, 4).ok).toBe(false);
+    L.dma_free_coherent(dev, 0x800, c.cpu_addr, c.dma_handle);
+    expect(since(mark, 'UNMAP')).toMatchObject([
+      { virt_start: 0xffff_f800, virt_end: 0xffff_ffff, status: 'OK' },
+    ]);
+    expect(L.lab.checks()).toEqual([]);
+  });
 });
 
 describe('virtio-iommu host UNMAP through the guest (IOMMU-FACTS §7.17, §5.1)', () => {
