@@ -347,12 +347,12 @@ export function dma_set_mask_and_coherent(dev: Device, mask: number): number {
 export function dma_map_single(dev: Device, paddr: number, size: number, dir: number): number {
   check_dir(dir);
   const ops = dma_ops(dev);
-  let dma = DMA_MAPPING_ERROR;
-  if (ops.kind === 'direct') {
-    dma = dma_capable(dev, paddr, size) ? paddr : DMA_MAPPING_ERROR;
-  } else {
-    dma = iommu_dma_map_page(dev, ops.domain, paddr, size, dir);
-  }
+  const dma =
+    ops.kind === 'direct'
+      ? dma_capable(dev, paddr, size)
+        ? paddr
+        : DMA_MAPPING_ERROR
+      : iommu_dma_map_page(dev, ops.domain, paddr, size, dir);
   const t = dev.machine.trace;
   t.emit(ev.dma_map, t.str(dev.name), dir, paddr, size, dma);
   if (dma !== DMA_MAPPING_ERROR)
