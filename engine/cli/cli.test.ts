@@ -176,6 +176,16 @@ describe.concurrent('iommu-lab run', () => {
     // The failure stops the main line too: it never saw the promise, but its next call meets it.
     expect(JSON.parse(e.out)).toMatchObject({ status: 'failed', error: { line: 3 }, steps: 0 });
     expect(e.err).not.toMatch(/internal error|main line went on/);
+    // toThrow on an async function fails (it returned a promise); the promise's rejection is not a second error.
+    write(
+      'async-tothrow.ts',
+      "import { expect } from 'iommu-lab';\nconst f = async () => { throw new Error('inner'); };\nexpect(f).toThrow('inner');\n",
+    );
+    const t = await cli('run', 'async-tothrow.ts', '--json');
+    expect(t.code).toBe(1);
+    const tj = JSON.parse(t.out);
+    expect(tj).toMatchObject({ status: 'failed', expectations: { failed: 1 }, error: { line: 3 } });
+    expect(tj.error.message).toContain('but it returned a promise');
   });
 
   it('exit 2 on a syntax error, at its line and column', async () => {

@@ -113,6 +113,14 @@ describe('matchers', () => {
     vexpect(fails(() => expect(() => 1).toThrow())).toBe(
       'expected the function to throw but it returned normally',
     );
+    // An async function returns a promise instead of throwing: said so, and its rejection handled.
+    const rejects = async () => {
+      throw new Error('inner');
+    };
+    vexpect(fails(() => expect(rejects).toThrow('inner'))).toMatch(
+      /^expected the function to throw an error containing "inner" but it returned a promise \(an async function rejects later/,
+    );
+    vexpect(fails(() => expect(async () => 1).not.toThrow())).toBeUndefined();
     vexpect(
       fails(() =>
         expect(() => {

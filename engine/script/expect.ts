@@ -319,8 +319,9 @@ class Assertion {
       );
     let threw = false;
     let thrown: unknown;
+    let returned: unknown;
     try {
-      (fn as () => unknown)();
+      returned = (fn as () => unknown)();
     } catch (e) {
       if (this.#hooks.isInternalError?.(e)) throw e;
       threw = true;
@@ -350,13 +351,19 @@ class Assertion {
       matches = thrown instanceof expected;
       want = ` a ${expected.name || 'error of that class'}`;
     }
+    // An async function never throws: it returns a promise that rejects later, after this
+    // expectation has failed and stopped the script. That rejection is this failure's, not news.
+    const promise = !threw && isThenable(returned) && !this.#negated;
+    if (promise) (returned as PromiseLike<unknown>).then(undefined, () => {});
     this.#settle(
       'toThrow',
       threw && matches,
       () =>
         threw
           ? `expected the function to throw${want} but it threw ${thrownName}${JSON.stringify(message)}`
-          : `expected the function to throw${want} but it returned normally`,
+          : promise
+            ? `expected the function to throw${want} but it returned a promise (an async function rejects later instead of throwing: await it in a try/catch to check the error)`
+            : `expected the function to throw${want} but it returned normally`,
       () => `expected the function not to throw${want} but it threw ${thrownName}${JSON.stringify(message)}`,
     );
   }
@@ -454,4 +461,12 @@ export function createExpect(hooks: ExpectHooks): (actual: unknown) => Matchers 
   return function expect(actual: unknown): Matchers {
     return guard(hooks, new Assertion(actual, false, hooks));
   };
+}
+
+function isThenable(x: unknown): x is PromiseLike<unknown> {
+  return (
+    (typeof x === 'object' || typeof x === 'function') &&
+    x !== null &&
+    typeof (x as PromiseLike<unknown>).then === 'function'
+  );
 }
