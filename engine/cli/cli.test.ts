@@ -116,7 +116,7 @@ describe.concurrent('iommu-lab run', () => {
       kernel: 'v6.16',
       expectations: { passed: 0, failed: 0 },
       checks: [],
-      error: { name: 'RangeError', message: 'RangeError: iova must be a safe integer', line: 3, column: 9 },
+      error: { name: 'RangeError', message: 'iova must be a safe integer', line: 3, column: 9 },
       steps: 0,
     });
   });

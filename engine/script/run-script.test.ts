@@ -111,6 +111,34 @@ console.log(bufs.length);
     expect(cycle.console.map((l) => l.text)).toEqual(['2']);
   });
 
+  it('a default import of a file that has no default export stops the run at the import', () => {
+    const r = runScript({
+      fileName: 'main.ts',
+      source:
+        "import { lab } from 'iommu-lab';\nimport sizes from './sizes';\nlab.kernel();\nconsole.log(sizes.PAGE);\n",
+      files: [{ name: 'sizes.ts', source: 'export const PAGE = 4096;\n' }],
+    });
+    expect(r.status).toBe('error');
+    expect(r.error).toMatchObject({ name: 'SyntaxError', file: 'main.ts', line: 2, column: 8 });
+    expect(r.error?.message).toBe(
+      "The requested module './sizes' does not provide an export named 'default'",
+    );
+  });
+
+  it('errors name imports as the script wrote them, not as the compiler renamed them', () => {
+    const named = runScript({
+      fileName: 'a.ts',
+      source: "import { lab } from 'iommu-lab';\n(lab as any).add_iommus('x');\n",
+    });
+    expect(named.error).toMatchObject({ message: 'TypeError: lab.add_iommus is not a function', line: 2 });
+    // The default import is the whole module (README): its missing member is named through it.
+    const whole = runScript({
+      fileName: 'b.ts',
+      source: "import L from 'iommu-lab';\n(L as any).add_iommu('x');\n",
+    });
+    expect(whole.error?.message).toBe('TypeError: L.add_iommu is not a function');
+  });
+
   it('stopAfterSteps stops the run there, keeping the lab: before the next call, or in a loop with no call', () => {
     const calls =
       "import { lab, iommu_paging_domain_alloc, iommu_map } from 'iommu-lab';\n" +

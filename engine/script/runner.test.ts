@@ -97,6 +97,27 @@ describe('results', () => {
     }
   });
 
+  it("reports a script's own error class where it was thrown, not in the class's constructor", () => {
+    const classes = [
+      'class MyErr extends Error {\n  constructor(m: string) {\n    super(m);\n  }\n}\n',
+      'class MyErr extends Error {}\n\n\n\n\n',
+      'class Base extends RangeError {}\nclass MyErr extends Base {\n  constructor(m: string) {\n    super(m);\n  }\n}\n'.slice(
+        0,
+        -1,
+      ),
+    ];
+    for (const cls of classes) {
+      const lines = cls.split('\n').length;
+      const r = run(`${cls}function check() {\n  throw new MyErr('bad');\n}\ncheck();\n`);
+      expect(r.status).toBe('error');
+      expect(r.error).toMatchObject({ line: lines + 1, column: 9 });
+      expect(r.error?.message).toMatch(/^(RangeError: )?bad$/);
+    }
+    // A constructor that is not an error's own stays a place to show: the throw is inside it.
+    const r = run(`class Dev {\n  constructor() {\n    throw new Error('no');\n  }\n}\nnew Dev();\n`);
+    expect(r.error).toMatchObject({ line: 3, column: 11 });
+  });
+
   it('reports exceptions at the script line, through engine frames', () => {
     const r = run(`import { deep } from 'iommu-lab';\n\nconst x: number = 1;\n    deep(30);\n`);
     expect(r.status).toBe('error');

@@ -23,8 +23,8 @@ import { formatArgs, formatValue } from './format.ts';
 import { RunEndedError, RunGuard, TimeoutError } from './guard.ts';
 import { notDefined } from './free-names.ts';
 import { deepFreeze, Sandbox, sandboxRefusal } from './sandbox.ts';
-import { stackOf, userFrame, type UserPosition } from './stack.ts';
-import { missing_import } from './import-check.ts';
+import { errorSubclasses, stackOf, userFrame, type UserPosition } from './stack.ts';
+import { import_bindings, missing_import } from './import-check.ts';
 import { ScriptSyntaxError } from './transpile.ts';
 
 /** What the lab module factory takes (engine/script/module.ts). */
@@ -120,6 +120,9 @@ export function runScriptWith<S extends RunnerSession>(
   let firstFailure: SourceError | undefined;
   let session: S | undefined;
   const compiled = new Map<string, CompiledFile>(); // by sourceURL
+  /** The run's import bindings as transpiled and as written (import-check.ts), for error texts. */
+  const bindings: [RegExp, string][] = [];
+  const readable = (text: string) => bindings.reduce((t, [from, to]) => t.replace(from, to), text);
 
   // V8's knob (absent elsewhere, where this is a harmless no-op).
   const E = Error as { stackTraceLimit?: number };
@@ -131,7 +134,7 @@ export function runScriptWith<S extends RunnerSession>(
     const pos = f?.toUser(line, column);
     return f && pos ? { file: f.name, line: pos.line, column: pos.column } : undefined;
   };
-  const where = (e: unknown) => userFrame(stackOf(e), resolveFrame);
+  const where = (e: unknown) => userFrame(stackOf(e), resolveFrame, errorSubclasses(e));
   const here = () => where(new Error());
   /** The run's error for an uncaught `e`: placed by its stack, or (a thrown string) by the throw the guard saw. */
   const uncaught = (e: unknown, message: string): SourceError => {
@@ -192,7 +195,7 @@ export function runScriptWith<S extends RunnerSession>(
         }
         if (RunGuard.isGuardError(reason) || reason instanceof ExpectationError) return;
         result.status = 'error';
-        result.error = uncaught(reason, `in a promise nobody handled: ${errorText(reason)}`);
+        result.error = uncaught(reason, `in a promise nobody handled: ${readable(errorText(reason))}`);
       },
     });
     return result;
@@ -355,6 +358,7 @@ export function runScriptWith<S extends RunnerSession>(
       if (e instanceof ScriptSyntaxError) e.file = file.name;
       throw e;
     }
+    bindings.push(...import_bindings(file.source, c.code));
     const unknownImport = missing_import(file.source, c.code, moduleExports);
     if (unknownImport) {
       unknownImport.file = file.name;
@@ -422,7 +426,7 @@ export function runScriptWith<S extends RunnerSession>(
       });
     }
     if (e instanceof ExpectationError && firstFailure) return finish('failed', firstFailure);
-    const err = uncaught(e, errorText(e));
+    const err = uncaught(e, readable(errorText(e)));
     return finish('error', err, err.name === 'KernelVersionError' ? { unavailable: true } : {});
   }
   if (guard.halted) return finish('error', timeoutError(guard, where));
