@@ -69,7 +69,7 @@ export function parseSeed(s: string | undefined): number | undefined {
 export function parseTimeout(s: string | undefined): number | undefined {
   if (s === undefined) return undefined;
   if (!/^\d+$/.test(s) || Number(s) <= 0 || !Number.isSafeInteger(Number(s)))
-    throw new UsageError(`bad --timeout '${s}' (want a positive number of milliseconds)`);
+    throw new UsageError(`bad --timeout '${s}' (want a whole number of milliseconds, 1 or more)`);
   return Number(s);
 }
 

@@ -144,6 +144,17 @@ describe('argument checks', () => {
     L.lab.seed(0xffffffff);
   });
 
+  it('refuses bytes that are not byte values, a hole in the array too', () => {
+    const pa = L.lab.mem.alloc(0x1000);
+    // eslint-disable-next-line no-sparse-arrays
+    expect(() => L.lab.mem.write(pa, [, 1] as number[])).toThrow(
+      'bytes[0] must be a byte value 0–255 (got a hole)',
+    );
+    expect(() => L.lab.mem.write(pa, [1, 256])).toThrow(/bytes\[1\] must be a byte value 0–255 \(got 256/);
+    L.lab.mem.write(pa, [1, 2]);
+    expect([...L.lab.mem.read(pa, 2)]).toEqual([1, 2]);
+  });
+
   it('gives every 32-bit seed its own sequence, and the same seed the same one', () => {
     const { L } = lab();
     const firstFour = (seed: number) => {
@@ -443,6 +454,12 @@ describe('handles', () => {
     expect(L.PTR_ERR(e)).toBe(-19);
     expect(L.IS_ERR_OR_NULL(null)).toBe(true);
     expect(() => L.ERR_PTR(5)).toThrow(RangeError);
+    // err.h casts both ways: NULL is errno 0 and errno 0 is NULL, so PTR_ERR(IS_ERR_OR_NULL …) idioms work.
+    expect(L.PTR_ERR(null)).toBe(0);
+    expect(L.ERR_PTR(0)).toBeNull();
+    expect(() => L.PTR_ERR({} as Api.ErrPtr)).toThrow(TypeError);
+    expect(L.DMA_BIT_MASK(0)).toBe(0);
+    expect(L.DMA_BIT_MASK(32)).toBe(0xffff_ffff);
   });
 });
 

@@ -47,10 +47,14 @@ export function str(name: string, v: unknown): string {
 export function bytesOf(name: string, v: unknown): Uint8Array {
   if (v instanceof Uint8Array) return v;
   if (Array.isArray(v)) {
-    v.forEach((b, i) => {
+    // An index loop, not forEach: a hole ([, 1]) is no byte value either.
+    for (let i = 0; i < v.length; i++) {
+      const b: unknown = v[i];
       if (typeof b !== 'number' || !Number.isInteger(b) || b < 0 || b > 255)
-        throw new RangeError(`${name}[${i}] must be a byte value 0–255 (got ${describe(b)})`);
-    });
+        throw new RangeError(
+          `${name}[${i}] must be a byte value 0–255 (got ${i in v ? describe(b) : 'a hole'})`,
+        );
+    }
     return Uint8Array.from(v as number[]);
   }
   throw new TypeError(`${name} must be a Uint8Array or an array of byte values (got ${describe(v)})`);

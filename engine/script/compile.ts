@@ -62,6 +62,9 @@ export function compileFile(name: string, source: string, sourceUrl: string): Co
 }
 
 function compileText(name: string, source: string): CompiledText {
+  // A hashbang line (`#!/usr/bin/env …`) is valid only at the very start of a script, and the
+  // compiled code runs inside a function: as a comment of the same length, positions stay put.
+  if (source.startsWith('#!')) source = `//${source.slice(2)}`;
   const { code: js, map } = transpile(source, name);
   let inst;
   try {

@@ -479,7 +479,10 @@ export declare function iommu_pgsize(
 ): { pgsize: number; count: number };
 
 export declare function IS_ERR(x: unknown): x is ErrPtr;
-export declare function PTR_ERR(x: ErrPtr): number;
+/** The errno an error pointer holds; 0 for null, as Linux's PTR_ERR(NULL). */
+export declare function PTR_ERR(x: ErrPtr | null): number;
+/** An error pointer holding `error` (−1 … −4095); ERR_PTR(0) is null, as in Linux. */
+export declare function ERR_PTR(error: 0): null;
 export declare function ERR_PTR(error: number): ErrPtr;
 export declare function IS_ERR_OR_NULL(x: unknown): x is ErrPtr | null | undefined;
 

@@ -92,15 +92,18 @@ export function createLabModule(opts: LabModuleOptions): {
     iommu_get_group_resv_regions: fn('iommu_get_group_resv_regions'),
     iommu_pgsize: fn('iommu_pgsize'),
     IS_ERR: isErr,
-    PTR_ERR: (x: Api.ErrPtr) => {
-      if (!isErr(x)) throw new TypeError(`PTR_ERR() takes an error pointer (got ${describe(x)})`);
+    // As include/linux/err.h casts both ways: PTR_ERR(NULL) is 0 and ERR_PTR(0) is NULL.
+    PTR_ERR: (x: Api.ErrPtr | null) => {
+      if (x === null) return 0;
+      if (!isErr(x)) throw new TypeError(`PTR_ERR() takes an error pointer or null (got ${describe(x)})`);
       return x.__err_ptr;
     },
-    ERR_PTR: (e: number) => {
-      if (typeof e !== 'number' || !Number.isInteger(e) || e >= 0 || e < -4095)
-        throw new RangeError(`ERR_PTR() takes a negative errno from -1 to -4095 (got ${describe(e)})`);
+    ERR_PTR: ((e: number) => {
+      if (e === 0) return null;
+      if (typeof e !== 'number' || !Number.isInteger(e) || e > 0 || e < -4095)
+        throw new RangeError(`ERR_PTR() takes a negative errno from -1 to -4095, or 0 (got ${describe(e)})`);
       return ctx.handles.errPtr(e) as Api.ErrPtr;
-    },
+    }) as typeof Api.ERR_PTR,
     IS_ERR_OR_NULL: (x: unknown): x is Api.ErrPtr | null | undefined =>
       x === null || x === undefined || isErr(x),
     dma_map_single: fn('dma_map_single'),
@@ -112,9 +115,9 @@ export function createLabModule(opts: LabModuleOptions): {
     dma_mapping_error: (_dev: Api.Device, addr: number) => (addr === C.DMA_MAPPING_ERROR ? -E.ENOMEM : 0),
     dma_set_mask_and_coherent: fn('dma_set_mask_and_coherent'),
     DMA_BIT_MASK: (n: number) => {
-      if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 64)
+      if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 64)
         throw new RangeError(
-          `DMA_BIT_MASK() takes a number of address bits from 1 to 64 (got ${describe(n)})`,
+          `DMA_BIT_MASK() takes a number of address bits from 0 to 64 (got ${describe(n)})`,
         );
       return C.DMA_BIT_MASK(n);
     },

@@ -97,6 +97,12 @@ describe('results', () => {
     }
   });
 
+  it('runs a file that starts with a hashbang line, with positions unchanged', () => {
+    const r = run(`#!/usr/bin/env iommu-lab\nimport { expect } from 'iommu-lab';\nexpect(1).toBe(2);\n`);
+    expect(r.status).toBe('failed');
+    expect(r.error).toMatchObject({ line: 3, column: 11 });
+  });
+
   it("reports a script's own error class where it was thrown, not in the class's constructor", () => {
     const classes = [
       'class MyErr extends Error {\n  constructor(m: string) {\n    super(m);\n  }\n}\n',
@@ -334,6 +340,15 @@ describe('sandbox', () => {
     expect(r.error?.message).toContain('is not available: a run must give the same result every time');
     expect(r.error?.message).toContain(instead);
     expect(r.error?.message).not.toContain('%Shared');
+  });
+
+  it("Math.random's refusal reads the same inside the script, where a catch sees it", () => {
+    seen.length = 0;
+    const r = run(
+      `import { record } from 'iommu-lab';\ntry { Math.random(); } catch (e) { record((e as Error).message); }\nrecord(Math.max(1, 2));\n`,
+    );
+    expect(r.status).toBe('passed');
+    expect(seen.splice(0)).toEqual([expect.stringContaining('use lab.random()'), 2]);
   });
 
   it('exposes no host objects through the stack trace API', () => {

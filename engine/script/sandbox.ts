@@ -61,6 +61,7 @@ export class Sandbox {
     this.compartment = new Compartment({ __options__: true });
     const g = this.compartment.globalThis as Record<string, unknown>;
     for (const name of REMOVED_GLOBALS) delete g[name];
+    g.Math = scriptMath();
   }
 
   /** A global of the compartment, as a read of a name no script declares would find it. */
@@ -99,6 +100,23 @@ const REFUSALS: [RegExp, string][] = [
     'new Date() without arguments is not available: a run must give the same result every time; use lab.now(), the simulated clock',
   ],
 ];
+
+/**
+ * The sandbox's Math with a `random` that says what to use instead, as a script that catches the
+ * error reads it (SES's own says only "%SharedMath%.random() throws").
+ */
+function scriptMath(): Math {
+  const [, text] = REFUSALS[0];
+  const math = Object.create(Object.getPrototypeOf(Math), {
+    ...Object.getOwnPropertyDescriptors(Math),
+    random: {
+      value: function random(): never {
+        throw new TypeError(text);
+      },
+    },
+  }) as Math;
+  return harden(math);
+}
 
 /** An error message of the sandbox's, said as the lab says it (others unchanged). */
 export function sandboxRefusal(message: string): string {
