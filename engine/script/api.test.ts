@@ -85,6 +85,16 @@ describe('argument checks', () => {
     );
   });
 
+  it('names the handle given where another kind belongs (arguments swapped)', () => {
+    const dev = L.lab.add_device('swap0', { iommu: L.lab.add_iommu('swapmmu', 'arm-smmu-v3') });
+    expect(() =>
+      L.iommu_attach_device(dev as unknown as Api.IommuDomain, domain as unknown as Api.Device),
+    ).toThrow('domain must be an IommuDomain (got device swap0)');
+    expect(() => L.iommu_group_get(domain as unknown as Api.Device)).toThrow(
+      `dev must be a Device from lab.add_device (got domain ${domain.id})`,
+    );
+  });
+
   it('lists what is accepted for an unknown driver or option', () => {
     expect(() => L.lab.add_iommu('x', 'no-such-iommu' as 'arm-smmu-v3')).toThrow(/arm-smmu-v3.*intel-iommu/);
     expect(() => L.lab.add_iommu('y', 'arm-smmu-v3', { ias: 47 } as Api.ArmSmmuV3Options)).toThrow(

@@ -18,7 +18,7 @@ import type { CallResultLog } from './call-results.ts';
 import { HandleTable } from './handles.ts';
 import { ev } from './trace-events.ts';
 import { API_ARITY, API_COOKIES, API_ENTRIES, API_NAMES, MAX_API_ARGS, apiId } from './api.ts';
-import { NUMBERED, argText } from './arg-text.ts';
+import { NUMBERED, argText, handleText } from './arg-text.ts';
 import { describe } from './args.ts';
 import { RunEndedError } from './guard.ts';
 
@@ -291,6 +291,11 @@ export class LabContext implements ArgResolver {
 
   // ── typed access to what a handle stands for; errors name the argument ──
 
+  /** What a script passed where another kind of handle belongs: a handle by name (`device nic0`). */
+  private got(v: unknown): string {
+    return handleText(v, this.handles) ?? describe(v);
+  }
+
   domain(v: unknown, arg = 'domain'): IommuDomain {
     const x = this.handles.internal(v);
     if (x instanceof IommuDomain) {
@@ -302,31 +307,31 @@ export class LabContext implements ArgResolver {
       return x;
     }
     throw new TypeError(
-      `${arg} must be an IommuDomain (got ${this.handles.isErrPtr(v) ? 'an error pointer: check IS_ERR() first' : describe(v)})`,
+      `${arg} must be an IommuDomain (got ${this.handles.isErrPtr(v) ? 'an error pointer: check IS_ERR() first' : this.got(v)})`,
     );
   }
 
   device(v: unknown, arg = 'dev'): Device {
     const x = this.handles.internal(v);
     if (x instanceof Device) return x;
-    throw new TypeError(`${arg} must be a Device from lab.add_device (got ${describe(v)})`);
+    throw new TypeError(`${arg} must be a Device from lab.add_device (got ${this.got(v)})`);
   }
 
   group(v: unknown, arg = 'group'): IommuGroup {
     const x = this.handles.internal(v);
     if (x instanceof IommuGroup) return x;
-    throw new TypeError(`${arg} must be an IommuGroup from iommu_group_get (got ${describe(v)})`);
+    throw new TypeError(`${arg} must be an IommuGroup from iommu_group_get (got ${this.got(v)})`);
   }
 
   iommu(v: unknown, arg = 'iommu'): IommuDevice {
     const x = this.handles.internal(v);
     if (x instanceof IommuDevice) return x;
-    throw new TypeError(`${arg} must be an Iommu from lab.add_iommu (got ${describe(v)})`);
+    throw new TypeError(`${arg} must be an Iommu from lab.add_iommu (got ${this.got(v)})`);
   }
 
   gather(v: unknown, arg = 'gather'): IommuIotlbGather {
     const x = this.handles.internal(v);
     if (x instanceof IommuIotlbGather) return x;
-    throw new TypeError(`${arg} must come from iommu_iotlb_gather_init() (got ${describe(v)})`);
+    throw new TypeError(`${arg} must come from iommu_iotlb_gather_init() (got ${this.got(v)})`);
   }
 }
