@@ -57,6 +57,11 @@ export interface IommuDriver<O extends object = any> {
    * driver, when they do not: its get_resv_regions is missing or reports only its own.
    */
   readonly ignores_fw_resv?: string;
+  /**
+   * The region types firmware can describe for this driver's devices, and the table they come from
+   * (VT-d: the DMAR table's RMRRs); absent when any type can come (DT, IORT, a virtio host's PROBE).
+   */
+  readonly fw_resv_types?: { readonly types: readonly number[]; readonly source: string };
   create(machine: Machine, name: string, options: O): IommuDevice;
   /** The ops in force: per era, and for drivers whose instances differ (s390's rtr), per instance. */
   ops(machine: Machine, iommu: IommuDevice): IommuOps;

@@ -206,6 +206,23 @@ describe('argument checks', () => {
     }
   });
 
+  it('refuses, on x86, a region type firmware never describes there (intel: RMRRs; amd: IVMD unity maps and exclusion ranges)', () => {
+    const region = (type: Api.ResvRegionSpec['type']) => [{ start: 0x1000_0000, length: 0x1000, type }];
+    for (const [driver, ok, refused] of [
+      ['intel-iommu', ['direct', 'direct-relaxable'], ['reserved', 'msi', 4]],
+      ['amd-iommu', ['direct', 'reserved'], ['direct-relaxable', 'msi', 4]],
+    ] as const) {
+      const L = createLabModule({}).exports as unknown as typeof Api;
+      const iommu = L.lab.add_iommu('iommu0', driver);
+      let n = 0;
+      for (const type of ok) L.lab.add_device(`ok${n++}`, { iommu, resv: region(type) });
+      for (const type of refused)
+        expect(() => L.lab.add_device(`no${n++}`, { iommu, resv: region(type) })).toThrow(
+          new RegExp(`spec.resv\\[0\\]: firmware describes only .* for ${driver} devices`),
+        );
+    }
+  });
+
   it('lab.kernel() after hardware exists says why it cannot change', () => {
     expect(() => L.lab.kernel('v6.6')).toThrow(/before any lab.add_iommu/);
     expect(() => L.lab.kernel('v6.16')).toThrow(/before any lab.add_iommu/);

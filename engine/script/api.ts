@@ -24,7 +24,13 @@ import { parse_options } from '../core/options.ts';
 import { hex } from '../core/format.ts';
 import { iommu_pgsize } from '../core/pgsize.ts';
 import { iommu_probe_device } from '../core/probe.ts';
-import { device_resv_regions, merge_resv_regions, parse_resv_region, type ResvRegion } from '../core/resv.ts';
+import {
+  device_resv_regions,
+  merge_resv_regions,
+  parse_resv_region,
+  resv_type_name,
+  type ResvRegion,
+} from '../core/resv.ts';
 import { device_dma } from '../core/translate.ts';
 import { iommu_flush_iotlb_all, iommu_iova_to_phys, iommu_unmap, iommu_unmap_fast } from '../core/unmap.ts';
 import {
@@ -156,6 +162,13 @@ export const API: Record<string, ApiEntry> = {
       const ignores = iommu.driver.ignores_fw_resv;
       if (resv.length && ignores)
         throw new Error(`spec.resv: ${iommu.driver.name} ${ignores}, so these regions would have no effect`);
+      const fw = iommu.driver.fw_resv_types;
+      resv.forEach((r, i) => {
+        if (fw && !fw.types.includes(r.type))
+          throw new Error(
+            `spec.resv[${i}]: firmware describes only ${fw.types.map((t) => `'${resv_type_name(t)}'`).join(' and ')} regions for ${iommu.driver.name} devices (${fw.source}), not type ${r.type} ('${resv_type_name(r.type)}'); the driver adds its own MSI regions`,
+          );
+      });
       const bus = (s.bus ?? 'pci') as Bus;
       if (bus !== 'pci' && bus !== 'platform')
         throw new Error(`spec.bus must be 'pci' or 'platform' (got ${describe(s.bus)})`);

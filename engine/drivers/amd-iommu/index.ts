@@ -15,6 +15,7 @@ import {
   IOMMU_DOMAIN_DMA,
   IOMMU_DOMAIN_IDENTITY,
   IOMMU_DOMAIN_UNMANAGED,
+  IOMMU_RESV_DIRECT,
   IOMMU_RESV_MSI,
   IOMMU_RESV_RESERVED,
   U64_MAX,
@@ -378,6 +379,8 @@ export const amd_iommu: IommuDriver<AmdIommuOptions> = {
   name: DRIVER,
   options,
   arch: 'x86',
+  // amd_iommu_get_resv_regions: IVMD unity maps are DIRECT, exclusion ranges RESERVED.
+  fw_resv_types: { types: [IOMMU_RESV_DIRECT, IOMMU_RESV_RESERVED], source: "the IVRS table's IVMD entries" },
   create(machine: Machine, name: string, opts: AmdIommuOptions) {
     // iommu_init_pci: an IOMMU that caches not-present entries is a virtualised one.
     if (opts.np_cache) iommu_set_dma_strict(machine, DRIVER, 'Using strict mode due to virtualization');

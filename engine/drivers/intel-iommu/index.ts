@@ -19,6 +19,8 @@ import {
   IOMMU_DOMAIN_IDENTITY,
   IOMMU_DOMAIN_UNMANAGED,
   IOMMU_READ,
+  IOMMU_RESV_DIRECT,
+  IOMMU_RESV_DIRECT_RELAXABLE,
   IOMMU_RESV_MSI,
   IOMMU_WRITE,
   SZ_1G,
@@ -464,6 +466,11 @@ export const intel_iommu: IommuDriver<IntelIommuOptions> = {
   name: DRIVER,
   options,
   arch: 'x86',
+  // intel_iommu_get_resv_regions: RMRRs only (DIRECT, or DIRECT_RELAXABLE for USB and graphics).
+  fw_resv_types: {
+    types: [IOMMU_RESV_DIRECT, IOMMU_RESV_DIRECT_RELAXABLE],
+    source: "the DMAR table's RMRRs",
+  },
   create(machine: Machine, name: string, opts: IntelIommuOptions) {
     // First-stage tables are 4- or 5-level IA-32e paging: domain_setup_first_level refuses any
     // other level count with -EINVAL (and QEMU's x-flts=on takes aw-bits=48 only).
