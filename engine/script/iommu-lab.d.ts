@@ -405,7 +405,8 @@ export interface Lab {
   /**
    * Move simulated time forward; the timers that come due fire in order: the flush queues of lazy
    * (DMA-FQ) domains (§4.3) and, from v6.7, the IOVA depot work that gives one cached magazine
-   * back to the allocator every 100 ms (§4.2).
+   * back to the allocator every 100 ms (§4.2). `ms` is a whole number of milliseconds (the
+   * kernel's timers count jiffies); a fraction is a RangeError.
    */
   advance_time(ms: number): void;
   /** Simulated time in ms. */
