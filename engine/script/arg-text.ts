@@ -9,14 +9,11 @@
 import { errnoName } from '../core/errno.ts';
 import { hex } from '../core/format.ts';
 import { readable_keys } from './call-log.ts';
-import { formatNumber } from './format.ts';
+import { formatNumber, handleKeyText } from './format.ts';
 import { GUARD } from './instrument.ts';
 import type { HandleTable } from './handles.ts';
 
-/** Handles named by a number (handles.ts keys `d:3`, `g:0`, `t:12`): the trace keeps them as numbers. */
-export const NUMBERED: Readonly<Record<string, string>> = { d: 'domain', g: 'group', t: 'gather' };
-/** What a handle's key names. */
-const HANDLE_KIND: Record<string, string> = { ...NUMBERED, v: 'device', i: 'iommu', b: 'bus' };
+export { NUMBERED } from './format.ts';
 
 /** A text longer than this is cut: a trace row is one line. */
 const MAX_TEXT = 60;
@@ -48,7 +45,7 @@ export function handleText(v: unknown, handles: HandleTable): string | undefined
   const errno = handles.errnoOf(slot);
   if (errno) return `ERR_PTR(${errnoName(errno) ?? errno})`;
   const key = handles.keyOf(slot);
-  return `${HANDLE_KIND[key[0]] ?? 'handle'} ${key.slice(2)}`;
+  return handleKeyText(key);
 }
 
 export function argText(v: unknown, handles: HandleTable): string {

@@ -3,7 +3,7 @@
  * like a kernel engineer would say them (`expected 0 but got -22 (-EINVAL)`). Every outcome is
  * reported to the runner; a failed one throws an `ExpectationError`, which stops the script.
  */
-import { entriesOf, formatValue } from './format.ts';
+import { entriesOf, formatValue, handleName } from './format.ts';
 import { errnoName } from '../core/errno.ts';
 
 export class ExpectationError extends Error {
@@ -43,6 +43,11 @@ export function describe(v: unknown): string {
     if (Math.abs(v) >= HEX_FROM) return `${v} (${v < 0 ? '-' : ''}0x${Math.abs(v).toString(16)})`;
   }
   if (typeof v === 'string') return JSON.stringify(v);
+  // A handle is a pointer to the engine's object: its name says which (its fields run to pages).
+  const name = handleName(v);
+  if (name) return name;
+  if (Array.isArray(v) && v.length > 0 && v.every((x) => handleName(x)))
+    return `[${v.map((x) => handleName(x)).join(', ')}]`;
   return formatValue(v);
 }
 

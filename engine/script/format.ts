@@ -4,6 +4,29 @@
  * objects and arrays JSON-ish, byte arrays as bytes, cycles and depth cut short.
  */
 
+/** Handles named by a number (handles.ts keys `d:3`, `g:0`, `t:12`): the trace keeps them as numbers. */
+export const NUMBERED: Readonly<Record<string, string>> = { d: 'domain', g: 'group', t: 'gather' };
+/** What a handle's key names. */
+const HANDLE_KIND: Readonly<Record<string, string>> = { ...NUMBERED, v: 'device', i: 'iommu', b: 'bus' };
+
+/**
+ * Where a handle keeps its key (`d:3`, `v:nic0`), for messages. The handle table, not this
+ * property, says what a handle is: a script can copy a symbol.
+ */
+export const HANDLE_KEY = Symbol('iommu-lab handle key');
+
+/** A handle's key as text: `domain 3`, `device nic0`. */
+export function handleKeyText(key: string): string {
+  return `${HANDLE_KIND[key[0]] ?? 'handle'} ${key.slice(2)}`;
+}
+
+/** `domain 3` for a handle, else undefined (expectation messages name handles, as pointers). */
+export function handleName(v: unknown): string | undefined {
+  if (typeof v !== 'object' || v === null) return undefined;
+  const key = (v as { [HANDLE_KEY]?: unknown })[HANDLE_KEY];
+  return typeof key === 'string' ? handleKeyText(key) : undefined;
+}
+
 const MAX_DEPTH = 3;
 const MAX_ITEMS = 100;
 const MAX_BYTES = 64;

@@ -12,6 +12,7 @@ import type { IommuIotlbGather } from '../core/gather.ts';
 import type { IommuGroup } from '../core/group.ts';
 import type { IommuDevice } from '../core/iommu-device.ts';
 import { apiId } from './api.ts';
+import { HANDLE_KEY } from './format.ts';
 
 export const DOMAIN_OP_NAMES = [
   'attach_dev',
@@ -41,9 +42,6 @@ const freeze: <T>(v: T) => T = (v) => {
   const h = (globalThis as { harden?: <T>(v: T) => T }).harden;
   return h ? h(v) : Object.freeze(v);
 };
-
-/** Debugging aid only: the table, not this property, says what a handle is (a script can copy a symbol). */
-const HANDLE_KEY = Symbol('iommu-lab handle key');
 
 /**
  * Every handle (and error pointer) gets a slot, a small integer in creation order: the call log

@@ -125,6 +125,21 @@ console.log(bufs.length);
     );
   });
 
+  it('expectation messages name handles as pointers are named (domain 3, device nic0), not by their fields', () => {
+    const source =
+      "import { lab, expect, iommu_paging_domain_alloc, iommu_get_domain_for_dev, iommu_group_get } from 'iommu-lab';\n" +
+      "const smmu = lab.add_iommu('smmu0', 'arm-smmu-v3');\nconst a = lab.add_device('a', { iommu: smmu, group: 'g' });\n" +
+      "const c = lab.add_device('c', { iommu: smmu });\nconst d = iommu_paging_domain_alloc(c);\n" +
+      'expect(iommu_group_get(a)!.devices).toContain(c);\n';
+    const r = runScript({ fileName: 'h.ts', source });
+    expect(r.error?.message).toBe('expected [device a] to contain device c');
+    const r2 = runScript({
+      fileName: 'h.ts',
+      source: source.replace(/expect\(iommu_group.*\n$/, 'expect(iommu_get_domain_for_dev(a)).toBe(d);\n'),
+    });
+    expect(r2.error?.message).toBe('expected domain 3 but got domain 1');
+  });
+
   it('errors name imports as the script wrote them, not as the compiler renamed them', () => {
     const named = runScript({
       fileName: 'a.ts',
