@@ -70,6 +70,20 @@ describe('matrix: the first differing result', () => {
     for (const c of m.cells) expect(c.firstDifference).toBeNull();
   });
 
+  it('says no call was made, not that results agree, when every cell stopped before its first call', async () => {
+    const m = await matrix(
+      ["import { lab } from 'iommu-lab';", 'const x = ;'],
+      ['arm-smmu-v3', 'intel-iommu'],
+      ['v6.16'],
+    );
+    expect(m.cells.map((c) => c.status)).toEqual(['error', 'error']);
+    expect(m.comparison).toMatchObject({
+      calls: 0,
+      difference: null,
+      text: 'no cell made a call: nothing to compare',
+    });
+  });
+
   it("the era's two ways to allocate a paging domain are one call; other calls are compared by name", async () => {
     const m = await matrix(
       [

@@ -89,9 +89,11 @@ export function compareCells(
     const text =
       parts.length < 2
         ? `${parts.length === 1 ? 'one cell' : 'no cell'} ran: nothing to compare`
-        : compared >= known
-          ? `all results agree in the first ${compared} calls (the rest were not recorded)`
-          : 'all results agree';
+        : compared === 0
+          ? 'no cell made a call: nothing to compare'
+          : compared >= known
+            ? `all results agree in the first ${compared} calls (the rest were not recorded)`
+            : 'all results agree';
     return { cells: parts.length, calls: compared, difference: null, text };
   };
   if (parts.length < 2) return agree(0);
