@@ -6,10 +6,13 @@ import { PagingDomain, type DomainOps } from '../../core/domain.ts';
 import type { IommuDriver } from '../../core/driver.ts';
 import { iommu_iotlb_gather_add_page, type IommuIotlbGather } from '../../core/gather.ts';
 import type { Machine } from '../../core/machine.ts';
+import type { Entry } from './entries.ts';
 import { CMDQ_OP_TLBI_NH_VA, type ArmSmmuV3 } from './smmu.ts';
 
 export class ArmSmmuDomain extends PagingDomain {
   asid = 0;
+  /** v6.6: the domain's own CD table and its one CD, written at finalise (smmu.ts write_domain_cd). */
+  cd: Entry | null = null;
 
   constructor(
     machine: Machine,

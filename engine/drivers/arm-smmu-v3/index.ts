@@ -33,7 +33,14 @@ import { iommu_alloc_resv_region, type ResvRegion } from '../../core/resv.ts';
 import { ARM_LPAE_S1 } from '../../pgtable/formats/arm-lpae-s1.ts';
 import { IoPgtable } from '../../pgtable/io-pgtable.ts';
 import { ArmSmmuDomain } from './domain.ts';
-import { ArmSmmuV3, CMDQ_OP_TLBI_NH_ASID, CMDQ_OP_TLBI_NH_VA, type ArmSmmuV3Options } from './smmu.ts';
+import {
+  ArmSmmuV3,
+  CMDQ_OP_TLBI_NH_ASID,
+  CMDQ_OP_TLBI_NH_VA,
+  cd_table_per_master,
+  entry_writer,
+  type ArmSmmuV3Options,
+} from './smmu.ts';
 import { ev } from './trace-events.ts';
 
 const DRIVER = 'arm-smmu-v3';
@@ -87,6 +94,8 @@ function arm_smmu_domain_finalise(domain: ArmSmmuDomain, smmu: ArmSmmuV3): numbe
   domain.iommu = smmu;
   domain.pgsize_bitmap = pgtbl.cfg.pgsize_bitmap;
   domain.geometry = { aperture_start: 0, aperture_end: 2 ** smmu.cfg.ias - 1, force_aperture: true };
+  // v6.6 writes the domain's CD here; from v6.7 each master's CD is written at attach.
+  if (!cd_table_per_master(m)) smmu.write_domain_cd(domain);
   m.trace.emit(ev.finalise, m.trace.str(smmu.name), domain.id, asid, smmu.cfg.ias);
   return 0;
 }
@@ -94,9 +103,15 @@ function arm_smmu_domain_finalise(domain: ArmSmmuDomain, smmu: ArmSmmuV3): numbe
 // ── domain ops ──
 
 const paging_ops: DomainOps = Object.freeze({
+  /**
+   * arm_smmu_attach_dev. Before v6.9 it first detaches the device (arm_smmu_detach_dev: an abort
+   * STE), even when the attach then fails; from v6.9 nothing is written before the checks pass.
+   */
   attach_dev(d: IommuDomain, dev: Device): number {
     const domain = d as ArmSmmuDomain;
     const smmu = smmuOf(dev);
+    const legacy = !entry_writer(domain.machine);
+    if (legacy) smmu.detach_dev(dev);
     if (!domain.pgtbl) {
       const ret = arm_smmu_domain_finalise(domain, smmu);
       if (ret) return ret;
@@ -108,7 +123,8 @@ const paging_ops: DomainOps = Object.freeze({
     } else if (domain.iommu !== smmu) {
       return -EINVAL; // a domain belongs to one SMMU
     }
-    smmu.write_ste(dev, { kind: 's1', domain });
+    if (legacy) smmu.attach_legacy(dev, domain);
+    else smmu.attach_s1(dev, domain);
     return 0;
   },
   map_pages(d: IommuDomain, iova: number, paddr: number, pgsize: number, pgcount: number, prot: number) {
@@ -155,14 +171,26 @@ const paging_ops: DomainOps = Object.freeze({
     smmu.cmd_sync();
     domain.pgtbl.free();
     domain.pgtbl = null;
+    domain.cd = null; // v6.6: arm_smmu_free_cd_tables, no command
     smmu.free_asid(domain.asid);
   },
 });
 
+/**
+ * Identity and blocked. Before v6.9 only identity exists, an arm_smmu_domain of stage BYPASS that
+ * arm_smmu_attach_dev handles (detach, then a bypass STE); from v6.9 the static domains'
+ * arm_smmu_attach_dev_identity/_blocked write the STE and clear the CD.
+ */
 function static_ops(kind: 'bypass' | 'abort'): DomainOps {
   return Object.freeze({
-    attach_dev(_d: IommuDomain, dev: Device): number {
-      smmuOf(dev).write_ste(dev, { kind });
+    attach_dev(d: IommuDomain, dev: Device): number {
+      const smmu = smmuOf(dev);
+      if (entry_writer(d.machine)) {
+        smmu.attach_ste(dev, kind);
+      } else {
+        smmu.detach_dev(dev);
+        smmu.attach_legacy(dev, d, kind);
+      }
       return 0;
     },
   });
