@@ -78,6 +78,14 @@ export const FEATURES = {
   },
   // ── drivers (facts §5, §6) ──
   arm_smmu_v3_paging: { since: 609, what: 'arm-smmu-v3: domain_alloc_paging, no finalise on attach' },
+  arm_smmu_v3_master_cd_table: {
+    since: 607,
+    what: 'arm-smmu-v3: the CD table belongs to the master; attach writes its CD (CFGI_CD), detach clears it ("Move CD table to arm_smmu_master", 10e4968cd511); before, the domain\'s CD is written once at finalise',
+  },
+  arm_smmu_v3_entry_writer: {
+    since: 609,
+    what: 'arm-smmu-v3: STEs (v6.9) and CDs (v6.10, 78a5fbe8395b) written by arm_smmu_write_entry in hitless or disruptive steps, then PREFETCH_CFG; no detach before an attach',
+  },
   intel_did_1_reserved: {
     since: 612,
     what: 'intel-iommu: DID 1 (FLPT_DEFAULT_DID) is kept back in legacy mode too, domains start at DID 2 (IDA_START_DID); the exact release is not pinned down here (v6.6: only in scalable mode)',

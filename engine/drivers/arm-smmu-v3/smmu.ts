@@ -55,19 +55,13 @@ const OP_NAMES: Record<number, string> = {
   [CMDQ_OP_CMD_SYNC]: 'CMD_SYNC',
 };
 
-// The era switches of the configuration writes. kernel-profile.ts has no arm-smmu-v3 switch of its
-// own for them: each reads the switch that flips at the same release.
-
-/** v6.7: the master owns the CD table (10e4968cd511); domain_alloc_paging came in the same release. */
+/** v6.7: the master owns the CD table (10e4968cd511). */
 export function cd_table_per_master(m: Machine): boolean {
-  return m.profile.has('domain_alloc_paging');
+  return m.profile.has('arm_smmu_v3_master_cd_table');
 }
-/**
- * The entry writer: STEs from v6.9, in the series that also brought arm_smmu_v3_paging; CDs from
- * v6.10, which the lab's eras (v6.8, v6.16) do not tell apart.
- */
+/** The entry writer: STEs from v6.9, CDs from v6.10, which the lab's eras (v6.8, v6.16) do not tell apart. */
 export function entry_writer(m: Machine): boolean {
-  return m.profile.has('arm_smmu_v3_paging');
+  return m.profile.has('arm_smmu_v3_entry_writer');
 }
 
 export interface ArmSmmuV3Options {
