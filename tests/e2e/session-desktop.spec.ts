@@ -137,7 +137,7 @@ test('desktop: the file from the command line opens at start; Save goes to main,
   await page.getByTestId('tab').first().click();
   await runScript(page);
   await expect(
-    consoleRows(page).filter({ hasText: 'kernel v6.16 random 0.00044065131805837154' }),
+    consoleRows(page).filter({ hasText: 'kernel v6.16 random 0.011704753153026104' }),
   ).toHaveCount(1);
 
   // Typing makes it unsaved: main hears it, and gets the text for the side file a moment later.
