@@ -156,7 +156,7 @@ test('open a session with the picker: its tabs, kernel, seed, params and notes, 
   await runScript(page);
   await expect(page.getByTestId('outcome')).toHaveText('passed');
   await expect(
-    consoleRows(page).filter({ hasText: 'kernel v6.16 random 0.00044065131805837154' }),
+    consoleRows(page).filter({ hasText: 'kernel v6.16 random 0.011704753153026104' }),
   ).toHaveCount(1);
 });
 
