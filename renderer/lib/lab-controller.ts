@@ -110,7 +110,7 @@ export async function runActive(over: RunOverrides = {}): Promise<void> {
   run.running = true;
   run.runningEntry = entry;
   const paramText = Object.entries(params).map(([k, v]) => ` · ${k}=${v}`);
-  run.entries = [{ kind: 'status', text: `▶ ${entry} · kernel ${kernel}${paramText.join('')}` }];
+  run.setEntries([{ kind: 'status', text: `▶ ${entry} · kernel ${kernel}${paramText.join('')}` }]);
   run.result = null;
   run.outcome = null;
   run.steps = null;
@@ -213,7 +213,7 @@ function showResult(r: RunResult): void {
   run.steps = r.steps;
   run.currentStep = r.steps;
   run.durationMs = r.durationMs;
-  const rows: ConsoleEntry[] = [runHeader(run.entries[0]!, r)];
+  const rows: ConsoleEntry[] = [runHeader(run.entries.at(0)!, r)];
   for (const report of inRunOrder(r.console, r.expectationLog, r.checks)) {
     if (report.kind === 'console') rows.push(consoleEntry(report.line));
     else if (report.kind === 'check') {
@@ -241,7 +241,7 @@ function showResult(r: RunResult): void {
     text: `${mark} · ${passed} passed, ${failed} failed · ${r.steps} steps · ${formatMs(r.durationMs)}`,
   });
   if (r.stopped) run.outcome = 'stopped';
-  run.entries = rows;
+  run.setEntries(rows);
   setMarkers(r);
   if (r.timedOut) run.say(`stopped by the time limit (${DEFAULT_TIMEOUT_MS / 1000} s)`, 'warn');
 }

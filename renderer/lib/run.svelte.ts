@@ -3,6 +3,7 @@
  * the numbers the status bar shows. Plain reactive data; lab-controller.ts changes it.
  */
 import type { ConsoleLevel, RunResult } from '../../engine/host/protocol.ts';
+import { ChunkedLog } from './console-log.ts';
 
 export const KERNELS = ['v6.6', 'v6.8', 'v6.16'] as const;
 export type Kernel = (typeof KERNELS)[number];
@@ -35,7 +36,10 @@ class RunStore {
   runId = $state(0);
   runningEntry = $state('');
   kernel = $state<Kernel>('v6.16');
-  entries = $state.raw<ConsoleEntry[]>([]);
+  /** The console's rows: a new log per run (`setEntries`), grown in place while it streams (`append`). */
+  #entries = $state.raw(new ChunkedLog<ConsoleEntry>());
+  /** Counts the appends, so that whoever reads `entries` sees the log grow. */
+  #appended = $state(0);
   result = $state.raw<RunResult | null>(null);
   /** Steps and time of the last run, shown in the status bar. */
   steps = $state<number | null>(null);
@@ -56,8 +60,20 @@ class RunStore {
     return this.rebuild ? `stopped at step ${this.rebuild.to}; rebuilding the lab up to there…` : 'running…';
   }
 
+  get entries(): ChunkedLog<ConsoleEntry> {
+    void this.#appended;
+    return this.#entries;
+  }
+
+  setEntries(rows: ConsoleEntry[]): void {
+    this.#entries = new ChunkedLog(rows);
+  }
+
+  /** Add streamed rows: costs the batch, not the log (a run may print 10 000 lines). */
   append(rows: ConsoleEntry[]): void {
-    if (rows.length) this.entries = [...this.entries, ...rows];
+    if (!rows.length) return;
+    this.#entries.append(rows);
+    this.#appended++;
   }
 
   say(text: string, tone: Notice['tone'] = 'info'): void {

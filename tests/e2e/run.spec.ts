@@ -1,5 +1,6 @@
 import { expect, test } from '@playwright/test';
 import { consoleRows, newTab, openLab, runScript, setScript } from './lab.ts';
+import { showPanel } from './panels.ts';
 
 test('Ctrl+Enter runs the active tab and the console links to the line', async ({ page }) => {
   await openLab(page);
@@ -109,6 +110,69 @@ test('stepping back dims the console lines printed after the step shown, as the 
   await expect(row('after step 2')).toHaveClass(/future/);
   await page.keyboard.press('F10');
   await expect(row('after step 2')).not.toHaveClass(/future/);
+});
+
+/**
+ * Keeps `window.__rowWrites`: what the console draws, as rows added to it plus texts and attributes
+ * written inside it. A row is drawn about once; redrawing every shown row per streamed batch was
+ * what froze the window on a long printing loop.
+ */
+const COUNT_ROW_WRITES = `
+  window.__rowWrites = 0;
+  new MutationObserver((records) => {
+    for (const r of records) {
+      if (r.type !== 'childList') window.__rowWrites++;
+      else for (const n of r.addedNodes)
+        if (n.nodeType === 1) window.__rowWrites += (n.matches('.row') ? 1 : 0) + n.querySelectorAll('.row').length;
+    }
+  }).observe(document.querySelector('[data-testid=console]'), {
+    subtree: true, childList: true, characterData: true, attributes: true,
+  });
+`;
+
+test('a script printing 9000 lines: the console draws each once, ends at the last, and the window answers', async ({
+  page,
+}) => {
+  test.setTimeout(120_000);
+  await openLab(page);
+  await newTab(page);
+  await setScript(
+    page,
+    [
+      "import { lab } from 'iommu-lab';",
+      "lab.add_iommu('smmu0', 'arm-smmu-v3');",
+      "for (let i = 0; i < 9000; i++) console.log('line', i);",
+      "console.log('the last line wraps:', 'word '.repeat(60));",
+    ].join('\n'),
+  );
+  await page.evaluate(COUNT_ROW_WRITES);
+  await runScript(page);
+  await expect(page.getByTestId('outcome')).toHaveText('passed');
+
+  // The last lines printed and the result line are in view, at the bottom of the console.
+  const row = (text: string) =>
+    consoleRows(page).filter({ has: page.locator('.text').getByText(text, { exact: true }) });
+  await expect(row('line 8999')).toBeInViewport();
+  await expect(consoleRows(page).filter({ hasText: 'the last line wraps' })).toBeInViewport({ ratio: 1 });
+  await expect(consoleRows(page).last()).toContainText('passed · 0 passed, 0 failed');
+  await expect(consoleRows(page).last()).toBeInViewport();
+  // Only the last lines are drawn, and the console says how many it leaves out: none is lost.
+  const notShown = consoleRows(page).filter({ hasText: /earlier lines not shown/ });
+  const left = Number(/(\d+) earlier/.exec((await notShown.textContent())!)![1]);
+  expect(left + (await consoleRows(page).count()) - 1).toBe(9001 + 2);
+  await expect(row(`line ${left - 1}`)).toHaveCount(1);
+  await expect(row(`line ${left - 2}`)).toHaveCount(0);
+
+  // Each row was drawn about once; redrawing the 5000 shown per batch of 100 would be 200 000.
+  const writes = (await page.evaluate('window.__rowWrites')) as number;
+  expect(writes).toBeLessThan(2 * 9000);
+
+  // The window takes the next key and click: a step back dims the lines printed after the last
+  // step, and another panel comes to the front.
+  await page.keyboard.press('Shift+F10');
+  await expect(page.getByTestId('steps')).toHaveText(/^step \d+ \/ \d+$/);
+  await expect(row('line 8999')).toHaveClass(/future/);
+  await showPanel(page, 'trace');
 });
 
 test('a promise the script rejected and never handled is the run error, at its line', async ({ page }) => {
