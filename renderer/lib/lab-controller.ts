@@ -141,9 +141,11 @@ export async function runActive(over: RunOverrides = {}): Promise<void> {
     stoppedAt = run.rebuild?.to ?? run.steps ?? 0;
     run.rebuild = { to: stoppedAt, steps: 0 };
     run.append([{ kind: 'status', text: `■ stopped at step ${stoppedAt}; rebuilding the lab up to there…` }]);
+    const ranMs = outcome.elapsedMs;
     try {
       const again = await client.run({ ...request, stopAfterSteps: stoppedAt }, (id) => (run.runId = id));
-      if (again.kind === 'finished') outcome = again;
+      // The replay's own time is not the run's: the run is how long the script ran before Stop.
+      if (again.kind === 'finished') outcome = { ...again, result: { ...again.result, durationMs: ranMs } };
       else notRebuilt = again.kind === 'failed' ? again.message : 'the engine did not answer';
     } finally {
       run.rebuild = null;

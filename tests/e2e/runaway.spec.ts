@@ -64,6 +64,29 @@ test('Shift+F5 keeps what the run did up to where it was stopped: console, steps
   await expect(card).toContainText('1 range · 4 KiB');
 });
 
+test('after Shift+F5 the run time is how long the run ran, not the rebuild after it', async ({ page }) => {
+  await openLab(page);
+  await newTab(page);
+  await setScript(
+    page,
+    "import { lab } from 'iommu-lab';\nlab.add_iommu('smmu0', 'arm-smmu-v3');\nwhile (true) {}\n",
+  );
+  await page.keyboard.press('Control+Enter');
+  await expect(page.getByTestId('engine-state')).toHaveText('engine running');
+  // The run has lasted at least this long when Stop is pressed; rebuilding its one step takes far less.
+  await page.waitForTimeout(2500);
+  await page.keyboard.press('Shift+F5');
+  await expect(page.getByTestId('outcome')).toHaveText('stopped');
+  const time = (await page.getByTestId('time').textContent())!;
+  const seconds = /^time (\d+\.\d+) s$/.exec(time);
+  expect(seconds, time).not.toBeNull();
+  expect(Number(seconds![1])).toBeGreaterThanOrEqual(2.5);
+  // The console's result line says the same.
+  await expect(consoleRows(page).last()).toContainText(
+    `stopped at step 1 · 0 passed, 0 failed · 1 steps · ${seconds![1]} s`,
+  );
+});
+
 /**
  * Keeps `window.__seen`: the engine state, the step counter, Stop, a state panel's note and the
  * console's, at each change.
