@@ -172,9 +172,11 @@ async function save(saveAs: boolean): Promise<'saved' | 'canceled' | 'error'> {
   }
   if (r.status === 'error') {
     run.say(`${r.message} — your work is still in the editor`, 'error');
+    // Save As wrote to another file than the session's: only a name the backend gives is sure.
+    const failed = r.name ?? (saveAs ? null : session.name);
     await prompts.tell(
       'save-error',
-      `Could not save ${session.name}`,
+      failed ? `Could not save ${failed}` : 'Could not save the session',
       r.message,
       'error',
       'Your work is still in the editor.',

@@ -18,7 +18,8 @@ export type OpenResult =
 export type SaveResult =
   | { status: 'saved'; name: string; path?: string; handle?: unknown }
   | { status: 'canceled' }
-  | { status: 'error'; message: string };
+  /** `name`: the file that could not be written, where known (Save As picks another than the session's). */
+  | { status: 'error'; message: string; name?: string };
 
 export type OpenSource =
   | { kind: 'dialog' }

@@ -234,7 +234,9 @@ export class BrowserSessionBackend implements SessionBackend {
           : e instanceof Error
             ? e.message
             : String(e);
-      return { status: 'error', message: `could not save ${name}: ${why}` };
+      // The file that failed: the one picked, which Save As names anew, else the download's.
+      const failed = handle?.name ?? name;
+      return { status: 'error', name: failed, message: `could not save ${failed}: ${why}` };
     }
   }
 

@@ -406,6 +406,35 @@ const recentNames = async (page: Page): Promise<string[]> => {
   return names;
 };
 
+test('a failed Save As names the file picked, not the open session; the session and the editor stay', async ({
+  page,
+}) => {
+  await withPickedHandles(page);
+  await openLab(page);
+  await privateFile.write(page, 'mine.iommulab', readFileSync(fixture('example.iommulab'), 'utf8'));
+  await page.evaluate(`window.__picks.push('mine.iommulab')`);
+  await page.getByTestId('session-open').click();
+  await expect(page.getByTestId('session-name')).toContainText('mine.iommulab');
+
+  // The save picker gives a file on a full disk.
+  await page.evaluate(`window.showSaveFilePicker = async () => ({
+    name: 'full.iommulab',
+    async createWritable() { throw new DOMException('The disk is full', 'QuotaExceededError'); },
+  })`);
+  await setScript(page, "console.log('kept after a failed save');\n");
+  await page.getByTestId('session-save-as').click();
+  const dialog = page.getByTestId('session-dialog');
+  await expect(dialog).toHaveAttribute('data-kind', 'save-error');
+  await expect(dialog).toContainText('Could not save full.iommulab');
+  await expect(page.getByTestId('session-dialog-message')).toHaveText(
+    'could not save full.iommulab: the disk is full',
+  );
+  await page.getByTestId('session-dialog-ok').click();
+  await expect(page.getByTestId('session-name')).toContainText('mine.iommulab');
+  await expect(editorText(page)).toContainText("console.log('kept after a failed save')");
+  await expect(page.getByTestId('session-dirty')).toBeVisible();
+});
+
 test('recent sessions: files opened with the picker are listed after a reload and reopen from the menu', async ({
   page,
 }) => {
