@@ -69,3 +69,49 @@ test('tabs survive a reload', async ({ page }) => {
   await page.getByTestId('tab').nth(1).click();
   await expect(page.locator('.monaco-editor .view-lines')).toContainText("console.log('kept')");
 });
+
+test('a refused rename says why under the field; leaving the field keeps a good name and says why not a bad one', async ({
+  page,
+}) => {
+  await openLab(page);
+  const tabs = page.getByTestId('tab');
+  await page.getByTestId('tab-new').click();
+  await page.getByTestId('tab-new').click();
+  await expect(tabs.nth(2)).toContainText('scratch-3.ts');
+
+  await tabs.nth(2).dblclick();
+  const input = page.getByTestId('tab-rename');
+  const why = page.getByTestId('tab-rename-error');
+  await input.fill('scratch-2.ts');
+  await input.press('Enter');
+  await expect(why).toHaveText('scratch-2.ts is already open');
+  // On screen, right under the field, not only in its tooltip.
+  await expect(why).toBeInViewport();
+  const field = (await input.boundingBox())!;
+  const box = (await why.boundingBox())!;
+  expect(box.y).toBeGreaterThanOrEqual(field.y + field.height);
+  expect(box.x).toBeLessThan(field.x + field.width);
+  expect(box.x + box.width).toBeGreaterThan(field.x);
+
+  await input.fill('helpers');
+  await input.press('Enter');
+  await expect(why).toContainText('a name like helpers.ts');
+  // Clicking away from a refused name: the tab keeps its name and the status bar says why.
+  await page.locator('.monaco-editor .view-lines').click();
+  await expect(input).toHaveCount(0);
+  await expect(why).toHaveCount(0);
+  await expect(tabs.nth(2)).toContainText('scratch-3.ts');
+  await expect(page.getByTestId('notice')).toContainText(
+    'scratch-3.ts was not renamed to helpers: a name like helpers.ts',
+  );
+
+  // Clicking away from a good name renames, as Enter does; Escape leaves the name as it was.
+  await tabs.nth(2).dblclick();
+  await input.fill('third.ts');
+  await page.locator('.monaco-editor .view-lines').click();
+  await expect(tabs.nth(2)).toContainText('third.ts');
+  await tabs.nth(2).dblclick();
+  await input.fill('fourth.ts');
+  await input.press('Escape');
+  await expect(tabs.nth(2)).toContainText('third.ts');
+});
