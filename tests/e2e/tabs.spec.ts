@@ -115,3 +115,32 @@ test('a refused rename says why under the field; leaving the field keeps a good 
   await input.press('Escape');
   await expect(tabs.nth(2)).toContainText('third.ts');
 });
+
+test('the active tab is scrolled into view after a reload and when a console link switches to one off to the side', async ({
+  page,
+}) => {
+  test.setTimeout(120_000);
+  await openLab(page);
+  await setScript(page, "export function hello() { console.log('from main'); }\n");
+  const tabs = page.getByTestId('tab');
+  const active = page.locator('[data-testid=tab][aria-selected=true]');
+  for (let n = 2; n <= 25; n++) await page.getByTestId('tab-new').click();
+  await expect(active).toContainText('scratch-25.ts');
+  await setScript(page, "import { hello } from './main.ts';\nhello();\n");
+  await expect(tabs.first()).not.toBeInViewport();
+
+  await page.reload();
+  await expect(page.getByTestId('status')).toContainText('engine ready', { timeout: 30_000 });
+  await expect(tabs).toHaveCount(25);
+  await expect(active).toContainText('scratch-25.ts');
+  await expect(active).toBeInViewport();
+  await expect(page.getByTestId('tab-new')).toBeInViewport();
+
+  // The console's link to a line of main.ts brings that tab to the front and into view.
+  await runScript(page);
+  const row = consoleRows(page).filter({ hasText: 'from main' });
+  await expect(row.locator('.loc')).toContainText('main.ts:1');
+  await row.locator('.loc').click();
+  await expect(active).toContainText('main.ts');
+  await expect(active).toBeInViewport();
+});
