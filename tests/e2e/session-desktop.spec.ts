@@ -136,9 +136,9 @@ test('desktop: the file from the command line opens at start; Save goes to main,
   // It runs with the session's settings.
   await page.getByTestId('tab').first().click();
   await runScript(page);
-  await expect(
-    consoleRows(page).filter({ hasText: 'kernel v6.16 random 0.011704753153026104' }),
-  ).toHaveCount(1);
+  await expect(consoleRows(page).filter({ hasText: 'kernel v6.16 random 0.011704753153026104' })).toHaveCount(
+    1,
+  );
 
   // Typing makes it unsaved: main hears it, and gets the text for the side file a moment later.
   await setScript(page, "console.log('edited');\n");

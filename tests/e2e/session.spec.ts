@@ -155,9 +155,9 @@ test('open a session with the picker: its tabs, kernel, seed, params and notes, 
   // The run uses the session's seed and params: the same numbers as `iommu-lab run example.iommulab`.
   await runScript(page);
   await expect(page.getByTestId('outcome')).toHaveText('passed');
-  await expect(
-    consoleRows(page).filter({ hasText: 'kernel v6.16 random 0.011704753153026104' }),
-  ).toHaveCount(1);
+  await expect(consoleRows(page).filter({ hasText: 'kernel v6.16 random 0.011704753153026104' })).toHaveCount(
+    1,
+  );
 });
 
 test('a damaged file shows its reason and the open session stays as it was', async ({ page }) => {
