@@ -54,7 +54,8 @@ export interface SaveRequest {
 export type SaveReply =
   | { status: 'saved'; path: string; name: string }
   | { status: 'canceled' }
-  | { status: 'error'; message: string };
+  /** `name`: the file that could not be written, when there was one. */
+  | { status: 'error'; message: string; name?: string };
 
 export interface SessionStateMessage {
   dirty: boolean;

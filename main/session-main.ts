@@ -287,6 +287,7 @@ export class SessionController {
       return {
         status: 'error',
         message: `could not save ${path.basename(target)}: ${describeWriteError(e, target)}`,
+        name: path.basename(target),
       };
     }
     this.currentPath = target;

@@ -202,6 +202,15 @@ test('desktop: a failed save says why and keeps the editor as it was', async ({ 
   );
   await page.getByTestId('session-dialog-ok').click();
   await expect(editorText(page)).toContainText("console.log('keep me')");
+
+  // Save As to another file: the title names the file main could not write, as its reply gives it.
+  await page.evaluate(
+    "window.__main.saveReply = { status: 'error', message: 'could not save full.iommulab: the disk is full', name: 'full.iommulab' }",
+  );
+  await page.keyboard.press('Control+Shift+S');
+  await expect(page.locator('#session-dialog-title')).toHaveText('Could not save full.iommulab');
+  await page.getByTestId('session-dialog-ok').click();
+  await expect(editorText(page)).toContainText("console.log('keep me')");
 });
 
 test('desktop: a file from the OS opens after the unsaved-change question; a bad one changes nothing', async ({
