@@ -16,6 +16,7 @@ import { iommu_cmdline } from '../core/cmdline.ts';
 import { SZ_1G, SZ_4K } from '../core/constants.ts';
 import type { Bus, DefaultDomainRequest, Device } from '../core/device.ts';
 import type { IommuOps } from '../core/driver.ts';
+import type { IommuDomain } from '../core/domain.ts';
 import type { IommuDevice } from '../core/iommu-device.ts';
 import { IommuIotlbGather, iommu_iotlb_gather_init, iommu_iotlb_sync } from '../core/gather.ts';
 import { isKernelName, KERNEL_NAMES, KernelVersionError } from '../core/kernel-profile.ts';
@@ -346,6 +347,7 @@ export const API: Record<string, ApiEntry> = {
       const [v, p, s] = [u64('iova', iova), u64('paddr', paddr), u64('size', size)];
       ends_by_2_53('iova', v, 'size', s);
       ends_by_2_53('paddr', p, 'size', s);
+      ends_by_2_32_on_arm(domain, 'iova', v, 'size', s);
       return iommu_map(domain, v, p, s, u64('prot', prot));
     },
   },
@@ -355,12 +357,9 @@ export const API: Record<string, ApiEntry> = {
       const domain = ctx.domain(d);
       const v = u64('iova', iova);
       const list = sgList(sg);
-      ends_by_2_53(
-        'iova',
-        v,
-        'the list',
-        list.reduce((sum, e) => sum + e.length, 0),
-      );
+      const total = list.reduce((sum, e) => sum + e.length, 0);
+      ends_by_2_53('iova', v, 'the list', total);
+      ends_by_2_32_on_arm(domain, 'iova', v, 'the list', total);
       return iommu_map_sg(domain, v, list, u64('prot', prot));
     },
   },
@@ -370,6 +369,7 @@ export const API: Record<string, ApiEntry> = {
       const domain = ctx.domain(d);
       const [v, s] = [u64('iova', iova), u64('size', size)];
       ends_by_2_53('iova', v, 'size', s);
+      ends_by_2_32_on_arm(domain, 'iova', v, 'size', s);
       return iommu_unmap(domain, v, s);
     },
   },
@@ -388,6 +388,7 @@ export const API: Record<string, ApiEntry> = {
       const domain = ctx.domain(d);
       const [v, s] = [u64('iova', iova), u64('size', size)];
       ends_by_2_53('iova', v, 'size', s);
+      ends_by_2_32_on_arm(domain, 'iova', v, 'size', s);
       return iommu_unmap_fast(domain, v, s, ctx.gather(g));
     },
   },
@@ -405,7 +406,12 @@ export const API: Record<string, ApiEntry> = {
   },
   iommu_iova_to_phys: {
     params: ['domain', 'iova'],
-    impl: (ctx, d: unknown, iova: unknown) => iommu_iova_to_phys(ctx.domain(d), u64('iova', iova)),
+    impl(ctx, d: unknown, iova: unknown) {
+      const domain = ctx.domain(d);
+      const v = u64('iova', iova);
+      ends_by_2_32_on_arm(domain, 'iova', v, 'one byte', 1);
+      return iommu_iova_to_phys(domain, v);
+    },
   },
   iommu_get_resv_regions: {
     params: ['dev'],
@@ -672,3 +678,21 @@ function direction(v: unknown): number {
 }
 
 export { KernelVersionError };
+
+/**
+ * omap-iommu and tegra-gart exist only on 32-bit Arm, where iommu_map's `unsigned long iova` and
+ * `size_t size` hold 32 bits: a range past 4 GiB cannot be asked for there (the driver would wrap
+ * it onto a low IOVA), so it is refused as a bad argument.
+ */
+function ends_by_2_32_on_arm(
+  domain: IommuDomain,
+  startName: string,
+  start: number,
+  lengthName: string,
+  length: number,
+): void {
+  if (domain.owner.arch === 'arm' && start + length > 2 ** 32)
+    throw new RangeError(
+      `${startName} + ${lengthName} must end by 2^32 on ${domain.owner.name}, a 32-bit Arm IOMMU (iova is an unsigned long) (got ${hex(start)} + ${hex(length)})`,
+    );
+}

@@ -35,6 +35,21 @@ function setup(kernel: KernelName, options: Api.OmapIommuOptions = {}) {
 const KERNELS: KernelName[] = ['v6.6', 'v6.8', 'v6.16'];
 
 describe('omap-iommu', () => {
+  it('a range past 4 GiB is a bad argument: omap is 32-bit Arm, iova an unsigned long (no wrap onto a low IOVA)', () => {
+    const { L, dev, domain } = setup('v6.16');
+    expect(L.iommu_attach_device(domain, dev)).toBe(0);
+    expect(() => L.iommu_map(domain, 2 ** 32, PA, L.SZ_4K, RW)).toThrow(
+      /iova \+ size must end by 2\^32 on omap-iommu, a 32-bit Arm IOMMU/,
+    );
+    expect(() => L.iommu_map(domain, 2 ** 32 - L.SZ_4K, PA, 2 * L.SZ_4K, RW)).toThrow(RangeError);
+    expect(() => L.iommu_unmap(domain, 2 ** 32, L.SZ_4K)).toThrow(RangeError);
+    expect(() => L.iommu_iova_to_phys(domain, 2 ** 32)).toThrow(RangeError);
+    // The last page of the 32-bit space is an IOVA like any other; nothing was mapped at 0.
+    expect(L.iommu_map(domain, 2 ** 32 - L.SZ_4K, PA, L.SZ_4K, RW)).toBe(0);
+    expect(L.iommu_iova_to_phys(domain, 2 ** 32 - 1)).toBe(PA + 0xfff);
+    expect(L.iommu_iova_to_phys(domain, 0)).toBe(0);
+  });
+
   it.each(KERNELS)(
     'IOMMU-FACTS §5.2, §6 (a): map before attach returns -EINVAL, the domain has no table (%s)',
     (kernel) => {
