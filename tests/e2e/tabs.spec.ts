@@ -21,9 +21,13 @@ test('tabs: new, rename, switch, close — each keeps its own text', async ({ pa
   await input.press('Enter');
   await expect(tabs.nth(1)).toContainText('second.ts');
 
-  // The renamed tab still has its text and runs under its new name.
+  // The renamed tab still has its text and runs under its new name. The Enter that renamed it
+  // typed nothing into it: the line is still line 1.
   await runScript(page);
   await expect(consoleRows(page).filter({ hasText: 'from the second tab' })).toHaveCount(1);
+  await expect(consoleRows(page).filter({ hasText: 'from the second tab' }).locator('.loc')).toHaveText(
+    /^second\.ts:1:/,
+  );
   await expect(consoleRows(page).first()).toContainText('second.ts');
 
   // Switching back shows the first script.
