@@ -76,6 +76,9 @@ test('the trace lists the run; the kind filter and the search narrow it', async 
   // The domain filter: only events of that domain (the NIC's paging domain is #2).
   await page.getByTestId('trace-device').fill('');
   await page.getByTestId('trace-domain').fill('2');
+  for (const r of await rows.all()) await expect(r).toContainText('domain=2');
+  // With the search too, so the row sought is among the few drawn (the list draws what fits).
+  await page.getByTestId('trace-search').fill('map');
   const map = rows.filter({ has: page.locator('.c-name', { hasText: /^map$/ }) });
   await expect(map).toHaveCount(1);
   await expect(map).toContainText('domain=2 iova=0x10000');
