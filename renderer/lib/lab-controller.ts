@@ -21,6 +21,7 @@ import { inRunOrder } from './run-order.ts';
 import { tabs } from './tabs.svelte.ts';
 import { layout } from './layout.svelte.ts';
 import { panelState } from './panel-state.svelte.ts';
+import { stepMarker } from './step-marker.svelte.ts';
 import { theme, type ThemeChoice } from './theme.svelte.ts';
 import { labBridge } from './shell.ts';
 import { revealInEditor } from './editor-bridge.ts';
@@ -118,6 +119,7 @@ export async function runActive(over: RunOverrides = {}): Promise<void> {
   run.durationMs = null;
   run.notice = null;
   clearMarkers();
+  stepMarker.runStarted();
   for (const m of ['lab:run-requested', 'lab:run-finished', 'lab:panels-updated']) performance.clearMarks(m);
   for (const m of ['lab:run', 'lab:panel-update']) performance.clearMeasures(m);
   performance.mark('lab:run-requested');
@@ -129,6 +131,9 @@ export async function runActive(over: RunOverrides = {}): Promise<void> {
     seed,
     disabledChecks,
     ...(over.fixedKernel ? { fixedKernel: true } : {}),
+    // Where each call was made, so time travel can mark the line that made the step shown
+    // (step-marker.svelte.ts). The engine keeps only a run's first calls, whatever the run's length.
+    recordCallResults: true,
     timeoutMs: DEFAULT_TIMEOUT_MS,
   };
   let outcome = await client.run(request, (id) => (run.runId = id));
