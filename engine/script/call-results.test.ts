@@ -127,6 +127,23 @@ describe('callResults', () => {
     expect(r.callResults![1]).toEqual({ step: 4, fn: 'iommu_iova_to_phys', ret: '0', line: 4 });
   });
 
+  it('names no buffer or mapping once full: a long DMA run stays linear', () => {
+    const r = run([
+      "import { lab, dma_map_single, iommu_get_domain_for_dev, iommu_iova_to_phys, DMA_TO_DEVICE } from 'iommu-lab';",
+      "const dev = lab.add_device('d0', { iommu: lab.add_iommu('i0', 'intel-iommu') });",
+      'const d = iommu_get_domain_for_dev(dev)!;',
+      `for (let i = 0; i < ${MAX_CALL_RESULTS}; i++) iommu_iova_to_phys(d, 0);`,
+      'const pa = lab.mem.alloc(0x1000);',
+      'for (let i = 0; i < 500; i++) dma_map_single(dev, pa, 0x1000, DMA_TO_DEVICE);',
+    ]);
+    expect(r.callResults).toHaveLength(MAX_CALL_RESULTS);
+    const named = (
+      r.session as unknown as { ctx: { results: { named: { buffers: unknown[]; mappings: unknown[] } } } }
+    ).ctx.results.named;
+    expect(named.buffers).toHaveLength(0);
+    expect(named.mappings).toHaveLength(0);
+  });
+
   it('records nothing unless asked', () => {
     const r = runScript({ fileName: 's.ts', source: "import { lab } from 'iommu-lab';\nlab.kernel();\n" });
     expect(r).not.toHaveProperty('callResults');

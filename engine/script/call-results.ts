@@ -149,6 +149,9 @@ export class CallResultLog {
    * first arguments (the sizes of the buffers and mappings that later results are named by).
    */
   returned(step: number, id: number, ret: unknown, a0?: unknown, a1?: unknown, a2?: unknown): void {
+    // Full: nothing more is recorded, so buffers and mappings need no more names (naming one is a
+    // search of those named so far: a long DMA run would go quadratic).
+    if (this.calls.length >= MAX_CALL_RESULTS) return;
     const { buffers, mappings } = this.named;
     if (id === MEM_ALLOC && typeof ret === 'number' && typeof a0 === 'number')
       buffers.push({ start: ret, size: a0 });
@@ -164,7 +167,7 @@ export class CallResultLog {
       buffers.push({ start: ret.cpu_addr, size: a1 });
       nameMapping(mappings, ret.dma_handle, a1);
     }
-    if (COMPARED[id] && this.calls.length < MAX_CALL_RESULTS)
+    if (COMPARED[id])
       this.calls.push({
         step,
         fn: API_NAMES[id],
