@@ -409,7 +409,7 @@ export const API: Record<string, ApiEntry> = {
     impl(ctx, d: unknown, iova: unknown) {
       const domain = ctx.domain(d);
       const v = u64('iova', iova);
-      ends_by_2_32_on_arm(domain, 'iova', v, 'one byte', 1);
+      ends_by_2_32_on_arm(domain, 'iova', v, null);
       return iommu_iova_to_phys(domain, v);
     },
   },
@@ -688,11 +688,15 @@ function ends_by_2_32_on_arm(
   domain: IommuDomain,
   startName: string,
   start: number,
-  lengthName: string,
-  length: number,
+  lengthName: string | null,
+  length = 1,
 ): void {
-  if (domain.owner.arch === 'arm' && start + length > 2 ** 32)
-    throw new RangeError(
-      `${startName} + ${lengthName} must end by 2^32 on ${domain.owner.name}, a 32-bit Arm IOMMU (iova is an unsigned long) (got ${hex(start)} + ${hex(length)})`,
-    );
+  if (domain.owner.arch !== 'arm' || start + length <= 2 ** 32) return;
+  const what = lengthName
+    ? `${startName} + ${lengthName} must end by 2^32`
+    : `${startName} must be below 2^32`;
+  const got = lengthName ? `${hex(start)} + ${hex(length)}` : hex(start);
+  throw new RangeError(
+    `${what} on ${domain.owner.name}, a 32-bit Arm IOMMU (iova is an unsigned long) (got ${got})`,
+  );
 }
