@@ -306,6 +306,10 @@ describe.concurrent('iommu-lab run', () => {
     [['matrix', 'matrix.ts', '--drivers', 'arm-smmu-v9'], /unknown driver 'arm-smmu-v9'/],
     [['matrix', 'matrix.ts', '--kernels', 'v7'], /unknown kernel 'v7'/],
     [['matrix'], /exactly one script/],
+    [
+      ['matrix', 'matrix.ts', '--param', 'driver=intel-iommu'],
+      /--param driver is the matrix's own .* --drivers/,
+    ],
   ])('bad usage %j: exit 3 with a one-line reason', async (args, reason) => {
     const r = await cli(...args);
     expect(r.code).toBe(3);

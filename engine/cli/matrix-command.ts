@@ -229,6 +229,10 @@ export async function matrixCommand(argv: string[], io: Io): Promise<number> {
   const drivers = parseList('--drivers', values.drivers, MATRIX_DRIVERS, 'driver');
   const kernels = parseList('--kernels', values.kernels, KERNEL_NAMES, 'kernel');
   const params = parseParams(values.param);
+  if (params && Object.hasOwn(params, 'driver'))
+    throw new UsageError(
+      "matrix: --param driver is the matrix's own (each row sets lab.params.driver); choose rows with --drivers",
+    );
   const seed = parseSeed(values.seed);
   const timeoutMs = parseTimeout(values.timeout);
   let jobs = availableParallelism();
