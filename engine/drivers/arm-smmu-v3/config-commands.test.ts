@@ -13,7 +13,6 @@ import {
   s1_cd,
   ste_used,
   write_entry,
-  write_entry_steps,
   zero_entry,
 } from './entries.ts';
 
@@ -212,27 +211,27 @@ describe('arm_smmu_write_entry (entries.ts)', () => {
 
   it('an invalid CD made valid is hitless: words 1 and 3 first, then word 0 — 2 steps; clearing a valid CD is 2 steps too (word 0, then the rest)', () => {
     const cd = s1_cd(ctx);
-    expect(write_entry_steps(zero_entry(), cd, cd_used)).toBe(2);
-    expect(write_entry_steps(cd, zero_entry(), cd_used)).toBe(2);
+    expect(write_entry(zero_entry(), cd, cd_used).steps).toBe(2);
+    expect(write_entry(cd, zero_entry(), cd_used).steps).toBe(2);
   });
 
   it('a live CD with only a new ASID is hitless in one step; a new ASID and TTB0 is disruptive: 3 steps, V cleared first', () => {
     const cd = s1_cd(ctx);
-    expect(write_entry_steps(cd, s1_cd({ ...ctx, asid: 2 }), cd_used)).toBe(1);
+    expect(write_entry(cd, s1_cd({ ...ctx, asid: 2 }), cd_used).steps).toBe(1);
     const target = s1_cd({ ...ctx, asid: 2, ttb: 0x5000_0000 });
-    let syncs = 0;
-    expect(write_entry(cd, target, cd_used, () => syncs++)).toEqual(target);
-    expect(syncs).toBe(3);
+    const written = write_entry(cd, target, cd_used);
+    expect(written.entry).toEqual(target);
+    expect(written.steps).toBe(3);
   });
 
   it('STEs: abort ↔ bypass 1 step, abort/bypass → cd-table 2 (word 1, then word 0), cd-table → abort/bypass 2 (word 0, then word 1 cleared), unchanged 0', () => {
     const table = cdtable_ste(0x1000n);
-    expect(write_entry_steps(abort_ste(), bypass_ste(), ste_used)).toBe(1);
-    expect(write_entry_steps(bypass_ste(), abort_ste(), ste_used)).toBe(1);
-    expect(write_entry_steps(abort_ste(), table, ste_used)).toBe(2);
-    expect(write_entry_steps(bypass_ste(), table, ste_used)).toBe(2);
-    expect(write_entry_steps(table, abort_ste(), ste_used)).toBe(2);
-    expect(write_entry_steps(table, bypass_ste(), ste_used)).toBe(2);
-    expect(write_entry_steps(table, table, ste_used)).toBe(0);
+    expect(write_entry(abort_ste(), bypass_ste(), ste_used).steps).toBe(1);
+    expect(write_entry(bypass_ste(), abort_ste(), ste_used).steps).toBe(1);
+    expect(write_entry(abort_ste(), table, ste_used).steps).toBe(2);
+    expect(write_entry(bypass_ste(), table, ste_used).steps).toBe(2);
+    expect(write_entry(table, abort_ste(), ste_used).steps).toBe(2);
+    expect(write_entry(table, bypass_ste(), ste_used).steps).toBe(2);
+    expect(write_entry(table, table, ste_used).steps).toBe(0);
   });
 });

@@ -213,8 +213,9 @@ export function with_words_after_0(e: Entry, target: Entry): Entry {
 // ── arm_smmu_write_entry ──
 
 /**
- * Move `current` to `target` the way arm_smmu_write_entry does, calling `sync` after each step that
- * changed a word (the CFGI_STE or CFGI_CD + CMD_SYNC of the writer); returns the entry written. Words the current entry does not use are written first, then:
+ * Move `current` to `target` the way arm_smmu_write_entry does: the entry written, and how many
+ * steps changed a word (each one the writer's CFGI_STE or CFGI_CD + CMD_SYNC). Words the current
+ * entry does not use are written first, then:
  *  - one word's used bits differ ("hitless"): that critical word alone, then whatever the target
  *    no longer uses is cleared — up to three steps, each only if it changed something;
  *  - more than one differ ("disruptive"): V=0, then words 1.., then word 0 — three steps;
@@ -224,19 +225,19 @@ export function write_entry(
   current: Entry,
   target: Entry,
   used: (e: Entry) => Entry,
-  sync: () => void,
-): Entry {
+): { entry: Entry; steps: number } {
   const cur_used = used(current);
   const target_used = used(target);
   // The current entry with every bit it does not use already at its target value.
   const staged = current.map((w, i) => (w & cur_used[i]) | (target[i] & ALL & ~cur_used[i]));
   const differing = staged.reduce((m, w, i) => ((w & target_used[i]) !== target[i] ? m | (1 << i) : m), 0);
   let e = current;
+  let steps = 0;
   const set = (from: Entry, first: number, count: number): void => {
     const next = with_words(e, from, first, count);
     if (next.every((w, i) => w === e[i])) return;
     e = next;
-    sync();
+    steps++;
   };
   const critical = differing && (differing & (differing - 1)) === 0 ? Math.log2(differing) : -1;
   if (critical >= 0) {
@@ -250,12 +251,5 @@ export function write_entry(
   } else {
     set(target, 0, ENTRY_QWORDS);
   }
-  return e;
-}
-
-/** How many synced steps write_entry would take, without writing. */
-export function write_entry_steps(current: Entry, target: Entry, used: (e: Entry) => Entry): number {
-  let steps = 0;
-  write_entry(current, target, used, () => steps++);
-  return steps;
+  return { entry: e, steps };
 }

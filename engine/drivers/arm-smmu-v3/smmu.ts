@@ -33,7 +33,6 @@ import {
   with_word,
   with_words_after_0,
   write_entry,
-  write_entry_steps,
   zero_entry,
   type Entry,
 } from './entries.ts';
@@ -324,8 +323,10 @@ export class ArmSmmuV3 extends IommuDevice {
         : config.kind === 'bypass'
           ? bypass_ste()
           : abort_ste();
-    this.trace_ste(dev, config, write_entry_steps(master.ste_words, target, ste_used));
-    master.ste_words = write_entry(master.ste_words, target, ste_used, () => this.sync_ste());
+    const { entry, steps } = write_entry(master.ste_words, target, ste_used);
+    this.trace_ste(dev, config, steps);
+    for (let i = 0; i < steps; i++) this.sync_ste();
+    master.ste_words = entry;
     master.ste = config;
     this.prefetch_cfg();
   }
@@ -334,8 +335,10 @@ export class ArmSmmuV3 extends IommuDevice {
   private write_cd_entry(dev: Device, target: Entry, domain: ArmSmmuDomain | null): void {
     const master = this.master(dev);
     const cd = master.cd ?? zero_entry(); // arm_smmu_alloc_cd_ptr: a linear table, no sync
-    this.trace_cd(dev, domain, cd_asid(target), write_entry_steps(cd, target, cd_used));
-    master.cd = write_entry(cd, target, cd_used, () => this.sync_cd([dev]));
+    const { entry, steps } = write_entry(cd, target, cd_used);
+    this.trace_cd(dev, domain, cd_asid(target), steps);
+    for (let i = 0; i < steps; i++) this.sync_cd([dev]);
+    master.cd = entry;
   }
 
   /**
