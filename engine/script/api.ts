@@ -345,9 +345,8 @@ export const API: Record<string, ApiEntry> = {
     impl(ctx, d: unknown, iova: unknown, paddr: unknown, size: unknown, prot: unknown) {
       const domain = ctx.domain(d);
       const [v, p, s] = [u64('iova', iova), u64('paddr', paddr), u64('size', size)];
-      ends_by_2_53('iova', v, 'size', s);
+      iova_range(domain, v, 'size', s);
       ends_by_2_53('paddr', p, 'size', s);
-      ends_by_2_32_on_arm(domain, 'iova', v, 'size', s);
       return iommu_map(domain, v, p, s, u64('prot', prot));
     },
   },
@@ -358,8 +357,7 @@ export const API: Record<string, ApiEntry> = {
       const v = u64('iova', iova);
       const list = sgList(sg);
       const total = list.reduce((sum, e) => sum + e.length, 0);
-      ends_by_2_53('iova', v, 'the list', total);
-      ends_by_2_32_on_arm(domain, 'iova', v, 'the list', total);
+      iova_range(domain, v, 'the list', total);
       return iommu_map_sg(domain, v, list, u64('prot', prot));
     },
   },
@@ -368,8 +366,7 @@ export const API: Record<string, ApiEntry> = {
     impl(ctx, d: unknown, iova: unknown, size: unknown) {
       const domain = ctx.domain(d);
       const [v, s] = [u64('iova', iova), u64('size', size)];
-      ends_by_2_53('iova', v, 'size', s);
-      ends_by_2_32_on_arm(domain, 'iova', v, 'size', s);
+      iova_range(domain, v, 'size', s);
       return iommu_unmap(domain, v, s);
     },
   },
@@ -387,8 +384,7 @@ export const API: Record<string, ApiEntry> = {
     impl(ctx, d: unknown, iova: unknown, size: unknown, g: unknown) {
       const domain = ctx.domain(d);
       const [v, s] = [u64('iova', iova), u64('size', size)];
-      ends_by_2_53('iova', v, 'size', s);
-      ends_by_2_32_on_arm(domain, 'iova', v, 'size', s);
+      iova_range(domain, v, 'size', s);
       return iommu_unmap_fast(domain, v, s, ctx.gather(g));
     },
   },
@@ -409,7 +405,7 @@ export const API: Record<string, ApiEntry> = {
     impl(ctx, d: unknown, iova: unknown) {
       const domain = ctx.domain(d);
       const v = u64('iova', iova);
-      ends_by_2_32_on_arm(domain, 'iova', v, null);
+      iova_range(domain, v, null);
       return iommu_iova_to_phys(domain, v);
     },
   },
@@ -680,21 +676,15 @@ function direction(v: unknown): number {
 export { KernelVersionError };
 
 /**
- * omap-iommu and tegra-gart exist only on 32-bit Arm, where iommu_map's `unsigned long iova` and
- * `size_t size` hold 32 bits: a range past 4 GiB cannot be asked for there (the driver would wrap
- * it onto a low IOVA), so it is refused as a bad argument.
+ * A domain's IOVA range as a caller can name it: it ends by 2^53 (where the lab's numbers stop
+ * being exact), and by 2^32 on omap-iommu and tegra-gart, which exist only on 32-bit Arm, where
+ * iommu_map's `unsigned long iova` and `size_t size` hold 32 bits (the driver would wrap a larger
+ * one onto a low IOVA). `lengthName` null: one address.
  */
-function ends_by_2_32_on_arm(
-  domain: IommuDomain,
-  startName: string,
-  start: number,
-  lengthName: string | null,
-  length = 1,
-): void {
+function iova_range(domain: IommuDomain, start: number, lengthName: string | null, length = 1): void {
+  if (lengthName) ends_by_2_53('iova', start, lengthName, length);
   if (domain.owner.arch !== 'arm' || start + length <= 2 ** 32) return;
-  const what = lengthName
-    ? `${startName} + ${lengthName} must end by 2^32`
-    : `${startName} must be below 2^32`;
+  const what = lengthName ? `iova + ${lengthName} must end by 2^32` : 'iova must be below 2^32';
   const got = lengthName ? `${hex(start)} + ${hex(length)}` : hex(start);
   throw new RangeError(
     `${what} on ${domain.owner.name}, a 32-bit Arm IOMMU (iova is an unsigned long) (got ${got})`,
