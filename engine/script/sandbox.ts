@@ -61,7 +61,7 @@ export class Sandbox {
     this.compartment = new Compartment({ __options__: true });
     const g = this.compartment.globalThis as Record<string, unknown>;
     for (const name of REMOVED_GLOBALS) delete g[name];
-    g.Math = scriptMath();
+    g.Math = scriptMath ??= makeScriptMath();
   }
 
   /** A global of the compartment, as a read of a name no script declares would find it. */
@@ -85,12 +85,12 @@ export function deepFreeze<T>(value: T): T {
   return harden(value);
 }
 
+const NO_MATH_RANDOM =
+  'Math.random() is not available: a run must give the same result every time; use lab.random() (seeded by lab.seed)';
+
 /** What the sandbox refuses to keep runs repeatable, in its own words (SES's) and in the lab's. */
 const REFUSALS: [RegExp, string][] = [
-  [
-    /%SharedMath%\.random\(\) throws/,
-    'Math.random() is not available: a run must give the same result every time; use lab.random() (seeded by lab.seed)',
-  ],
+  [/%SharedMath%\.random\(\) throws/, NO_MATH_RANDOM],
   [
     /%SharedDate%\.now\(\) throws/,
     'Date.now() is not available: a run must give the same result every time; use lab.now(), the simulated clock',
@@ -103,15 +103,15 @@ const REFUSALS: [RegExp, string][] = [
 
 /**
  * The sandbox's Math with a `random` that says what to use instead, as a script that catches the
- * error reads it (SES's own says only "%SharedMath%.random() throws").
+ * error reads it (SES's own says only "%SharedMath%.random() throws"). Made once: it is frozen.
  */
-function scriptMath(): Math {
-  const [, text] = REFUSALS[0];
+let scriptMath: Math | undefined;
+function makeScriptMath(): Math {
   const math = Object.create(Object.getPrototypeOf(Math), {
     ...Object.getOwnPropertyDescriptors(Math),
     random: {
       value: function random(): never {
-        throw new TypeError(text);
+        throw new TypeError(NO_MATH_RANDOM);
       },
     },
   }) as Math;
