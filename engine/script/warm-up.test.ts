@@ -1,11 +1,20 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { warmUpEngine } from './warm-up.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
+
+// The probes run in processes of their own, from files in folders made here (the IC log is about 10 MB).
+const dirs: string[] = [];
+const tempDir = (prefix: string) => {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  dirs.push(dir);
+  return dir;
+};
+afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
 describe('warm-up before lockdown', () => {
   it('drives a lab with a page table and one without, with no error', () => {
@@ -14,7 +23,7 @@ describe('warm-up before lockdown', () => {
 
   it('runs preparations once, in the unfrozen realm, and lockdown still happens when one throws', () => {
     // A process of its own: the realm of this test worker may be locked down already.
-    const dir = mkdtempSync(path.join(tmpdir(), 'lab-lockdown-'));
+    const dir = tempDir('lab-lockdown-');
     const file = path.join(dir, 'probe.mts');
     writeFileSync(
       file,
@@ -40,7 +49,7 @@ describe('warm-up before lockdown', () => {
     // V8 (Node 20) logs each inline-cache change with --log-ic; a keyed store first made after
     // lockdown goes to the slow stub "prototype with potentially read-only elements". The probe
     // locks down (warm-up first), marks the moment, then runs every scenario in every matrix cell.
-    const dir = mkdtempSync(path.join(tmpdir(), 'lab-warm-up-'));
+    const dir = tempDir('lab-warm-up-');
     const probe = path.join(dir, 'probe.mts');
     const log = path.join(dir, 'ic.log');
     const engine = (f: string) => JSON.stringify(path.join(ROOT, 'engine', f));
