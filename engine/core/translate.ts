@@ -3,7 +3,7 @@
  * (or the virtio host's mappings) — with permission checks and faults recorded on the instance.
  */
 import { raise_check } from './checks.ts';
-import { IOMMU_READ, IOMMU_WRITE } from './constants.ts';
+import { IOMMU_PRIV, IOMMU_READ, IOMMU_WRITE } from './constants.ts';
 import type { Device } from './device.ts';
 import { hex } from './format.ts';
 import { DMA_ABORT, DMA_BYPASS, WalkOut } from './iommu-device.ts';
@@ -69,7 +69,7 @@ function translate_one(dev: Device, iova: number, write: boolean, out: PageResul
     out.pa = tlb.pa_of(i) + (iova - base);
     out.span = base + tlb.size_of(i) - iova;
     out.tlb = stale ? 'stale' : 'hit';
-    if (!(tlb.prot_of(i) & need)) out.fault = iommu.permission_fault;
+    if (refuses(tlb.prot_of(i), need)) out.fault = iommu.permission_fault;
     return;
   }
   if (cached) tlb.stats.misses++;
@@ -91,8 +91,16 @@ function translate_one(dev: Device, iova: number, write: boolean, out: PageResul
   if (walkOut.stale) out.tlb = 'stale';
   out.pa = walkOut.pa + (iova - walkOut.iova);
   out.span = walkOut.iova + walkOut.size - iova;
-  if (!(walkOut.prot & need)) out.fault = iommu.permission_fault;
+  if (refuses(walkOut.prot, need)) out.fault = iommu.permission_fault;
 }
+
+/**
+ * Whether a leaf's prot refuses an access. Device accesses are unprivileged: a PCIe request carries
+ * no privilege (short of a PASID prefix saying so) and Linux leaves the SMMU's STE.PRIVCFG at "use
+ * incoming", so a mapping made with IOMMU_PRIV (Arm LPAE: AP[1] clear, facts §1.1) refuses them all.
+ * Formats that ignore IOMMU_PRIV never report it in a leaf's prot.
+ */
+const refuses = (prot: number, need: number) => (prot & (need | IOMMU_PRIV)) !== need;
 
 /** The failed access's result; the fault goes to iommu.faults and the trace unless the hardware drops it. */
 function record_fault(dev: Device, iova: number, write: boolean, reason: string, recorded = true): DmaResult {

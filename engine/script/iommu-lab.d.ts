@@ -246,7 +246,11 @@ export interface Device {
   readonly name: string;
   readonly iommu: Iommu;
   readonly group: IommuGroup | null;
-  /** Device read through the IOMMU: IOTLB first, then the table walk (virtio: the host's mappings). */
+  /**
+   * Device read through the IOMMU: IOTLB first, then the table walk (virtio: the host's mappings).
+   * Device accesses are unprivileged (a PCIe request carries no privilege), so a mapping made with
+   * IOMMU_PRIV on an Arm LPAE table refuses them with a 'permission' fault; other formats ignore it.
+   */
   dma_read(iova: number, length: number): DmaResult;
   dma_write(iova: number, bytes: Uint8Array | number[]): DmaResult;
 }

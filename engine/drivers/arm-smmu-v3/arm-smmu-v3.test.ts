@@ -37,6 +37,33 @@ describe('arm-smmu-v3 ASIDs and faults', () => {
   });
 });
 
+describe('arm-smmu-v3 IOMMU_PRIV', () => {
+  it('a mapping made with IOMMU_PRIV (AP[1] clear) refuses a device access, from the walk and from the IOTLB: DMA is unprivileged (facts §1.1; Linux leaves STE.PRIVCFG at "use incoming")', () => {
+    const { L, dev, domain } = lab('v6.16');
+    expect(
+      L.iommu_map(domain, 0x1000, 0x8000_0000, L.SZ_4K, L.IOMMU_READ | L.IOMMU_WRITE | L.IOMMU_PRIV),
+    ).toBe(0);
+    expect(L.iommu_map(domain, 0x2000, 0x8000_1000, L.SZ_4K, L.IOMMU_READ | L.IOMMU_WRITE)).toBe(0);
+    const walked = dev.dma_read(0x1000, 4);
+    const cached = dev.dma_write(0x1000, [1]);
+    expect([walked, cached].map((r) => (r.ok ? r.tlb : r.fault.reason))).toEqual([
+      'permission',
+      'permission',
+    ]);
+    expect(dev.dma_read(0x2000, 4)).toMatchObject({ ok: true, pa: 0x8000_1000 });
+    expect(L.iommu_iova_to_phys(domain, 0x1000)).toBe(0x8000_0000); // the CPU-side walk has no privilege check
+  });
+
+  it('formats without a privilege bit ignore IOMMU_PRIV: the same mapping on intel-iommu is read', () => {
+    const L = createLabModule({}).exports as unknown as typeof Api;
+    const dev = L.lab.add_device('dev0', { iommu: L.lab.add_iommu('dmar0', 'intel-iommu') });
+    const domain = L.iommu_paging_domain_alloc(dev) as Api.IommuDomain;
+    expect(L.iommu_attach_device(domain, dev)).toBe(0);
+    expect(L.iommu_map(domain, 0x1000, 0x8000_0000, L.SZ_4K, L.IOMMU_READ | L.IOMMU_PRIV)).toBe(0);
+    expect(dev.dma_read(0x1000, 4)).toMatchObject({ ok: true, pa: 0x8000_0000 });
+  });
+});
+
 describe('arm-smmu-v3 abort STE', () => {
   it('an access a blocked stream makes fails, and no event is recorded (STE.Config abort; QEMU smmuv3_translate SMMU_TRANS_ABORT)', () => {
     const L = createLabModule({}).exports as unknown as typeof Api;
