@@ -351,6 +351,34 @@ describe('sandbox', () => {
     expect(seen.splice(0)).toEqual([expect.stringContaining('use lab.random()'), 2]);
   });
 
+  it('gives the pure web helpers: text to bytes and back, base64, structuredClone', () => {
+    seen.length = 0;
+    const r = run(
+      [
+        `import { record } from 'iommu-lab';`,
+        `const bytes: Uint8Array = new TextEncoder().encode('héllo');`,
+        `record(bytes.length);`,
+        `record(new TextDecoder().decode(bytes));`,
+        `record(atob(btoa('ping')));`,
+        `const copy = structuredClone({ a: [1, 2] });`,
+        `copy.a.push(3);`,
+        `record(copy.a);`,
+      ].join('\n'),
+    );
+    expect(r.error).toBeUndefined();
+    expect(seen.splice(0)).toEqual([6, 'héllo', 'ping', [1, 2, 3]]);
+  });
+
+  it.each([
+    ['TextEncoder.prototype', `(TextEncoder.prototype as any).encode = () => new Uint8Array(0)`],
+    ['TextEncoder', `(TextEncoder as any).x = 1`],
+    ['Function via TextDecoder', `(TextDecoder as any).constructor('return process')()`],
+  ])('the web helpers cannot be changed or used to escape: %s', (_name, source) => {
+    const r = run(`'use strict';\n${source};\n`);
+    expect(r.status).toBe('error');
+    expect(new TextEncoder().encode('a')).toEqual(new Uint8Array([97]));
+  });
+
   it('exposes no host objects through the stack trace API', () => {
     const r = run(
       `import { expect } from 'iommu-lab';\n(Error as any).prepareStackTrace = (_e: unknown, frames: unknown) => frames;\nconst s = new Error('x').stack;\nexpect(typeof s).toBe('string');\n`,

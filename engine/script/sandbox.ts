@@ -1,8 +1,9 @@
 /**
  * The SES sandbox. `lockdown()` freezes the shared intrinsics once per process (so nothing a script
  * reaches can be used to change the engine's built-ins or to get at the host), then each run gets
- * a fresh Compartment whose global object holds only the language's own globals: no `process`,
- * no host `require`, no `fetch`, no timers, no `eval`/`Function` (they could build unguarded code).
+ * a fresh Compartment whose global object holds the language's own globals and a few pure web
+ * helpers (HOST_HELPERS): no `process`, no host `require`, no `fetch`, no timers, no
+ * `eval`/`Function` (they could build unguarded code).
  * Everything a script may reach is passed to its module function, hardened.
  */
 import 'ses';
@@ -53,6 +54,13 @@ export function ensureLockdown(): void {
 /** Globals removed from every compartment (each compartment's own evaluators and constructors). */
 const REMOVED_GLOBALS = ['eval', 'Function', 'Compartment', 'lockdown', 'harden'];
 
+/**
+ * The host's web-standard helpers a script may have: pure and repeatable (text to bytes for
+ * `dma_write`, copies of what the lab returns), present alike in Node, a Web Worker and Electron's
+ * utility process. Hardened, so no script can change them for the engine or the next run.
+ */
+const HOST_HELPERS = ['TextEncoder', 'TextDecoder', 'structuredClone', 'atob', 'btoa'] as const;
+
 export class Sandbox {
   private readonly compartment: Compartment;
 
@@ -61,6 +69,8 @@ export class Sandbox {
     this.compartment = new Compartment({ __options__: true });
     const g = this.compartment.globalThis as Record<string, unknown>;
     for (const name of REMOVED_GLOBALS) delete g[name];
+    const host = globalThis as Record<string, unknown>;
+    for (const name of HOST_HELPERS) if (name in host) g[name] = harden(host[name]);
     g.Math = scriptMath ??= makeScriptMath();
   }
 

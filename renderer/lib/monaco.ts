@@ -14,7 +14,7 @@ import {
 import EditorWorker from 'monaco-editor/editor/editor.worker?worker';
 import TsWorker from './ts.worker.ts?worker';
 import labApi from '../../engine/script/iommu-lab.d.ts?raw';
-import { CONSOLE_DECL, SCRIPT_COMPILER_OPTIONS } from './script-types.ts';
+import { SCRIPT_GLOBALS_DECL, SCRIPT_COMPILER_OPTIONS } from './script-types.ts';
 import { watchScriptDiagnostics } from './ts-diagnostics.ts';
 
 export { monaco };
@@ -45,7 +45,7 @@ export function initMonaco(): typeof monaco {
   typescriptDefaults.setModeConfiguration({ ...typescriptDefaults.modeConfiguration, diagnostics: false });
   typescriptDefaults.setEagerModelSync(true);
   typescriptDefaults.addExtraLib(labApi, LAB_API_URI);
-  typescriptDefaults.addExtraLib(CONSOLE_DECL, 'file:///node_modules/@types/iommu-lab-console/index.d.ts');
+  typescriptDefaults.addExtraLib(SCRIPT_GLOBALS_DECL, 'file:///node_modules/@types/iommu-lab-globals/index.d.ts');
   watchScriptDiagnostics(monaco, typescriptDefaults, getTypeScriptWorker, SCRIPT_ROOT);
 
   monaco.editor.defineTheme(LIGHT_THEME, {

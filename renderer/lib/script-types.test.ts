@@ -7,20 +7,20 @@ import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import DTS from '../../engine/script/iommu-lab.d.ts?raw';
 import { LIBRARY_FILES, SCENARIOS } from './scenario-library.ts';
-import { CONSOLE_DECL, SCRIPT_COMPILER_OPTIONS } from './script-types.ts';
+import { SCRIPT_GLOBALS_DECL, SCRIPT_COMPILER_OPTIONS } from './script-types.ts';
 
 /** TypeScript's errors for `files` (path → text), with `iommu-lab` resolving to the API's declarations. */
 function diagnostics(files: Record<string, string>): string[] {
   const all: Record<string, string> = {
     ...files,
     '/node_modules/iommu-lab/index.d.ts': DTS,
-    '/node_modules/@types/iommu-lab-console/index.d.ts': CONSOLE_DECL,
+    '/node_modules/@types/iommu-lab-globals/index.d.ts': SCRIPT_GLOBALS_DECL,
   };
   const options = {
     ...SCRIPT_COMPILER_OPTIONS,
     // The compiler API takes library file names where a tsconfig (and Monaco) takes 'es2022'.
     lib: SCRIPT_COMPILER_OPTIONS.lib.map((l) => `lib.${l}.d.ts`),
-    types: ['iommu-lab-console'],
+    types: ['iommu-lab-globals'],
     typeRoots: ['/node_modules/@types'],
     // The editor's worker runs TypeScript 5.9, where NodeJs resolution is not yet deprecated.
     ignoreDeprecations: '6.0',
@@ -105,6 +105,18 @@ describe('scripts as the editor type-checks them', () => {
       script("const i = lab.add_iommu('i0', lab.params.driver ?? 'virtio-iommu');\ni.host.kicks;"),
     );
     expect(errors.join('\n')).toMatch(/'i.host' is possibly 'undefined'/);
+  });
+
+  it("knows the runner's globals (console and the web helpers) and no other DOM name", () => {
+    const body = [
+      'const pa = lab.mem.alloc(4096);',
+      "lab.mem.write(pa, new TextEncoder().encode('ping'));",
+      "console.log(new TextDecoder().decode(lab.mem.read(pa, 4)), atob(btoa('x')), structuredClone([1]));",
+    ].join('\n');
+    expect(diagnostics(script(body))).toEqual([]);
+    expect(diagnostics(script('document.title;'))).toEqual([
+      expect.stringMatching(/^\/scripts\/s\.ts:2: Cannot find name 'document'\./),
+    ]);
   });
 
   it('accepts a driver known only at run time, as a matrix scenario names it', () => {

@@ -19,8 +19,11 @@ export const SCRIPT_COMPILER_OPTIONS = {
   types: [] as string[],
 };
 
-/** The runner provides `console` (log/info/warn/error/debug) and nothing else of the DOM. */
-export const CONSOLE_DECL = `
+/**
+ * The globals the runner gives a script besides the language's own: `console` (log/info/warn/error/
+ * debug) and the pure web helpers of engine/script/sandbox.ts (HOST_HELPERS); nothing else of the DOM.
+ */
+export const SCRIPT_GLOBALS_DECL = `
 interface Console {
   log(...data: unknown[]): void;
   info(...data: unknown[]): void;
@@ -29,4 +32,18 @@ interface Console {
   debug(...data: unknown[]): void;
 }
 declare var console: Console;
+/** UTF-8 text to bytes (for lab.mem.write, dev.dma_write). */
+declare class TextEncoder {
+  readonly encoding: string;
+  encode(input?: string): Uint8Array;
+}
+/** Bytes to text (lab.mem.read, dma_read's data). */
+declare class TextDecoder {
+  constructor(label?: string, options?: { fatal?: boolean; ignoreBOM?: boolean });
+  readonly encoding: string;
+  decode(input?: ArrayBufferView | ArrayBuffer, options?: { stream?: boolean }): string;
+}
+declare function structuredClone<T>(value: T): T;
+declare function atob(data: string): string;
+declare function btoa(data: string): string;
 `;

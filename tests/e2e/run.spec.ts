@@ -28,6 +28,27 @@ test('Ctrl+Enter runs the active tab and the console links to the line', async (
   await expect(page.getByTestId('status')).toContainText('Ln 3,');
 });
 
+test("the engine's worker gives the sandbox's web helpers: text into simulated memory and back", async ({
+  page,
+}) => {
+  await openLab(page);
+  await newTab(page);
+  await setScript(
+    page,
+    [
+      "import { lab, expect } from 'iommu-lab';",
+      'const pa = lab.mem.alloc(4096);',
+      "lab.mem.write(pa, new TextEncoder().encode('héllo'));",
+      "console.log('read back', new TextDecoder().decode(lab.mem.read(pa, 6)), btoa('ping'));",
+      'expect(structuredClone({ a: 1 })).toEqual({ a: 1 });',
+      '',
+    ].join('\n'),
+  );
+  await runScript(page);
+  await expect(page.getByTestId('outcome')).toHaveText('passed');
+  await expect(consoleRows(page).filter({ hasText: 'read back héllo cGluZw==' })).toHaveCount(1);
+});
+
 test('F5 runs too, and a failed expectation is marked at its line', async ({ page }) => {
   await openLab(page);
   await newTab(page);
