@@ -2,6 +2,7 @@
 import { PagingDomain, type DomainOps } from '../../core/domain.ts';
 import type { IommuDriver } from '../../core/driver.ts';
 import type { Machine } from '../../core/machine.ts';
+import { domain_flush_super_page } from './flush.ts';
 import type { IntelIommu } from './intel-iommu.ts';
 
 /** struct iommu_domain_info: the DID a domain has on one unit and how many devices use it there. */
@@ -63,8 +64,16 @@ export class DmarDomain extends PagingDomain {
   /** intel_iommu_unmap gathers the whole unmapped range itself, so per-leaf reports are not needed. */
   tlb_add_page(): void {}
 
-  /** Freed tables: the IOTLB model holds leaf translations only, and the PSI after unmap covers them. */
-  tlb_flush_walk(): void {}
+  /** End of the map_pages call in progress (0 outside one): a table freed then made room for a superpage. */
+  mapping_until = 0;
+
+  /**
+   * A freed table. During a map a superpage took its slot (switch_to_super_page), which flushes at
+   * once; during an unmap the PSI after it covers the table's range.
+   */
+  tlb_flush_walk(iova: number, size: number): void {
+    if (this.mapping_until) domain_flush_super_page(this, iova, size, this.mapping_until);
+  }
 
   /** Entries changed: cached translations (negative ones too) on every unit are stale until flushed. */
   pte_changed(iova: number, size: number): void {

@@ -79,6 +79,28 @@ export function domain_flush_gather(domain: DmarDomain, gather: IommuIotlbGather
     }
 }
 
+/**
+ * switch_to_super_page: a superpage took the slot of a table at `iova` (`size` bytes), during a map
+ * that ends at `map_end`. The table was freed, so its translations go, in caching mode or not:
+ * before v6.10 a PSI of the slot (iommu_flush_iotlb_psi with lvl_pages); from v6.10
+ * cache_tag_flush_range from the slot to the end of the run of superpages in this page of
+ * entries (the run's end_pfn, not the slot's).
+ */
+export function domain_flush_super_page(
+  domain: DmarDomain,
+  iova: number,
+  size: number,
+  map_end: number,
+): void {
+  const first = Math.floor(iova / VTD_PAGE_SIZE);
+  if (!domain.machine.profile.has('intel_cache_tag')) {
+    flush_pfns(domain, first, first + size / VTD_PAGE_SIZE - 1);
+    return;
+  }
+  const entries_end = (Math.floor(iova / (size * 512)) + 1) * size * 512;
+  flush_pfns(domain, first, Math.floor((Math.min(map_end, entries_end) - 1) / VTD_PAGE_SIZE));
+}
+
 /** intel_flush_iotlb_all, cache_tag_flush_all: DSI, or PASID-selective for first-stage domains. */
 export function domain_flush_all(domain: DmarDomain): void {
   for (const [unit, info] of domain.units) {

@@ -284,7 +284,9 @@ const paging_ops: DomainOps = Object.freeze({
       if (2 ** domain.gaw < end) return { ret: -EFAULT, mapped: 0 };
       domain.max_addr = end;
     }
+    domain.mapping_until = end;
     const r = domain.pgtbl.map_pages(iova, paddr, pgsize, pgcount, pte_prot(domain, prot));
+    domain.mapping_until = 0;
     // intel_iommu_map_pages reports the size only when the whole call succeeded.
     return r.ret ? { ret: r.ret, mapped: 0 } : r;
   },

@@ -459,6 +459,39 @@ describe('intel-iommu invalidation (IOMMU-FACTS §5.5 "Invalidation", §4.3)', (
     });
   }
 
+  for (const kernel of KERNELS) {
+    const cache_tags = kernel === 'v6.16';
+    it(`${kernel}: superpages that take the slots of tables flush each slot at once, CM or not (switch_to_super_page: ${cache_tags ? 'cache_tag_flush_range from the slot to the end of the run' : 'iommu_flush_iotlb_psi of the slot'})`, () => {
+      const { L, dev, domain, events } = lab(kernel);
+      const d = domain();
+      L.iommu_attach_device(d, dev);
+      for (const iova of [0x20_0000, 0x40_0000]) {
+        expect(L.iommu_map(d, iova, PA + iova, SZ_4K, RW)).toBe(0);
+        expect(dev.dma_read(iova, 4).ok).toBe(true); // the 4K translation is cached
+      }
+      const mark = L.lab.trace().length;
+      expect(L.iommu_map(d, 0x20_0000, 0x4000_0000, 2 * SZ_2M, RW)).toBe(0);
+      expect(events('vtd_inv_desc_iotlb_pages', mark).map((e) => [e.addr, e.mask])).toEqual(
+        cache_tags
+          ? [
+              [0, 11], // pfns 0x200–0x5ff: the aligned block that holds them
+              [0x40_0000, 9],
+            ]
+          : [
+              [0x20_0000, 9],
+              [0x40_0000, 9],
+            ],
+      );
+      for (const iova of [0x20_0000, 0x40_0000])
+        expect(dev.dma_read(iova, 4)).toMatchObject({
+          ok: true,
+          tlb: 'miss',
+          pa: 0x4000_0000 + iova - 0x20_0000,
+        });
+      expect(L.lab.checks().map((c) => c.id)).not.toContain('stale-iotlb-hit');
+    });
+  }
+
   it('flush_iotlb_all is a domain-selective invalidation', () => {
     const { L, dev, domain, unit, events } = lab('v6.16');
     const d = domain();
