@@ -67,6 +67,8 @@ export class Machine {
   rng_state = 0;
   /** iommu.strict= / iommu_set_dma_strict(): null means the Kconfig default for the driver's arch. */
   iommu_strict: boolean | null = null;
+  /** The driver that called iommu_set_dma_strict(), whose word beats any wish for a lazy domain. */
+  dma_strict_forced_by: string | null = null;
   /** iommu.passthrough=1 */
   iommu_passthrough = false;
   /** iommu.forcedac=1, or a driver that sets iommu_dma_forcedac (s390 from v6.7): no 32-bit IOVA first. */

@@ -148,6 +148,7 @@ function requested_type(group: IommuGroup): number | null {
  */
 export function iommu_set_dma_strict(m: Machine, driver: string, why: string): void {
   m.iommu_strict = true;
+  m.dma_strict_forced_by = driver;
   m.trace.emit(ev.set_dma_strict, m.trace.str(driver), m.trace.str(why));
 }
 
@@ -168,7 +169,11 @@ function iommu_setup_default_domain(group: IommuGroup): void {
   const req = requested_type(group);
   let type = req ?? global_default_type(group);
   const anyUntrusted = group.devices.some((d) => d.bus === 'pci' && !d.trusted);
-  if (type === IOMMU_DOMAIN_DMA_FQ && (!dev.iommu.ops.deferred_flush?.(dev) || anyUntrusted))
+  // A lazy request stands for iommu.strict=0, which a driver's iommu_set_dma_strict overrides.
+  if (
+    type === IOMMU_DOMAIN_DMA_FQ &&
+    (!dev.iommu.ops.deferred_flush?.(dev) || anyUntrusted || m.dma_strict_forced_by)
+  )
     type = IOMMU_DOMAIN_DMA;
 
   let dom = __iommu_group_domain_alloc(dev, type);
@@ -260,7 +265,9 @@ function why_not_requested(group: IommuGroup, got: number): string {
   if (got === IOMMU_DOMAIN_DMA && group.devices.some((d) => d.default_domain_request === 'dma-fq'))
     return untrusted
       ? 'an untrusted device in the group keeps its DMA domain strict'
-      : `${dev.iommu.driver.name} does not report IOMMU_CAP_DEFERRED_FLUSH, so DMA_FQ becomes DMA`;
+      : !dev.iommu.ops.deferred_flush?.(dev)
+        ? `${dev.iommu.driver.name} does not report IOMMU_CAP_DEFERRED_FLUSH, so DMA_FQ becomes DMA`
+        : `${dev.machine.dma_strict_forced_by} made DMA domains strict (iommu_set_dma_strict), which overrides a lazy wish as it overrides iommu.strict=0`;
   if (dev.iommu.driver.arch === 'arm' && got === IOMMU_DOMAIN_IDENTITY)
     return 'from v6.7 32-bit Arm (no IOMMU_DMA) starts from IDENTITY, and IDENTITY wins a conflict';
   return "the group's devices and driver ask for different types, and IDENTITY wins the conflict (iommu_get_def_domain_type)";

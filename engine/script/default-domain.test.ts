@@ -169,6 +169,22 @@ describe('default domain type', () => {
       ]);
     });
 
+    it.each([
+      ['intel-iommu', { caching_mode: true }],
+      ['amd-iommu', { np_cache: true }],
+    ] as const)(
+      "'dma-fq' behind %s that made DMA strict (iommu_set_dma_strict) becomes strict DMA, as iommu.strict=0 would",
+      (driver, options) => {
+        const L = createLabModule({ kernel: 'v6.16' }).exports as unknown as typeof Api;
+        const unit = L.lab.add_iommu('unit0', driver, options);
+        const d = L.lab.add_device('d', { iommu: unit, default_domain: 'dma-fq' });
+        expect(L.iommu_get_domain_for_dev(d)?.type).toBe(L.IOMMU_DOMAIN_DMA);
+        expect(overridden(L)).toEqual([
+          `d asked for a dma-fq default domain but got DMA: ${driver} made DMA domains strict (iommu_set_dma_strict), which overrides a lazy wish as it overrides iommu.strict=0`,
+        ]);
+      },
+    );
+
     it("omap-iommu from v6.7: 32-bit Arm starts from IDENTITY, so 'dma' is not what it gets (step 3)", () => {
       const L = createLabModule({ kernel: 'v6.16' }).exports as unknown as typeof Api;
       const omap = L.lab.add_iommu('mmu_dsp', 'omap-iommu');

@@ -266,9 +266,16 @@ export interface IotlbEntry {
   readonly negative: boolean;
 }
 export interface IotlbStats {
+  /** Accesses answered by an entry that still matches the tables. */
   readonly hits: number;
+  /** Accesses that found no entry and walked (or asked the host). */
   readonly misses: number;
+  /** Accesses answered by an entry the tables no longer hold (`tlb: 'stale'`). */
   readonly stale_hits: number;
+  /**
+   * Entries removed by invalidations, not commands: a flush that covers three cached entries adds 3,
+   * one that finds nothing adds 0 (count the commands in `lab.trace()`, kind 'command').
+   */
   readonly invalidations: number;
 }
 export interface Iotlb {
@@ -339,7 +346,8 @@ export interface DeviceSpec {
    * The default domain type this device asks for at its probe, as a driver's def_domain_type or
    * the command line (iommu.passthrough=1, iommu.strict=0/1) would; the core combines the requests
    * of a group (IOMMU-FACTS §1.5). An untrusted device asking for 'identity' or 'blocked' is refused
-   * its probe; its 'dma-fq' becomes strict 'dma'. A request the selection overrides, or a device
+   * its probe; its 'dma-fq' becomes strict 'dma', as it does behind a unit that cannot flush lazily
+   * (no IOMMU_CAP_DEFERRED_FLUSH) or once a driver made DMA strict (VT-d caching mode, AMD NpCache). A request the selection overrides, or a device
    * joining a group whose type was chosen already, raises the check default-domain-overridden.
    */
   default_domain?: 'identity' | 'dma' | 'dma-fq' | 'blocked';
