@@ -1,8 +1,9 @@
 /** Script files on disk: reading them, and the `./name` imports next to them. */
 import { tokenizer, tokTypes, type Token } from 'acorn';
-import { readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative } from 'node:path';
 import type { SourceFile } from '../host/protocol.ts';
+import { folderOf, isRelativeImport, resolveImport } from '../script/import-path.ts';
 import { transpile } from '../script/transpile.ts';
 import { UsageError } from './usage.ts';
 
@@ -53,12 +54,19 @@ export class SourceCache {
 
   get = (name: string): string | undefined => this.map.get(name);
 
-  /** The runner's `resolveFile` for a script at `entry`: `./name` read from its folder. */
+  /**
+   * The runner's `resolveFile` for a script at `entry`: `./name` (named from the script's folder)
+   * read from there, or else the scenario helper of that name (libraryFiles).
+   */
   resolverFor(entry: string): (spec: string) => SourceFile | undefined {
     return (spec) => {
       const dir = dirname(entry);
       const found = findImport(dir, spec);
-      if (found === undefined) return undefined;
+      if (found === undefined) {
+        const lib = findLibraryFile(spec.slice(2));
+        if (lib) this.set(lib.name, lib.source);
+        return lib;
+      }
       const path = join(dir, found);
       // Named the way the script was: absolute next to an absolute path, else from the working folder.
       const name = isAbsolute(entry) ? path : relative(process.cwd(), path) || path;
@@ -88,7 +96,7 @@ function localImports(source: string, fileName: string): string[] {
         is(last, 'from') ||
         is(last, 'import') ||
         (last?.type === tokTypes.parenL && (is(before, 'import') || is(before, 'require')));
-      if (spec.startsWith('./') && imports && !specs.includes(spec)) specs.push(spec);
+      if (isRelativeImport(spec) && imports && !specs.includes(spec)) specs.push(spec);
       before = last;
       last = t;
     }
@@ -127,47 +135,81 @@ function findImport(dir: string, spec: string): string | undefined {
 }
 
 /**
- * The `./name` files a script imports, directly or through each other, read from its folder and
- * named as the script writes them (`helper.ts` for `./helper`), for runs that cannot read the disk
+ * The files a script imports, directly or through each other, read from its folder (or the
+ * scenario helpers, libraryFiles) and named from there as the runner resolves them (`helper.ts`
+ * for `./helper`, `lib/y.ts` for `./y` in `lib/x.ts`), for runs that cannot read the disk
  * themselves (worker threads).
  */
 export function siblingImports(entry: string, source: string): SourceFile[] {
   const out = new Map<string, SourceFile>();
   const dir = dirname(entry);
-  const visit = (src: string, fileName: string) => {
+  const visit = (src: string, fileName: string, folder: string) => {
     for (const spec of localImports(src, fileName)) {
-      const name = findImport(dir, spec.slice(2));
-      if (name === undefined || out.has(name)) continue;
-      const file = { name, source: readText(join(dir, name)) };
-      out.set(name, file);
-      visit(file.source, name);
+      const target = resolveImport(folder, spec);
+      if (target === undefined) continue;
+      const name = findImport(dir, target);
+      const file = name === undefined ? findLibraryFile(target) : { name, source: readText(join(dir, name)) };
+      if (file === undefined || out.has(file.name)) continue;
+      out.set(file.name, file);
+      visit(file.source, file.name, folderOf(file.name));
     }
   };
-  visit(source, entry);
+  visit(source, entry, '');
   return [...out.values()];
 }
 
-/** The `./name` imports of `source` that name no file next to `entry` (direct imports only). */
+/** The imports of `source` that name no file next to `entry` nor a scenario helper (direct imports only). */
 export function unresolvedImports(entry: string, source: string): string[] {
   const dir = dirname(entry);
   const missing: string[] = [];
   for (const spec of localImports(source, entry)) {
-    if (findImport(dir, spec.slice(2)) === undefined && !missing.includes(spec)) missing.push(spec);
+    const target = resolveImport('', spec);
+    const found = target !== undefined && (findImport(dir, target) ?? findLibraryFile(target));
+    if (!found && !missing.includes(spec)) missing.push(spec);
   }
   return missing;
 }
 
+/** The run finds a file by its name with or without the extension (runner's findFile). */
+const bare = (n: string) => n.replace(/\.(ts|js|mts|mjs|cts|cjs)$/, '');
+
 /**
- * The `./name` imports of a session's tabs that name no tab of it (direct imports only): such a
- * session loads, but the tab that imports stops at the import until the file is added.
+ * The imports of a session's tabs that name neither a tab of it nor a scenario helper (direct
+ * imports only): such a session loads, but the tab that imports stops at the import until the file
+ * is added.
  */
 export function importsWithoutTab(scripts: readonly SourceFile[]): { tab: string; spec: string }[] {
-  // The run finds a tab by its name with or without the extension (runner's findFile).
-  const bare = (n: string) => n.replace(/\.(ts|js|mts|mjs|cts|cjs)$/, '');
-  const names = new Set(scripts.map((s) => bare(s.name)));
+  const names = new Set(withLibrary(scripts).map((s) => bare(s.name)));
   const out: { tab: string; spec: string }[] = [];
   for (const s of scripts)
-    for (const spec of localImports(s.source, s.name))
-      if (!names.has(bare(spec.slice(2)))) out.push({ tab: s.name, spec });
+    for (const spec of localImports(s.source, s.name)) {
+      const target = resolveImport(folderOf(s.name), spec);
+      if (target === undefined || !names.has(bare(target))) out.push({ tab: s.name, spec });
+    }
   return out;
+}
+
+/** The scenario helpers (scenarios/lib/*.ts) as `lib/<name>`, read once. */
+let library: SourceFile[] | undefined;
+function libraryFiles(): SourceFile[] {
+  const dir = join(import.meta.dirname, '../../scenarios/lib');
+  library ??= readdirSync(dir)
+    .filter((n) => n.endsWith('.ts'))
+    .sort()
+    .map((n) => ({ name: `lib/${n}`, source: readText(join(dir, n)) }));
+  return library;
+}
+
+/** The scenario helper an import names (`lib/iova-window` or `lib/iova-window.ts`), if any. */
+function findLibraryFile(name: string): SourceFile | undefined {
+  return libraryFiles().find((f) => importCandidates(name).includes(f.name));
+}
+
+/**
+ * `files` and the scenario helpers none of them shadows, as the app gives every run
+ * (renderer/lib/lab-controller.ts runFiles): a session saved with a gallery scenario, which
+ * imports `./lib/…` without a tab for it, runs here as it does there.
+ */
+export function withLibrary(files: readonly SourceFile[]): SourceFile[] {
+  return [...files, ...libraryFiles().filter((l) => !files.some((f) => f.name === l.name))];
 }

@@ -6,7 +6,9 @@ export const RUN_HELP = `iommu-lab run <file...> [options]
 
 Run scenario scripts and report their expectations. A session file (.iommulab) runs each of its
 scripts, with the session's kernel, seed, params and checks switched off; its scripts import each
-other as './name'. A damaged session file is refused (exit 3) before anything runs.
+other as './name', from the importing file's folder ('./y' in lib/x.ts is lib/y.ts). Every run can
+also import the built-in scenarios' helpers as './lib/<name>' (scenarios/lib) where no file of that
+name is its own, as in the app. A damaged session file is refused (exit 3) before anything runs.
 
   --kernel <v6.6|v6.8|v6.16>  kernel profile (default: v6.16, the session's, or what the script picks)
   --param <name=value>        a value for lab.params (repeatable; wins over a session's)

@@ -41,6 +41,7 @@ async function runCells(params: MatrixParams, specs: MatrixCellSpec[], jobs: num
     for (const spec of specs) {
       const r = runScript({
         fileName: entry.name,
+        entryIsPath: true,
         source: entry.source,
         files: others,
         ...cellRunParams(params, spec),
@@ -57,7 +58,7 @@ async function runCells(params: MatrixParams, specs: MatrixCellSpec[], jobs: num
       specs.map(async (spec) => {
         const c = cellRunParams(params, spec);
         try {
-          const r = await pool.run({ files: params.files, entry: entry.name, ...c });
+          const r = await pool.run({ files: params.files, entry: entry.name, entryIsPath: true, ...c });
           return { cell: cellFromResult(spec, r), calls: r.callResults };
         } catch (e) {
           const cell: MatrixCell = {

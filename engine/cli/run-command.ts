@@ -10,7 +10,7 @@
  */
 import type { RunResult } from '../host/protocol.ts';
 import type { RunOptions } from '../script/run-script.ts';
-import { readScript, SourceCache } from './files.ts';
+import { readScript, SourceCache, withLibrary } from './files.ts';
 import { settleLateRejections } from './late-rejections.ts';
 import type { Io } from './io.ts';
 import { consoleForJson, formatRun, jsonRecord } from './report.ts';
@@ -66,7 +66,15 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
     sources.set(path, source);
     jobs.push({
       display: path,
-      options: { fileName: path, source, resolveFile: sources.resolverFor(path), kernel, params, seed },
+      options: {
+        fileName: path,
+        entryIsPath: true,
+        source,
+        resolveFile: sources.resolverFor(path),
+        kernel,
+        params,
+        seed,
+      },
       rename: (f) => f,
       sourceOf: sources.get,
     });
@@ -117,7 +125,9 @@ function sessionJobs(
   const names = session.scripts.map((s) => s.name);
   for (const n of only ?? [])
     if (!names.includes(n)) throw new UsageError(`${path}: no script '${n}' (it has ${names.join(', ')})`);
-  const byName = new Map(session.scripts.map((s) => [s.name, s.source]));
+  const files = withLibrary(session.scripts);
+  const byName = new Map(files.map((s) => [s.name, s.source]));
+  const tabs = new Set(names);
   const display = (tab: string) => `${path}#${tab}`;
   return session.scripts
     .filter((s) => !only?.length || only.includes(s.name))
@@ -126,13 +136,13 @@ function sessionJobs(
       options: {
         fileName: s.name,
         source: s.source,
-        files: session.scripts.filter((o) => o !== s),
+        files: files.filter((o) => o !== s),
         kernel: kernel ?? session.kernel,
         params: { ...session.params, ...params },
         seed: seed ?? session.seed,
         disabledChecks: session.disabledChecks,
       },
-      rename: (f) => (byName.has(f) ? display(f) : f),
+      rename: (f) => (tabs.has(f) ? display(f) : f),
       sourceOf: (f) => byName.get(f.startsWith(`${path}#`) ? f.slice(path.length + 1) : f),
     }));
 }

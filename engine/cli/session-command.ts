@@ -3,7 +3,7 @@
  * `iommu-lab session check <file…>` validates session files (exit 0 valid, 3 invalid with the reason).
  * Running one is `iommu-lab run <file>.iommulab` (run-command.ts).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import {
   FORMAT_VERSION,
@@ -114,8 +114,11 @@ function sessionNew(argv: string[], io: Io): number {
   // What the lab would refuse to load is not written (the schema's limits: tabs, names, params).
   const loaded = loadSession(text);
   if (!loaded.ok) throw new UsageError(`session new: the session would not load: ${loaded.error.message}`);
-  if (!existsSync(dirname(out) || '.'))
-    throw new UsageError(`session new: cannot write ${out}: the folder ${dirname(out)} does not exist`);
+  const folder = dirname(out) || '.';
+  if (!existsSync(folder))
+    throw new UsageError(`session new: cannot write ${out}: the folder ${folder} does not exist`);
+  if (!statSync(folder).isDirectory())
+    throw new UsageError(`session new: cannot write ${out}: ${folder} is a file, not a folder`);
   try {
     writeFileAtomic(out, text);
   } catch (e) {

@@ -24,6 +24,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const BIN = new URL('../../bin/iommu-lab.js', import.meta.url).pathname;
 const FIXTURES = new URL('../session/fixtures/', import.meta.url).pathname;
+const SCENARIOS = new URL('../../scenarios/', import.meta.url).pathname;
 let dir = '';
 
 function cli(...args: string[]): Promise<{ code: number | null; out: string; err: string }> {
@@ -149,6 +150,31 @@ describe.concurrent('iommu-lab session new', () => {
     expect(run.out).not.toContain('util.ts');
   });
 
+  it("follows imports from the importing file's folder: lib/x.ts's './y' is lib/y.ts", async () => {
+    mkdirSync(join(dir, 'nested/lib'), { recursive: true });
+    write('nested/main.ts', `import { twice } from './lib/x';\nconsole.log('twice', twice(21));\n`);
+    write(
+      'nested/lib/x.ts',
+      `import { ONE } from './y';\nexport const twice = (n: number) => 2 * n * ONE;\n`,
+    );
+    write('nested/lib/y.ts', `export const ONE = 1;\n`);
+    const r = await cli('session', 'new', 'nested/main.ts', '-o', 'nested.iommulab');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(read('nested.iommulab')).scripts.map((s: { name: string }) => s.name)).toEqual([
+      'main.ts',
+      'lib/x.ts',
+      'lib/y.ts',
+    ]);
+    const [check, run, direct] = await Promise.all([
+      cli('session', 'check', 'nested.iommulab'),
+      cli('run', 'nested.iommulab', '--script', 'main.ts'),
+      cli('run', 'nested/main.ts'),
+    ]);
+    expect(check.out).not.toContain('warning');
+    expect(run.out).toContain('twice 42');
+    expect(direct.out).toContain('twice 42');
+  });
+
   it('refuses two different imported files of one name, and what the lab would not load', async () => {
     mkdirSync(join(dir, 'twoA'), { recursive: true });
     mkdirSync(join(dir, 'twoB'), { recursive: true });
@@ -257,6 +283,10 @@ describe.concurrent('iommu-lab session new', () => {
       ['session', 'new', 'main.ts', '-o', 'no-such-dir/x.iommulab'],
       /cannot write no-such-dir\/x\.iommulab: the folder no-such-dir does not exist$/m,
     ],
+    [
+      ['session', 'new', 'main.ts', '-o', 'main.ts/x.iommulab'],
+      /cannot write main\.ts\/x\.iommulab: main\.ts is a file, not a folder$/m,
+    ],
     [['session', 'frob'], /unknown subcommand 'frob'/],
   ])('bad usage %j: exit 3, one line', async (args, reason) => {
     const r = await cli(...args);
@@ -320,6 +350,40 @@ describe.concurrent('iommu-lab run <file>.iommulab', () => {
     expect(r.code).toBe(2);
     expect(r.out).toContain('at throws.iommulab#boom.ts:2:7');
     expect(r.out).toContain("2 | throw new Error('boom ' + x);");
+  });
+
+  it('gives every run the scenario helpers (scenarios/lib) no tab shadows, as the app does: a gallery scenario saved alone runs', async () => {
+    const source = readFileSync(join(SCENARIOS, 'map-before-attach.ts'), 'utf8');
+    expect(source).toContain("from './lib/iova-window.ts'");
+    session('gallery.iommulab', { formatVersion: 2, scripts: [{ name: 'map-before-attach.ts', source }] });
+    const [check, run] = await Promise.all([
+      cli('session', 'check', 'gallery.iommulab'),
+      cli('run', 'gallery.iommulab'),
+    ]);
+    expect(check.out).not.toContain('warning');
+    expect(run.code).toBe(0);
+    expect(run.out).toMatch(/^✓ gallery\.iommulab#map-before-attach\.ts /m);
+  });
+
+  it("resolves a tab's imports from its own folder; an import that means another file is named", async () => {
+    const scripts = (xImports: string) => [
+      { name: 'main.ts', source: "import { ONE } from './lib/x';\nconsole.log('one', ONE);\n" },
+      { name: 'lib/x.ts', source: `export { ONE } from '${xImports}';\n` },
+      { name: 'lib/y.ts', source: 'export const ONE = 1;\n' },
+    ];
+    session('folders.iommulab', { formatVersion: 2, scripts: scripts('./y') });
+    session('folders-wrong.iommulab', { formatVersion: 2, scripts: scripts('./lib/y') });
+    const [good, check, wrong] = await Promise.all([
+      cli('run', 'folders.iommulab', '--script', 'main.ts'),
+      cli('session', 'check', 'folders-wrong.iommulab'),
+      cli('run', 'folders-wrong.iommulab', '--script', 'main.ts'),
+    ]);
+    expect(good.out).toContain('one 1');
+    expect(check.out).toContain("warning: lib/x.ts imports './lib/y', which is not a tab of this session");
+    expect(wrong.code).toBe(2);
+    expect(wrong.out).toContain(
+      "Cannot find module './lib/y': no file of that name in this run (from lib/ it names lib/lib/y)",
+    );
   });
 
   it('runs a version 1 file after migrating it', async () => {

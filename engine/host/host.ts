@@ -70,6 +70,7 @@ export interface HostSession {
 
 export interface RunInput {
   fileName: string;
+  entryIsPath?: boolean;
   source: string;
   files: { name: string; source: string }[];
   kernel?: string;
@@ -283,6 +284,7 @@ export class EngineHost {
     this.last = undefined;
     const r = this.opts.run({
       fileName: entry.name,
+      entryIsPath: p.entryIsPath,
       source: entry.source,
       files: p.files.filter((f) => f !== entry),
       kernel: p.kernel,

@@ -83,6 +83,8 @@ export interface RunParams {
   files: SourceFile[];
   /** Name of the file to run; the others are importable from it. */
   entry: string;
+  /** The entry is named by its path on disk, the others from its folder (the command line's runs). */
+  entryIsPath?: boolean;
   kernel?: string;
   seed?: number;
   params?: Record<string, string>;

@@ -200,12 +200,40 @@ describe('results', () => {
     expect(missing.error?.message).toMatch(/Cannot find module '.\/nope'/);
   });
 
+  it("resolves an import from the importing file's folder, as ES modules and the editor do", () => {
+    const files = [
+      { name: 'lib/x.ts', source: `export { ONE } from './y';\nexport { TWO } from '../two';\n` },
+      { name: 'lib/y.ts', source: `export const ONE = 1;\n` },
+      { name: 'two.ts', source: `export const TWO = 2;\n` },
+    ];
+    seen.length = 0;
+    const r = run(
+      `import { record } from 'iommu-lab';\nimport { ONE, TWO } from './lib/x';\nrecord(ONE + TWO);\n`,
+      {
+        files,
+      },
+    );
+    expect(r.error).toBeUndefined();
+    expect(seen).toEqual([3]);
+    // A session's tab in a folder, run as the entry: its imports start from its own folder too.
+    const tab = run(`import { record } from 'iommu-lab';\nimport { ONE } from './y';\nrecord(ONE);\n`, {
+      fileName: 'lib/z.ts',
+      files,
+    });
+    expect(tab.error).toBeUndefined();
+    const above = run(`import { x } from '../../x';\nx;\n`, { fileName: 'lib/z.ts', files });
+    expect(above.error?.message).toBe(
+      "Cannot find module '../../x': no file of that name in this run (it points above the folder of the script being run)",
+    );
+  });
+
   it('gives a helper that imports the script back the module being run, not a second copy', () => {
     // The script is run by a path (as the command line does); the helper names it './main.ts'.
     const r = run(
       `import { helper } from './helper';\nimport { expect } from 'iommu-lab';\nexport const A = 1;\nexpect(helper()).toBe(2);\nconsole.log('once');\n`,
       {
         fileName: 'scenarios/work/main.ts',
+        entryIsPath: true,
         files: [
           {
             name: 'helper.ts',

@@ -25,6 +25,7 @@ import { notDefined } from './free-names.ts';
 import { deepFreeze, Sandbox, sandboxRefusal } from './sandbox.ts';
 import { errorSubclasses, stackOf, userFrame, type UserPosition } from './stack.ts';
 import { import_bindings, missing_import } from './import-check.ts';
+import { folderOf, isRelativeImport, resolveImport } from './import-path.ts';
 import { ScriptSyntaxError } from './transpile.ts';
 
 /** What the lab module factory takes (engine/script/module.ts). */
@@ -72,6 +73,12 @@ export interface RunOptions extends LabModuleOptions {
   source: string;
   /** Other files of the run, importable as `./name` (with or without the extension). */
   files?: SourceFile[];
+  /**
+   * `fileName` is a path on disk and `files` are named from its folder, the run's root (the
+   * command line). Otherwise every name, the entry's too, is from the root: a session's tab
+   * `lib/x.ts` imports `./y` from `lib/`.
+   */
+  entryIsPath?: boolean;
   /** Asked for a `./name` import not among `files` (the CLI reads it from disk next to the script). */
   resolveFile?(spec: string): SourceFile | undefined;
   timeoutMs?: number;
@@ -337,12 +344,16 @@ export function runScriptWith<S extends RunnerSession>(
   const guardFn = deepFreeze(guard.guard);
 
   const entry: SourceFile = { name: opts.fileName, source: opts.source };
-  const findFile = (spec: string): SourceFile | undefined => {
-    const name = spec.replace(/^\.\//, '');
+  /** Each loaded file's folder from the run's root, which its imports start from. */
+  const folders = new Map<string, string>(others.map((f) => [f.name, folderOf(f.name)]));
+  folders.set(entry.name, opts.entryIsPath ? '' : folderOf(entry.name));
+  /** The run's file named `name` from the root, with or without its extension. */
+  const findFile = (name: string): SourceFile | undefined => {
     const all = [entry, ...others];
-    // './name' is a file next to the script, the script itself included whatever path it was run
-    // by: a helper importing the script back must get the module being run, not a second copy.
-    const nameOf = (f: SourceFile) => (f === entry ? f.name.slice(f.name.lastIndexOf('/') + 1) : f.name);
+    // A script run by its path is at the root: a helper importing the script back must get the
+    // module being run, not a second copy.
+    const nameOf = (f: SourceFile) =>
+      f === entry && opts.entryIsPath ? f.name.slice(f.name.lastIndexOf('/') + 1) : f.name;
     const bare = (n: string) => n.replace(/\.(ts|js|mts|mjs|cts|cjs)$/, '');
     return all.find((f) => nameOf(f) === name) ?? all.find((f) => bare(nameOf(f)) === bare(name));
   };
@@ -386,7 +397,7 @@ export function runScriptWith<S extends RunnerSession>(
    */
   const requireFor = (file: SourceFile, code: string) =>
     deepFreeze((spec: unknown): unknown => {
-      const got = requireFn(spec);
+      const got = requireFn(spec, file.name);
       if (typeof spec === 'string' && spec !== 'iommu-lab' && typeof got === 'object' && got !== null)
         if (!loading.has(got)) {
           const unknown = missing_import(file.source, code, got, spec);
@@ -398,17 +409,29 @@ export function runScriptWith<S extends RunnerSession>(
       return got;
     });
 
-  const requireFn = deepFreeze((spec: unknown): unknown => {
+  const requireFn = (spec: unknown, importer: string): unknown => {
     if (spec === 'iommu-lab') return moduleExports;
-    if (typeof spec === 'string' && spec.startsWith('./')) {
-      const f = findFile(spec) ?? opts.resolveFile?.(spec);
-      if (f) return load(f);
-      throw new Error(`Cannot find module '${spec}': no file of that name in this run`);
+    if (typeof spec === 'string' && isRelativeImport(spec)) {
+      const folder = folders.get(importer) ?? '';
+      const name = resolveImport(folder, spec);
+      const f = name === undefined ? undefined : (findFile(name) ?? opts.resolveFile?.(`./${name}`));
+      if (f) {
+        if (!folders.has(f.name)) folders.set(f.name, folderOf(name!));
+        return load(f);
+      }
+      throw new Error(
+        `Cannot find module '${spec}': no file of that name in this run` +
+          (name === undefined
+            ? ' (it points above the folder of the script being run)'
+            : folder
+              ? ` (from ${folder}/ it names ${name})`
+              : ''),
+      );
     }
     throw new Error(
       `Cannot find module '${String(spec)}': scripts can import only 'iommu-lab' and this run's own files ('./name')`,
     );
-  });
+  };
 
   try {
     load(entry);
