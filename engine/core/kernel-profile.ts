@@ -30,6 +30,10 @@ export const FEATURES = {
     since: 607,
     what: 'every device behind an IOMMU gets a default domain: when it cannot be allocated, the probe fails (before: the device is left without one)',
   },
+  untrusted_refuses_identity: {
+    since: 607,
+    what: 'an untrusted device whose driver or wish asks for identity or blocked fails its probe (before: iommu_get_def_domain_type gives it DMA without asking)',
+  },
   single_iommu_driver: {
     since: 0,
     until: 608,

@@ -124,13 +124,15 @@ function requested_type(group: IommuGroup): number | null {
       throw new Error(
         `${dev.name} is untrusted, which no 32-bit Arm system can serve (ARM_DMA_USE_IOMMU): Linux WARNs and refuses to probe it`,
       );
-    // An untrusted device gets DMA (strict): Linux refuses to probe when the driver or the
-    // requested type wants identity or blocked; a lazy request becomes strict DMA.
+    // An untrusted device gets DMA (strict): from v6.7 Linux refuses to probe when the driver or
+    // the requested type wants identity or blocked (v6.6 gives DMA before asking); a lazy
+    // request becomes strict DMA.
     if (dev.bus === 'pci' && !dev.trusted) {
-      if (t === IOMMU_DOMAIN_IDENTITY || t === IOMMU_DOMAIN_BLOCKED)
+      const refused = t === IOMMU_DOMAIN_IDENTITY || t === IOMMU_DOMAIN_BLOCKED;
+      if (refused && first.machine.profile.has('untrusted_refuses_identity'))
         throw new Error(
           `${dev.name} is untrusted, but ${asked ? `default_domain '${asked}' asks for` : 'its driver requires'} ` +
-            `an ${asked ?? 'identity'} domain: Linux refuses to probe it (an untrusted device gets DMA)`,
+            `${asked === 'blocked' ? 'a blocked' : 'an identity'} domain: Linux refuses to probe it (an untrusted device gets DMA)`,
         );
       t = IOMMU_DOMAIN_DMA;
     }
@@ -262,6 +264,12 @@ function note_requests_not_met(group: IommuGroup, got: number | null, why: strin
 function why_not_requested(group: IommuGroup, got: number): string {
   const dev = group.devices[0];
   const untrusted = group.devices.some((d) => d.bus === 'pci' && !d.trusted);
+  const strictWish = (d: Device) =>
+    d.bus === 'pci' &&
+    !d.trusted &&
+    (d.default_domain_request === 'identity' || d.default_domain_request === 'blocked');
+  if (got === IOMMU_DOMAIN_DMA && group.devices.some(strictWish))
+    return 'v6.6 gives an untrusted device DMA before it asks its driver or a wish (iommu_get_def_domain_type)';
   if (got === IOMMU_DOMAIN_DMA && group.devices.some((d) => d.default_domain_request === 'dma-fq'))
     return untrusted
       ? 'an untrusted device in the group keeps its DMA domain strict'

@@ -48,7 +48,7 @@ describe('default domain type', () => {
         L.lab.add_device(`u-${asked}`, { iommu: smmu, trusted: false, default_domain: asked }),
       ).toThrow(
         new RegExp(
-          `u-${asked} is untrusted, but default_domain '${asked}' asks for an ${asked} domain: Linux refuses to probe it`,
+          `u-${asked} is untrusted, but default_domain '${asked}' asks for an? ${asked} domain: Linux refuses to probe it`,
         ),
       );
     const lazy = L.lab.add_device('u-fq', { iommu: smmu, trusted: false, default_domain: 'dma-fq' });
@@ -61,6 +61,19 @@ describe('default domain type', () => {
       default_domain: 'identity',
     });
     expect(L.iommu_get_domain_for_dev(plat)?.type).toBe(L.IOMMU_DOMAIN_IDENTITY);
+  });
+
+  it('v6.6: an untrusted device asking for identity or blocked gets DMA, asked nothing (iommu_get_def_domain_type before 59ddce4418da)', () => {
+    const { L, smmu } = lab('v6.6');
+    for (const asked of ['identity', 'blocked'] as const) {
+      const d = L.lab.add_device(`u-${asked}`, { iommu: smmu, trusted: false, default_domain: asked });
+      expect(L.iommu_get_domain_for_dev(d)?.type).toBe(L.IOMMU_DOMAIN_DMA);
+    }
+    const overridden = L.lab.checks().filter((c) => c.id === 'default-domain-overridden');
+    expect(overridden.map((c) => c.message)).toEqual([
+      'u-identity asked for an identity default domain but got DMA: v6.6 gives an untrusted device DMA before it asks its driver or a wish (iommu_get_def_domain_type)',
+      'u-blocked asked for a blocked default domain but got DMA: v6.6 gives an untrusted device DMA before it asks its driver or a wish (iommu_get_def_domain_type)',
+    ]);
   });
 
   it('a requested type the driver cannot allocate fails the probe from v6.7; v6.6 leaves the device without one', () => {

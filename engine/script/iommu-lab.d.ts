@@ -346,9 +346,12 @@ export interface DeviceSpec {
    * The default domain type this device asks for at its probe, as a driver's def_domain_type or
    * the command line (iommu.passthrough=1, iommu.strict=0/1) would; the core combines the requests
    * of a group (IOMMU-FACTS §1.5). An untrusted device asking for 'identity' or 'blocked' is refused
-   * its probe; its 'dma-fq' becomes strict 'dma', as it does behind a unit that cannot flush lazily
-   * (no IOMMU_CAP_DEFERRED_FLUSH) or once a driver made DMA strict (VT-d caching mode, AMD NpCache). A request the selection overrides, or a device
-   * joining a group whose type was chosen already, raises the check default-domain-overridden.
+   * its probe from v6.7 (v6.6 gives it DMA without asking); its 'dma-fq' becomes strict 'dma', as
+   * it does behind a unit that cannot flush lazily (no IOMMU_CAP_DEFERRED_FLUSH) or once a driver
+   * made DMA strict (VT-d caching mode, AMD NpCache). A request the selection overrides, or a
+   * device joining a group whose type was chosen already, raises the check
+   * default-domain-overridden. 'blocked' is the lab's: Linux has no way to ask for a blocking
+   * default domain.
    */
   default_domain?: 'identity' | 'dma' | 'dma-fq' | 'blocked';
 }
