@@ -70,9 +70,10 @@ export function iommu_probe_device(
       remove_failed_probe(dev, group);
       throw e;
     }
-  } else if (group.default_domain) {
-    // A hot-added device gets its direct mappings in the existing default domain, then joins the group's domain.
-    iommu_create_device_direct_mappings(group.default_domain, dev);
+  } else {
+    // A hot-added device gets its direct mappings in the existing default domain, then joins the
+    // group's domain: whatever domain that is, also where v6.6 left the group without a default one.
+    if (group.default_domain) iommu_create_device_direct_mappings(group.default_domain, dev);
     if (group.domain) {
       const r = __iommu_device_set_domain(group, dev, group.domain);
       if (r) {

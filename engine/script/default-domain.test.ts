@@ -91,6 +91,20 @@ describe('default domain type', () => {
     expect(v66.L.iommu_get_domain_for_dev(old)).toBeNull();
   });
 
+  it("v6.6, a driver without default domains: a device joining a group takes the group's domain (__iommu_probe_device attaches whenever group->domain is set)", () => {
+    const L = createLabModule({ kernel: 'v6.6' }).exports as unknown as typeof Api;
+    const zpci = L.lab.add_iommu('zpci', 's390-iommu');
+    const a = L.lab.add_device('a', { iommu: zpci, group: 'g' });
+    expect(L.iommu_get_domain_for_dev(a)).toBeNull();
+    const d = L.iommu_domain_alloc(L.lab.bus('pci'))!;
+    expect(L.iommu_attach_group(d, L.iommu_group_get(a)!)).toBe(0);
+    const iova = 0x1_0010_0000;
+    expect(L.iommu_map(d, iova, L.lab.mem.alloc(0x1000), 0x1000, L.IOMMU_READ)).toBe(0);
+    const c = L.lab.add_device('c', { iommu: zpci, group: 'g' });
+    expect(L.iommu_get_domain_for_dev(c)).toBe(d);
+    expect(c.dma_read(iova, 4)).toMatchObject({ ok: true });
+  });
+
   it('a device with a direct region cannot join a group whose DMA is owned (blocking domain): its probe fails', () => {
     for (const kernel of ['v6.6', 'v6.16'] as const) {
       const { L, smmu } = lab(kernel);
