@@ -53,7 +53,10 @@ export function startLab(): Disposer {
   const bridge = labBridge();
   if (bridge) disposers.push(bridge.onMenu(onMenu));
   client.start();
-  void monacoLoader.load().then((m) => registerLibraryModels(m.monaco, m.SCRIPT_ROOT));
+  void monacoLoader.load().then((m) => {
+    const library = registerLibraryModels(m.monaco, m.SCRIPT_ROOT);
+    disposers.push(() => library.dispose());
+  });
   return () => {
     for (const d of disposers.splice(0)) d();
     client.dispose();

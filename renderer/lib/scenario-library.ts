@@ -47,10 +47,23 @@ export const LIBRARY_FILES: readonly { name: string; source: string }[] = Object
   .map(([path, source]) => ({ name: `lib/${baseName(path)}`, source }))
   .sort((a, b) => a.name.localeCompare(b.name));
 
-/** Let the editor's TypeScript resolve `./lib/…` imports: the helpers as (hidden) models beside the tabs. */
-export function registerLibraryModels(m: typeof monaco, scriptRoot: string): void {
-  for (const f of LIBRARY_FILES) {
-    const uri = m.Uri.parse(scriptRoot + f.name);
-    if (!m.editor.getModel(uri)) m.editor.createModel(f.source, 'typescript', uri);
-  }
+/**
+ * Let the editor's TypeScript resolve `./lib/…` imports: the helpers as (hidden) models beside the
+ * tabs. A tab of a helper's name takes its place (tabs.svelte.ts disposes the model there); once no
+ * tab has that name any more (closed, renamed, another session opened), the helper is back, or the
+ * editor would mark the import as missing although the run gets the helper (lab-controller.ts).
+ */
+export function registerLibraryModels(m: typeof monaco, scriptRoot: string): monaco.IDisposable {
+  const uris = LIBRARY_FILES.map((f) => m.Uri.parse(scriptRoot + f.name));
+  const restore = (): void =>
+    LIBRARY_FILES.forEach((f, i) => {
+      if (!m.editor.getModel(uris[i]!)) m.editor.createModel(f.source, 'typescript', uris[i]);
+    });
+  restore();
+  const names = new Set(uris.map((u) => u.toString()));
+  // A model is disposed while it still holds its name, and before what takes the name is made (a
+  // session's tabs are all replaced in one go): look once that is done.
+  return m.editor.onWillDisposeModel((model) => {
+    if (names.has(model.uri.toString())) queueMicrotask(restore);
+  });
 }

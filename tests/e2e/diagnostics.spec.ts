@@ -74,6 +74,23 @@ function sessionOpener(page: Page): (file: string | FilePayload) => Promise<void
   };
 }
 
+/** A session file as the picker gives it: `scripts` as [name, source], the first one in front. */
+function sessionFile(name: string, scripts: [string, string][]): FilePayload {
+  const doc = {
+    $schema: 'urn:iommu-lab:session:2',
+    formatVersion: 2,
+    activeScript: scripts[0]![0],
+    scripts: scripts.map(([name, source]) => ({ name, source })),
+  };
+  return { name, mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(doc)) };
+}
+
+/** The codes on the active tab that say an import cannot be resolved. */
+async function importErrors(page: Page): Promise<string[]> {
+  const found = await problems(page);
+  return found.filter((p) => ['2305', '2307', '2724'].includes(p.code)).map((p) => `${p.at} ${p.code}`);
+}
+
 test("a session's tabs import each other without a marker; a missing tab's import is an error", async ({
   page,
 }) => {
@@ -174,4 +191,57 @@ test('type complaints are warnings; a syntax error is an error', async ({ page }
     )
     .toEqual(['Error']);
   await expect(page.locator('.monaco-editor .squiggly-error').first()).toBeVisible();
+});
+
+test('a scenario helper a tab of a session stood in for is back for the import once that tab is gone', async ({
+  page,
+}) => {
+  test.setTimeout(120_000);
+  await page.addInitScript('delete window.showSaveFilePicker; delete window.showOpenFilePicker;');
+  const openSession = sessionOpener(page);
+  await openLab(page);
+  // The gallery's scenarios import the helper the lab gives every run as lib/iova-window.ts.
+  const main =
+    "import { iova_window } from './lib/iova-window.ts';\nconst late: string = 1;\nconsole.log(iova_window);\n";
+  const helperOnly = sessionFile('helper-only.iommulab', [['main.ts', main]]);
+  // A tab of the helper's name, which does not have the function main.ts imports.
+  const ownTab = sessionFile('own-tab.iommulab', [
+    ['main.ts', main],
+    ['lib/iova-window.ts', 'export function other(): number {\n  return 0;\n}\n'],
+  ]);
+  const checked = async (): Promise<void> => {
+    await expect
+      .poll(async () => (await problems(page)).map((p) => `${p.at} ${p.code}`), { timeout: 45_000 })
+      .toContain('2:7 2322');
+  };
+
+  await openSession(helperOnly);
+  await expect(page.getByTestId('session-name')).toContainText('helper-only.iommulab');
+  await checked();
+  expect(await importErrors(page)).toEqual([]);
+
+  await openSession(ownTab);
+  await expect(page.getByTestId('session-name')).toContainText('own-tab.iommulab');
+  await checked();
+  await expect.poll(() => importErrors(page), { timeout: 30_000 }).not.toEqual([]);
+
+  // Replaced by a session without that tab: the helper resolves the import again.
+  await openSession(helperOnly);
+  await expect(page.getByTestId('session-name')).toContainText('helper-only.iommulab');
+  await checked();
+  await page.waitForTimeout(1500);
+  expect(await importErrors(page)).toEqual([]);
+
+  // So does closing the tab that stood in for it.
+  await openSession(ownTab);
+  await expect(page.getByTestId('session-name')).toContainText('own-tab.iommulab');
+  await expect.poll(() => importErrors(page), { timeout: 45_000 }).not.toEqual([]);
+  // A tab shows its close button while it is in front.
+  await page.getByTestId('tab').nth(1).click();
+  await page.getByTestId('tab').nth(1).getByTestId('tab-close').click();
+  await expect(page.getByTestId('tab')).toHaveCount(1);
+  await expect.poll(() => importErrors(page), { timeout: 30_000 }).toEqual([]);
+  await page.waitForTimeout(1500);
+  expect(await importErrors(page)).toEqual([]);
+  await expect(page.locator('.monaco-editor .squiggly-error')).toHaveCount(0);
 });
