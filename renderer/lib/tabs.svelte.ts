@@ -1,9 +1,10 @@
 /**
- * The editor's tabs: one script each. Tab names are file names (`main.ts`, `helpers.ts`), the names the
- * engine uses in errors and the names scripts import each other by (`./helpers.ts`). Monaco models
+ * The editor's tabs: one script each. Tab names are file names (`main.ts`, `lib/helpers.ts`), the names
+ * the engine uses in errors and the names scripts import each other by (`./helpers.ts`). Monaco models
  * live outside reactive state (Svelte must not proxy them); the reactive list holds ids and names.
  */
 import type { SourceFile } from '../../engine/host/protocol.ts';
+import { SCRIPT_NAME_RE } from '../../engine/session/index.ts';
 import type { monaco } from './monaco.ts';
 import { monacoLoader } from './monaco-loader.svelte.ts';
 import { INITIAL_SCRIPT, NEW_TAB_SCRIPT } from './initial-script.ts';
@@ -14,7 +15,12 @@ export interface TabInfo {
 }
 
 const STORAGE_KEY = 'iommu-lab.tabs.v1';
-const NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]*\.(ts|js)$/;
+/**
+ * Why a tab name is refused. Tab names follow the session file's rule (SCRIPT_NAME_RE), folders
+ * included as the CLI writes them, so that every tab can be saved and every saved tab reopened.
+ */
+const NAME_RULE =
+  'a name like helpers.ts or lib/helpers.ts (letters, digits, _ . -, a / after a folder; ending .ts or .js)';
 
 type Monaco = typeof monaco;
 
@@ -100,10 +106,12 @@ class TabsStore {
     const tab = this.list.find((t) => t.id === id);
     if (!tab) return 'no such tab';
     if (trimmed === tab.name) return null;
-    if (!NAME_RE.test(trimmed)) return 'a name like helpers.ts (letters, digits, _ . -; ending .ts or .js)';
+    if (!SCRIPT_NAME_RE.test(trimmed)) return NAME_RULE;
     if (this.list.some((t) => t.name === trimmed)) return `${trimmed} is already open`;
-    // A model's URI is fixed, and the URI is the file name TypeScript sees: make a new model.
+    // A model's URI is fixed, and the URI is the file name TypeScript sees: make a new model. A
+    // scenario helper's hidden model may hold the name (lib/…): the tab takes its place, as in add.
     const old = this.models.get(id)!;
+    api().editor.getModel(uriFor(trimmed))?.dispose();
     const model = api().editor.createModel(old.getValue(), languageOf(trimmed), uriFor(trimmed));
     this.watch(model);
     this.models.set(id, model);
@@ -173,7 +181,7 @@ function loadSaved(): SourceFile[] | null {
         typeof f === 'object' &&
         f !== null &&
         typeof f.name === 'string' &&
-        NAME_RE.test(f.name) &&
+        SCRIPT_NAME_RE.test(f.name) &&
         typeof f.source === 'string',
     );
     return files.length ? files : null;

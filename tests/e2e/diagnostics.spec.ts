@@ -245,3 +245,34 @@ test('a scenario helper a tab of a session stood in for is back for the import o
   expect(await importErrors(page)).toEqual([]);
   await expect(page.locator('.monaco-editor .squiggly-error')).toHaveCount(0);
 });
+
+test("a tab in a folder imports its neighbours as TypeScript does: './y' in lib/x.ts is lib/y.ts", async ({
+  page,
+}) => {
+  await openLab(page);
+  const input = page.getByTestId('tab-rename');
+  const renameActive = async (name: string): Promise<void> => {
+    await page.locator('[data-testid=tab][aria-selected=true]').dblclick();
+    await input.fill(name);
+    await input.press('Enter');
+    await expect(input).toHaveCount(0);
+  };
+  await newTab(page);
+  await setScript(page, 'export const ONE = 1;\n');
+  await renameActive('lib/y.ts');
+  await newTab(page);
+  await setScript(page, "import { ONE } from './y';\nconst late: string = 1;\nexport const TWO = ONE * 2;\n");
+  await renameActive('lib/x.ts');
+  await expect
+    .poll(async () => (await problems(page)).map((p) => `${p.at} ${p.code}`), { timeout: 45_000 })
+    .toContain('2:7 2322');
+  await page.waitForTimeout(1500);
+  expect(await importErrors(page)).toEqual([]);
+
+  // From lib/x.ts, './lib/y' is lib/lib/y.ts, which is not there.
+  await page.locator('.monaco-editor .view-lines').click();
+  await page.keyboard.press('ControlOrMeta+Home');
+  await page.keyboard.press('Shift+End');
+  await page.keyboard.insertText("import { ONE } from './lib/y';");
+  await expect.poll(() => importErrors(page), { timeout: 30_000 }).toEqual(['1:21 2307']);
+});

@@ -542,3 +542,61 @@ test('recent sessions: files opened with the picker are listed after a reload an
   await page.getByTestId('session-recent').click();
   await expect(page.getByTestId('session-recent-empty')).toBeVisible();
 });
+
+test('a tab name may have a folder, as a session file allows: rename to one, save it, open it again', async ({
+  page,
+}) => {
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await withoutFsAccess(page);
+  const pick = pickerFiles(page);
+  await openLab(page);
+  const tab = page.getByTestId('tab');
+  const input = page.getByTestId('tab-rename');
+  const rename = async (n: number, name: string): Promise<void> => {
+    await tab.nth(n).dblclick();
+    await input.fill(name);
+    await input.press('Enter');
+  };
+  await page.getByTestId('tab-new').click();
+  await setScript(page, 'export const ONE = 1;\n');
+  await rename(1, 'lib/y.ts');
+  await expect(input).toHaveCount(0);
+  // The name of a scenario helper the lab keeps for the editor: the tab takes its place.
+  await page.getByTestId('tab-new').click();
+  await rename(2, 'lib/iova-window.ts');
+  await expect(input).toHaveCount(0);
+  expect(await tabNames(page)).toEqual(['main.ts', 'lib/y.ts', 'lib/iova-window.ts']);
+  // What a session file refuses is refused here, with what a name may be.
+  await rename(0, '../main.ts');
+  await expect(page.getByTestId('tab-rename-error')).toHaveText(
+    'a name like helpers.ts or lib/helpers.ts (letters, digits, _ . -, a / after a folder; ending .ts or .js)',
+  );
+  await input.press('Escape');
+
+  const download = page.waitForEvent('download');
+  await page.keyboard.press('Control+S');
+  const file = await (await download).path();
+  const saved = JSON.parse(readFileSync(file, 'utf8'));
+  expect(saved.scripts.map((s: { name: string }) => s.name)).toEqual([
+    'main.ts',
+    'lib/y.ts',
+    'lib/iova-window.ts',
+  ]);
+  expect(saved.scripts[1].source).toBe('export const ONE = 1;\n');
+
+  await page.keyboard.press('Control+N');
+  await expect(page.getByTestId('notice')).toContainText('new session');
+  expect(await tabNames(page)).toEqual(['main.ts']);
+  await openWithPicker(page, pick, {
+    name: 'folders.iommulab',
+    mimeType: 'application/json',
+    buffer: readFileSync(file),
+  });
+  await expect(page.getByTestId('session-name')).toContainText('folders.iommulab');
+  expect(await tabNames(page)).toEqual(['main.ts', 'lib/y.ts', 'lib/iova-window.ts']);
+  await tab.nth(1).click();
+  await expect(editorText(page)).toContainText('export const ONE = 1;');
+  await expect(page.getByTestId('session-dirty')).toHaveCount(0);
+  expect(errors).toEqual([]);
+});
