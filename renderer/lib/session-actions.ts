@@ -16,6 +16,7 @@ import {
   type LoadResult,
 } from '../../engine/session/index.ts';
 import { AutosaveTimer } from './autosave-timer.ts';
+import { editorChanges } from './editor-text.ts';
 import { NEW_TAB_SCRIPT } from './initial-script.ts';
 import type { Disposer } from './emitter.ts';
 import { run } from './run.svelte.ts';
@@ -94,12 +95,18 @@ function adopt(
   session.name = file.name;
   session.path = file.path ?? null;
   session.handle = file.handle ?? null;
-  session.markClean(r.session);
+  // The editor holds a tab with one kind of line ending and no byte order mark: what it holds is
+  // the saved state, or a file with mixed endings would count as unsaved before anything is typed.
+  const held = tabs.files();
+  session.markClean({ ...r.session, scripts: held });
   backend.remember(file.text, file.name, file.handle);
   const notes = [...r.warnings, ...warnings];
   if (r.formatVersion < FORMAT_VERSION)
     notes.unshift(`made with format ${r.formatVersion}; saving writes format ${FORMAT_VERSION}`);
-  if (notes.length) run.say(`${file.name}: ${notes.join('; ')}`, 'warn');
+  // A session reopened at start was announced when it was first opened.
+  const changes = opts.quiet ? [] : editorChanges(r.session.scripts, held);
+  if (notes.length) run.say(`${file.name}: ${[...notes, ...changes].join('; ')}`, 'warn');
+  else if (changes.length) run.say(`opened ${file.name}; ${changes.join('; ')}`, 'info');
   else if (!opts.quiet) run.say(`opened ${file.name}`, 'info');
   return true;
 }

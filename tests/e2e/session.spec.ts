@@ -600,3 +600,45 @@ test('a tab name may have a folder, as a session file allows: rename to one, sav
   await expect(page.getByTestId('session-dirty')).toHaveCount(0);
   expect(errors).toEqual([]);
 });
+
+test('a session opens clean when the editor evens out its line endings or drops a BOM, and says so once', async ({
+  page,
+}) => {
+  await withoutFsAccess(page);
+  const pick = pickerFiles(page);
+  await openLab(page);
+  const scripts = [
+    { name: 'crlf.ts', source: 'const a = 1;\r\nconst b = 2;\r\n' },
+    { name: 'lf.ts', source: 'const a = 1;\nconst b = 2;\n' },
+    { name: 'mixed.ts', source: 'const a = 1;\r\nconst b = 2;\nconst c = 3;\r\n' },
+    { name: 'cr.ts', source: 'const a = 1;\rconst b = 2;\r' },
+    { name: 'bom.ts', source: '\ufeffconst a = 1;\n' },
+  ];
+  const doc = { formatVersion: 2, activeScript: 'crlf.ts', scripts };
+  await openWithPicker(page, pick, {
+    name: 'endings.iommulab',
+    mimeType: 'application/json',
+    buffer: Buffer.from(JSON.stringify(doc)),
+  });
+  await expect(page.getByTestId('session-name')).toContainText('endings.iommulab');
+  // Nothing was typed: nothing is unsaved.
+  await page.waitForTimeout(500);
+  await expect(page.getByTestId('session-dirty')).toHaveCount(0);
+  await expect(page).toHaveTitle('endings.iommulab — IOMMU Lab');
+  await expect(page.getByTestId('notice')).toContainText(
+    'opened endings.iommulab; line endings of mixed.ts were normalised to CRLF; ' +
+      'line endings of cr.ts were normalised to CRLF; the byte order mark at the start of bom.ts was dropped',
+  );
+
+  // Saved as the editor holds it; a file with one kind of line ending byte for byte.
+  const download = page.waitForEvent('download');
+  await page.keyboard.press('Control+S');
+  const saved = JSON.parse(readFileSync(await (await download).path(), 'utf8'));
+  expect(saved.scripts).toEqual([
+    scripts[0],
+    scripts[1],
+    { name: 'mixed.ts', source: 'const a = 1;\r\nconst b = 2;\r\nconst c = 3;\r\n' },
+    { name: 'cr.ts', source: 'const a = 1;\r\nconst b = 2;\r\n' },
+    { name: 'bom.ts', source: 'const a = 1;\n' },
+  ]);
+});
