@@ -45,7 +45,10 @@ export function initMonaco(): typeof monaco {
   typescriptDefaults.setModeConfiguration({ ...typescriptDefaults.modeConfiguration, diagnostics: false });
   typescriptDefaults.setEagerModelSync(true);
   typescriptDefaults.addExtraLib(labApi, LAB_API_URI);
-  typescriptDefaults.addExtraLib(SCRIPT_GLOBALS_DECL, 'file:///node_modules/@types/iommu-lab-globals/index.d.ts');
+  typescriptDefaults.addExtraLib(
+    SCRIPT_GLOBALS_DECL,
+    'file:///node_modules/@types/iommu-lab-globals/index.d.ts',
+  );
   watchScriptDiagnostics(monaco, typescriptDefaults, getTypeScriptWorker, SCRIPT_ROOT);
 
   monaco.editor.defineTheme(LIGHT_THEME, {
