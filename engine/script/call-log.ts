@@ -25,6 +25,8 @@ export type Encoded =
   | { $h: string }
   | { $e: number }
   | { $o: number }
+  /** A bigint, symbol or function, by its text (a replay passes a stand-in with the same text). */
+  | { $x: 'bigint' | 'symbol' | 'function'; t: string }
   | Encoded[]
   | { [k: string]: Encoded };
 
@@ -102,6 +104,8 @@ export class CallLog {
   private count = 0;
   private readonly side: Encoded[] = [];
   private readonly tokens = new WeakMap<object, number>();
+  /** Symbols given as owner cookies (a registered symbol cannot be a WeakMap key). */
+  private readonly symbolTokens = new Map<symbol, number>();
   private nextToken = 0;
   // Read cursor: the step `read` decodes next without a search, and where its arguments start.
   private rStep = -1;
@@ -160,12 +164,29 @@ export class CallLog {
     this.count = i + 1;
     const n = API_ARITY[fn];
     const c = API_COOKIES[fn];
-    if (n > 0) this.put(b, a0, c & 1);
-    if (n > 1) this.put(b, a1, c & 2);
-    if (n > 2) this.put(b, a2, c & 4);
-    if (n > 3) this.put(b, a3, c & 8);
-    if (n > 4) this.put(b, a4, c & 16);
-    if (n > 5) this.put(b, a5, c & 32);
+    const tagFill = b.tagFill;
+    const unitFill = b.unitFill;
+    const side = this.side.length;
+    try {
+      if (n > 0) this.put(b, a0, c & 1);
+      if (n > 1) this.put(b, a1, c & 2);
+      if (n > 2) this.put(b, a2, c & 4);
+      if (n > 3) this.put(b, a3, c & 8);
+      if (n > 4) this.put(b, a4, c & 16);
+      if (n > 5) this.put(b, a5, c & 32);
+    } catch (e) {
+      // Reading an argument threw (a getter, a proxy): the call never happens, so neither does its
+      // step. The log goes back to what it was, a block opened for it included.
+      this.count = i;
+      b.tagFill = tagFill;
+      b.unitFill = unitFill;
+      this.side.length = side;
+      if (j === 0 && i !== 0 && this.blocks.length > 1) {
+        this.blocks.pop();
+        this.last = this.blocks[this.blocks.length - 1];
+      }
+      throw e;
+    }
   }
 
   /**
@@ -225,7 +246,9 @@ export class CallLog {
         kind = K_SIDE;
         num = this.side.length;
         this.side.push(
-          cookie && (typeof v === 'object' || typeof v === 'function') ? this.token(v) : this.encode(v, 0),
+          cookie && (typeof v === 'object' || typeof v === 'function' || typeof v === 'symbol')
+            ? this.token(v)
+            : this.encode(v, 0),
         );
       }
     }
@@ -244,6 +267,9 @@ export class CallLog {
       typeof v === 'boolean'
     )
       return v;
+    // A value the API refuses: kept so that the replay is refused alike, and traced alike.
+    if (typeof v === 'bigint' || typeof v === 'function') return { $x: typeof v, t: String(v) };
+    if (typeof v === 'symbol') return { $x: 'symbol', t: v.description ?? '' };
     if (typeof v !== 'object') return String(v);
     const slot = this.handles.slotOf(v);
     if (slot >= 0) {
@@ -261,9 +287,13 @@ export class CallLog {
     return out;
   }
 
-  private token(v: object): Encoded {
-    let t = this.tokens.get(v);
-    if (t === undefined) this.tokens.set(v, (t = this.nextToken++));
+  private token(v: object | symbol): Encoded {
+    let t = typeof v === 'symbol' ? this.symbolTokens.get(v) : this.tokens.get(v);
+    if (t === undefined) {
+      t = this.nextToken++;
+      if (typeof v === 'symbol') this.symbolTokens.set(v, t);
+      else this.tokens.set(v, t);
+    }
     return { $o: t };
   }
 
@@ -375,9 +405,19 @@ function decode(v: Encoded, resolver: ArgResolver): unknown {
   if ('$h' in v && typeof v.$h === 'string') return resolver.key(v.$h);
   if ('$e' in v && typeof v.$e === 'number') return resolver.key(`e:${v.$e}`);
   if ('$o' in v && typeof v.$o === 'number') return resolver.key(`o:${v.$o}`);
+  if ('$x' in v && typeof v.t === 'string') return standIn(v.$x as string, v.t);
   const out: Record<string, unknown> = {};
   for (const [k, x] of Object.entries(v)) out[k] = decode(x as Encoded, resolver);
   return out;
+}
+
+/** What a replay passes for a bigint, symbol or function: the same kind, and the same text. */
+function standIn(kind: string, text: string): unknown {
+  if (kind === 'bigint') return BigInt(text);
+  if (kind === 'symbol') return Symbol(text);
+  const f = function () {};
+  Object.defineProperty(f, 'toString', { value: () => text });
+  return f;
 }
 
 function grown<A extends Uint8Array | Uint16Array | Uint32Array>(from: A, size: number): A {

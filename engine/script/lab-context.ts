@@ -276,7 +276,8 @@ export class LabContext implements ArgResolver {
     }
     this.kinds |= V_TEXT << (2 * k);
     const t = this.machine.trace;
-    if ((cookies >>> k) & 1 && (typeof v === 'object' || typeof v === 'function')) return t.str('{…}');
+    if ((cookies >>> k) & 1 && (typeof v === 'object' || typeof v === 'function' || typeof v === 'symbol'))
+      return t.str('{…}');
     return t.str(argText(v, this.handles));
   }
 

@@ -176,6 +176,40 @@ describe('time travel rebuilds what the live run did, or says it cannot', () => 
     );
   });
 
+  it('a call whose argument throws while it is read (a getter) leaves no step behind: later steps seek', () => {
+    const r = live(`
+      const iommu = L.lab.add_iommu('smmu0', 'arm-smmu-v3');
+      const d = L.iommu_paging_domain_alloc(L.lab.add_device('nic0', { iommu })) as L.IommuDomain;
+      const sg = [{ paddr: 0x8000_0000, get length(): number { throw new Error('getter'); } }];
+      try { L.iommu_map_sg(d, 0x100000, sg, 3); } catch (e) { console.log(String(e)); }
+      L.iommu_map(d, 0x200000, 0x8000_0000, 0x1000, 3);
+      L.lab.advance_time(1);
+    `);
+    const session = r.session!;
+    expect(r.console.map((l) => l.text)).toEqual(['Error: getter']);
+    for (let n = 0; n <= session.steps; n++)
+      expect(snapshot(session.seek(n))).toEqual(snapshot(session.stateAt(n)));
+  });
+
+  it('a bigint, a function or a symbol replays as one of its kind: refused where the run was refused, a cookie by identity', () => {
+    const r = live(`
+      try { L.lab.add_iommu(7n as any, 'arm-smmu-v3'); } catch (e) { console.log((e as Error).name); }
+      const iommu = L.lab.add_iommu('smmu0', 'arm-smmu-v3');
+      try { L.lab.add_device('a', { iommu, group: (() => 'g0') as any }); } catch (e) { console.log((e as Error).name); }
+      const dev = L.lab.add_device('b', { iommu });
+      const mine = Symbol('vfio');
+      console.log(L.iommu_device_claim_dma_owner(dev, mine), L.iommu_device_claim_dma_owner(dev, mine));
+      console.log(L.iommu_device_claim_dma_owner(dev, Symbol('vfio')));
+    `);
+    const session = r.session!;
+    expect(r.console.map((l) => l.text)).toEqual(['TypeError', 'TypeError', '0 0', '-1']); // -EPERM: another owner
+    const digest = session.trace.digest();
+    for (let n = 0; n <= session.steps; n++)
+      expect(snapshot(session.seek(n))).toEqual(snapshot(session.stateAt(n)));
+    expect(session.stateAt(session.steps).devices.map((d) => d.name)).toEqual(['b']);
+    expect(session.trace.digest()).toBe(digest);
+  });
+
   it('a spec given as a class instance or a null-prototype object replays as the call saw it', () => {
     const r = live(`
       class Spec { constructor(public iommu: L.Iommu) {} }
