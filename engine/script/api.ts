@@ -456,6 +456,15 @@ export const API: Record<string, ApiEntry> = {
     params: ['dev', 'sg', 'dir'],
     impl(ctx, dev: unknown, sg: unknown, dir: unknown) {
       const list: DmaSgEntry[] = sgList(sg);
+      (sg as object[]).forEach((e, i) => {
+        for (const key of ['dma_address', 'dma_length']) {
+          const d = Object.getOwnPropertyDescriptor(e, key);
+          if (d ? !d.writable && !d.set : !Object.isExtensible(e))
+            throw new TypeError(
+              `sg[${i}] cannot take ${key}: dma_map_sg writes dma_address and dma_length into each entry, as Linux fills in the scatterlist (pass entries that are not frozen)`,
+            );
+        }
+      });
       const n = dma_map_sg(ctx.device(dev), list, direction(dir));
       // Hand the DMA addresses back on the script's own entries, as Linux fills in the scatterlist.
       list.forEach((e, i) =>

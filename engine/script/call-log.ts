@@ -25,6 +25,8 @@ export type Encoded =
   | { $h: string }
   | { $e: number }
   | { $o: number }
+  /** A frozen array or object, or one closed to new properties: a replay passes it so too. */
+  | { $closed: Encoded; frozen: boolean }
   /** A bigint, symbol or function, by its text (a replay passes a stand-in with the same text). */
   | { $x: 'bigint' | 'symbol' | 'function'; t: string }
   | Encoded[]
@@ -278,13 +280,18 @@ export class CallLog {
     }
     if (v instanceof Uint8Array) return v.slice();
     if (depth > 8) return null;
-    if (Array.isArray(v)) return v.map((x) => this.encode(x, depth + 1));
-    // Any other object is data the call reads by property (owner cookies, known by identity, are
-    // put() apart): a class instance or a null-prototype object is kept as the plain object the
-    // call sees, getters on its prototypes read once here.
-    const out: Record<string, Encoded> = {};
-    for (const k of readable_keys(v)) out[k] = this.encode((v as Record<string, unknown>)[k], depth + 1);
-    return out;
+    let out: Encoded;
+    if (Array.isArray(v)) out = v.map((x) => this.encode(x, depth + 1));
+    else {
+      // Any other object is data the call reads by property (owner cookies, known by identity,
+      // are put() apart): a class instance or a null-prototype object is kept as the plain object
+      // the call sees, getters on its prototypes read once here.
+      const o: Record<string, Encoded> = {};
+      for (const k of readable_keys(v)) o[k] = this.encode((v as Record<string, unknown>)[k], depth + 1);
+      out = o;
+    }
+    // A call that writes into its arguments (dma_map_sg) may be refused them: the replay must be too.
+    return Object.isExtensible(v) ? out : { $closed: out, frozen: Object.isFrozen(v) };
   }
 
   private token(v: object | symbol): Encoded {
@@ -406,6 +413,10 @@ function decode(v: Encoded, resolver: ArgResolver): unknown {
   if ('$e' in v && typeof v.$e === 'number') return resolver.key(`e:${v.$e}`);
   if ('$o' in v && typeof v.$o === 'number') return resolver.key(`o:${v.$o}`);
   if ('$x' in v && typeof v.t === 'string') return standIn(v.$x as string, v.t);
+  if ('$closed' in v) {
+    const inner = decode(v.$closed as Encoded, resolver) as object;
+    return v.frozen ? Object.freeze(inner) : Object.preventExtensions(inner);
+  }
   const out: Record<string, unknown> = {};
   for (const [k, x] of Object.entries(v)) out[k] = decode(x as Encoded, resolver);
   return out;

@@ -210,6 +210,26 @@ describe('time travel rebuilds what the live run did, or says it cannot', () => 
     expect(session.trace.digest()).toBe(digest);
   });
 
+  it('a frozen sg list is refused before anything is mapped, in the run and in its replay', () => {
+    const r = live(`
+      const iommu = L.lab.add_iommu('smmu0', 'arm-smmu-v3');
+      const dev = L.lab.add_device('nic0', { iommu });
+      const pa = L.lab.mem.alloc(0x2000);
+      const sg = Object.freeze([Object.freeze({ paddr: pa, length: 0x1000 }), { paddr: pa + 0x1000, length: 0x1000 }]);
+      try { L.dma_map_sg(dev, sg, L.DMA_TO_DEVICE); } catch (e) { console.log((e as Error).message); }
+      const open = [{ paddr: pa, length: 0x1000 }];
+      console.log(L.dma_map_sg(dev, open, L.DMA_TO_DEVICE), (open[0] as any).dma_length);
+    `);
+    const session = r.session!;
+    expect(r.console.map((l) => l.text)).toEqual([
+      'sg[0] cannot take dma_address: dma_map_sg writes dma_address and dma_length into each entry, as Linux fills in the scatterlist (pass entries that are not frozen)',
+      '1 4096',
+    ]);
+    expect(domainCards(session.machine).map((c) => c.mappingBytes)).toEqual([0x1000]); // the refused list mapped nothing
+    for (let n = 0; n <= session.steps; n++)
+      expect(snapshot(session.seek(n))).toEqual(snapshot(session.stateAt(n)));
+  });
+
   it('a spec given as a class instance or a null-prototype object replays as the call saw it', () => {
     const r = live(`
       class Spec { constructor(public iommu: L.Iommu) {} }
