@@ -167,8 +167,7 @@ export class LabSession {
     try {
       new LabContext(this.ctx.options, t, false, machine, from).replay(log, from, to);
       // A call that stopped earlier than it did when recorded emits nothing to compare: catch it here.
-      const end =
-        to >= this.ctx.steps && this.finishedAt !== null ? this.finishedAt : t.indexOfStep(to + 1);
+      const end = to >= this.ctx.steps && this.finishedAt !== null ? this.finishedAt : t.indexOfStep(to + 1);
       if (t.position !== end)
         throw new TraceDivergenceError(
           t.position,
