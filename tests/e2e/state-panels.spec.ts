@@ -128,6 +128,43 @@ test('Reserved regions: per group and device, by type in sysfs words, on a zooma
   await expect(bar).toHaveAttribute('data-view', logFit!);
 });
 
+test('Reserved regions: two regions of one start and type, and two over one mapping, are all drawn; the panels go on', async ({
+  page,
+}) => {
+  await openLab(page);
+  await runText(
+    page,
+    [
+      "import { lab, iommu_paging_domain_alloc, iommu_attach_device, iommu_map, IOMMU_READ, SZ_4K } from 'iommu-lab';",
+      "const smmu = lab.add_iommu('smmu0', 'arm-smmu-v3');",
+      'const resv = [',
+      "  { start: 0x100000, length: 0x3000, type: 'reserved' as const },",
+      "  { start: 0x101000, length: 0x2000, type: 'msi' as const },",
+      "  { start: 0x200000, length: 0x1000, type: 'reserved' as const },",
+      "  { start: 0x200000, length: 0x2000, type: 'reserved' as const },",
+      '];',
+      "const dev = lab.add_device('nic0', { iommu: smmu, default_domain: 'blocked', resv });",
+      'const d = iommu_paging_domain_alloc(dev);',
+      'iommu_attach_device(d, dev);',
+      'iommu_map(d, 0x102000, lab.mem.alloc(SZ_4K), SZ_4K, IOMMU_READ);',
+      'dev.dma_read(0x102000, 4);',
+      '',
+    ].join('\n'),
+  );
+  await page.getByTestId('panel-tab-resv').click();
+  const resv = panel(page, 'resv');
+  const device = resv.locator('[data-testid=resv-device][data-device=nic0]');
+  await expect(device.getByTestId('resv-row')).toHaveCount(5); // and the SMMU's SW_MSI
+  const bar = resv.getByTestId('address-bar');
+  await expect(bar.locator('rect.region')).toHaveCount(5);
+  await expect(bar.locator('rect.overlap')).toHaveCount(2);
+  // The other panels still follow the run (a crash in this one used to leave them reading the state).
+  await page.getByTestId('panel-tab-iotlb').click();
+  const inst = panel(page, 'iotlb').locator('[data-testid=iotlb-instance][data-iommu=smmu0]');
+  await expect(inst.getByTestId('iotlb-entry')).toHaveCount(1);
+  await expect(inst.getByTestId('tlb-misses')).toHaveText('1');
+});
+
 test('IOTLB: counters, a stale entry after a lazy unmap, and stepping back and forth changes it', async ({
   page,
 }) => {
