@@ -262,19 +262,20 @@ function viommu_get_resv_regions(dev: Device): ResvRegion[] {
 /** viommu_del_mappings: remove nodes from iova on, never splitting one that starts before iova. */
 function viommu_del_mappings(vdomain: ViommuDomain, iova: number, end: number): number {
   const t = vdomain.tree;
+  const tlb = vdomain.viommu?.tlb;
   let unmapped = 0;
   let i = t.first_overlap(iova, end);
   while (i >= 0) {
     if (t.start[i] < iova) break;
-    // A MAP may not be split by an UNMAP, so the whole node goes.
-    unmapped += t.size_of(i);
+    // A MAP may not be split by an UNMAP, so the whole node goes, past `end` too. Until the host
+    // hears of it (an UNMAP sent at the sync, the flush, or never), what the device has cached
+    // from the host there is a translation the guest no longer holds.
+    const size = t.size_of(i);
+    tlb?.mark_stale(domain_tag(vdomain.vid), t.start[i], size);
+    unmapped += size;
     t.remove(i);
     i = t.overlap_from(i, iova, end);
   }
-  // Until the host hears of it (an UNMAP sent at the sync, the flush, or never), what the device
-  // has cached from the host is a translation the guest no longer holds.
-  if (unmapped > 0 && vdomain.viommu)
-    vdomain.viommu.tlb.mark_stale(domain_tag(vdomain.vid), iova, end - iova + 1);
   return unmapped;
 }
 

@@ -64,6 +64,25 @@ describe('virtio-iommu unmaps wait for the sync (IOMMU-FACTS §5.1, §2.4)', () 
   }
 });
 
+describe('virtio-iommu unmaps whole MAPs (viommu_del_mappings: an UNMAP may not split a MAP)', () => {
+  for (const kernel of KERNELS) {
+    it(`${kernel}: unmapping 4K of a 16K MAP removes all 16K, and every cached page of it is stale until the sync`, () => {
+      const { L, v, dev, domain } = lab(kernel);
+      const d = domain();
+      expect(L.iommu_attach_device(d, dev)).toBe(0);
+      expect(L.iommu_map(d, 0x10000, PA, 4 * L.SZ_4K, RW)).toBe(0);
+      for (const iova of [0x10000, 0x11000]) expect(dev.dma_read(iova, 4)).toMatchObject({ tlb: 'miss' });
+      const g = L.iommu_iotlb_gather_init();
+      expect(L.iommu_unmap_fast(d, 0x10000, L.SZ_4K, g)).toBe(4 * L.SZ_4K);
+      expect(v.tlb.entries().map((e) => [e.iova, e.stale])).toEqual([
+        [0x10000, true],
+        [0x11000, true],
+      ]);
+      expect(dev.dma_read(0x11000, 4)).toMatchObject({ ok: true, tlb: 'stale' });
+    });
+  }
+});
+
 describe('virtio-iommu batching (IOMMU-FACTS §7.6, §5.1 "The iotlb_sync_map patch")', () => {
   for (const kernel of KERNELS) {
     it(`${kernel}: iommu_map_sg of 64 discontiguous 4K segments on an attached domain`, () => {
