@@ -43,7 +43,7 @@ export interface CheckRecord {
 
 /** Record a check (a WARN_ON in Linux, or a rule the lab watches), unless the session turned it off. */
 export function raise_check(machine: Machine, id: CheckId, message: string): void {
-  if (machine.disabled_checks.has(id)) return;
+  if (machine.disabled_checks.has(id) || machine.diagnosing) return;
   const step = machine.trace.step;
   machine.checks.push({ id, step, message });
   machine.trace.emit(ev.check, machine.trace.str(id), machine.trace.str(message));

@@ -58,6 +58,8 @@ export class Machine {
   pending_unmap(gather: IommuIotlbGather, domain: IommuDomain): number {
     return this.pending_unsynced.findIndex((p) => p.gather === gather && p.domain === domain);
   }
+  /** The lab's own look at a domain (a check's diagnosis) is under way: it raises no check itself. */
+  diagnosing = false;
   /** prot of the iommu_map in progress: the checks that watch map_pages read it. */
   map_prot = 0;
   next_domain_id = 1;

@@ -100,13 +100,18 @@ function report_short_unmap(domain: IommuDomain, iova: number, size: number, at:
 
 /**
  * The diagnosis's own look at `iova`. Linux's unmap never asks iova_to_phys, and a driver may not
- * be able to answer (omap's oopses on a domain with no MMU attached): that counts as nothing there.
+ * be able to answer (omap's would oops on a domain with no MMU attached): that counts as nothing
+ * there, and the look raises no check of its own.
  */
 function mapped_at(domain: IommuDomain, iova: number): number {
+  const m = domain.machine;
+  m.diagnosing = true;
   try {
     return domain.ops.iova_to_phys?.(domain, iova) ?? 0;
   } catch {
     return 0;
+  } finally {
+    m.diagnosing = false;
   }
 }
 
