@@ -22,7 +22,9 @@ export const CHECK_DOCS: Record<CheckId, CheckDoc> = {
     doc:
       'A device read or wrote through an IOTLB entry that no longer matches the page table: the mapping was ' +
       'changed or removed and the IOTLB was not invalidated yet (on virtio-iommu: the host still maps what ' +
-      'the guest unmapped, its UNMAP not sent yet). In Linux this is expected for a short while ' +
+      'the guest unmapped, its UNMAP not sent yet). A cached not-present entry (VT-d caching mode, AMD ' +
+      'NpCache, s390) is stale once a map fills its page without the invalidation iotlb_sync_map sends: the ' +
+      'access faults although the table now maps it. In Linux this is expected for a short while ' +
       'in lazy (DMA-FQ) mode, where unmaps wait in the flush queue until flush_iotlb_all, and it is a real bug ' +
       'anywhere else: the device keeps reaching memory that may already belong to someone else. If the domain ' +
       'is strict, find the unmap that was not followed by iommu_iotlb_sync (or a driver that skipped its TLB ' +
@@ -47,7 +49,10 @@ export const CHECK_DOCS: Record<CheckId, CheckDoc> = {
       'iommufd refuse such an attach; the core does not). ' +
       'The core does not refuse it, but the hardware or host will not translate there: RESERVED ranges ' +
       '(AMD HyperTransport, virtio RESV_MEM, s390 outside the DMA window) fault or are rejected, and MSI ' +
-      'windows go to the interrupt controller untranslated. dma-iommu keeps these out of its allocator with ' +
+      'windows go to the interrupt controller untranslated. A software MSI window (IOMMU_RESV_SW_MSI, shown ' +
+      "as msi: Arm's 0x8000000) is translated, but it is where the kernel's MSI cookie maps the interrupt " +
+      "controller's doorbell pages, so a mapping of the caller's there collides with them. " +
+      'dma-iommu keeps these out of its allocator with ' +
       'reserve_iova; a caller managing its own IOVA space (VFIO, iommufd) must read ' +
       'iommu_get_group_resv_regions and avoid them too.',
     facts: 'IOMMU-FACTS §3.1, §3.4',

@@ -137,7 +137,9 @@ export function device_dma(
       raise_check(
         m,
         'stale-iotlb-hit',
-        `${dev.name} ${write ? 'wrote' : 'read'} ${hex(cur)} through a stale IOTLB entry on ${dev.iommu.name}`,
+        pageOut.fault === 'translation'
+          ? `${dev.name} faulted at ${hex(cur)} on a stale not-present IOTLB entry on ${dev.iommu.name}: the table maps it now`
+          : `${dev.name} ${write ? 'wrote' : 'read'} ${hex(cur)} through a stale IOTLB entry on ${dev.iommu.name}`,
       );
       note_unsynced(dev, cur);
     }
