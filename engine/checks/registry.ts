@@ -86,7 +86,9 @@ export const CHECK_DOCS: Record<CheckId, CheckDoc> = {
       'caller WARNs when the size differs. VT-d, AMD v1, s390 and the Tegra GART clear the hole like a page ' +
       'and report it unmapped (VT-d even at the size of the level where its walk stopped), and so does omap ' +
       'for an empty 4K slot in a 1M section that holds an L2 table (an empty section returns 0), so the return value ' +
-      'hides it: the lab tells from the page table. Usually a double unmap, an unmap with the wrong size, or ' +
+      'hides it: the lab tells from the page table. virtio-iommu, whose unmap_pages call runs into the hole, ' +
+      'has already removed the MAPs before it from its tree, yet returns 0 for the call and sends no UNMAP: ' +
+      'the host keeps translating what the guest forgot. Usually a double unmap, an unmap with the wrong size, or ' +
       'one that spans two separate mappings; check the returned byte count.',
     facts: 'IOMMU-FACTS §2.3, §2.5',
   },

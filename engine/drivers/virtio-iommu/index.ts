@@ -472,6 +472,14 @@ function viommu_unmap_pages(
   // Nodes removed here stay removed even when the total falls short and 0 is returned. A range
   // starting inside a node removes nothing there (a MAP is never split); the core reports that.
   const unmapped = viommu_del_mappings(vdomain, iova, iova + size - 1);
+  if (unmapped > 0 && unmapped < size)
+    raise_check(
+      d.machine,
+      'unmap-of-hole',
+      `unmap [${hex(iova)}, +${hex(size)}) on domain ${d.id} runs into a hole: virtio-iommu removed the ` +
+        `${hex(unmapped)} bytes of MAPs in it from its tree, then returned 0 and sent no UNMAP, so the host ` +
+        `still maps what the guest no longer knows of`,
+    );
   if (unmapped < size) return 0;
   // Detached: the host already dropped every mapping of this domain.
   if (!vdomain.nr_endpoints) return unmapped;

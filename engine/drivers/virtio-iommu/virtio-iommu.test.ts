@@ -83,6 +83,28 @@ describe('virtio-iommu unmaps whole MAPs (viommu_del_mappings: an UNMAP may not 
   }
 });
 
+describe('virtio-iommu unmap into a hole (viommu_unmap_pages: unmapped < size returns 0)', () => {
+  it('the MAPs before the hole leave the tree, no UNMAP goes out, and unmap-of-hole says so', () => {
+    const { L, dev, domain, since } = lab('v6.16');
+    const d = domain();
+    expect(L.iommu_attach_device(d, dev)).toBe(0);
+    expect(L.iommu_map(d, 0x10_0000, PA, 2 * L.SZ_4K, RW)).toBe(0);
+    const reqs = dev.iommu.host!.requests.length;
+    expect(L.iommu_unmap(d, 0x10_0000, 4 * L.SZ_4K)).toBe(0);
+    expect(L.iommu_iova_to_phys(d, 0x10_0000)).toBe(0);
+    expect(since(reqs, 'UNMAP')).toHaveLength(0);
+    expect(dev.dma_read(0x10_0000, 4)).toMatchObject({ ok: true }); // the host still maps it
+    expect(
+      L.lab
+        .checks()
+        .filter((c) => c.id === 'unmap-of-hole')
+        .map((c) => c.message),
+    ).toEqual([
+      'unmap [0x100000, +0x4000) on domain 2 runs into a hole: virtio-iommu removed the 0x2000 bytes of MAPs in it from its tree, then returned 0 and sent no UNMAP, so the host still maps what the guest no longer knows of',
+    ]);
+  });
+});
+
 describe('virtio-iommu batching (IOMMU-FACTS §7.6, §5.1 "The iotlb_sync_map patch")', () => {
   for (const kernel of KERNELS) {
     it(`${kernel}: iommu_map_sg of 64 discontiguous 4K segments on an attached domain`, () => {
