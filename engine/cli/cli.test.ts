@@ -236,6 +236,26 @@ describe.concurrent('iommu-lab run', () => {
     expect(r.err).toContain('pass.ts: size 4096');
   });
 
+  it('--disable-check switches a check off for the run: --json checks leave it out, the script sees none', async () => {
+    write(
+      'unsynced.ts',
+      [
+        "import { lab, iommu_paging_domain_alloc, iommu_map, iommu_unmap_fast, iommu_iotlb_gather_init } from 'iommu-lab';",
+        "const dev = lab.add_device('d0', { iommu: lab.add_iommu('u0', 'arm-smmu-v3') });",
+        'const d = iommu_paging_domain_alloc(dev) as any;',
+        'iommu_map(d, 0x100000, lab.mem.alloc(4096), 4096, 3);',
+        'iommu_unmap_fast(d, 0x100000, 4096, iommu_iotlb_gather_init());',
+        '',
+      ].join('\n'),
+    );
+    const [on, off] = await Promise.all([
+      cli('run', 'unsynced.ts', '--json'),
+      cli('run', 'unsynced.ts', '--json', '--disable-check', 'unmap-without-sync'),
+    ]);
+    expect(JSON.parse(on.out).checks.map((c: { id: string }) => c.id)).toEqual(['unmap-without-sync']);
+    expect(JSON.parse(off.out)).toMatchObject({ status: 'passed', checks: [] });
+  });
+
   it('the worst outcome sets the exit code', async () => {
     expect((await cli('run', 'pass.ts', 'fail.ts', 'throws.ts')).code).toBe(2);
   });
@@ -564,6 +584,24 @@ describe.concurrent('iommu-lab matrix', () => {
       ],
       [],
     ]);
+  });
+
+  it('--disable-check switches checks off in every cell, as the Matrix panel does; an unknown id is bad usage', async () => {
+    const file = new URL('../../scenarios/map-before-attach.ts', import.meta.url).pathname;
+    const args = ['matrix', file, '--drivers', 'virtio-iommu', '--kernels', 'v6.6', '--json'];
+    const off = await cli(
+      ...args,
+      '--disable-check',
+      'attach-time-finalise',
+      '--disable-check',
+      'kernel-oops',
+    );
+    expect(JSON.parse(off.out).cells[0].checks).toEqual([{ id: 'map-before-attach-failed', count: 1 }]);
+    const bad = await cli(...args, '--disable-check', 'no-such-check');
+    expect(bad.code).toBe(3);
+    expect(bad.err).toContain(
+      "unknown check 'no-such-check' for --disable-check (the lab has stale-iotlb-hit,",
+    );
   });
 
   it('a driver named twice is one row; a table with no available cell says nothing ran, exit 1', async () => {

@@ -14,6 +14,7 @@ name is its own, as in the app. A damaged session file is refused (exit 3) befor
   --param <name=value>        a value for lab.params (repeatable; wins over a session's)
   --seed <n>                  lab.random()'s seed before the script runs (default: 0, or the session's)
   --script <name>             with a session: run only this tab (repeatable)
+  --disable-check <id>        switch a check off (repeatable; with a session, besides its own)
   --timeout <ms>              stop a script after this long (default: 10000)
   --json                      one JSON object per file instead of the report: {file, status, kernel,
                               expectations, checks, error?: {name?, message, line, column, file?},
@@ -38,6 +39,7 @@ Such a pass is not counted as one: nothing was learnt about that driver.
   --seed <n>           lab.random()'s seed in every cell (default: 0)
   --timeout <ms>       time limit per cell (default: 10000)
   --jobs <n>           worker threads (default: one per core, 1 = run in this process)
+  --disable-check <id> switch a check off in every cell (repeatable), as the Matrix panel does
   --json               print the result as one JSON object
 
 Exit status: 0 every available cell passed with its driver, 1 a cell failed, passed without its

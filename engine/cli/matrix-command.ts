@@ -23,7 +23,16 @@ import type { Io } from './io.ts';
 import type { Style } from './report.ts';
 import { MATRIX_HELP } from './help.ts';
 import { settleLateRejections } from './late-rejections.ts';
-import { EXIT, parse, parseList, parseParams, parseSeed, parseTimeout, UsageError } from './usage.ts';
+import {
+  EXIT,
+  parse,
+  parseDisabledChecks,
+  parseList,
+  parseParams,
+  parseSeed,
+  parseTimeout,
+  UsageError,
+} from './usage.ts';
 import { EnginePool } from './worker-pool.ts';
 
 /** Below this many cells, starting threads costs more than it saves. */
@@ -219,6 +228,7 @@ export async function matrixCommand(argv: string[], io: Io): Promise<number> {
     seed: { type: 'string' },
     timeout: { type: 'string' },
     jobs: { type: 'string' },
+    'disable-check': { type: 'string', multiple: true },
     json: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
@@ -236,6 +246,7 @@ export async function matrixCommand(argv: string[], io: Io): Promise<number> {
     );
   const seed = parseSeed(values.seed);
   const timeoutMs = parseTimeout(values.timeout);
+  const disabledChecks = parseDisabledChecks(values['disable-check']);
   let jobs = availableParallelism();
   if (values.jobs !== undefined) {
     if (!/^\d+$/.test(values.jobs) || Number(values.jobs) < 1)
@@ -252,6 +263,7 @@ export async function matrixCommand(argv: string[], io: Io): Promise<number> {
     kernels,
     params,
     ...(seed !== undefined ? { seed } : {}),
+    ...(disabledChecks ? { disabledChecks } : {}),
     timeoutMs,
   };
   const axes = matrixAxes(req);

@@ -16,7 +16,16 @@ import type { Io } from './io.ts';
 import { consoleForJson, formatRun, jsonRecord } from './report.ts';
 import { RUN_HELP } from './help.ts';
 import { isSessionPath, readSessionFile } from './session-files.ts';
-import { checkKernel, EXIT, parse, parseParams, parseSeed, parseTimeout, UsageError } from './usage.ts';
+import {
+  checkKernel,
+  EXIT,
+  parse,
+  parseDisabledChecks,
+  parseParams,
+  parseSeed,
+  parseTimeout,
+  UsageError,
+} from './usage.ts';
 
 /** One script to run: its options for the runner, and how its results are named and framed. */
 interface Job {
@@ -40,6 +49,7 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
     seed: { type: 'string' },
     timeout: { type: 'string' },
     script: { type: 'string', multiple: true },
+    'disable-check': { type: 'string', multiple: true },
     json: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
@@ -52,6 +62,7 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
   const params = parseParams(values.param);
   const seed = parseSeed(values.seed);
   const timeoutMs = parseTimeout(values.timeout);
+  const disabledChecks = parseDisabledChecks(values['disable-check']);
 
   // Every file must exist (and every session load) before anything runs: a typo or a damaged
   // session is bad usage, not a half-done run.
@@ -59,7 +70,7 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
   const jobs: Job[] = [];
   for (const path of positionals) {
     if (isSessionPath(path)) {
-      jobs.push(...sessionJobs(path, values.script, kernel, params, seed));
+      jobs.push(...sessionJobs(path, values.script, kernel, params, seed, disabledChecks));
       continue;
     }
     const source = readScript(path);
@@ -74,6 +85,7 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
         kernel,
         params,
         seed,
+        disabledChecks,
       },
       rename: (f) => f,
       sourceOf: sources.get,
@@ -120,6 +132,7 @@ function sessionJobs(
   kernel: string | undefined,
   params: Record<string, string> | undefined,
   seed: number | undefined,
+  disabledChecks: string[] | undefined,
 ): Job[] {
   const { session } = readSessionFile(path);
   const names = session.scripts.map((s) => s.name);
@@ -140,7 +153,7 @@ function sessionJobs(
         kernel: kernel ?? session.kernel,
         params: { ...session.params, ...params },
         seed: seed ?? session.seed,
-        disabledChecks: session.disabledChecks,
+        disabledChecks: [...new Set([...session.disabledChecks, ...(disabledChecks ?? [])])],
       },
       rename: (f) => (tabs.has(f) ? display(f) : f),
       sourceOf: (f) => byName.get(f.startsWith(`${path}#`) ? f.slice(path.length + 1) : f),

@@ -3,6 +3,7 @@
  * reason to stderr and exits 3.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { CHECK_IDS } from '../core/checks.ts';
 import { KERNEL_NAMES } from '../core/kernel-profile.ts';
 
 export class UsageError extends Error {}
@@ -64,6 +65,14 @@ export function parseSeed(s: string | undefined): number | undefined {
   if (!/^\d+$/.test(s) || Number(s) > 0xffffffff)
     throw new UsageError(`bad --seed '${s}' (want a whole number from 0 to 4294967295)`);
   return Number(s);
+}
+
+/** `--disable-check` of run and matrix: checks of this lab only (a session file may keep others). */
+export function parseDisabledChecks(ids: string[] | undefined): string[] | undefined {
+  for (const id of ids ?? [])
+    if (!(CHECK_IDS as readonly string[]).includes(id))
+      throw new UsageError(`unknown check '${id}' for --disable-check (the lab has ${CHECK_IDS.join(', ')})`);
+  return ids?.length ? ids : undefined;
 }
 
 export function parseTimeout(s: string | undefined): number | undefined {
