@@ -3,7 +3,7 @@ import { tokenizer, tokTypes, type Token } from 'acorn';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative } from 'node:path';
 import type { SourceFile } from '../host/protocol.ts';
-import { folderOf, isRelativeImport, resolveImport } from '../script/import-path.ts';
+import { folderOf, isRelativeImport, resolveImport, withoutExtension } from '../script/import-path.ts';
 import { transpile } from '../script/transpile.ts';
 import { UsageError } from './usage.ts';
 
@@ -170,21 +170,19 @@ export function unresolvedImports(entry: string, source: string): string[] {
   return missing;
 }
 
-/** The run finds a file by its name with or without the extension (runner's findFile). */
-const bare = (n: string) => n.replace(/\.(ts|js|mts|mjs|cts|cjs)$/, '');
-
 /**
  * The imports of a session's tabs that name neither a tab of it nor a scenario helper (direct
  * imports only): such a session loads, but the tab that imports stops at the import until the file
  * is added.
  */
 export function importsWithoutTab(scripts: readonly SourceFile[]): { tab: string; spec: string }[] {
-  const names = new Set(withLibrary(scripts).map((s) => bare(s.name)));
+  // The run finds a file by its name with or without the extension (runner's findFile).
+  const names = new Set(withLibrary(scripts).map((s) => withoutExtension(s.name)));
   const out: { tab: string; spec: string }[] = [];
   for (const s of scripts)
     for (const spec of localImports(s.source, s.name)) {
       const target = resolveImport(folderOf(s.name), spec);
-      if (target === undefined || !names.has(bare(target))) out.push({ tab: s.name, spec });
+      if (target === undefined || !names.has(withoutExtension(target))) out.push({ tab: s.name, spec });
     }
   return out;
 }

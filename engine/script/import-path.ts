@@ -7,6 +7,9 @@
 /** `./name` and `../name`: the imports that name a file of the run rather than the lab's module. */
 export const isRelativeImport = (spec: string): boolean => spec.startsWith('./') || spec.startsWith('../');
 
+/** A file's name without its script extension: an import may name a file either way. */
+export const withoutExtension = (name: string): string => name.replace(/\.(ts|js|mts|mjs|cts|cjs)$/, '');
+
 /** The folder of a file named from the run's root (`lib` for `lib/x.ts`, '' for `main.ts`). */
 export const folderOf = (name: string): string => name.slice(0, Math.max(0, name.lastIndexOf('/')));
 

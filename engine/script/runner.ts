@@ -25,7 +25,7 @@ import { notDefined } from './free-names.ts';
 import { deepFreeze, Sandbox, sandboxRefusal } from './sandbox.ts';
 import { errorSubclasses, stackOf, userFrame, type UserPosition } from './stack.ts';
 import { import_bindings, missing_import } from './import-check.ts';
-import { folderOf, isRelativeImport, resolveImport } from './import-path.ts';
+import { folderOf, isRelativeImport, resolveImport, withoutExtension } from './import-path.ts';
 import { ScriptSyntaxError } from './transpile.ts';
 
 /** What the lab module factory takes (engine/script/module.ts). */
@@ -354,8 +354,10 @@ export function runScriptWith<S extends RunnerSession>(
     // module being run, not a second copy.
     const nameOf = (f: SourceFile) =>
       f === entry && opts.entryIsPath ? f.name.slice(f.name.lastIndexOf('/') + 1) : f.name;
-    const bare = (n: string) => n.replace(/\.(ts|js|mts|mjs|cts|cjs)$/, '');
-    return all.find((f) => nameOf(f) === name) ?? all.find((f) => bare(nameOf(f)) === bare(name));
+    return (
+      all.find((f) => nameOf(f) === name) ??
+      all.find((f) => withoutExtension(nameOf(f)) === withoutExtension(name))
+    );
   };
 
   const load = (file: SourceFile): unknown => {
