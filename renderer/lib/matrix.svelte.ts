@@ -2,7 +2,8 @@
  * The Matrix panel's state and actions: one scenario run once per (driver, kernel) cell, cells
  * streamed in as they finish (`matrix-cell` events), cancel by replacing the engine (a synchronous
  * sweep cannot read a cancel message; Stop does the same), and a cell re-run as the current run so
- * every other panel shows it. When the sweep is done, the engine's comparison says where the cells'
+ * every other panel shows it. Cells run with the session's seed and params, as Run does (the row
+ * sets the driver), so a cell opened again gives what the sweep showed. When the sweep is done, the engine's comparison says where the cells'
  * results first differ; its line can be shown in the editor.
  */
 import type { MatrixCell, MatrixDifference, MatrixResult } from '../../engine/host/protocol.ts';
@@ -12,6 +13,7 @@ import { EngineGoneError } from './engine-client.ts';
 import { checksSettings } from './checks-settings.svelte.ts';
 import { engineClient, runActive, runFiles } from './lab-controller.ts';
 import { run } from './run.svelte.ts';
+import { session } from './session.svelte.ts';
 import { tabs } from './tabs.svelte.ts';
 
 export const ALL_DRIVERS: readonly string[] = MATRIX_DRIVERS;
@@ -74,12 +76,15 @@ export async function runMatrix(): Promise<void> {
     matrix.total = ev.total;
   });
   try {
+    const { seed, params } = session.runOptions();
     const result = await client.request<'matrix'>({
       type: 'matrix',
       files: runFiles(),
       entry,
       drivers: matrix.shownDrivers,
       kernels: matrix.shownKernels,
+      seed,
+      params,
       disabledChecks: checksSettings.get(),
     });
     matrix.result = result;

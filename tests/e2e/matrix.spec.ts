@@ -63,6 +63,39 @@ test('a matrix run fills the table: pass, fail with the first failed expectation
   );
 });
 
+/** Passes only with the session's seed (7) and its param `size`, as the Run button runs it. */
+const SEEDED = [
+  "import { lab, expect } from 'iommu-lab';",
+  "lab.add_device('dev0', { iommu: lab.add_iommu('i0', lab.params.driver ?? 'arm-smmu-v3') });",
+  "expect(lab.params.size).toBe('0x2000');",
+  'expect(lab.random()).toBe(0.011704753153026104);',
+  '',
+].join('\n');
+
+test("cells run with the session's seed and params, as Run does and as an opened cell runs", async ({
+  page,
+}) => {
+  await openLab(page);
+  await newTab(page);
+  await setScript(page, SEEDED);
+  await page.getByTestId('session-name').click();
+  await page.getByTestId('session-seed').fill('7');
+  await page.getByTestId('session-seed').press('Enter');
+  await page.getByTestId('session-param-name').fill('size');
+  await page.getByTestId('session-param-value').fill('0x2000');
+  await page.getByTestId('session-param-add').click();
+  await page.keyboard.press('Escape');
+  await showPanel(page, 'matrix');
+  await choose(page, ['arm-smmu-v3', 'amd-iommu'], ['v6.16']);
+  await page.getByTestId('matrix-run').click();
+  await expect(page.getByTestId('matrix-summary')).toHaveText('2 passed · 0 failed · 0 error · 0 n/a', {
+    timeout: 30_000,
+  });
+  // Opened again as the current run, the cell gives what the sweep showed.
+  await page.locator('[data-testid=matrix-cell][data-driver="amd-iommu"][data-kernel="v6.16"]').click();
+  await expect(page.getByTestId('outcome')).toHaveText('passed', { timeout: 30_000 });
+});
+
 /** IOMMU-FACTS §6 (a): before v6.9 a map before the first attach fails on SMMUv3 and on virtio-iommu. */
 const MAP_BEFORE_ATTACH = [
   "import { lab, iommu_domain_alloc, iommu_map, IOMMU_READ, SZ_4K } from 'iommu-lab';",
