@@ -39,7 +39,7 @@ export function readScript(path: string): string {
   if (kind === 'folder') throw new UsageError(`${path} is a folder; give the scenario files in it`);
   if (kind !== 'file') throw new UsageError(`no such file: ${path}`);
   if (path.toLowerCase().endsWith('.iommulab'))
-    // `run` handles session files itself (run-command.ts); elsewhere a script is wanted.
+    // `run` and `matrix` handle session files themselves; elsewhere a script is wanted.
     throw new UsageError(`${path} is a session file; give a scenario script here`);
   return readText(path);
 }

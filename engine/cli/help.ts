@@ -27,6 +27,8 @@ export const MATRIX_HELP = `iommu-lab matrix <file> [options]
 Run one scenario once per (driver, kernel) pair, with lab.params.driver set and the kernel
 profile fixed, and print a drivers × kernels table, then the first API call whose results are not
 the same in every cell and each cell's own result there (--json: firstDifference in each cell).
+A session file (.iommulab) sweeps its active tab, with the session's seed, params and checks
+switched off, as the app's Matrix panel does; the matrix sets the kernel and the driver.
 
 A cell marked ⚠n had n checks fire; the lines under the table name them (--json: checks, each
 {id, count}). A cell marked ? passed or failed without an IOMMU of its row's driver: the script
@@ -35,11 +37,12 @@ Such a pass is not counted as one: nothing was learnt about that driver.
 
   --drivers <a,b,…>    drivers (default: ${MATRIX_DRIVERS.join(', ')})
   --kernels <k,…>      kernel profiles (default: ${KERNEL_NAMES.join(', ')})
-  --param <name=value> a value for lab.params (repeatable; driver is set by the matrix)
-  --seed <n>           lab.random()'s seed in every cell (default: 0)
+  --param <name=value> a value for lab.params (repeatable; wins over a session's; the matrix sets driver)
+  --seed <n>           lab.random()'s seed in every cell (default: 0, or the session's)
+  --script <name>      with a session: sweep this tab instead of the active one
   --timeout <ms>       time limit per cell (default: 10000)
   --jobs <n>           worker threads (default: one per core, 1 = run in this process)
-  --disable-check <id> switch a check off in every cell (repeatable), as the Matrix panel does
+  --disable-check <id> switch a check off in every cell (repeatable; with a session, besides its own)
   --json               print the result as one JSON object
 
 Exit status: 0 every available cell passed with its driver, 1 a cell failed, passed without its

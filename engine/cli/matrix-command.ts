@@ -3,6 +3,8 @@
  * (driver, kernel) cell with `lab.params.driver` set and the kernel fixed, as a drivers × kernels
  * table. Exit 0 only when every available cell passed with its row's driver (1 when one failed
  * or passed without its driver, 2 when one errored).
+ * A session file sweeps its active tab (or `--script`'s) with the session's seed, params and checks
+ * switched off, as the app's Matrix panel does; the matrix's own axes replace its kernel and driver.
  * Cells run on worker threads when there are enough of them and more than one core.
  */
 import { availableParallelism } from 'node:os';
@@ -17,12 +19,13 @@ import {
   type MatrixCellSpec,
 } from '../host/matrix.ts';
 import { differenceText } from '../host/matrix-difference.ts';
-import type { CallResult, MatrixCell, MatrixParams, MatrixResult } from '../host/protocol.ts';
-import { readScript, siblingImports } from './files.ts';
+import type { CallResult, MatrixCell, MatrixParams, MatrixResult, SourceFile } from '../host/protocol.ts';
+import { readScript, siblingImports, withLibrary } from './files.ts';
 import type { Io } from './io.ts';
 import type { Style } from './report.ts';
 import { MATRIX_HELP } from './help.ts';
 import { settleLateRejections } from './late-rejections.ts';
+import { isSessionPath, readSessionFile } from './session-files.ts';
 import {
   EXIT,
   parse,
@@ -41,7 +44,57 @@ const MIN_CELLS_FOR_THREADS = 4;
 /** A cell and the call results of its run (for the comparison), or none when the run never came back. */
 type CellRun = { cell: MatrixCell; calls: CallResult[] | undefined };
 
-async function runCells(params: MatrixParams, specs: MatrixCellSpec[], jobs: number): Promise<CellRun[]> {
+/**
+ * What a sweep runs: its files (the entry first), the settings it brings, and its name in the report.
+ * A script's imports resolve from its own folder on disk (`entryIsPath`); a session's tabs are
+ * named as the session names them.
+ */
+interface Sweep {
+  display: string;
+  files: SourceFile[];
+  entryIsPath: boolean;
+  params?: Record<string, string>;
+  seed?: number;
+  disabledChecks?: string[];
+}
+
+function scriptSweep(path: string): Sweep {
+  const source = readScript(path);
+  // Cells may run on threads that cannot read the disk: the files it imports go along.
+  return {
+    display: path,
+    files: [{ name: path, source }, ...siblingImports(path, source)],
+    entryIsPath: true,
+  };
+}
+
+/** The session's active tab, or the one named: with the others and the scenario helpers importable. */
+function sessionSweep(path: string, tab: string | undefined): Sweep {
+  const { session } = readSessionFile(path);
+  const name = tab ?? session.activeScript;
+  const entry = session.scripts.find((s) => s.name === name);
+  if (!entry)
+    throw new UsageError(
+      `${path}: no script '${name}' (it has ${session.scripts.map((s) => s.name).join(', ')})`,
+    );
+  // The session's own driver param is the app's last run: the rows set lab.params.driver here.
+  const { driver: _rowsSetIt, ...params } = session.params;
+  return {
+    display: `${path}#${entry.name}`,
+    files: [entry, ...withLibrary(session.scripts.filter((s) => s !== entry))],
+    entryIsPath: false,
+    params,
+    seed: session.seed,
+    disabledChecks: session.disabledChecks,
+  };
+}
+
+async function runCells(
+  params: MatrixParams,
+  specs: MatrixCellSpec[],
+  jobs: number,
+  entryIsPath: boolean,
+): Promise<CellRun[]> {
   const entry = params.files[0];
   const others = params.files.slice(1);
   if (jobs <= 1 || specs.length < MIN_CELLS_FOR_THREADS) {
@@ -50,7 +103,7 @@ async function runCells(params: MatrixParams, specs: MatrixCellSpec[], jobs: num
     for (const spec of specs) {
       const r = runScript({
         fileName: entry.name,
-        entryIsPath: true,
+        entryIsPath,
         source: entry.source,
         files: others,
         ...cellRunParams(params, spec),
@@ -67,7 +120,7 @@ async function runCells(params: MatrixParams, specs: MatrixCellSpec[], jobs: num
       specs.map(async (spec) => {
         const c = cellRunParams(params, spec);
         try {
-          const r = await pool.run({ files: params.files, entry: entry.name, entryIsPath: true, ...c });
+          const r = await pool.run({ files: params.files, entry: entry.name, entryIsPath, ...c });
           return { cell: cellFromResult(spec, r), calls: r.callResults };
         } catch (e) {
           const cell: MatrixCell = {
@@ -228,6 +281,7 @@ export async function matrixCommand(argv: string[], io: Io): Promise<number> {
     seed: { type: 'string' },
     timeout: { type: 'string' },
     jobs: { type: 'string' },
+    script: { type: 'string' },
     'disable-check': { type: 'string', multiple: true },
     json: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
@@ -236,7 +290,8 @@ export async function matrixCommand(argv: string[], io: Io): Promise<number> {
     io.out(MATRIX_HELP);
     return EXIT.ok;
   }
-  if (positionals.length !== 1) throw new UsageError('matrix: give exactly one script file');
+  if (positionals.length !== 1)
+    throw new UsageError('matrix: give exactly one script file (or one session file, .iommulab)');
   const drivers = parseList('--drivers', values.drivers, MATRIX_DRIVERS, 'driver');
   const kernels = parseList('--kernels', values.kernels, KERNEL_NAMES, 'kernel');
   const params = parseParams(values.param);
@@ -254,21 +309,26 @@ export async function matrixCommand(argv: string[], io: Io): Promise<number> {
     jobs = Number(values.jobs);
   }
   const path = positionals[0];
-  const source = readScript(path);
-  // Cells may run on threads that cannot read the disk: the files it imports go along.
+  if (values.script !== undefined && !isSessionPath(path))
+    throw new UsageError('matrix: --script picks the tab of a session file (.iommulab) to sweep');
+  const sweep = isSessionPath(path) ? sessionSweep(path, values.script) : scriptSweep(path);
+  // The command line's settings win over a session's; checks switched off add up.
+  const allParams = sweep.params || params ? { ...sweep.params, ...params } : undefined;
+  const allSeed = seed ?? sweep.seed;
+  const allOff = [...new Set([...(sweep.disabledChecks ?? []), ...(disabledChecks ?? [])])];
   const req: MatrixParams = {
-    files: [{ name: path, source }, ...siblingImports(path, source)],
-    entry: path,
+    files: sweep.files,
+    entry: sweep.files[0].name,
     drivers,
     kernels,
-    params,
-    ...(seed !== undefined ? { seed } : {}),
-    ...(disabledChecks ? { disabledChecks } : {}),
+    params: allParams,
+    ...(allSeed !== undefined ? { seed: allSeed } : {}),
+    ...(allOff.length ? { disabledChecks: allOff } : {}),
     timeoutMs,
   };
   const axes = matrixAxes(req);
   const specs = matrixCells(axes.drivers, axes.kernels);
-  const runs = await runCells(req, specs, jobs);
+  const runs = await runCells(req, specs, jobs, sweep.entryIsPath);
   const cells = runs.map((r) => r.cell);
   const m = matrixResult(
     axes.drivers,
@@ -277,8 +337,8 @@ export async function matrixCommand(argv: string[], io: Io): Promise<number> {
     runs.map((r) => r.calls),
   );
 
-  if (values.json) io.out(JSON.stringify({ file: path, ...m }));
-  else io.out(formatMatrix(path, m, io.style));
+  if (values.json) io.out(JSON.stringify({ file: sweep.display, ...m }));
+  else io.out(formatMatrix(sweep.display, m, io.style));
   if (cells.some((c) => c.status === 'error')) return EXIT.error;
   // A table where no cell ran checked nothing: a CI job must not read it as passed.
   const ran = cells.some((c) => c.status !== 'n/a');

@@ -425,6 +425,94 @@ describe.concurrent('iommu-lab run <file>.iommulab', () => {
   });
 });
 
+describe.concurrent('iommu-lab matrix <file>.iommulab', () => {
+  /** Passes only with the session's seed (the number given as `want`) and its helper tab. */
+  const SWEEP = [
+    "import { lab, expect, iommu_paging_domain_alloc, iommu_unmap, SZ_4K } from 'iommu-lab';",
+    "import { twice } from './helper';",
+    "const dev = lab.add_device('dev0', { iommu: lab.add_iommu('i0', lab.params.driver as 'arm-smmu-v3') });",
+    'iommu_unmap(iommu_paging_domain_alloc(dev), 0x100000, SZ_4K); // unmap-of-hole',
+    'const r = lab.random();',
+    "console.log('random', r);",
+    'expect(twice(21)).toBe(42);',
+    'expect(String(r)).toBe(lab.params.want ?? String(r));',
+    '',
+  ].join('\n');
+  const doc = (over: object) => ({
+    formatVersion: 2,
+    kernel: 'v6.6',
+    seed: 7,
+    params: { driver: 'omap-iommu' },
+    disabledChecks: ['unmap-of-hole'],
+    activeScript: 'sweep.ts',
+    scripts: [
+      { name: 'other.ts', source: "throw new Error('not the active tab');\n" },
+      { name: 'sweep.ts', source: SWEEP },
+      { name: 'helper.ts', source: read('helper.ts') },
+    ],
+    ...over,
+  });
+  const cells = ['--drivers', 'arm-smmu-v3,intel-iommu', '--kernels', 'v6.16', '--json'];
+
+  it("sweeps the active tab with the session's seed, params and checks off; the command line's win", async () => {
+    // The number the session's seed gives, as `run` prints it (the matrix sets the kernel: v6.16 here).
+    session('sweep-probe.iommulab', doc({}));
+    const probe = await cli(
+      'run',
+      'sweep-probe.iommulab',
+      '--script',
+      'sweep.ts',
+      '--param',
+      'driver=arm-smmu-v3',
+      '--kernel',
+      'v6.16',
+    );
+    const want = /random (\S+)/.exec(probe.out)?.[1];
+    expect(want).toMatch(/^0\.\d+/);
+    session('sweep.iommulab', doc({ params: { driver: 'omap-iommu', want } }));
+
+    const [m, seeded, checked, tab] = await Promise.all([
+      cli('matrix', 'sweep.iommulab', ...cells),
+      cli('matrix', 'sweep.iommulab', ...cells, '--seed', '8'),
+      cli('matrix', 'sweep.iommulab', ...cells, '--param', 'want=0.5'),
+      cli('matrix', 'sweep.iommulab', ...cells, '--script', 'other.ts'),
+    ]);
+    expect(m.err).toBe('');
+    expect(m.code).toBe(0);
+    const json = JSON.parse(m.out);
+    expect(json.file).toBe('sweep.iommulab#sweep.ts');
+    // Each row ran its own driver (the session's driver param is the app's last run, not the rows').
+    expect(
+      json.cells.map((c: { driversUsed: string[]; status: string }) => [c.driversUsed, c.status]),
+    ).toEqual([
+      [['arm-smmu-v3'], 'passed'],
+      [['intel-iommu'], 'passed'],
+    ]);
+    // The session switched unmap-of-hole off in every cell.
+    expect(json.cells.flatMap((c: { checks: unknown[] }) => c.checks)).toEqual([]);
+    // Another seed or another `want` from the command line fails the same cells.
+    expect(seeded.code).toBe(1);
+    expect(checked.code).toBe(1);
+    expect(JSON.parse(checked.out).cells[0].detail).toBe(`expected "0.5" but got "${want}"`);
+    expect(tab.code).toBe(2);
+    expect(JSON.parse(tab.out).cells[0].detail).toBe('not the active tab');
+  }, 180_000);
+
+  it('refuses a tab the session lacks, and --script without a session', async () => {
+    session('sweep-tabs.iommulab', doc({}));
+    const [missing, plain] = await Promise.all([
+      cli('matrix', 'sweep-tabs.iommulab', '--script', 'nope.ts'),
+      cli('matrix', 'helper.ts', '--script', 'helper.ts'),
+    ]);
+    expect(missing.code).toBe(3);
+    expect(missing.err).toContain(
+      "sweep-tabs.iommulab: no script 'nope.ts' (it has other.ts, sweep.ts, helper.ts)",
+    );
+    expect(plain.code).toBe(3);
+    expect(plain.err).toContain('--script picks the tab of a session file (.iommulab) to sweep');
+  });
+});
+
 describe.concurrent('iommu-lab session check', () => {
   it('exit 0 for good files, saying what they hold (and that an old one is migrated)', async () => {
     copyFileSync(join(FIXTURES, 'example.iommulab'), join(dir, 'example.iommulab'));
