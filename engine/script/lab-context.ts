@@ -49,7 +49,12 @@ export class LabContext implements ArgResolver {
   scriptEnded = false;
   /** Told what each call the script makes returns, when set (a matrix cell: the cells are compared). */
   results: CallResultLog | null = null;
-  private depth = 0;
+  /**
+   * The API entry being called, from the reading of its arguments to its return, or -1. Script code
+   * that runs meanwhile (a getter, a Proxy, a conversion in an argument) may not call the API: the
+   * nested call would be a step inside a step, or a change no step records.
+   */
+  private running = -1;
   /** null while replaying: a replay reads a log, it does not write one. */
   readonly log: CallLog | null;
   /** Each API entry's name interned in the trace (-1 until its first step), as the call event's `fn`. */
@@ -126,11 +131,28 @@ export class LabContext implements ArgResolver {
     a5?: unknown,
   ): unknown {
     if (this.scriptEnded && this.log !== null) throw new RunEndedError(`${API_NAMES[id]} was called`);
-    const entry = API_ENTRIES[id];
-    if (entry.query || this.depth > 0) {
-      if (this.results === null || this.depth > 0) return entry.impl(this, a0, a1, a2, a3, a4, a5);
+    if (this.running >= 0) throw nestedCall(id, this.running);
+    this.running = id;
+    try {
+      const entry = API_ENTRIES[id];
+      if (!entry.query) return this.step(id, a0, a1, a2, a3, a4, a5);
+      if (this.results === null) return entry.impl(this, a0, a1, a2, a3, a4, a5);
       return this.recordedQuery(id, a0, a1, a2, a3, a4, a5);
+    } finally {
+      this.running = -1;
     }
+  }
+
+  /** A call that changes the lab: a step, logged and traced. */
+  private step(
+    id: number,
+    a0: unknown,
+    a1: unknown,
+    a2: unknown,
+    a3: unknown,
+    a4: unknown,
+    a5: unknown,
+  ): unknown {
     if (this.steps >= this.stepLimit) this.atStepLimit!();
     if (this.log !== null) this.log.record(id, a0, a1, a2, a3, a4, a5);
     const t = this.machine.trace;
@@ -148,15 +170,12 @@ export class LabContext implements ArgResolver {
     const v4 = this.arg(a4, 4, n, id);
     const v5 = this.arg(a5, 5, n, id);
     t.emit(ev.api_call, fn * CALL_KINDS + this.kinds, v0, v1, v2, v3, v4, v5);
-    this.depth++;
     let ret: unknown;
     try {
-      ret = entry.impl(this, a0, a1, a2, a3, a4, a5);
+      ret = API_ENTRIES[id].impl(this, a0, a1, a2, a3, a4, a5);
     } catch (e) {
       if (this.results !== null) this.results.threw(this.steps, id, e);
       throw e;
-    } finally {
-      this.depth--;
     }
     this.kinds = 0;
     const r = typeof ret === 'number' && Number.isFinite(ret) ? ret : this.traceArg(ret, 0, 0);
@@ -335,4 +354,12 @@ export class LabContext implements ArgResolver {
     if (x instanceof IommuIotlbGather) return x;
     throw new TypeError(`${arg} must come from iommu_iotlb_gather_init() (got ${this.got(v)})`);
   }
+}
+
+/** The error of an API call made by script code that runs inside another call (a getter in its arguments). */
+function nestedCall(id: number, running: number): Error {
+  return new Error(
+    `${API_NAMES[id]} was called while ${API_NAMES[running]} was reading its arguments (from a getter, a Proxy ` +
+      'or a conversion in them): API calls cannot nest, as each call is one step; pass plain values',
+  );
 }

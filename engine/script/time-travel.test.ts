@@ -191,6 +191,31 @@ describe('time travel rebuilds what the live run did, or says it cannot', () => 
       expect(snapshot(session.seek(n))).toEqual(snapshot(session.stateAt(n)));
   });
 
+  it("an API call from a getter in another call's arguments is refused: no step inside a step, nothing unrecorded", () => {
+    // The getter is read by the call log, the trace and the call itself: each nested call would be
+    // a step inside a step, or (while the call runs) a change no step records.
+    const r = live(`
+      const iommu = L.lab.add_iommu('smmu0', 'arm-smmu-v3');
+      const d = L.iommu_paging_domain_alloc(L.lab.add_device('nic0', { iommu })) as L.IommuDomain;
+      const sg = [{ paddr: 0x8000_0000, get length(): number { L.iommu_map(d, 0x900000, 0x9000_0000, 0x1000, 3); return 0x1000; } }];
+      try { L.iommu_map_sg(d, 0x100000, sg, 3); } catch (e) { console.log(String(e)); }
+      L.iommu_map(d, 0x300000, 0x8000_0000, 0x1000, 3);
+      // Only the last map happened: neither the getter's map nor the map_sg.
+      console.log([0x900000, 0x100000, 0x300000].map((iova) => L.iommu_iova_to_phys(d, iova)).join());
+    `);
+    expect(r.status).toBe('passed');
+    expect(r.console.map((l) => l.text)).toEqual([
+      'Error: iommu_map was called while iommu_map_sg was reading its arguments (from a getter, a Proxy or a conversion in them): API calls cannot nest, as each call is one step; pass plain values',
+      '0,0,2147483648',
+    ]);
+    const session = r.session!;
+    // One call event a step: no step was made inside another.
+    const steps = session.trace.query(0, 100, { names: ['api_call'] }).events.map((e) => e.step);
+    expect(steps).toEqual(Array.from({ length: session.steps }, (_, i) => i + 1));
+    for (let n = 0; n <= session.steps; n++)
+      expect(snapshot(session.seek(n))).toEqual(snapshot(session.stateAt(n)));
+  });
+
   it('a bigint, a function or a symbol replays as one of its kind: refused where the run was refused, a cookie by identity', () => {
     const r = live(`
       try { L.lab.add_iommu(7n as any, 'arm-smmu-v3'); } catch (e) { console.log((e as Error).name); }
