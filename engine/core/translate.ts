@@ -149,7 +149,7 @@ export function device_dma(
     const n = Math.min(pageOut.span, length - done);
     if (n > 0) {
       if (write) m.mem.write(pageOut.pa, bytes!.subarray(done, done + n));
-      else data!.set(m.mem.read(pageOut.pa, n), done);
+      else m.mem.read_into(pageOut.pa, data!, done, n);
     }
     done += n;
   } while (done < length);

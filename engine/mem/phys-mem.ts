@@ -314,20 +314,27 @@ export class PhysMem {
 
   /** A copy of `length` bytes at `pa`. */
   read(pa: number, length: number): Uint8Array {
+    const out = new Uint8Array(length);
+    this.read_into(pa, out, 0, length);
+    return out;
+  }
+
+  /** Copy `length` bytes at `pa` into `out` from `at` on (a device access fills one buffer, page by page). */
+  read_into(pa: number, out: Uint8Array, at: number, length: number): void {
     checkAddr('pa', pa);
     checkAddr('length', length);
     if (!end_fits(pa, length)) throw new RangeError('pa + length is beyond 2^53');
-    const out = new Uint8Array(length);
+    if (at + length > out.length) throw new RangeError('the copy does not fit the buffer');
     let done = 0;
     while (done < length) {
       const p = pa + done;
       const arr = this.view(p);
       const byteOff = this.view_off * 4 + (p % 4);
       const n = Math.min(length - done, this.bytes_left(p));
-      if (arr !== ZERO_CHUNK) out.set(new Uint8Array(arr.buffer, arr.byteOffset + byteOff, n), done);
+      if (arr !== ZERO_CHUNK) out.set(new Uint8Array(arr.buffer, arr.byteOffset + byteOff, n), at + done);
+      else out.fill(0, at + done, at + done + n);
       done += n;
     }
-    return out;
   }
 
   /** Write bytes at `pa`: a Uint8Array or an array of byte values (integers 0..255). */

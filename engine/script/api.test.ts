@@ -29,7 +29,7 @@ describe('argument checks', () => {
   });
 
   it('dma_map_sg and dma_unmap_sg refuse a list that is not an array of entries, naming it', () => {
-    const { L, dev } = lab();
+    const { L, dev, domain } = lab();
     for (const f of [L.dma_map_sg, L.dma_unmap_sg])
       for (const bad of [null, undefined, 5, {}])
         expect(() => f(dev, bad as unknown as Api.SgEntry[], L.DMA_BIDIRECTIONAL)).toThrow(
@@ -38,6 +38,14 @@ describe('argument checks', () => {
     expect(() => L.dma_unmap_sg(dev, [{ paddr: 0, length: 0x1000 }, null] as never, 0)).toThrow(
       /sg\[1\] must be an object/,
     );
+    // A sparse list's hole is no entry either (Array.prototype.map would skip it).
+    const holey: Api.SgEntry[] = [];
+    holey[1] = { paddr: 0x8000_0000, length: 0x1000 };
+    for (const f of [L.dma_map_sg, L.dma_unmap_sg])
+      expect(() => f(dev, holey, L.DMA_BIDIRECTIONAL)).toThrow(
+        'sg[0] must be an object {paddr, length} (got a hole)',
+      );
+    expect(() => L.iommu_map_sg(domain, 0x10_0000, holey, 3)).toThrow('(got a hole)');
   });
 
   it('names the argument that is wrong, not the first one', () => {
@@ -56,8 +64,42 @@ describe('argument checks', () => {
       () => L.iommu_map_sg(domain, top, [{ paddr: 0x8000_0000, length: 0x2000 }], 3),
       () => dev.dma_read(2 ** 53 - 1, 2),
       () => dev.dma_write(2 ** 53 - 1, [1, 2]),
+      () => L.lab.mem.read(2 ** 53 - 1, 2),
+      () => L.lab.mem.write(2 ** 53 - 1, [1, 2]),
+      () => L.dma_map_single(dev, 2 ** 53 - 1, 0x1000, L.DMA_TO_DEVICE),
+      () => L.dma_unmap_single(dev, top, 0x2000, L.DMA_TO_DEVICE),
     ])
-      expect(call).toThrow(/(iova|paddr) \+ (size|the list|length|bytes.length) must end by 2\^53/);
+      expect(call).toThrow(/(iova|paddr|dma_addr) \+ (size|the list|length|bytes.length) must end by 2\^53/);
+    // Both addresses of a coherent buffer, each named.
+    expect(() => L.dma_free_coherent(dev, 0x2000, top, 0x10000)).toThrow(
+      "cpu_addr + size must end by 2^53, where the lab's addresses stop being exact (got 0x1ffffffffff000 + 0x2000)",
+    );
+    expect(() => L.dma_free_coherent(dev, 0x2000, 0x10000, top)).toThrow(
+      /^dma_handle \+ size must end by 2\^53/,
+    );
+  });
+
+  it('a device access moves at most 64 MiB: a gigabyte in one step would outlast any time limit', () => {
+    const { L, dev, domain } = lab();
+    L.iommu_attach_device(domain, dev);
+    expect(L.iommu_map(domain, L.SZ_1G, 4 * L.SZ_1G, L.SZ_1G, L.IOMMU_READ | L.IOMMU_WRITE)).toBe(0);
+    expect(() => dev.dma_read(L.SZ_1G, L.SZ_1G)).toThrow(
+      'length must be at most 64 MiB (0x4000000) for one device access; split a larger transfer (got 0x40000000)',
+    );
+    expect(() => dev.dma_write(L.SZ_1G, new Uint8Array(64 * 2 ** 20 + 1))).toThrow(
+      /^bytes.length must be at most 64 MiB/,
+    );
+    // 64 MiB through the 1G block, read into one buffer: what lies at its end comes back there.
+    L.lab.mem.write(4 * L.SZ_1G + 64 * 2 ** 20 - 2, [0xab, 0xcd]);
+    const r = dev.dma_read(L.SZ_1G, 64 * 2 ** 20);
+    expect(r.ok && [...r.data!.subarray(-3)]).toEqual([0, 0xab, 0xcd]);
+  });
+
+  it('dma_mapping_error checks its arguments as every other call does', () => {
+    expect(L.dma_mapping_error(dev, L.DMA_MAPPING_ERROR)).toBe(-L.ENOMEM);
+    expect(L.dma_mapping_error(dev, 0x1000)).toBe(0);
+    expect(() => L.dma_mapping_error(domain as never, 0)).toThrow('dev must be a Device from lab.add_device');
+    expect(() => L.dma_mapping_error(dev, 'x' as never)).toThrow(/dma_addr/);
   });
 
   it('lab.mem.alloc takes an alignment, so a buffer can be mapped with a 2M page; a bad one is named', () => {
@@ -464,6 +506,11 @@ describe('handles', () => {
       `domain.ops.map_pages: domain ${z.id} is intel-iommu's, but these are arm-smmu-v3's ops`,
     );
     expect(x.ops.map_pages!(y, 0, 0x4000_0000, 0x1000, 1, 3)).toEqual({ ret: 0, mapped: 0x1000 });
+    // An IOMMU (it has ops too) where the domain goes is named as what it is.
+    for (const op of ['iova_to_phys', 'flush_iotlb_all'] as const)
+      expect(() => (x.ops[op] as (d: unknown, iova?: number) => unknown)(a, 0)).toThrow(
+        'domain must be an IommuDomain (got iommu smmu0)',
+      );
   });
 
   it('cannot be changed by a script', () => {

@@ -44,7 +44,7 @@ import {
   dma_unmap_single,
 } from '../dma/dma-iommu.ts';
 import { DRIVER_NAMES, DRIVERS } from '../drivers/index.ts';
-import { bytesOf, describe, ends_by_2_53, int, read_length, str, u64 } from './args.ts';
+import { bytesOf, describe, dma_length, ends_by_2_53, int, read_length, str, u64 } from './args.ts';
 import type { LabContext } from './lab-context.ts';
 import type { Trace, TraceEvent } from '../trace/trace.ts';
 
@@ -72,13 +72,24 @@ type DmaSgEntry = SgEntry & { dma_address?: number; dma_length?: number };
 
 function sgList(v: unknown): SgEntry[] {
   if (!Array.isArray(v)) throw new TypeError(`sg must be an array of {paddr, length} (got ${describe(v)})`);
-  return v.map((e, i) => {
+  // Array.from, not map: map skips the holes of a sparse array, and a hole is no entry either.
+  return Array.from(v, (e: unknown, i) => {
+    if (!(i in v)) throw new TypeError(`sg[${i}] must be an object {paddr, length} (got a hole)`);
     if (typeof e !== 'object' || e === null)
       throw new TypeError(`sg[${i}] must be an object {paddr, length}`);
-    const entry = { paddr: u64(`sg[${i}].paddr`, e.paddr), length: u64(`sg[${i}].length`, e.length) };
+    const o = e as { paddr?: unknown; length?: unknown };
+    const entry = { paddr: u64(`sg[${i}].paddr`, o.paddr), length: u64(`sg[${i}].length`, o.length) };
     ends_by_2_53(`sg[${i}].paddr`, entry.paddr, 'length', entry.length);
     return entry;
   });
+}
+
+/** A start and a length, each checked, that must end by 2^53 (the lab's addresses stay exact). */
+function range(startName: string, start: unknown, lengthName: string, length: unknown): [number, number] {
+  const at = u64(startName, start);
+  const n = u64(lengthName, length);
+  ends_by_2_53(startName, at, lengthName, n);
+  return [at, n];
 }
 
 function noHardwareYet(ctx: LabContext, what: string): void {
@@ -217,14 +228,20 @@ export const API: Record<string, ApiEntry> = {
   'lab.mem.write': {
     params: ['paddr', 'bytes'],
     impl(ctx, paddr: unknown, bytes: unknown) {
-      ctx.machine.mem.write(u64('paddr', paddr), bytesOf('bytes', bytes));
+      const at = u64('paddr', paddr);
+      const data = bytesOf('bytes', bytes);
+      ends_by_2_53('paddr', at, 'bytes.length', data.length);
+      ctx.machine.mem.write(at, data);
     },
   },
   'lab.mem.read': {
     params: ['paddr', 'length'],
     query: true,
     impl(ctx, paddr: unknown, length: unknown) {
-      return ctx.machine.mem.read(u64('paddr', paddr), read_length('length', length));
+      const at = u64('paddr', paddr);
+      const n = read_length('length', length);
+      ends_by_2_53('paddr', at, 'length', n);
+      return ctx.machine.mem.read(at, n);
     },
   },
   'lab.seed': {
@@ -443,13 +460,16 @@ export const API: Record<string, ApiEntry> = {
   // ───────────── DMA API ─────────────
   dma_map_single: {
     params: ['dev', 'paddr', 'size', 'dir'],
-    impl: (ctx, dev: unknown, paddr: unknown, size: unknown, dir: unknown) =>
-      dma_map_single(ctx.device(dev), u64('paddr', paddr), u64('size', size), direction(dir)),
+    impl(ctx, dev: unknown, paddr: unknown, size: unknown, dir: unknown) {
+      const [pa, n] = range('paddr', paddr, 'size', size);
+      return dma_map_single(ctx.device(dev), pa, n, direction(dir));
+    },
   },
   dma_unmap_single: {
     params: ['dev', 'dma_addr', 'size', 'dir'],
     impl(ctx, dev: unknown, addr: unknown, size: unknown, dir: unknown) {
-      dma_unmap_single(ctx.device(dev), u64('dma_addr', addr), u64('size', size), direction(dir));
+      const [at, n] = range('dma_addr', addr, 'size', size);
+      dma_unmap_single(ctx.device(dev), at, n, direction(dir));
     },
   },
   dma_map_sg: {
@@ -501,7 +521,9 @@ export const API: Record<string, ApiEntry> = {
   dma_free_coherent: {
     params: ['dev', 'size', 'cpu_addr', 'dma_handle'],
     impl(ctx, dev: unknown, size: unknown, cpu: unknown, handle: unknown) {
-      dma_free_coherent(ctx.device(dev), u64('size', size), u64('cpu_addr', cpu), u64('dma_handle', handle));
+      const [cpu_addr, n] = range('cpu_addr', cpu, 'size', size);
+      const [dma_handle] = range('dma_handle', handle, 'size', n);
+      dma_free_coherent(ctx.device(dev), n, cpu_addr, dma_handle);
     },
   },
 
@@ -509,7 +531,7 @@ export const API: Record<string, ApiEntry> = {
   'device.dma_read': {
     params: ['dev', 'iova', 'length'],
     impl(ctx, dev: unknown, iova: unknown, length: unknown) {
-      const n = read_length('length', length);
+      const n = dma_length('length', read_length('length', length));
       if (n === 0) throw new RangeError('length must be greater than 0');
       const at = u64('iova', iova);
       ends_by_2_53('iova', at, 'length', n);
@@ -521,6 +543,7 @@ export const API: Record<string, ApiEntry> = {
     impl(ctx, dev: unknown, iova: unknown, bytes: unknown) {
       const b = bytesOf('bytes', bytes);
       if (b.length === 0) throw new RangeError('bytes must not be empty');
+      dma_length('bytes.length', b.length);
       const at = u64('iova', iova);
       ends_by_2_53('iova', at, 'bytes.length', b.length);
       return Object.freeze(device_dma(ctx.device(dev), at, b.length, true, b));

@@ -32,6 +32,22 @@ export function read_length(name: string, v: unknown): number {
   return n;
 }
 
+/**
+ * The most bytes one device access moves. A device moves data in transfers of a few pages (Linux's
+ * default max segment is 64 KiB); a gigabyte in one call would hold the lab for seconds, past any
+ * time limit, since one access is one step.
+ */
+export const MAX_DMA_BYTES = 64 * 2 ** 20;
+
+/** A device access's byte count, at most MAX_DMA_BYTES. */
+export function dma_length(name: string, n: number): number {
+  if (n > MAX_DMA_BYTES)
+    throw new RangeError(
+      `${name} must be at most 64 MiB (0x4000000) for one device access; split a larger transfer (got ${hex(n)})`,
+    );
+  return n;
+}
+
 export function int(name: string, v: unknown): number {
   if (typeof v !== 'number' || !Number.isSafeInteger(v))
     throw new RangeError(`${name} must be a safe integer, at most 2^53 − 1 in size (got ${describe(v)})`);

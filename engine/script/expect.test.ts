@@ -198,6 +198,7 @@ describe('matchers', () => {
 
   it('toHaveLength takes a length', () => {
     vexpect(() => expect([1]).toHaveLength('1' as unknown as number)).toThrow(/takes a length.*"1"/);
+    vexpect(() => expect([1]).toHaveLength(-1)).toThrow(/takes a length \(an integer ≥ 0\), got -1$/);
   });
 
   it('truthiness', () => {

@@ -295,7 +295,9 @@ class Assertion {
     if (typeof len !== 'number')
       throw new TypeError(`toHaveLength(): ${describe(this.#actual)} has no length`);
     if (typeof n !== 'number' || !Number.isInteger(n) || n < 0)
-      throw new TypeError(`toHaveLength() takes a length (an integer ≥ 0), got ${describe(n)}`);
+      throw new TypeError(
+        `toHaveLength() takes a length (an integer ≥ 0), got ${typeof n === 'number' ? n : describe(n)}`, // -1 is no errno here
+      );
     this.#settle(
       'toHaveLength',
       len === n,

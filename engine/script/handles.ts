@@ -7,7 +7,7 @@
  * freeze the engine underneath it.
  */
 import type { Device } from '../core/device.ts';
-import type { DomainOps, IommuDomain } from '../core/domain.ts';
+import { IommuDomain, type DomainOps } from '../core/domain.ts';
 import type { IommuIotlbGather } from '../core/gather.ts';
 import type { IommuGroup } from '../core/group.ts';
 import type { IommuDevice } from '../core/iommu-device.ts';
@@ -128,10 +128,11 @@ export class HandleTable {
         out[name] = (a0?: unknown, a1?: unknown, a2?: unknown, a3?: unknown, a4?: unknown, a5?: unknown) => {
           // Another driver's domain would run its own driver's op: refused, as iommu.ops refuses
           // another driver's device (Linux would run this driver's code on that domain's data).
-          const target = this.internal(a0) as Partial<IommuDomain> | undefined;
-          if (target?.ops !== undefined && target.ops !== ops)
+          // (Anything but a domain is refused by the call itself, naming what it got.)
+          const target = this.internal(a0);
+          if (target instanceof IommuDomain && target.ops !== ops)
             throw new TypeError(
-              `domain.ops.${name}: domain ${target.id} is ${target.owner!.name}'s, but these are ${driver}'s ops`,
+              `domain.ops.${name}: domain ${target.id} is ${target.owner.name}'s, but these are ${driver}'s ops`,
             );
           return this.call(id, a0, a1, a2, a3, a4, a5);
         };

@@ -250,8 +250,10 @@ export interface Device {
    * Device read through the IOMMU: IOTLB first, then the table walk (virtio: the host's mappings).
    * Device accesses are unprivileged (a PCIe request carries no privilege), so a mapping made with
    * IOMMU_PRIV on an Arm LPAE table refuses them with a 'permission' fault; other formats ignore it.
+   * One access moves 1 byte to 64 MiB.
    */
   dma_read(iova: number, length: number): DmaResult;
+  /** Device write through the IOMMU, as dma_read translates; 1 byte to 64 MiB. */
   dma_write(iova: number, bytes: Uint8Array | number[]): DmaResult;
 }
 

@@ -12,7 +12,7 @@ import { Trace } from '../trace/trace.ts';
 import type * as Api from './iommu-lab.d.ts';
 import { LabContext, type LabOptions } from './lab-context.ts';
 import { LabSession } from './session.ts';
-import { describe } from './args.ts';
+import { describe, u64 } from './args.ts';
 
 export interface LabModuleOptions {
   kernel?: string;
@@ -112,7 +112,10 @@ export function createLabModule(opts: LabModuleOptions): {
     dma_unmap_sg: fn('dma_unmap_sg'),
     dma_alloc_coherent: fn('dma_alloc_coherent'),
     dma_free_coherent: fn('dma_free_coherent'),
-    dma_mapping_error: (_dev: Api.Device, addr: number) => (addr === C.DMA_MAPPING_ERROR ? -E.ENOMEM : 0),
+    dma_mapping_error: (dev: Api.Device, addr: number) => {
+      ctx.device(dev);
+      return u64('dma_addr', addr) === C.DMA_MAPPING_ERROR ? -E.ENOMEM : 0;
+    },
     dma_set_mask_and_coherent: fn('dma_set_mask_and_coherent'),
     DMA_BIT_MASK: (n: number) => {
       if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 64)
