@@ -319,6 +319,21 @@ describe('dma_map_sg', () => {
     expect(l.m.checks).toEqual([]);
   });
 
+  it('a list that fails to map says so in every entry: DMA_MAPPING_ERROR, length 0 (__invalidate_sg)', () => {
+    const l = lab();
+    const sg: DmaSgEntry[] = [
+      { paddr: l.buf, length: 0x1000 },
+      { paddr: l.buf + 0x2000, length: 0x1000 },
+    ];
+    l.m.mem.fail_nth_alloc(1); // the first page table iommu_map_sg needs
+    expect(dma_map_sg(l.dev, sg, DMA_TO_DEVICE)).toBe(0);
+    expect(sg).toEqual([
+      { paddr: l.buf, length: 0x1000, dma_address: DMA_MAPPING_ERROR, dma_length: 0 },
+      { paddr: l.buf + 0x2000, length: 0x1000, dma_address: DMA_MAPPING_ERROR, dma_length: 0 },
+    ]);
+    expect(iommu_iova_to_phys(l.domain, 0xffff_e000)).toBe(0);
+  });
+
   it('starts a new segment at an entry that does not begin on a granule', () => {
     const l = lab();
     const sg: DmaSgEntry[] = [

@@ -479,11 +479,11 @@ function iommu_dma_map_sg(
   // A list of empty entries takes no IOVA space (iommu_dma_map_sg: `if (!iova_len)`).
   if (!iova_len) return { count: __finalise_sg(dev, sg, offs, spans, 0, boundary), iova: 0, iova_len: 0 };
   const iova = iommu_dma_alloc_iova(domain, cookie, iova_len, dev.dma_mask, dev);
-  if (!iova) return fail;
+  if (!iova) return __invalidate_sg(sg);
   const ret = iommu_map_sg(domain, iova, list, dma_info_to_prot(dir));
   if (ret < 0 || ret < iova_len) {
     iommu_dma_free_iova(domain, cookie, iova, iova_len, null);
-    return fail;
+    return __invalidate_sg(sg);
   }
   return { count: __finalise_sg(dev, sg, offs, spans, iova, boundary), iova, iova_len };
 }
@@ -522,6 +522,15 @@ function iommu_dma_unmap_sg_swiotlb(
   for (const s of sg)
     if (s.dma_address !== undefined)
       iommu_dma_unmap_page(dev, domain, s.dma_address, s.dma_length ?? 0, dir, skip_cpu_sync);
+}
+
+/** iommu_dma_map_sg's failure (out_restore_sg): every entry says it is not mapped. */
+function __invalidate_sg(sg: DmaSgEntry[]): { count: number; iova: number; iova_len: number } {
+  for (const s of sg) {
+    s.dma_address = DMA_MAPPING_ERROR;
+    s.dma_length = 0;
+  }
+  return { count: 0, iova: 0, iova_len: 0 };
 }
 
 /** Merge entries that start on a granule and continue the previous one into DMA segments. */
