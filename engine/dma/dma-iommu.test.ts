@@ -319,6 +319,17 @@ describe('dma_map_sg', () => {
     expect(l.m.checks).toEqual([]);
   });
 
+  it('an entry longer than the maximum segment takes the next one with it (__finalise_sg: unsigned wrap)', () => {
+    const l = lab();
+    const sg: DmaSgEntry[] = [
+      { paddr: l.buf, length: 0x2_0000 }, // twice the default 64 KiB maximum segment
+      { paddr: l.buf + 0x2_0000, length: 0x1000 },
+    ];
+    expect(dma_map_sg(l.dev, sg, DMA_TO_DEVICE)).toBe(1);
+    expect(sg[0].dma_length).toBe(0x2_1000);
+    expect(sg[1]).toMatchObject({ dma_address: DMA_MAPPING_ERROR, dma_length: 0 });
+  });
+
   it('a list that fails to map says so in every entry: DMA_MAPPING_ERROR, length 0 (__invalidate_sg)', () => {
     const l = lab();
     const sg: DmaSgEntry[] = [
