@@ -44,6 +44,7 @@ import {
   dma_unmap_single,
 } from '../dma/dma-iommu.ts';
 import { DRIVER_NAMES, DRIVERS } from '../drivers/index.ts';
+import { own_device_of } from '../drivers/op-checks.ts';
 import { bytesOf, describe, dma_length, ends_by_2_53, int, read_length, str, u64 } from './args.ts';
 import type { LabContext } from './lab-context.ts';
 import type { Trace, TraceEvent } from '../trace/trace.ts';
@@ -676,10 +677,7 @@ function iommu_op<K extends 'domain_alloc_paging' | 'domain_alloc' | 'get_resv_r
   name: K,
   dev?: Device,
 ): NonNullable<IommuOps[K]> {
-  if (unit.driver.name !== driver)
-    throw new TypeError(
-      `iommu.ops.${name}: device ${dev!.name} is behind ${unit.name} (${unit.driver.name}), but these are ${String(driver)}'s ops`,
-    );
+  if (dev) own_device_of(`iommu.ops.${name}`, String(driver), dev);
   const fn = unit.ops[name];
   if (!fn) throw new TypeError(`iommu.ops.${name} is NULL for ${unit.driver.name}`);
   return fn;

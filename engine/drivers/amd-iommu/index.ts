@@ -39,6 +39,7 @@ import { iommu_alloc_resv_region, type ResvRegion } from '../../core/resv.ts';
 import { genmask } from '../../pgtable/bitmap.ts';
 import { pgtable_format } from '../../pgtable/formats/index.ts';
 import { IoPgtable } from '../../pgtable/io-pgtable.ts';
+import { map_pages_fit, own_device, unmap_pages_fit } from '../op-checks.ts';
 import { AmdIommu, type AmdIommuOptions } from './amd-iommu.ts';
 import { ProtectionDomain } from './domain.ts';
 import { ev } from './trace-events.ts';
@@ -166,6 +167,7 @@ function detach_device(dev: Device): void {
 
 const paging_ops: DomainOps = Object.freeze({
   attach_dev(d: IommuDomain, dev: Device): number {
+    own_device('attach_dev', d, dev);
     const domain = d as ProtectionDomain;
     const unit = unitOf(dev);
     const cur = unit.dte.get(dev);
@@ -185,6 +187,7 @@ const paging_ops: DomainOps = Object.freeze({
    * flushed.
    */
   map_pages(d: IommuDomain, iova: number, paddr: number, pgsize: number, pgcount: number, prot: number) {
+    map_pages_fit(iova, paddr, pgsize, pgcount);
     const domain = d as ProtectionDomain;
     if (!domain.pgtbl) return { ret: -ENOMEM, mapped: 0 };
     domain.tables_dropped = false;
@@ -203,6 +206,7 @@ const paging_ops: DomainOps = Object.freeze({
     pgcount: number,
     gather: IommuIotlbGather,
   ): number {
+    unmap_pages_fit(iova, pgsize, pgcount);
     const domain = d as ProtectionDomain;
     if (!domain.pgtbl) return 0;
     const r = domain.pgtbl.unmap_pages(iova, pgsize, pgcount, gather);
@@ -263,6 +267,7 @@ function amd_iommu_iotlb_gather_add_page(
 /** Pass-through: DTE with mode 0 under the domain's ID. */
 const identity_ops: DomainOps = Object.freeze({
   attach_dev(d: IommuDomain, dev: Device): number {
+    own_device('attach_dev', d, dev);
     const unit = unitOf(dev);
     detach_device(dev);
     unit.set_dte(dev, { kind: 'pt', domid: (d as ProtectionDomain).pd_id });
@@ -277,7 +282,8 @@ const identity_ops: DomainOps = Object.freeze({
 });
 
 const blocked_ops: DomainOps = Object.freeze({
-  attach_dev(_d: IommuDomain, dev: Device): number {
+  attach_dev(d: IommuDomain, dev: Device): number {
+    own_device('attach_dev', d, dev);
     detach_device(dev);
     return 0;
   },

@@ -35,6 +35,82 @@ describe('arm-smmu-v3 ASIDs and faults', () => {
     const r = dev.dma_read(2 ** 48 + 0x1000, 4);
     expect(r.ok ? null : r.fault.reason).toBe('translation');
   });
+
+  it.each(['v6.6', 'v6.8', 'v6.16'])(
+    "%s: with every ASID taken, finalise fails with xa_alloc's -EBUSY (arm_smmu_domain_finalise_s1), after allocating and freeing the table",
+    (kernel) => {
+      const L = createLabModule({ kernel }).exports as unknown as typeof Api;
+      const smmu = L.lab.add_iommu('smmu0', 'arm-smmu-v3', { asid_bits: 8 });
+      const dev = L.lab.add_device('dev0', { iommu: smmu }); // its default domain holds ASID 1
+      const held: Api.IommuDomain[] = [];
+      const next = (): number => {
+        if (kernel === 'v6.16') {
+          const d = L.iommu_paging_domain_alloc(dev);
+          if (L.IS_ERR(d)) return L.PTR_ERR(d);
+          held.push(d as Api.IommuDomain);
+          return 0;
+        }
+        const d = L.iommu_domain_alloc(L.lab.bus('pci'))!;
+        const ret = L.iommu_attach_device(d, dev);
+        if (!ret) L.iommu_detach_device(d, dev);
+        return ret;
+      };
+      for (let i = 2; i <= 255; i++) expect(next()).toBe(0);
+      const before = L.lab.trace().length;
+      expect(next()).toBe(-L.EBUSY);
+      const names = L.lab
+        .trace()
+        .slice(before)
+        .map((e) => e.name);
+      expect(names).toContain('pgtable_alloc_table');
+      expect(names).toContain('pgtable_free');
+    },
+  );
+});
+
+/** A leaf's descriptor as little-endian bytes: the leaf at `iova` of a 4K-granule, 48-bit table. */
+function leaf_at(L: typeof Api, domain: Api.IommuDomain, iova: number): number {
+  const root = L.lab.trace().find((e) => e.name === 'pgtable_alloc_table' && e.domain === domain.id)!;
+  let table = root.pa as number;
+  for (let level = 0; level < 3; level++) {
+    const idx = Math.floor(iova / 2 ** (39 - 9 * level)) % 512;
+    const b = L.lab.mem.read(table + idx * 8, 8);
+    table = (b[1] & 0xf0) * 0x100 + b[2] * 0x1_0000 + b[3] * 0x100_0000 + b[4] * 2 ** 32 + b[5] * 2 ** 40;
+  }
+  return table + (Math.floor(iova / 0x1000) % 512) * 8;
+}
+
+describe('arm-smmu-v3 walk of a table written by hand', () => {
+  it('a leaf with AF clear takes an Access flag fault: Linux sets neither CD.HA nor CD.AFFD (QEMU smmu_ptw_64_s1, SMMU_PTW_ERR_ACCESS)', () => {
+    const { L, dev, domain } = lab('v6.16');
+    expect(L.iommu_map(domain, 0x10000, 0x8000_0000, L.SZ_4K, L.IOMMU_READ | L.IOMMU_WRITE)).toBe(0);
+    const at = leaf_at(L, domain, 0x10000);
+    const b = L.lab.mem.read(at, 8);
+    b[1] &= ~0x04; // AF is bit 10
+    L.lab.mem.write(at, b);
+    expect(dev.dma_read(0x10000, 4)).toEqual({
+      ok: false,
+      fault: { reason: 'access', iova: 0x10000, write: false },
+    });
+    expect(dev.iommu.tlb.entries()).toEqual([]); // a faulting walk caches nothing
+    expect(L.iommu_iova_to_phys(domain, 0x10000)).toBe(0x8000_0000); // the CPU-side walk ignores AF
+  });
+
+  it("a leaf whose output address is at or above the CD's IPS (oas) takes an Address Size fault (QEMU smmu_ptw_64_s1, SMMU_PTW_ERR_ADDR_SIZE)", () => {
+    const L = createLabModule({}).exports as unknown as typeof Api;
+    const smmu = L.lab.add_iommu('smmu0', 'arm-smmu-v3', { oas: 40 });
+    const dev = L.lab.add_device('dev0', { iommu: smmu });
+    const domain = L.iommu_paging_domain_alloc(dev) as Api.IommuDomain;
+    expect(L.iommu_attach_device(domain, dev)).toBe(0);
+    expect(L.iommu_map(domain, 0x20000, 0x8000_0000, L.SZ_4K, L.IOMMU_READ)).toBe(0);
+    const at = leaf_at(L, domain, 0x20000);
+    const b = L.lab.mem.read(at, 8);
+    b[5] |= 0x10; // output address bit 44
+    L.lab.mem.write(at, b);
+    const r = dev.dma_read(0x20000, 4);
+    expect(r.ok ? null : r.fault.reason).toBe('address-size');
+    expect(smmu.faults.map((f) => f.reason)).toEqual(['address-size']);
+  });
 });
 
 describe('arm-smmu-v3 IOMMU_PRIV', () => {
@@ -79,6 +155,27 @@ describe('arm-smmu-v3 abort STE', () => {
 });
 
 describe('arm-smmu-v3 quirks', () => {
+  it.each(['v6.6', 'v6.8', 'v6.16'])(
+    '%s: an identity domain per group before v6.9 (arm_smmu_domain_alloc kzalloc()s one), bound to its SMMU at the first attach; one static identity_domain from v6.9',
+    (kernel) => {
+      const L = createLabModule({ kernel }).exports as unknown as typeof Api;
+      const smmu0 = L.lab.add_iommu('smmu0', 'arm-smmu-v3');
+      const smmu1 = L.lab.add_iommu('smmu1', 'arm-smmu-v3');
+      const a = L.lab.add_device('a', { iommu: smmu0, default_domain: 'identity' });
+      const b = L.lab.add_device('b', { iommu: smmu0, default_domain: 'identity' });
+      const c = L.lab.add_device('c', { iommu: smmu1 });
+      const da = L.iommu_get_domain_for_dev(a)!;
+      const db = L.iommu_get_domain_for_dev(b)!;
+      expect([da.type, db.type]).toEqual([L.IOMMU_DOMAIN_IDENTITY, L.IOMMU_DOMAIN_IDENTITY]);
+      expect(da === db).toBe(kernel === 'v6.16');
+      expect(a.dma_read(0x1000, 4)).toMatchObject({ ok: true, pa: 0x1000 });
+      if (kernel === 'v6.16') return;
+      expect(da.iommu).toBe(smmu0);
+      // arm_smmu_attach_dev: "cannot attach to SMMU smmu1", after detaching c (an abort STE).
+      expect(da.ops.attach_dev!(da, c)).toBe(-L.EINVAL);
+    },
+  );
+
   it.each(['v6.6', 'v6.8'])(
     '%s: ops.domain_alloc(type) knows UNMANAGED, DMA and IDENTITY; any other type is NULL (arm_smmu_domain_alloc)',
     (kernel) => {
@@ -93,15 +190,27 @@ describe('arm-smmu-v3 quirks', () => {
     },
   );
 
-  it('ias 52 needs a 16K or 64K granule: add_iommu refuses it with 4K (facts §5.4)', () => {
-    const L = createLabModule({}).exports as unknown as typeof Api;
-    expect(() => L.lab.add_iommu('smmu0', 'arm-smmu-v3', { ias: 52 })).toThrow(
-      /ias 52 needs granule 16384 or 65536/,
-    );
-    const smmu = L.lab.add_iommu('smmu0', 'arm-smmu-v3', { ias: 52, granule: 65536 });
-    const dev = L.lab.add_device('dev0', { iommu: smmu });
-    expect(L.iommu_get_domain_for_dev(dev)?.geometry.aperture_end).toBe(2 ** 52 - 1);
-  });
+  it.each(['v6.6', 'v6.8', 'v6.16'])(
+    '%s: ias 52 is used only with the 64K granule; 4K and 16K cap it at 48: aperture 2^48 - 1, a map at 2^48 -ERANGE (arm_lpae_restrict_pgsizes, facts §5.4)',
+    (kernel) => {
+      const L = createLabModule({ kernel }).exports as unknown as typeof Api;
+      const ends = ([4096, 16384, 65536] as const).map((granule, i) => {
+        const smmu = L.lab.add_iommu(`smmu${i}`, 'arm-smmu-v3', { ias: 52, granule });
+        const dev = L.lab.add_device(`dev${i}`, { iommu: smmu });
+        const d = (
+          kernel === 'v6.16' ? L.iommu_paging_domain_alloc(dev) : L.iommu_domain_alloc(L.lab.bus('pci'))
+        ) as Api.IommuDomain;
+        expect(L.iommu_attach_device(d, dev)).toBe(0);
+        const ret = L.iommu_map(d, 2 ** 48, 0x8000_0000, granule, L.IOMMU_READ);
+        return [d.geometry.aperture_end, ret];
+      });
+      expect(ends).toEqual([
+        [2 ** 48 - 1, -L.ERANGE],
+        [2 ** 48 - 1, -L.ERANGE],
+        [2 ** 52 - 1, 0],
+      ]);
+    },
+  );
 
   it('oas 52 is refused at add_iommu, naming what is accepted: a 52-bit PA (64K granule, PA[51:48] in bits 15:12) is not modelled', () => {
     const L = createLabModule({}).exports as unknown as typeof Api;

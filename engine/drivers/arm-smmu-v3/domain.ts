@@ -58,8 +58,9 @@ export class ArmSmmuDomain extends PagingDomain {
       stage: 1,
       asid: this.asid,
       granule: smmu.cfg.granule,
-      ias: smmu.cfg.ias,
-      oas: smmu.cfg.oas,
+      // The table's sizes: io-pgtable caps a 52-bit input at 48 unless the granule is 64K.
+      ias: this.pgtbl.cfg.ias,
+      oas: this.pgtbl.cfg.oas,
     };
   }
 }

@@ -150,8 +150,8 @@ export interface S1Context {
 /**
  * A stage-1 CD for a domain's table and ASID (arm_smmu_make_s1_cd, and the values v6.6/v6.8's
  * arm_smmu_write_ctx_desc builds from arm_smmu_ctx_desc): TTB1 walks disabled (EPD1), AArch64
- * tables, translation faults reported (R), access flag faults off (A), ASID not shared with the CPU
- * (ASET).
+ * tables, faults recorded (R), a faulting access aborted rather than read as zero (A, "Abort"),
+ * ASID not shared with the CPU (ASET). HA and AFFD (bit 35) stay clear: a leaf with AF=0 faults.
  */
 export function s1_cd(c: S1Context): Entry {
   const w0 =

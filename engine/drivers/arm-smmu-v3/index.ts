@@ -24,15 +24,16 @@ import {
 import type { Device } from '../../core/device.ts';
 import { IommuDomain, type DomainOps } from '../../core/domain.ts';
 import type { IommuDriver, IommuOps } from '../../core/driver.ts';
-import { EINVAL, ENODEV, ENOMEM, ENOSPC } from '../../core/errno.ts';
+import { EBUSY, EINVAL, ENODEV, ENOMEM } from '../../core/errno.ts';
 import type { IommuIotlbGather } from '../../core/gather.ts';
 import type { Machine } from '../../core/machine.ts';
 import type { OptionTable } from '../../core/options.ts';
 import { bitmap_union } from '../../core/pgsize.ts';
 import { iommu_alloc_resv_region, type ResvRegion } from '../../core/resv.ts';
-import { ARM_LPAE_S1 } from '../../pgtable/formats/arm-lpae-s1.ts';
 import { IoPgtable } from '../../pgtable/io-pgtable.ts';
+import { map_pages_fit, own_device, unmap_pages_fit } from '../op-checks.ts';
 import { ArmSmmuDomain } from './domain.ts';
+import { SMMU_S1 } from './s1-walk.ts';
 import {
   ArmSmmuV3,
   CMDQ_OP_TLBI_NH_ASID,
@@ -46,7 +47,14 @@ import { ev } from './trace-events.ts';
 const DRIVER = 'arm-smmu-v3';
 
 const options: OptionTable<ArmSmmuV3Options> = {
-  ias: { kind: 'int', default: 48, values: [48, 52], doc: 'stage-1 input size in bits (52 needs VAX)' },
+  // io-pgtable-arm takes 52 bits only with the 64K granule and caps the rest at 48
+  // (arm_lpae_restrict_pgsizes), so with a 4K or 16K granule 52 gives a 48-bit aperture.
+  ias: {
+    kind: 'int',
+    default: 48,
+    values: [48, 52],
+    doc: 'stage-1 input size in bits (52 needs VAX, and io-pgtable-arm uses it only with the 64K granule: 48 with 4K or 16K)',
+  },
   // SMMU_IDR5.OAS. A 52-bit PA (io-pgtable-arm: only with the 64K granule, PA[51:48] in descriptor
   // bits 15:12, and a 4T block size) is not modelled, so 52 is refused here rather than at the first table.
   oas: {
@@ -64,15 +72,16 @@ function smmuOf(dev: Device): ArmSmmuV3 {
   return dev.iommu as ArmSmmuV3;
 }
 
-/** Give a domain its ASID, table and geometry on `smmu` (arm_smmu_domain_finalise). */
+/**
+ * Give a domain its table, ASID and geometry on `smmu` (arm_smmu_domain_finalise): the table
+ * first, then the ASID (arm_smmu_domain_finalise_s1), whose failure frees the table again.
+ */
 function arm_smmu_domain_finalise(domain: ArmSmmuDomain, smmu: ArmSmmuV3): number {
   const m = domain.machine;
-  const asid = smmu.alloc_asid();
-  if (!asid) return -ENOSPC;
   const pgtbl = IoPgtable.try_alloc(
     m.mem,
     m.trace,
-    ARM_LPAE_S1,
+    SMMU_S1,
     {
       id: domain.id,
       ias: smmu.cfg.ias,
@@ -85,18 +94,23 @@ function arm_smmu_domain_finalise(domain: ArmSmmuDomain, smmu: ArmSmmuV3): numbe
     },
     domain,
   );
-  if (!pgtbl) {
-    smmu.free_asid(asid);
-    return -ENOMEM;
+  if (!pgtbl) return -ENOMEM;
+  // xa_alloc(&arm_smmu_asid_xa, ..., XA_LIMIT(1, (1 << asid_bits) - 1)): -EBUSY when none is free.
+  const asid = smmu.alloc_asid();
+  if (!asid) {
+    pgtbl.free();
+    return -EBUSY;
   }
   domain.asid = asid;
   domain.pgtbl = pgtbl;
   domain.iommu = smmu;
   domain.pgsize_bitmap = pgtbl.cfg.pgsize_bitmap;
-  domain.geometry = { aperture_start: 0, aperture_end: 2 ** smmu.cfg.ias - 1, force_aperture: true };
+  // From the table's input size, which io-pgtable may have capped below the option's.
+  const ias = pgtbl.cfg.ias;
+  domain.geometry = { aperture_start: 0, aperture_end: 2 ** ias - 1, force_aperture: true };
   // v6.6 writes the domain's CD here; from v6.7 each master's CD is written at attach.
   if (!cd_table_per_master(m)) smmu.write_domain_cd(domain);
-  m.trace.emit(ev.finalise, m.trace.str(smmu.name), domain.id, asid, smmu.cfg.ias);
+  m.trace.emit(ev.finalise, m.trace.str(smmu.name), domain.id, asid, ias);
   return 0;
 }
 
@@ -108,6 +122,7 @@ const paging_ops: DomainOps = Object.freeze({
    * STE), even when the attach then fails; from v6.9 nothing is written before the checks pass.
    */
   attach_dev(d: IommuDomain, dev: Device): number {
+    own_device('attach_dev', d, dev);
     const domain = d as ArmSmmuDomain;
     const smmu = smmuOf(dev);
     const legacy = !entry_writer(domain.machine);
@@ -128,6 +143,7 @@ const paging_ops: DomainOps = Object.freeze({
     return 0;
   },
   map_pages(d: IommuDomain, iova: number, paddr: number, pgsize: number, pgcount: number, prot: number) {
+    map_pages_fit(iova, paddr, pgsize, pgcount);
     const domain = d as ArmSmmuDomain;
     if (!domain.pgtbl) return { ret: -ENODEV, mapped: 0 };
     return domain.pgtbl.map_pages(iova, paddr, pgsize, pgcount, prot);
@@ -139,6 +155,7 @@ const paging_ops: DomainOps = Object.freeze({
     pgcount: number,
     gather: IommuIotlbGather,
   ): number {
+    unmap_pages_fit(iova, pgsize, pgcount);
     const domain = d as ArmSmmuDomain;
     return domain.pgtbl ? domain.pgtbl.unmap_pages(iova, pgsize, pgcount, gather) : 0;
   },
@@ -177,20 +194,24 @@ const paging_ops: DomainOps = Object.freeze({
 });
 
 /**
- * Identity and blocked. Before v6.9 only identity exists, an arm_smmu_domain of stage BYPASS that
- * arm_smmu_attach_dev handles (detach, then a bypass STE); from v6.9 the static domains'
+ * Identity and blocked. Before v6.9 only identity exists, an arm_smmu_domain of stage BYPASS, one
+ * per allocation, that arm_smmu_attach_dev handles: detach, bind the domain to this SMMU at its
+ * first attach (-EINVAL on another), then a bypass STE. From v6.9 the static domains'
  * arm_smmu_attach_dev_identity/_blocked write the STE and clear the CD.
  */
 function static_ops(kind: 'bypass' | 'abort'): DomainOps {
   return Object.freeze({
     attach_dev(d: IommuDomain, dev: Device): number {
+      own_device('attach_dev', d, dev);
       const smmu = smmuOf(dev);
       if (entry_writer(d.machine)) {
         smmu.attach_ste(dev, kind);
-      } else {
-        smmu.detach_dev(dev);
-        smmu.attach_legacy(dev, d, kind);
+        return 0;
       }
+      smmu.detach_dev(dev);
+      if (!d.iommu) d.iommu = smmu;
+      else if (d.iommu !== smmu) return -EINVAL;
+      smmu.attach_legacy(dev, d, kind);
       return 0;
     },
   });
@@ -214,6 +235,20 @@ function smmu_static_domain(machine: Machine, type: number): IommuDomain {
         null,
       ),
   );
+}
+
+/** Before v6.9 arm_smmu_domain_alloc(IOMMU_DOMAIN_IDENTITY) kzalloc()s a domain for each caller. */
+function legacy_identity_domain(machine: Machine): IommuDomain {
+  const d = new IommuDomain(
+    machine,
+    next_domain_id(machine),
+    IOMMU_DOMAIN_IDENTITY,
+    arm_smmu_v3,
+    identity_ops,
+    null,
+  );
+  register_domain(machine, d);
+  return d;
 }
 
 function new_paging_domain(machine: Machine, type: number): ArmSmmuDomain {
@@ -258,7 +293,7 @@ const modern_ops: IommuOps = Object.freeze({
 const legacy_ops: IommuOps = Object.freeze({
   ...common_ops,
   domain_alloc(m: Machine, type: number): IommuDomain | null {
-    if (type === IOMMU_DOMAIN_IDENTITY) return smmu_static_domain(m, IOMMU_DOMAIN_IDENTITY);
+    if (type === IOMMU_DOMAIN_IDENTITY) return legacy_identity_domain(m);
     // arm_smmu_domain_alloc: a type other than UNMANAGED, DMA (DMA_FQ) or IDENTITY is NULL (SVA
     // domains are not modelled), BLOCKED included.
     if (type !== IOMMU_DOMAIN_UNMANAGED && type !== IOMMU_DOMAIN_DMA && type !== IOMMU_DOMAIN_DMA_FQ)
@@ -272,12 +307,6 @@ export const arm_smmu_v3: IommuDriver<ArmSmmuV3Options> = {
   options,
   arch: 'arm64',
   create(machine: Machine, name: string, opts: ArmSmmuV3Options) {
-    // 40 bits above a 4K page need five 9-bit levels; io-pgtable-arm walks at most four (and an
-    // arm64 kernel with 4K pages has 48-bit VAs, which caps the stage-1 input size anyway).
-    if (opts.ias === 52 && opts.granule === 4096)
-      throw new RangeError(
-        'arm-smmu-v3: ias 52 needs granule 16384 or 65536; with a 4K granule the stage-1 input size is at most 48 bits',
-      );
     const smmu = new ArmSmmuV3(machine, name, arm_smmu_v3, opts);
     // arm_smmu_ops.pgsize_bitmap accumulates every probed SMMU's sizes (a global before v6.9).
     const g = machine.globals(DRIVER);

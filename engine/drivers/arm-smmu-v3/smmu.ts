@@ -36,6 +36,7 @@ import {
   zero_entry,
   type Entry,
 } from './entries.ts';
+import { LEAF_AF_CLEAR } from './s1-walk.ts';
 import { ev } from './trace-events.ts';
 
 export const CMDQ_OP_PREFETCH_CFG = 0x01;
@@ -96,13 +97,13 @@ function ste_of(dev: Device): SteConfig {
   return (dev.priv as ArmSmmuMaster | null)?.ste ?? ABORT;
 }
 
-/** The stage-1 context a domain's CD holds. */
+/** The stage-1 context a domain's CD holds: T0SZ and IPS from the table's (capped) sizes, as the TCR io-pgtable computes. */
 function context(domain: ArmSmmuDomain, smmu: ArmSmmuV3) {
   return {
     asid: domain.asid,
     ttb: domain.pgtbl?.root ?? 0,
-    ias: smmu.cfg.ias,
-    oas: smmu.cfg.oas,
+    ias: domain.pgtbl?.cfg.ias ?? smmu.cfg.ias,
+    oas: domain.pgtbl?.cfg.oas ?? smmu.cfg.oas,
     granule: smmu.cfg.granule,
   };
 }
@@ -383,10 +384,23 @@ export class ArmSmmuV3 extends IommuDevice {
 
   override dma_walk(dev: Device, iova: number, out: WalkOut): boolean {
     const ste = ste_of(dev);
-    if (ste.kind !== 's1' || !ste.domain.pgtbl) return false;
+    const pgtbl = ste.kind === 's1' ? ste.domain.pgtbl : null;
+    if (!pgtbl) return false;
     // An IOVA beyond the table's reach (CD.T0SZ, from ias) is a translation fault like a hole:
     // no table covers it (QEMU's smmu_ptw_64_s1: select_tt finds none).
     out.fault = '';
-    return ste.domain.pgtbl.walk(iova, walk) && out.from(walk);
+    if (!pgtbl.walk(iova, walk)) return false;
+    // A leaf's output address at or above the CD's IPS: F_ADDR_SIZE, found by the walk before the
+    // Access flag and permission checks (QEMU smmu_ptw_64_s1, SMMU_PTW_ERR_ADDR_SIZE).
+    if (walk.pa_base >= pgtbl.oas_size) {
+      out.fault = 'address-size';
+      return false;
+    }
+    // AF clear with CD.HA and CD.AFFD clear: F_ACCESS (s1-walk.ts).
+    if (walk.prot & LEAF_AF_CLEAR) {
+      out.fault = 'access';
+      return false;
+    }
+    return out.from(walk);
   }
 }

@@ -533,6 +533,20 @@ describe('intel-iommu eras (IOMMU-FACTS §6 (e))', () => {
     expect(lab('v6.16').vtd.ops.domain_alloc).toBeUndefined();
     expect(lab('v6.16').vtd.ops.domain_alloc_paging).toBeDefined();
   });
+
+  it.each(['v6.6', 'v6.8'] as Kernel[])(
+    '%s: ops.domain_alloc(type) knows BLOCKED, IDENTITY, DMA and UNMANAGED; any other type is NULL (intel_iommu_domain_alloc: default: return NULL)',
+    (kernel) => {
+      const { L, vtd } = lab(kernel);
+      const alloc = vtd.ops.domain_alloc!;
+      expect(alloc(L.IOMMU_DOMAIN_BLOCKED)?.type).toBe(L.IOMMU_DOMAIN_BLOCKED);
+      expect(alloc(L.IOMMU_DOMAIN_IDENTITY)?.type).toBe(L.IOMMU_DOMAIN_IDENTITY);
+      expect(alloc(L.IOMMU_DOMAIN_DMA)?.type).toBe(L.IOMMU_DOMAIN_DMA);
+      expect(alloc(L.IOMMU_DOMAIN_UNMANAGED)?.type).toBe(L.IOMMU_DOMAIN_UNMANAGED);
+      // The core strips the FQ bit before it asks; SVA domains are not modelled.
+      for (const type of [L.IOMMU_DOMAIN_DMA_FQ, 2, 0x10, 0xffff_ffff]) expect(alloc(type)).toBeNull();
+    },
+  );
 });
 
 describe('intel-iommu empty-gather iotlb_sync (IOMMU-FACTS §2.3: the gather starts at ULONG_MAX, end 0)', () => {

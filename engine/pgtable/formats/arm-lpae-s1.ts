@@ -84,15 +84,17 @@ export class ArmLpaeS1Format extends Pte64AddressFormat {
       throw new RangeError(`arm-lpae-s1: ias must be 32..52, got ${cfg.ias}`);
     if (!Number.isInteger(cfg.oas) || cfg.oas < 32 || cfg.oas > 48)
       throw new RangeError(`arm-lpae-s1: oas must be 32..48, got ${cfg.oas}`);
+    // arm_lpae_restrict_pgsizes: 52-bit addresses only with the 64K granule (VMSAv8 LVA); any
+    // other granule caps the sizes at 48 bits, silently: the caller reads the capped cfg back
+    // (arm_smmu_domain_finalise's aperture is 2^cfg.ias - 1).
+    const max_addr_bits = g === 65536 ? 52 : 48;
+    cfg.ias = Math.min(cfg.ias, max_addr_bits);
+    cfg.oas = Math.min(cfg.oas, max_addr_bits);
     cfg.granule = g;
     const pg_shift = Math.log2(g);
     const bpl = pg_shift - 3; // 8-byte entries in a granule-sized table
+    // At most ARM_LPAE_MAX_LEVELS (4) once the input size is capped.
     const levels = Math.ceil((cfg.ias - pg_shift) / bpl);
-    // ARM_LPAE_MAX_LEVELS
-    if (levels > 4)
-      throw new RangeError(
-        `arm-lpae-s1: ias ${cfg.ias} needs ${levels} levels with a ${g / 1024}K granule (at most 4)`,
-      );
     const shift: number[] = [];
     const bits: number[] = [];
     const leaf_mask: number[] = [];
