@@ -30,8 +30,17 @@ export interface CommonIommuOptions {
   /** IOTLB size in entries; small by default so eviction shows. */
   tlb_entries?: number;
 }
+/**
+ * An SMMUv3 with stage 1, as QEMU's smmuv3 and Linux's arm-smmu-v3 drive it. It has no range
+ * invalidation (IDR3.RIL clear, QEMU's default): an unmap sends one TLBI_NH_VA per granule of the
+ * gathered range, then CMD_SYNC. The trace's commands do not carry the Leaf bit, so a freed table's
+ * walk flush looks like a leaf flush.
+ */
 export interface ArmSmmuV3Options extends CommonIommuOptions {
-  /** Stage-1 input size in bits: 48, or 52 with VAX. */
+  /**
+   * Stage-1 input size in bits: 48, or 52 with VAX. io-pgtable-arm takes 52 only with the 64K
+   * granule and caps the others at 48 (arm_lpae_restrict_pgsizes).
+   */
   ias?: number;
   /** Output address size in bits: 32, 36, 40, 42, 44 or 48 (default); 52-bit PA is not modelled. */
   oas?: number;
