@@ -9,9 +9,12 @@
  *     faults where it used to translate;
  *  3. while detached the MMU is off and the device's DMA goes through untranslated (what the v6.7
  *     conversion called the identity domain);
- *  4. one client per domain: a second device's attach is -EINVAL;
- *  5. a second domain attached through the same MMU takes the MMU's table base over: the first
- *     device now translates through the second domain's (empty) table.
+ *  4. an MMU's clients share its one group (omap_iommu_device_group): with two clients a lone
+ *     device's attach is -EINVAL (the group is not a group of one), and the group's attach fails
+ *     in the driver, one client per domain;
+ *  5. the driver does not check whether its MMU already serves a domain: a second domain attached
+ *     through the same MMU (by the driver op, called directly: the core keeps one domain per
+ *     group) takes the MMU's table base over, and the first device translates through its table.
  *
  * Why: omap is the driver the 2023 thread said still breaks invariants (a) and (b) ("its pgd lives
  * in omap_iommu instead of the domain"). The behaviour is the same in every modelled era, except
@@ -21,7 +24,9 @@
 import {
   lab,
   iommu_attach_device,
+  iommu_attach_group,
   iommu_detach_device,
+  iommu_group_get,
   iommu_get_domain_for_dev,
   iommu_map,
   iommu_iova_to_phys,
@@ -42,15 +47,14 @@ const kernel = lab.kernel();
 
 const mmu = lab.add_iommu('ipu_mmu', 'omap-iommu');
 const ipu = lab.add_device('ipu', { iommu: mmu, bus: 'platform' });
-const other = lab.add_device('ipu_b', { iommu: mmu, bus: 'platform' });
 
 // How a device starts: no domain in v6.6, the static identity domain from v6.7.
 const start = iommu_get_domain_for_dev(ipu);
 if (kernel === 'v6.6') expect(start).toBe(null);
 else expect(start?.type).toBe(IOMMU_DOMAIN_IDENTITY);
 
-function newDomain() {
-  const d = kernel === 'v6.16' ? iommu_paging_domain_alloc(ipu) : iommu_domain_alloc(lab.bus('platform'));
+function newDomain(dev = ipu) {
+  const d = kernel === 'v6.16' ? iommu_paging_domain_alloc(dev) : iommu_domain_alloc(lab.bus('platform'));
   if (!d || IS_ERR(d)) throw new Error('no omap domain');
   return d;
 }
@@ -64,9 +68,6 @@ expect(iommu_attach_device(X, ipu)).toBe(0);
 expect(iommu_map(X, 0x10_0000, buf, SZ_64K, RW)).toBe(0);
 expect(ipu.dma_read(0x10_0000, 4)).toMatchObject({ ok: true, pa: buf });
 
-// 4. One client per domain.
-expect(iommu_attach_device(X, other)).toBe(-EINVAL);
-
 // 2./3. Detach frees the table (invariant (b) broken); meanwhile the MMU is off.
 iommu_detach_device(X, ipu);
 expect(lab.checks().map((c) => c.id)).toContain('mappings-lost-on-detach');
@@ -75,12 +76,23 @@ expect(iommu_attach_device(X, ipu)).toBe(0);
 expect(iommu_iova_to_phys(X, 0x10_0000)).toBe(0);
 expect(ipu.dma_read(0x10_0000, 4).ok).toBe(false);
 
-// 5. The MMU has one table base: Y's attach through the same MMU replaces X's table.
-expect(iommu_map(X, 0x20_0000, buf, SZ_4K, RW)).toBe(0);
-expect(ipu.dma_read(0x20_0000, 4).ok).toBe(true);
-const Y = newDomain();
-expect(iommu_attach_device(Y, other)).toBe(0);
-expect(ipu.dma_read(0x20_0000, 4).ok).toBe(false);
-// X still believes it is attached; its next map lands in Y's table.
-expect(iommu_map(X, 0x30_0000, buf, SZ_4K, RW)).toBe(0);
-expect(iommu_iova_to_phys(Y, 0x30_0000)).toBe(buf);
+// 4. A second MMU with two clients: they share its one group.
+const dspMmu = lab.add_iommu('dsp_mmu', 'omap-iommu');
+const dsp = lab.add_device('dsp', { iommu: dspMmu, bus: 'platform' });
+const dspB = lab.add_device('dsp_b', { iommu: dspMmu, bus: 'platform' });
+const dspGroup = iommu_group_get(dsp)!;
+expect(iommu_group_get(dspB)).toBe(dspGroup);
+const D = newDomain(dsp);
+expect(iommu_attach_device(D, dsp)).toBe(-EINVAL);
+expect(iommu_attach_group(D, dspGroup)).toBe(-EINVAL);
+
+// 5. The MMU has one table base: E's attach through the same MMU replaces F's table.
+const [F, E] = [newDomain(dsp), newDomain(dspB)];
+expect(F.ops.attach_dev!(F, dsp)).toBe(0);
+expect(iommu_map(F, 0x20_0000, buf, SZ_4K, RW)).toBe(0);
+expect(dsp.dma_read(0x20_0000, 4).ok).toBe(true);
+expect(E.ops.attach_dev!(E, dspB)).toBe(0);
+expect(dsp.dma_read(0x20_0000, 4).ok).toBe(false);
+// F still believes it is attached; its next map lands in E's table.
+expect(iommu_map(F, 0x30_0000, buf, SZ_4K, RW)).toBe(0);
+expect(iommu_iova_to_phys(E, 0x30_0000)).toBe(buf);

@@ -48,6 +48,11 @@ export interface IommuDriver<O extends object = any> {
   /** Throw a KernelVersionError when the profile's kernel lacks the driver. */
   check_available?(machine: Machine): void;
   /**
+   * ops->device_group where the driver, not the bus topology, decides: the name of the group every
+   * device behind `iommu` joins (omap: the MMU's one group). Absent: the device's `group` option.
+   */
+  device_group?(iommu: IommuDevice): string;
+  /**
    * Why the DMA API of this driver's devices is not the core's dma-iommu/dma-direct in this era
    * (s390 before v6.7: the architecture's own DMA ops), or null when it is.
    */

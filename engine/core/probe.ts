@@ -50,13 +50,14 @@ export function iommu_probe_device(
     );
   machine.devices.push(dev);
 
-  let group = o.group === null ? undefined : machine.groups.find((g) => g.name === o.group);
+  const groupName = iommu.driver.device_group?.(iommu) ?? o.group;
+  let group = groupName === null ? undefined : machine.groups.find((g) => g.name === groupName);
   if (group && group.devices[0].iommu !== iommu)
     throw new Error(
-      `group '${o.group}' is behind ${group.devices[0].iommu.name}; ${name} is behind ${iommu.name} — a group never spans IOMMUs`,
+      `group '${groupName}' is behind ${group.devices[0].iommu.name}; ${name} is behind ${iommu.name} — a group never spans IOMMUs`,
     );
   const isNew = !group;
-  group ??= new IommuGroup(machine.next_group_id++, o.group);
+  group ??= new IommuGroup(machine.next_group_id++, groupName);
   if (isNew) machine.groups.push(group);
   group.devices.push(dev);
   dev.group = group;

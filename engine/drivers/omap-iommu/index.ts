@@ -30,6 +30,7 @@ import { EINVAL, ENODEV, ENOMEM } from '../../core/errno.ts';
 import { hex } from '../../core/format.ts';
 import type { IommuIotlbGather } from '../../core/gather.ts';
 import type { Machine } from '../../core/machine.ts';
+import type { IommuDevice } from '../../core/iommu-device.ts';
 import type { OptionTable } from '../../core/options.ts';
 import type { ResvRegion } from '../../core/resv.ts';
 import { pgtable_format } from '../../pgtable/formats/index.ts';
@@ -311,6 +312,8 @@ export const omap_iommu: IommuDriver<OmapIommuOptions> = Object.freeze({
   options,
   arch: 'arm',
   ignores_fw_resv: 'has no get_resv_regions',
+  // omap_iommu_device_group: every client of an MMU is in the group omap_iommu_probe made for it.
+  device_group: (iommu: IommuDevice) => `omap-iommu:${iommu.name}`,
   create: (machine: Machine, name: string, opts: OmapIommuOptions) =>
     new OmapIommu(machine, name, omap_iommu, opts),
   // The identity domain and domain_alloc_paging came together in v6.7 (the default-domain series).

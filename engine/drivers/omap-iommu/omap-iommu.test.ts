@@ -146,15 +146,21 @@ describe('omap-iommu', () => {
   );
 
   it.each(['v6.6', 'v6.16'] as KernelName[])(
-    'IOMMU-FACTS §5.2: one client device per domain, a second attach is -EINVAL (%s)',
+    "IOMMU-FACTS §5.2: an MMU's clients share its one group (omap_iommu_device_group), and a domain takes one client (%s)",
     (kernel) => {
       const { L, iommu, dev, domain } = setup(kernel);
       const other = L.lab.add_device('ipu1', { iommu, bus: 'platform' });
-      expect(L.iommu_attach_device(domain, dev)).toBe(0);
-      // -EINVAL in every modelled era: "iommu: Use EINVAL for incompatible device/domain in
-      // ->attach_dev" (v6.2) turned omap's -EBUSY into -EINVAL, so the facts' "legacy -EBUSY" predates v6.6.
-      expect(L.iommu_attach_device(domain, other)).toBe(-L.EINVAL);
-      expect(L.iommu_get_domain_for_dev(other)).not.toBe(domain);
+      const group = L.iommu_group_get(dev)!;
+      expect(L.iommu_group_get(other)).toBe(group);
+      // The core takes a lone device's attach only for a group of one (facts §1.5).
+      expect(L.iommu_attach_device(domain, dev)).toBe(-L.EINVAL);
+      // The group's attach reaches the driver for the second client: -EINVAL in every modelled era
+      // ("iommu: Use EINVAL for incompatible device/domain in ->attach_dev", v6.2, turned omap's
+      // -EBUSY into -EINVAL, so the facts' "legacy -EBUSY" predates v6.6); the group stays put.
+      const before = L.iommu_get_domain_for_dev(other);
+      expect(L.iommu_attach_group(domain, group)).toBe(-L.EINVAL);
+      expect(L.iommu_get_domain_for_dev(other)).toBe(before);
+      expect(L.iommu_get_domain_for_dev(dev)).toBe(before);
     },
   );
 
@@ -202,11 +208,13 @@ describe('omap-iommu', () => {
     'IOMMU-FACTS §1.5: 32-bit Arm (ARM_DMA_USE_IOMMU) forces IDENTITY from v6.7: a wish for DMA or blocked loses, an untrusted device is refused (%s)',
     (kernel) => {
       const { L } = lab(kernel);
-      const iommu = L.lab.add_iommu('mmu', 'omap-iommu');
+      // One MMU each: an MMU's clients share one group, whose default domain its first client picks.
       for (const default_domain of ['dma', 'dma-fq', 'blocked'] as const) {
+        const iommu = L.lab.add_iommu(`mmu-${default_domain}`, 'omap-iommu');
         const dev = L.lab.add_device(`dev-${default_domain}`, { iommu, bus: 'platform', default_domain });
         expect(L.iommu_get_domain_for_dev(dev)?.type).toBe(L.IOMMU_DOMAIN_IDENTITY);
       }
+      const iommu = L.lab.add_iommu('mmu-ext', 'omap-iommu');
       expect(() => L.lab.add_device('ext', { iommu, bus: 'pci', trusted: false })).toThrow(
         /untrusted.*32-bit Arm/,
       );
@@ -277,13 +285,16 @@ describe('omap-iommu', () => {
     expect(m1.iopgd).toBeNull();
   });
 
-  it('IOMMU-FACTS §5.2, §6: the table belongs to the MMU: a second domain attached through it takes it over', () => {
-    const { L, iommu, dev, domain: x, inst } = setup('v6.16');
+  it('IOMMU-FACTS §5.2, §6: the table belongs to the MMU: a second domain attached through it (the driver op, called directly) takes it over', () => {
+    // Through the core the MMU's one group has one domain at a time; the driver itself does not
+    // check whether the MMU already serves another domain (omap_iommu_attach_dev).
+    const { L, iommu, dev, inst } = setup('v6.16');
     const dev2 = L.lab.add_device('ipu_b', { iommu, bus: 'platform' });
-    const y = alloc(L, 'v6.16', dev2);
-    expect(L.iommu_attach_device(x, dev)).toBe(0);
+    const [x, y] = [dev, dev2].map((d) => alloc(L, 'v6.16', d));
+    expect(x.ops.attach_dev!(x, dev)).toBe(0);
     expect(L.iommu_map(x, 0x10000, PA, L.SZ_4K, RW)).toBe(0);
-    expect(L.iommu_attach_device(y, dev2)).toBe(0);
+    expect(dev.dma_read(0x10000, 4).ok).toBe(true);
+    expect(y.ops.attach_dev!(y, dev2)).toBe(0);
     // MMU_TTB now points at y's fresh table: x's mapping is gone for the device...
     expect(dev.dma_read(0x10000, 4).ok).toBe(false);
     // ...and x's next map lands in y's table.
