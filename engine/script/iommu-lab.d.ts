@@ -82,8 +82,17 @@ export interface VirtioIommuOptions extends CommonIommuOptions {
   bypass?: boolean;
   /** Feature names offered by the device, e.g. 'BYPASS_CONFIG', 'PROBE', 'MMIO'. */
   features?: string[];
-  /** The host also applies the spec's MAP checks QEMU leaves out: alignment, input_range, reserved regions. */
+  /**
+   * The host also applies the spec's MAP checks QEMU leaves out: alignment, input_range, reserved
+   * regions (RESERVED and MSI).
+   */
   spec_checks?: boolean;
+  /**
+   * The machine's reserved region for every endpoint, as QEMU's q35 gives virtio-iommu-pci
+   * (pc_machine_device_pre_plug_cb): 0xfee00000–0xfeefffff as a RESV_MEM MSI region, so the guest
+   * adds no SW_MSI window. Default true; false: the bare device, whose guest adds SW_MSI at 0x8000000.
+   */
+  machine_msi?: boolean;
 }
 export interface OmapIommuOptions extends CommonIommuOptions {
   /** MMUs the client uses, programmed as mirrors: 1, or 2 for a DRA7 DSP. */
@@ -343,7 +352,10 @@ export interface SgEntry {
 export interface DeviceSpec {
   iommu: Iommu;
   resv?: ResvRegionSpec[];
-  /** Devices naming the same group string share an iommu_group. */
+  /**
+   * Devices naming the same group string share an iommu_group. omap-iommu decides itself, as its
+   * device_group does: every client of one MMU is in that MMU's group, whatever this says.
+   */
   group?: string;
   bus?: 'pci' | 'platform';
   /**
@@ -441,7 +453,11 @@ export interface Lab {
   checks(): LabCheck[];
   /** Every trace event so far, in order. */
   trace(): TraceEvent[];
-  /** The next n-th page-table or memory allocation fails (-ENOMEM paths); 0 cancels. */
+  /**
+   * The n-th next page allocation fails (-ENOMEM paths): page tables, DMA buffers, swiotlb,
+   * `lab.mem.alloc`. Drivers' small kzalloc'd structures (virtio's mapping nodes and requests) are
+   * not counted. 0 cancels.
+   */
   fail_nth_alloc(n: number): void;
 }
 

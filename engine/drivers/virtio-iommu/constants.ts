@@ -125,6 +125,14 @@ export const VIOMMU_PROBE_SIZE = 512;
 /** Linux's PAGE_SIZE on the kernels modelled (x86-64, arm64 with 4K pages): a larger granule is refused. */
 export const PAGE_SIZE = 0x1000;
 
+/**
+ * The x86 interrupt window (the local APICs' MSI address range). QEMU's q35 machine declares it as
+ * the one reserved region of every virtio-iommu-pci (pc_machine_device_pre_plug_cb, hw/i386/pc.c:
+ * reserved-regions = "0xfee00000:0xfeefffff:VIRTIO_IOMMU_RESV_MEM_T_MSI").
+ */
+export const Q35_MSI_LOW = 0xfee0_0000;
+export const Q35_MSI_HIGH = 0xfeef_ffff;
+
 /** MSI_IOVA_BASE / MSI_IOVA_LENGTH in virtio-iommu.c: the software MSI window when the host reports none. */
 export const VIOMMU_SW_MSI_BASE = 0x8000000;
 export const VIOMMU_SW_MSI_LENGTH = 0x100000;

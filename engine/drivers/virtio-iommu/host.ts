@@ -15,7 +15,6 @@ import {
   STATUS_NAMES,
   VIRTIO_IOMMU_ATTACH_F_BYPASS,
   VIRTIO_IOMMU_MAP_F_MASK,
-  VIRTIO_IOMMU_RESV_MEM_T_RESERVED,
   VIRTIO_IOMMU_S_INVAL,
   VIRTIO_IOMMU_S_NOENT,
   VIRTIO_IOMMU_S_OK,
@@ -123,7 +122,7 @@ export class VirtioIommuHost {
     /** The instance's IOTLB: host UNMAPs and domain teardown invalidate it, as QEMU's notifiers do. */
     readonly tlb: Iotlb,
     readonly config: HostConfig,
-    /** Also apply the spec checks QEMU leaves out (alignment, input_range, reserved regions). */
+    /** Also apply the spec checks QEMU leaves out (alignment, input_range, reserved regions of either subtype). */
     readonly spec_checks: boolean,
   ) {}
 
@@ -264,8 +263,9 @@ export class VirtioIommuHost {
   /**
    * What the spec adds to QEMU's MAP: misaligned virt_start, phys_start or virt_end + 1 → RANGE;
    * outside input_range → RANGE (the spec says the request fails; the status is the lab's choice);
-   * overlap with a RESERVED region of an attached endpoint → INVAL (the spec says it should be
-   * rejected; the status is the lab's choice too).
+   * overlap with a reserved region of an attached endpoint → INVAL. The spec's device SHOULD reject
+   * a MAP that overlaps any RESV_MEM region, MSI included (the driver cannot map what either
+   * subtype describes); the status is the lab's choice too.
    */
   private spec_map_checks(domain: HostDomain, req: VirtioIommuReq): number {
     const granule = this.granule();
@@ -275,12 +275,7 @@ export class VirtioIommuHost {
       return VIRTIO_IOMMU_S_RANGE;
     for (const id of domain.endpoints) {
       for (const r of this.bus.get(id) ?? []) {
-        if (
-          r.subtype === VIRTIO_IOMMU_RESV_MEM_T_RESERVED &&
-          r.low <= req.virt_end &&
-          req.virt_start <= r.high
-        )
-          return VIRTIO_IOMMU_S_INVAL;
+        if (r.low <= req.virt_end && req.virt_start <= r.high) return VIRTIO_IOMMU_S_INVAL;
       }
     }
     return VIRTIO_IOMMU_S_OK;

@@ -15,6 +15,11 @@ export class IntervalList {
    * or after a − max_len + 1, which bounds the search when nodes may overlap.
    */
   max_len = 0;
+  /**
+   * Whether two nodes may overlap: set by the insert that made the first overlap, cleared only when
+   * the list empties. Until then first_overlap takes the O(log n) path of first_overlap_disjoint.
+   */
+  overlapping = false;
 
   get length(): number {
     return this.start.length;
@@ -47,6 +52,12 @@ export class IntervalList {
   /** Insert after any node with the same start; returns its index. */
   insert(start: number, last: number, phys: number, flags: number): number {
     const i = this.upper_bound(start);
+    // In a list without overlaps, only the neighbours can overlap the new node.
+    if (
+      !this.overlapping &&
+      ((i > 0 && this.last[i - 1] >= start) || (i < this.start.length && this.start[i] <= last))
+    )
+      this.overlapping = true;
     if (i === this.start.length) {
       this.start.push(start);
       this.last.push(last);
@@ -68,7 +79,10 @@ export class IntervalList {
     this.last.splice(i, 1);
     this.phys.splice(i, 1);
     this.flags.splice(i, 1);
-    if (this.start.length === 0) this.max_len = 0;
+    if (this.start.length === 0) {
+      this.max_len = 0;
+      this.overlapping = false;
+    }
   }
 
   clear(): void {
@@ -77,10 +91,15 @@ export class IntervalList {
     this.phys.length = 0;
     this.flags.length = 0;
     this.max_len = 0;
+    this.overlapping = false;
   }
 
-  /** The node with the lowest start overlapping [a, b], or -1 (interval_tree_iter_first). */
+  /**
+   * The node with the lowest start overlapping [a, b], the first inserted among equal starts, or -1
+   * (interval_tree_iter_first).
+   */
   first_overlap(a: number, b: number): number {
+    if (!this.overlapping) return this.first_overlap_disjoint(a, b);
     return this.overlap_from(this.lower_bound(Math.max(0, a - this.max_len + 1)), a, b);
   }
 

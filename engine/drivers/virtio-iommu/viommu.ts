@@ -46,6 +46,8 @@ export interface VirtioIommuOptions {
   domain_range: [number, number];
   bypass: boolean;
   features: string[];
+  /** The machine's reserved region for every endpoint: q35's MSI window (reserved-regions.ts). */
+  machine_msi: boolean;
   spec_checks: boolean;
   tlb_entries: number;
 }
@@ -259,12 +261,16 @@ export class VirtioIommu extends IommuDevice {
     return true;
   }
 
-  /** Whether the guest's domain `vid` maps `iova` to `pa` in its tree. */
+  /**
+   * Whether the guest's domain `vid` maps `iova` to `pa`, by the guest's own lookup
+   * (viommu_iova_to_phys: the lowest-start node, the first inserted among equal starts). Its tree
+   * can hold overlapping nodes the host refused, so the host's disjoint lookup would not do.
+   */
   private guest_holds(vid: number, iova: number, pa: number): boolean {
     for (const d of this.machine.domain_by_id.values()) {
       if (!(d instanceof ViommuDomain) || d.viommu !== this || d.vid !== vid || d.freed) continue;
       const t = d.tree;
-      const i = t.first_overlap_disjoint(iova, iova);
+      const i = t.first_overlap(iova, iova);
       return i >= 0 && t.phys[i] + (iova - t.start[i]) === pa;
     }
     return false;
