@@ -69,6 +69,28 @@ export const browserStore = {
     }
   },
 
+  /** Every key that starts with `prefix`, in either store. */
+  async keys(prefix: string): Promise<string[]> {
+    const out = new Set<string>();
+    try {
+      for (let i = 0; i < localStorage.length; i++) {
+        const k = localStorage.key(i);
+        if (k?.startsWith(prefix)) out.add(k);
+      }
+    } catch {
+      // storage disabled
+    }
+    if (typeof indexedDB !== 'undefined') {
+      try {
+        const all = await idbDo<IDBValidKey[]>('readonly', (s) => s.getAllKeys());
+        for (const k of all) if (typeof k === 'string' && k.startsWith(prefix)) out.add(k);
+      } catch {
+        // no IndexedDB here: localStorage's keys are all there are
+      }
+    }
+    return [...out];
+  },
+
   remove(key: string): void {
     try {
       localStorage.removeItem(key);

@@ -45,13 +45,44 @@ export function size(n: number): string {
   return `${n}B`;
 }
 
+/** Three significant digits: 3.81, 39.1, 391. */
+function approx(v: number): string {
+  return v < 10 ? v.toFixed(2) : v < 100 ? v.toFixed(1) : v.toFixed(0);
+}
+
+/** The largest unit `n` reaches, and `n` in it to three digits (≈1024 of one unit reads as 1 of the next). */
+function approxIn(n: number): { v: string; unit: string } {
+  const i = UNITS.findIndex(([u]) => n >= u);
+  if (i < 0) return { v: String(n), unit: '' };
+  const [u, unit] = UNITS[i]!;
+  const v = approx(n / u);
+  if (v === '1024' && i > 0) return { v: approx(n / UNITS[i - 1]![0]), unit: UNITS[i - 1]![1] };
+  return { v, unit };
+}
+
 /**
- * A size for totals, exact: the largest unit that gives it with at most one decimal (1.5 GiB,
- * 12 KiB, 4092 KiB — a page off 4 MiB stays visible), else bytes.
+ * A size for totals: exact where that stays short — the largest unit that gives it with at most one
+ * decimal (1.5 GiB, 12 KiB), or a smaller one under 10 000 (4092 KiB: a page off 4 MiB stays
+ * visible) — else rounded to three digits and marked so: ≈3.81 GiB (a million 4 KiB pages), not
+ * 4000000 KiB. Callers show the exact bytes in a tooltip.
  */
 export function bytes(n: number): string {
-  for (const [u, s] of UNITS) if (n >= u && Number.isInteger((n / u) * 10)) return `${n / u} ${s}iB`;
-  return `${n} B`;
+  const i = UNITS.findIndex(([u]) => n >= u);
+  if (i < 0) return `${n} B`;
+  const [u, unit] = UNITS[i]!;
+  if (Number.isInteger((n / u) * 10)) return `${n / u} ${unit}iB`;
+  for (const [v, s] of [...UNITS.slice(i + 1), [1, ''] as [number, string]])
+    if (Number.isInteger((n / v) * 10) && n / v < 10_000) return `${n / v} ${s}${s ? 'i' : ''}B`;
+  const a = approxIn(n);
+  return `≈${a.v} ${a.unit}iB`;
+}
+
+/** A size for a column of at most 7 characters: exact (`size`) when it fits in 6, else ≈3.81G. */
+export function sizeShort(n: number): string {
+  const exact = size(n);
+  if (exact.length <= 6) return exact;
+  const a = approxIn(n);
+  return `≈${a.v}${a.unit || 'B'}`;
 }
 
 /** Thousands separated by thin spaces: 1 048 576. */

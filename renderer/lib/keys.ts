@@ -11,9 +11,9 @@ export interface KeyActions {
   step(): void;
   stepBack(): void;
   newTab(): void;
-  /** Home / End: the first and the last step of the run (time travel). */
-  toStart?(): void;
-  toEnd?(): void;
+  /** Home / End: the first and the last step of the run (time travel); false when there is none to go to. */
+  toStart?(): boolean;
+  toEnd?(): boolean;
 }
 
 /** One row of Help → Keys. `Mod` is shown as Ctrl, or ⌘ on a Mac. */
@@ -36,7 +36,12 @@ export const KEY_HELP: readonly KeyHelp[] = [
   { keys: 'Shift+F5', does: 'Stop the run (the state up to the last step stays)' },
   { keys: 'F10', does: 'Step forward through the run (time travel)' },
   { keys: 'Shift+F10', does: 'Step back' },
-  { keys: 'Home, End', does: 'First and last step of the run', where: 'outside the editor and text fields' },
+  {
+    keys: 'Home, End',
+    does: 'First and last step of the run',
+    where:
+      'outside the editor, text fields, menus, tab strips and lists (there they go to the first and last item)',
+  },
   { keys: 'Mod+Alt+N', does: 'New tab' },
   { keys: 'Mod+Space', does: 'Completions for the iommu-lab API', where: 'editor' },
   { keys: 'F1', does: "The editor's command palette", where: 'editor' },
@@ -79,7 +84,21 @@ function typingInto(target: EventTarget | null): boolean {
   return false;
 }
 
+/**
+ * Composite widgets whose own keys Home and End are (WAI-ARIA: first and last item): the View and
+ * ⋯ menus, the panel and editor tab strips, the mappings and trace lists. In them the keys are the
+ * widget's, whatever it does with them; time travel is a key press away outside.
+ */
+const OWN_HOME_END =
+  '[role=menu], [role=menubar], [role=tablist], [role=listbox], [role=grid], [role=treegrid]';
+
+function widgetOwns(target: EventTarget | null): boolean {
+  return target instanceof Element && target.closest(OWN_HOME_END) !== null;
+}
+
 export function installKeys(actions: KeyActions): Disposer {
+  // Run, stop, step and new tab in the capture phase: no widget has them, and Monaco must not see
+  // Ctrl+Enter. F10/Shift+F10 are no widget's key either (no panel has a context menu).
   const onKey = (e: KeyboardEvent): void => {
     const mod = e.ctrlKey || e.metaKey;
     let action: (() => void) | null = null;
@@ -87,19 +106,26 @@ export function installKeys(actions: KeyActions): Disposer {
     else if (e.key === 'F5' && !mod) action = e.shiftKey ? actions.stop : actions.run;
     else if (e.key === 'F10' && !mod) action = e.shiftKey ? actions.stepBack : actions.step;
     else if (mod && e.altKey && (e.key === 'n' || e.key === 'N')) action = actions.newTab;
-    else if (
-      (e.key === 'Home' || e.key === 'End') &&
-      !mod &&
-      !e.shiftKey &&
-      !e.altKey &&
-      !typingInto(e.target)
-    )
-      action = (e.key === 'Home' ? actions.toStart : actions.toEnd) ?? null;
     if (!action) return;
     e.preventDefault();
     e.stopPropagation();
     action();
   };
+  // Home/End after the page's own handlers (the bubble phase): a widget that took the key (it called
+  // preventDefault), the editor, a text field or a widget whose key it is keeps it. Taken only when
+  // there is a run to move through; else the key does what it would have done (scroll, nothing).
+  const onHomeEnd = (e: KeyboardEvent): void => {
+    if (e.key !== 'Home' && e.key !== 'End') return;
+    if (e.ctrlKey || e.metaKey || e.shiftKey || e.altKey || e.defaultPrevented) return;
+    if (typingInto(e.target) || widgetOwns(e.target)) return;
+    const seek = e.key === 'Home' ? actions.toStart : actions.toEnd;
+    if (!seek?.()) return;
+    e.preventDefault();
+  };
   window.addEventListener('keydown', onKey, true);
-  return () => window.removeEventListener('keydown', onKey, true);
+  window.addEventListener('keydown', onHomeEnd);
+  return () => {
+    window.removeEventListener('keydown', onKey, true);
+    window.removeEventListener('keydown', onHomeEnd);
+  };
 }

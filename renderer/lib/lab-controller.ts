@@ -104,7 +104,17 @@ export function runFiles(): { name: string; source: string }[] {
 
 export async function runActive(over: RunOverrides = {}): Promise<void> {
   const entry = over.entry ?? tabs.active?.name;
-  if (!entry || run.running) return;
+  if (!entry) return;
+  if (run.running) {
+    // F5 or Ctrl+Enter while the engine is busy: say why nothing starts (Run is off meanwhile).
+    run.say(
+      run.rebuild
+        ? `the lab is still being rebuilt to step ${run.rebuild.to} after Stop; run again when it is done`
+        : `${run.runningEntry} is still running; stop it first (Shift+F5) to run again`,
+      'info',
+    );
+    return;
+  }
   const kernel = over.kernel ?? run.kernel;
   // The session's params, and a matrix cell's driver over them.
   const { seed, params: sessionParams } = session.runOptions();
@@ -205,8 +215,12 @@ export function queryEngine<W extends Query['what'], T = QueryResultMap[W]>(
 }
 
 export function stopRun(): void {
+  if (!run.running) return;
   // A rebuild is what Stop started: stopping it would leave nothing to show.
-  if (!run.running || run.rebuild) return;
+  if (run.rebuild) {
+    run.say(`already stopped: the lab is being rebuilt to step ${run.rebuild.to} to show it there`, 'info');
+    return;
+  }
   // From now on the window says the lab is rebuilt to this step (runActive does it), not that
   // the script runs or that an engine starts.
   run.rebuild = { to: run.steps ?? 0, steps: 0 };
@@ -253,14 +267,17 @@ function showResult(r: RunResult): void {
   if (r.stopped) run.outcome = 'stopped';
   run.setEntries(rows);
   setMarkers(r);
-  if (r.timedOut) run.say(`stopped by the time limit (${DEFAULT_TIMEOUT_MS / 1000} s)`, 'warn');
+  if (r.timedOut) run.say(`stopped by the time limit (${DEFAULT_TIMEOUT_MS / 1000} s): ${MORE_TIME}`, 'warn');
 }
+
+/** The app has no setting for the time limit; the command line does (engine/cli/help.ts). */
+const MORE_TIME = 'the app’s limit is fixed; `iommu-lab run --timeout <ms>` runs longer scripts';
 
 function errorText(e: SourceError, r: RunResult): string {
   const name = e.name && !e.message.startsWith(e.name) ? `${e.name}: ` : '';
-  return r.timedOut && !e.message.includes('time limit')
-    ? `${name}${e.message} (time limit ${DEFAULT_TIMEOUT_MS / 1000} s)`
-    : `${name}${e.message}`;
+  if (!r.timedOut) return `${name}${e.message}`;
+  const limit = e.message.includes('time limit') ? '' : ` (time limit ${DEFAULT_TIMEOUT_MS / 1000} s)`;
+  return `${name}${e.message}${limit}; ${MORE_TIME}`;
 }
 
 /** The run's first console line, naming the kernel the run used when the script picked another. */
@@ -417,12 +434,22 @@ export async function seekTo(step: number): Promise<void> {
   }
 }
 
-export function seekToStart(): void {
-  void seekTo(0);
+/** There is a run to move through (not one in progress). */
+function canSeek(): boolean {
+  return !run.running && run.currentStep !== null && run.steps !== null;
 }
 
-export function seekToEnd(): void {
-  if (run.steps !== null) void seekTo(run.steps);
+/** The run's first step; false (the key is not taken) when there is no run to move through. */
+export function seekToStart(): boolean {
+  if (!canSeek()) return false;
+  void seekTo(0);
+  return true;
+}
+
+export function seekToEnd(): boolean {
+  if (!canSeek()) return false;
+  void seekTo(run.steps!);
+  return true;
 }
 
 /** The engine client, for stores that speak to the engine themselves (the Matrix panel). */

@@ -35,6 +35,10 @@ export interface RecoveryOffer {
   name: string;
   path: string | null;
   savedAt: number;
+  /** Browser: the work of another tab of the lab, closed since without saving it. */
+  fromClosedTab?: boolean;
+  /** Browser: how many more closed tabs left unsaved work (a new tab offers the next). */
+  moreLeft?: number;
 }
 
 export interface StartupResult {

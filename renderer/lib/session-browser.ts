@@ -7,10 +7,23 @@
 import { MAX_SESSION_SIZE_TEXT, sizeError } from '../../engine/session/index.ts';
 import { browserObjects, browserStore } from './browser-store.ts';
 import { recentSessions } from './recent-sessions.svelte.ts';
-import type { OpenResult, OpenSource, SaveResult, SessionBackend, StartupResult } from './session-backend.ts';
+import { joinTabs, type TabPresence } from './tab-presence.ts';
+import type {
+  OpenResult,
+  OpenSource,
+  RecoveryOffer,
+  SaveResult,
+  SessionBackend,
+  StartupResult,
+} from './session-backend.ts';
 
 const CURRENT_KEY = 'iommu-lab.session.current.v1';
-const AUTOSAVE_KEY = 'iommu-lab.session.autosave.v1';
+/**
+ * Unsaved work, one slot per browser tab (the tab's id follows; tab-presence.ts): two tabs of the
+ * lab never write over each other's. Before slots, every tab shared LEGACY_AUTOSAVE_KEY.
+ */
+const AUTOSAVE_PREFIX = 'iommu-lab.session.autosave.v2.';
+const LEGACY_AUTOSAVE_KEY = 'iommu-lab.session.autosave.v1';
 /** The file handle of the last session, apart: only IndexedDB's object store can hold one. */
 const CURRENT_HANDLE_KEY = 'iommu-lab.session.current-handle.v1';
 const TYPES = [{ description: 'IOMMU Lab session', accept: { 'application/json': ['.iommulab'] } }];
@@ -146,16 +159,40 @@ function download(name: string, content: string): void {
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
+/**
+ * The work left in the slots of tabs that are no longer open (and in the old shared slot), newest
+ * first. Work equal to the last saved session is no work: its slot is emptied.
+ */
+async function leftBehind(
+  tabs: TabPresence,
+  saved: string | undefined,
+): Promise<{ key: string; work: Stored }[]> {
+  const live = await tabs.liveIds();
+  const keys = (await browserStore.keys(AUTOSAVE_PREFIX)).filter(
+    (k) => !live.has(k.slice(AUTOSAVE_PREFIX.length)),
+  );
+  const out: { key: string; work: Stored }[] = [];
+  for (const key of [...keys, LEGACY_AUTOSAVE_KEY]) {
+    const work = parseStored(await browserStore.get(key));
+    if (work && work.content !== saved) out.push({ key, work });
+    else if (work) browserStore.remove(key);
+  }
+  return out.sort((a, b) => (b.work.savedAt ?? 0) - (a.work.savedAt ?? 0));
+}
+
 export class BrowserSessionBackend implements SessionBackend {
   readonly kind = 'browser' as const;
   /** The last session's file, reopened at startup: not a new use of it for the recent list. */
   private reopened: FsFileHandle | null = null;
+  /** This tab's autosave slot (set at startup, before anything is autosaved). */
+  private slot = LEGACY_AUTOSAVE_KEY;
 
   async startup(): Promise<StartupResult> {
     // Only files picked through the File System Access API have a handle to list.
     if (fsWindow().showOpenFilePicker) void recentSessions.enable();
+    const tabs = await joinTabs();
+    this.slot = AUTOSAVE_PREFIX + tabs.id;
     const current = parseStored(await browserStore.get(CURRENT_KEY));
-    const autosaved = parseStored(await browserStore.get(AUTOSAVE_KEY));
     const out: StartupResult = {};
     if (current) {
       // After a reload Save still writes to the file the session came from (asking permission again).
@@ -165,14 +202,35 @@ export class BrowserSessionBackend implements SessionBackend {
       out.open = { status: 'opened', name: current.name, text: current.content, ...(same ? { handle } : {}) };
       out.openReason = 'last-session';
     }
-    if (autosaved && autosaved.content !== current?.content)
-      out.recovery = {
-        id: 'browser',
-        text: autosaved.content,
-        name: autosaved.name,
-        path: null,
-        savedAt: autosaved.savedAt ?? Date.now(),
-      };
+    const offer = (work: Stored, extra: Partial<RecoveryOffer> = {}): RecoveryOffer => ({
+      id: this.slot,
+      text: work.content,
+      name: work.name,
+      path: null,
+      savedAt: work.savedAt ?? Date.now(),
+      ...extra,
+    });
+    // This tab's own work first: the page was reloaded, or the browser brought the tab back.
+    const own = parseStored(await browserStore.get(this.slot));
+    if (own && own.content !== current?.content) {
+      out.recovery = offer(own);
+      return out;
+    }
+    if (own) browserStore.remove(this.slot);
+    // Else the newest work of a tab that is gone, moved into this tab's slot so no other tab takes
+    // it too; the work of tabs still open stays theirs.
+    const claimed = await tabs.exclusive(async () => {
+      const gone = await leftBehind(tabs, current?.content);
+      const first = gone[0];
+      if (!first || !browserStore.put(this.slot, JSON.stringify(first.work))) return null;
+      browserStore.remove(first.key);
+      return { work: first.work, more: gone.length - 1 };
+    });
+    if (claimed)
+      out.recovery = offer(claimed.work, {
+        fromClosedTab: true,
+        ...(claimed.more > 0 ? { moreLeft: claimed.more } : {}),
+      });
     return out;
   }
 
@@ -241,7 +299,7 @@ export class BrowserSessionBackend implements SessionBackend {
   }
 
   async recovery(_id: string, action: 'restore' | 'discard') {
-    if (action === 'discard') browserStore.remove(AUTOSAVE_KEY);
+    if (action === 'discard') browserStore.remove(this.slot);
     return { ok: true as const, path: null };
   }
 
@@ -250,8 +308,8 @@ export class BrowserSessionBackend implements SessionBackend {
   setState(): void {}
 
   autosave(content: string | null, name: string): void {
-    if (content === null) browserStore.remove(AUTOSAVE_KEY);
-    else if (!browserStore.put(AUTOSAVE_KEY, JSON.stringify({ name, content, savedAt: Date.now() })))
+    if (content === null) browserStore.remove(this.slot);
+    else if (!browserStore.put(this.slot, JSON.stringify({ name, content, savedAt: Date.now() })))
       console.warn(`autosave: the browser's storage refused it (sessions up to ${MAX_SESSION_SIZE_TEXT})`);
   }
 

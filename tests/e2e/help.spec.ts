@@ -13,6 +13,12 @@ test('the scenario gallery opens a scenario in a new tab, and it runs with its h
   await page.getByTestId('help-tab-gallery').click();
   const card = page.getByTestId('gallery').locator('li[data-scenario="map-before-attach.ts"]');
   await expect(card).toContainText('Map before attach');
+  // Each Open button is named after its scenario, not just "Open".
+  await expect(card.getByTestId('gallery-open')).toHaveAccessibleName('Open map-before-attach.ts');
+  const names = await page
+    .getByTestId('gallery-open')
+    .evaluateAll((bs) => bs.map((b) => b.getAttribute('aria-label')));
+  expect(new Set(names).size).toBe(names.length);
   await card.getByTestId('gallery-open').click();
   await expect(page.locator('[data-testid=tab][aria-selected=true]')).toHaveText(/map-before-attach\.ts/);
   await expect(page.locator('.monaco-editor .view-lines')).toContainText('Map before attach');

@@ -10,6 +10,11 @@ test('a runaway loop is ended by the time limit and the next run works', async (
   await runScript(page);
   await expect(page.getByTestId('outcome')).not.toHaveText('passed');
   await expect(page.getByTestId('console')).toContainText(/time limit|Timeout/i);
+  // The app's limit is fixed: the message says where a script gets more time.
+  await expect(page.getByTestId('notice')).toContainText(
+    '`iommu-lab run --timeout <ms>` runs longer scripts',
+  );
+  await expect(page.getByTestId('console')).toContainText('iommu-lab run --timeout <ms>');
   await setScript(page, "console.log('alive again');\n");
   await runScript(page);
   await expect(page.getByTestId('outcome')).toHaveText('passed');
@@ -174,4 +179,45 @@ test('after Shift+F5 the window says the lab is being rebuilt to the stop step, 
   await expect(panel(page, 'domains').getByTestId('panel-step')).toHaveText(
     `step ${stoppedAt} / ${stoppedAt}`,
   );
+});
+
+test('F5 and Stop while the lab is rebuilt after Stop say why nothing starts or stops', async ({ page }) => {
+  test.setTimeout(90_000);
+  await openLab(page);
+  await newTab(page);
+  await setScript(
+    page,
+    [
+      "import { lab, iommu_paging_domain_alloc, iommu_attach_device, iommu_map } from 'iommu-lab';",
+      "const dev = lab.add_device('nic0', { iommu: lab.add_iommu('smmu0', 'arm-smmu-v3') });",
+      'const d = iommu_paging_domain_alloc(dev) as any;',
+      'iommu_attach_device(d, dev);',
+      'let iova = 0x10000;',
+      'while (true) {',
+      '  iommu_map(d, iova, 0x8000_0000, 0x1000, 3);',
+      '  iova += 0x2000;',
+      '}',
+    ].join('\n'),
+  );
+  await page.keyboard.press('Control+Enter');
+  await expect(page.getByTestId('stop')).toBeEnabled();
+  await page.waitForTimeout(4000); // enough maps that the rebuild takes a while
+  await page.keyboard.press('Shift+F5');
+  const engine = page.getByTestId('engine-state');
+  await expect(engine).toContainText('engine rebuilding the lab to step');
+  const stoppedAt = /to step (\d+)/.exec((await engine.textContent())!)![1];
+  await page.keyboard.press('F5');
+  await expect(page.getByTestId('notice')).toContainText(
+    `the lab is still being rebuilt to step ${stoppedAt} after Stop; run again when it is done`,
+  );
+  await page.keyboard.press('Shift+F5');
+  await expect(page.getByTestId('notice')).toContainText(
+    `already stopped: the lab is being rebuilt to step ${stoppedAt}`,
+  );
+  // Run and Stop stay off meanwhile; then the lab is at the stop step, ready to run again.
+  await expect(page.getByTestId('run')).toBeDisabled();
+  await expect(page.getByTestId('stop')).toBeDisabled();
+  await expect(page.getByTestId('outcome')).toHaveText('stopped', { timeout: 60_000 });
+  await expect(page.getByTestId('steps')).toHaveText(`steps ${stoppedAt}`);
+  await expect(page.getByTestId('run')).toBeEnabled();
 });

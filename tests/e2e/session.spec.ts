@@ -90,6 +90,11 @@ test('save downloads the session, a reload offers the unsaved work back, discard
   await page.reload();
   await expect(page.getByTestId('status')).toContainText('engine ready', { timeout: 30_000 });
   await expect(page.getByTestId('session-recovery')).toContainText('Unsaved changes to untitled.iommulab');
+  // A reload is not a crash, and the lab cannot tell them apart: the banner names neither.
+  await expect(page.getByTestId('session-recovery')).toContainText(
+    'before the lab was last closed or reloaded',
+  );
+  await expect(page.getByTestId('session-recovery')).not.toContainText('did not close cleanly');
   await expect(editorText(page)).toContainText("console.log('unsaved work')");
   await expect(page.getByTestId('session-dirty')).toBeVisible();
   await page.getByTestId('session-recovery-keep').click();

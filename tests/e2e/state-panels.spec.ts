@@ -112,6 +112,20 @@ test('Reserved regions: per group and device, by type in sysfs words, on a zooma
   await expect(resv.getByTestId('bar-tip')).toContainText('reserved 0x2000 – 0x5fff (16K)');
   // 4 KiB regions next to one at 128 MiB: a linear scale would draw them under a pixel, so log it is.
   await expect(bar).toHaveAttribute('data-scale', 'log');
+  // Every axis label is inside the bar, the last one (256T, the aperture's end) too.
+  const ticks: { label: string; left: number; right: number }[] = await bar.evaluate((svg) =>
+    // getBBox is the label's drawn extent, clipped by the bar or not.
+    [...svg.querySelectorAll('g.axis text')].map((t) => {
+      const box = (t as unknown as { getBBox(): { x: number; width: number } }).getBBox();
+      return { label: t.textContent ?? '', left: box.x, right: box.x + box.width };
+    }),
+  );
+  const barWidth = Number(await bar.getAttribute('width'));
+  expect(ticks.at(-1)?.label).toBe('256T');
+  for (const t of ticks) {
+    expect(t.right, `${t.label} ends inside`).toBeLessThanOrEqual(barWidth);
+    expect(t.left, `${t.label} starts inside`).toBeGreaterThanOrEqual(0);
+  }
   const logFit = await bar.getAttribute('data-view');
   await resv.getByTestId('bar-log').uncheck();
   await expect(bar).toHaveAttribute('data-scale', 'linear');
@@ -260,4 +274,71 @@ test('the state panels say which file their run was, and warn when it is not the
   await page.locator('[data-testid=tab]', { hasText: 'strict-vs-lazy.ts' }).click();
   await expect(file).toHaveText('strict-vs-lazy.ts');
   await expect(file).not.toHaveClass(/other/);
+});
+
+test('Domains: the page table is read without asking unless it has many leaves, however few its ranges', async ({
+  page,
+}) => {
+  test.setTimeout(90_000);
+  await openLab(page);
+  await runText(
+    page,
+    [
+      "import { lab, iommu_paging_domain_alloc, iommu_attach_device, iommu_map, IOMMU_READ, SZ_4K, SZ_1G } from 'iommu-lab';",
+      "const vtd = lab.add_iommu('vtd0', 'intel-iommu', { superpages: 0 });",
+      "const a = lab.add_device('a', { iommu: vtd });",
+      'const da = iommu_paging_domain_alloc(a);',
+      'iommu_attach_device(da, a);',
+      '// 256 MiB in 4 KiB pages: one range, 65,536 leaves.',
+      'iommu_map(da, 0x1000_0000, 0x1000_0000, 65536 * SZ_4K, IOMMU_READ);',
+      "const smmu = lab.add_iommu('smmu0', 'arm-smmu-v3');",
+      "const b = lab.add_device('b', { iommu: smmu });",
+      'const db = iommu_paging_domain_alloc(b);',
+      'iommu_attach_device(db, b);',
+      '// 4 GiB in 1 GiB blocks: one range, 4 leaves.',
+      'iommu_map(db, 0x4000_0000, 0x4000_0000, 4 * SZ_1G, IOMMU_READ);',
+    ].join('\n'),
+  );
+  const cards = panel(page, 'domains').locator('[data-testid=domain-card]').filter({ hasText: 'UNMANAGED' });
+  const small = cards.filter({ hasText: 'smmu0' });
+  await expect(small).toContainText('1 range · 4 GiB');
+  await small.getByTestId('domain-toggle').click();
+  await small.getByTestId('domain-view-pgtable').click();
+  await expect(small.getByTestId('pgtable')).toContainText('arm-lpae-s1 · 4 levels');
+  await expect(small.getByTestId('pgtable-large')).toHaveCount(0);
+
+  const large = cards.filter({ hasText: 'vtd0' });
+  await expect(large).toContainText('1 range · 256 MiB');
+  await large.getByTestId('domain-toggle').click();
+  await large.getByTestId('domain-view-pgtable').click();
+  await expect(large.getByTestId('pgtable-large')).toContainText('65,536 leaf entries');
+  await expect(large.getByRole('tree')).toHaveCount(0);
+  // Asked, it is read.
+  await large.getByRole('button', { name: 'Read it anyway' }).click();
+  await expect(large.getByRole('tree')).toBeVisible({ timeout: 30_000 });
+});
+
+test('Domains: a long mapping reads in GiB, and its size stays apart from its PA', async ({ page }) => {
+  await openLab(page);
+  await runText(
+    page,
+    [
+      "import { lab, iommu_paging_domain_alloc, iommu_attach_device, iommu_map, IOMMU_READ, SZ_4K } from 'iommu-lab';",
+      "const vi = lab.add_iommu('vi0', 'virtio-iommu', { page_size_mask: 0x1000 });",
+      "const dev = lab.add_device('nic0', { iommu: vi });",
+      'const d = iommu_paging_domain_alloc(dev);',
+      'iommu_attach_device(d, dev);',
+      'iommu_map(d, 0x1_0000_0000, 0x1_0000_0000, 1_000_000 * SZ_4K, IOMMU_READ);',
+    ].join('\n'),
+  );
+  const domains = panel(page, 'domains');
+  const card = domains.locator('[data-testid=domain-card]').filter({ hasText: 'UNMANAGED' });
+  // A million 4 KiB pages: 3.81 GiB, not 4000000 KiB (the exact bytes are in the tooltip).
+  await expect(card).toContainText('1 range · ≈3.81 GiB');
+  await expect(card.locator('.stat')).toHaveAttribute('title', '4\u2009096\u2009000\u2009000 bytes');
+  await expect(domains).toContainText('≈3.81 GiB mapped');
+  await card.getByTestId('domain-toggle').click();
+  await expect(card.getByTestId('mapping-row').first()).toHaveText(
+    /^0x0001_0000_0000\s*→\s*0x0001_0000_0000\s+≈3\.81G\s+R\s/,
+  );
 });
