@@ -110,27 +110,26 @@ const RECORD_STATUS = `
   });
 `;
 
+/** Steps 1–4 build the machine; from step 5 on, every step maps one more page (a range each). */
+const MAPS_FOREVER = [
+  "import { lab, iommu_paging_domain_alloc, iommu_attach_device, iommu_map } from 'iommu-lab';",
+  "const dev = lab.add_device('nic0', { iommu: lab.add_iommu('smmu0', 'arm-smmu-v3') });",
+  'const d = iommu_paging_domain_alloc(dev) as any;',
+  'iommu_attach_device(d, dev);',
+  'let iova = 0x10000;',
+  'while (true) {',
+  '  iommu_map(d, iova, 0x8000_0000, 0x1000, 3);',
+  '  iova += 0x2000;',
+  '}',
+].join('\n');
+
 test('after Shift+F5 the window says the lab is being rebuilt to the stop step, then settles there', async ({
   page,
 }) => {
   test.setTimeout(90_000);
   await openLab(page);
   await newTab(page);
-  // Steps 1–4 build the machine; from step 5 on, every step maps one more page (a range each).
-  await setScript(
-    page,
-    [
-      "import { lab, iommu_paging_domain_alloc, iommu_attach_device, iommu_map } from 'iommu-lab';",
-      "const dev = lab.add_device('nic0', { iommu: lab.add_iommu('smmu0', 'arm-smmu-v3') });",
-      'const d = iommu_paging_domain_alloc(dev) as any;',
-      'iommu_attach_device(d, dev);',
-      'let iova = 0x10000;',
-      'while (true) {',
-      '  iommu_map(d, iova, 0x8000_0000, 0x1000, 3);',
-      '  iova += 0x2000;',
-      '}',
-    ].join('\n'),
-  );
+  await setScript(page, MAPS_FOREVER);
   await page.keyboard.press('Control+Enter');
   await expect(page.getByTestId('engine-state')).toHaveText('engine running');
   await expect(page.getByTestId('stop')).toBeEnabled();
@@ -185,20 +184,7 @@ test('F5 and Stop while the lab is rebuilt after Stop say why nothing starts or 
   test.setTimeout(90_000);
   await openLab(page);
   await newTab(page);
-  await setScript(
-    page,
-    [
-      "import { lab, iommu_paging_domain_alloc, iommu_attach_device, iommu_map } from 'iommu-lab';",
-      "const dev = lab.add_device('nic0', { iommu: lab.add_iommu('smmu0', 'arm-smmu-v3') });",
-      'const d = iommu_paging_domain_alloc(dev) as any;',
-      'iommu_attach_device(d, dev);',
-      'let iova = 0x10000;',
-      'while (true) {',
-      '  iommu_map(d, iova, 0x8000_0000, 0x1000, 3);',
-      '  iova += 0x2000;',
-      '}',
-    ].join('\n'),
-  );
+  await setScript(page, MAPS_FOREVER);
   await page.keyboard.press('Control+Enter');
   await expect(page.getByTestId('stop')).toBeEnabled();
   await page.waitForTimeout(4000); // enough maps that the rebuild takes a while
