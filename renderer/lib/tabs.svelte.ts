@@ -14,6 +14,10 @@ export interface TabInfo {
   name: string;
 }
 
+/**
+ * In sessionStorage: a reload keeps this browser tab's texts, and another tab of the lab never starts
+ * with them (each tab's unsaved work comes back through its own autosave, session-browser.ts).
+ */
 const STORAGE_KEY = 'iommu-lab.tabs.v1';
 /**
  * Why a tab name is refused. Tab names follow the session file's rule (SCRIPT_NAME_RE), folders
@@ -158,7 +162,7 @@ class TabsStore {
     if (this.saveTimer) clearTimeout(this.saveTimer);
     this.saveTimer = setTimeout(() => {
       try {
-        localStorage.setItem(STORAGE_KEY, JSON.stringify(this.files()));
+        sessionStorage.setItem(STORAGE_KEY, JSON.stringify(this.files()));
       } catch {
         // Storage full or disabled: the editor keeps its text; nothing else depends on this.
       }
@@ -172,7 +176,7 @@ function languageOf(name: string): string {
 
 function loadSaved(): SourceFile[] | null {
   try {
-    const raw = localStorage.getItem(STORAGE_KEY);
+    const raw = sessionStorage.getItem(STORAGE_KEY);
     if (!raw) return null;
     const data: unknown = JSON.parse(raw);
     if (!Array.isArray(data)) return null;

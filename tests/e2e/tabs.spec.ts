@@ -150,13 +150,13 @@ test('the active tab is scrolled into view after a reload and when a console lin
 });
 
 test('tabs kept by the browser keep a folder in their name', async ({ page }) => {
-  // What an earlier visit left in browser storage (there is no session to reopen in a new profile).
+  // What this browser tab's earlier load left (there is no session to reopen in a new profile).
   const kept = [
     { name: 'main.ts', source: "import { ONE } from './lib/y.ts';\nconsole.log(ONE);\n" },
     { name: 'lib/y.ts', source: 'export const ONE = 1;\n' },
   ];
   await page.addInitScript(
-    `localStorage.getItem('iommu-lab.tabs.v1') ?? localStorage.setItem('iommu-lab.tabs.v1', ${JSON.stringify(JSON.stringify(kept))});`,
+    `sessionStorage.getItem('iommu-lab.tabs.v1') ?? sessionStorage.setItem('iommu-lab.tabs.v1', ${JSON.stringify(JSON.stringify(kept))});`,
   );
   await openLab(page);
   const tabs = page.getByTestId('tab');
