@@ -25,8 +25,9 @@ import type { Io } from './io.ts';
 import type { Style } from './report.ts';
 import { MATRIX_HELP } from './help.ts';
 import { settleLateRejections } from './late-rejections.ts';
-import { isSessionPath, readSessionFile } from './session-files.ts';
+import { isSessionPath, readSessionFile, sessionTab } from './session-files.ts';
 import {
+  checksOff,
   EXIT,
   parse,
   parseDisabledChecks,
@@ -71,12 +72,7 @@ function scriptSweep(path: string): Sweep {
 /** The session's active tab, or the one named: with the others and the scenario helpers importable. */
 function sessionSweep(path: string, tab: string | undefined): Sweep {
   const { session } = readSessionFile(path);
-  const name = tab ?? session.activeScript;
-  const entry = session.scripts.find((s) => s.name === name);
-  if (!entry)
-    throw new UsageError(
-      `${path}: no script '${name}' (it has ${session.scripts.map((s) => s.name).join(', ')})`,
-    );
+  const entry = sessionTab(path, session, tab ?? session.activeScript);
   // The session's own driver param is the app's last run: the rows set lab.params.driver here.
   const { driver: _rowsSetIt, ...params } = session.params;
   return {
@@ -315,7 +311,7 @@ export async function matrixCommand(argv: string[], io: Io): Promise<number> {
   // The command line's settings win over a session's; checks switched off add up.
   const allParams = sweep.params || params ? { ...sweep.params, ...params } : undefined;
   const allSeed = seed ?? sweep.seed;
-  const allOff = [...new Set([...(sweep.disabledChecks ?? []), ...(disabledChecks ?? [])])];
+  const allOff = checksOff(sweep.disabledChecks ?? [], disabledChecks);
   const req: MatrixParams = {
     files: sweep.files,
     entry: sweep.files[0].name,

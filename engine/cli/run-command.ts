@@ -15,9 +15,10 @@ import { settleLateRejections } from './late-rejections.ts';
 import type { Io } from './io.ts';
 import { consoleForJson, formatRun, jsonRecord } from './report.ts';
 import { RUN_HELP } from './help.ts';
-import { isSessionPath, readSessionFile } from './session-files.ts';
+import { isSessionPath, readSessionFile, sessionTab } from './session-files.ts';
 import {
   checkKernel,
+  checksOff,
   EXIT,
   parse,
   parseDisabledChecks,
@@ -135,12 +136,10 @@ function sessionJobs(
   disabledChecks: string[] | undefined,
 ): Job[] {
   const { session } = readSessionFile(path);
-  const names = session.scripts.map((s) => s.name);
-  for (const n of only ?? [])
-    if (!names.includes(n)) throw new UsageError(`${path}: no script '${n}' (it has ${names.join(', ')})`);
+  for (const n of only ?? []) sessionTab(path, session, n);
   const files = withLibrary(session.scripts);
   const byName = new Map(files.map((s) => [s.name, s.source]));
-  const tabs = new Set(names);
+  const tabs = new Set(session.scripts.map((s) => s.name));
   const display = (tab: string) => `${path}#${tab}`;
   return session.scripts
     .filter((s) => !only?.length || only.includes(s.name))
@@ -153,7 +152,7 @@ function sessionJobs(
         kernel: kernel ?? session.kernel,
         params: { ...session.params, ...params },
         seed: seed ?? session.seed,
-        disabledChecks: [...new Set([...session.disabledChecks, ...(disabledChecks ?? [])])],
+        disabledChecks: checksOff(session.disabledChecks, disabledChecks),
       },
       rename: (f) => (tabs.has(f) ? display(f) : f),
       sourceOf: (f) => byName.get(f.startsWith(`${path}#`) ? f.slice(path.length + 1) : f),

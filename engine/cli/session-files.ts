@@ -15,7 +15,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { loadSession, sizeError, type Session } from '../session/index.ts';
+import { loadSession, sizeError, type Session, type SessionScript } from '../session/index.ts';
 import { UsageError } from './usage.ts';
 
 export const SESSION_EXT = '.iommulab';
@@ -52,6 +52,16 @@ export function readSessionFile(path: string): LoadedSessionFile {
   const r = loadSession(text);
   if (!r.ok) throw new UsageError(`${path}: ${r.error.message}`);
   return { path, session: r.session, warnings: r.warnings, formatVersion: r.formatVersion };
+}
+
+/** The tab `name` of the session read from `path`; a name it lacks is a UsageError naming those it has. */
+export function sessionTab(path: string, session: Session, name: string): SessionScript {
+  const tab = session.scripts.find((s) => s.name === name);
+  if (!tab)
+    throw new UsageError(
+      `${path}: no script '${name}' (it has ${session.scripts.map((s) => s.name).join(', ')})`,
+    );
+  return tab;
 }
 
 /**

@@ -75,6 +75,11 @@ export function parseDisabledChecks(ids: string[] | undefined): string[] | undef
   return ids?.length ? ids : undefined;
 }
 
+/** Checks switched off by a session and by the command line: each once. */
+export const checksOff = (session: readonly string[], given: readonly string[] | undefined): string[] => [
+  ...new Set([...session, ...(given ?? [])]),
+];
+
 export function parseTimeout(s: string | undefined): number | undefined {
   if (s === undefined) return undefined;
   if (!/^\d+$/.test(s) || Number(s) <= 0 || !Number.isSafeInteger(Number(s)))

@@ -44,9 +44,9 @@ import {
   dma_unmap_single,
 } from '../dma/dma-iommu.ts';
 import { DRIVER_NAMES, DRIVERS } from '../drivers/index.ts';
-import { own_device_of } from '../drivers/op-checks.ts';
 import { bytesOf, describe, dma_length, ends_by_2_53, int, read_length, str, u64 } from './args.ts';
 import type { LabContext } from './lab-context.ts';
+import { map_pages_fit, own_device_of, unmap_pages_fit } from './op-checks.ts';
 import type { Trace, TraceEvent } from '../trace/trace.ts';
 
 /** The events lab.trace() has made, per trace (they are frozen, so later calls share them). */
@@ -552,32 +552,34 @@ export const API: Record<string, ApiEntry> = {
   },
   'domain.ops.attach_dev': {
     params: ['domain', 'dev'],
-    impl: (ctx, d: unknown, dev: unknown) => op(ctx, d, 'attach_dev')(ctx.domain(d), ctx.device(dev)),
+    impl(ctx, d: unknown, dev: unknown) {
+      const domain = ctx.domain(d);
+      const device = ctx.device(dev);
+      own_device_of('domain.ops.attach_dev', domain.owner.name, device);
+      return op(ctx, d, 'attach_dev')(domain, device);
+    },
   },
   'domain.ops.map_pages': {
     params: ['domain', 'iova', 'paddr', 'pgsize', 'pgcount', 'prot'],
     impl(ctx, d: unknown, iova: unknown, paddr: unknown, pgsize: unknown, pgcount: unknown, prot: unknown) {
-      const r = op(ctx, d, 'map_pages')(
-        ctx.domain(d),
+      const [v, p, size, count] = [
         u64('iova', iova),
         u64('paddr', paddr),
         u64('pgsize', pgsize),
         u64('pgcount', pgcount),
-        u64('prot', prot),
-      );
+      ];
+      map_pages_fit(v, p, size, count);
+      const r = op(ctx, d, 'map_pages')(ctx.domain(d), v, p, size, count, u64('prot', prot));
       return Object.freeze({ ret: r.ret, mapped: r.mapped });
     },
   },
   'domain.ops.unmap_pages': {
     params: ['domain', 'iova', 'pgsize', 'pgcount', 'gather'],
-    impl: (ctx, d: unknown, iova: unknown, pgsize: unknown, pgcount: unknown, g: unknown) =>
-      op(ctx, d, 'unmap_pages')(
-        ctx.domain(d),
-        u64('iova', iova),
-        u64('pgsize', pgsize),
-        u64('pgcount', pgcount),
-        ctx.gather(g),
-      ),
+    impl(ctx, d: unknown, iova: unknown, pgsize: unknown, pgcount: unknown, g: unknown) {
+      const [v, size, count] = [u64('iova', iova), u64('pgsize', pgsize), u64('pgcount', pgcount)];
+      unmap_pages_fit(v, size, count);
+      return op(ctx, d, 'unmap_pages')(ctx.domain(d), v, size, count, ctx.gather(g));
+    },
   },
   'domain.ops.iotlb_sync_map': {
     params: ['domain', 'iova', 'size'],

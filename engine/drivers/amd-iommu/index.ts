@@ -39,7 +39,6 @@ import { iommu_alloc_resv_region, type ResvRegion } from '../../core/resv.ts';
 import { genmask } from '../../pgtable/bitmap.ts';
 import { pgtable_format } from '../../pgtable/formats/index.ts';
 import { IoPgtable } from '../../pgtable/io-pgtable.ts';
-import { map_pages_fit, own_device, unmap_pages_fit } from '../op-checks.ts';
 import { AmdIommu, type AmdIommuOptions } from './amd-iommu.ts';
 import { ProtectionDomain } from './domain.ts';
 import { ev } from './trace-events.ts';
@@ -167,7 +166,6 @@ function detach_device(dev: Device): void {
 
 const paging_ops: DomainOps = Object.freeze({
   attach_dev(d: IommuDomain, dev: Device): number {
-    own_device('attach_dev', d, dev);
     const domain = d as ProtectionDomain;
     const unit = unitOf(dev);
     const cur = unit.dte.get(dev);
@@ -187,7 +185,6 @@ const paging_ops: DomainOps = Object.freeze({
    * flushed.
    */
   map_pages(d: IommuDomain, iova: number, paddr: number, pgsize: number, pgcount: number, prot: number) {
-    map_pages_fit(iova, paddr, pgsize, pgcount);
     const domain = d as ProtectionDomain;
     if (!domain.pgtbl) return { ret: -ENOMEM, mapped: 0 };
     domain.tables_dropped = false;
@@ -206,7 +203,6 @@ const paging_ops: DomainOps = Object.freeze({
     pgcount: number,
     gather: IommuIotlbGather,
   ): number {
-    unmap_pages_fit(iova, pgsize, pgcount);
     const domain = d as ProtectionDomain;
     if (!domain.pgtbl) return 0;
     const r = domain.pgtbl.unmap_pages(iova, pgsize, pgcount, gather);
@@ -267,7 +263,6 @@ function amd_iommu_iotlb_gather_add_page(
 /** Pass-through: DTE with mode 0 under the domain's ID. */
 const identity_ops: DomainOps = Object.freeze({
   attach_dev(d: IommuDomain, dev: Device): number {
-    own_device('attach_dev', d, dev);
     const unit = unitOf(dev);
     detach_device(dev);
     unit.set_dte(dev, { kind: 'pt', domid: (d as ProtectionDomain).pd_id });
@@ -282,8 +277,7 @@ const identity_ops: DomainOps = Object.freeze({
 });
 
 const blocked_ops: DomainOps = Object.freeze({
-  attach_dev(d: IommuDomain, dev: Device): number {
-    own_device('attach_dev', d, dev);
+  attach_dev(_d: IommuDomain, dev: Device): number {
     detach_device(dev);
     return 0;
   },

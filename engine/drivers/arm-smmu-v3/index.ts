@@ -31,7 +31,6 @@ import type { OptionTable } from '../../core/options.ts';
 import { bitmap_union } from '../../core/pgsize.ts';
 import { iommu_alloc_resv_region, type ResvRegion } from '../../core/resv.ts';
 import { IoPgtable } from '../../pgtable/io-pgtable.ts';
-import { map_pages_fit, own_device, unmap_pages_fit } from '../op-checks.ts';
 import { ArmSmmuDomain } from './domain.ts';
 import { SMMU_S1 } from './s1-walk.ts';
 import {
@@ -122,7 +121,6 @@ const paging_ops: DomainOps = Object.freeze({
    * STE), even when the attach then fails; from v6.9 nothing is written before the checks pass.
    */
   attach_dev(d: IommuDomain, dev: Device): number {
-    own_device('attach_dev', d, dev);
     const domain = d as ArmSmmuDomain;
     const smmu = smmuOf(dev);
     const legacy = !entry_writer(domain.machine);
@@ -143,7 +141,6 @@ const paging_ops: DomainOps = Object.freeze({
     return 0;
   },
   map_pages(d: IommuDomain, iova: number, paddr: number, pgsize: number, pgcount: number, prot: number) {
-    map_pages_fit(iova, paddr, pgsize, pgcount);
     const domain = d as ArmSmmuDomain;
     if (!domain.pgtbl) return { ret: -ENODEV, mapped: 0 };
     return domain.pgtbl.map_pages(iova, paddr, pgsize, pgcount, prot);
@@ -155,7 +152,6 @@ const paging_ops: DomainOps = Object.freeze({
     pgcount: number,
     gather: IommuIotlbGather,
   ): number {
-    unmap_pages_fit(iova, pgsize, pgcount);
     const domain = d as ArmSmmuDomain;
     return domain.pgtbl ? domain.pgtbl.unmap_pages(iova, pgsize, pgcount, gather) : 0;
   },
@@ -202,7 +198,6 @@ const paging_ops: DomainOps = Object.freeze({
 function static_ops(kind: 'bypass' | 'abort'): DomainOps {
   return Object.freeze({
     attach_dev(d: IommuDomain, dev: Device): number {
-      own_device('attach_dev', d, dev);
       const smmu = smmuOf(dev);
       if (entry_writer(d.machine)) {
         smmu.attach_ste(dev, kind);
@@ -219,34 +214,20 @@ function static_ops(kind: 'bypass' | 'abort'): DomainOps {
 const identity_ops = static_ops('bypass');
 const blocked_ops = static_ops('abort');
 
+/** An identity or blocked domain of this driver (no table, no ASID). */
+function new_bypass_or_abort_domain(machine: Machine, type: number): IommuDomain {
+  const ops = type === IOMMU_DOMAIN_IDENTITY ? identity_ops : blocked_ops;
+  return new IommuDomain(machine, next_domain_id(machine), type, arm_smmu_v3, ops, null);
+}
+
 function smmu_static_domain(machine: Machine, type: number): IommuDomain {
-  const identity = type === IOMMU_DOMAIN_IDENTITY;
-  return static_domain(
-    machine,
-    arm_smmu_v3,
-    identity ? 'identity_domain' : 'blocked_domain',
-    () =>
-      new IommuDomain(
-        machine,
-        next_domain_id(machine),
-        type,
-        arm_smmu_v3,
-        identity ? identity_ops : blocked_ops,
-        null,
-      ),
-  );
+  const key = type === IOMMU_DOMAIN_IDENTITY ? 'identity_domain' : 'blocked_domain';
+  return static_domain(machine, arm_smmu_v3, key, () => new_bypass_or_abort_domain(machine, type));
 }
 
 /** Before v6.9 arm_smmu_domain_alloc(IOMMU_DOMAIN_IDENTITY) kzalloc()s a domain for each caller. */
 function legacy_identity_domain(machine: Machine): IommuDomain {
-  const d = new IommuDomain(
-    machine,
-    next_domain_id(machine),
-    IOMMU_DOMAIN_IDENTITY,
-    arm_smmu_v3,
-    identity_ops,
-    null,
-  );
+  const d = new_bypass_or_abort_domain(machine, IOMMU_DOMAIN_IDENTITY);
   register_domain(machine, d);
   return d;
 }

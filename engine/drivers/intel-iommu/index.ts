@@ -43,7 +43,6 @@ import type { PgtableFormat } from '../../pgtable/format.ts';
 import { pgtable_format } from '../../pgtable/formats/index.ts';
 import { VTD_FS_XD } from '../../pgtable/formats/vtd-fs.ts';
 import { IoPgtable } from '../../pgtable/io-pgtable.ts';
-import { map_pages_fit, own_device, unmap_pages_fit } from '../op-checks.ts';
 import { DmarDomain, DomainUnitInfo } from './domain.ts';
 import { domain_flush_all, domain_flush_gather, domain_flush_range_np } from './flush.ts';
 import { IntelIommu, type IntelIommuOptions } from './intel-iommu.ts';
@@ -264,7 +263,6 @@ function dmar_domain_attach_device(domain: DmarDomain, dev: Device): number {
 
 const paging_ops: DomainOps = Object.freeze({
   attach_dev(d: IommuDomain, dev: Device): number {
-    own_device('attach_dev', d, dev);
     const domain = d as DmarDomain;
     const unit = unitOf(dev);
     // The old entry goes first: if the checks below refuse, the device is left blocked.
@@ -276,7 +274,6 @@ const paging_ops: DomainOps = Object.freeze({
     return dmar_domain_attach_device(domain, dev);
   },
   map_pages(d: IommuDomain, iova: number, paddr: number, pgsize: number, pgcount: number, prot: number) {
-    map_pages_fit(iova, paddr, pgsize, pgcount);
     const domain = d as DmarDomain;
     if (!domain.pgtbl) return { ret: -ENOMEM, mapped: 0 };
     if ((pgsize !== SZ_4K && pgsize !== SZ_2M && pgsize !== SZ_1G) || iova % pgsize || paddr % pgsize)
@@ -301,7 +298,6 @@ const paging_ops: DomainOps = Object.freeze({
     pgcount: number,
     gather: IommuIotlbGather,
   ): number {
-    unmap_pages_fit(iova, pgsize, pgcount);
     const domain = d as DmarDomain;
     // intel_iommu_unmap: pfn_to_dma_pte finds no entry beyond the width and the unmap returns 0 (a
     // BUG_ON until "iommu/vt-d: Remove BUG_ON on checking valid pfn range", v6.4). The lab keeps a
@@ -348,8 +344,7 @@ const paging_ops: DomainOps = Object.freeze({
 });
 
 const identity_ops: DomainOps = Object.freeze({
-  attach_dev(d: IommuDomain, dev: Device): number {
-    own_device('attach_dev', d, dev);
+  attach_dev(_d: IommuDomain, dev: Device): number {
     device_block_translation(dev);
     unitOf(dev).write_context(dev, { kind: 'pt' });
     return 0;
@@ -357,8 +352,7 @@ const identity_ops: DomainOps = Object.freeze({
 });
 
 const blocked_ops: DomainOps = Object.freeze({
-  attach_dev(d: IommuDomain, dev: Device): number {
-    own_device('attach_dev', d, dev);
+  attach_dev(_d: IommuDomain, dev: Device): number {
     device_block_translation(dev);
     return 0;
   },

@@ -35,7 +35,6 @@ import type { OptionTable } from '../../core/options.ts';
 import type { ResvRegion } from '../../core/resv.ts';
 import { pgtable_format } from '../../pgtable/formats/index.ts';
 import { IoPgtable } from '../../pgtable/io-pgtable.ts';
-import { map_pages_fit, own_device, unmap_pages_fit } from '../op-checks.ts';
 import { OmapIommuDomain, OmapIommuSlot } from './domain.ts';
 import { OmapIommu, OmapTableOwner, type OmapIommuOptions, type OmapMmu } from './omap.ts';
 
@@ -130,7 +129,6 @@ function omap_iommu_attach_init(dev: Device, domain: OmapIommuDomain): number {
 }
 
 function omap_iommu_attach_dev(d: IommuDomain, dev: Device): number {
-  own_device('attach_dev', d, dev);
   const domain = d as OmapIommuDomain;
   // Only a single client device can be attached to a domain.
   if (domain.dev) return -EINVAL;
@@ -158,8 +156,7 @@ const paging_ops: DomainOps = Object.freeze({
   attach_dev: omap_iommu_attach_dev,
 
   /** omap_iommu_map: one page, stored through every attached MMU; undone on the others if one fails. */
-  map_pages(d: IommuDomain, iova: number, paddr: number, pgsize: number, pgcount: number, prot: number) {
-    map_pages_fit(iova, paddr, pgsize, pgcount);
+  map_pages(d: IommuDomain, iova: number, paddr: number, pgsize: number, _pgcount: number, prot: number) {
     const domain = d as OmapIommuDomain;
     // bytes_to_iopgsz: only the four MMU page sizes exist.
     if (![0x1000, 0x10000, 0x100000, 0x1000000].includes(pgsize)) return { ret: -EINVAL, mapped: 0 };
@@ -189,10 +186,9 @@ const paging_ops: DomainOps = Object.freeze({
     d: IommuDomain,
     iova: number,
     pgsize: number,
-    pgcount: number,
+    _pgcount: number,
     _gather: IommuIotlbGather,
   ): number {
-    unmap_pages_fit(iova, pgsize, pgcount);
     const domain = d as OmapIommuDomain;
     let bytes = 0;
     let error = false;
@@ -240,7 +236,6 @@ function clear_entry(mmu: OmapMmu, iova: number, pgsize: number): number {
 /** omap_iommu_identity_attach (v6.7+): leaving the paging domain is detaching it. */
 const identity_ops: DomainOps = Object.freeze({
   attach_dev(identity: IommuDomain, dev: Device): number {
-    own_device('attach_dev', identity, dev);
     const cur = dev.group?.domain ?? null;
     if (!cur || cur === identity || !(cur instanceof OmapIommuDomain)) return 0;
     omap_iommu_detach_dev(cur, dev);

@@ -33,7 +33,6 @@ import type { OptionTable } from '../../core/options.ts';
 import { iommu_alloc_resv_region, type ResvRegion } from '../../core/resv.ts';
 import { pgtable_format } from '../../pgtable/formats/index.ts';
 import { IoPgtable } from '../../pgtable/io-pgtable.ts';
-import { map_pages_fit, own_device, unmap_pages_fit } from '../op-checks.ts';
 import { S390Domain } from './domain.ts';
 import {
   S390Iommu,
@@ -139,7 +138,6 @@ function detach_from_domain(dev: Device): void {
 
 const paging_ops: DomainOps = Object.freeze({
   attach_dev(d: IommuDomain, dev: Device): number {
-    own_device('attach_dev', d, dev);
     const domain = d as S390Domain;
     const unit = unitOf(dev);
     if (domain.geometry.aperture_start > unit.end_dma || domain.geometry.aperture_end < unit.start_dma)
@@ -154,7 +152,6 @@ const paging_ops: DomainOps = Object.freeze({
     return 0;
   },
   map_pages(d: IommuDomain, iova: number, paddr: number, pgsize: number, pgcount: number, prot: number) {
-    map_pages_fit(iova, paddr, pgsize, pgcount);
     const domain = d as S390Domain;
     if (!domain.pgtbl) return { ret: -ENOMEM, mapped: 0 };
     const size = pgsize * pgcount;
@@ -179,7 +176,6 @@ const paging_ops: DomainOps = Object.freeze({
     pgcount: number,
     gather: IommuIotlbGather,
   ): number {
-    unmap_pages_fit(iova, pgsize, pgcount);
     const domain = d as S390Domain;
     if (!domain.pgtbl) return 0;
     const size = pgsize * pgcount;
@@ -238,8 +234,7 @@ const paging_ops: DomainOps = Object.freeze({
 });
 
 const blocked_ops: DomainOps = Object.freeze({
-  attach_dev(d: IommuDomain, dev: Device): number {
-    own_device('attach_dev', d, dev);
+  attach_dev(_d: IommuDomain, dev: Device): number {
     detach_from_domain(dev);
     return 0;
   },
@@ -247,8 +242,7 @@ const blocked_ops: DomainOps = Object.freeze({
 
 /** s390_attach_dev_identity: through the blocking domain, then a passthrough IOAT (iota 0). */
 const identity_ops: DomainOps = Object.freeze({
-  attach_dev(d: IommuDomain, dev: Device): number {
-    own_device('attach_dev', d, dev);
+  attach_dev(_d: IommuDomain, dev: Device): number {
     detach_from_domain(dev);
     return unitOf(dev).register_ioat(dev, { kind: 'identity' });
   },

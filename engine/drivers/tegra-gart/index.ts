@@ -25,7 +25,6 @@ import type { IommuIotlbGather } from '../../core/gather.ts';
 import type { Machine } from '../../core/machine.ts';
 import type { OptionTable } from '../../core/options.ts';
 import type { ResvRegion } from '../../core/resv.ts';
-import { map_pages_fit, own_device, unmap_pages_fit } from '../op-checks.ts';
 import { TegraGartDomain } from './domain.ts';
 import {
   GART_ENTRY_PHYS_ADDR_VALID,
@@ -90,7 +89,6 @@ function gartOf(domain: IommuDomain): GartHandle {
 }
 
 function gart_iommu_attach_dev(domain: IommuDomain, dev: Device): number {
-  own_device('attach_dev', domain, dev);
   const gart = gartOf(domain);
   if (gart.active_domain && gart.active_domain !== domain) return -EINVAL;
   if (dev.priv !== domain) {
@@ -125,8 +123,7 @@ const domain_ops: DomainOps = Object.freeze({
   attach_dev: gart_iommu_attach_dev,
 
   /** gart_iommu_map: one 4 KiB page into the global GART, attached or not; prot is ignored. */
-  map_pages(d: IommuDomain, iova: number, paddr: number, pgsize: number, pgcount: number, prot: number) {
-    map_pages_fit(iova, paddr, pgsize, pgcount);
+  map_pages(d: IommuDomain, iova: number, paddr: number, pgsize: number, _pgcount: number, prot: number) {
     const gart = gartOf(d);
     if (gart.iova_range_invalid(iova, pgsize)) return { ret: -EINVAL, mapped: 0 };
     // "Page entry is in-use" (only with gart_debug).
@@ -142,10 +139,9 @@ const domain_ops: DomainOps = Object.freeze({
     d: IommuDomain,
     iova: number,
     pgsize: number,
-    pgcount: number,
+    _pgcount: number,
     _gather: IommuIotlbGather,
   ): number {
-    unmap_pages_fit(iova, pgsize, pgcount);
     const gart = gartOf(d);
     if (gart.iova_range_invalid(iova, pgsize)) return 0;
     if (gart.gart_debug && !(gart.read_pte(iova) & GART_ENTRY_PHYS_ADDR_VALID)) return 0; // "Page entry is invalid"

@@ -32,7 +32,6 @@ import type { Device } from '../../core/device.ts';
 import type { DomainOps, IommuDomain, MapPagesResult } from '../../core/domain.ts';
 import type { DomainOrErr, IommuDriver, IommuOps } from '../../core/driver.ts';
 import { hex } from '../../core/format.ts';
-import { map_pages_fit, own_device, unmap_pages_fit } from '../op-checks.ts';
 import { EINVAL, ENODEV } from '../../core/errno.ts';
 import type { IommuIotlbGather } from '../../core/gather.ts';
 import type { Machine } from '../../core/machine.ts';
@@ -386,7 +385,6 @@ function __viommu_attach(vdomain: ViommuDomain, dev: Device): number {
 }
 
 function viommu_attach_dev_legacy(d: IommuDomain, dev: Device): number {
-  own_device('attach_dev', d, dev);
   const vdomain = d as ViommuDomain;
   const viommu = viommuOf(dev);
   let ret = 0;
@@ -396,7 +394,6 @@ function viommu_attach_dev_legacy(d: IommuDomain, dev: Device): number {
 }
 
 function viommu_attach_dev(d: IommuDomain, dev: Device): number {
-  own_device('attach_dev', d, dev);
   const vdomain = d as ViommuDomain;
   if (vdomain.viommu !== viommuOf(dev)) return -EINVAL;
   return __viommu_attach(vdomain, dev);
@@ -431,7 +428,6 @@ function viommu_map_pages_sync(
   pgcount: number,
   prot: number,
 ): MapPagesResult {
-  map_pages_fit(iova, paddr, pgsize, pgcount);
   const vdomain = d as ViommuDomain;
   const size = pgsize * pgcount;
   const flags = viommu_map_node(vdomain, iova, paddr, size, prot);
@@ -458,7 +454,6 @@ function viommu_map_pages_queued(
   pgcount: number,
   prot: number,
 ): MapPagesResult {
-  map_pages_fit(iova, paddr, pgsize, pgcount);
   const vdomain = d as ViommuDomain;
   const size = pgsize * pgcount;
   const flags = viommu_map_node(vdomain, iova, paddr, size, prot);
@@ -482,7 +477,6 @@ function viommu_unmap_pages(
   pgcount: number,
   _gather: IommuIotlbGather,
 ): number {
-  unmap_pages_fit(iova, pgsize, pgcount);
   const vdomain = d as ViommuDomain;
   const size = pgsize * pgcount;
   // Nodes removed here stay removed even when the total falls short and 0 is returned. A range
@@ -581,7 +575,6 @@ const ops_v6_16: DomainOps = Object.freeze({ ...ops_v6_8, attach_dev: viommu_att
 /** The static identity domain's only op: ATTACH with the BYPASS flag to the reserved ID. */
 const identity_ops: DomainOps = Object.freeze({
   attach_dev(d: IommuDomain, dev: Device): number {
-    own_device('attach_dev', d, dev);
     const vdomain = d as ViommuDomain;
     const ep = endpointOf(dev);
     const viommu = viommuOf(dev);

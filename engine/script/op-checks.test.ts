@@ -1,13 +1,13 @@
 /**
- * What every driver's domain ops refuse when a script calls them directly (op-checks.ts): a device
- * behind another driver's IOMMU, and a pgsize × pgcount range past 2^53. Each driver, each era
- * that has it, the same exception.
+ * What every driver's domain ops refuse when a script calls them directly (op-checks.ts, checked at
+ * the script's door): a device behind another driver's IOMMU, and a pgsize × pgcount range past
+ * 2^53. Each driver, each era that has it, the same exception.
  */
 import { describe, expect, it } from 'vitest';
 import { KernelVersionError } from '../core/kernel-profile.ts';
-import type * as Api from '../script/iommu-lab.d.ts';
-import { createLabModule } from '../script/module.ts';
-import { DRIVERS } from './index.ts';
+import type * as Api from './iommu-lab.d.ts';
+import { createLabModule } from './module.ts';
+import { DRIVERS } from '../drivers/index.ts';
 
 const KERNELS: Api.KernelName[] = ['v6.6', 'v6.8', 'v6.16'];
 const PLATFORM = new Set(['omap-iommu', 'tegra-gart']);
