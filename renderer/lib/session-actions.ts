@@ -302,6 +302,9 @@ export async function answerRecovery(keep: boolean): Promise<void> {
 async function startup(): Promise<void> {
   await tabs.init();
   session.markClean();
+  // What the window showed before the backend's start-up, which waits on storage: text typed
+  // meanwhile is unsaved work, never the saved state other tabs of the lab reopen.
+  const shownAtStart = serializeSession(session.capture());
   let info: Awaited<ReturnType<SessionBackend['startup']>> = {};
   try {
     info = await backend.startup();
@@ -317,10 +320,9 @@ async function startup(): Promise<void> {
     else run.say(`could not reopen the last session: ${open.message}`, 'warn');
   }
   if (!lastOpened && backend.kind === 'browser') {
-    // First visit: what the window shows now is the saved state to compare with (and to go back to).
-    const text = serializeSession(session.capture());
-    backend.remember(text, session.name);
-    lastOpened = { name: session.name, text };
+    // First visit: what the window showed at start is the saved state to compare with (and to go back to).
+    backend.remember(shownAtStart, session.name);
+    lastOpened = { name: session.name, text: shownAtStart };
   }
   const rec = info.recovery;
   if (rec) {
