@@ -1,7 +1,8 @@
 /**
- * `npm run bench [-- --json] [-- name…]`: every workload of BENCH.md in one process. Prints a table
- * (or one JSON object per line with --json: {name, value, unit, n, detail}). Figures are measured,
- * not asserted: record them in docs/BENCHMARKS.md with the machine and the date.
+ * `npm run bench [-- --json] [-- name…]`: every workload of BENCH.md in one process, or only the
+ * named ones (`drivers` for the per-driver rows). Prints a table (or one JSON object per line with
+ * --json: {name, value, unit, n, detail}). Figures are measured, not asserted: record them in
+ * docs/BENCHMARKS.md with the machine and the date.
  */
 import os from 'node:os';
 import { run as drivers } from './drivers.bench.ts';
@@ -26,9 +27,14 @@ const TARGETS: Record<string, string> = {
 const args = process.argv.slice(3);
 const json = args.includes('--json');
 const only = args.filter((a) => !a.startsWith('--'));
-const results: BenchResult[] = [...engine(), ...trace(), ...drivers()].filter(
-  (r) => !only.length || only.includes(r.name),
-);
+// A name asks for its workload only: `trace_…` names come from the trace bench, `name[driver]` from
+// the per-driver one (`drivers` asks for all of those).
+const wants = (group: (name: string) => boolean) => !only.length || only.some(group);
+const results: BenchResult[] = [
+  ...engine(),
+  ...(wants((n) => n.startsWith('trace_')) ? trace() : []),
+  ...(wants((n) => n === 'drivers' || n.endsWith(']')) ? drivers() : []),
+].filter((r) => !only.length || only.includes(r.name) || (only.includes('drivers') && r.name.endsWith(']')));
 if (json) {
   for (const r of results) console.log(JSON.stringify(r));
 } else {
