@@ -3,7 +3,7 @@
  * the user's own line and column: evaluated code → instrumented (a wrapper line on top) →
  * transpiled (guard text removed) → source (sucrase's map).
  */
-import { transpile, ScriptSyntaxError } from './transpile.ts';
+import { transpile, ScriptSyntaxError, type ElidedImport } from './transpile.ts';
 import { instrument, InstrumentError, GUARD } from './instrument.ts';
 
 /** The parameters every file's module function receives (CommonJS shape plus the lab's own). */
@@ -16,6 +16,8 @@ export interface CompiledFile {
   sourceUrl: string;
   /** 1-based position in `code` → 1-based position in the user's file; undefined for the wrapper lines. */
   toUser(line: number, column: number): { line: number; column: number } | undefined;
+  /** Imports TypeScript's elision dropped: the runner still checks that they name a module it has. */
+  elidedImports: readonly ElidedImport[];
 }
 
 /** What compiling a file's text gives, whatever the run: kept per process, keyed by name and text. */
@@ -23,6 +25,7 @@ interface CompiledText {
   /** The instrumented code, without the module wrapper. */
   code: string;
   toUser(line: number, column: number): { line: number; column: number } | undefined;
+  elidedImports: readonly ElidedImport[];
 }
 
 /**
@@ -58,6 +61,7 @@ export function compileFile(name: string, source: string, sourceUrl: string): Co
     code: `(function (${MODULE_PARAMS.join(', ')}) {'use strict';\n${text.code}\n})\n//# sourceURL=${sourceUrl}`,
     sourceUrl,
     toUser: text.toUser,
+    elidedImports: text.elidedImports,
   };
 }
 
@@ -65,7 +69,7 @@ function compileText(name: string, source: string): CompiledText {
   // A hashbang line (`#!/usr/bin/env …`) is valid only at the very start of a script, and the
   // compiled code runs inside a function: as a comment of the same length, positions stay put.
   if (source.startsWith('#!')) source = `//${source.slice(2)}`;
-  const { code: js, map } = transpile(source, name);
+  const { code: js, map, elided } = transpile(source, name);
   let inst;
   try {
     inst = instrument(js, MODULE_PARAMS);
@@ -80,6 +84,7 @@ function compileText(name: string, source: string): CompiledText {
   const lineCount = inst.code.split('\n').length;
   return {
     code: inst.code,
+    elidedImports: elided,
     toUser(line, column) {
       const l0 = line - 2;
       if (l0 < 0 || l0 >= lineCount) return undefined;

@@ -74,8 +74,51 @@ describe('matchers', () => {
     vexpect(fails(() => expect(2).toBeLessThanOrEqual(2))).toBeUndefined();
     vexpect(fails(() => expect(2).toBeGreaterThan(2))).toBe('expected 2 to be greater than 2');
     vexpect(fails(() => expect(3).toBeLessThan(2))).toBe('expected 3 to be less than 2');
-    vexpect(fails(() => expect('3').toBeGreaterThan(2))).toBe('expected a number greater than 2 but got "3"');
     vexpect(fails(() => expect(3).not.toBeGreaterThan(2))).toBe('expected 3 not to be greater than 2');
+  });
+
+  // A string is not "not greater than 4": with .not, the old false result turned into a pass
+  // (expect(lab.params.n).not.toBeGreaterThan(4) held for n=10, and so did .not.toBeLessThan(4)).
+  it.each(['toBeGreaterThan', 'toBeGreaterThanOrEqual', 'toBeLessThan', 'toBeLessThanOrEqual'] as const)(
+    '%s refuses an actual that is not a number or bigint, with or without .not',
+    (m) => {
+      const { expect, outcomes } = harness();
+      const hint = `${m}() needs a number or bigint, got "10" (a string: lab.params values are strings, convert with Number())`;
+      vexpect(() => expect('10')[m](4)).toThrow(new TypeError(hint));
+      vexpect(() => expect('10').not[m](4)).toThrow(new TypeError(hint));
+      vexpect(() => expect(undefined).not[m](4)).toThrow(
+        new TypeError(`${m}() needs a number or bigint, got undefined`),
+      );
+      vexpect(() => expect('abc').not[m](4)).toThrow(
+        new TypeError(`${m}() needs a number or bigint, got "abc"`),
+      );
+      vexpect(() => expect(1).not[m]('4' as unknown as number)).toThrow(
+        /to compare with, got "4" \(a string: /,
+      );
+      vexpect(outcomes).toEqual([]);
+      vexpect(() => expect(5n).not[m](5n)).not.toThrow(TypeError);
+    },
+  );
+
+  it('toBe says why two symbols with one description differ', () => {
+    vexpect(fails(() => expect(Symbol('a')).toBe(Symbol('a')))).toBe(
+      'expected Symbol(a) but got Symbol(a) (two different symbols with the same description: each Symbol() call makes a new one)',
+    );
+    vexpect(fails(() => expect(Symbol('a')).toBe(Symbol('b')))).toBe('expected Symbol(b) but got Symbol(a)');
+  });
+
+  it('toContain says when an equal element is there but not the same object', () => {
+    const hint =
+      ' (an element with equal contents is there, but not the same object: toContain compares with ===)';
+    vexpect(fails(() => expect([{ a: 1 }]).toContain({ a: 1 }))).toBe(
+      `expected [ { a: 1 } ] to contain { a: 1 }${hint}`,
+    );
+    vexpect(fails(() => expect(new Set([[1]])).toContain([1]))).toMatch(/not the same object/);
+    vexpect(fails(() => expect([{ a: 1 }]).toContain({ a: 2 }))).toBe(
+      'expected [ { a: 1 } ] to contain { a: 2 }',
+    );
+    const item = { a: 1 };
+    vexpect(fails(() => expect([item]).toContain(item))).toBeUndefined();
   });
 
   it('toContain and toHaveLength', () => {

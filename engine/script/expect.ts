@@ -161,6 +161,25 @@ function difference(
   return undefined;
 }
 
+const numeric = (x: unknown): x is number | bigint => typeof x === 'number' || typeof x === 'bigint';
+
+/** A value an ordering matcher refuses; a string of digits most likely came from `lab.params`. */
+function notNumeric(v: unknown): string {
+  const digits = typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v));
+  return digits
+    ? `${describe(v)} (a string: lab.params values are strings, convert with Number())`
+    : describe(v);
+}
+
+/** An array or Set holding an object equal to `item` but not `item` itself: toContain's near miss. */
+function equalElement(list: unknown, item: unknown): boolean {
+  if (typeof item !== 'object' || item === null) return false;
+  if (!Array.isArray(list) && !(list instanceof Set)) return false;
+  for (const x of list)
+    if (typeof x === 'object' && x !== null && !difference(x, item, '', false, new Map())) return true;
+  return false;
+}
+
 function differenceText(d: Difference | undefined): string {
   if (!d || d.path === '') return '';
   const got = d.actual === MISSING ? 'it is missing' : `got ${describe(d.actual)}`;
@@ -208,7 +227,10 @@ class Assertion {
           typeof expected === 'object' &&
           expected !== null &&
           !difference(a, expected, '', false, new Map());
-        return `expected ${describe(expected)} but got ${describe(a)}${same ? ' (equal contents, but not the same object: use toEqual)' : ''}`;
+        // Two symbols with one description print alike: say why they still differ.
+        const symbols =
+          typeof a === 'symbol' && typeof expected === 'symbol' && a.description === expected.description;
+        return `expected ${describe(expected)} but got ${describe(a)}${same ? ' (equal contents, but not the same object: use toEqual)' : symbols ? ' (two different symbols with the same description: each Symbol() call makes a new one)' : ''}`;
       },
       () => `expected a value other than ${describe(expected)}`,
     );
@@ -236,6 +258,10 @@ class Assertion {
     );
   }
 
+  /**
+   * The ordering matchers compare numbers (or bigints) only, on both sides and with or without
+   * `.not`: a string is not "not greater than 4", it is a mistake (`lab.params` values are strings).
+   */
   #compare(
     matcher: string,
     n: unknown,
@@ -243,29 +269,27 @@ class Assertion {
     test: (a: number | bigint, b: number | bigint) => boolean,
   ): void {
     const a = this.#actual;
-    const numeric = (x: unknown): x is number | bigint => typeof x === 'number' || typeof x === 'bigint';
-    if (!numeric(n)) throw new TypeError(`${matcher}() needs a number, got ${describe(n)}`);
+    if (!numeric(n))
+      throw new TypeError(`${matcher}() needs a number or bigint to compare with, got ${notNumeric(n)}`);
+    if (!numeric(a)) throw new TypeError(`${matcher}() needs a number or bigint, got ${notNumeric(a)}`);
     this.#settle(
       matcher,
-      numeric(a) && test(a, n),
-      () =>
-        numeric(a)
-          ? `expected ${describe(a)} to be ${words} ${describe(n)}`
-          : `expected a number ${words} ${describe(n)} but got ${describe(a)}`,
+      test(a, n),
+      () => `expected ${describe(a)} to be ${words} ${describe(n)}`,
       () => `expected ${describe(a)} not to be ${words} ${describe(n)}`,
     );
   }
 
-  toBeGreaterThan(n: number): void {
+  toBeGreaterThan(n: number | bigint): void {
     this.#compare('toBeGreaterThan', n, 'greater than', (a, b) => a > b);
   }
-  toBeGreaterThanOrEqual(n: number): void {
+  toBeGreaterThanOrEqual(n: number | bigint): void {
     this.#compare('toBeGreaterThanOrEqual', n, 'greater than or equal to', (a, b) => a >= b);
   }
-  toBeLessThan(n: number): void {
+  toBeLessThan(n: number | bigint): void {
     this.#compare('toBeLessThan', n, 'less than', (a, b) => a < b);
   }
-  toBeLessThanOrEqual(n: number): void {
+  toBeLessThanOrEqual(n: number | bigint): void {
     this.#compare('toBeLessThanOrEqual', n, 'less than or equal to', (a, b) => a <= b);
   }
 
@@ -284,7 +308,8 @@ class Assertion {
     this.#settle(
       'toContain',
       pass,
-      () => `expected ${describe(a)} to contain ${describe(item)}`,
+      () =>
+        `expected ${describe(a)} to contain ${describe(item)}${equalElement(a, item) ? ' (an element with equal contents is there, but not the same object: toContain compares with ===)' : ''}`,
       () => `expected ${describe(a)} not to contain ${describe(item)}`,
     );
   }

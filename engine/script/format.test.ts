@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { formatArgs, formatValue } from './format.ts';
+import { describe as describeValue } from './expect.ts';
+import { HandleTable } from './handles.ts';
 
 describe('formatValue', () => {
   it('primitives', () => {
@@ -11,6 +13,18 @@ describe('formatValue', () => {
     expect(formatValue(null)).toBe('null');
     expect(formatValue(Symbol('s'))).toBe('Symbol(s)');
     expect(formatValue(function iommu_map() {})).toBe('[Function: iommu_map]');
+  });
+
+  it('writes an error pointer as Linux code does, not as the object behind it', () => {
+    const handles = new HandleTable(() => undefined);
+    const enodev = handles.errPtr(-19);
+    expect(formatValue(enodev)).toBe('ERR_PTR(-ENODEV)');
+    expect(formatValue({ ret: enodev })).toBe('{ ret: ERR_PTR(-ENODEV) }');
+    expect(formatArgs(['got', enodev])).toBe('got ERR_PTR(-ENODEV)');
+    expect(formatValue(handles.errPtr(-4000))).toBe('ERR_PTR(-4000)');
+    expect(describeValue(enodev)).toBe('ERR_PTR(-ENODEV)');
+    // A look-alike the script made is no error pointer (IS_ERR says so too): shown as it is.
+    expect(formatValue({ __err_ptr: -19 })).toBe('{ __err_ptr: -19 }');
   });
 
   it('objects and arrays', () => {

@@ -3,6 +3,7 @@
  * util.inspect but smaller: numbers as written (no forced hex), strings quoted when nested,
  * objects and arrays JSON-ish, byte arrays as bytes, cycles and depth cut short.
  */
+import { errnoName } from '../core/errno.ts';
 
 /** Handles named by a number (handles.ts keys `d:3`, `g:0`, `t:12`): the trace keeps them as numbers. */
 export const NUMBERED: Readonly<Record<string, string>> = { d: 'domain', g: 'group', t: 'gather' };
@@ -15,8 +16,12 @@ const HANDLE_KIND: Readonly<Record<string, string>> = { ...NUMBERED, v: 'device'
  */
 export const HANDLE_KEY = Symbol('iommu-lab handle key');
 
-/** A handle's key as text: `domain 3`, `device nic0`. */
+/** A handle's key as text: `domain 3`, `device nic0`; an error pointer's (`e:-19`) as `ERR_PTR(-ENODEV)`. */
 export function handleKeyText(key: string): string {
+  if (key[0] === 'e') {
+    const errno = Number(key.slice(2));
+    return `ERR_PTR(${errnoName(errno) ?? errno})`;
+  }
   return `${HANDLE_KIND[key[0]] ?? 'handle'} ${key.slice(2)}`;
 }
 
@@ -148,6 +153,9 @@ function inner(v: unknown, depth: number, seen: Set<object>, num: NumberText): s
   if (v === null) return 'null';
   const o = v as object;
   if (o instanceof GetterFailed) return '[Getter: threw]';
+  // An error pointer prints as Linux code writes one; a handle shows its fields (that is what it is for).
+  const key = (o as { [HANDLE_KEY]?: unknown })[HANDLE_KEY];
+  if (typeof key === 'string' && key[0] === 'e') return handleKeyText(key);
   if (seen.has(o)) return '[Circular]';
   if (o instanceof Error) return `${o.name}: ${o.message}`;
   if (o instanceof Date) return Number.isNaN(o.getTime()) ? 'Invalid Date' : o.toISOString();

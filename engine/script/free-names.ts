@@ -20,15 +20,19 @@ export interface FreeRead {
   shorthand: boolean;
 }
 
-/** The language's own globals, read directly (the guard would only hand them back). */
+/**
+ * The language's own globals that the sandbox has, read directly (the guard would only hand them
+ * back). The ones it leaves out (Atomics, SharedArrayBuffer, WeakRef, FinalizationRegistry, Intl)
+ * are not here: their reads go through the guard, which says why they are missing.
+ */
 const BUILTINS = new Set(
   `globalThis Infinity NaN undefined isFinite isNaN parseFloat parseInt decodeURI
    decodeURIComponent encodeURI encodeURIComponent escape unescape AggregateError Array
-   ArrayBuffer Atomics BigInt BigInt64Array BigUint64Array Boolean DataView Date Error
-   EvalError FinalizationRegistry Float32Array Float64Array Int8Array Int16Array Int32Array
+   ArrayBuffer BigInt BigInt64Array BigUint64Array Boolean DataView Date Error
+   EvalError Float32Array Float64Array Function Int8Array Int16Array Int32Array
    Iterator JSON Map Math Number Object Promise Proxy RangeError ReferenceError Reflect
-   RegExp Set SharedArrayBuffer String Symbol SyntaxError TypeError Uint8Array
-   Uint8ClampedArray Uint16Array Uint32Array URIError WeakMap WeakRef WeakSet arguments`.split(/\s+/),
+   RegExp Set String Symbol SyntaxError TypeError Uint8Array
+   Uint8ClampedArray Uint16Array Uint32Array URIError WeakMap WeakSet arguments`.split(/\s+/),
 );
 
 function isNode(v: unknown): v is AnyNode {

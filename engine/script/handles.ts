@@ -91,7 +91,10 @@ export class HandleTable {
   errPtr(errno: number): object {
     let p = this.errPtrs.get(errno);
     if (!p) {
-      this.errPtrs.set(errno, (p = freeze({ __err_ptr: errno })));
+      p = { __err_ptr: errno };
+      // Not enumerable, as a handle's: toEqual and the fields shown ignore it; messages print ERR_PTR(-ENODEV).
+      Object.defineProperty(p, HANDLE_KEY, { value: `e:${errno}` });
+      this.errPtrs.set(errno, freeze(p));
       this.addSlot(p, null, `e:${errno}`, errno);
     }
     return p;

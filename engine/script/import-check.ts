@@ -6,6 +6,14 @@
  */
 import { ScriptSyntaxError, positionOf } from './transpile.ts';
 
+/**
+ * An import of a module the run does not have, found at load rather than by the `require` that
+ * would have thrown (TypeScript elided it): an Error, as that `require`'s would be, placed on the import.
+ */
+export class ImportError extends ScriptSyntaxError {
+  override name = 'Error';
+}
+
 /** `s` as a regular expression matching it literally. */
 const literal = (s: string) => s.replace(/[$.*+?^()[\]{}|\\/]/g, '\\$&');
 

@@ -229,7 +229,11 @@ export interface DmaResultOk {
   readonly pa: number;
   /**
    * 'stale': the translation used no longer matches the page table: an IOTLB entry the tables have
-   * changed under, or (virtio-iommu) a host mapping the guest has unmapped and not yet told the host of.
+   * changed under, or (virtio-iommu, s390 with `tlb_refresh`) a host or shadow mapping the guest has
+   * removed and not yet told of. The worst over the pages an access touches.
+   * 'hit' also when no IOTLB is involved: an identity or pass-through domain translates without a
+   * lookup and counts nothing in `iommu.tlb.stats`. Hardware with no IOTLB (tegra-gart) reads its
+   * table on every access: always 'miss', counted nowhere.
    */
   readonly tlb: 'hit' | 'miss' | 'stale';
   /** The bytes read (dma_read only). */
@@ -268,7 +272,10 @@ export interface Device {
    * Device read through the IOMMU: IOTLB first, then the table walk (virtio: the host's mappings).
    * Device accesses are unprivileged (a PCIe request carries no privilege), so a mapping made with
    * IOMMU_PRIV on an Arm LPAE table refuses them with a 'permission' fault; other formats ignore it.
-   * One access moves 1 byte to 64 MiB.
+   * One access moves 1 byte to 64 MiB, translated and moved page by page in order: when a later
+   * page faults, the bytes from `iova` up to `fault.iova` have already been read or written (a failed
+   * dma_write may have changed memory), as a transfer split at page boundaries does. Only the fault
+   * is traced.
    */
   dma_read(iova: number, length: number): DmaResult;
   /** Device write through the IOMMU, as dma_read translates; 1 byte to 64 MiB. */
@@ -285,12 +292,17 @@ export interface IotlbEntry {
   /** A cached not-present entry. */
   readonly negative: boolean;
 }
+/** Counted per translation: one per page or leaf an access touches (a 64 MiB read through 2 MiB blocks adds 32). */
 export interface IotlbStats {
-  /** Accesses answered by an entry that still matches the tables. */
+  /** Translations answered by an IOTLB entry that still matches the tables (`tlb: 'hit'`). */
   readonly hits: number;
-  /** Accesses that found no entry and walked (or asked the host). */
+  /** Translations that found no IOTLB entry and walked the tables (or asked the virtio host). */
   readonly misses: number;
-  /** Accesses answered by an entry the tables no longer hold (`tlb: 'stale'`). */
+  /**
+   * Translations answered by an IOTLB entry the tables no longer hold. A miss the virtio host (or an
+   * s390 hypervisor's shadow, `tlb_refresh`) answers from a mapping the guest already removed also
+   * reports `tlb: 'stale'`, but counts in `misses`: no entry answered it.
+   */
   readonly stale_hits: number;
   /**
    * Entries removed by invalidations, not commands: a flush that covers three cached entries adds 3,
@@ -575,10 +587,10 @@ export interface Matchers {
   readonly not: Matchers;
   toBe(expected: unknown): void;
   toEqual(expected: unknown): void;
-  toBeGreaterThan(n: number): void;
-  toBeGreaterThanOrEqual(n: number): void;
-  toBeLessThan(n: number): void;
-  toBeLessThanOrEqual(n: number): void;
+  toBeGreaterThan(n: number | bigint): void;
+  toBeGreaterThanOrEqual(n: number | bigint): void;
+  toBeLessThan(n: number | bigint): void;
+  toBeLessThanOrEqual(n: number | bigint): void;
   toContain(item: unknown): void;
   toHaveLength(n: number): void;
   toMatchObject(expected: object): void;

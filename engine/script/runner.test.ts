@@ -247,6 +247,76 @@ describe('results', () => {
   });
 });
 
+describe('ordering matchers', () => {
+  it('refuse a string from lab.params with or without .not, at the matcher', () => {
+    const r = run(
+      `import { lab, expect } from 'iommu-lab';\nconst n = lab.params.n;\nexpect(n).not.toBeGreaterThan(4);\n`,
+      { params: { n: '10' } },
+    );
+    expect(r.status).toBe('error');
+    expect(r.expectations).toEqual({ passed: 0, failed: 0 });
+    expect(r.error).toEqual({
+      name: 'TypeError',
+      message:
+        'TypeError: toBeGreaterThan() needs a number or bigint, got "10" (a string: lab.params values are strings, convert with Number())',
+      file: 'main.ts',
+      line: 3,
+      column: 15,
+    });
+    // A failed comparison is still placed on the script's own line and column.
+    const failed = run(`import { expect } from 'iommu-lab';\n\n  expect(10).toBeLessThan(4);\n`);
+    expect(failed.error).toMatchObject({ name: 'ExpectationError', line: 3, column: 14 });
+  });
+});
+
+describe('imports TypeScript elides', () => {
+  const NO_LODASH =
+    "Cannot find module 'lodash': scripts can import only 'iommu-lab' and this run's own files ('./name')";
+
+  it('an unused import of a module the run lacks fails in a .ts file as it does in a .js one', () => {
+    const src = `import { record } from 'iommu-lab';\nimport { foo } from 'lodash';\nrecord(1);\n`;
+    const js = run(src, { fileName: 'main.js' });
+    expect(js.error).toMatchObject({ name: 'Error', message: NO_LODASH, line: 2, column: 1 });
+    seen.length = 0;
+    const ts = run(src);
+    expect(ts.status).toBe('error');
+    expect(ts.error).toEqual({ ...js.error, file: 'main.ts' });
+    expect(seen).toEqual([]); // refused at load, as a link error: nothing ran
+    // Used only as a type, in a helper, or a file of the run that is not there: the same.
+    const asType = run(`import { Foo } from 'lodash';\nconst x: Foo | undefined = undefined;\n`);
+    expect(asType.error).toMatchObject({ message: NO_LODASH, line: 1, column: 1 });
+    const inHelper = run(`import { x } from './helper';\nx;\n`, {
+      files: [{ name: 'helper.ts', source: `export const x = 1;\n\nimport {\n  y } from 'lodash';\n` }],
+    });
+    expect(inHelper.error).toMatchObject({ message: NO_LODASH, file: 'helper.ts', line: 4, column: 12 });
+    const missing = run(`import { helper } from './nothere';\n`);
+    expect(missing.error).toMatchObject({
+      message: "Cannot find module './nothere': no file of that name in this run",
+      line: 1,
+    });
+  });
+
+  it('still elides type-only imports of what the run has, and any `import type`', () => {
+    seen.length = 0;
+    const r = run(
+      [
+        `import { record } from 'iommu-lab';`,
+        `import type { Q } from 'lodash';`,
+        `import { Opts } from './types';`,
+        `const o: Opts = { a: 1 };`,
+        `record(o.a);`,
+      ].join('\n'),
+      {
+        files: [
+          { name: 'types.ts', source: `export interface Opts { a: number }\nthrow new Error('loaded');\n` },
+        ],
+      },
+    );
+    expect(r.error).toBeUndefined();
+    expect(seen).toEqual([1]);
+  });
+});
+
 describe('console', () => {
   it('captures lines with level, text and line', () => {
     const lines: string[] = [];
@@ -368,6 +438,68 @@ describe('sandbox', () => {
     expect(r.error?.message).toContain('is not available: a run must give the same result every time');
     expect(r.error?.message).toContain(instead);
     expect(r.error?.message).not.toContain('%Shared');
+  });
+
+  it("refuses Date() and new Date() in the lab's words inside the script too, where a catch sees them", () => {
+    seen.length = 0;
+    const r = run(
+      [
+        `import { record } from 'iommu-lab';`,
+        `for (const f of [() => Date(), () => new Date(), () => Date.now()])`,
+        `  try { f(); } catch (e) { record((e as Error).message); }`,
+        `const d = new Date(0);`,
+        `record([d.toISOString(), d instanceof Date, Date.UTC(1970, 0, 2), Date.parse('1970-01-01T00:00:01Z')]);`,
+        `class Stamp extends Date {}`,
+        `record(new Stamp(5) instanceof Stamp && new Stamp(5).getTime() === 5);`,
+      ].join('\n'),
+    );
+    expect(r.error).toBeUndefined();
+    const [call, construct, now, ...rest] = seen.splice(0) as string[];
+    expect(call).toMatch(
+      /^Date\(\) is not available: .*a run must give the same result every time; use lab\.now\(\)/,
+    );
+    expect(construct).toMatch(/^new Date\(\) without arguments is not available: .*use lab\.now\(\)/);
+    expect(now).toMatch(/^Date\.now\(\) is not available: .*use lab\.now\(\)/);
+    expect(rest).toEqual([['1970-01-01T00:00:00.000Z', true, 86_400_000, 1000], true]);
+    const uncaught = run(`const x = 1;\nconst t = Date();\n`);
+    expect(uncaught.error).toMatchObject({ name: 'TypeError', line: 2, column: 11 });
+    expect(uncaught.error?.message).toMatch(/^TypeError: Date\(\) is not available/);
+  });
+
+  it("has the language's Function, which builds no code from strings", () => {
+    seen.length = 0;
+    const r = run(
+      [
+        `import { record } from 'iommu-lab';`,
+        `const f = (x: number) => x + 1;`,
+        `record([typeof Function, f instanceof Function, (async () => {}) instanceof Function]);`,
+        `record([Function.prototype === Object.getPrototypeOf(f), Function.prototype.call.call(f, null, 1)]);`,
+        `try { Function('return 1'); } catch (e) { record(String(e)); }`,
+        `try { new Function('a', 'return a'); } catch (e) { record(String(e)); }`,
+      ].join('\n'),
+    );
+    expect(r.error).toBeUndefined();
+    const refusal =
+      'TypeError: Function() is not available: the lab does not run code built from strings (as with eval); write the function itself, e.g. (a, b) => a + b';
+    expect(seen.splice(0)).toEqual([['function', true, true], [true, 2], refusal, refusal]);
+  });
+
+  it.each([
+    'Intl',
+    'WeakRef',
+    'FinalizationRegistry',
+    'Atomics',
+    'SharedArrayBuffer',
+    'queueMicrotask',
+    'eval',
+  ])('says that %s is left out on purpose, and why, where the script reads it', (name) => {
+    const r = run(`const x = 1;\nconst y = [typeof ${name}, ${name}];\n`);
+    expect(r.error).toMatchObject({ name: 'ReferenceError', line: 2, column: 21 + name.length });
+    expect(r.error?.message).toMatch(
+      new RegExp(
+        `^ReferenceError: ${name} is not defined: the lab's sandbox leaves it out, as .*(same result|code built from strings|after the run has ended)`,
+      ),
+    );
   });
 
   it("Math.random's refusal reads the same inside the script, where a catch sees it", () => {

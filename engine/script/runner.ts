@@ -22,9 +22,9 @@ import { createExpect, ExpectationError } from './expect.ts';
 import { formatArgs, formatValue } from './format.ts';
 import { RunEndedError, RunGuard, TimeoutError } from './guard.ts';
 import { notDefined } from './free-names.ts';
-import { deepFreeze, Sandbox, sandboxRefusal } from './sandbox.ts';
+import { deepFreeze, leftOut, Sandbox, sandboxRefusal } from './sandbox.ts';
 import { errorSubclasses, stackOf, userFrame, type UserPosition } from './stack.ts';
-import { import_bindings, missing_import } from './import-check.ts';
+import { ImportError, import_bindings, missing_import } from './import-check.ts';
 import { folderOf, isRelativeImport, resolveImport, withoutExtension } from './import-path.ts';
 import { ScriptSyntaxError } from './transpile.ts';
 
@@ -331,11 +331,12 @@ export function runScriptWith<S extends RunnerSession>(
   }
 
   const sandbox = new Sandbox();
-  // The sandbox reads an undeclared name as undefined; the script gets the language's error instead.
+  // The sandbox reads an undeclared name as undefined; the script gets the language's error instead
+  // (saying why, for a name the sandbox leaves out on purpose).
   guard.undeclared = (name) => {
     const found = sandbox.global(name);
     if (found) return found.value;
-    throw new ReferenceError(notDefined(name, Object.keys(moduleExports)));
+    throw new ReferenceError(leftOut(name) ?? notDefined(name, Object.keys(moduleExports)));
   };
   const others = opts.files ?? [];
   const modules = new Map<string, { exports: unknown }>();
@@ -372,7 +373,7 @@ export function runScriptWith<S extends RunnerSession>(
       throw e;
     }
     bindings.push(...import_bindings(file.source, c.code));
-    const unknownImport = missing_import(file.source, c.code, moduleExports);
+    const unknownImport = missing_import(file.source, c.code, moduleExports) ?? elided_import(file, c);
     if (unknownImport) {
       unknownImport.file = file.name;
       throw unknownImport;
@@ -412,14 +413,36 @@ export function runScriptWith<S extends RunnerSession>(
     });
 
   const requireFn = (spec: unknown, importer: string): unknown => {
-    if (spec === 'iommu-lab') return moduleExports;
+    const f = moduleFile(spec, importer);
+    return f ? load(f) : moduleExports;
+  };
+
+  /**
+   * An import TypeScript's elision dropped (its names are used only as types, or not at all) is
+   * not loaded, as in TypeScript, but must still name a module the run has: otherwise it is the
+   * error a .js file gets for the same line.
+   */
+  const elided_import = (file: SourceFile, c: CompiledFile): ImportError | null => {
+    for (const { spec, line, column } of c.elidedImports) {
+      try {
+        moduleFile(spec, file.name);
+      } catch (e) {
+        return new ImportError((e as Error).message, line, column);
+      }
+    }
+    return null;
+  };
+
+  /** The run's file `spec` names from `importer` (null for 'iommu-lab'); throws if there is none. */
+  const moduleFile = (spec: unknown, importer: string): SourceFile | null => {
+    if (spec === 'iommu-lab') return null;
     if (typeof spec === 'string' && isRelativeImport(spec)) {
       const folder = folders.get(importer) ?? '';
       const name = resolveImport(folder, spec);
       const f = name === undefined ? undefined : (findFile(name) ?? opts.resolveFile?.(`./${name}`));
       if (f) {
         if (!folders.has(f.name)) folders.set(f.name, folderOf(name!));
-        return load(f);
+        return f;
       }
       throw new Error(
         `Cannot find module '${spec}': no file of that name in this run` +
@@ -444,7 +467,7 @@ export function runScriptWith<S extends RunnerSession>(
     if (e instanceof ScriptSyntaxError) {
       return finish('error', {
         message: e.message,
-        name: 'SyntaxError',
+        name: e.name,
         file: e.file ?? opts.fileName,
         line: e.line,
         column: e.column,

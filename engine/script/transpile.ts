@@ -29,6 +29,15 @@ export interface PositionMap {
 export interface Transpiled {
   code: string;
   map: PositionMap;
+  /** Imports of modules that TypeScript's elision dropped from `code` (see elidedImports). */
+  elided: ElidedImport[];
+}
+
+/** An import the transpiled code no longer has: its module and where it is (1-based). */
+export interface ElidedImport {
+  spec: string;
+  line: number;
+  column: number;
 }
 
 /**
@@ -58,8 +67,9 @@ class CombinedMap implements PositionMap {
   }
 }
 
-function sucrase(source: string, fileName: string, withMap: boolean) {
+function sucrase(source: string, fileName: string, withMap: boolean, keepUnusedImports = false) {
   return transform(source, {
+    ...(keepUnusedImports ? { keepUnusedImports } : {}),
     transforms: isTypeScript(fileName) ? ['typescript', 'imports'] : ['imports'],
     filePath: fileName,
     ...(withMap
@@ -108,7 +118,11 @@ export function transpile(source: string, fileName: string): Transpiled {
   }
   try {
     const out = sucrase(source, fileName, false);
-    return { code: out.code, map: new CombinedMap(source, out.code, fileName) };
+    return {
+      code: out.code,
+      map: new CombinedMap(source, out.code, fileName),
+      elided: elidedImports(source, fileName, out.code),
+    };
   } catch (e) {
     const err = e as { message?: string; pos?: number };
     const message = String(err.message ?? e)
@@ -117,4 +131,37 @@ export function transpile(source: string, fileName: string): Transpiled {
     const where = typeof err.pos === 'number' ? positionOf(source, err.pos) : { line: 1, column: 1 };
     throw new ScriptSyntaxError(message, where.line, where.column);
   }
+}
+
+/** The modules a transpiled file requires (sucrase writes every import as `require('<spec>')`). */
+const REQUIRE = /\brequire\('([^']*)'\)/g;
+/** Anything in a source that may name a module (`from 'x'`, `import 'x'`); a cheap first filter. */
+const MODULE_NAME = /\b(?:from|import)\s*(['"])([^'"\r\n]+)\1/g;
+
+/**
+ * The imports TypeScript's elision removed: an import whose names the file never uses as values
+ * (`import { foo } from 'lodash'` with `foo` unused) vanishes from the code, so the run would never
+ * ask for the module, and an import the lab refuses in a .js file would pass in a .ts one. A second
+ * transform that keeps unused imports (as `verbatimModuleSyntax` does; `import type` still goes)
+ * shows them, on the lines they are on. It runs only when the source names a module the code does
+ * not require, so almost never: and compiled texts are cached (compile.ts).
+ */
+function elidedImports(source: string, fileName: string, code: string): ElidedImport[] {
+  if (!isTypeScript(fileName)) return [];
+  const required = new Set(Array.from(code.matchAll(REQUIRE), (m) => m[1]));
+  if (Array.from(source.matchAll(MODULE_NAME)).every((m) => required.has(m[2]))) return [];
+  const kept = sucrase(source, fileName, false, true).code.split('\n');
+  const lines = source.split('\n');
+  const out: ElidedImport[] = [];
+  kept.forEach((text, i) => {
+    for (const [, spec] of text.matchAll(REQUIRE)) {
+      if (required.has(spec)) continue;
+      // On the import's own line (sucrase keeps lines): at `import`, else at the module's name.
+      const line = lines[i] ?? '';
+      const at = line.search(/\bimport\b/);
+      const name = line.indexOf(spec);
+      out.push({ spec, line: i + 1, column: (at >= 0 ? at : Math.max(0, name - 1)) + 1 });
+    }
+  });
+  return out;
 }
