@@ -315,6 +315,10 @@ describe.concurrent('iommu-lab run', () => {
   it.each([
     [['run', 'nope.ts'], /no such file: nope\.ts/],
     [['run', '.'], /\. is a folder; give the scenario files in it/],
+    // It exists: "no such file" would send the user looking for it.
+    [['run', '/dev/null'], /^iommu-lab: \/dev\/null is not a regular file/],
+    // matrix takes one file: the files in a folder are no answer.
+    [['matrix', '.'], /\. is a folder; give one scenario file$/m],
     [['run'], /at least one script/],
     [['run', 'pass.ts', '--frobnicate'], /unknown option '--frobnicate'/],
     [['run', 'pass.ts', '--kernel', 'v5.4'], /unknown kernel 'v5\.4'/],
@@ -445,7 +449,11 @@ describe.concurrent('iommu-lab matrix', () => {
     for (const jobs of ['1', '4']) {
       const r = await fourCells('usesbad.ts', jobs);
       expect(r.code).toBe(2);
-      expect(r.out).toContain('arm-smmu-v3 × v6.8  badhelper.ts:2:9: in helper');
+      // Under a heading, the cells' messages in one column, as the other blocks under the table.
+      expect(r.out).toMatch(
+        /^✗ cells that did not pass .*:\n {2}arm-smmu-v3 × v6\.8 {3}badhelper\.ts:2:9: in helper$/m,
+      );
+      expect(r.out).toMatch(/^ {2}amd-iommu × v6\.16 {4}badhelper\.ts:2:9: in helper$/m);
     }
   });
 
@@ -617,6 +625,91 @@ describe.concurrent('iommu-lab matrix', () => {
     expect(JSON.parse(twice.out).cells).toHaveLength(1);
     const none = await cli('matrix', 'gart.ts', '--drivers', 'tegra-gart', '--kernels', 'v6.16');
     expect(none.code).toBe(1);
-    expect(none.out).toContain('no cell ran: none of the 1 is available in its kernel');
+    expect(none.out).toMatch(/\nno cell ran: the only cell is not available in its kernel\n$/);
+    const two = await cli('matrix', 'gart.ts', '--drivers', 'tegra-gart', '--kernels', 'v6.8,v6.16');
+    expect(two.out).toMatch(/\nno cell ran: none of the 2 cells is available in its kernel\n$/);
+  });
+
+  it('--json: allPassed agrees with the exit status when no cell could run', async () => {
+    const r = await cli('matrix', 'gart.ts', '--drivers', 'tegra-gart', '--kernels', 'v6.16', '--json');
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.out)).toMatchObject({ cells: [{ status: 'n/a' }], allPassed: false });
+  });
+
+  it('shows the whole of a failed expectation that spans lines, with what differed', async () => {
+    write(
+      'multiline.ts',
+      [
+        "import { lab, expect } from 'iommu-lab';",
+        "lab.add_iommu('i0', lab.params.driver as 'arm-smmu-v3');",
+        "expect({ kernel: lab.kernel(), long: 'x'.repeat(70) }).toEqual({ kernel: 'v6.6', long: 'x'.repeat(70) });",
+        '',
+      ].join('\n'),
+    );
+    const r = await cli('matrix', 'multiline.ts', '--drivers', 'arm-smmu-v3', '--kernels', 'v6.8,v6.16');
+    expect(r.code).toBe(1);
+    // The message's lines go under its first, in the column of the cells' messages.
+    expect(r.out).toContain(
+      [
+        '  arm-smmu-v3 × v6.8   multiline.ts:3:56: expected {',
+        "                         kernel: 'v6.6',",
+        `                         long: '${'x'.repeat(70)}'`,
+        '                       } but got {',
+        "                         kernel: 'v6.8',",
+        `                         long: '${'x'.repeat(70)}'`,
+        '                       }',
+        '                         first difference at kernel: expected "v6.6" but got "v6.8"',
+        '  arm-smmu-v3 × v6.16  multiline.ts:3:56: expected {',
+      ].join('\n'),
+    );
+    expect(r.out).toContain('first difference at kernel: expected "v6.6" but got "v6.16"');
+  });
+
+  it('says why cells are n/a, a line per reason, and how many cells ran', async () => {
+    // IOMMU-FACTS §5.3: tegra-gart left Linux in v6.7; §6 (e): iommu_paging_domain_alloc() came in v6.11.
+    write(
+      'paging-alloc.ts',
+      [
+        "import { lab, iommu_paging_domain_alloc, expect } from 'iommu-lab';",
+        "const dev = lab.add_device('d0', { iommu: lab.add_iommu('i0', lab.params.driver as 'arm-smmu-v3') });",
+        'expect(iommu_paging_domain_alloc(dev)).toBeTruthy();',
+        '',
+      ].join('\n'),
+    );
+    const r = await cli('matrix', 'paging-alloc.ts', '--drivers', 'arm-smmu-v3,tegra-gart');
+    // SCRIPT-API: exit 0 when every available cell passed; the summary says how few that was.
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(
+      [
+        'n/a: arm-smmu-v3 × v6.6, v6.8; tegra-gart × v6.6',
+        '     — iommu_paging_domain_alloc() was added in v6.11 (paging-alloc.ts:3:8)',
+        'n/a: tegra-gart × v6.8, v6.16',
+        '     — the tegra-gart driver was removed in v6.7 (paging-alloc.ts:2:',
+      ].join('\n'),
+    );
+    expect(r.out).toMatch(/\nevery available cell passed \(1 of 6 ran; the 5 n\/a cells did not run\)\n$/);
+    for (const line of r.out.split('\n')) expect(line.length).toBeLessThanOrEqual(80);
+    // A reason every row shares names no driver; a failing table says what did not run too.
+    const all = await cli(
+      'matrix',
+      'paging-alloc.ts',
+      '--drivers',
+      'arm-smmu-v3,intel-iommu',
+      '--kernels',
+      'v6.6',
+    );
+    expect(all.out).toContain(
+      'n/a: every driver × v6.6\n     — iommu_paging_domain_alloc() was added in v6.11 (paging-alloc.ts:3:8)\n',
+    );
+    const failing = await cli(
+      'matrix',
+      'matrix.ts',
+      '--drivers',
+      'amd-iommu,tegra-gart',
+      '--kernels',
+      'v6.6,v6.8',
+    );
+    expect(failing.code).toBe(1);
+    expect(failing.out).toMatch(/\n1 of the 3 cells that ran did not pass; the n\/a cell did not run\n$/);
   });
 });

@@ -28,7 +28,8 @@ function readText(path: string): string {
   }
 }
 
-export function readScript(path: string): string {
+/** `oneFile`: the command takes a single scenario (matrix), so a folder's files are no answer. */
+export function readScript(path: string, oneFile = false): string {
   let kind: 'file' | 'folder' | 'other' | 'missing' = 'missing';
   try {
     const st = statSync(path);
@@ -36,7 +37,12 @@ export function readScript(path: string): string {
   } catch {
     // missing
   }
-  if (kind === 'folder') throw new UsageError(`${path} is a folder; give the scenario files in it`);
+  if (kind === 'folder')
+    throw new UsageError(
+      `${path} is a folder; ${oneFile ? 'give one scenario file' : 'give the scenario files in it'}`,
+    );
+  // /dev/null, a FIFO, a socket: it exists, so "no such file" would send the user looking for it.
+  if (kind === 'other') throw new UsageError(`${path} is not a regular file (a scenario is a script file)`);
   if (kind !== 'file') throw new UsageError(`no such file: ${path}`);
   if (path.toLowerCase().endsWith('.iommulab'))
     // `run` and `matrix` handle session files themselves; elsewhere a script is wanted.

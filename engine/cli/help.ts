@@ -33,7 +33,9 @@ switched off, as the app's Matrix panel does; the matrix sets the kernel and the
 A cell marked ⚠n had n checks fire; the lines under the table name them (--json: checks, each
 {id, count}). A cell marked ? passed or failed without an IOMMU of its row's driver: the script
 added another driver's, or none, so it ignores lab.params.driver (--json: driversUsed, warning).
-Such a pass is not counted as one: nothing was learnt about that driver.
+Such a pass is not counted as one: nothing was learnt about that driver. A cell marked – n/a did
+not run: its kernel lacks the driver, or a function the script called; a line under the table
+gives the reason for each such group of cells (--json: detail), and the last line how many ran.
 
   --drivers <a,b,…>    drivers (default: ${MATRIX_DRIVERS.join(', ')})
   --kernels <k,…>      kernel profiles (default: ${KERNEL_NAMES.join(', ')})
@@ -45,8 +47,8 @@ Such a pass is not counted as one: nothing was learnt about that driver.
   --disable-check <id> switch a check off in every cell (repeatable; with a session, besides its own)
   --json               print the result as one JSON object
 
-Exit status: 0 every available cell passed with its driver, 1 a cell failed, passed without its
-driver (?) or none could run, 2 a cell errored, 3 bad usage.`;
+Exit status: 0 every available cell passed with its driver (--json: allPassed is true only then),
+1 a cell failed, passed without its driver (?) or none could run, 2 a cell errored, 3 bad usage.`;
 
 export const SESSION_NEW_HELP = `iommu-lab session new <script...> -o <file>.iommulab [options]
 

@@ -2,7 +2,7 @@
  * `iommu-lab matrix <file> [--drivers a,b,…] [--kernels v6.6,…] [--json]`: the file once per
  * (driver, kernel) cell with `lab.params.driver` set and the kernel fixed, as a drivers × kernels
  * table. Exit 0 only when every available cell passed with its row's driver (1 when one failed
- * or passed without its driver, 2 when one errored).
+ * or passed without its driver, or when none was available, 2 when one errored).
  * A session file sweeps its active tab (or `--script`'s) with the session's seed, params and checks
  * switched off, as the app's Matrix panel does; the matrix's own axes replace its kernel and driver.
  * Cells run on worker threads when there are enough of them and more than one core.
@@ -60,7 +60,7 @@ interface Sweep {
 }
 
 function scriptSweep(path: string): Sweep {
-  const source = readScript(path);
+  const source = readScript(path, true);
   // Cells may run on threads that cannot read the disk: the files it imports go along.
   return {
     display: path,
@@ -197,6 +197,73 @@ const missingDriver = (c: MatrixCell) =>
 const checkList = (c: MatrixCell) =>
   c.checks.length ? c.checks.map((k) => (k.count > 1 ? `${k.id} ×${k.count}` : k.id)).join(', ') : undefined;
 
+/** `scenario.ts:4:35`, where a cell stopped (its `file` when that is an imported helper). */
+const placeOf = (c: MatrixCell, file: string) =>
+  c.line !== undefined ? `${c.file ?? file}:${c.line}:${c.column ?? 1}` : undefined;
+
+/**
+ * Each failed or errored cell: where it stopped and the whole of what it said. A failed
+ * expectation's message can span lines (an object shown in full, then the "first difference at …"
+ * line that says what differed): its further lines go under the first, as `run` prints them.
+ */
+function notPassedLines(bad: MatrixCell[], file: string, st: Style): string[] {
+  const heads = bad.map((c) => `${c.driver} × ${c.kernel}`);
+  const width = Math.max(...heads.map((h) => h.length)) + 2;
+  return bad.flatMap((c, i) => {
+    const place = placeOf(c, file);
+    const [first, ...more] = `${place ? `${place}: ` : ''}${c.detail ?? ''}`.split('\n');
+    const head = `  ${paint(c, heads[i], st)}${' '.repeat(width - heads[i].length)}`;
+    return [head + first, ...more.map((l) => ' '.repeat(width + 2) + l)].map((l) => l.trimEnd());
+  });
+}
+
+/**
+ * Why cells are n/a, a line per reason: `n/a: tegra-gart × v6.8, v6.16 — the tegra-gart driver was
+ * removed in v6.7 (gart.ts:2:1)`. The cells that share a reason are named together, across rows
+ * (a function a kernel lacks makes every driver's cell n/a there), the drivers with the same
+ * kernels as one group.
+ */
+function notAvailableLines(m: MatrixResult, file: string, st: Style): string[] {
+  const byReason = new Map<string, Map<string, string[]>>();
+  for (const c of m.cells) {
+    if (c.status !== 'n/a') continue;
+    // The kernel is the cell's column: `; the lab runs v6.8` would keep apart what v6.6 shares.
+    const runs = `; the lab runs ${c.kernel}`;
+    const detail = c.detail?.endsWith(runs)
+      ? c.detail.slice(0, -runs.length)
+      : (c.detail ?? 'not in this kernel');
+    const place = placeOf(c, file);
+    const reason = place ? `${detail} (${place})` : detail;
+    const drivers = byReason.get(reason) ?? new Map<string, string[]>();
+    byReason.set(reason, drivers.set(c.driver, [...(drivers.get(c.driver) ?? []), c.kernel]));
+  }
+  return [...byReason].flatMap(([reason, drivers]) => {
+    const groups = new Map<string, string[]>();
+    for (const [d, ks] of drivers) groups.set(ks.join(', '), [...(groups.get(ks.join(', ')) ?? []), d]);
+    const cells = [...groups].map(
+      ([ks, ds]) =>
+        `${ds.length === m.drivers.length && ds.length > 1 ? 'every driver' : ds.join(', ')} × ${ks}`,
+    );
+    return wrapped(`${st.dim('n/a:')} ${cells.join('; ')} — ${reason}`, 'n/a: '.length);
+  });
+}
+
+/** A line broken after ', ' or '; ' (or before ' — ') to keep within 80 columns, its rest indented. */
+function wrapped(text: string, indent: number): string[] {
+  const out = [''];
+  for (const part of text.split(/(?<=, |; )|(?= — )/)) {
+    const last = out.length - 1;
+    if (out[last].length > indent && visible(out[last]).length + part.trimEnd().length > 80)
+      out.push(' '.repeat(indent) + part.trimStart());
+    else out[last] += part;
+  }
+  return out.map((l) => l.trimEnd());
+}
+
+/** A text without its colour codes, for measuring it. */
+// eslint-disable-next-line no-control-regex
+const visible = (s: string) => s.replace(/\x1b\[\d+m/g, '');
+
 /** Where the cells' results first differ, and each compared cell's own result there. */
 function formatComparison(m: MatrixResult, st: Style): string[] {
   const c = m.comparison;
@@ -210,6 +277,39 @@ function formatComparison(m: MatrixResult, st: Style): string[] {
         `  ${`${cell.driver} × ${cell.kernel}`.padEnd(width)}${differenceText(cell.firstDifference!)}`,
     ),
   ];
+}
+
+/**
+ * The verdict, saying how many cells ran: an n/a cell did not run, so it counts neither way (the
+ * exit status is 0 when every cell that ran passed), and the line says so rather than let
+ * "every cell passed" stand for a table where most never ran.
+ */
+function summaryLine(m: MatrixResult, bad: number, st: Style): string {
+  const total = m.cells.length;
+  const ran = m.cells.filter((c) => c.status !== 'n/a').length;
+  if (ran === 0)
+    return st.yellow(
+      total === 1
+        ? 'no cell ran: the only cell is not available in its kernel'
+        : `no cell ran: none of the ${total} cells is available in its kernel`,
+    );
+  const na = total - ran;
+  const notRun = na === 0 ? '' : na === 1 ? 'the n/a cell did not run' : `the ${na} n/a cells did not run`;
+  if (m.allPassed)
+    return st.green(`every available cell passed (${ran} of ${total} ran${notRun ? `; ${notRun}` : ''})`);
+  const passedWithout = m.cells.filter((c) => c.status === 'passed' && c.warning).length;
+  const parts = [
+    !bad
+      ? ''
+      : ran === 1
+        ? 'the only cell that ran did not pass'
+        : bad === ran
+          ? `none of the ${ran} cells that ran passed`
+          : `${bad} of the ${ran} cells that ran did not pass`,
+    passedWithout ? `${passedWithout} of ${ran} passed without their driver` : '',
+    notRun,
+  ];
+  return st.red(parts.filter(Boolean).join('; '));
 }
 
 export function formatMatrix(file: string, m: MatrixResult, st: Style): string {
@@ -234,13 +334,14 @@ export function formatMatrix(file: string, m: MatrixResult, st: Style): string {
     );
   }
   const bad = m.cells.filter((c) => c.status === 'failed' || c.status === 'error');
-  if (bad.length) {
-    lines.push('');
-    for (const c of bad) {
-      const at = c.line !== undefined ? `${c.file ?? file}:${c.line}:${c.column ?? 1}: ` : '';
-      lines.push(`${paint(c, `${c.driver} × ${c.kernel}`, st)}  ${at}${(c.detail ?? '').split('\n')[0]}`);
-    }
-  }
+  if (bad.length)
+    lines.push(
+      '',
+      st.bold('✗ cells that did not pass (the first failed expectation, or the error):'),
+      ...notPassedLines(bad, file, st),
+    );
+  const na = notAvailableLines(m, file, st);
+  if (na.length) lines.push('', ...na);
   // A '?' cell's result is another driver's, or no driver's: say so, once per row.
   const unproven = byRow(m, missingDriver);
   if (unproven.length)
@@ -252,20 +353,7 @@ export function formatMatrix(file: string, m: MatrixResult, st: Style): string {
   const fired = byRow(m, checkList);
   if (fired.length) lines.push('', st.bold('⚠ checks fired:'), ...aligned(fired));
   lines.push('', ...formatComparison(m, st));
-  const available = m.cells.filter((c) => c.status !== 'n/a').length;
-  const passedWithout = m.cells.filter((c) => c.status === 'passed' && c.warning).length;
-  const notPassed = [
-    bad.length ? `${bad.length} of ${available} available cells did not pass` : '',
-    passedWithout ? `${passedWithout} of ${available} passed without their driver` : '',
-  ];
-  lines.push('');
-  lines.push(
-    m.allPassed
-      ? available === 0
-        ? st.yellow(`no cell ran: none of the ${m.cells.length} is available in its kernel`)
-        : st.green(`every available cell passed (${available} of ${m.cells.length})`)
-      : st.red(notPassed.filter(Boolean).join('; ')),
-  );
+  lines.push('', summaryLine(m, bad.length, st));
   return lines.join('\n');
 }
 
@@ -336,7 +424,6 @@ export async function matrixCommand(argv: string[], io: Io): Promise<number> {
   if (values.json) io.out(JSON.stringify({ file: sweep.display, ...m }));
   else io.out(formatMatrix(sweep.display, m, io.style));
   if (cells.some((c) => c.status === 'error')) return EXIT.error;
-  // A table where no cell ran checked nothing: a CI job must not read it as passed.
-  const ran = cells.some((c) => c.status !== 'n/a');
-  return m.allPassed && ran ? EXIT.ok : EXIT.failed;
+  // allPassed is false for a table where no cell ran too: it checked nothing.
+  return m.allPassed ? EXIT.ok : EXIT.failed;
 }

@@ -143,7 +143,7 @@ describe('matrix: the first differing result', () => {
     expect(m.comparison).toMatchObject({
       calls: 1,
       difference: { call: 2 },
-      text: 'first differing result: after the same 1 calls the cells end differently',
+      text: 'first differing result: after the same call the cells end differently',
     });
     expect(m.cells.map((c) => c.firstDifference?.text)).toEqual([
       'ended at step 4 (passed)',

@@ -131,7 +131,10 @@ function differ(cells: number, k: number, made: CallResult[]): MatrixComparison 
   const difference: MatrixDifference = { call: k + 1 };
   let text = 'first differing result: ';
   if (made.length === 0) {
-    text += `after the same ${k} calls the cells end differently`;
+    text +=
+      k === 0
+        ? 'the cells end differently before any call'
+        : `after the same ${k === 1 ? 'call' : `${k} calls`} the cells end differently`;
   } else {
     const fn = common(made, (c) => c.fn);
     const line = common(made, (c) => c.line);

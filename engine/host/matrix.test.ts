@@ -42,6 +42,18 @@ describe('matrix cells', () => {
     expect(both.allPassed).toBe(true);
   });
 
+  it('a table where no cell could run is not allPassed (matrix exits 1 for it); an n/a cell beside a pass is', async () => {
+    const source =
+      "import { lab } from 'iommu-lab';\nlab.add_iommu('i0', lab.params.driver as 'arm-smmu-v3');\n";
+    // tegra-gart left Linux in v6.7 (IOMMU-FACTS §5.3): its v6.16 cell is n/a.
+    const none = await matrix(source, ['tegra-gart'], ['v6.16']);
+    expect(none.cells.map((c) => c.status)).toEqual(['n/a']);
+    expect(none.allPassed).toBe(false);
+    const one = await matrix(source, ['tegra-gart', 'arm-smmu-v3'], ['v6.16']);
+    expect(one.cells.map((c) => c.status)).toEqual(['n/a', 'passed']);
+    expect(one.allPassed).toBe(true);
+  });
+
   it("a passed cell where checks fired lists them: the 2023 thread's NULL viommu on virtio-iommu in v6.6", async () => {
     const m = await matrix(
       [

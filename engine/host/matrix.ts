@@ -109,8 +109,11 @@ export function matrixResult(
     drivers,
     kernels,
     cells,
-    // A pass without the row's driver is no pass of that driver (a CI job must not read it as one).
-    allPassed: cells.every((c) => (c.status === 'passed' && !c.warning) || c.status === 'n/a'),
+    // A pass without the row's driver is no pass of that driver, and a table where no cell ran
+    // checked nothing: a CI job must not read either as passed (`matrix` exits 1 for both).
+    allPassed:
+      cells.some((c) => c.status !== 'n/a') &&
+      cells.every((c) => (c.status === 'passed' && !c.warning) || c.status === 'n/a'),
     comparison: compareCells(cells, calls),
   };
 }

@@ -343,7 +343,10 @@ export interface MatrixResult {
   kernels: string[];
   /** Row-major: drivers outer, kernels inner. */
   cells: MatrixCell[];
-  /** True when every cell that is not 'n/a' passed, each with its row's driver (no `warning`). */
+  /**
+   * True when at least one cell ran (is not 'n/a') and every such cell passed with its row's driver
+   * (no `warning`): exactly when `iommu-lab matrix` exits 0.
+   */
   allPassed: boolean;
   /** The cells' call results side by side: the first step where they differ. */
   comparison: MatrixComparison;
