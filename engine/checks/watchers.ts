@@ -6,7 +6,9 @@
  * Raised elsewhere too: stale-iotlb-hit, unmap-without-sync (core/translate.ts), out-of-aperture-map,
  * map-overlaps-reserved, unaligned-map, map-on-non-paging-domain, map-over-existing on -EEXIST
  * (core/map.ts), unmap-of-hole and partial-unmap-of-large-page where the unmap comes back short or
- * long and no large leaf was left in place (core/unmap.ts), direct-mapping-after-attach (core/probe.ts), attach-time-finalise (the
+ * long and no large leaf was left in place (core/unmap.ts), out-of-aperture-unmap (core/unmap.ts where
+ * a driver refuses a range past the aperture, and intel-iommu's domain_unmap WARN),
+ * direct-mapping-after-attach (core/probe.ts), attach-time-finalise (the
  * drivers), dma-unmap-mismatch and iova-not-from-allocator (engine/dma).
  */
 import { raise_check } from '../core/checks.ts';
@@ -80,7 +82,9 @@ function watch_pte_exists(machine: () => Machine, trace: Trace, index: number): 
       : `${who} map_pages found a mapping ${at} and ` +
         (action === 'kept'
           ? 'kept it (a WARN, and success reported)'
-          : 'wrote over it (no error: the old translation is gone)') +
+          : trace.arg(index, 4) === 1
+            ? 'wrote the same translation over it (no error, and nothing changed this time; a different pa or prot would have replaced the old one silently)'
+            : 'wrote over it (no error: the old translation is gone)') +
         ': unmap it first';
   raise_check(m, 'map-over-existing', message);
 }

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import type { LeafWalker, WalkResult } from '../pgtable/types.ts';
 import { Trace } from '../trace/trace.ts';
 import { Iotlb } from './iotlb.ts';
 
@@ -162,6 +163,65 @@ describe('Iotlb stale marking and invalidation', () => {
     expect(tlb.mark_stale(1, 0, 1 * G)).toBe(1);
     expect(trace.event(names(trace).lastIndexOf('iotlb_mark_stale'))).toMatchObject({ tag: 1, count: 1 });
     expect(new Iotlb(4, new Trace()).mark_stale(1, 0, 4 * K)).toBe(0);
+  });
+
+  /** A table holding the given leaves, as mark_stale reads one (IoPgtable.walk's contract). */
+  function table(leaves: { iova: number; size: number; pa: number; prot: number }[]): LeafWalker {
+    return {
+      walk(iova: number, out: WalkResult): boolean {
+        const l = leaves.find((x) => iova >= x.iova && iova < x.iova + x.size);
+        if (!l) return false;
+        Object.assign(out, { iova_base: l.iova, pa_base: l.pa, size: l.size, prot: l.prot });
+        return true;
+      },
+    };
+  }
+
+  it('with the table a map wrote, an entry caching exactly its leaf stays or becomes clean; others go stale', () => {
+    const { tlb, trace } = filled();
+    // The 4K at 0 written again with the same pa and prot; the one at 4K with another pa; the 2M
+    // block as 4K pages (another size): only the first still matches.
+    const now = table([
+      { iova: 0, size: 4 * K, pa: 0x1000, prot: 3 },
+      { iova: 4 * K, size: 4 * K, pa: 0x7000, prot: 3 },
+      { iova: 2 * M, size: 4 * K, pa: 0x40_0000, prot: 3 },
+    ]);
+    expect(tlb.mark_stale(1, 0, 4 * M, now)).toBe(2);
+    const stale = () =>
+      tlb
+        .entries()
+        .filter((e) => e.tag === 1)
+        .map((e) => [e.iova, e.stale]);
+    expect(stale()).toEqual([
+      [0, false],
+      [4 * K, true],
+      [2 * M, true],
+    ]);
+    // Unmapped without an invalidation, then mapped back the same: current again, and the trace says so.
+    tlb.mark_stale(1, 0, 4 * K);
+    expect(tlb.is_stale(tlb.peek(1, 0))).toBe(true);
+    expect(tlb.mark_stale(1, 0, 4 * K, now)).toBe(0);
+    expect(tlb.is_stale(tlb.peek(1, 0))).toBe(false);
+    expect(trace.event(trace.length - 1)).toMatchObject({
+      name: 'iotlb_revalidate',
+      tag: 1,
+      iova: 0,
+      count: 1,
+    });
+    // Another prot is another translation; so is a not-present entry the map reached.
+    const ro = table([{ iova: 0, size: 4 * K, pa: 0x1000, prot: 1 }]);
+    expect(tlb.mark_stale(1, 0, 4 * K, ro)).toBe(1);
+    tlb.insert(3, 8 * K, 4 * K, 0, 0, true);
+    expect(tlb.mark_stale(3, 8 * K, 4 * K, table([]))).toBe(1);
+    // By scan (a range far bigger than the TLB), the same answers.
+    tlb.insert(1, 0, 4 * K, 0x1000, 3);
+    tlb.mark_stale(1, 0, 4 * K);
+    expect(tlb.mark_stale(1, 0, 1 * G, now)).toBe(0);
+    expect(stale()).toEqual([
+      [0, false],
+      [4 * K, true],
+      [2 * M, true],
+    ]);
   });
 
   it('a stale entry still hits until invalidated', () => {

@@ -6,11 +6,15 @@
  *
  * Entries are never changed by page-table updates: the page table reports changes (pte_changed)
  * and the owner marks the overlapping entries stale, which is what lets the lab show a device
- * using a translation the tables no longer hold. Only invalidations remove entries.
+ * using a translation the tables no longer hold. Only invalidations remove entries. When a map
+ * reports the change, the entries it reaches are read again against the table: one that caches
+ * exactly the leaf the table holds now (written again with the same value, or mapped back before
+ * the invalidation came) is current, and stays or becomes clean.
  *
  * Statistics: `hits`, `misses` and `stale_hits` are counted by the layer that translates (it
  * decides what a hit is); `invalidations` counts entries removed by invalidate_* here.
  */
+import { WalkResult, type LeafWalker } from '../pgtable/types.ts';
 import type { Trace } from '../trace/trace.ts';
 import { ev } from './trace-events.ts';
 
@@ -45,6 +49,9 @@ export interface IotlbEntry {
   stale: boolean;
   negative: boolean;
 }
+
+/** mark_stale's walk when it re-reads an entry against the table (no allocation per entry). */
+const recheck = new WalkResult();
 
 function checkNum(name: string, v: unknown, max = Number.MAX_SAFE_INTEGER): number {
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0 || v > max)
@@ -220,10 +227,15 @@ export class Iotlb {
 
   // ── stale marking and invalidation ────────────────────────────────────────────────────────────
 
-  /** Every entry of `tag` overlapping [iova, iova+size) becomes stale. Returns how many changed. */
-  mark_stale(tag: number, iova: number, size: number): number {
+  /**
+   * Every entry of `tag` overlapping [iova, iova+size) becomes stale. Returns how many changed.
+   * With `table` (the change was a map), an entry is first read again against it: one that caches
+   * the leaf the table holds now stays clean, or is clean again if it was stale.
+   */
+  mark_stale(tag: number, iova: number, size: number, table: LeafWalker | null = null): number {
     if (this.count === 0 || size <= 0) return 0;
     let marked = 0;
+    let current = 0;
     if (this.probes(iova, size) <= this.capacity) {
       const last = iova + size - 1;
       for (let s = 0; s < this.n_sizes; s++) {
@@ -231,7 +243,13 @@ export class Iotlb {
         const p = POW2[lg2];
         for (let pn = Math.floor(iova / p), end = Math.floor(last / p); pn <= end; pn++) {
           const i = this.find(tag, pn, lg2);
-          if (i >= 0 && !(this.flags[i] & STALE)) {
+          if (i < 0) continue;
+          if (table !== null && this.matches(i, table)) {
+            if (this.flags[i] & STALE) {
+              this.flags[i] &= ~STALE;
+              current++;
+            }
+          } else if (!(this.flags[i] & STALE)) {
             this.flags[i] |= STALE;
             marked++;
           }
@@ -239,19 +257,38 @@ export class Iotlb {
       }
     } else {
       for (let i = 0; i < this.capacity; i++) {
-        if (
-          this.flags[i] & STALE ||
-          !(this.flags[i] & VALID) ||
-          this.tags[i] !== tag ||
-          !this.overlaps(i, iova, size)
-        )
-          continue;
-        this.flags[i] |= STALE;
-        marked++;
+        if (!(this.flags[i] & VALID) || this.tags[i] !== tag || !this.overlaps(i, iova, size)) continue;
+        if (table !== null && this.matches(i, table)) {
+          if (this.flags[i] & STALE) {
+            this.flags[i] &= ~STALE;
+            current++;
+          }
+        } else if (!(this.flags[i] & STALE)) {
+          this.flags[i] |= STALE;
+          marked++;
+        }
       }
     }
     if (marked) this.trace.emit(ev.mark_stale, this.id, tag, iova, size, marked);
+    if (current) this.trace.emit(ev.revalidate, this.id, tag, iova, size, current);
     return marked;
+  }
+
+  /**
+   * Whether entry `i` caches exactly the leaf `table` holds now at its IOVA: same base, size, PA
+   * and prot. A negative entry is not re-read (a map that reaches one has almost always made its
+   * page present): it goes stale as before, until the invalidation the map owes it.
+   */
+  private matches(i: number, table: LeafWalker): boolean {
+    if (this.flags[i] & NEGATIVE) return false;
+    const base = this.bases[i];
+    return (
+      table.walk(base, recheck) &&
+      recheck.iova_base === base &&
+      recheck.size === POW2[this.lg2s[i]] &&
+      recheck.pa_base === this.pas[i] &&
+      recheck.prot === this.prots[i]
+    );
   }
 
   /** Remove every entry of `tag` overlapping [iova, iova+size). Returns entries removed. */

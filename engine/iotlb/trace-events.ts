@@ -13,6 +13,11 @@ export const ev = {
   evict: defineEvent('iotlb_evict', 'tlb', ['iommu:s', 'tag:u', 'iova:x', 'size:x', 'stale:b']),
   /** The tables changed under `count` entries overlapping [iova, iova+size); they stay until invalidated. */
   mark_stale: defineEvent('iotlb_mark_stale', 'tlb', ['iommu:s', 'tag:u', 'iova:x', 'size:x', 'count:u']),
+  /**
+   * A map over [iova, iova+size) left the tables holding again exactly what `count` stale entries
+   * there cache (the same leaf mapped back before the invalidation): they are current again.
+   */
+  revalidate: defineEvent('iotlb_revalidate', 'tlb', ['iommu:s', 'tag:u', 'iova:x', 'size:x', 'count:u']),
   /** tag -1: every tag (SMMU TLBI_NH_VAA). */
   invalidate_range: defineEvent('iotlb_invalidate_range', 'tlb', [
     'iommu:s',

@@ -126,6 +126,8 @@ export class IoPgtable {
   // Coalesced changed range for pte_changed.
   private c_start = 0;
   private c_end = -1;
+  /** While a map runs: this table, handed with pte_changed so cached entries can be re-read. */
+  private c_table: IoPgtable | null = null;
   /** unmap_range has reported a hole in the range it is clearing (one pgtable_unmap_hole a call). */
   private hole_noted = false;
 
@@ -498,8 +500,26 @@ export class IoPgtable {
     this.free_tree(child, lvl - 1, entry_iova);
   }
 
-  emit_pte_exists(iova: number, lvl: number, action: string): void {
-    this.trace.emit(ev.pte_exists, this.cfg.id, iova, this.native_level(lvl), this.trace.str(action));
+  /** `same`: the entries in the way held exactly what was written over them (nothing changed). */
+  emit_pte_exists(iova: number, lvl: number, action: string, same = false): void {
+    this.trace.emit(
+      ev.pte_exists,
+      this.cfg.id,
+      iova,
+      this.native_level(lvl),
+      this.trace.str(action),
+      same ? 1 : 0,
+    );
+  }
+
+  /** Whether the entry (lo, hi) is the leaf write_run would write for `pa` with these attributes. */
+  private holds_leaf(lo: number, hi: number, pa: number, attr_lo: number, attr_hi: number): boolean {
+    const plo = pa >>> 0;
+    const phi = (pa - plo) / TWO32;
+    return (
+      lo >>> 0 === (this.fmt.addr_lo(plo, phi) | attr_lo) >>> 0 &&
+      hi >>> 0 === (this.fmt.addr_hi(phi) | attr_hi) >>> 0
+    );
   }
 
   emit_partial(iova: number, size: number, leaf_size: number, action: string): void {
@@ -523,7 +543,7 @@ export class IoPgtable {
 
   flush_changed(): void {
     if (this.c_end >= 0) {
-      this.flush?.pte_changed(this.c_start, this.c_end - this.c_start);
+      this.flush?.pte_changed(this.c_start, this.c_end - this.c_start, this.c_table);
       this.c_end = -1;
     }
   }
@@ -578,6 +598,7 @@ export class IoPgtable {
       if (ret < 0) return { ret, mapped: 0 };
     }
     const cover = this.limit;
+    this.c_table = this;
     while (done < total) {
       const cur = iova + done;
       const cpa = paddr + done;
@@ -618,6 +639,7 @@ export class IoPgtable {
       if (fmt.run_stops_at_table_end || fmt.one_leaf_per_call) break;
     }
     this.flush_changed();
+    this.c_table = null;
     if (ret < 0 && fmt.on_error_mapped !== 0) {
       if (fmt.on_error_mapped === ON_ERROR_ROLLBACK && done > 0) this.clear_mapped(iova, done);
       if (fmt.on_error_mapped === ON_ERROR_ZERO || fmt.on_error_mapped === ON_ERROR_ROLLBACK) done = 0;
@@ -725,8 +747,13 @@ export class IoPgtable {
     let arr = mem.view_w(table);
     const base = mem.view_off + idx * wpe;
     const zero_empty = fmt.empty_is_zero;
+    const attr_lo = fmt.leaf_attr_lo(prot, lvl, lg2);
+    const attr_hi = fmt.leaf_attr_hi(prot, lvl, lg2);
+    const ls = POW2[lg2];
     let keep = false;
     let replaced = -1;
+    // Whether every entry in the way already holds exactly what is written (the same map made twice).
+    let same = true;
     for (let e = 0; e < count; e++) {
       const o = base + e * wpe;
       const lo = arr[o];
@@ -748,16 +775,19 @@ export class IoPgtable {
       // A table in the way counts as a mapping replaced only when it still maps something (VT-d
       // and amd-v1 leave empty tables behind after an unmap).
       if (k === KIND_TABLE && pol === POLICY_REPLACE) {
-        if (replaced < 0 && this.maps_anything(fmt.table_pa(lo, hi, lvl), lvl - 1)) replaced = eiova;
+        if ((replaced < 0 || same) && this.maps_anything(fmt.table_pa(lo, hi, lvl), lvl - 1)) {
+          if (replaced < 0) replaced = eiova;
+          same = false;
+        }
         this.unlink_table(table, idx + e, lvl, eiova);
         arr = mem.view_w(table);
-      } else if (replaced < 0) replaced = eiova;
+      } else {
+        if (replaced < 0) replaced = eiova;
+        if (same) same = this.holds_leaf(lo, hi, pa + Math.floor(e / n) * ls, attr_lo, attr_hi);
+      }
     }
-    if (replaced >= 0) this.emit_pte_exists(replaced, lvl, 'replaced');
+    if (replaced >= 0) this.emit_pte_exists(replaced, lvl, 'replaced', same);
 
-    const attr_lo = fmt.leaf_attr_lo(prot, lvl, lg2);
-    const attr_hi = fmt.leaf_attr_hi(prot, lvl, lg2);
-    const ls = POW2[lg2];
     const step_hi = Math.floor(ls / TWO32);
     const step_lo = ls - step_hi * TWO32;
     let plo = pa >>> 0;
@@ -770,6 +800,8 @@ export class IoPgtable {
         if (keep) {
           const k = fmt.kind(arr[o], wpe === 2 ? arr[o + 1] : 0, lvl);
           if (k !== KIND_EMPTY) continue;
+          // Only what is written changes: a kept entry's cached translation still matches it.
+          this.note_changed(iova + (j * n + r) * esz, esz);
         }
         arr[o] = lo;
         if (wpe === 2) arr[o + 1] = hi;
@@ -782,7 +814,7 @@ export class IoPgtable {
       phi += step_hi;
     }
     this.trace.emit(ev.map, this.cfg.id, iova, pa, ls, run, this.native_level(lvl));
-    this.note_changed(iova, run * ls);
+    if (!keep) this.note_changed(iova, run * ls);
     return run;
   }
 

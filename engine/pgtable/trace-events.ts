@@ -23,8 +23,16 @@ export const ev = {
   /**
    * A new leaf met an entry in its way: action 'eexist' (refused), 'kept' (old entry left, WARN),
    * 'replaced', or 'into-leaf' (a larger leaf above the new one's level was left in place: VT-d).
+   * `same` (with 'replaced'): every entry in the way held exactly what was written, so the
+   * translation did not change.
    */
-  pte_exists: defineEvent('pgtable_pte_exists', 'pte', ['domain:u', 'iova:x', 'level:u', 'action:s']),
+  pte_exists: defineEvent('pgtable_pte_exists', 'pte', [
+    'domain:u',
+    'iova:x',
+    'level:u',
+    'action:s',
+    'same:b',
+  ]),
   /** An unmap covered part of a larger leaf: action 'split', 'refused' (returns 0), 'whole' or 'ignored'. */
   partial_unmap: defineEvent('pgtable_partial_unmap', 'pte', [
     'domain:u',

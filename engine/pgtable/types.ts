@@ -92,8 +92,13 @@ export interface IommuFlushOps {
    * for a table: walk caches for [iova, iova+size) must go (io_pgtable_tlb_flush_walk).
    */
   tlb_flush_walk(iova: number, size: number, granule: number): void;
-  /** Entries for [iova, iova+size) changed (mapped, unmapped or overwritten): cached translations there are stale. */
-  pte_changed(iova: number, size: number): void;
+  /**
+   * Entries for [iova, iova+size) changed (mapped, unmapped or overwritten): cached translations
+   * there are stale. A map passes `table`: what it wrote may be what an entry already caches (the
+   * same leaf written again, or mapped back before the invalidation), so the owner may re-read its
+   * cached entries there against it. An unmap passes none: every translation in the range is gone.
+   */
+  pte_changed(iova: number, size: number, table?: LeafWalker | null): void;
   /** The table grew a level (amd-v1): the root and the number of levels the hardware must use changed. */
   root_changed?(root: number, levels: number): void;
 }
@@ -102,6 +107,11 @@ export interface IommuFlushOps {
 export interface MapPagesResult {
   ret: number;
   mapped: number;
+}
+
+/** A table a cached translation can be re-read against (IoPgtable.walk). */
+export interface LeafWalker {
+  walk(iova: number, out: WalkResult): boolean;
 }
 
 /** A device-side walk's answer for one IOVA, filled in place (no allocation per walk). */

@@ -279,3 +279,40 @@ describe('amd-iommu reserved regions (IOMMU-FACTS §3.1, §5.6)', () => {
     expect(L.iommu_get_resv_regions(dev)).toEqual([MSI]);
   });
 });
+
+describe('amd-iommu: a map over a present leaf writes it over (amd/io_pgtable.c iommu_v1_map_pages)', () => {
+  // v1 map_pages writes the new PTE whatever was there, with no error. When the value written is the
+  // one already there, the translation did not change: an IOTLB entry caching it still matches.
+  it('the same pa and prot written again: the event says nothing changed, the cached entry stays clean', () => {
+    const { L, amd, dev, domain, events } = lab('v6.16');
+    const d = domain();
+    L.iommu_attach_device(d, dev);
+    expect(L.iommu_map(d, IOVA, PA, SZ_4K, RW)).toBe(0);
+    expect(dev.dma_read(IOVA, 1)).toMatchObject({ ok: true, tlb: 'miss' });
+    const mark = L.lab.trace().length;
+    expect(L.iommu_map(d, IOVA, PA, SZ_4K, RW)).toBe(0);
+    expect(events('pgtable_pte_exists', mark)).toEqual([
+      expect.objectContaining({ action: 'replaced', iova: IOVA, same: true }),
+    ]);
+    expect(amd.tlb.entries()[0]).toMatchObject({ iova: IOVA, pa: PA, stale: false });
+    expect(dev.dma_read(IOVA, 1)).toMatchObject({ ok: true, tlb: 'hit', pa: PA });
+    const checks = L.lab.checks();
+    expect(checks.map((c) => c.id)).toEqual(['map-over-existing']);
+    // The check does not claim the old translation is gone: nothing changed this time.
+    expect(checks[0].message).toContain('wrote the same translation over it');
+  });
+
+  it('another pa written over it: the cached entry is stale and the device still reaches the old page', () => {
+    const { L, dev, domain, events } = lab('v6.16');
+    const d = domain();
+    L.iommu_attach_device(d, dev);
+    L.iommu_map(d, IOVA, PA, SZ_4K, RW);
+    dev.dma_read(IOVA, 1);
+    const mark = L.lab.trace().length;
+    expect(L.iommu_map(d, IOVA, PA + SZ_4K, SZ_4K, RW)).toBe(0);
+    expect(events('pgtable_pte_exists', mark)).toEqual([
+      expect.objectContaining({ action: 'replaced', same: false }),
+    ]);
+    expect(dev.dma_read(IOVA, 1)).toMatchObject({ ok: true, tlb: 'stale', pa: PA });
+  });
+});

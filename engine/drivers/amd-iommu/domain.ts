@@ -3,6 +3,7 @@ import type { Device } from '../../core/device.ts';
 import { PagingDomain, type DomainOps } from '../../core/domain.ts';
 import type { IommuDriver } from '../../core/driver.ts';
 import type { Machine } from '../../core/machine.ts';
+import type { LeafWalker } from '../../pgtable/types.ts';
 import type { AmdIommu } from './amd-iommu.ts';
 
 export class ProtectionDomain extends PagingDomain {
@@ -30,8 +31,9 @@ export class ProtectionDomain extends PagingDomain {
     this.tables_dropped = true;
   }
 
-  pte_changed(iova: number, size: number): void {
-    for (const unit of this.units.keys()) unit.tlb.mark_stale(this.pd_id, iova, size);
+  /** A map that wrote a leaf over with the same value leaves the entries caching it clean (`table`). */
+  pte_changed(iova: number, size: number, table?: LeafWalker | null): void {
+    for (const unit of this.units.keys()) unit.tlb.mark_stale(this.pd_id, iova, size, table);
   }
 
   /**

@@ -307,3 +307,23 @@ describe('arm-smmu-v3 quirks', () => {
     },
   );
 });
+
+describe('arm-smmu-v3 IOTLB entries re-read after a map', () => {
+  // SCRIPT-API: 'stale' means the entry used no longer matches what the table holds now.
+  it('unmap_fast without a sync, then the same pa and prot mapped back: the entry matches again, a clean hit', () => {
+    const { L, dev, domain } = lab('v6.16');
+    expect(L.iommu_map(domain, 0x10_0000, 0x8000_0000, L.SZ_4K, 3)).toBe(0);
+    expect(dev.dma_read(0x10_0000, 1)).toMatchObject({ ok: true, tlb: 'miss' });
+    const gather = L.iommu_iotlb_gather_init();
+    expect(L.iommu_unmap_fast(domain, 0x10_0000, L.SZ_4K, gather)).toBe(L.SZ_4K);
+    expect(dev.dma_read(0x10_0000, 1)).toMatchObject({ ok: true, tlb: 'stale' });
+    expect(L.iommu_map(domain, 0x10_0000, 0x8000_0000, L.SZ_4K, 3)).toBe(0);
+    expect(dev.dma_read(0x10_0000, 1)).toMatchObject({ ok: true, tlb: 'hit', pa: 0x8000_0000 });
+    // Mapped back read-only: another translation, stale until the TLBI.
+    L.iommu_unmap_fast(domain, 0x10_0000, L.SZ_4K, gather);
+    expect(L.iommu_map(domain, 0x10_0000, 0x8000_0000, L.SZ_4K, L.IOMMU_READ)).toBe(0);
+    expect(dev.dma_read(0x10_0000, 1)).toMatchObject({ ok: true, tlb: 'stale' });
+    L.iommu_iotlb_sync(domain, gather);
+    expect(dev.dma_read(0x10_0000, 1)).toMatchObject({ ok: true, tlb: 'miss' });
+  });
+});

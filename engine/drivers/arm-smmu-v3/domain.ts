@@ -6,6 +6,7 @@ import { PagingDomain, type DomainOps } from '../../core/domain.ts';
 import type { IommuDriver } from '../../core/driver.ts';
 import { iommu_iotlb_gather_add_page, type IommuIotlbGather } from '../../core/gather.ts';
 import type { Machine } from '../../core/machine.ts';
+import type { LeafWalker } from '../../pgtable/types.ts';
 import type { Entry } from './entries.ts';
 import { CMDQ_OP_TLBI_NH_VA, type ArmSmmuV3 } from './smmu.ts';
 
@@ -45,9 +46,12 @@ export class ArmSmmuDomain extends PagingDomain {
     smmu.cmd_sync();
   }
 
-  /** The table changed: IOTLB entries over the range no longer match it until invalidated. */
-  pte_changed(iova: number, size: number): void {
-    this.smmu?.tlb.mark_stale(this.asid, iova, size);
+  /**
+   * The table changed: IOTLB entries over the range no longer match it until invalidated, unless a
+   * map wrote back exactly what one caches (`table`, read again by mark_stale).
+   */
+  pte_changed(iova: number, size: number, table?: LeafWalker | null): void {
+    this.smmu?.tlb.mark_stale(this.asid, iova, size, table);
   }
 
   override describe(): Record<string, string | number | boolean> {

@@ -2,6 +2,7 @@
 import { PagingDomain, type DomainOps } from '../../core/domain.ts';
 import type { IommuDriver } from '../../core/driver.ts';
 import type { Machine } from '../../core/machine.ts';
+import type { LeafWalker } from '../../pgtable/types.ts';
 import { domain_flush_super_page } from './flush.ts';
 import type { IntelIommu } from './intel-iommu.ts';
 
@@ -75,9 +76,12 @@ export class DmarDomain extends PagingDomain {
     if (this.mapping_until) domain_flush_super_page(this, iova, size, this.mapping_until);
   }
 
-  /** Entries changed: cached translations (negative ones too) on every unit are stale until flushed. */
-  pte_changed(iova: number, size: number): void {
-    for (const [unit, info] of this.units) unit.tlb.mark_stale(info.did, iova, size);
+  /**
+   * Entries changed: cached translations (negative ones too) on every unit are stale until flushed,
+   * unless a map wrote back exactly what one caches (`table`, read again by mark_stale).
+   */
+  pte_changed(iova: number, size: number, table?: LeafWalker | null): void {
+    for (const [unit, info] of this.units) unit.tlb.mark_stale(info.did, iova, size, table);
   }
 
   override describe(): Record<string, string | number | boolean> {

@@ -20,7 +20,7 @@ import type { Machine } from '../../core/machine.ts';
 import { Iotlb } from '../../iotlb/iotlb.ts';
 import { KIND_EMPTY, KIND_TABLE, POW2 } from '../../pgtable/format.ts';
 import type { IoPgtable } from '../../pgtable/io-pgtable.ts';
-import { WalkResult, type IommuFlushOps, type MappingRange } from '../../pgtable/types.ts';
+import { WalkResult, type IommuFlushOps, type LeafWalker, type MappingRange } from '../../pgtable/types.ts';
 import type { OmapIommuDomain } from './domain.ts';
 import { ev } from './trace-events.ts';
 
@@ -48,8 +48,8 @@ export class OmapTableOwner implements IommuFlushOps {
   /** The MMU caches leaves only (no walk cache), so a freed L2 table needs no invalidation. */
   tlb_flush_walk(): void {}
 
-  pte_changed(iova: number, size: number): void {
-    if (this.pt && this.mmu.iopgd === this.pt) this.mmu.tlb.mark_stale(OMAP_TLB_TAG, iova, size);
+  pte_changed(iova: number, size: number, table?: LeafWalker | null): void {
+    if (this.pt && this.mmu.iopgd === this.pt) this.mmu.tlb.mark_stale(OMAP_TLB_TAG, iova, size, table);
   }
 }
 

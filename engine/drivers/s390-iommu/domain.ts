@@ -3,6 +3,7 @@ import type { Device } from '../../core/device.ts';
 import { PagingDomain, type DomainOps } from '../../core/domain.ts';
 import type { IommuDriver } from '../../core/driver.ts';
 import type { Machine } from '../../core/machine.ts';
+import type { LeafWalker } from '../../pgtable/types.ts';
 import type { S390Iommu, S390Origin } from './s390-iommu.ts';
 
 export class S390Domain extends PagingDomain {
@@ -21,8 +22,9 @@ export class S390Domain extends PagingDomain {
 
   tlb_flush_walk(): void {}
 
-  pte_changed(iova: number, size: number): void {
-    for (const dev of this.zdevs) (dev.iommu as S390Iommu).tlb.mark_stale(this.id, iova, size);
+  /** Attached functions only: one that left dropped its entries with its IOAT (unregister_ioat). */
+  pte_changed(iova: number, size: number, table?: LeafWalker | null): void {
+    for (const dev of this.zdevs) (dev.iommu as S390Iommu).tlb.mark_stale(this.id, iova, size, table);
   }
 
   override describe(): Record<string, string | number | boolean> {

@@ -381,3 +381,45 @@ describe('s390-iommu lifecycle (IOMMU-FACTS §5.7, §6 (a), §6 (e))', () => {
     expect(dev.dma_read(IOVA, 4)).toMatchObject({ ok: false, fault: { reason: 'no-ioat' } });
   });
 });
+
+describe('s390-iommu: deregistering the IOAT drops the function’s translations (zpci_unregister_ioat)', () => {
+  // Linux's __s390_iommu_detach_device calls zpci_unregister_ioat, and s390_iommu_iotlb_sync RPCITs
+  // only the functions on s390_domain->devices: an unmap on a domain the function has left is
+  // never refreshed for it. That is safe because deregistration purges the function's IOTLB
+  // (QEMU's s390_pci_iommu_disable: g_hash_table_remove_all(iommu->iotlb)).
+  for (const kernel of KERNELS) {
+    it(`${kernel}: detach, unmap on the detached domain, re-attach: the read faults, no cached entry answers it`, () => {
+      const { L, zpci, dev, domain, events } = lab(kernel);
+      const d = domain();
+      expect(L.iommu_attach_device(d, dev)).toBe(0);
+      expect(L.iommu_map(d, IOVA, PA, SZ_4K, L.IOMMU_READ)).toBe(0);
+      expect(dev.dma_read(IOVA, 1)).toMatchObject({ ok: true, tlb: 'miss' });
+      const mark = L.lab.trace().length;
+      L.iommu_detach_device(d, dev);
+      const names = L.lab
+        .trace()
+        .slice(mark)
+        .map((e) => e.name);
+      const dereg = names.indexOf('zpci_unregister_ioat');
+      expect(dereg).toBeGreaterThanOrEqual(0);
+      expect(names.indexOf('iotlb_invalidate_tag', dereg)).toBeGreaterThan(dereg);
+      expect(events('iotlb_invalidate_tag', mark)[0]).toMatchObject({ tag: d.id, removed: 1 });
+      expect(zpci.tlb.entries()).toEqual([]);
+      expect(L.iommu_unmap(d, IOVA, SZ_4K)).toBe(SZ_4K); // no function attached: no RPCIT
+      expect(L.iommu_attach_device(d, dev)).toBe(0);
+      expect(dev.dma_read(IOVA, 1)).toMatchObject({ ok: false, fault: { reason: 'translation' } });
+      expect(L.lab.checks().map((c) => c.id)).not.toContain('stale-iotlb-hit');
+    });
+  }
+
+  it('a freed domain leaves no entries behind to take up the IOTLB', () => {
+    const { L, zpci, dev, domain } = lab('v6.16');
+    const d = domain();
+    L.iommu_attach_device(d, dev);
+    L.iommu_map(d, IOVA, PA, SZ_4K, RW);
+    expect(dev.dma_read(IOVA, 1).ok).toBe(true);
+    L.iommu_detach_device(d, dev);
+    L.iommu_domain_free(d);
+    expect(zpci.tlb.entries()).toEqual([]);
+  });
+});

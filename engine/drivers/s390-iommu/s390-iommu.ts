@@ -154,12 +154,21 @@ export class S390Iommu extends IommuDevice {
     return 0;
   }
 
+  /**
+   * Deregister the IOAT (zpci_unregister_ioat): DMA is blocked, and the function's cached
+   * translations go with it, as QEMU's s390_pci_iommu_disable empties the IOTLB. Linux relies on
+   * it: s390_iommu_iotlb_sync RPCITs only the functions attached now, so an unmap on a domain a
+   * function has left is never refreshed for it. Entries are tagged by domain, so the drop is of
+   * the domain's tag (with one function per instance, everything this function cached).
+   */
   unregister_ioat(dev: Device): void {
-    if (!this.ioat.has(dev)) return;
+    const ioat = this.ioat.get(dev);
+    if (!ioat) return;
     this.ioat.delete(dev);
     this.shadow.delete(dev);
     const t = this.machine.trace;
     t.emit(ev.unregister_ioat, t.str(dev.name));
+    if (ioat.kind === 'paging') this.tlb.invalidate_tag(ioat.domain.id);
   }
 
   // ── the device side ──

@@ -79,6 +79,24 @@ describe('vtd-sl', () => {
     expect(last).toMatchObject({ action: 'kept', iova: 0x1000 });
   });
 
+  it('a kept PTE is not reported changed: only the entries written are (intel/iommu.c __domain_mapping)', () => {
+    // __domain_mapping's try_cmpxchg64_local leaves a PTE already set as it is (and WARNs "DMA PTE
+    // for vPFN ... already set"): nothing there changed, so nothing cached for it went stale.
+    const { pt, flush } = make();
+    pt.map_pages(0x2000, 0x1000_0000, 4 * K, 1, RW);
+    flush.changed.length = 0;
+    expect(pt.map_pages(0x1000, 0x2000_0000, 4 * K, 3, RW)).toEqual({ ret: 0, mapped: 12 * K });
+    expect(pt.iova_to_phys(0x2000)).toBe(0x1000_0000);
+    expect(flush.changed).toEqual([
+      [0x1000, 4 * K],
+      [0x3000, 4 * K],
+    ]);
+    // Nothing in the way: the run is reported whole, in one piece.
+    flush.changed.length = 0;
+    pt.map_pages(0x10_0000, 0x3000_0000, 4 * K, 4, RW);
+    expect(flush.changed).toEqual([[0x10_0000, 16 * K]]);
+  });
+
   it('a superpage over 4K pages frees their table first (switch_to_super_page)', () => {
     const { pt, flush, mem } = make();
     pt.map_pages(2 * M, 0x1000_0000, 4 * K, 4, RW);
