@@ -78,6 +78,27 @@ export const CHECK_DOCS: Record<CheckId, CheckDoc> = {
       'out-of-aperture map is a caller bug. Read domain.geometry before choosing IOVAs.',
     facts: 'IOMMU-FACTS §1.3, §6 (Jason (2))',
   },
+  'out-of-aperture-unmap': {
+    title: 'iommu_unmap ran past the domain aperture or the width the driver walks (a WARN in Linux)',
+    doc:
+      'An unmap ran past [aperture_start, aperture_end] of a domain with force_aperture, or past the ' +
+      "address width of the driver's page table, and the driver WARNed and left what was mapped in the " +
+      "range in place. The core checks neither on unmap, so what happens is the driver's. s390 " +
+      'refuses the whole range and returns 0, so even the pages inside the aperture stay mapped. VT-d first ' +
+      'grows the range to the size of the level where its page walk stopped (the leaf, or the empty entry: ' +
+      '512 GiB on a fresh 4-level table), so a range that ends near the top of the width can run past it ' +
+      "even when the caller's did not; domain_unmap then WARNs and clears nothing, yet the grown size is " +
+      'returned and gathered for the flush: the caller is told the pages are gone while the device can ' +
+      'still reach them. An unmap that merely stops at an IOVA outside the aperture (io-pgtable-arm beyond ' +
+      'its input size, the Tegra GART) is an unmap-of-hole. Keep unmaps inside domain.geometry, and unmap ' +
+      'exactly the ranges that were mapped.',
+    facts: 'IOMMU-FACTS §2.3, §1.3, §5.5, §5.7',
+    drivers:
+      's390-iommu v6.6, v6.8 and v6.16: s390_iommu_unmap_pages WARN_ONs when iova or iova + size - 1 leaves the ' +
+      'aperture and returns 0. intel-iommu v6.6, v6.8 and v6.16: intel_iommu_unmap grows the size before ' +
+      "domain_unmap's WARN_ON(!domain_pfn_supported(domain, last_pfn)), which returns without clearing, " +
+      'and still returns the grown size.',
+  },
   'unmap-of-hole': {
     title: 'iommu_unmap reached an unmapped address',
     doc:

@@ -14,7 +14,9 @@ function __iommu_attach_device(domain: IommuDomain, dev: Device): number {
   const ret = attach ? attach(domain, dev) : -ENODEV;
   // Some drivers' regions follow the device's domain (s390 from v6.15): ask again after any attach.
   dev.resv_regions = null;
-  dev.machine.trace.emit(ev.attach_device_to_domain, dev.machine.trace.str(dev.name), domain.id, ret);
+  // Linux traces only an attach that succeeded; a failed one shows in the call's return.
+  if (ret === 0)
+    dev.machine.trace.emit(ev.attach_device_to_domain, dev.machine.trace.str(dev.name), domain.id);
   return ret;
 }
 

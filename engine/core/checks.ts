@@ -12,6 +12,7 @@ export const CHECK_IDS = [
   'map-overlaps-reserved',
   'partial-unmap-of-large-page',
   'out-of-aperture-map',
+  'out-of-aperture-unmap',
   'unmap-of-hole',
   'map-over-existing',
   'map-before-attach-failed',

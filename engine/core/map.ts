@@ -49,7 +49,11 @@ export function iommu_map_nosync(
     );
     return -EINVAL;
   }
-  if (size === 0) return 0;
+  if (size === 0) {
+    // __iommu_map has no early return: its loop runs zero times and trace_map fires with size 0.
+    domain.machine.trace.emit(ev.map, domain.id, iova, paddr, 0, 0);
+    return 0;
+  }
   check_map_target(domain, iova, size);
 
   const t = domain.machine.trace;

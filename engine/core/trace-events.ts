@@ -9,7 +9,8 @@ export const ev = {
   remove_device_from_group: defineEvent('remove_device_from_group', 'call', ['group:u', 'device:s']),
   domain_alloc: defineEvent('iommu_domain_alloc', 'call', ['domain:u', 'type:u', 'driver:s', 'instance:s']),
   domain_free: defineEvent('iommu_domain_free', 'call', ['domain:u']),
-  attach_device_to_domain: defineEvent('attach_device_to_domain', 'call', ['device:s', 'domain:u', 'ret:i']),
+  /** After a successful attach only, as trace_attach_device_to_domain (Linux has the device alone). */
+  attach_device_to_domain: defineEvent('attach_device_to_domain', 'call', ['device:s', 'domain:u']),
   map: defineEvent('map', 'call', ['domain:u', 'iova:x', 'paddr:x', 'size:x', 'ret:i']),
   map_pages: defineEvent('map_pages', 'call', [
     'domain:u',

@@ -7,6 +7,7 @@ import { IommuIotlbGather, iommu_iotlb_gather_init, iommu_iotlb_sync } from './g
 import { bitmap_min_size, iommu_pgsize_into, mod_pow2, type PgsizeResult } from './pgsize.ts';
 import { ev } from './trace-events.ts';
 import { ev as pte_ev } from '../pgtable/trace-events.ts';
+import { WalkResult } from '../pgtable/types.ts';
 import type { Trace } from '../trace/trace.ts';
 
 /** The unmap loop's iommu_pgsize answer (one object for every step). */
@@ -78,26 +79,60 @@ export function __iommu_unmap(
   return unmapped;
 }
 
-/** The driver unmapped nothing at `at`: a hole, or part of a larger mapping it will not split. */
+/**
+ * The driver unmapped nothing at `at`: a hole, part of a larger mapping it will not split, or a
+ * range it refused whole because it runs past the aperture (s390's WARN_ON), in that order.
+ */
 function report_short_unmap(domain: IommuDomain, iova: number, size: number, at: number): void {
   const g = domain.geometry;
+  const last = iova + size - 1;
   // Outside a forced aperture nothing can be mapped, whatever iova_to_phys answers there (the
   // GART's is (phys_addr_t)-EINVAL, which looks like an address).
   const outside = g.force_aperture && (at < g.aperture_start || at > g.aperture_end);
   const mapped = outside ? 0 : mapped_at(domain, at);
-  if (mapped)
-    raise_check(
-      domain.machine,
-      'partial-unmap-of-large-page',
-      `unmap [${hex(iova)}, +${hex(size)}) on domain ${domain.id}: ${hex(at)} is inside a larger mapping the driver will not split, so it unmapped nothing there`,
-    );
-  else
+  if (!mapped) {
     raise_check(
       domain.machine,
       'unmap-of-hole',
       `unmap [${hex(iova)}, +${hex(size)}) on domain ${domain.id} stopped at ${hex(at)}: nothing mapped there` +
         (outside ? ` (outside the aperture [${hex(g.aperture_start)}, ${hex(g.aperture_end)}])` : ''),
     );
+    return;
+  }
+  // Only a leaf the range begins or ends inside is a large page in the way.
+  const leaf = leaf_at(domain, at);
+  if (leaf && (leaf.iova_base < at || leaf.iova_base + leaf.size - 1 > last)) {
+    raise_check(
+      domain.machine,
+      'partial-unmap-of-large-page',
+      `unmap [${hex(iova)}, +${hex(size)}) on domain ${domain.id}: ${hex(at)} is inside a ${hex(leaf.size)} mapping at ${hex(leaf.iova_base)} the driver will not split, so it unmapped nothing there`,
+    );
+    return;
+  }
+  if (g.force_aperture && (iova < g.aperture_start || last > g.aperture_end)) {
+    raise_check(
+      domain.machine,
+      'out-of-aperture-unmap',
+      `unmap [${hex(iova)}, +${hex(size)}) on domain ${domain.id} runs past the aperture [${hex(g.aperture_start)}, ${hex(g.aperture_end)}]: ${domain.owner.name} refused the range and unmapped nothing from ${hex(at)} on, though ${hex(at)} is mapped`,
+    );
+  }
+  // Otherwise no cause the lab can name: a mapped page the range covers whole, inside the
+  // aperture, refused (no modelled driver does this).
+}
+
+/** The diagnosis's look at the leaf (or virtio MAP) holding `iova`: its start and size, or null. */
+function leaf_at(domain: IommuDomain, iova: number): WalkResult | null {
+  const out = new WalkResult();
+  const table = domain.page_table();
+  if (table) return table.walk(iova, out) ? out : null;
+  for (const m of domain.mappings()) {
+    if (iova < m.iova || iova >= m.iova + m.size) continue;
+    // Merged ranges are runs of leaves of one size.
+    out.iova_base = m.iova + Math.floor((iova - m.iova) / m.pgsize) * m.pgsize;
+    out.size = m.pgsize;
+    return out;
+  }
+  return null;
 }
 
 /**

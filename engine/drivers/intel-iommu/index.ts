@@ -34,6 +34,7 @@ import type { Device } from '../../core/device.ts';
 import { IommuDomain, type DomainOps } from '../../core/domain.ts';
 import type { IommuDriver, IommuOps } from '../../core/driver.ts';
 import { EFAULT, EINVAL, ENOMEM, ENOSPC } from '../../core/errno.ts';
+import { hex } from '../../core/format.ts';
 import { iommu_iotlb_gather_add_page, type IommuIotlbGather } from '../../core/gather.ts';
 import type { Machine } from '../../core/machine.ts';
 import type { OptionTable } from '../../core/options.ts';
@@ -259,6 +260,24 @@ function dmar_domain_attach_device(domain: DmarDomain, dev: Device): number {
   return 0;
 }
 
+/**
+ * domain_unmap's WARN_ON(!domain_pfn_supported(domain, last_pfn)): the range intel_iommu_unmap
+ * grew to `size` from `iova` (`asked` bytes asked for) ends beyond what the table's levels reach.
+ */
+function warn_unmap_beyond_width(domain: DmarDomain, iova: number, asked: number, size: number): void {
+  const width = 12 + 9 * domain.levels;
+  const grown =
+    size > asked
+      ? `${DRIVER} grew it to +${hex(size)} (the size of the level where its walk stopped), which ends`
+      : 'it ends';
+  raise_check(
+    domain.machine,
+    'out-of-aperture-unmap',
+    `unmap [${hex(iova)}, +${hex(asked)}) on domain ${domain.id}: ${grown} beyond the domain's ${width}-bit ` +
+      `width, so domain_unmap WARNs and clears nothing, yet ${DRIVER} reports ${hex(size)} bytes unmapped`,
+  );
+}
+
 // ── domain ops ──
 
 const paging_ops: DomainOps = Object.freeze({
@@ -303,15 +322,13 @@ const paging_ops: DomainOps = Object.freeze({
     // BUG_ON until "iommu/vt-d: Remove BUG_ON on checking valid pfn range", v6.4). The lab keeps a
     // trimmed legacy domain's 57-bit table, so the width is checked here.
     if (!domain.pgtbl || !domain.pfn_supported(iova)) return 0;
-    // A range that starts inside the width and ends beyond it: domain_unmap WARNs and clears
-    // nothing, and intel_iommu_unmap still reports the size (and gathers it).
-    if (!domain.pfn_supported(iova + pgsize * pgcount - 1)) {
-      if (!gather.queued) iommu_iotlb_gather_add_page(domain, gather, iova, pgsize * pgcount);
-      return pgsize * pgcount;
-    }
-    // intel_iommu_unmap rounds the size up to the leaf at `iova` and clears all of it.
+    // intel_iommu_unmap grows the size to the level where pfn_to_dma_pte stopped (a leaf, or a
+    // not-present entry), then domain_unmap clears what the grown range covers.
     const size = domain.pgtbl.unmap_pages(iova, pgsize, pgcount, gather);
     if (!size) return 0;
+    // The grown range ends beyond the width: domain_unmap WARNs and clears nothing, and the grown
+    // size is still returned and gathered (v6.6 to v6.16 alike).
+    if (!domain.pfn_supported(iova + size - 1)) warn_unmap_beyond_width(domain, iova, pgsize * pgcount, size);
     if (domain.max_addr === iova + size) domain.max_addr = iova;
     // A flush queue invalidates the whole domain later, so nothing is gathered then.
     if (!gather.queued) iommu_iotlb_gather_add_page(domain, gather, iova, size);

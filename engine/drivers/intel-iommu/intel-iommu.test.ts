@@ -272,6 +272,30 @@ describe('intel-iommu under and inside a superpage (dma_pte_clear_level, pfn_to_
   }
 });
 
+describe('intel-iommu: a map over a PTE already set keeps it (intel/iommu.c __domain_mapping)', () => {
+  // try_cmpxchg64_local(&pte->val, &tmp, pteval) leaves a present PTE as it is and WARNs "DMA PTE
+  // for vPFN ... already set": the table did not change there, so an IOTLB entry caching that PTE
+  // still matches it and the next access is a clean hit.
+  for (const kernel of KERNELS) {
+    it(`${kernel}: the cached entry of a kept PTE stays clean: 'hit', no stale-iotlb-hit; the pages written around it do change`, () => {
+      const { L, vtd, dev, domain } = lab(kernel);
+      const d = domain();
+      L.iommu_attach_device(d, dev);
+      expect(L.iommu_map(d, IOVA, PA, SZ_4K, RW)).toBe(0);
+      expect(L.iommu_map(d, IOVA + 2 * SZ_4K, PA + 2 * SZ_4K, SZ_4K, RW)).toBe(0);
+      expect(dev.dma_read(IOVA, 1)).toMatchObject({ ok: true, tlb: 'miss', pa: PA });
+      // A raw map_pages, so no iotlb_sync_map flush hides what the table change did to the IOTLB.
+      expect(d.ops.map_pages!(d, IOVA, 0x9000_0000, SZ_4K, 2, RW)).toEqual({ ret: 0, mapped: 2 * SZ_4K });
+      expect(L.iommu_iova_to_phys(d, IOVA)).toBe(PA);
+      expect(L.lab.checks().map((c) => c.id)).toContain('map-over-existing');
+      expect(vtd.tlb.entries().find((e) => e.iova === IOVA)).toMatchObject({ pa: PA, stale: false });
+      expect(dev.dma_read(IOVA, 1)).toMatchObject({ ok: true, tlb: 'hit', pa: PA });
+      expect(L.lab.checks().map((c) => c.id)).not.toContain('stale-iotlb-hit');
+      expect(L.iommu_iova_to_phys(d, IOVA + SZ_4K)).toBe(0x9000_1000);
+    });
+  }
+});
+
 describe('intel-iommu address width (IOMMU-FACTS §5.5 "Width", §6 (a))', () => {
   for (const kernel of ['v6.6', 'v6.8'] as const) {
     it(`${kernel}: a legacy domain maps above the unit's width, then the attach fails with -EINVAL`, () => {
@@ -327,6 +351,50 @@ describe('intel-iommu address width (IOMMU-FACTS §5.5 "Width", §6 (a))', () =>
       expect(L.iommu_map(d, below, PA, SZ_4K, RW)).toBe(0);
       expect(L.iommu_unmap(d, below, 2 * SZ_4K)).toBe(2 * SZ_4K);
       expect(L.iommu_iova_to_phys(d, below)).toBe(PA);
+    });
+  }
+
+  // intel_iommu_unmap (v6.6, v6.8 and v6.16 alike): pfn_to_dma_pte(level 0), size grown to
+  // VTD_PAGE_SIZE << level_to_offset_bits(level), then domain_unmap, then the gather and the return.
+  for (const kernel of KERNELS) {
+    it(`${kernel}: an unmap of a hole running past the width returns and gathers the size grown to the level where the walk stopped`, () => {
+      const { L, dev, domain } = lab(kernel, { agaw: 48 });
+      const d = domain();
+      expect(L.iommu_attach_device(d, dev)).toBe(0);
+      const top_level = 2 ** 39; // the empty top-level entry of a fresh 4-level table
+      expect(L.iommu_unmap(d, 2 ** 48 - 2 * SZ_4K, 2 * SZ_4K)).toBe(top_level);
+      const gather = L.iommu_iotlb_gather_init();
+      expect(L.iommu_unmap_fast(d, 2 ** 48 - SZ_4K, 2 * SZ_4K, gather)).toBe(top_level);
+      expect(gather).toMatchObject({ start: 2 ** 48 - SZ_4K, end: 2 ** 48 - SZ_4K + top_level - 1 });
+      expect(gather.pgsize).toBe(top_level);
+      L.iommu_iotlb_sync(d, gather);
+      // Both ranges end past the width once grown: each is a hole and a WARN.
+      const ids = L.lab
+        .checks()
+        .map((c) => c.id)
+        .filter((id) => id !== 'attach-time-finalise');
+      expect(ids).toEqual([
+        'out-of-aperture-unmap',
+        'unmap-of-hole',
+        'out-of-aperture-unmap',
+        'unmap-of-hole',
+      ]);
+    });
+
+    it(`${kernel}: domain_unmap's WARN_ON on a range past the width raises out-of-aperture-unmap; the page stays mapped`, () => {
+      const { L, dev, domain } = lab(kernel, { agaw: 48 });
+      const d = domain();
+      expect(L.iommu_attach_device(d, dev)).toBe(0);
+      const last = 2 ** 48 - SZ_4K;
+      expect(L.iommu_map(d, last, PA, SZ_4K, RW)).toBe(0);
+      expect(L.iommu_unmap(d, last, 2 * SZ_4K)).toBe(2 * SZ_4K);
+      expect(L.iommu_iova_to_phys(d, last)).toBe(PA);
+      expect(dev.dma_read(last, 4).ok).toBe(true);
+      const checks = L.lab.checks().filter((c) => c.id !== 'attach-time-finalise');
+      expect(checks.map((c) => c.id)).toEqual(['out-of-aperture-unmap']);
+      expect(checks[0].message).toMatch(
+        /beyond the domain's 48-bit width, so domain_unmap WARNs and clears nothing/,
+      );
     });
   }
 
