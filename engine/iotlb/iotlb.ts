@@ -244,34 +244,38 @@ export class Iotlb {
         for (let pn = Math.floor(iova / p), end = Math.floor(last / p); pn <= end; pn++) {
           const i = this.find(tag, pn, lg2);
           if (i < 0) continue;
-          if (table !== null && this.matches(i, table)) {
-            if (this.flags[i] & STALE) {
-              this.flags[i] &= ~STALE;
-              current++;
-            }
-          } else if (!(this.flags[i] & STALE)) {
-            this.flags[i] |= STALE;
-            marked++;
-          }
+          const r = this.restale(i, table);
+          if (r > 0) marked++;
+          else if (r < 0) current++;
         }
       }
     } else {
       for (let i = 0; i < this.capacity; i++) {
         if (!(this.flags[i] & VALID) || this.tags[i] !== tag || !this.overlaps(i, iova, size)) continue;
-        if (table !== null && this.matches(i, table)) {
-          if (this.flags[i] & STALE) {
-            this.flags[i] &= ~STALE;
-            current++;
-          }
-        } else if (!(this.flags[i] & STALE)) {
-          this.flags[i] |= STALE;
-          marked++;
-        }
+        const r = this.restale(i, table);
+        if (r > 0) marked++;
+        else if (r < 0) current++;
       }
     }
     if (marked) this.trace.emit(ev.mark_stale, this.id, tag, iova, size, marked);
     if (current) this.trace.emit(ev.revalidate, this.id, tag, iova, size, current);
     return marked;
+  }
+
+  /**
+   * Entry `i` after a change over it: stale, unless `table` holds exactly its leaf (then clean).
+   * 1: newly stale, -1: clean again, 0: unchanged.
+   */
+  private restale(i: number, table: LeafWalker | null): number {
+    const stale = (this.flags[i] & STALE) !== 0;
+    if (table !== null && this.matches(i, table)) {
+      if (!stale) return 0;
+      this.flags[i] &= ~STALE;
+      return -1;
+    }
+    if (stale) return 0;
+    this.flags[i] |= STALE;
+    return 1;
   }
 
   /**
