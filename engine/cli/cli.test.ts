@@ -265,6 +265,19 @@ describe.concurrent('iommu-lab run', () => {
     expect((await cli('run', 'params.ts', '--param', 'driver=intel-iommu', '--kernel', 'v6.6')).code).toBe(1);
   });
 
+  it("says when the script's own lab.kernel() overrides --kernel, on stderr (stdout stays JSON)", async () => {
+    write('picks.ts', `import { lab } from 'iommu-lab';\nlab.kernel('v6.6');\n`);
+    const r = await cli('run', 'picks.ts', '--kernel', 'v6.8', '--json');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out)).toMatchObject({ status: 'passed', kernel: 'v6.6' });
+    expect(r.err).toContain(
+      'note: picks.ts ran on v6.6, which the script picked with lab.kernel() over --kernel v6.8',
+    );
+    // Asked for the kernel it picks, or not asked: nothing to say.
+    expect((await cli('run', 'picks.ts', '--kernel', 'v6.6')).err).not.toContain('note:');
+    expect((await cli('run', 'picks.ts')).err).not.toContain('note:');
+  });
+
   it('--seed seeds lab.random() in run and in every matrix cell; a bad one is bad usage', async () => {
     // The value lab.random() gives first with seed 0, the default.
     write(

@@ -109,6 +109,11 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
       ...(raw.error ? { error: { ...raw.error, file: job.rename(raw.error.file ?? raw.file) } } : {}),
     };
     results.push(result);
+    // A script may pick its own kernel (lab.kernel('v6.6')); say so when it is not the one asked for.
+    if (kernel !== undefined && raw.kernel !== kernel)
+      io.err(
+        `note: ${job.display} ran on ${raw.kernel}, which the script picked with lab.kernel() over --kernel ${kernel}`,
+      );
     if (values.json) {
       for (const line of consoleForJson(result)) io.err(line);
       io.out(JSON.stringify(jsonRecord(result)));
