@@ -2,7 +2,7 @@
  * How results look in a terminal: one line per file, the script's console, the error with
  * `file:line:column` and the source line with a caret under the column.
  */
-import type { ConsoleLine, RunResult, SourceError } from '../host/protocol.ts';
+import { plainErrorMessage, type ConsoleLine, type RunResult, type SourceError } from '../host/protocol.ts';
 
 export interface Style {
   green(s: string): string;
@@ -80,7 +80,7 @@ export function formatRun(r: RunResult, sourceOf: (file: string) => string | und
     const e = r.error;
     const label = r.status === 'failed' ? 'expectation failed' : (e.name ?? 'error');
     out.push(`  ${st.red(label)} at ${where(r.file, e)}`);
-    out.push(`  ${messageOf(e).replace(/\n/g, '\n  ')}`);
+    out.push(`  ${plainErrorMessage(e).replace(/\n/g, '\n  ')}`);
     const src = sourceOf(e.file ?? r.file);
     if (src !== undefined && e.line !== undefined) {
       const frame = codeFrame(src, e.line, e.column ?? 1, st);
@@ -88,15 +88,6 @@ export function formatRun(r: RunResult, sourceOf: (file: string) => string | und
     }
   }
   return out.join('\n');
-}
-
-/**
- * The error's message as the script's `e.message` reads it: a run's error text starts with the
- * class (`RangeError: iova must be …`, as the console and the matrix show it), which `name` gives
- * apart here.
- */
-function messageOf(e: { name?: string; message: string }): string {
-  return e.name && e.message.startsWith(`${e.name}: `) ? e.message.slice(e.name.length + 2) : e.message;
 }
 
 /** The `--json` object for one file: the fields SCRIPT-API.md names, and `error.file` for an error in an imported file. */
@@ -113,7 +104,7 @@ export function jsonRecord(r: RunResult): Record<string, unknown> {
           error: {
             // The class (KernelVersionError: the function or driver is not in this kernel).
             ...(r.error.name ? { name: r.error.name } : {}),
-            message: messageOf(r.error),
+            message: plainErrorMessage(r.error),
             line: r.error.line,
             column: r.error.column,
             // Only when it is not the script itself: an imported helper's line.

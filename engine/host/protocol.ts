@@ -483,6 +483,15 @@ function checkTraceFilter(f: unknown): string | null {
 }
 
 /** Check a message from a client. Never throws. */
+/**
+ * An error's message as the script's `e.message` reads it: the runner's text leads with the error's
+ * class (`RangeError: iova must be …`, as the console and the matrix show it), which a report gives
+ * apart as `name`.
+ */
+export function plainErrorMessage(e: { name?: string; message: string }): string {
+  return e.name && e.message.startsWith(`${e.name}: `) ? e.message.slice(e.name.length + 2) : e.message;
+}
+
 export function parseRequest(msg: unknown): Parsed {
   if (!isObj(msg)) return { ok: false, id: -1, code: 'bad-request', message: 'message must be an object' };
   const id = isInt(msg.id) ? msg.id : -1;

@@ -2,7 +2,7 @@
  * The run as a JSON report: what was run and how, the outcome, every expectation, check and console
  * line, and the engine's summary. Plain data, stable key order, so reports diff well.
  */
-import type { RunResult, Summary } from '../../engine/host/protocol.ts';
+import { plainErrorMessage, type RunResult, type Summary } from '../../engine/host/protocol.ts';
 
 export interface RunRequestInfo {
   entry: string;
@@ -49,7 +49,8 @@ export function runReport(
     expectations: { ...result.expectations, log: result.expectationLog },
     checks: result.checks,
     console: result.console,
-    error: result.error ?? null,
+    // The message as `iommu-lab run --json` gives it: the class is `name`, not a prefix of the text.
+    error: result.error ? { ...result.error, message: plainErrorMessage(result.error) } : null,
     steps: result.steps,
     durationMs: Math.round(result.durationMs * 100) / 100,
     timedOut: result.timedOut,
