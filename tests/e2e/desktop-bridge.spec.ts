@@ -56,6 +56,7 @@ test('desktop path: engine over a handed-in port, menu commands, restart after a
   await page.goto('/');
   await expect(page.getByTestId('status')).toContainText('engine ready', { timeout: 30_000 });
   await expect(page.getByTestId('status')).toContainText('desktop');
+  await expect(page).toHaveTitle(/ — IOMMU Lab$/); // the session has started: the editor takes typing
 
   await setScript(page, "console.log('over the port');\n");
   await page.evaluate("window.__menu({ action: 'run' })");

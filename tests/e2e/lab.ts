@@ -7,6 +7,8 @@ export async function openLab(page: Page): Promise<void> {
   await page.goto('/');
   await expect(page.locator('.monaco-editor .view-lines')).toBeVisible();
   await expect(page.getByTestId('status')).toContainText('engine ready', { timeout: 30_000 });
+  // The session has started (its title is set then): the editor takes typing from here on.
+  await expect(page).toHaveTitle(/ — IOMMU Lab$/, { timeout: 30_000 });
   expect(errors, 'page errors while loading').toEqual([]);
 }
 

@@ -35,14 +35,19 @@ test('each tab keeps its own unsaved work, and a new tab gets back only the work
   page: a,
 }) => {
   test.setTimeout(120_000);
-  // A's session start-up waits on storage (slow on a loaded machine): held back here, so A's
-  // typing lands before it ends, as a quick user's can. That text is unsaved work, never the saved
-  // state another tab reopens.
+  // A's session start-up waits on storage (slow on a loaded machine): held back here. Text typed
+  // before it ends would be replaced by what it puts in the editor (or, on a first visit, was taken
+  // as the saved state another tab reopened), so the editor refuses typing until then.
   await a.addInitScript(`{
     const request = navigator.locks.request.bind(navigator.locks);
     navigator.locks.request = (...args) => new Promise((r) => setTimeout(r, 1500)).then(() => request(...args));
   }`);
-  await openLab(a);
+  await a.goto('/');
+  await expect(editorText(a)).toBeVisible();
+  await setScript(a, "console.log('typed too early');\n");
+  await expect(a).not.toHaveTitle(/ — IOMMU Lab$/); // still starting: the keys were refused
+  await expect(editorText(a)).not.toContainText('typed too early');
+  await expect(a).toHaveTitle(/ — IOMMU Lab$/, { timeout: 30_000 });
   await type(a, 'work of tab A');
   await expect(a).toHaveTitle(/^● /);
 
