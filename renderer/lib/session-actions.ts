@@ -331,12 +331,20 @@ async function startup(): Promise<void> {
     const r = loadSession(rec.text);
     const took = r.ok ? await backend.recovery(rec.id, 'restore') : null;
     if (r.ok && took?.ok) {
+      // Browser: the adopted session's name (the desktop's side file knows its path, checked below).
+      const adopted = backend.kind === 'browser' ? session.name : rec.name;
       session.apply(r.session, false);
       session.name = rec.name;
       if ((rec.path ?? null) !== session.path) {
         session.path = rec.path;
         lastOpened = null;
       }
+      // Work of a closed tab, or of another file than the one reopened, is not that file's: Save
+      // asks where to save it, and Discard never goes back to another tab's file.
+      if (rec.fromClosedTab || rec.name !== adopted) session.handle = null;
+      if (rec.name !== adopted) lastOpened = null;
+      else if (rec.fromClosedTab && lastOpened)
+        lastOpened = { name: lastOpened.name, path: lastOpened.path ?? null, text: lastOpened.text };
       session.markSavedAs(lastOpened?.text ?? null);
       // It is this run's side file now: once the session is clean again, it is removed.
       autosaved = rec.text;

@@ -7,7 +7,7 @@
 import { MAX_SESSION_SIZE_TEXT, sizeError } from '../../engine/session/index.ts';
 import { browserObjects, browserStore } from './browser-store.ts';
 import { recentSessions } from './recent-sessions.svelte.ts';
-import { joinTabs, type TabPresence } from './tab-presence.ts';
+import { joinTabs } from './tab-presence.ts';
 import type {
   OpenResult,
   OpenSource,
@@ -17,15 +17,25 @@ import type {
   StartupResult,
 } from './session-backend.ts';
 
+/**
+ * The lab's most recent last session (name and text, never its file): what a new tab starts from.
+ * Each tab also keeps its own last session and file handle (CURRENT_PREFIX, CURRENT_HANDLE_PREFIX and
+ * the tab's id): a reload reopens that, so a tab's Save never writes to the file another tab opened.
+ */
 const CURRENT_KEY = 'iommu-lab.session.current.v1';
+const CURRENT_PREFIX = 'iommu-lab.session.current.v2.';
+const CURRENT_HANDLE_PREFIX = 'iommu-lab.session.current-handle.v2.';
 /**
  * Unsaved work, one slot per browser tab (the tab's id follows; tab-presence.ts): two tabs of the
  * lab never write over each other's. Before slots, every tab shared LEGACY_AUTOSAVE_KEY.
  */
 const AUTOSAVE_PREFIX = 'iommu-lab.session.autosave.v2.';
 const LEGACY_AUTOSAVE_KEY = 'iommu-lab.session.autosave.v1';
-/** The file handle of the last session, apart: only IndexedDB's object store can hold one. */
-const CURRENT_HANDLE_KEY = 'iommu-lab.session.current-handle.v1';
+/**
+ * Before per-tab last sessions, the one file handle of all tabs (only IndexedDB can hold a handle).
+ * Read once, by the first tab that starts without a last session of its own, then removed.
+ */
+const LEGACY_HANDLE_KEY = 'iommu-lab.session.current-handle.v1';
 const TYPES = [{ description: 'IOMMU Lab session', accept: { 'application/json': ['.iommulab'] } }];
 
 /** The parts of the File System Access API used here (not in TypeScript's DOM lib yet). */
@@ -164,10 +174,9 @@ function download(name: string, content: string): void {
  * first. Work equal to the last saved session is no work: its slot is emptied.
  */
 async function leftBehind(
-  tabs: TabPresence,
+  live: Set<string>,
   saved: string | undefined,
 ): Promise<{ key: string; work: Stored }[]> {
-  const live = await tabs.liveIds();
   const keys = (await browserStore.keys(AUTOSAVE_PREFIX)).filter(
     (k) => !live.has(k.slice(AUTOSAVE_PREFIX.length)),
   );
@@ -180,26 +189,101 @@ async function leftBehind(
   return out.sort((a, b) => (b.work.savedAt ?? 0) - (a.work.savedAt ?? 0));
 }
 
+/** The last sessions and file handles of tabs that are no longer open: nothing reopens them. */
+async function forgetClosedTabs(live: Set<string>): Promise<void> {
+  for (const prefix of [CURRENT_PREFIX, CURRENT_HANDLE_PREFIX])
+    for (const key of await browserStore.keys(prefix))
+      if (!live.has(key.slice(prefix.length))) browserStore.remove(key);
+}
+
+/**
+ * The tab id whose session this page shows, kept in sessionStorage (a reload keeps it) apart from
+ * tab-presence.ts's: a reload that gets a new id still finds its old one here.
+ */
+const PAGE_TAB_KEY = 'iommu-lab.session.tab';
+const pageTab = {
+  get(): string | null {
+    try {
+      return sessionStorage.getItem(PAGE_TAB_KEY);
+    } catch {
+      return null;
+    }
+  },
+  set(id: string): void {
+    try {
+      sessionStorage.setItem(PAGE_TAB_KEY, id);
+    } catch {
+      // no sessionStorage: a reload finds its session by the tab's id alone
+    }
+  },
+};
+
+const isHandle = (h: unknown): h is FsFileHandle => !!h && typeof (h as FsFileHandle).getFile === 'function';
+
 export class BrowserSessionBackend implements SessionBackend {
   readonly kind = 'browser' as const;
   /** The last session's file, reopened at startup: not a new use of it for the recent list. */
   private reopened: FsFileHandle | null = null;
   /** This tab's autosave slot (set at startup, before anything is autosaved). */
   private slot = LEGACY_AUTOSAVE_KEY;
+  /** This tab's id (set at startup): its own last session's keys. */
+  private tab: string | null = null;
+  /** The last session reopened at startup: adopting it again is no news for other tabs. */
+  private atStart: Stored | null = null;
 
   async startup(): Promise<StartupResult> {
     // Only files picked through the File System Access API have a handle to list.
     if (fsWindow().showOpenFilePicker) void recentSessions.enable();
+    const before = pageTab.get();
     const tabs = await joinTabs();
+    this.tab = tabs.id;
     this.slot = AUTOSAVE_PREFIX + tabs.id;
-    const current = parseStored(await browserStore.get(CURRENT_KEY));
+    pageTab.set(tabs.id);
+    return tabs.exclusive(async () => {
+      const live = await tabs.liveIds();
+      // A reload whose old page let go of the tab's id too late comes back under a new id: the old
+      // id's session, file and work are still this tab's. (A duplicated tab's original is open.)
+      if (before && before !== tabs.id && !live.has(before)) await this.takeOver(before);
+      await forgetClosedTabs(live);
+      return this.reopen(live);
+    });
+  }
+
+  /** Move a gone id's last session, file handle and unsaved work to this tab's keys. */
+  private async takeOver(id: string): Promise<void> {
+    const last = await browserStore.get(CURRENT_PREFIX + id);
+    if (last !== null && browserStore.put(CURRENT_PREFIX + this.tab, last)) {
+      const handle = await browserObjects.get(CURRENT_HANDLE_PREFIX + id);
+      if (handle) await browserObjects.put(CURRENT_HANDLE_PREFIX + this.tab, handle);
+    }
+    const work = await browserStore.get(AUTOSAVE_PREFIX + id);
+    if (work !== null && browserStore.put(this.slot, work)) browserStore.remove(AUTOSAVE_PREFIX + id);
+  }
+
+  /** The last session to reopen and the unsaved work to offer (in the claim: no other tab takes it). */
+  private async reopen(live: Set<string>): Promise<StartupResult> {
+    // A reload reopens this tab's own last session and file; a new tab starts from the lab's last
+    // session with no file, so its Save asks where (never writing over another tab's file).
+    const own = parseStored(await browserStore.get(CURRENT_PREFIX + this.tab));
+    const current = own ?? parseStored(await browserStore.get(CURRENT_KEY));
+    let handle: unknown = own ? await browserObjects.get(CURRENT_HANDLE_PREFIX + this.tab) : undefined;
+    if (!own) {
+      // A lab from before per-tab last sessions: its one handle goes to the first tab that starts.
+      handle = await browserObjects.get(LEGACY_HANDLE_KEY);
+      if (handle !== undefined) browserStore.remove(LEGACY_HANDLE_KEY);
+    }
     const out: StartupResult = {};
     if (current) {
       // After a reload Save still writes to the file the session came from (asking permission again).
-      const handle = (await browserObjects.get(CURRENT_HANDLE_KEY)) as FsFileHandle | null | undefined;
-      const same = handle && typeof handle.getFile === 'function' && handle.name === current.name;
-      if (same) this.reopened = handle;
-      out.open = { status: 'opened', name: current.name, text: current.content, ...(same ? { handle } : {}) };
+      const same = isHandle(handle) && handle.name === current.name ? handle : null;
+      if (same) this.reopened = same;
+      this.atStart = current;
+      out.open = {
+        status: 'opened',
+        name: current.name,
+        text: current.content,
+        ...(same ? { handle: same } : {}),
+      };
       out.openReason = 'last-session';
     }
     const offer = (work: Stored, extra: Partial<RecoveryOffer> = {}): RecoveryOffer => ({
@@ -211,26 +295,22 @@ export class BrowserSessionBackend implements SessionBackend {
       ...extra,
     });
     // This tab's own work first: the page was reloaded, or the browser brought the tab back.
-    const own = parseStored(await browserStore.get(this.slot));
-    if (own && own.content !== current?.content) {
-      out.recovery = offer(own);
+    const work = parseStored(await browserStore.get(this.slot));
+    if (work && work.content !== current?.content) {
+      out.recovery = offer(work);
       return out;
     }
-    if (own) browserStore.remove(this.slot);
+    if (work) browserStore.remove(this.slot);
     // Else the newest work of a tab that is gone, moved into this tab's slot so no other tab takes
     // it too; the work of tabs still open stays theirs.
-    const claimed = await tabs.exclusive(async () => {
-      const gone = await leftBehind(tabs, current?.content);
-      const first = gone[0];
-      if (!first || !browserStore.put(this.slot, JSON.stringify(first.work))) return null;
-      browserStore.remove(first.key);
-      return { work: first.work, more: gone.length - 1 };
+    const gone = await leftBehind(live, current?.content);
+    const first = gone[0];
+    if (!first || !browserStore.put(this.slot, JSON.stringify(first.work))) return out;
+    browserStore.remove(first.key);
+    out.recovery = offer(first.work, {
+      fromClosedTab: true,
+      ...(gone.length > 1 ? { moreLeft: gone.length - 1 } : {}),
     });
-    if (claimed)
-      out.recovery = offer(claimed.work, {
-        fromClosedTab: true,
-        ...(claimed.more > 0 ? { moreLeft: claimed.more } : {}),
-      });
     return out;
   }
 
@@ -314,8 +394,16 @@ export class BrowserSessionBackend implements SessionBackend {
   }
 
   remember(content: string, name: string, handle?: unknown): void {
-    browserStore.put(CURRENT_KEY, JSON.stringify({ name, content }));
-    void browserObjects.put(CURRENT_HANDLE_KEY, handle ?? null);
+    const value = JSON.stringify({ name, content });
+    const reopened = this.atStart?.content === content && this.atStart.name === name;
+    this.atStart = null;
+    // The session a tab reopens at start is not the lab's newest: another tab may have opened one since.
+    if (!reopened || !this.tab) browserStore.put(CURRENT_KEY, value);
+    if (this.tab) {
+      browserStore.put(CURRENT_PREFIX + this.tab, value);
+      if (handle) void browserObjects.put(CURRENT_HANDLE_PREFIX + this.tab, handle);
+      else browserStore.remove(CURRENT_HANDLE_PREFIX + this.tab);
+    }
     if (handle && handle !== this.reopened) void recentSessions.remember(handle as FsFileHandle);
     this.reopened = null;
   }
