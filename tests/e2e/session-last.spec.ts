@@ -6,45 +6,9 @@
  */
 import { expect, test, type BrowserContext, type Page } from '@playwright/test';
 import { openLab, setScript } from './lab.ts';
+import { privateFile, withPickedHandles } from './picked-files.ts';
 
 const editorText = (page: Page) => page.locator('.monaco-editor .view-lines');
-
-/**
- * Every page of the context gets the files pushed on `window.__picks` from its pickers (a picker
- * with none queued is cancelled, as a user would); each save picker's suggested name is noted.
- */
-async function withPickedHandles(context: BrowserContext): Promise<void> {
-  await context.addInitScript(`(() => {
-    window.__picks = [];
-    window.__suggested = [];
-    const next = async (create) => {
-      const name = window.__picks.shift();
-      if (!name) throw new DOMException('nothing to pick', 'AbortError');
-      return (await navigator.storage.getDirectory()).getFileHandle(name, { create });
-    };
-    window.showOpenFilePicker = async () => [await next(false)];
-    window.showSaveFilePicker = async (opts) => {
-      window.__suggested.push(opts?.suggestedName ?? null);
-      return next(true);
-    };
-  })()`);
-}
-
-const OPFS = 'navigator.storage.getDirectory()';
-const privateFile = {
-  write(page: Page, name: string, text: string) {
-    return page.evaluate(`(async () => {
-      const w = await (await (await ${OPFS}).getFileHandle(${JSON.stringify(name)}, { create: true })).createWritable();
-      await w.write(${JSON.stringify(text)});
-      await w.close();
-    })()`);
-  },
-  read(page: Page, name: string): Promise<string> {
-    return page.evaluate(
-      `(async () => (await (await (await ${OPFS}).getFileHandle(${JSON.stringify(name)})).getFile()).text())()`,
-    );
-  },
-};
 
 const session = (tag: string): string =>
   JSON.stringify({

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { consoleRows, openLab, runScript, setScript } from './lab.ts';
+import { privateFile, withPickedHandles } from './picked-files.ts';
 
 const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../engine/session/fixtures');
 const fixture = (name: string): string => path.join(FIXTURES, name);
@@ -352,45 +353,6 @@ test('a seed that is not a whole number in range is refused with a reason; the s
   await seed.press('Enter');
   await expect(page.getByTestId('session-seed-error')).toHaveCount(0);
 });
-
-/**
- * File System Access in the test: the pickers return handles to files in the origin-private file
- * system, which are real FileSystemFileHandles (IndexedDB keeps them, isSameEntry and permissions
- * work) — the OS file dialog itself cannot be driven in a headless browser. `window.__picks` holds
- * the names the next pickers return.
- */
-async function withPickedHandles(page: Page): Promise<void> {
-  await page.addInitScript(`(() => {
-    window.__picks = [];
-    const next = async (create) => {
-      const name = window.__picks.shift();
-      if (!name) throw new DOMException('nothing to pick', 'AbortError');
-      return (await navigator.storage.getDirectory()).getFileHandle(name, { create });
-    };
-    window.showOpenFilePicker = async () => [await next(false)];
-    window.showSaveFilePicker = async () => next(true);
-  })()`);
-}
-
-/** Files in the origin-private file system (the tests' tsconfig has no DOM types: the code is text). */
-const OPFS = 'navigator.storage.getDirectory()';
-const privateFile = {
-  write(page: Page, name: string, text: string) {
-    return page.evaluate(`(async () => {
-      const w = await (await (await ${OPFS}).getFileHandle(${JSON.stringify(name)}, { create: true })).createWritable();
-      await w.write(${JSON.stringify(text)});
-      await w.close();
-    })()`);
-  },
-  read(page: Page, name: string): Promise<string> {
-    return page.evaluate(
-      `(async () => (await (await (await ${OPFS}).getFileHandle(${JSON.stringify(name)})).getFile()).text())()`,
-    );
-  },
-  remove(page: Page, name: string) {
-    return page.evaluate(`(async () => (await ${OPFS}).removeEntry(${JSON.stringify(name)}))()`);
-  },
-};
 
 /**
  * Ctrl+S once the edit shows as unsaved (the mark follows the editor a moment later), then the file's
